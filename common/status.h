@@ -1,0 +1,117 @@
+// Errors as values: every fallible call at a module boundary returns Status or Result<T>.
+#pragma once
+
+#include <cassert>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace streamarc {
+
+// A closed set of error kinds. Modules translate a C library's codes into these once, in
+// their wrapper; the message carries the detail (offset, element, errno text...).
+enum class Code {
+  kOk = 0,
+  kInvalidArgument,     // the caller's input is malformed (bad MKV, bad name, bad JSON)
+  kNotFound,            // the thing asked for does not exist
+  kAlreadyExists,       // creating something that exists
+  kFailedPrecondition,  // the system is not in a state that allows the call
+  kOutOfRange,          // a value or time outside what is allowed
+  kResourceExhausted,   // a limit or bound was hit (sizes, rates, disk space)
+  kPermissionDenied,    // credentials or file permissions
+  kDataLoss,            // stored data is corrupt or truncated
+  kIoError,             // the OS refused a read, write or sync
+  kUnavailable,         // try again later (shutting down, overloaded)
+  kCancelled,           // the caller or a handler stopped the work
+  kInternal,            // a bug: an invariant did not hold
+};
+
+std::string_view CodeName(Code code);
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  static Status Ok() { return Status(); }
+
+  bool ok() const { return code_ == Code::kOk; }
+  Code code() const { return code_; }
+  const std::string& message() const { return message_; }
+  // "InvalidArgument: message", or "OK".
+  std::string ToString() const;
+
+  // Lets a caller that deliberately drops a status say so.
+  void IgnoreError() const {}
+
+  friend bool operator==(const Status& a, const Status& b) {
+    return a.code_ == b.code_ && a.message_ == b.message_;
+  }
+
+ private:
+  Code code_ = Code::kOk;
+  std::string message_;
+};
+
+inline Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
+inline Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
+inline Status AlreadyExists(std::string m) { return {Code::kAlreadyExists, std::move(m)}; }
+inline Status FailedPrecondition(std::string m) { return {Code::kFailedPrecondition, std::move(m)}; }
+inline Status OutOfRange(std::string m) { return {Code::kOutOfRange, std::move(m)}; }
+inline Status ResourceExhausted(std::string m) { return {Code::kResourceExhausted, std::move(m)}; }
+inline Status PermissionDenied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
+inline Status DataLoss(std::string m) { return {Code::kDataLoss, std::move(m)}; }
+inline Status IoError(std::string m) { return {Code::kIoError, std::move(m)}; }
+inline Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
+inline Status Cancelled(std::string m) { return {Code::kCancelled, std::move(m)}; }
+inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+
+// An errno value turned into a Status once, at the system-call wrapper. ENOSPC and EDQUOT
+// become kResourceExhausted, EACCES/EPERM kPermissionDenied, the rest kIoError.
+Status ErrnoStatus(int err, std::string_view what);
+
+// A value or the Status that explains its absence (GCC 12 has no std::expected).
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
+    assert(!std::get<Status>(v_).ok() && "a Result needs a value or an error");
+  }
+
+  bool ok() const { return std::holds_alternative<T>(v_); }
+  // OK when a value is held.
+  Status status() const { return ok() ? Status::Ok() : std::get<Status>(v_); }
+
+  T& value() & { return std::get<T>(v_); }
+  const T& value() const& { return std::get<T>(v_); }
+  T&& value() && { return std::get<T>(std::move(v_)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+ private:
+  std::variant<T, Status> v_;
+};
+
+}  // namespace streamarc
+
+#define STREAMARC_CONCAT_INNER(a, b) a##b
+#define STREAMARC_CONCAT(a, b) STREAMARC_CONCAT_INNER(a, b)
+
+// Returns the Status of `expr` from the enclosing function when it is not OK.
+#define RETURN_IF_ERROR(expr)                            \
+  do {                                                   \
+    ::streamarc::Status status_macro_ = (expr);          \
+    if (!status_macro_.ok()) return status_macro_;       \
+  } while (0)
+
+// `ASSIGN_OR_RETURN(auto x, MakeX());` binds the value or returns the error.
+#define ASSIGN_OR_RETURN(lhs, expr) \
+  ASSIGN_OR_RETURN_IMPL(STREAMARC_CONCAT(result_macro_, __LINE__), lhs, expr)
+#define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                          \
+  if (!tmp.ok()) return tmp.status();         \
+  lhs = std::move(tmp).value()
