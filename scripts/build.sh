@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Configures and builds streamarc. Usage: scripts/build.sh [--sanitize|--fuzz]
+#   (default)   build/       RelWithDebInfo, warnings as errors
+#   --sanitize  build-asan/  the same with AddressSanitizer + UBSan
+#   --fuzz      build-fuzz/  clang, libFuzzer targets only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-}
+case "$mode" in
+  "") dir=build; flags=() ;;
+  --sanitize) dir=build-asan; flags=(-DSTREAMARC_SANITIZE=ON -DSTREAMARC_BENCH=OFF) ;;
+  --fuzz) dir=build-fuzz
+          flags=(-DSTREAMARC_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++) ;;
+  *) echo "usage: $0 [--sanitize|--fuzz]" >&2; exit 2 ;;
+esac
+
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+cmake -S . -B "$dir" "${generator[@]}" "${flags[@]}" >/dev/null
+cmake --build "$dir" -j "$(nproc)"
+echo "build: $dir ready"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs every test. Usage: scripts/test.sh [--sanitize]
+# Without a flag: the normal build's suite plus a short libFuzzer smoke run of each fuzz
+# target. With --sanitize: the same suite built with AddressSanitizer + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+
+if [ "${1:-}" = "--sanitize" ]; then
+  bash scripts/build.sh --sanitize
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  (cd build-asan && ctest -j "$(nproc)" --output-on-failure --timeout 900)
+  exit 0
+fi
+
+bash scripts/build.sh --fuzz
+bash scripts/fuzz.sh --smoke
+bash scripts/build.sh
+(cd build && ctest -j "$(nproc)" --output-on-failure --timeout 900)
