@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -81,8 +83,12 @@ Result<std::string> MakeMedia(const std::string& name) {
     return Internal("making " + name + " failed (exit " + std::to_string(r->exit_code) +
                     "): " + r->out);
   }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Internal("rename " + tmp + ": " + ec.message());
+  // link(2), not rename: if another process published the file first, keep theirs, so a
+  // test never sees the file change under it (encoders are not bit-exact run to run).
+  int rc = ::link(tmp.c_str(), path.c_str());
+  int err = errno;
+  std::filesystem::remove(tmp, ec);
+  if (rc != 0 && err != EEXIST) return ErrnoStatus(err, "link " + path);
   return path;
 }
 
