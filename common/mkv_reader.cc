@@ -1,14 +1,14 @@
 // The push reader. Segment and Cluster are walked (a stack of open levels); every other
 // element we use is held whole in memory once complete (bounded by max_element_size) and
 // parsed by a small recursive pull parser; everything else is skipped byte by byte.
-#include <zlib.h>
-
 #include <algorithm>
 #include <cstring>
 #include <limits>
 
 #include "common/ebml.h"
 #include "common/mkv.h"
+#include "common/mkv_elements.h"
+#include "common/mkv_lacing.h"
 
 namespace streamarc::mkv {
 
@@ -54,8 +54,6 @@ bool IsSegmentChild(uint32_t id) {
       return false;
   }
 }
-
-constexpr uint32_t kContentEncodings = 0x6D80;
 
 }  // namespace
 
@@ -328,239 +326,36 @@ class Reader::Impl {
     }
   }
 
-  // Calls fn(id, payload, offset) for each child of a held master element. Refuses bad
-  // vints, unknown sizes and children that overrun; checks a leading CRC-32.
-  template <typename Fn>
-  Status ForEachChild(uint32_t parent, uint64_t base, std::span<const uint8_t> data, Fn&& fn) {
-    size_t p = 0;
-    bool first = true;
-    while (p < data.size()) {
-      uint32_t id = 0;
-      uint64_t size = 0;
-      size_t il = 0, sl = 0;
-      VintResult r = ReadId(data.subspan(p), &id, &il);
-      if (r == VintResult::kOk) r = ReadSize(data.subspan(p + il), &size, &sl);
-      uint64_t off = base + p;
-      if (r != VintResult::kOk) {
-        return InvalidArgument("mkv: malformed child element at offset " + std::to_string(off) +
-                               " inside " + ElementName(parent));
-      }
-      if (size == kUnknownSize || size > data.size() - p - il - sl) {
-        return InvalidArgument("mkv: " + At(off, id) + " has size " +
-                               (size == kUnknownSize ? "unknown" : std::to_string(size)) +
-                               ", beyond the end of its parent " + ElementName(parent));
-      }
-      auto payload = data.subspan(p + il + sl, size);
-      p += il + sl + size;
-      if (id == kCrc32 && first && opt_.verify_crc) {
-        if (size != 4) return InvalidArgument("mkv: " + At(off, id) + " is not 4 bytes");
-        auto rest = data.subspan(p);
-        uLong crc = crc32(0L, Z_NULL, 0);
-        crc = crc32(crc, rest.data(), static_cast<uInt>(rest.size()));
-        uint32_t want = payload[0] | (payload[1] << 8) | (payload[2] << 16) |
-                        (static_cast<uint32_t>(payload[3]) << 24);
-        if (crc != want) {
-          return DataLoss("mkv: CRC-32 mismatch in " + ElementName(parent) + " at offset " +
-                          std::to_string(off));
-        }
-      }
-      first = false;
-      RETURN_IF_ERROR(fn(id, payload, off + il + sl));
-    }
-    return Status::Ok();
-  }
-
   Status HandleEbmlHeader(uint64_t offset, std::span<const uint8_t> body) {
     EbmlHeader hdr;
-    hdr.doc_type.clear();
-    uint64_t read_version = 1, max_id = 4, max_size = 8;
-    RETURN_IF_ERROR(ForEachChild(kEbml, offset, body,
-                                 [&](uint32_t id, std::span<const uint8_t> v, uint64_t) {
-      switch (id) {
-        case kDocType: hdr.doc_type = ReadString(v); break;
-        case kDocTypeVersion: hdr.doc_type_version = ReadUint(v); break;
-        case kDocTypeReadVersion: hdr.doc_type_read_version = ReadUint(v); break;
-        case kEbmlReadVersion: read_version = ReadUint(v); break;
-        case kEbmlMaxIdLength: max_id = ReadUint(v); break;
-        case kEbmlMaxSizeLength: max_size = ReadUint(v); break;
-        default: break;
-      }
-      return Status::Ok();
-    }));
-    if (hdr.doc_type != "matroska" && hdr.doc_type != "webm") {
-      return InvalidArgument("mkv: EBML header at offset " + std::to_string(offset) +
-                             " has DocType \"" + hdr.doc_type + "\", not matroska or webm");
-    }
-    if (read_version > 1 || max_id > 4 || max_size > 8) {
-      return InvalidArgument("mkv: EBML header at offset " + std::to_string(offset) +
-                             " needs an EBML reader this one is not (read version " +
-                             std::to_string(read_version) + ")");
-    }
+    RETURN_IF_ERROR(ParseEbmlHeader(offset, body, opt_, &hdr));
     seen_ebml_ = true;
     return h_.OnEbmlHeader(hdr);
   }
 
   Status HandleInfo(uint64_t offset, std::span<const uint8_t> body) {
-    SegmentInfo info;
-    RETURN_IF_ERROR(ForEachChild(kInfo, offset, body,
-                                 [&](uint32_t id, std::span<const uint8_t> v, uint64_t off) {
-      switch (id) {
-        case kTimecodeScale: info.timecode_scale_ns = ReadUint(v); break;
-        case kDuration: {
-          double d = 0;
-          if (!ReadFloat(v, &d)) return InvalidArgument("mkv: bad float in " + At(off, id));
-          info.duration = d;
-          break;
-        }
-        case kTitle: info.title = ReadString(v); break;
-        case kMuxingApp: info.muxing_app = ReadString(v); break;
-        case kWritingApp: info.writing_app = ReadString(v); break;
-        case kSegmentUid: info.segment_uid.assign(v.begin(), v.end()); break;
-        default: break;
-      }
-      return Status::Ok();
-    }));
-    if (info.timecode_scale_ns == 0 || info.timecode_scale_ns > 1'000'000'000) {
-      return InvalidArgument("mkv: Info at offset " + std::to_string(offset) +
-                             " has TimecodeScale " + std::to_string(info.timecode_scale_ns));
-    }
-    info_ = std::move(info);
+    RETURN_IF_ERROR(ParseInfo(offset, body, opt_, &info_));
     return h_.OnInfo(info_);
   }
 
   Status HandleTracks(uint64_t offset, std::span<const uint8_t> body) {
     std::vector<TrackInfo> tracks;
-    RETURN_IF_ERROR(ForEachChild(kTracks, offset, body,
-                                 [&](uint32_t id, std::span<const uint8_t> v, uint64_t off) {
-      if (id != kTrackEntry) return Status::Ok();
-      if (tracks.size() >= opt_.max_tracks) {
-        return ResourceExhausted("mkv: more than " + std::to_string(opt_.max_tracks) +
-                                 " tracks at offset " + std::to_string(off));
-      }
-      TrackInfo t;
-      RETURN_IF_ERROR(ParseTrackEntry(off, v, &t));
-      if (t.number == 0) {
-        return InvalidArgument("mkv: TrackEntry at offset " + std::to_string(off) +
-                               " has no TrackNumber");
-      }
-      for (const TrackInfo& o : tracks) {
-        if (o.number == t.number) {
-          return InvalidArgument("mkv: TrackNumber " + std::to_string(t.number) +
-                                 " appears twice in Tracks at offset " + std::to_string(offset));
-        }
-      }
-      tracks.push_back(std::move(t));
-      return Status::Ok();
-    }));
+    RETURN_IF_ERROR(ParseTracks(offset, body, opt_, &tracks));
     tracks_ = std::move(tracks);
     have_tracks_ = true;
     return h_.OnTracks(tracks_);
   }
 
-  Status ParseTrackEntry(uint64_t offset, std::span<const uint8_t> body, TrackInfo* t) {
-    return ForEachChild(kTrackEntry, offset, body,
-                        [&](uint32_t id, std::span<const uint8_t> v, uint64_t off) -> Status {
-      switch (id) {
-        case kTrackNumber: t->number = ReadUint(v); break;
-        case kTrackUid: t->uid = ReadUint(v); break;
-        case kTrackType: t->type = static_cast<TrackType>(ReadUint(v) & 0xFF); break;
-        case kCodecId: t->codec_id = ReadString(v); break;
-        case kCodecPrivate: t->codec_private.assign(v.begin(), v.end()); break;
-        case kName: t->name = ReadString(v); break;
-        case kDefaultDuration: t->default_duration_ns = ReadUint(v); break;
-        case kCodecDelay: t->codec_delay_ns = ReadUint(v); break;
-        case kContentEncodings:
-          return InvalidArgument("mkv: " + At(off, id) +
-                                 ": compressed or encrypted tracks are not supported");
-        case kVideo:
-          return ForEachChild(kVideo, off, v, [&](uint32_t cid, std::span<const uint8_t> cv,
-                                                  uint64_t) {
-            if (cid == kPixelWidth) t->pixel_width = static_cast<uint32_t>(ReadUint(cv));
-            if (cid == kPixelHeight) t->pixel_height = static_cast<uint32_t>(ReadUint(cv));
-            return Status::Ok();
-          });
-        case kAudio:
-          return ForEachChild(kAudio, off, v, [&](uint32_t cid, std::span<const uint8_t> cv,
-                                                  uint64_t coff) {
-            if (cid == kSamplingFrequency && !ReadFloat(cv, &t->sampling_frequency)) {
-              return InvalidArgument("mkv: bad float in " + At(coff, cid));
-            }
-            if (cid == kChannels) t->channels = static_cast<uint32_t>(ReadUint(cv));
-            if (cid == kBitDepth) t->bit_depth = static_cast<uint32_t>(ReadUint(cv));
-            return Status::Ok();
-          });
-        default: break;
-      }
-      return Status::Ok();
-    });
-  }
-
   Status HandleTags(uint64_t offset, std::span<const uint8_t> body) {
     std::vector<SimpleTag> tags;
-    RETURN_IF_ERROR(ForEachChild(kTags, offset, body,
-                                 [&](uint32_t id, std::span<const uint8_t> v, uint64_t off) {
-      if (id != kTag) return Status::Ok();
-      return ForEachChild(kTag, off, v, [&](uint32_t cid, std::span<const uint8_t> cv,
-                                            uint64_t coff) {
-        if (cid != kSimpleTag) return Status::Ok();
-        return ParseSimpleTag(coff, cv, 3, &tags);
-      });
-    }));
+    RETURN_IF_ERROR(ParseTags(offset, body, opt_, &tags));
     return h_.OnTags(tags);
   }
 
-  Status ParseSimpleTag(uint64_t offset, std::span<const uint8_t> body, int depth,
-                        std::vector<SimpleTag>* out) {
-    if (depth > opt_.max_depth) {
-      return InvalidArgument("mkv: SimpleTag at offset " + std::to_string(offset) +
-                             " is nested deeper than " + std::to_string(opt_.max_depth));
-    }
-    size_t index = out->size();
-    out->emplace_back();
-    return ForEachChild(kSimpleTag, offset, body,
-                        [&](uint32_t id, std::span<const uint8_t> v, uint64_t off) {
-      switch (id) {
-        case kTagName: (*out)[index].name = ReadString(v); break;
-        case kTagString: (*out)[index].value = ReadString(v); break;
-        case kTagBinary:
-          (*out)[index].value.assign(reinterpret_cast<const char*>(v.data()), v.size());
-          (*out)[index].binary = true;
-          break;
-        case kSimpleTag: return ParseSimpleTag(off, v, depth + 1, out);
-        default: break;
-      }
-      return Status::Ok();
-    });
-  }
-
   Status HandleBlockGroup(uint64_t offset, std::span<const uint8_t> body) {
-    std::span<const uint8_t> block;
-    uint64_t block_off = 0;
-    bool have_block = false, has_reference = false;
-    int64_t duration = 0;
-    RETURN_IF_ERROR(ForEachChild(kBlockGroup, offset, body,
-                                 [&](uint32_t id, std::span<const uint8_t> v, uint64_t off) {
-      if (id == kBlock) {
-        block = v;
-        block_off = off;
-        have_block = true;
-      } else if (id == kReferenceBlock) {
-        has_reference = true;
-      } else if (id == kBlockDuration) {
-        uint64_t d = ReadUint(v);
-        if (d > static_cast<uint64_t>(std::numeric_limits<int32_t>::max())) {
-          return InvalidArgument("mkv: " + At(off, id) + " is out of range");
-        }
-        duration = static_cast<int64_t>(d);
-      }
-      return Status::Ok();
-    }));
-    if (!have_block) {
-      return InvalidArgument("mkv: BlockGroup at offset " + std::to_string(offset) +
-                             " has no Block");
-    }
-    (void)block_off;
-    return HandleBlock(offset, block, /*simple=*/false, !has_reference, duration);
+    BlockGroupParts g;
+    RETURN_IF_ERROR(ParseBlockGroup(offset, body, opt_, &g));
+    return HandleBlock(offset, g.block, /*simple=*/false, !g.has_reference, g.duration);
   }
 
   Status HandleBlock(uint64_t offset, std::span<const uint8_t> b, bool simple, bool group_key,
@@ -611,58 +406,10 @@ class Reader::Impl {
       return h_.OnFrame(f);
     };
 
-    int lacing = (flags >> 1) & 3;
-    if (lacing == 0) return emit(0, rest);
-    if (rest.empty()) return bad("laced block without a frame count");
-    size_t count = static_cast<size_t>(rest[0]) + 1;
-    rest = rest.subspan(1);
-    // Sizes of all frames but the last, which takes what is left.
-    size_t sizes[256];
-    size_t p = 0, total = 0;
-    if (lacing == 1) {  // Xiph
-      for (size_t i = 0; i + 1 < count; ++i) {
-        size_t s = 0;
-        for (;;) {
-          if (p >= rest.size()) return bad("truncated Xiph lace sizes");
-          uint8_t byte = rest[p++];
-          s += byte;
-          if (byte != 255) break;
-        }
-        sizes[i] = s;
-        total += s;
-      }
-    } else if (lacing == 3) {  // EBML
-      int64_t prev = 0;
-      for (size_t i = 0; i + 1 < count; ++i) {
-        uint64_t raw = 0;
-        size_t n = 0;
-        if (ReadSize(rest.subspan(p), &raw, &n) != VintResult::kOk || raw == kUnknownSize) {
-          return bad("bad EBML lace size");
-        }
-        p += n;
-        int64_t s;
-        if (i == 0) {
-          s = static_cast<int64_t>(raw);
-        } else {
-          int64_t bias = (int64_t{1} << (7 * n - 1)) - 1;
-          s = prev + (static_cast<int64_t>(raw) - bias);
-        }
-        if (s < 0 || static_cast<uint64_t>(s) > rest.size()) return bad("bad EBML lace size");
-        sizes[i] = static_cast<size_t>(s);
-        prev = s;
-        total += sizes[i];
-      }
-    } else {  // fixed
-      if (rest.size() % count != 0) return bad("fixed-size lacing does not divide the data");
-      for (size_t i = 0; i + 1 < count; ++i) sizes[i] = rest.size() / count;
-      total = (rest.size() / count) * (count - 1);
-    }
-    if (p > rest.size() || total > rest.size() - p) return bad("lace sizes exceed the block");
-    size_t last = rest.size() - p - total;
-    sizes[count - 1] = last;
-    for (size_t i = 0; i < count; ++i) {
-      RETURN_IF_ERROR(emit(static_cast<uint32_t>(i), rest.subspan(p, sizes[i])));
-      p += sizes[i];
+    Status st = SplitLaces(flags, rest, &laces_);
+    if (!st.ok()) return bad(st.message());
+    for (size_t i = 0; i < laces_.size(); ++i) {
+      RETURN_IF_ERROR(emit(static_cast<uint32_t>(i), laces_[i]));
     }
     return Status::Ok();
   }
@@ -687,6 +434,7 @@ class Reader::Impl {
   bool have_tracks_ = false;
   SegmentInfo info_;
   std::vector<TrackInfo> tracks_;
+  std::vector<std::span<const uint8_t>> laces_;  // reused for every block
   ClusterStart cluster_;
   bool cluster_has_timecode_ = false;
 };
