@@ -1,0 +1,240 @@
+// The fragment archive: a stream registry, durable fragment storage, queries, retention.
+//
+// The archive stores fragments as opaque bytes (the caller's MKV cluster, as GetMedia will
+// serve it) with their metadata, and tells the caller through a callback when a fragment
+// is durable. It knows nothing of HTTP or Matroska. `Archive` is the storage-backend
+// interface (a later S3 + PostgreSQL backend implements the same calls); OpenLocalArchive
+// builds the embedded backend: append-only segment files plus a SQLite (WAL) index, with
+// the on-disk format in archive/FORMAT.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "archive/env.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/status.h"
+
+namespace streamarc::archive {
+
+inline constexpr int64_t kMicrosPerHour = 3'600'000'000;
+inline constexpr int kMinRetentionHours = 1;
+inline constexpr int kMaxRetentionHours = 87'600;  // 10 years
+inline constexpr size_t kMaxFragmentBytes = 50u << 20;
+
+enum class StreamStatus { kCreating, kActive, kUpdating, kDeleting };
+std::string_view StreamStatusName(StreamStatus s);  // "ACTIVE", ...
+
+struct StreamInfo {
+  std::string name;
+  std::string arn;      // arn:aws:kinesisvideo:<region>:<account>:stream/<name>/<creation-ms>
+  std::string version;  // 20 alphanumerics; changes on every update
+  StreamStatus status = StreamStatus::kActive;
+  std::string media_type;
+  std::string device_name;
+  std::string kms_key_id;  // stored only
+  int retention_hours = 0;  // 0: no archive (appends are refused), else 1..87600
+  int64_t creation_time_us = 0;
+  std::map<std::string, std::string> tags;
+};
+
+struct CreateStreamRequest {
+  std::string name;
+  std::string media_type;
+  std::string device_name;
+  std::string kms_key_id;
+  int retention_hours = 0;
+  std::map<std::string, std::string> tags;
+};
+
+// A stream is named by its name or its ARN (exactly one).
+struct StreamRef {
+  std::string name;
+  std::string arn;
+  static StreamRef Name(std::string n) { return {std::move(n), {}}; }
+  static StreamRef Arn(std::string a) { return {{}, std::move(a)}; }
+};
+
+// What the caller hands over. `bytes` are stored and served verbatim.
+struct FragmentInput {
+  std::string bytes;
+  int64_t producer_timestamp_us = 0;
+  int64_t server_timestamp_us = 0;
+  int64_t duration_us = 0;
+  std::string track_info;                // opaque (e.g. the Tracks element); deduplicated
+  std::vector<uint32_t> key_frame_offsets;  // byte offsets of key frames inside `bytes`
+};
+
+struct FragmentInfo {
+  std::string number;  // 47 decimal digits
+  std::string stream_name;
+  int64_t producer_timestamp_us = 0;
+  int64_t server_timestamp_us = 0;
+  int64_t duration_us = 0;
+  uint64_t size_bytes = 0;
+  std::string track_info;
+  std::vector<uint32_t> key_frame_offsets;
+};
+
+// A fragment's bytes as a file range, for pread(2) or sendfile(2). `file` stays readable
+// while this object lives, even if retention removes the segment meanwhile.
+struct FragmentBytes {
+  std::shared_ptr<const RandomAccessFile> file;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  uint32_t crc32 = 0;  // of the bytes, as written
+};
+
+enum class TimestampType { kProducer, kServer };
+
+// ListFragments: ascending by timestamp (then fragment number), start and end inclusive.
+// With `next_token` set, the other fields except `max_results` are taken from the token.
+struct ListRequest {
+  StreamRef stream;
+  TimestampType type = TimestampType::kServer;
+  int64_t start_us = 0;
+  int64_t end_us = 0;
+  int max_results = 1000;
+  std::string next_token;  // opaque, from a previous ListResult
+};
+
+struct ListResult {
+  std::vector<FragmentInfo> fragments;
+  std::string next_token;  // empty when there is nothing more
+};
+
+// The durable callback: status OK means the bytes are synced and the index row committed.
+// Called once per fragment on the archive's commit thread; it must not block. It may call
+// the archive again (no archive lock is held).
+using DurableCallback = std::function<void(const Status& status, const FragmentInfo& info)>;
+
+struct ArchiveStats {
+  uint64_t fragments_appended = 0;     // committed
+  uint64_t bytes_appended = 0;
+  uint64_t fragments_failed = 0;       // reported with an error status
+  uint64_t appends_rejected = 0;       // refused at Append (back-pressure, bad input)
+  uint64_t commits = 0;                // group commits (one index transaction each)
+  uint64_t file_syncs = 0;
+  uint64_t fragments_expired = 0;      // deleted by retention
+  uint64_t fragments_evicted = 0;      // deleted by the byte budget / low disk
+  uint64_t fragments_deleted_with_stream = 0;
+  uint64_t segments_deleted = 0;
+  uint64_t bytes_deleted = 0;
+  uint64_t total_bytes = 0;            // segment bytes currently stored
+};
+
+// What OpenLocalArchive found and repaired.
+struct RecoveryReport {
+  uint64_t segments = 0;
+  uint64_t fragments = 0;
+  uint64_t bytes_truncated = 0;     // beyond the last committed fragment
+  uint64_t orphan_files_removed = 0;
+  uint64_t missing_segments = 0;    // index rows whose file is gone (kDataLoss on read)
+  uint64_t short_segments = 0;      // files shorter than their committed end
+};
+
+// The storage-backend interface. Thread-safe: every call may come from any thread.
+class Archive {
+ public:
+  virtual ~Archive() = default;
+
+  // --- Stream registry -------------------------------------------------------------
+  virtual Result<StreamInfo> CreateStream(const CreateStreamRequest& req) = 0;
+  virtual Result<StreamInfo> DescribeStream(const StreamRef& ref) = 0;
+  // Ascending by name; `name_prefix` filters; `after_name` continues a previous page.
+  virtual Result<std::vector<StreamInfo>> ListStreams(std::string_view name_prefix,
+                                                      std::string_view after_name,
+                                                      int max_results) = 0;
+  // Empty `current_version` skips the version check. Fields left nullopt are unchanged.
+  virtual Status UpdateStream(const StreamRef& ref, std::string_view current_version,
+                              std::optional<std::string> device_name,
+                              std::optional<std::string> media_type) = 0;
+  // Sets the retention to `hours` (the control plane turns INCREASE/DECREASE into this).
+  virtual Status UpdateRetention(const StreamRef& ref, std::string_view current_version,
+                                 int hours) = 0;
+  virtual Status TagStream(const StreamRef& ref,
+                           const std::map<std::string, std::string>& tags) = 0;
+  virtual Status UntagStream(const StreamRef& ref, const std::vector<std::string>& keys) = 0;
+  // Removes the stream, its index rows and its segment files. Appends still queued for it
+  // fail with kNotFound.
+  virtual Status DeleteStream(const StreamRef& ref, std::string_view current_version) = 0;
+
+  // --- Ingest ------------------------------------------------------------------------
+  // Queues a fragment and returns its number at once; `on_durable` follows later (always
+  // exactly once, unless this call returns an error, in which case it is never called).
+  // kResourceExhausted when the commit queue is full (back-pressure), kInvalidArgument
+  // for a fragment over kMaxFragmentBytes, kNotFound for an unknown stream,
+  // kFailedPrecondition for a stream without retention, kUnavailable after shutdown.
+  virtual Result<std::string> Append(const StreamRef& ref, FragmentInput fragment,
+                                     DurableCallback on_durable) = 0;
+  // Blocks until every fragment queued before the call has been reported.
+  virtual void Flush() = 0;
+
+  // --- Queries (only durable fragments within retention are visible) -----------------
+  virtual Result<FragmentInfo> GetFragment(const StreamRef& ref, std::string_view number) = 0;
+  virtual Result<ListResult> ListFragments(const ListRequest& req) = 0;
+  // Up to `max` fragments after `after_number` in number order ("" = from the earliest).
+  virtual Result<std::vector<FragmentInfo>> FragmentsAfter(const StreamRef& ref,
+                                                           std::string_view after_number,
+                                                           int max) = 0;
+  virtual Result<FragmentInfo> FirstAtOrAfter(const StreamRef& ref, TimestampType type,
+                                              int64_t timestamp_us) = 0;
+  virtual Result<FragmentInfo> Latest(const StreamRef& ref) = 0;
+  virtual Result<FragmentBytes> OpenFragment(const StreamRef& ref, std::string_view number) = 0;
+  // Reads the bytes and checks their CRC (kDataLoss on a mismatch).
+  virtual Result<std::string> ReadFragment(const StreamRef& ref, std::string_view number) = 0;
+
+  // --- Maintenance -------------------------------------------------------------------
+  // Runs one retention + budget sweep now (the background sweeper calls the same).
+  virtual Status Sweep() = 0;
+  // Reads every fragment of every stream and checks it against the index and its CRC.
+  virtual Status Verify() = 0;
+  virtual ArchiveStats Stats() const = 0;
+  virtual RecoveryReport Recovery() const = 0;
+};
+
+struct Options {
+  std::string root;           // directory holding index.sqlite and segments/
+  std::string region = "us-west-2";
+  std::string account = "000000000000";
+  // A stream's open segment file is rolled when a fragment's server timestamp leaves its
+  // window or the file would pass max_segment_bytes.
+  int64_t segment_window_us = kMicrosPerHour;
+  uint64_t max_segment_bytes = 1ull << 30;
+  // Group commit bounds: one commit takes at most this many fragments / bytes.
+  size_t max_batch_fragments = 4096;
+  uint64_t max_batch_bytes = 64ull << 20;
+  // Back-pressure: Append refuses when this many bytes are queued and not yet durable.
+  uint64_t max_pending_bytes = 256ull << 20;
+  // false skips every fsync (bulk imports and benchmarks only: not crash-safe).
+  bool sync = true;
+  // Background sweep period; 0 disables the sweeper thread (call Sweep() yourself).
+  int64_t sweep_interval_us = 60'000'000;
+  // Optional byte budget for all segment files (0 = none) and a floor of free disk space
+  // (0 = none). Past either, the oldest fragments across streams are deleted first.
+  uint64_t max_total_bytes = 0;
+  uint64_t min_free_bytes = 0;
+  // When a write fails for lack of space, delete the oldest sealed segments (across
+  // streams) and retry once, so ingest continues while old data exists. false reports
+  // kResourceExhausted to the callbacks instead.
+  bool evict_when_full = true;
+};
+
+// Opens (creating when missing) the local archive at options.root and recovers it: bytes
+// beyond the last committed fragment are truncated, orphan files removed. `env`, `clock`
+// and `logger` must outlive the archive. Errors: kDataLoss for a corrupt index,
+// kPermissionDenied / kIoError from the file system.
+Result<std::unique_ptr<Archive>> OpenLocalArchive(const Options& options, Env& env,
+                                                  const Clock& clock, Logger& logger);
+
+// Stream names: [a-zA-Z0-9_.-]+, 1-256 characters.
+Status ValidateStreamName(std::string_view name);
+
+}  // namespace streamarc::archive

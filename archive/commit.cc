@@ -1,0 +1,425 @@
+// Ingest: Append queues; the commit thread writes, syncs and indexes in groups.
+//
+// One group commit: write every queued fragment (from any number of streams) to its
+// stream's open segment file, fdatasync each touched file once, then insert all index rows
+// in one SQLite transaction, and only then report each fragment durable. A failed write or
+// sync fails just the fragments it affects; their segment is closed and truncated back to
+// its committed end, and the next fragment of that stream opens a new segment file.
+#include <algorithm>
+#include <set>
+
+#include "archive/local_archive.h"
+#include "archive/segment.h"
+
+namespace streamarc::archive {
+namespace {
+
+int64_t FloorTo(int64_t v, int64_t step) {
+  int64_t q = v / step;
+  if (v % step != 0 && v < 0) --q;
+  return q * step;
+}
+
+}  // namespace
+
+Result<std::string> LocalArchive::Append(const StreamRef& ref, FragmentInput fragment,
+                                         DurableCallback on_durable) {
+  auto reject = [&](Status s) -> Result<std::string> {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    ++stats_.appends_rejected;
+    return s;
+  };
+  if (fragment.bytes.empty()) return reject(InvalidArgument("empty fragment"));
+  if (fragment.bytes.size() > kMaxFragmentBytes) {
+    return reject(InvalidArgument("fragment over 50 MB"));
+  }
+  if (fragment.duration_us < 0) return reject(InvalidArgument("negative fragment duration"));
+  if (!on_durable) return reject(InvalidArgument("a durable callback is required"));
+  Result<StreamState> resolved = Resolve(ref);
+  if (!resolved.ok()) return reject(resolved.status());
+  const StreamState& s = *resolved;
+  if (s.info.retention_hours == 0) {
+    return reject(FailedPrecondition("stream " + s.info.name + " has no data retention"));
+  }
+  const uint64_t size = fragment.bytes.size();
+  uint64_t seq;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_) return reject(Unavailable("archive is shutting down"));
+    if (pending_bytes_ > 0 && pending_bytes_ + size > options_.max_pending_bytes) {
+      std::lock_guard<std::mutex> sl(stats_mu_);
+      ++stats_.appends_rejected;
+      return ResourceExhausted("archive commit queue is full");
+    }
+    // The clock as a floor keeps numbers from being reused after a crash lost the tail.
+    seq = std::max<uint64_t>(last_seq_ + 1, static_cast<uint64_t>(clock_.NowMicros()));
+    last_seq_ = seq;
+    queue_.push_back(Pending{s.id, s.info.name, seq, std::move(fragment), std::move(on_durable)});
+    pending_bytes_ += size;
+    ++enqueued_;
+  }
+  work_cv_.notify_one();
+  return FormatFragmentNumber(seq, suffix_);
+}
+
+void LocalArchive::CommitLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    work_cv_.wait_for(lock, std::chrono::seconds(1),
+                      [&] { return stop_ || !queue_.empty() || !tasks_.empty(); });
+    if (queue_.empty() && tasks_.empty()) {
+      if (stop_) break;
+      lock.unlock();
+      SealIdleSegments();
+      lock.lock();
+      continue;
+    }
+    std::vector<Pending> batch;
+    uint64_t bytes = 0;
+    while (!queue_.empty() && batch.size() < options_.max_batch_fragments &&
+           (batch.empty() || bytes + queue_.front().in.bytes.size() <= options_.max_batch_bytes)) {
+      bytes += queue_.front().in.bytes.size();
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    std::deque<std::function<void()>> tasks;
+    tasks.swap(tasks_);
+    lock.unlock();
+    if (!batch.empty()) CommitBatch(batch);
+    for (auto& t : tasks) t();
+    if (!batch.empty()) SealIdleSegments();
+    lock.lock();
+    pending_bytes_ -= bytes;
+    reported_ += batch.size();
+    done_cv_.notify_all();
+  }
+  lock.unlock();
+  std::vector<int64_t> ids;
+  for (const auto& [id, seg] : open_) ids.push_back(id);
+  for (int64_t id : ids) CloseSegment(id, /*seal_in_db=*/true);
+}
+
+Result<LocalArchive::OpenSegment*> LocalArchive::SegmentFor(const Pending& p) {
+  const int64_t window = options_.segment_window_us;
+  const uint64_t record = kRecordHeaderSize + p.in.bytes.size();
+  auto it = open_.find(p.stream_id);
+  if (it != open_.end()) {
+    OpenSegment& seg = it->second;
+    if (seg.broken) return IoError("segment failed earlier in this commit");
+    const bool in_window = p.in.server_timestamp_us < seg.window_start + window;
+    const bool fits = seg.file->Size() + record <= options_.max_segment_bytes ||
+                      seg.file->Size() == kSegmentHeaderSize;
+    if (in_window && fits) return &seg;
+    if (seg.file->Size() != seg.committed_end) {
+      // Fragments of this batch are in it: keep it (and their pointers) alive until the
+      // batch is committed, then close it.
+      retiring_.push_back(open_.extract(it));
+    } else {
+      CloseSegment(p.stream_id, /*seal_in_db=*/true);
+    }
+  }
+  OpenSegment seg;
+  seg.id = next_segment_id_++;
+  seg.stream_id = p.stream_id;
+  seg.window_start = FloorTo(p.in.server_timestamp_us, window);
+  const std::string dir = StreamDir(options_.root, p.stream_id);
+  const std::string path = SegmentPath(options_.root, p.stream_id, seg.id);
+  RETURN_IF_ERROR(env_.CreateDirs(dir));
+  ASSIGN_OR_RETURN(seg.file, env_.OpenWritable(path));
+  if (seg.file->Size() != 0) RETURN_IF_ERROR(seg.file->Truncate(0));
+  Status s = seg.file->Append(EncodeSegmentHeader(p.stream_id, seg.id));
+  // The new directory entry must be durable before any row points into the file.
+  if (s.ok() && options_.sync) s = env_.SyncDir(dir);
+  if (s.ok() && options_.sync) s = env_.SyncDir(options_.root + "/segments");
+  if (!s.ok()) {
+    seg.file.reset();
+    env_.RemoveFile(path).IgnoreError();
+    return s;
+  }
+  seg.committed_end = kSegmentHeaderSize;
+  seg.first_seq = p.seq;
+  seg.min_server_us = p.in.server_timestamp_us;
+  seg.max_server_us = p.in.server_timestamp_us;
+  auto [pos, inserted] = open_.emplace(p.stream_id, std::move(seg));
+  (void)inserted;
+  return &pos->second;
+}
+
+Status LocalArchive::WriteOne(Written& w) {
+  Pending& p = *w.p;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!names_by_id_.count(p.stream_id)) return NotFound("stream deleted: " + p.stream_name);
+  }
+  ASSIGN_OR_RETURN(w.seg, SegmentFor(p));
+  w.offset = w.seg->file->Size() + kRecordHeaderSize;
+  Status s = w.seg->file->Append(EncodeRecordHeader(p.seq, p.in.bytes));
+  if (s.ok()) s = w.seg->file->Append(p.in.bytes);
+  if (!s.ok()) w.seg->broken = true;
+  return s;
+}
+
+void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
+  std::vector<Written> ws(batch.size());
+  std::vector<Written*> todo;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    ws[i].p = &batch[i];
+    todo.push_back(&ws[i]);
+  }
+  for (int attempt = 0; attempt < 2 && !todo.empty(); ++attempt) {
+    for (Written* w : todo) w->status = WriteOne(*w);
+    // One fdatasync per touched file, after all writes: the group-commit barrier.
+    std::set<OpenSegment*> touched;
+    for (Written* w : todo) {
+      if (w->status.ok()) touched.insert(w->seg);
+    }
+    std::map<OpenSegment*, Status> sync_status;
+    if (options_.sync) {
+      for (OpenSegment* seg : touched) {
+        Status s = seg->file->Sync();
+        std::lock_guard<std::mutex> lock(stats_mu_);
+        ++stats_.file_syncs;
+        if (!s.ok()) {
+          seg->broken = true;
+          sync_status[seg] = s;
+        }
+      }
+    }
+    std::vector<Written*> ok;
+    for (Written* w : todo) {
+      if (!w->status.ok()) continue;
+      auto it = sync_status.find(w->seg);
+      if (it != sync_status.end()) {
+        w->status = it->second;
+      } else {
+        ok.push_back(w);
+      }
+    }
+    if (!ok.empty()) {
+      Status s = CommitIndex(ok);
+      if (!s.ok()) {
+        for (Written* w : ok) {
+          w->status = s;
+          w->seg->broken = true;
+        }
+      }
+    }
+    // Broken segments are cut back to their committed end and closed.
+    std::vector<int64_t> broken;
+    for (const auto& [id, seg] : open_) {
+      if (seg.broken) broken.push_back(id);
+    }
+    for (int64_t id : broken) CloseSegment(id, /*seal_in_db=*/true);
+    for (auto& node : retiring_) FinishSegment(node.mapped(), /*seal_in_db=*/true);
+    retiring_.clear();
+    // Out of space: delete the oldest data and try once more ("ingest never stops for
+    // lack of space while expirable data exists").
+    std::vector<Written*> retry;
+    uint64_t need = 0;
+    for (Written* w : todo) {
+      if (w->status.code() == Code::kResourceExhausted) {
+        retry.push_back(w);
+        need += w->p->in.bytes.size() + kRecordHeaderSize;
+      }
+    }
+    if (retry.empty() || attempt == 1 || !options_.evict_when_full) break;
+    Status ev = EvictOldest(need + (8u << 20), /*on_commit_thread=*/true);
+    if (!ev.ok()) {
+      logger_.Warn("archive", "out of space and nothing to evict", {{"error", ev.ToString()}});
+      break;
+    }
+    todo = std::move(retry);
+  }
+
+  uint64_t ok_count = 0, ok_bytes = 0, failed = 0;
+  for (Written& w : ws) {
+    if (w.status.ok()) {
+      ++ok_count;
+      ok_bytes += w.p->in.bytes.size();
+    } else {
+      ++failed;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    stats_.fragments_appended += ok_count;
+    stats_.bytes_appended += ok_bytes;
+    stats_.fragments_failed += failed;
+  }
+  if (failed) {
+    for (Written& w : ws) {
+      if (w.status.ok()) continue;
+      logger_.Warn("archive", "fragment not stored",
+                   {{"stream", w.p->stream_name}, {"error", w.status.ToString()}});
+      break;  // one line per batch is enough; the count is in the stats
+    }
+  }
+  for (Written& w : ws) {
+    Pending& p = *w.p;
+    FragmentInfo info;
+    info.number = FormatFragmentNumber(p.seq, suffix_);
+    info.stream_name = p.stream_name;
+    info.producer_timestamp_us = p.in.producer_timestamp_us;
+    info.server_timestamp_us = p.in.server_timestamp_us;
+    info.duration_us = p.in.duration_us;
+    info.size_bytes = p.in.bytes.size();
+    info.track_info = std::move(p.in.track_info);
+    info.key_frame_offsets = std::move(p.in.key_frame_offsets);
+    p.in.bytes.clear();
+    p.cb(w.status, info);
+  }
+}
+
+Result<int64_t> LocalArchive::InsertTrackInfo(int64_t stream_id, const std::string& blob) {
+  ASSIGN_OR_RETURN(Stmt * st, writer_->Prepare(
+      "INSERT INTO track_infos(stream_id, blob) VALUES(?1, ?2)"));
+  st->Bind(1, stream_id).BindBlob(2, blob);
+  Status s = st->Run();
+  st->Reset();
+  RETURN_IF_ERROR(s);
+  return sqlite3_last_insert_rowid(writer_->raw());
+}
+
+Status LocalArchive::CommitIndex(std::vector<Written*>& ok) {
+  Db& db = *writer_;
+  RETURN_IF_ERROR(db.Begin());
+  std::map<OpenSegment*, OpenSegment> next;  // segment state after this commit
+  std::unordered_map<int64_t, std::pair<std::string, int64_t>> new_tracks;
+  auto body = [&]() -> Status {
+    ASSIGN_OR_RETURN(Stmt * ins, db.Prepare(
+        "INSERT INTO fragments(seq, stream_id, segment_id, byte_offset, byte_length,"
+        " producer_us, server_us, duration_us, track_info_id, key_frames)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+    for (Written* w : ok) {
+      const Pending& p = *w->p;
+      ins->Reset();
+      ins->Bind(1, static_cast<int64_t>(p.seq)).Bind(2, p.stream_id).Bind(3, w->seg->id);
+      ins->Bind(4, static_cast<int64_t>(w->offset));
+      ins->Bind(5, static_cast<int64_t>(p.in.bytes.size()));
+      ins->Bind(6, p.in.producer_timestamp_us).Bind(7, p.in.server_timestamp_us);
+      ins->Bind(8, p.in.duration_us);
+      if (!p.in.track_info.empty()) {
+        auto nt = new_tracks.find(p.stream_id);
+        int64_t tid;
+        if (nt != new_tracks.end() && nt->second.first == p.in.track_info) {
+          tid = nt->second.second;
+        } else {
+          auto cached = track_cache_.find(p.stream_id);
+          const bool hit = nt == new_tracks.end() && cached != track_cache_.end() &&
+                           cached->second.first == p.in.track_info;
+          if (hit) {
+            tid = cached->second.second;
+          } else {
+            ASSIGN_OR_RETURN(tid, InsertTrackInfo(p.stream_id, p.in.track_info));
+            new_tracks[p.stream_id] = {p.in.track_info, tid};
+          }
+        }
+        ins->Bind(9, tid);
+      }
+      if (!p.in.key_frame_offsets.empty()) ins->BindBlob(10, EncodeOffsets(p.in.key_frame_offsets));
+      Status s = ins->Run();
+      ins->Reset();
+      RETURN_IF_ERROR(s);
+      auto [it, fresh] = next.emplace(w->seg, OpenSegment{});
+      OpenSegment& n = it->second;
+      if (fresh) {
+        n.first_seq = w->seg->in_db ? w->seg->first_seq : p.seq;
+        n.min_server_us = w->seg->in_db ? w->seg->min_server_us : p.in.server_timestamp_us;
+        n.max_server_us = w->seg->in_db ? w->seg->max_server_us : p.in.server_timestamp_us;
+      }
+      n.last_seq = p.seq;
+      n.min_server_us = std::min(n.min_server_us, p.in.server_timestamp_us);
+      n.max_server_us = std::max(n.max_server_us, p.in.server_timestamp_us);
+      n.committed_end = std::max(n.committed_end, w->offset + p.in.bytes.size());
+    }
+    for (auto& [seg, n] : next) {
+      ASSIGN_OR_RETURN(Stmt * up, db.Prepare(
+          "INSERT INTO segments(id, stream_id, window_start_us, first_seq, last_seq,"
+          " min_server_us, max_server_us, committed_end, sealed)"
+          " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0) ON CONFLICT(id) DO UPDATE SET"
+          " last_seq=excluded.last_seq, min_server_us=excluded.min_server_us,"
+          " max_server_us=excluded.max_server_us, committed_end=excluded.committed_end"));
+      up->Bind(1, seg->id).Bind(2, seg->stream_id).Bind(3, seg->window_start);
+      up->Bind(4, static_cast<int64_t>(n.first_seq)).Bind(5, static_cast<int64_t>(n.last_seq));
+      up->Bind(6, n.min_server_us).Bind(7, n.max_server_us);
+      up->Bind(8, static_cast<int64_t>(n.committed_end));
+      Status s = up->Run();
+      up->Reset();
+      RETURN_IF_ERROR(s);
+    }
+    return Status::Ok();
+  };
+  Status s = body();
+  if (s.ok()) s = db.Commit();
+  if (!s.ok()) {
+    db.Rollback();
+    return s;
+  }
+  // Committed: now the in-memory state may move forward.
+  uint64_t grown = 0;
+  for (auto& [seg, n] : next) {
+    grown += n.committed_end - (seg->in_db ? seg->committed_end : 0);
+    seg->in_db = true;
+    seg->first_seq = n.first_seq;
+    seg->last_seq = n.last_seq;
+    seg->min_server_us = n.min_server_us;
+    seg->max_server_us = n.max_server_us;
+    seg->committed_end = n.committed_end;
+  }
+  for (auto& [sid, t] : new_tracks) track_cache_[sid] = std::move(t);
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  ++stats_.commits;
+  stats_.total_bytes += grown;
+  return Status::Ok();
+}
+
+void LocalArchive::CloseSegment(int64_t stream_id, bool seal_in_db) {
+  auto it = open_.find(stream_id);
+  if (it == open_.end()) return;
+  FinishSegment(it->second, seal_in_db);
+  open_.erase(it);
+}
+
+void LocalArchive::FinishSegment(OpenSegment& seg, bool seal_in_db) {
+  const std::string path = SegmentPath(options_.root, seg.stream_id, seg.id);
+  if (!seg.in_db) {
+    // Nothing committed: the file is an orphan-to-be; remove it now.
+    seg.file.reset();
+    env_.RemoveFile(path).IgnoreError();
+  } else {
+    if (seg.file->Size() != seg.committed_end) {
+      Status t = seg.file->Truncate(seg.committed_end);
+      if (!t.ok()) {
+        logger_.Warn("archive", "could not truncate segment; recovery will",
+                     {{"path", path}, {"error", t.ToString()}});
+      }
+    }
+    seg.file.reset();
+    if (seal_in_db) {
+      Result<Stmt*> st = writer_->Prepare("UPDATE segments SET sealed=1 WHERE id=?1");
+      Status s = st.ok() ? (*st)->Bind(1, seg.id).Run() : st.status();
+      if (st.ok()) (*st)->Reset();
+      if (!s.ok()) {
+        logger_.Warn("archive", "could not seal segment; it stays until restart",
+                     {{"path", path}, {"error", s.ToString()}});
+      }
+    }
+  }
+}
+
+void LocalArchive::SealIdleSegments() {
+  bool all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    all = seal_all_requested_;
+    seal_all_requested_ = false;
+  }
+  const int64_t now = clock_.NowMicros();
+  std::vector<int64_t> ids;
+  for (const auto& [id, seg] : open_) {
+    if (all || now >= seg.window_start + options_.segment_window_us) ids.push_back(id);
+  }
+  for (int64_t id : ids) CloseSegment(id, /*seal_in_db=*/true);
+}
+
+}  // namespace streamarc::archive

@@ -1,0 +1,213 @@
+#include "archive/names.h"
+
+#include <zlib.h>
+
+#include <cstdio>
+
+#include "archive/archive.h"
+
+namespace streamarc::archive {
+namespace {
+
+constexpr size_t kSeqDigits = 20;
+constexpr size_t kSuffixDigits = 26;
+constexpr char kAlnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+bool AllDigits(std::string_view s) {
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return !s.empty();
+}
+
+}  // namespace
+
+Status ValidateStreamName(std::string_view name) {
+  if (name.empty() || name.size() > 256) {
+    return InvalidArgument("stream name must be 1-256 characters");
+  }
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) return InvalidArgument("stream name may hold only [a-zA-Z0-9_.-]");
+  }
+  return Status::Ok();
+}
+
+std::string MakeStreamArn(std::string_view region, std::string_view account,
+                          std::string_view name, int64_t creation_time_us) {
+  std::string arn = "arn:aws:kinesisvideo:";
+  arn += region;
+  arn += ':';
+  arn += account;
+  arn += ":stream/";
+  arn += name;
+  arn += '/';
+  arn += std::to_string(creation_time_us / 1000);
+  return arn;
+}
+
+Result<std::string> StreamNameFromArn(std::string_view arn) {
+  constexpr std::string_view kPrefix = "arn:";
+  size_t stream = arn.find(":stream/");
+  size_t last = arn.rfind('/');
+  if (arn.substr(0, kPrefix.size()) != kPrefix || stream == std::string_view::npos ||
+      last <= stream + 8 || !AllDigits(arn.substr(last + 1)) ||
+      arn.find(":kinesisvideo:") == std::string_view::npos) {
+    return InvalidArgument("not a stream ARN: " + std::string(arn.substr(0, 200)));
+  }
+  std::string name(arn.substr(stream + 8, last - stream - 8));
+  RETURN_IF_ERROR(ValidateStreamName(name));
+  return name;
+}
+
+std::string VersionMaker::Next() {
+  std::string v(20, 'A');
+  for (char& c : v) c = kAlnum[rng_() % (sizeof(kAlnum) - 1)];
+  return v;
+}
+
+std::string FragmentNumberSuffix(uint64_t archive_id) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%026llu", static_cast<unsigned long long>(archive_id));
+  return buf;
+}
+
+std::string FormatFragmentNumber(uint64_t seq, std::string_view suffix) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "9%020llu", static_cast<unsigned long long>(seq));
+  std::string out(buf);
+  out += suffix;
+  return out;
+}
+
+Result<uint64_t> ParseFragmentNumber(std::string_view number, std::string_view suffix) {
+  if (number.size() != kFragmentNumberDigits || number[0] != '9' || !AllDigits(number) ||
+      number.substr(1 + kSeqDigits) != suffix || suffix.size() != kSuffixDigits) {
+    return InvalidArgument("unknown fragment number: " + std::string(number.substr(0, 128)));
+  }
+  uint64_t seq = 0;
+  for (char c : number.substr(1, kSeqDigits)) seq = seq * 10 + static_cast<uint64_t>(c - '0');
+  return seq;
+}
+
+std::string Base64Encode(std::string_view in) {
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int k = 3; k >= 0; --k) out += kB64[(v >> (6 * k)) & 63];
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    out += kB64[(v >> 18) & 63];
+    out += kB64[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += kB64[(v >> 18) & 63];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+Result<std::string> Base64Decode(std::string_view in) {
+  if (in.size() % 4 != 0) return InvalidArgument("bad base64 length");
+  std::string out;
+  for (size_t i = 0; i < in.size(); i += 4) {
+    uint32_t v = 0;
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      char c = in[i + k];
+      uint32_t d;
+      if (c == '=' && i + 4 == in.size() && k >= 2) {
+        d = 0;
+        ++pad;
+      } else if (pad) {
+        return InvalidArgument("bad base64 padding");
+      } else if (const char* p = std::char_traits<char>::find(kB64, 64, c)) {
+        d = static_cast<uint32_t>(p - kB64);
+      } else {
+        return InvalidArgument("bad base64 character");
+      }
+      v = (v << 6) | d;
+    }
+    out += static_cast<char>((v >> 16) & 0xff);
+    if (pad < 2) out += static_cast<char>((v >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(v & 0xff);
+  }
+  return out;
+}
+
+std::string EncodeCursor(const ListCursor& c) {
+  std::string body = "1:" + std::to_string(c.stream_id) + ":" + std::to_string(c.type) + ":" +
+                     std::to_string(c.end_us) + ":" + std::to_string(c.last_ts) + ":" +
+                     std::to_string(c.last_seq);
+  body += ":" + std::to_string(Crc32(body));
+  return Base64Encode(body);
+}
+
+Result<ListCursor> DecodeCursor(std::string_view token) {
+  auto bad = [] { return InvalidArgument("invalid NextToken"); };
+  if (token.size() > 4096) return bad();
+  auto raw = Base64Decode(token);
+  if (!raw.ok()) return bad();
+  std::string body = *raw;
+  size_t crc_pos = body.rfind(':');
+  if (crc_pos == std::string::npos) return bad();
+  if (body.substr(crc_pos + 1) != std::to_string(Crc32(body.substr(0, crc_pos)))) return bad();
+  long long v[6];
+  char tail = 0;
+  int n = std::sscanf(body.substr(0, crc_pos).c_str(), "%lld:%lld:%lld:%lld:%lld:%lld%c", &v[0],
+                      &v[1], &v[2], &v[3], &v[4], &v[5], &tail);
+  if (n != 6 || v[0] != 1 || (v[2] != 0 && v[2] != 1)) return bad();
+  return ListCursor{v[1], static_cast<int>(v[2]), v[3], v[4], v[5]};
+}
+
+std::string EncodeOffsets(const std::vector<uint32_t>& offsets) {
+  std::string out;
+  uint32_t prev = 0;
+  for (uint32_t o : offsets) {
+    // Zig-zag the delta so an unsorted list still round-trips.
+    int64_t d = static_cast<int64_t>(o) - prev;
+    uint64_t z = (static_cast<uint64_t>(d) << 1) ^ static_cast<uint64_t>(d >> 63);
+    do {
+      uint8_t b = z & 0x7f;
+      z >>= 7;
+      out += static_cast<char>(b | (z ? 0x80 : 0));
+    } while (z);
+    prev = o;
+  }
+  return out;
+}
+
+Result<std::vector<uint32_t>> DecodeOffsets(std::string_view blob) {
+  std::vector<uint32_t> out;
+  int64_t prev = 0;
+  size_t i = 0;
+  while (i < blob.size()) {
+    uint64_t z = 0;
+    int shift = 0;
+    for (;;) {
+      if (i >= blob.size() || shift > 63) return DataLoss("bad key-frame offsets in index");
+      uint8_t b = static_cast<uint8_t>(blob[i++]);
+      z |= static_cast<uint64_t>(b & 0x7f) << shift;
+      shift += 7;
+      if (!(b & 0x80)) break;
+    }
+    int64_t d = static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
+    prev += d;
+    out.push_back(static_cast<uint32_t>(prev));
+  }
+  return out;
+}
+
+uint32_t Crc32(std::string_view data, uint32_t crc) {
+  return static_cast<uint32_t>(
+      crc32_z(crc, reinterpret_cast<const Bytef*>(data.data()), data.size()));
+}
+
+}  // namespace streamarc::archive

@@ -1,0 +1,62 @@
+// Names, numbers and tokens the archive hands out (private to archive/): stream ARNs,
+// stream versions, fragment numbers, pagination tokens, and small encodings.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace streamarc::archive {
+
+inline constexpr size_t kFragmentNumberDigits = 47;
+
+// arn:aws:kinesisvideo:<region>:<account>:stream/<name>/<creation-ms>
+std::string MakeStreamArn(std::string_view region, std::string_view account,
+                          std::string_view name, int64_t creation_time_us);
+// The stream name inside a stream ARN; kInvalidArgument when it is not one.
+Result<std::string> StreamNameFromArn(std::string_view arn);
+
+// 20 random alphanumerics, like KVS's stream versions. Not thread-safe (owns its engine).
+class VersionMaker {
+ public:
+  VersionMaker() : rng_(std::random_device{}()) {}
+  std::string Next();
+  uint64_t Random64() { return rng_(); }
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+// A fragment number: "9", the 20-digit sequence number, then the archive's 26-digit
+// suffix (its random id), 47 digits in all. Equal length makes text order numeric order,
+// and the sequence number comes first, so numbers sort by arrival across the server.
+std::string FormatFragmentNumber(uint64_t seq, std::string_view suffix);
+std::string FragmentNumberSuffix(uint64_t archive_id);
+// The sequence number, or kInvalidArgument when `number` is not one of this archive's.
+Result<uint64_t> ParseFragmentNumber(std::string_view number, std::string_view suffix);
+
+// ListFragments continuation state, encoded as an opaque base64 token with a checksum.
+struct ListCursor {
+  int64_t stream_id = 0;
+  int type = 0;  // 0 producer, 1 server
+  int64_t end_us = 0;
+  int64_t last_ts = 0;
+  int64_t last_seq = 0;
+};
+std::string EncodeCursor(const ListCursor& c);
+Result<ListCursor> DecodeCursor(std::string_view token);
+
+std::string Base64Encode(std::string_view in);
+Result<std::string> Base64Decode(std::string_view in);
+
+// Key-frame offsets as LEB128 deltas (ascending offsets expected; any order round-trips).
+std::string EncodeOffsets(const std::vector<uint32_t>& offsets);
+Result<std::vector<uint32_t>> DecodeOffsets(std::string_view blob);
+
+uint32_t Crc32(std::string_view data, uint32_t crc = 0);
+
+}  // namespace streamarc::archive

@@ -1,0 +1,122 @@
+#include "archive/sqlite.h"
+
+namespace streamarc::archive {
+
+Status SqliteStatus(int rc, sqlite3* db, std::string_view what) {
+  std::string msg(what);
+  msg += ": ";
+  msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return DataLoss("index corrupt: " + msg);
+    case SQLITE_FULL: return ResourceExhausted(std::move(msg));
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return Unavailable(std::move(msg));
+    case SQLITE_PERM:
+    case SQLITE_READONLY:
+    case SQLITE_AUTH: return PermissionDenied(std::move(msg));
+    case SQLITE_CONSTRAINT: return AlreadyExists(std::move(msg));
+    default: return IoError(std::move(msg));
+  }
+}
+
+Stmt& Stmt::Bind(int idx, int64_t v) {
+  sqlite3_bind_int64(st_.get(), idx, v);
+  return *this;
+}
+
+Stmt& Stmt::BindText(int idx, std::string_view v) {
+  sqlite3_bind_text(st_.get(), idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Stmt& Stmt::BindBlob(int idx, std::string_view v) {
+  sqlite3_bind_blob(st_.get(), idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Stmt& Stmt::BindNull(int idx) {
+  sqlite3_bind_null(st_.get(), idx);
+  return *this;
+}
+
+Result<bool> Stmt::Step() {
+  int rc = sqlite3_step(st_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return SqliteStatus(rc, db_, sqlite3_sql(st_.get()));
+}
+
+Status Stmt::Run() {
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) return Status::Ok();
+  }
+}
+
+std::string Stmt::Text(int col) const {
+  const unsigned char* p = sqlite3_column_text(st_.get(), col);
+  int n = sqlite3_column_bytes(st_.get(), col);
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : "";
+}
+
+std::string Stmt::Blob(int col) const {
+  const void* p = sqlite3_column_blob(st_.get(), col);
+  int n = sqlite3_column_bytes(st_.get(), col);
+  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : "";
+}
+
+void Stmt::Reset() {
+  sqlite3_reset(st_.get());
+  sqlite3_clear_bindings(st_.get());
+}
+
+Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool create, bool sync) {
+  sqlite3* raw = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  SqliteDbPtr db(raw);
+  if (rc != SQLITE_OK) return SqliteStatus(rc, raw, "open " + path);
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, 10'000);
+  std::unique_ptr<Db> out(new Db(std::move(db)));
+  // journal_mode is the first read of the file: a file that is not a database fails here.
+  RETURN_IF_ERROR(out->Exec("PRAGMA journal_mode=WAL"));
+  RETURN_IF_ERROR(out->Exec(sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
+  RETURN_IF_ERROR(out->Exec("PRAGMA foreign_keys=OFF"));
+  return out;
+}
+
+Status Db::Exec(std::string_view sql) {
+  std::string s(sql);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_.get(), s.c_str(), nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (rc != SQLITE_OK) return SqliteStatus(rc, db_.get(), s);
+  return Status::Ok();
+}
+
+Result<Stmt*> Db::Prepare(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) {
+    it->second->Reset();
+    return it->second.get();
+  }
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &st, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(st);
+    return SqliteStatus(rc, db_.get(), "prepare " + sql);
+  }
+  auto stmt = std::make_unique<Stmt>(st, db_.get());
+  Stmt* p = stmt.get();
+  cache_.emplace(sql, std::move(stmt));
+  return p;
+}
+
+void Db::Rollback() {
+  if (!sqlite3_get_autocommit(db_.get())) Exec("ROLLBACK").IgnoreError();
+}
+
+}  // namespace streamarc::archive
