@@ -10,9 +10,10 @@ PACKAGES=(
   # libraries
   zlib1g-dev
   libsqlite3-dev sqlite3
+  libwebsockets-dev nlohmann-json3-dev libssl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  ffmpeg mkvtoolnix
+  ffmpeg mkvtoolnix curl
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly
 )

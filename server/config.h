@@ -1,0 +1,46 @@
+// streamarcd's settings: defaults that work with no config, a JSON config file, and flags
+// (flags win over the file).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+#include "common/status.h"
+
+namespace streamarc::server {
+
+struct Config {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string data_dir = "./data";
+  std::string region = "us-east-1";
+  std::string account = "000000000000";  // the account id in ARNs
+  // The URL GetDataEndpoint returns; empty means http://<host>:<port>.
+  std::string public_url;
+  LogLevel log_level = LogLevel::kInfo;
+  int worker_threads = 2;
+  // Limits (KVS's by default).
+  uint64_t max_fragment_bytes = 50ull << 20;
+  int64_t max_fragment_duration_ms = 20'000;
+  int idle_timeout_seconds = 30;
+};
+
+// What the command line asked for.
+struct CommandLine {
+  Config config;
+  bool show_help = false;
+  bool show_version = false;
+};
+
+// Parses `streamarcd [--config FILE] [--host H] [--port P] [--data-dir D] ...`. A --config
+// file is read first, then the other flags override it.
+Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args);
+
+// Applies a JSON config file's keys (the long flag names, e.g. "data-dir") onto `config`.
+Status LoadConfigFile(const std::string& path, Config* config);
+
+std::string UsageText();
+
+}  // namespace streamarc::server

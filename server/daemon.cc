@@ -1,0 +1,72 @@
+#include "server/daemon.h"
+
+#include <libwebsockets.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "server/http_server.h"
+#include "server/worker_pool.h"
+
+namespace streamarc::server {
+namespace {
+
+class DaemonImpl final : public Daemon {
+ public:
+  DaemonImpl(const Config& config, const Clock& clock, Logger& log)
+      : config_(config),
+        clock_(clock),
+        log_(log),
+        pool_(static_cast<size_t>(config.worker_threads), 1024),
+        http_(HttpOptions(config), pool_, log) {}
+
+  Status Init() {
+    std::error_code ec;
+    std::filesystem::create_directories(config_.data_dir, ec);
+    if (ec) return IoError("cannot create data dir " + config_.data_dir + ": " + ec.message());
+    http_.Route("GET", "/health", [this](const HttpRequest&) {
+      nlohmann::json j = {{"status", "ok"}, {"version", kVersion},
+                          {"time", FormatIso8601(clock_.NowMicros())}};
+      return HttpResponse{200, "application/json", {}, j.dump()};
+    });
+    RETURN_IF_ERROR(http_.Start());
+    log_.Info("streamarcd", "listening",
+              {{"address", config_.host + ":" + std::to_string(http_.port())},
+               {"data_dir", config_.data_dir}, {"version", kVersion}});
+    return Status::Ok();
+  }
+
+  void Run() override { http_.Run(); }
+  void Stop() override { http_.Stop(); }
+  int port() const override { return http_.port(); }
+
+ private:
+  static HttpServerOptions HttpOptions(const Config& c) {
+    HttpServerOptions o;
+    o.host = c.host;
+    o.port = c.port;
+    o.body_timeout_seconds = c.idle_timeout_seconds;
+    return o;
+  }
+
+  const Config config_;
+  const Clock& clock_;
+  Logger& log_;
+  WorkerPool pool_;
+  HttpServer http_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, const Clock& clock,
+                                               Logger& log) {
+  // libwebsockets' own notices are noise at info level; keep its errors and warnings.
+  lws_set_log_level(config.log_level == LogLevel::kDebug ? (LLL_ERR | LLL_WARN | LLL_NOTICE)
+                                                         : (LLL_ERR | LLL_WARN),
+                    nullptr);
+  auto d = std::make_unique<DaemonImpl>(config, clock, log);
+  RETURN_IF_ERROR(d->Init());
+  return std::unique_ptr<Daemon>(std::move(d));
+}
+
+}  // namespace streamarc::server

@@ -1,0 +1,29 @@
+// The whole server wired together from a Config: HTTP front, worker pool, and the API
+// handlers. Built in main; tests run the real binary.
+#pragma once
+
+#include <memory>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/status.h"
+#include "server/config.h"
+
+namespace streamarc::server {
+
+inline constexpr const char* kVersion = "0.1.0";
+
+class Daemon {
+ public:
+  // Opens the data directory and listens. `clock` and `log` outlive the daemon.
+  static Result<std::unique_ptr<Daemon>> Create(const Config& config, const Clock& clock,
+                                                Logger& log);
+  virtual ~Daemon() = default;
+  // Serves until Stop; then finishes in-flight work.
+  virtual void Run() = 0;
+  // Thread-safe.
+  virtual void Stop() = 0;
+  virtual int port() const = 0;
+};
+
+}  // namespace streamarc::server

@@ -1,0 +1,58 @@
+// The HTTP front: libwebsockets on one service thread that never blocks. Buffered requests
+// run their handler on the worker pool; streaming requests get their body bytes on the
+// service thread and answer through a thread-safe ResponseWriter.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/log.h"
+#include "common/status.h"
+#include "server/http.h"
+#include "server/worker_pool.h"
+
+namespace streamarc::server {
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port; HttpServer::port() tells which
+  size_t max_buffered_body = 1 << 20;  // larger buffered bodies get 413
+  // A request whose body stalls this long is dropped (libwebsockets' timeout_secs).
+  int body_timeout_seconds = 30;
+  // Sent when the worker pool's queue is full.
+  HttpResponse busy_response = {503, "application/json",
+                                {{"x-amzn-errortype", "ClientLimitExceededException"}},
+                                "{\"Message\":\"The server is busy; try again.\"}"};
+};
+
+class HttpServer {
+ public:
+  // `pool` and `log` outlive the server.
+  HttpServer(const HttpServerOptions& options, WorkerPool& pool, Logger& log);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Routes match the method and the exact path. Set them all before Start.
+  void Route(std::string method, std::string path, BufferedHandler handler);
+  void RouteStreaming(std::string method, std::string path, StreamingFactory factory);
+  // Every path beginning with `prefix` (checked after exact routes).
+  void RoutePrefix(std::string method, std::string prefix, BufferedHandler handler);
+  // Answers requests that match no route (default: 404).
+  void SetFallback(BufferedHandler handler);
+
+  // Creates the libwebsockets context and starts listening.
+  Status Start();
+  // Services connections until Stop; call from one thread, after Start.
+  void Run();
+  // Thread-safe and async: Run returns soon after.
+  void Stop();
+  // The port listened on (valid after Start).
+  int port() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace streamarc::server

@@ -1,0 +1,71 @@
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/subprocess.h"
+
+namespace streamarc::server {
+namespace {
+
+using streamarc::testing::TempDir;
+using streamarc::testing::WriteFileOrDie;
+
+TEST(Config, DefaultsWorkWithNoArguments) {
+  auto cl = ParseCommandLine({});
+  ASSERT_TRUE(cl.ok());
+  EXPECT_EQ(cl->config.host, "127.0.0.1");
+  EXPECT_EQ(cl->config.port, 8080);
+  EXPECT_EQ(cl->config.data_dir, "./data");
+}
+
+TEST(Config, FlagsInBothForms) {
+  auto cl = ParseCommandLine({"--host", "0.0.0.0", "--port=9000", "--data-dir", "/srv/d",
+                              "--log-level", "debug", "--max-fragment-duration-ms", "10000"});
+  ASSERT_TRUE(cl.ok()) << cl.status().ToString();
+  EXPECT_EQ(cl->config.host, "0.0.0.0");
+  EXPECT_EQ(cl->config.port, 9000);
+  EXPECT_EQ(cl->config.data_dir, "/srv/d");
+  EXPECT_EQ(cl->config.log_level, LogLevel::kDebug);
+  EXPECT_EQ(cl->config.max_fragment_duration_ms, 10000);
+}
+
+TEST(Config, FileIsReadFirstAndFlagsWin) {
+  TempDir dir;
+  std::string path = dir.File("streamarc.json");
+  WriteFileOrDie(path, R"({"port": 9100, "data-dir": "/var/lib/streamarc", "region": "eu-west-1"})");
+  auto cl = ParseCommandLine({"--port", "9200", "--config", path});
+  ASSERT_TRUE(cl.ok()) << cl.status().ToString();
+  EXPECT_EQ(cl->config.port, 9200);
+  EXPECT_EQ(cl->config.data_dir, "/var/lib/streamarc");
+  EXPECT_EQ(cl->config.region, "eu-west-1");
+}
+
+TEST(Config, ClearErrors) {
+  EXPECT_NE(ParseCommandLine({"--port", "70000"}).status().message().find("--port"),
+            std::string::npos);
+  EXPECT_NE(ParseCommandLine({"--port", "12x"}).status().message().find("12x"),
+            std::string::npos);
+  EXPECT_NE(ParseCommandLine({"--colour", "red"}).status().message().find("colour"),
+            std::string::npos);
+  EXPECT_NE(ParseCommandLine({"--port"}).status().message().find("needs a value"),
+            std::string::npos);
+  EXPECT_NE(ParseCommandLine({"stray"}).status().message().find("stray"), std::string::npos);
+  EXPECT_EQ(ParseCommandLine({"--config", "/nonexistent.json"}).status().code(), Code::kNotFound);
+  TempDir dir;
+  WriteFileOrDie(dir.File("bad.json"), "{not json");
+  EXPECT_EQ(ParseCommandLine({"--config", dir.File("bad.json")}).status().code(),
+            Code::kInvalidArgument);
+  WriteFileOrDie(dir.File("unknown.json"), R"({"prot": 1})");
+  EXPECT_NE(ParseCommandLine({"--config", dir.File("unknown.json")}).status().message().find(
+                "prot"),
+            std::string::npos);
+}
+
+TEST(Config, HelpAndVersion) {
+  EXPECT_TRUE(ParseCommandLine({"--help"})->show_help);
+  EXPECT_TRUE(ParseCommandLine({"--version"})->show_version);
+  EXPECT_NE(UsageText().find("--data-dir"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace streamarc::server

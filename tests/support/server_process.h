@@ -1,0 +1,44 @@
+// Runs the real streamarcd binary for a test: on a free loopback port, in a temporary data
+// directory unless told otherwise, stopped with SIGTERM when the object goes away.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace streamarc::testing {
+
+// The streamarcd built alongside the tests.
+std::string StreamarcdPath();
+
+class ServerProcess {
+ public:
+  ServerProcess() = default;
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts streamarcd with --host 127.0.0.1 --port 0 --data-dir `data_dir` plus `extra_args`,
+  // and waits until it logs the port it listens on.
+  Status Start(const std::string& data_dir, const std::vector<std::string>& extra_args = {});
+  // SIGTERM, then waits; returns the exit code (128+signal when killed).
+  int Stop();
+  // SIGKILL, then waits.
+  void Kill();
+
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  pid_t pid() const { return pid_; }
+  // Everything the server wrote to stderr so far.
+  std::string log() const;
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string log_path_;
+};
+
+}  // namespace streamarc::testing
