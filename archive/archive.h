@@ -225,6 +225,10 @@ struct Options {
   // streams) and retry once, so ingest continues while old data exists. false reports
   // kResourceExhausted to the callbacks instead.
   bool evict_when_full = true;
+  // Space set aside in <root>/reserve so that deletions (which need room in the index's
+  // write-ahead log) still work on a full disk: released when a deletion fails for lack of
+  // space, re-created by a later sweep. 0 disables it.
+  uint64_t reserve_bytes = 4u << 20;
 };
 
 // Opens (creating when missing) the local archive at options.root and recovers it: bytes

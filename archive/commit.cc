@@ -105,7 +105,7 @@ Result<LocalArchive::OpenSegment*> LocalArchive::SegmentFor(const Pending& p) {
   auto it = open_.find(p.stream_id);
   if (it != open_.end()) {
     OpenSegment& seg = it->second;
-    if (seg.broken) return IoError("segment failed earlier in this commit");
+    if (seg.broken) return seg.broken_status;
     const bool in_window = p.in.server_timestamp_us < seg.window_start + window;
     const bool fits = seg.file->Size() + record <= options_.max_segment_bytes ||
                       seg.file->Size() == kSegmentHeaderSize;
@@ -155,7 +155,10 @@ Status LocalArchive::WriteOne(Written& w) {
   w.offset = w.seg->file->Size() + kRecordHeaderSize;
   Status s = w.seg->file->Append(EncodeRecordHeader(p.seq, p.in.bytes));
   if (s.ok()) s = w.seg->file->Append(p.in.bytes);
-  if (!s.ok()) w.seg->broken = true;
+  if (!s.ok()) {
+    w.seg->broken = true;
+    w.seg->broken_status = s;
+  }
   return s;
 }
 
@@ -181,6 +184,7 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
         ++stats_.file_syncs;
         if (!s.ok()) {
           seg->broken = true;
+          seg->broken_status = s;
           sync_status[seg] = s;
         }
       }
@@ -201,6 +205,7 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
         for (Written* w : ok) {
           w->status = s;
           w->seg->broken = true;
+          w->seg->broken_status = s;
         }
       }
     }

@@ -98,6 +98,7 @@ Status LocalArchive::Open() {
   ASSIGN_OR_RETURN(control_, Db::Open(db_path, /*create=*/false, options_.sync));
 
   RETURN_IF_ERROR(Recover());
+  EnsureReserve();
 
   commit_thread_ = std::thread([this] { CommitLoop(); });
   if (options_.sweep_interval_us > 0) {

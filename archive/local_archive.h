@@ -91,6 +91,7 @@ class LocalArchive final : public Archive {
     uint64_t committed_end = 0;  // bytes covered by committed rows (or the header)
     bool in_db = false;          // its segments row exists
     bool broken = false;         // a write or sync failed: roll to a new file
+    Status broken_status;        // why
     uint64_t first_seq = 0;
     uint64_t last_seq = 0;
     int64_t min_server_us = 0;
@@ -151,6 +152,11 @@ class LocalArchive final : public Archive {
   // the budget holds. On the commit thread it may seal open segments to find some.
   Status EvictOldest(uint64_t bytes_to_free, bool on_commit_thread);
   bool OverBudget(double slack);
+  // The reserve file: created when there is room, released to let a deletion through.
+  void EnsureReserve();
+  bool ReleaseReserve();
+  // Runs `op`; when it fails for lack of space, releases the reserve and runs it again.
+  Status WithReserve(const std::function<Status()>& op);
 
   // query.cc
   Result<StreamState> Resolve(const StreamRef& ref) const;

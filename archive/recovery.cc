@@ -24,11 +24,11 @@ Status LocalArchive::Recover() {
   RETURN_IF_ERROR(CheckSegments());
   RETURN_IF_ERROR(RemoveOrphans());
 
-  ASSIGN_OR_RETURN(Stmt * st, writer_->Prepare(
-      "SELECT (SELECT IFNULL(MAX(seq), 0) FROM fragments),"
-      " (SELECT IFNULL(MAX(id), 0) FROM segments),"
-      " (SELECT IFNULL(SUM(committed_end), 0) FROM segments),"
-      " (SELECT COUNT(*) FROM segments)"));
+  ASSIGN_OR_RETURN(Stmt * st,
+                   writer_->Prepare("SELECT (SELECT IFNULL(MAX(seq), 0) FROM fragments),"
+                                    " (SELECT IFNULL(MAX(id), 0) FROM segments),"
+                                    " (SELECT IFNULL(SUM(committed_end), 0) FROM segments),"
+                                    " (SELECT COUNT(*) FROM segments)"));
   ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return Internal("aggregate query returned no row");
   last_seq_ = static_cast<uint64_t>(st->Int(0));
@@ -53,9 +53,10 @@ Status LocalArchive::Recover() {
 }
 
 Status LocalArchive::LoadStreams() {
-  ASSIGN_OR_RETURN(Stmt * st, writer_->Prepare(
-      "SELECT id, name, arn, version, status, media_type, device_name, kms_key_id,"
-      " retention_hours, creation_us FROM streams"));
+  ASSIGN_OR_RETURN(
+      Stmt * st,
+      writer_->Prepare("SELECT id, name, arn, version, status, media_type, device_name, kms_key_id,"
+                       " retention_hours, creation_us FROM streams"));
   std::vector<std::pair<int64_t, std::string>> deleting;
   for (;;) {
     ASSIGN_OR_RETURN(bool row, st->Step());
@@ -91,8 +92,8 @@ Status LocalArchive::CheckSegments() {
     bool sealed;
   };
   std::vector<Seg> segs;
-  ASSIGN_OR_RETURN(Stmt * st, writer_->Prepare(
-      "SELECT id, stream_id, committed_end, sealed FROM segments"));
+  ASSIGN_OR_RETURN(Stmt * st,
+                   writer_->Prepare("SELECT id, stream_id, committed_end, sealed FROM segments"));
   for (;;) {
     ASSIGN_OR_RETURN(bool row, st->Step());
     if (!row) break;
@@ -127,9 +128,11 @@ Status LocalArchive::CheckSegments() {
       std::string head(kSegmentHeaderSize, '\0');
       RETURN_IF_ERROR(file->Read(0, head.size(), head.data()));
       RETURN_IF_ERROR(CheckSegmentHeader(head, seg.stream_id, seg.id));
-      ASSIGN_OR_RETURN(Stmt * last, writer_->Prepare(
-          "SELECT seq, byte_offset, byte_length FROM fragments WHERE stream_id=?1 AND"
-          " segment_id=?2 ORDER BY seq DESC LIMIT 1"));
+      ASSIGN_OR_RETURN(
+          Stmt * last,
+          writer_->Prepare(
+              "SELECT seq, byte_offset, byte_length FROM fragments WHERE stream_id=?1 AND"
+              " segment_id=?2 ORDER BY seq DESC LIMIT 1"));
       last->Bind(1, seg.stream_id).Bind(2, seg.id);
       ASSIGN_OR_RETURN(bool row, last->Step());
       if (row) {
@@ -204,23 +207,23 @@ Status LocalArchive::FinishDeletingStream(int64_t stream_id, const std::string& 
   for (int64_t id : seg_ids) RETURN_IF_ERROR(DeleteSegment(id, DeleteReason::kStream));
   std::lock_guard<std::mutex> lock(control_mu_);
   Db& db = *control_;
-  RETURN_IF_ERROR(db.Begin());
-  for (const char* sql : {"DELETE FROM fragments WHERE stream_id=?1",
-                          "DELETE FROM track_infos WHERE stream_id=?1",
-                          "DELETE FROM tags WHERE stream_id=?1", "DELETE FROM streams WHERE id=?1"}) {
-    Result<Stmt*> st = db.Prepare(sql);
-    Status s = st.ok() ? (*st)->Bind(1, stream_id).Run() : st.status();
-    if (st.ok()) (*st)->Reset();
-    if (!s.ok()) {
-      db.Rollback();
-      return s;
+  RETURN_IF_ERROR(WithReserve([&]() -> Status {
+    RETURN_IF_ERROR(db.Begin());
+    for (const char* sql :
+         {"DELETE FROM fragments WHERE stream_id=?1", "DELETE FROM track_infos WHERE stream_id=?1",
+          "DELETE FROM tags WHERE stream_id=?1", "DELETE FROM streams WHERE id=?1"}) {
+      Result<Stmt*> st = db.Prepare(sql);
+      Status s = st.ok() ? (*st)->Bind(1, stream_id).Run() : st.status();
+      if (st.ok()) (*st)->Reset();
+      if (!s.ok()) {
+        db.Rollback();
+        return s;
+      }
     }
-  }
-  Status s = db.Commit();
-  if (!s.ok()) {
-    db.Rollback();
+    Status s = db.Commit();
+    if (!s.ok()) db.Rollback();
     return s;
-  }
+  }));
   // Best effort: the directory is empty unless a file could not be removed.
   env_.RemoveDir(StreamDir(options_.root, stream_id)).IgnoreError();
   logger_.Info("archive", "stream deleted", {{"stream", name}, {"id", stream_id}});

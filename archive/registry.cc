@@ -245,8 +245,10 @@ Status LocalArchive::DeleteStream(const StreamRef& ref, std::string_view current
     ASSIGN_OR_RETURN(s, Resolve(ref));
     RETURN_IF_ERROR(CheckVersion(s, current_version));
     // Durable intent first: a crash from here on finishes the deletion at the next open.
-    RETURN_IF_ERROR(RunStmt(*control_, "UPDATE streams SET status='DELETING' WHERE id=?1",
-                            [&](Stmt& st) { st.Bind(1, s.id); }));
+    RETURN_IF_ERROR(WithReserve([&] {
+      return RunStmt(*control_, "UPDATE streams SET status='DELETING' WHERE id=?1",
+                     [&](Stmt& st) { st.Bind(1, s.id); });
+    }));
     std::lock_guard<std::mutex> lock(mu_);
     streams_.erase(s.info.name);
     names_by_id_.erase(s.id);

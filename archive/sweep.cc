@@ -20,6 +20,42 @@ std::string_view ReasonName(int r) {
 
 }  // namespace
 
+void LocalArchive::EnsureReserve() {
+  if (options_.reserve_bytes == 0) return;
+  const std::string path = options_.root + "/reserve";
+  Result<uint64_t> size = env_.FileSize(path);
+  if (size.ok() && *size >= options_.reserve_bytes) return;
+  Result<DiskSpace> space = env_.GetDiskSpace(options_.root);
+  if (!space.ok() || space->free_bytes < options_.reserve_bytes * 3 / 2) return;  // not now
+  Result<std::unique_ptr<WritableFile>> f = env_.OpenWritable(path);
+  if (!f.ok()) return;
+  const std::string zeros(64 << 10, '\0');
+  Status s;
+  while (s.ok() && (*f)->Size() < options_.reserve_bytes) {
+    s = (*f)->Append(std::string_view(zeros).substr(
+        0, std::min<uint64_t>(zeros.size(), options_.reserve_bytes - (*f)->Size())));
+  }
+  if (s.ok()) s = (*f)->Sync();
+  if (!s.ok()) {
+    f->reset();
+    env_.RemoveFile(path).IgnoreError();
+    logger_.Warn("archive", "could not create the space reserve", {{"error", s.ToString()}});
+  }
+}
+
+bool LocalArchive::ReleaseReserve() {
+  if (options_.reserve_bytes == 0) return false;
+  if (!env_.RemoveFile(options_.root + "/reserve").ok()) return false;
+  logger_.Warn("archive", "disk full: released the space reserve to delete data");
+  return true;
+}
+
+Status LocalArchive::WithReserve(const std::function<Status()>& op) {
+  Status s = op();
+  if (s.code() == Code::kResourceExhausted && ReleaseReserve()) s = op();
+  return s;
+}
+
 Status LocalArchive::DeleteSegment(int64_t segment_id, DeleteReason reason) {
   int64_t stream_id, first_seq, last_seq, bytes;
   int64_t fragments = 0;
@@ -39,7 +75,6 @@ Status LocalArchive::DeleteSegment(int64_t segment_id, DeleteReason reason) {
     last_seq = sel->Int(2);
     bytes = sel->Int(3);
     sel->Reset();
-    RETURN_IF_ERROR(db.Begin());
     auto body = [&]() -> Status {
       // A stream's segments hold disjoint sequence ranges, so this is an index range scan.
       ASSIGN_OR_RETURN(Stmt * del, db.Prepare(
@@ -55,12 +90,13 @@ Status LocalArchive::DeleteSegment(int64_t segment_id, DeleteReason reason) {
       seg->Reset();
       return s;
     };
-    Status s = body();
-    if (s.ok()) s = db.Commit();
-    if (!s.ok()) {
-      db.Rollback();
+    RETURN_IF_ERROR(WithReserve([&]() -> Status {
+      RETURN_IF_ERROR(db.Begin());
+      Status s = body();
+      if (s.ok()) s = db.Commit();
+      if (!s.ok()) db.Rollback();
       return s;
-    }
+    }));
   }
   const std::string path = SegmentPath(options_.root, stream_id, segment_id);
   Status rm = env_.RemoveFile(path);
@@ -177,6 +213,7 @@ Status LocalArchive::Sweep() {
     Status s = EvictOldest(0, /*on_commit_thread=*/false);
     if (!s.ok() && s.code() != Code::kResourceExhausted) return s;
   }
+  EnsureReserve();
   return Status::Ok();
 }
 
