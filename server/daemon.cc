@@ -5,7 +5,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "archive/archive.h"
+#include "server/control_plane.h"
 #include "server/http_server.h"
+#include "server/kvs_error.h"
 #include "server/worker_pool.h"
 
 namespace streamarc::server {
@@ -17,6 +20,8 @@ class DaemonImpl final : public Daemon {
       : config_(config),
         clock_(clock),
         log_(log),
+        env_(archive::NewPosixEnv()),
+        ids_(clock.NowMicros()),
         pool_(static_cast<size_t>(config.worker_threads), 1024),
         http_(HttpOptions(config), pool_, log) {}
 
@@ -24,19 +29,33 @@ class DaemonImpl final : public Daemon {
     std::error_code ec;
     std::filesystem::create_directories(config_.data_dir, ec);
     if (ec) return IoError("cannot create data dir " + config_.data_dir + ": " + ec.message());
+    archive::Options ao;
+    ao.root = config_.data_dir;
+    ao.region = config_.region;
+    ao.account = config_.account;
+    ASSIGN_OR_RETURN(archive_, archive::OpenLocalArchive(ao, *env_, clock_, log_));
     http_.Route("GET", "/health", [this](const HttpRequest&) {
       nlohmann::json j = {{"status", "ok"}, {"version", kVersion},
                           {"time", FormatIso8601(clock_.NowMicros())}};
       return HttpResponse{200, "application/json", {}, j.dump()};
     });
     RETURN_IF_ERROR(http_.Start());
+    ControlPlaneOptions cp;
+    cp.data_endpoint = config_.public_url.empty()
+                           ? "http://" + config_.host + ":" + std::to_string(http_.port())
+                           : config_.public_url;
+    RegisterControlPlane(http_, *archive_, cp, ids_);
     log_.Info("streamarcd", "listening",
               {{"address", config_.host + ":" + std::to_string(http_.port())},
                {"data_dir", config_.data_dir}, {"version", kVersion}});
     return Status::Ok();
   }
 
-  void Run() override { http_.Run(); }
+  void Run() override {
+    http_.Run();
+    // In-flight fragments finish and are reported before the archive closes.
+    archive_->Flush();
+  }
   void Stop() override { http_.Stop(); }
   int port() const override { return http_.port(); }
 
@@ -52,6 +71,10 @@ class DaemonImpl final : public Daemon {
   const Config config_;
   const Clock& clock_;
   Logger& log_;
+  // Declared in dependency order: destroyed HTTP first, then the pool, then the archive.
+  std::unique_ptr<archive::Env> env_;
+  std::unique_ptr<archive::Archive> archive_;
+  RequestIds ids_;
   WorkerPool pool_;
   HttpServer http_;
 };

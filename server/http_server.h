@@ -33,7 +33,7 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Routes match the method and the exact path. Set them all before Start.
+  // Routes match the method and the exact path. Set them all before Run.
   void Route(std::string method, std::string path, BufferedHandler handler);
   void RouteStreaming(std::string method, std::string path, StreamingFactory factory);
   // Every path beginning with `prefix` (checked after exact routes).

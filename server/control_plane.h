@@ -1,0 +1,23 @@
+// The KVS control plane (kinesisvideo): CreateStream, DescribeStream, ListStreams,
+// DeleteStream, UpdateStream, UpdateDataRetention, GetDataEndpoint, TagStream, UntagStream,
+// ListTagsForStream and the *Resource tag variants, as `POST /<op>` JSON calls with KVS's
+// shapes and errors. Handlers run on the worker pool; they call the archive's registry.
+#pragma once
+
+#include <string>
+
+#include "archive/archive.h"
+#include "server/http_server.h"
+#include "server/kvs_error.h"
+
+namespace streamarc::server {
+
+struct ControlPlaneOptions {
+  std::string data_endpoint;  // what GetDataEndpoint returns, e.g. "http://127.0.0.1:8080"
+};
+
+// Registers the routes. `archive` and `ids` outlive `http`.
+void RegisterControlPlane(HttpServer& http, archive::Archive& archive,
+                          const ControlPlaneOptions& options, RequestIds& ids);
+
+}  // namespace streamarc::server
