@@ -13,7 +13,7 @@ PACKAGES=(
   libwebsockets-dev nlohmann-json3-dev libssl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  ffmpeg mkvtoolnix curl
+  ffmpeg mkvtoolnix curl awscli
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly
 )
