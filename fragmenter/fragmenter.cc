@@ -83,9 +83,9 @@ class FragmenterImpl final : public Fragmenter {
   Status OnFrame(const mkv::Frame& f) override {
     RETURN_IF_ERROR(error_.status);
     last_timecode_ = f.timecode;
-    if (!section_) {
+    if (!section_ || !have_tracks_) {
       return Fail(AckErrorId::kInvalidMkvData,
-                  InvalidArgument("fragmenter: a frame before Tracks"));
+                  InvalidArgument("fragmenter: a frame before its Segment's Tracks"));
     }
     if (!TrackIndex(f.track)) {
       return Fail(AckErrorId::kTrackNumberMismatch,

@@ -249,6 +249,25 @@ TEST(Limits, FrameOfUnknownTrack) {
   EXPECT_EQ(fr.ErrorFor(s).ack, AckErrorId::kTrackNumberMismatch);
 }
 
+TEST(Limits, FrameBeforeTracksOfANewSegment) {
+  ManualClock clock;
+  CollectingSink sink;
+  auto f = NewFragmenter(Options{}, sink, clock);
+  ASSERT_TRUE(f.ok());
+  Fragmenter& fr = **f;
+  ASSERT_TRUE(fr.OnTracks({VideoTrack(1)}).ok());
+  ASSERT_TRUE(fr.OnSegmentEnd().ok());
+  ASSERT_TRUE(fr.OnSegmentStart(0, std::nullopt).ok());  // the old tracks no longer hold
+  ASSERT_TRUE(fr.OnClusterStart({0, 0, false}).ok());
+  uint8_t data[1] = {0};
+  mkv::Frame frame;
+  frame.track = 1;
+  frame.key = true;
+  frame.data = data;
+  EXPECT_FALSE(fr.OnFrame(frame).ok());
+  EXPECT_EQ(fr.error().ack, AckErrorId::kInvalidMkvData);
+}
+
 TEST(Limits, SinkFailureIsAnArchivalError) {
   StreamBuilder b;
   b.Header({VideoTrack()}).Gop(0, 5).Gop(200, 5).Gop(400, 5);
