@@ -173,6 +173,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{streamarc::testing::kH265Mkv, 4, true},
                       Case{streamarc::testing::kGstX264Mkv, 6, true},
                       Case{streamarc::testing::kGstStreamableMkv, 6, true},
+                      Case{streamarc::testing::kGstX264OpusMkv, 6, true},
                       Case{streamarc::testing::kVp9OpusWebm, 6, false}),
     CaseName);
 

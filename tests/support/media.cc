@@ -57,6 +57,16 @@ std::vector<std::string> Recipe(const std::string& name, const std::string& out)
         " ! filesink location=" + ShellQuote(out);
     return {"sh", "-c", "gst-launch-1.0 -q " + pipeline};
   }
+  if (name == kGstX264OpusMkv) {
+    // Audio and video the way kvssink-style pipelines mux them: clusters start at the
+    // video key frame.
+    std::string pipeline =
+        "videotestsrc num-buffers=150 ! video/x-raw,width=320,height=240,framerate=25/1 ! "
+        "x264enc key-int-max=25 bframes=0 ! matroskamux name=m streamable=true ! filesink "
+        "location=" + ShellQuote(out) +
+        " audiotestsrc num-buffers=280 ! audio/x-raw,rate=48000 ! opusenc ! m.";
+    return {"sh", "-c", "gst-launch-1.0 -q " + pipeline};
+  }
   if (name == kVp9OpusWebm) {
     return with(join(av_in, {"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8",
                              "-g", "25", "-c:a", "libopus", "-f", "webm", out}));

@@ -15,6 +15,7 @@ inline constexpr const char* kH264AacPipeMkv = "h264_aac_pipe.mkv";  // same, wr
 inline constexpr const char* kH265Mkv = "h265.mkv";                // ffmpeg libx265
 inline constexpr const char* kGstX264Mkv = "gst_x264.mkv";         // x264enc ! matroskamux
 inline constexpr const char* kGstStreamableMkv = "gst_streamable.mkv";  // matroskamux streamable
+inline constexpr const char* kGstX264OpusMkv = "gst_x264_opus.mkv";  // + opusenc, streamable
 inline constexpr const char* kVp9OpusWebm = "vp9_opus.webm";       // ffmpeg libvpx-vp9 + Opus
 
 // Returns the path of the named medium, making it with ffmpeg or GStreamer the first time
