@@ -9,6 +9,7 @@
 #include "server/control_plane.h"
 #include "server/http_server.h"
 #include "server/kvs_error.h"
+#include "server/put_media.h"
 #include "server/worker_pool.h"
 
 namespace streamarc::server {
@@ -24,6 +25,14 @@ class DaemonImpl final : public Daemon {
         ids_(clock.NowMicros()),
         pool_(static_cast<size_t>(config.worker_threads), 1024),
         http_(HttpOptions(config), pool_, log) {}
+
+  static PutMediaOptions PutOptions(const Config& c) {
+    PutMediaOptions o;
+    o.limits.max_bytes = c.max_fragment_bytes;
+    o.limits.max_duration_us = c.max_fragment_duration_ms * 1000;
+    o.idle_timeout_us = int64_t{c.idle_timeout_seconds} * 1'000'000;
+    return o;
+  }
 
   Status Init() {
     std::error_code ec;
@@ -45,6 +54,9 @@ class DaemonImpl final : public Daemon {
                            ? "http://" + config_.host + ":" + std::to_string(http_.port())
                            : config_.public_url;
     RegisterControlPlane(http_, *archive_, cp, ids_);
+    put_media_ = std::make_unique<PutMediaService>(PutOptions(config_), *archive_, pool_, clock_,
+                                                   log_);
+    put_media_->Register(http_);
     log_.Info("streamarcd", "listening",
               {{"address", config_.host + ":" + std::to_string(http_.port())},
                {"data_dir", config_.data_dir}, {"version", kVersion}});
@@ -76,6 +88,7 @@ class DaemonImpl final : public Daemon {
   std::unique_ptr<archive::Archive> archive_;
   RequestIds ids_;
   WorkerPool pool_;
+  std::unique_ptr<PutMediaService> put_media_;
   HttpServer http_;
 };
 

@@ -57,6 +57,9 @@ class ResponseWriter {
   virtual void SetReading(bool enabled) = 0;
   // Bytes queued for the client but not yet written to the socket.
   virtual size_t queued_bytes() const = 0;
+  // Runs `task` on the service thread, even after the connection closed (dropped only
+  // once the server stops): how work finished on another thread gets back to a handler.
+  virtual void Post(std::function<void()> task) = 0;
 };
 
 // A request handled as it streams: PutMedia (the body is an endless MKV stream) and long

@@ -22,6 +22,7 @@ const std::string* HttpRequest::FindHeader(std::string_view name) const {
 namespace {
 
 constexpr size_t kWriteChunk = 16 * 1024;  // bytes per lws_write: one per writable callback
+constexpr unsigned kReadChunk = 64 * 1024;  // bytes per socket read
 
 // Custom (non-lws-token) headers copied into every request. SigV4's SignedHeaders are
 // added per request.
@@ -107,33 +108,38 @@ class HttpServer::Impl {
     Writer(std::shared_ptr<ServiceQueue> q, Impl* impl, uint64_t id)
         : q_(std::move(q)), impl_(impl), id_(id) {}
     void Begin(int status, std::string type, std::vector<Header> headers) override {
-      Post([=, this](Session& s) {
+      PostToSession([=, this](Session& s) {
         impl_->StartResponse(s, status, type, headers, /*chunked=*/true, 0);
       });
     }
     void Respond(HttpResponse r) override {
-      Post([r = std::move(r), this](Session& s) { impl_->SetResponse(s, r); });
+      PostToSession([r = std::move(r), this](Session& s) { impl_->SetResponse(s, r); });
     }
     void Write(std::string bytes) override {
       if (bytes.empty()) return;
       queued_ += bytes.size();
-      Post([b = std::move(bytes), this](Session& s) mutable { impl_->QueueChunk(s, std::move(b)); });
+      PostToSession([b = std::move(bytes), this](Session& s) mutable {
+        impl_->QueueChunk(s, std::move(b));
+      });
     }
     void End() override {
-      Post([this](Session& s) { impl_->QueueEnd(s); });
+      PostToSession([this](Session& s) { impl_->QueueEnd(s); });
     }
     void Close() override {
-      Post([this](Session& s) { impl_->CloseAfterWrites(s); });
+      PostToSession([this](Session& s) { impl_->CloseAfterWrites(s); });
     }
     void SetReading(bool enabled) override {
-      Post([enabled](Session& s) { lws_rx_flow_control(s.wsi, enabled ? 1 : 0); });
+      PostToSession([enabled](Session& s) { lws_rx_flow_control(s.wsi, enabled ? 1 : 0); });
     }
     size_t queued_bytes() const override { return queued_.load(); }
+    void Post(std::function<void()> task) override {
+      q_->Post([task = std::move(task), keep = shared_from_this()] { task(); });
+    }
     void Written(size_t n) { queued_ -= std::min(n, queued_.load()); }
 
    private:
     // The task keeps this writer alive until it has run.
-    void Post(std::function<void(Session&)> fn) {
+    void PostToSession(std::function<void(Session&)> fn) {
       q_->Post([impl = impl_, id = id_, fn = std::move(fn), keep = shared_from_this()] {
         Session* s = impl->Find(id);
         if (s) fn(*s);
@@ -178,7 +184,7 @@ class HttpServer::Impl {
   }
 
   Status Start() {
-    protocols_[0] = {"http", &Impl::Callback, sizeof(Session*), 0, 0, nullptr, 0};
+    protocols_[0] = {"http", &Impl::Callback, sizeof(Session*), kReadChunk, 0, nullptr, 0};
     protocols_[1] = {nullptr, nullptr, 0, 0, 0, nullptr, 0};
     lws_context_creation_info info;
     std::memset(&info, 0, sizeof info);
@@ -187,6 +193,8 @@ class HttpServer::Impl {
     info.protocols = protocols_;
     info.user = this;
     info.timeout_secs = static_cast<unsigned>(opt_.body_timeout_seconds);
+    // lws reads at most this much per service pass (default 4 KiB): ingest wants big reads.
+    info.pt_serv_buf_size = kReadChunk;
     if (opt_.host.find(':') == std::string::npos) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     ctx_ = lws_create_context(&info);
     if (!ctx_) {
@@ -340,6 +348,17 @@ class HttpServer::Impl {
     const HttpRequest& r = s->request;
     if (auto it = streaming_.find({r.method, r.path}); it != streaming_.end()) {
       s->phase = Phase::kStreaming;
+      if (const std::string* expect = r.FindHeader("expect");
+          expect && Lower(*expect) == "100-continue") {
+        // libwebsockets 4.1 does not answer it; without it curl and the KVS producer wait
+        // a second before sending the body.
+        static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        uint8_t buf[LWS_PRE + sizeof kContinue];
+        std::memcpy(buf + LWS_PRE, kContinue, sizeof kContinue - 1);
+        if (lws_write(wsi, buf + LWS_PRE, sizeof kContinue - 1, LWS_WRITE_HTTP_HEADERS) < 0) {
+          s->close_after = true;
+        }
+      }
       s->writer = std::make_shared<Writer>(queue_, this, s->id);
       s->streaming = it->second(r, s->writer);
       if (!s->streaming) return;  // the factory already answered through the writer

@@ -1,0 +1,362 @@
+// PutMedia end to end: real media from ffmpeg and GStreamer pushed by curl, ffmpeg and a raw
+// socket into the real streamarcd; ACKs read off the wire; the archive read back afterwards
+// and every frame compared with ffprobe's view of the input.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "archive/archive.h"
+#include "common/mkv.h"
+#include "tests/support/media.h"
+#include "tests/support/raw_http.h"
+#include "tests/support/server_process.h"
+#include "tests/support/subprocess.h"
+
+namespace streamarc::server {
+namespace {
+
+using nlohmann::json;
+using streamarc::testing::MakeMedia;
+using streamarc::testing::ProbePackets;
+using streamarc::testing::RawHttp;
+using streamarc::testing::ReadFileOrDie;
+using streamarc::testing::RunCommand;
+using streamarc::testing::ServerProcess;
+using streamarc::testing::TempDir;
+
+struct Frame {
+  size_t stream_index;  // the track's position in Tracks, as ffprobe numbers streams
+  int64_t timecode;
+  bool key;
+  size_t size;
+  bool operator==(const Frame&) const = default;
+};
+
+// What the archive holds for a stream, read with the archive library after the server
+// stopped: each fragment's header + cluster parsed as Matroska.
+struct Stored {
+  size_t fragments = 0;
+  std::vector<Frame> frames;
+  std::vector<std::string> numbers;
+};
+
+class Collector : public mkv::ReaderHandler {
+ public:
+  Status OnTracks(const std::vector<mkv::TrackInfo>& t) override {
+    tracks_ = t;
+    return Status::Ok();
+  }
+  Status OnFrame(const mkv::Frame& f) override {
+    size_t index = 0;
+    while (index < tracks_.size() && tracks_[index].number != f.track) ++index;
+    frames.push_back({index, f.timecode, f.key, f.data.size()});
+    if (first_key < 0) first_key = f.key;
+    return Status::Ok();
+  }
+  std::vector<Frame> frames;
+  int first_key = -1;
+
+ private:
+  std::vector<mkv::TrackInfo> tracks_;
+};
+
+Stored ReadArchive(const std::string& root, const std::string& stream) {
+  Stored out;
+  auto env = archive::NewPosixEnv();
+  SystemClock clock;
+  Logger log(clock, LogLevel::kError, [](std::string_view) {});
+  archive::Options opt;
+  opt.root = root;
+  opt.sweep_interval_us = 0;
+  auto a = archive::OpenLocalArchive(opt, *env, clock, log);
+  EXPECT_TRUE(a.ok()) << a.status().ToString();
+  if (!a.ok()) return out;
+  auto ref = archive::StreamRef::Name(stream);
+  auto list = (*a)->FragmentsAfter(ref, "", 10000);
+  EXPECT_TRUE(list.ok()) << list.status().ToString();
+  if (!list.ok()) return out;
+  for (const archive::FragmentInfo& info : *list) {
+    auto bytes = (*a)->ReadFragment(ref, info.number);
+    EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+    // Each fragment is a playable Matroska file on its own: header, then its cluster.
+    std::string whole = info.track_info + *bytes;
+    Collector c;
+    mkv::Reader reader(c);
+    EXPECT_TRUE(reader.Feed({reinterpret_cast<const uint8_t*>(whole.data()), whole.size()}).ok());
+    EXPECT_TRUE(reader.Finish().ok());
+    EXPECT_EQ(c.first_key, 1) << "fragment " << info.number << " must start with a key frame";
+    out.frames.insert(out.frames.end(), c.frames.begin(), c.frames.end());
+    out.numbers.push_back(info.number);
+    ++out.fragments;
+  }
+  return out;
+}
+
+// ffprobe's frames of the input, per stream, in file order.
+std::map<size_t, std::vector<Frame>> ProbeByStream(const std::string& path) {
+  std::map<size_t, std::vector<Frame>> by;
+  auto packets = ProbePackets(path);
+  EXPECT_TRUE(packets.ok());
+  for (const auto& p : *packets) {
+    size_t i = static_cast<size_t>(p.stream_index);
+    by[i].push_back({i, p.pts, p.key, static_cast<size_t>(p.size)});
+  }
+  return by;
+}
+
+std::map<size_t, std::vector<Frame>> ByStream(const std::vector<Frame>& frames) {
+  std::map<size_t, std::vector<Frame>> by;
+  for (const Frame& f : frames) by[f.stream_index].push_back(f);
+  return by;
+}
+
+struct Acks {
+  std::vector<json> events;
+  size_t Count(const std::string& type) const {
+    size_t n = 0;
+    for (const json& e : events) n += e.value("EventType", "") == type;
+    return n;
+  }
+};
+
+Acks ParseAcks(const std::string& body) {
+  Acks a;
+  size_t p = 0;
+  while ((p = body.find("{\"EventType\"", p)) != std::string::npos) {
+    size_t end = body.find('}', p);
+    json j = json::parse(body.substr(p, end - p + 1), nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << body.substr(p, end - p + 1);
+    a.events.push_back(j);
+    p = end;
+  }
+  return a;
+}
+
+class PutMediaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.Start(Data()).ok()) << server_.log();
+    CreateStream("cam1", 24);
+  }
+
+  std::string Data() { return dir_.File("data"); }
+
+  void CreateStream(const std::string& name, int hours) {
+    auto r = RunCommand({"curl", "-sS", "-X", "POST", "--data-binary",
+                         json{{"StreamName", name}, {"DataRetentionInHours", hours}}.dump(),
+                         server_.url() + "/createStream"});
+    ASSERT_TRUE(r.ok());
+    ASSERT_NE(r->out.find("StreamARN"), std::string::npos) << r->out;
+  }
+
+  // Pushes a file with curl; returns the response (headers and ACK stream).
+  std::string CurlPush(const std::string& file, const std::string& stream, bool chunked) {
+    std::vector<std::string> cmd = {"curl", "-sS", "-i", "-X", "POST", "-H",
+                                    "x-amzn-stream-name: " + stream, "-H",
+                                    "x-amzn-fragment-timecode-type: ABSOLUTE", "--data-binary",
+                                    "@" + file};
+    if (chunked) cmd.insert(cmd.end(), {"-H", "Transfer-Encoding: chunked"});
+    cmd.push_back(server_.url() + "/putMedia");
+    auto r = RunCommand(cmd);
+    EXPECT_TRUE(r.ok());
+    return r->out;
+  }
+
+  void ExpectArchiveEqualsInput(const std::string& input, const std::string& stream) {
+    EXPECT_EQ(server_.Stop(), 0);
+    Stored stored = ReadArchive(Data(), stream);
+    auto want = ProbeByStream(input);
+    auto got = ByStream(stored.frames);
+    ASSERT_EQ(got.size(), want.size());
+    for (const auto& [index, frames] : want) {
+      EXPECT_EQ(got[index], frames) << "stream " << index;
+    }
+  }
+
+  TempDir dir_;
+  ServerProcess server_;
+};
+
+TEST_F(PutMediaTest, ChunkedCurlPushGetsEveryAckAndEveryFrameIsArchived) {
+  auto input = MakeMedia(streamarc::testing::kH264AacMkv);
+  ASSERT_TRUE(input.ok());
+  std::string resp = CurlPush(*input, "cam1", /*chunked=*/true);
+  EXPECT_NE(resp.find("HTTP/1.1 200"), std::string::npos) << resp;
+  Acks acks = ParseAcks(resp);
+  size_t n = acks.Count("PERSISTED");
+  EXPECT_GE(n, 5u) << resp;  // a 6 s clip with a key frame every second
+  EXPECT_EQ(acks.Count("BUFFERING"), n);
+  EXPECT_EQ(acks.Count("RECEIVED"), n);
+  EXPECT_EQ(acks.Count("ERROR"), 0u) << resp;
+  // Each PERSISTED names a fragment RECEIVED earlier, with the same timecode.
+  std::map<std::string, int64_t> received;
+  int64_t last_tc = -1;
+  for (const json& e : acks.events) {
+    if (e["EventType"] == "RECEIVED") {
+      received[e["FragmentNumber"]] = e["FragmentTimecode"];
+      EXPECT_GT(e["FragmentTimecode"].get<int64_t>(), last_tc);
+      last_tc = e["FragmentTimecode"];
+    } else if (e["EventType"] == "PERSISTED") {
+      ASSERT_TRUE(received.count(e["FragmentNumber"])) << e.dump();
+      EXPECT_EQ(received[e["FragmentNumber"]], e["FragmentTimecode"].get<int64_t>());
+      EXPECT_EQ(e["FragmentNumber"].get<std::string>().size(), 47u);
+    }
+  }
+  ExpectArchiveEqualsInput(*input, "cam1");
+  EXPECT_EQ(ReadArchive(Data(), "cam1").fragments, n);
+}
+
+TEST_F(PutMediaTest, SizedBodyFromGStreamer) {
+  auto input = MakeMedia(streamarc::testing::kGstX264Mkv);
+  ASSERT_TRUE(input.ok());
+  std::string resp = CurlPush(*input, "cam1", /*chunked=*/false);
+  Acks acks = ParseAcks(resp);
+  EXPECT_GE(acks.Count("PERSISTED"), 5u) << resp;
+  EXPECT_EQ(acks.Count("ERROR"), 0u) << resp;
+  ExpectArchiveEqualsInput(*input, "cam1");
+}
+
+TEST_F(PutMediaTest, LiveFfmpegPush) {
+  auto input = MakeMedia(streamarc::testing::kH264AacMkv);
+  ASSERT_TRUE(input.ok());
+  // ffmpeg never reads the response, so it asks for no ACKs (see put_media.cc).
+  auto r = RunCommand({"ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-i", *input, "-c",
+                       "copy", "-f", "matroska", "-method", "POST", "-headers",
+                       "x-amzn-stream-name: cam1\r\nx-amzn-fragment-acknowledgment-required: 0\r\n",
+                       server_.url() + "/putMedia"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 0) << r->out;
+  for (int i = 0; i < 100 && server_.log().find("session ended") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ExpectArchiveEqualsInput(*input, "cam1");
+}
+
+TEST_F(PutMediaTest, RefusalsBeforeStreaming) {
+  auto input = MakeMedia(streamarc::testing::kH264AacMkv);
+  ASSERT_TRUE(input.ok());
+  std::string missing = CurlPush(*input, "no-such-stream", true);
+  EXPECT_NE(missing.find("HTTP/1.1 404"), std::string::npos) << missing;
+  EXPECT_NE(missing.find("ResourceNotFoundException"), std::string::npos);
+
+  auto no_name = RunCommand({"curl", "-sS", "-i", "-X", "POST", "--data-binary", "x",
+                             server_.url() + "/putMedia"});
+  EXPECT_NE(no_name->out.find("HTTP/1.1 400"), std::string::npos) << no_name->out;
+  EXPECT_NE(no_name->out.find("x-amzn-stream-name"), std::string::npos);
+
+  auto relative = RunCommand({"curl", "-sS", "-i", "-X", "POST", "-H", "x-amzn-stream-name: cam1",
+                              "-H", "x-amzn-fragment-timecode-type: RELATIVE", "--data-binary",
+                              "x", server_.url() + "/putMedia"});
+  EXPECT_NE(relative->out.find("x-amzn-producer-start-timestamp"), std::string::npos)
+      << relative->out;
+}
+
+TEST_F(PutMediaTest, GarbageGetsAnErrorAckAndTheConnectionEnds) {
+  TempDir tmp;
+  streamarc::testing::WriteFileOrDie(tmp.File("junk"), std::string(5000, 'j'));
+  std::string resp = CurlPush(tmp.File("junk"), "cam1", true);
+  Acks acks = ParseAcks(resp);
+  ASSERT_EQ(acks.Count("ERROR"), 1u) << resp;
+  EXPECT_EQ(acks.events.back()["ErrorId"], 4006);  // nothing was persisted: ERROR is last
+  EXPECT_EQ(acks.events.back()["ErrorCode"], "INVALID_MKV_DATA");
+  // The server still serves.
+  auto input = MakeMedia(streamarc::testing::kH264AacMkv);
+  EXPECT_GE(ParseAcks(CurlPush(*input, "cam1", true)).Count("PERSISTED"), 5u);
+}
+
+TEST_F(PutMediaTest, TimecodesGoingBackwardsAre4004AndEarlierFragmentsStay) {
+  mkv::Bytes out;
+  mkv::Writer w(out);
+  w.WriteEbmlHeader();
+  w.BeginSegment();
+  w.WriteInfo({});
+  mkv::TrackInfo t;
+  t.number = 1;
+  t.codec_id = "V_MPEG4/ISO/AVC";
+  t.codec_private = {1, 0x64, 0, 0x1f, 0xff, 0xe0, 0, 0};
+  w.WriteTracks({&t, 1});
+  const uint8_t frame[100] = {};
+  for (int64_t tc : {1'700'000'000'000, 1'700'000'001'000, 1'700'000'002'000,
+                     1'700'000'001'500}) {
+    ASSERT_TRUE(w.BeginCluster(tc).ok());
+    ASSERT_TRUE(w.WriteFrame(1, tc, true, frame).ok());
+    ASSERT_TRUE(w.WriteFrame(1, tc + 500, false, frame).ok());
+    ASSERT_TRUE(w.EndCluster().ok());
+  }
+  TempDir tmp;
+  streamarc::testing::WriteFileOrDie(tmp.File("back.mkv"), std::string(out.begin(), out.end()));
+  Acks acks = ParseAcks(CurlPush(tmp.File("back.mkv"), "cam1", true));
+  ASSERT_EQ(acks.Count("ERROR"), 1u);
+  for (const json& e : acks.events) {
+    if (e["EventType"] == "ERROR") {
+      EXPECT_EQ(e["ErrorId"], 4004);
+      EXPECT_EQ(e["ErrorCode"], "FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS");
+    }
+  }
+  EXPECT_EQ(acks.Count("PERSISTED"), acks.Count("RECEIVED"));
+  size_t persisted = acks.Count("PERSISTED");
+  EXPECT_GE(persisted, 2u);
+  EXPECT_EQ(server_.Stop(), 0);
+  EXPECT_EQ(ReadArchive(Data(), "cam1").fragments, persisted);
+}
+
+TEST_F(PutMediaTest, DisconnectMidFragmentThenReconnect) {
+  auto input = MakeMedia(streamarc::testing::kH264AacMkv);
+  ASSERT_TRUE(input.ok());
+  std::string bytes = ReadFileOrDie(*input);
+  size_t persisted_first = 0;
+  {
+    RawHttp c(server_.port());
+    ASSERT_TRUE(c.connected());
+    c.Send("POST /putMedia HTTP/1.1\r\nHost: x\r\nx-amzn-stream-name: cam1\r\n"
+           "Transfer-Encoding: chunked\r\n\r\n");
+    // Two thirds of the file: several whole fragments and one cut in the middle.
+    c.SendChunk(bytes.substr(0, bytes.size() * 2 / 3));
+    std::string got = c.ReadUntil("\"PERSISTED\"");
+    for (int i = 0; i < 50; ++i) {
+      size_t received = ParseAcks(c.received()).Count("RECEIVED");
+      if (received > 0 && ParseAcks(c.received()).Count("PERSISTED") == received) break;
+      c.ReadFor(100);
+    }
+    persisted_first = ParseAcks(c.received()).Count("PERSISTED");
+    EXPECT_GE(persisted_first, 2u) << c.received();
+    c.Abort();
+  }
+  // The producer comes back and sends everything again.
+  Acks again = ParseAcks(CurlPush(*input, "cam1", true));
+  EXPECT_GE(again.Count("PERSISTED"), 5u);
+  EXPECT_EQ(server_.Stop(), 0);
+  Stored stored = ReadArchive(Data(), "cam1");
+  EXPECT_EQ(stored.fragments, persisted_first + again.Count("PERSISTED"));
+  // The first session's fragments are whole: its frames are the input's first frames.
+  auto want = ProbeByStream(*input);
+  auto got = ByStream(stored.frames);
+  for (const auto& [index, frames] : want) {
+    ASSERT_GE(got[index].size(), frames.size());
+    std::vector<Frame> tail(got[index].end() - static_cast<long>(frames.size()), got[index].end());
+    EXPECT_EQ(tail, frames) << "the second session stored the whole input";
+    std::vector<Frame> head(got[index].begin(),
+                            got[index].end() - static_cast<long>(frames.size()));
+    ASSERT_LE(head.size(), frames.size());
+    EXPECT_TRUE(std::equal(head.begin(), head.end(), frames.begin()))
+        << "the first session stored a prefix of the input, no partial fragment";
+  }
+}
+
+TEST_F(PutMediaTest, SecondLiveProducerIsRefused) {
+  auto input = MakeMedia(streamarc::testing::kH264AacMkv);
+  std::string bytes = ReadFileOrDie(*input);
+  RawHttp first(server_.port());
+  first.Send("POST /putMedia HTTP/1.1\r\nHost: x\r\nx-amzn-stream-name: cam1\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n");
+  first.SendChunk(bytes.substr(0, 20000));
+  first.ReadUntil("BUFFERING");
+  first.SendChunk(bytes.substr(20000, 20000));  // still streaming: bytes within the last second
+  std::string second = CurlPush(*input, "cam1", true);
+  EXPECT_NE(second.find("ConnectionLimitExceededException"), std::string::npos) << second;
+}
+
+}  // namespace
+}  // namespace streamarc::server
