@@ -82,7 +82,7 @@ bool ValidExtensions(const std::string& s, size_t p) {
 ChunkedDecoder::ChunkedDecoder(ChunkedHandler& handler, const ChunkedOptions& options)
     : handler_(handler), opt_(options) {}
 
-Status ChunkedDecoder::Fail(std::string message) {
+Status ChunkedDecoder::Fail(const std::string& message) {
   state_ = State::kError;
   error_ = InvalidArgument("chunked body: " + message + " (at framing offset " +
                            std::to_string(offset_) + ")");
@@ -159,7 +159,7 @@ Status ChunkedDecoder::Step(std::span<const uint8_t>& in) {
     }
     case State::kDataCr:
     case State::kDataLf: {
-      const char want = state_ == State::kDataCr ? '\r' : '\n';
+      const uint8_t want = state_ == State::kDataCr ? uint8_t{'\r'} : uint8_t{'\n'};
       if (in[0] != want) return Fail("chunk data not followed by CRLF");
       in = in.subspan(1);
       ++offset_;

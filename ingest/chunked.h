@@ -76,7 +76,7 @@ class ChunkedDecoder {
   Status ReadLine(std::span<const uint8_t>& in, size_t limit, const char* what, bool* complete);
   Status ParseSizeLine();
   Status ParseTrailerLine();
-  Status Fail(std::string message);
+  Status Fail(const std::string& message);
 
   ChunkedHandler& handler_;
   const ChunkedOptions opt_;
