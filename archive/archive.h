@@ -39,7 +39,7 @@ struct StreamInfo {
   StreamStatus status = StreamStatus::kActive;
   std::string media_type;
   std::string device_name;
-  std::string kms_key_id;  // stored only
+  std::string kms_key_id;   // stored only
   int retention_hours = 0;  // 0: no archive (appends are refused), else 1..87600
   int64_t creation_time_us = 0;
   std::map<std::string, std::string> tags;
@@ -68,7 +68,7 @@ struct FragmentInput {
   int64_t producer_timestamp_us = 0;
   int64_t server_timestamp_us = 0;
   int64_t duration_us = 0;
-  std::string track_info;                // opaque (e.g. the Tracks element); deduplicated
+  std::string track_info;                   // opaque (e.g. the Tracks element); deduplicated
   std::vector<uint32_t> key_frame_offsets;  // byte offsets of key frames inside `bytes`
 };
 
@@ -116,28 +116,28 @@ struct ListResult {
 using DurableCallback = std::function<void(const Status& status, const FragmentInfo& info)>;
 
 struct ArchiveStats {
-  uint64_t fragments_appended = 0;     // committed
+  uint64_t fragments_appended = 0;  // committed
   uint64_t bytes_appended = 0;
-  uint64_t fragments_failed = 0;       // reported with an error status
-  uint64_t appends_rejected = 0;       // refused at Append (back-pressure, bad input)
-  uint64_t commits = 0;                // group commits (one index transaction each)
+  uint64_t fragments_failed = 0;  // reported with an error status
+  uint64_t appends_rejected = 0;  // refused at Append (back-pressure, bad input)
+  uint64_t commits = 0;           // group commits (one index transaction each)
   uint64_t file_syncs = 0;
-  uint64_t fragments_expired = 0;      // deleted by retention
-  uint64_t fragments_evicted = 0;      // deleted by the byte budget / low disk
+  uint64_t fragments_expired = 0;  // deleted by retention
+  uint64_t fragments_evicted = 0;  // deleted by the byte budget / low disk
   uint64_t fragments_deleted_with_stream = 0;
   uint64_t segments_deleted = 0;
   uint64_t bytes_deleted = 0;
-  uint64_t total_bytes = 0;            // segment bytes currently stored
+  uint64_t total_bytes = 0;  // segment bytes currently stored
 };
 
 // What OpenLocalArchive found and repaired.
 struct RecoveryReport {
   uint64_t segments = 0;
   uint64_t fragments = 0;
-  uint64_t bytes_truncated = 0;     // beyond the last committed fragment
+  uint64_t bytes_truncated = 0;  // beyond the last committed fragment
   uint64_t orphan_files_removed = 0;
-  uint64_t missing_segments = 0;    // index rows whose file is gone (kDataLoss on read)
-  uint64_t short_segments = 0;      // files shorter than their committed end
+  uint64_t missing_segments = 0;  // index rows whose file is gone (kDataLoss on read)
+  uint64_t short_segments = 0;    // files shorter than their committed end
 };
 
 // The storage-backend interface. Thread-safe: every call may come from any thread.
@@ -201,7 +201,7 @@ class Archive {
 };
 
 struct Options {
-  std::string root;           // directory holding index.sqlite and segments/
+  std::string root;  // directory holding index.sqlite and segments/
   std::string region = "us-west-2";
   std::string account = "000000000000";
   // A stream's open segment file is rolled when a fragment's server timestamp leaves its

@@ -233,6 +233,8 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
       logger_.Warn("archive", "out of space and nothing to evict", {{"error", ev.ToString()}});
       break;
     }
+    // Room again: set the reserve aside anew for the next time the disk fills up.
+    EnsureReserve();
     todo = std::move(retry);
   }
 
@@ -276,8 +278,8 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
 }
 
 Result<int64_t> LocalArchive::InsertTrackInfo(int64_t stream_id, const std::string& blob) {
-  ASSIGN_OR_RETURN(Stmt * st, writer_->Prepare(
-      "INSERT INTO track_infos(stream_id, blob) VALUES(?1, ?2)"));
+  ASSIGN_OR_RETURN(Stmt * st,
+                   writer_->Prepare("INSERT INTO track_infos(stream_id, blob) VALUES(?1, ?2)"));
   st->Bind(1, stream_id).BindBlob(2, blob);
   Status s = st->Run();
   st->Reset();
@@ -291,10 +293,11 @@ Status LocalArchive::CommitIndex(std::vector<Written*>& ok) {
   std::map<OpenSegment*, OpenSegment> next;  // segment state after this commit
   std::unordered_map<int64_t, std::pair<std::string, int64_t>> new_tracks;
   auto body = [&]() -> Status {
-    ASSIGN_OR_RETURN(Stmt * ins, db.Prepare(
-        "INSERT INTO fragments(seq, stream_id, segment_id, byte_offset, byte_length,"
-        " producer_us, server_us, duration_us, track_info_id, key_frames)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+    ASSIGN_OR_RETURN(
+        Stmt * ins,
+        db.Prepare("INSERT INTO fragments(seq, stream_id, segment_id, byte_offset, byte_length,"
+                   " producer_us, server_us, duration_us, track_info_id, key_frames)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
     for (Written* w : ok) {
       const Pending& p = *w->p;
       ins->Reset();
@@ -338,12 +341,14 @@ Status LocalArchive::CommitIndex(std::vector<Written*>& ok) {
       n.committed_end = std::max(n.committed_end, w->offset + p.in.bytes.size());
     }
     for (auto& [seg, n] : next) {
-      ASSIGN_OR_RETURN(Stmt * up, db.Prepare(
-          "INSERT INTO segments(id, stream_id, window_start_us, first_seq, last_seq,"
-          " min_server_us, max_server_us, committed_end, sealed)"
-          " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0) ON CONFLICT(id) DO UPDATE SET"
-          " last_seq=excluded.last_seq, min_server_us=excluded.min_server_us,"
-          " max_server_us=excluded.max_server_us, committed_end=excluded.committed_end"));
+      ASSIGN_OR_RETURN(
+          Stmt * up,
+          db.Prepare(
+              "INSERT INTO segments(id, stream_id, window_start_us, first_seq, last_seq,"
+              " min_server_us, max_server_us, committed_end, sealed)"
+              " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0) ON CONFLICT(id) DO UPDATE SET"
+              " last_seq=excluded.last_seq, min_server_us=excluded.min_server_us,"
+              " max_server_us=excluded.max_server_us, committed_end=excluded.committed_end"));
       up->Bind(1, seg->id).Bind(2, seg->stream_id).Bind(3, seg->window_start);
       up->Bind(4, static_cast<int64_t>(n.first_seq)).Bind(5, static_cast<int64_t>(n.last_seq));
       up->Bind(6, n.min_server_us).Bind(7, n.max_server_us);

@@ -37,16 +37,19 @@ CREATE INDEX IF NOT EXISTS fragments_by_server ON fragments(stream_id, server_us
 
 std::string_view StreamStatusName(StreamStatus s) {
   switch (s) {
-    case StreamStatus::kCreating: return "CREATING";
-    case StreamStatus::kActive: return "ACTIVE";
-    case StreamStatus::kUpdating: return "UPDATING";
-    case StreamStatus::kDeleting: return "DELETING";
+    case StreamStatus::kCreating:
+      return "CREATING";
+    case StreamStatus::kActive:
+      return "ACTIVE";
+    case StreamStatus::kUpdating:
+      return "UPDATING";
+    case StreamStatus::kDeleting:
+      return "DELETING";
   }
   return "ACTIVE";
 }
 
-LocalArchive::LocalArchive(const Options& options, Env& env, const Clock& clock,
-                           Logger& logger)
+LocalArchive::LocalArchive(const Options& options, Env& env, const Clock& clock, Logger& logger)
     : options_(options), env_(env), clock_(clock), logger_(logger) {}
 
 LocalArchive::~LocalArchive() {

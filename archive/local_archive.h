@@ -57,8 +57,7 @@ class LocalArchive final : public Archive {
   Result<FragmentInfo> GetFragment(const StreamRef& ref, std::string_view number) override;
   Result<ListResult> ListFragments(const ListRequest& req) override;
   Result<std::vector<FragmentInfo>> FragmentsAfter(const StreamRef& ref,
-                                                   std::string_view after_number,
-                                                   int max) override;
+                                                   std::string_view after_number, int max) override;
   Result<FragmentInfo> FirstAtOrAfter(const StreamRef& ref, TimestampType type,
                                       int64_t timestamp_us) override;
   Result<FragmentInfo> Latest(const StreamRef& ref) override;
@@ -107,8 +106,7 @@ class LocalArchive final : public Archive {
   // A reader connection borrowed from the pool, returned to it when destroyed.
   class Reader {
    public:
-    Reader(const LocalArchive* owner, std::unique_ptr<Db> db)
-        : owner_(owner), db_(std::move(db)) {}
+    Reader(const LocalArchive* owner, std::unique_ptr<Db> db) : owner_(owner), db_(std::move(db)) {}
     Reader(Reader&& o) noexcept : owner_(o.owner_), db_(std::move(o.db_)) {}
     Reader& operator=(Reader&&) = delete;
     ~Reader() {
@@ -147,7 +145,8 @@ class LocalArchive final : public Archive {
   void RunOnCommitThread(std::function<void()> fn);
 
   // sweep.cc
-  Status DeleteSegment(int64_t segment_id, DeleteReason reason);
+  // `freed` (optional) receives the segment's size.
+  Status DeleteSegment(int64_t segment_id, DeleteReason reason, uint64_t* freed = nullptr);
   // Deletes the oldest sealed segments across streams until `bytes_to_free` are freed and
   // the budget holds. On the commit thread it may seal open segments to find some.
   Status EvictOldest(uint64_t bytes_to_free, bool on_commit_thread);
@@ -176,8 +175,8 @@ class LocalArchive final : public Archive {
   RecoveryReport recovery_;
 
   mutable std::mutex mu_;
-  std::condition_variable work_cv_;   // commit thread: work arrived or stop
-  std::condition_variable done_cv_;   // Flush: fragments reported
+  std::condition_variable work_cv_;                       // commit thread: work arrived or stop
+  std::condition_variable done_cv_;                       // Flush: fragments reported
   std::unordered_map<std::string, StreamState> streams_;  // by name
   std::unordered_map<int64_t, std::string> names_by_id_;
   std::deque<Pending> queue_;

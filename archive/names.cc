@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "archive/archive.h"
@@ -35,8 +36,8 @@ Status ValidateStreamName(std::string_view name) {
   return Status::Ok();
 }
 
-std::string MakeStreamArn(std::string_view region, std::string_view account,
-                          std::string_view name, int64_t creation_time_us) {
+std::string MakeStreamArn(std::string_view region, std::string_view account, std::string_view name,
+                          int64_t creation_time_us) {
   std::string arn = "arn:aws:kinesisvideo:";
   arn += region;
   arn += ':';
@@ -75,10 +76,13 @@ std::string FragmentNumberSuffix(uint64_t archive_id) {
 }
 
 std::string FormatFragmentNumber(uint64_t seq, std::string_view suffix) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "9%020llu", static_cast<unsigned long long>(seq));
-  std::string out(buf);
-  out += suffix;
+  // Hand-rolled: ListFragments formats up to a thousand of these per call.
+  std::string out(1 + kSeqDigits + suffix.size(), '0');
+  out[0] = '9';
+  for (size_t i = kSeqDigits; i > 0 && seq > 0; --i, seq /= 10) {
+    out[i] = static_cast<char>('0' + seq % 10);
+  }
+  std::copy(suffix.begin(), suffix.end(), out.begin() + 1 + kSeqDigits);
   return out;
 }
 

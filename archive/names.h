@@ -15,8 +15,8 @@ namespace streamarc::archive {
 inline constexpr size_t kFragmentNumberDigits = 47;
 
 // arn:aws:kinesisvideo:<region>:<account>:stream/<name>/<creation-ms>
-std::string MakeStreamArn(std::string_view region, std::string_view account,
-                          std::string_view name, int64_t creation_time_us);
+std::string MakeStreamArn(std::string_view region, std::string_view account, std::string_view name,
+                          int64_t creation_time_us);
 // The stream name inside a stream ARN; kInvalidArgument when it is not one.
 Result<std::string> StreamNameFromArn(std::string_view arn);
 

@@ -65,8 +65,7 @@ class PosixRandomAccessFile final : public RandomAccessFile {
         return ErrnoStatus(errno, "read " + path_);
       }
       if (r == 0) {
-        return DataLoss("segment " + path_ + " ends before offset " +
-                        std::to_string(offset + n));
+        return DataLoss("segment " + path_ + " ends before offset " + std::to_string(offset + n));
       }
       done += static_cast<size_t>(r);
     }

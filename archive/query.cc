@@ -93,8 +93,9 @@ Result<FragmentInfo> LocalArchive::GetFragment(const StreamRef& ref, std::string
   ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
   ASSIGN_OR_RETURN(uint64_t seq, ParseFragmentNumber(number, suffix_));
   ASSIGN_OR_RETURN(Reader r, Borrow());
-  ASSIGN_OR_RETURN(Stmt * st, r.db().Prepare(std::string(kCols) +
-      "WHERE f.seq=?1 AND f.stream_id=?2 AND f.server_us >= ?3"));
+  ASSIGN_OR_RETURN(Stmt * st,
+                   r.db().Prepare(std::string(kCols) +
+                                  "WHERE f.seq=?1 AND f.stream_id=?2 AND f.server_us >= ?3"));
   st->Bind(1, static_cast<int64_t>(seq)).Bind(2, s.id).Bind(3, Cutoff(s));
   ASSIGN_OR_RETURN(auto rows, Collect(st, [&](const Stmt& x) { return RowToInfo(x, s); }));
   if (rows.empty()) return NotFound("fragment not found: " + std::string(number));
@@ -112,8 +113,8 @@ Result<ListResult> LocalArchive::ListFragments(const ListRequest& req) {
     if (c.stream_id != s.id) return InvalidArgument("NextToken belongs to another stream");
   } else {
     if (req.end_us < req.start_us) return InvalidArgument("end timestamp before start");
-    c = ListCursor{s.id, req.type == TimestampType::kProducer ? 0 : 1, req.end_us,
-                   req.start_us, -1};
+    c = ListCursor{s.id, req.type == TimestampType::kProducer ? 0 : 1, req.end_us, req.start_us,
+                   -1};
   }
   const int64_t cutoff = Cutoff(s);
   const char* ts = c.type == 0 ? "f.producer_us" : "f.server_us";
@@ -124,9 +125,10 @@ Result<ListResult> LocalArchive::ListFragments(const ListRequest& req) {
     from_seq = -1;
   }
   ASSIGN_OR_RETURN(Reader r, Borrow());
-  ASSIGN_OR_RETURN(Stmt * st, r.db().Prepare(
-      std::string(kCols) + "WHERE f.stream_id=?1 AND (" + ts + ", f.seq) > (?2, ?3) AND " + ts +
-      " <= ?4 AND f.server_us >= ?5 ORDER BY " + ts + ", f.seq LIMIT ?6"));
+  ASSIGN_OR_RETURN(Stmt * st, r.db().Prepare(std::string(kCols) + "WHERE f.stream_id=?1 AND (" +
+                                             ts + ", f.seq) > (?2, ?3) AND " + ts +
+                                             " <= ?4 AND f.server_us >= ?5 ORDER BY " + ts +
+                                             ", f.seq LIMIT ?6"));
   st->Bind(1, s.id).Bind(2, from_ts).Bind(3, from_seq).Bind(4, c.end_us).Bind(5, cutoff);
   st->Bind(6, req.max_results + 1);
   ASSIGN_OR_RETURN(auto rows, Collect(st, [&](const Stmt& x) { return RowToInfo(x, s); }));
@@ -153,8 +155,11 @@ Result<std::vector<FragmentInfo>> LocalArchive::FragmentsAfter(const StreamRef& 
     ASSIGN_OR_RETURN(after, ParseFragmentNumber(after_number, suffix_));
   }
   ASSIGN_OR_RETURN(Reader r, Borrow());
-  ASSIGN_OR_RETURN(Stmt * st, r.db().Prepare(std::string(kCols) +
-      "WHERE f.stream_id=?1 AND f.seq > ?2 AND f.server_us >= ?3 ORDER BY f.seq LIMIT ?4"));
+  ASSIGN_OR_RETURN(
+      Stmt * st,
+      r.db().Prepare(
+          std::string(kCols) +
+          "WHERE f.stream_id=?1 AND f.seq > ?2 AND f.server_us >= ?3 ORDER BY f.seq LIMIT ?4"));
   st->Bind(1, s.id).Bind(2, static_cast<int64_t>(after)).Bind(3, Cutoff(s)).Bind(4, max);
   return Collect(st, [&](const Stmt& x) { return RowToInfo(x, s); });
 }
@@ -164,8 +169,9 @@ Result<FragmentInfo> LocalArchive::FirstAtOrAfter(const StreamRef& ref, Timestam
   ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
   const std::string ts = type == TimestampType::kProducer ? "f.producer_us" : "f.server_us";
   ASSIGN_OR_RETURN(Reader r, Borrow());
-  ASSIGN_OR_RETURN(Stmt * st, r.db().Prepare(std::string(kCols) + "WHERE f.stream_id=?1 AND " +
-      ts + " >= ?2 AND f.server_us >= ?3 ORDER BY " + ts + ", f.seq LIMIT 1"));
+  ASSIGN_OR_RETURN(
+      Stmt * st, r.db().Prepare(std::string(kCols) + "WHERE f.stream_id=?1 AND " + ts +
+                                " >= ?2 AND f.server_us >= ?3 ORDER BY " + ts + ", f.seq LIMIT 1"));
   int64_t from = timestamp_us;
   if (type == TimestampType::kServer) from = std::max(from, Cutoff(s));
   st->Bind(1, s.id).Bind(2, from).Bind(3, Cutoff(s));
@@ -177,8 +183,10 @@ Result<FragmentInfo> LocalArchive::FirstAtOrAfter(const StreamRef& ref, Timestam
 Result<FragmentInfo> LocalArchive::Latest(const StreamRef& ref) {
   ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
   ASSIGN_OR_RETURN(Reader r, Borrow());
-  ASSIGN_OR_RETURN(Stmt * st, r.db().Prepare(std::string(kCols) +
-      "WHERE f.stream_id=?1 AND f.server_us >= ?2 ORDER BY f.seq DESC LIMIT 1"));
+  ASSIGN_OR_RETURN(
+      Stmt * st,
+      r.db().Prepare(std::string(kCols) +
+                     "WHERE f.stream_id=?1 AND f.server_us >= ?2 ORDER BY f.seq DESC LIMIT 1"));
   st->Bind(1, s.id).Bind(2, Cutoff(s));
   ASSIGN_OR_RETURN(auto rows, Collect(st, [&](const Stmt& x) { return RowToInfo(x, s); }));
   if (rows.empty()) return NotFound("stream has no fragments: " + s.info.name);
@@ -191,9 +199,9 @@ Result<FragmentBytes> LocalArchive::OpenFragment(const StreamRef& ref, std::stri
   int64_t segment_id, offset, length;
   {
     ASSIGN_OR_RETURN(Reader r, Borrow());
-    ASSIGN_OR_RETURN(Stmt * st, r.db().Prepare(
-        "SELECT segment_id, byte_offset, byte_length FROM fragments"
-        " WHERE seq=?1 AND stream_id=?2 AND server_us >= ?3"));
+    ASSIGN_OR_RETURN(Stmt * st,
+                     r.db().Prepare("SELECT segment_id, byte_offset, byte_length FROM fragments"
+                                    " WHERE seq=?1 AND stream_id=?2 AND server_us >= ?3"));
     st->Bind(1, static_cast<int64_t>(seq)).Bind(2, s.id).Bind(3, Cutoff(s));
     Result<bool> row = st->Step();
     if (!row.ok() || !*row) {
@@ -215,8 +223,8 @@ Result<FragmentBytes> LocalArchive::OpenFragment(const StreamRef& ref, std::stri
     return file.status();
   }
   std::string rh(kRecordHeaderSize, '\0');
-  RETURN_IF_ERROR((*file)->Read(static_cast<uint64_t>(offset) - kRecordHeaderSize, rh.size(),
-                                rh.data()));
+  RETURN_IF_ERROR(
+      (*file)->Read(static_cast<uint64_t>(offset) - kRecordHeaderSize, rh.size(), rh.data()));
   Result<RecordHeader> h = DecodeRecordHeader(rh);
   if (!h.ok() || h->seq != seq || h->length != static_cast<uint64_t>(length)) {
     return DataLoss("segment " + path + " does not hold fragment " + std::string(number) +

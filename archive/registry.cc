@@ -88,8 +88,7 @@ Result<StreamInfo> LocalArchive::CreateStream(const CreateStreamRequest& req) {
   }
   s.info.name = req.name;
   s.info.creation_time_us = clock_.NowMicros();
-  s.info.arn = MakeStreamArn(options_.region, options_.account, req.name,
-                             s.info.creation_time_us);
+  s.info.arn = MakeStreamArn(options_.region, options_.account, req.name, s.info.creation_time_us);
   s.info.status = StreamStatus::kActive;
   s.info.media_type = req.media_type;
   s.info.device_name = req.device_name;
@@ -98,9 +97,11 @@ Result<StreamInfo> LocalArchive::CreateStream(const CreateStreamRequest& req) {
 
   Db& db = *control_;
   RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
-    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(
-        "INSERT INTO streams(name, arn, version, status, media_type, device_name, kms_key_id,"
-        " retention_hours, creation_us) VALUES(?1, ?2, ?3, 'ACTIVE', ?4, ?5, ?6, ?7, ?8)"));
+    ASSIGN_OR_RETURN(
+        Stmt * st,
+        db.Prepare(
+            "INSERT INTO streams(name, arn, version, status, media_type, device_name, kms_key_id,"
+            " retention_hours, creation_us) VALUES(?1, ?2, ?3, 'ACTIVE', ?4, ?5, ?6, ?7, ?8)"));
     st->BindText(1, s.info.name).BindText(2, s.info.arn).BindText(3, s.info.version);
     st->BindText(4, s.info.media_type).BindText(5, s.info.device_name);
     st->BindText(6, s.info.kms_key_id).Bind(7, s.info.retention_hours);
@@ -141,9 +142,9 @@ Result<std::vector<StreamInfo>> LocalArchive::ListStreams(std::string_view name_
   std::vector<int64_t> ids;
   std::lock_guard<std::mutex> control(control_mu_);
   Db& db = *control_;
-  ASSIGN_OR_RETURN(Stmt * st, db.Prepare(
-      "SELECT id FROM streams WHERE status != 'DELETING' AND name > ?1 AND"
-      " substr(name, 1, length(?2)) = ?2 ORDER BY name LIMIT ?3"));
+  ASSIGN_OR_RETURN(Stmt * st,
+                   db.Prepare("SELECT id FROM streams WHERE status != 'DELETING' AND name > ?1 AND"
+                              " substr(name, 1, length(?2)) = ?2 ORDER BY name LIMIT ?3"));
   st->BindText(1, after_name).BindText(2, name_prefix).Bind(3, max_results);
   for (;;) {
     Result<bool> row = st->Step();
@@ -176,12 +177,12 @@ Status LocalArchive::UpdateStream(const StreamRef& ref, std::string_view current
     std::lock_guard<std::mutex> lock(mu_);
     s.info.version = versions_.Next();
   }
-  RETURN_IF_ERROR(RunStmt(*control_,
-      "UPDATE streams SET device_name=?2, media_type=?3, version=?4 WHERE id=?1",
-      [&](Stmt& st) {
-        st.Bind(1, s.id).BindText(2, s.info.device_name).BindText(3, s.info.media_type);
-        st.BindText(4, s.info.version);
-      }));
+  RETURN_IF_ERROR(
+      RunStmt(*control_, "UPDATE streams SET device_name=?2, media_type=?3, version=?4 WHERE id=?1",
+              [&](Stmt& st) {
+                st.Bind(1, s.id).BindText(2, s.info.device_name).BindText(3, s.info.media_type);
+                st.BindText(4, s.info.version);
+              }));
   std::lock_guard<std::mutex> lock(mu_);
   streams_[s.info.name] = s;
   return Status::Ok();
@@ -198,10 +199,9 @@ Status LocalArchive::UpdateRetention(const StreamRef& ref, std::string_view curr
     std::lock_guard<std::mutex> lock(mu_);
     s.info.version = versions_.Next();
   }
-  RETURN_IF_ERROR(RunStmt(*control_,
-      "UPDATE streams SET retention_hours=?2, version=?3 WHERE id=?1", [&](Stmt& st) {
-        st.Bind(1, s.id).Bind(2, hours).BindText(3, s.info.version);
-      }));
+  RETURN_IF_ERROR(
+      RunStmt(*control_, "UPDATE streams SET retention_hours=?2, version=?3 WHERE id=?1",
+              [&](Stmt& st) { st.Bind(1, s.id).Bind(2, hours).BindText(3, s.info.version); }));
   std::lock_guard<std::mutex> lock(mu_);
   streams_[s.info.name] = s;
   logger_.Info("archive", "retention changed", {{"stream", s.info.name}, {"hours", hours}});
@@ -218,8 +218,8 @@ Status LocalArchive::TagStream(const StreamRef& ref,
   if (info.tags.size() > kMaxTags) return ResourceExhausted("at most 50 tags per stream");
   return InTransaction(*control_, [&]() -> Status {
     for (const auto& [k, v] : tags) {
-      RETURN_IF_ERROR(RunStmt(*control_,
-          "INSERT OR REPLACE INTO tags(stream_id, key, value) VALUES(?1, ?2, ?3)",
+      RETURN_IF_ERROR(RunStmt(
+          *control_, "INSERT OR REPLACE INTO tags(stream_id, key, value) VALUES(?1, ?2, ?3)",
           [&](Stmt& t) { t.Bind(1, s.id).BindText(2, k).BindText(3, v); }));
     }
     return Status::Ok();

@@ -1,5 +1,7 @@
 #include "archive/sqlite.h"
 
+#include <unistd.h>
+
 namespace streamarc::archive {
 
 Status SqliteStatus(int rc, sqlite3* db, std::string_view what) {
@@ -8,15 +10,21 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view what) {
   msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   switch (rc & 0xff) {
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return DataLoss("index corrupt: " + msg);
-    case SQLITE_FULL: return ResourceExhausted(std::move(msg));
+    case SQLITE_NOTADB:
+      return DataLoss("index corrupt: " + msg);
+    case SQLITE_FULL:
+      return ResourceExhausted(std::move(msg));
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return Unavailable(std::move(msg));
+    case SQLITE_LOCKED:
+      return Unavailable(std::move(msg));
     case SQLITE_PERM:
     case SQLITE_READONLY:
-    case SQLITE_AUTH: return PermissionDenied(std::move(msg));
-    case SQLITE_CONSTRAINT: return AlreadyExists(std::move(msg));
-    default: return IoError(std::move(msg));
+    case SQLITE_AUTH:
+      return PermissionDenied(std::move(msg));
+    case SQLITE_CONSTRAINT:
+      return AlreadyExists(std::move(msg));
+    default:
+      return IoError(std::move(msg));
   }
 }
 
@@ -78,7 +86,17 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool create, bool 
   SqliteDbPtr db(raw);
   if (rc != SQLITE_OK) return SqliteStatus(rc, raw, "open " + path);
   sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, 10'000);
+  // SQLite's own busy handler sleeps up to 100 ms between tries, so a commit waiting behind
+  // a short retention transaction would stall ingest far longer than the holder needs.
+  // Poll finely instead (about 10 s in all before giving up with kUnavailable).
+  sqlite3_busy_handler(
+      raw,
+      [](void*, int count) -> int {
+        if (count >= 40'000) return 0;
+        ::usleep(count < 20 ? 50 : 250);
+        return 1;
+      },
+      nullptr);
   std::unique_ptr<Db> out(new Db(std::move(db)));
   // journal_mode is the first read of the file: a file that is not a database fails here.
   RETURN_IF_ERROR(out->Exec("PRAGMA journal_mode=WAL"));

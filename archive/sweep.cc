@@ -4,6 +4,10 @@
 // unlinked. A crash between the two leaves an orphan file that the next open removes. A
 // segment that is still open (being appended to) is never deleted; its expired fragments
 // are hidden by the queries until it is sealed and swept.
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "archive/local_archive.h"
 #include "archive/segment.h"
 
@@ -12,9 +16,12 @@ namespace {
 
 std::string_view ReasonName(int r) {
   switch (r) {
-    case 0: return "retention";
-    case 1: return "budget";
-    default: return "stream deleted";
+    case 0:
+      return "retention";
+    case 1:
+      return "budget";
+    default:
+      return "stream deleted";
   }
 }
 
@@ -56,14 +63,16 @@ Status LocalArchive::WithReserve(const std::function<Status()>& op) {
   return s;
 }
 
-Status LocalArchive::DeleteSegment(int64_t segment_id, DeleteReason reason) {
+Status LocalArchive::DeleteSegment(int64_t segment_id, DeleteReason reason, uint64_t* freed) {
   int64_t stream_id, first_seq, last_seq, bytes;
   int64_t fragments = 0;
   {
     std::lock_guard<std::mutex> control(control_mu_);
     Db& db = *control_;
-    ASSIGN_OR_RETURN(Stmt * sel, db.Prepare(
-        "SELECT stream_id, first_seq, last_seq, committed_end FROM segments WHERE id=?1"));
+    ASSIGN_OR_RETURN(
+        Stmt * sel,
+        db.Prepare(
+            "SELECT stream_id, first_seq, last_seq, committed_end FROM segments WHERE id=?1"));
     sel->Bind(1, segment_id);
     Result<bool> row = sel->Step();
     if (!row.ok() || !*row) {
@@ -77,9 +86,10 @@ Status LocalArchive::DeleteSegment(int64_t segment_id, DeleteReason reason) {
     sel->Reset();
     auto body = [&]() -> Status {
       // A stream's segments hold disjoint sequence ranges, so this is an index range scan.
-      ASSIGN_OR_RETURN(Stmt * del, db.Prepare(
-          "DELETE FROM fragments WHERE stream_id=?1 AND seq BETWEEN ?2 AND ?3"
-          " AND segment_id=?4"));
+      ASSIGN_OR_RETURN(
+          Stmt * del,
+          db.Prepare("DELETE FROM fragments WHERE stream_id=?1 AND seq BETWEEN ?2 AND ?3"
+                     " AND segment_id=?4"));
       del->Bind(1, stream_id).Bind(2, first_seq).Bind(3, last_seq).Bind(4, segment_id);
       Status s = del->Run();
       del->Reset();
@@ -98,12 +108,13 @@ Status LocalArchive::DeleteSegment(int64_t segment_id, DeleteReason reason) {
       return s;
     }));
   }
+  if (freed) *freed = static_cast<uint64_t>(bytes);
   const std::string path = SegmentPath(options_.root, stream_id, segment_id);
   Status rm = env_.RemoveFile(path);
   if (!rm.ok() && rm.code() != Code::kNotFound) {
     // The rows are gone; the file becomes an orphan that the next open removes.
-    logger_.Warn("archive", "could not remove segment file", {{"path", path},
-                                                              {"error", rm.ToString()}});
+    logger_.Warn("archive", "could not remove segment file",
+                 {{"path", path}, {"error", rm.ToString()}});
   }
   {
     std::lock_guard<std::mutex> lock(stats_mu_);
@@ -140,31 +151,38 @@ bool LocalArchive::OverBudget(double slack) {
 
 Status LocalArchive::EvictOldest(uint64_t bytes_to_free, bool on_commit_thread) {
   uint64_t freed = 0;
-  bool sealed_open = false;
+  bool closed_open = false;
+  // Segments this call closed itself, oldest first: deletable even if sealing their rows
+  // failed for lack of space.
+  std::vector<std::pair<int64_t, int64_t>> closed;  // (min server time, id)
   for (;;) {
     // Under budget with 10% headroom, and enough freed for the caller.
     if (freed >= bytes_to_free && !OverBudget(0.9)) return Status::Ok();
-    int64_t id = -1, bytes = 0;
+    int64_t id = -1;
     {
       std::lock_guard<std::mutex> control(control_mu_);
-      ASSIGN_OR_RETURN(Stmt * st, control_->Prepare(
-          "SELECT id, committed_end FROM segments WHERE sealed=1"
-          " ORDER BY min_server_us, id LIMIT 1"));
+      ASSIGN_OR_RETURN(Stmt * st, control_->Prepare("SELECT id FROM segments WHERE sealed=1"
+                                                    " ORDER BY min_server_us, id LIMIT 1"));
       Result<bool> row = st->Step();
-      if (row.ok() && *row) {
-        id = st->Int(0);
-        bytes = st->Int(1);
-      }
+      if (row.ok() && *row) id = st->Int(0);
       st->Reset();
       if (!row.ok()) return row.status();
     }
+    if (id < 0 && !closed.empty()) {
+      id = closed.front().second;
+      closed.erase(closed.begin());
+    }
     if (id < 0) {
-      if (on_commit_thread && !sealed_open && !open_.empty()) {
-        // Only open segments hold data: seal them so the oldest can go.
-        std::vector<int64_t> ids;
-        for (const auto& [sid, seg] : open_) ids.push_back(sid);
-        for (int64_t sid : ids) CloseSegment(sid, /*seal_in_db=*/true);
-        sealed_open = true;
+      if (on_commit_thread && !closed_open && !open_.empty()) {
+        // Only open segments hold data: close them so the oldest can go.
+        std::vector<int64_t> streams;
+        for (const auto& [sid, seg] : open_) {
+          streams.push_back(sid);
+          if (seg.in_db) closed.emplace_back(seg.min_server_us, seg.id);
+        }
+        std::sort(closed.begin(), closed.end());
+        for (int64_t sid : streams) CloseSegment(sid, /*seal_in_db=*/true);
+        closed_open = true;
         continue;
       }
       if (!on_commit_thread) {
@@ -174,8 +192,9 @@ Status LocalArchive::EvictOldest(uint64_t bytes_to_free, bool on_commit_thread) 
       if (freed > 0) return Status::Ok();
       return ResourceExhausted("no sealed segment left to evict");
     }
-    RETURN_IF_ERROR(DeleteSegment(id, DeleteReason::kBudget));
-    freed += static_cast<uint64_t>(bytes);
+    uint64_t bytes = 0;
+    RETURN_IF_ERROR(DeleteSegment(id, DeleteReason::kBudget, &bytes));
+    freed += bytes;
   }
 }
 
@@ -192,10 +211,11 @@ Status LocalArchive::Sweep() {
   std::vector<int64_t> expired;
   {
     std::lock_guard<std::mutex> control(control_mu_);
-    ASSIGN_OR_RETURN(Stmt * st, control_->Prepare(
-        "SELECT s.id FROM segments s JOIN streams st ON st.id = s.stream_id"
-        " WHERE s.sealed=1 AND st.status != 'DELETING' AND st.retention_hours > 0"
-        " AND s.max_server_us < ?1 - st.retention_hours * ?2"));
+    ASSIGN_OR_RETURN(
+        Stmt * st,
+        control_->Prepare("SELECT s.id FROM segments s JOIN streams st ON st.id = s.stream_id"
+                          " WHERE s.sealed=1 AND st.status != 'DELETING' AND st.retention_hours > 0"
+                          " AND s.max_server_us < ?1 - st.retention_hours * ?2"));
     st->Bind(1, now).Bind(2, kMicrosPerHour);
     for (;;) {
       Result<bool> row = st->Step();
@@ -208,7 +228,11 @@ Status LocalArchive::Sweep() {
     }
     st->Reset();
   }
-  for (int64_t id : expired) RETURN_IF_ERROR(DeleteSegment(id, DeleteReason::kRetention));
+  for (int64_t id : expired) {
+    RETURN_IF_ERROR(DeleteSegment(id, DeleteReason::kRetention));
+    // Let a waiting group commit take the index lock between two deletions.
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
   if (OverBudget(1.0)) {
     Status s = EvictOldest(0, /*on_commit_thread=*/false);
     if (!s.ok() && s.code() != Code::kResourceExhausted) return s;
@@ -255,10 +279,11 @@ Status LocalArchive::Verify() {
         fail("segment " + path + ": bad header");
         continue;
       }
-      ASSIGN_OR_RETURN(Stmt * fr, db.Prepare(
-          "SELECT seq, byte_offset, byte_length FROM fragments WHERE segment_id=?1 AND"
-          " stream_id=?2 AND seq BETWEEN (SELECT first_seq FROM segments WHERE id=?1)"
-          " AND (SELECT last_seq FROM segments WHERE id=?1) ORDER BY seq"));
+      ASSIGN_OR_RETURN(
+          Stmt * fr,
+          db.Prepare("SELECT seq, byte_offset, byte_length FROM fragments WHERE segment_id=?1 AND"
+                     " stream_id=?2 AND seq BETWEEN (SELECT first_seq FROM segments WHERE id=?1)"
+                     " AND (SELECT last_seq FROM segments WHERE id=?1) ORDER BY seq"));
       fr->Bind(1, seg.id).Bind(2, seg.stream_id);
       uint64_t expect = kSegmentHeaderSize;
       for (;;) {

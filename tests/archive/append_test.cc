@@ -61,9 +61,9 @@ TEST(AppendTest, NumbersIncreasePerStreamAndAreUniqueAcrossStreams) {
   std::atomic<int> ok{0};
   for (int i = 0; i < 300; ++i) {
     const std::string stream = std::string(1, static_cast<char>('a' + i % 3));
-    Result<std::string> n = h.a().Append(
-        StreamRef::Name(stream), MakeFragment(kStartUs + i, 100 + i, i),
-        [&](const Status& s, const FragmentInfo&) { ok += s.ok(); });
+    Result<std::string> n =
+        h.a().Append(StreamRef::Name(stream), MakeFragment(kStartUs + i, 100 + i, i),
+                     [&](const Status& s, const FragmentInfo&) { ok += s.ok(); });
     ASSERT_TRUE(n.ok());
     std::lock_guard<std::mutex> lock(mu);
     EXPECT_TRUE(all.insert(*n).second);
@@ -127,10 +127,9 @@ TEST(AppendTest, RejectsBadInputAndAppliesBackPressure) {
   huge.bytes.assign(kMaxFragmentBytes + 1, 'x');
   EXPECT_EQ(h.a().Append(StreamRef::Name("cam"), std::move(huge), noop).status().code(),
             Code::kInvalidArgument);
-  EXPECT_EQ(h.a().Append(StreamRef::Name("nope"), MakeFragment(kStartUs, 1, 1), noop)
-                .status()
-                .code(),
-            Code::kNotFound);
+  EXPECT_EQ(
+      h.a().Append(StreamRef::Name("nope"), MakeFragment(kStartUs, 1, 1), noop).status().code(),
+      Code::kNotFound);
   // Queue more than 1 MB faster than the disk can take it: some appends are refused.
   int refused = 0;
   for (int i = 0; i < 200 && refused == 0; ++i) {
@@ -158,11 +157,11 @@ TEST(AppendTest, RollsSegmentsByWindowAndSize) {
   }
   // 10 fragments of 20 KB in the same window: the 64 KB limit rolls several times.
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(
-        AppendSync(h.a(), "cam", MakeFragment(kStartUs + 90'000'000 + i, 20'000, i)).ok());
+    ASSERT_TRUE(AppendSync(h.a(), "cam", MakeFragment(kStartUs + 90'000'000 + i, 20'000, i)).ok());
   }
   size_t files = 0;
-  for (const auto& d : std::filesystem::recursive_directory_iterator(h.options.root + "/segments")) {
+  for (const auto& d :
+       std::filesystem::recursive_directory_iterator(h.options.root + "/segments")) {
     files += d.is_regular_file();
   }
   EXPECT_GE(files, 4u);

@@ -64,18 +64,18 @@ int main(int argc, char** argv) {
     f.key_frame_offsets = {0};
     const long long producer = f.producer_timestamp_us;
     ++in_flight;
-    Result<std::string> n = a.Append(
-        StreamRef::Name(stream), std::move(f),
-        [&, stream, seed, size, producer](const Status& st, const FragmentInfo& info) {
-          if (st.ok()) {
-            char line[512];
-            int len = std::snprintf(line, sizeof line, "%s %s %llu %zu %lld\n", stream.c_str(),
-                                    info.number.c_str(), static_cast<unsigned long long>(seed),
-                                    size, producer);
-            if (::write(1, line, static_cast<size_t>(len)) != len) _exit(3);
-          }
-          --in_flight;
-        });
+    Result<std::string> n =
+        a.Append(StreamRef::Name(stream), std::move(f),
+                 [&, stream, seed, size, producer](const Status& st, const FragmentInfo& info) {
+                   if (st.ok()) {
+                     char line[512];
+                     int len = std::snprintf(line, sizeof line, "%s %s %llu %zu %lld\n",
+                                             stream.c_str(), info.number.c_str(),
+                                             static_cast<unsigned long long>(seed), size, producer);
+                     if (::write(1, line, static_cast<size_t>(len)) != len) _exit(3);
+                   }
+                   --in_flight;
+                 });
     if (!n.ok()) {
       --in_flight;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -97,7 +97,8 @@ TEST(CrashTest, KillNineAtRandomMomentsLosesNothingReportedDurable) {
   const int iterations = Iterations();
   for (int it = 0; it < iterations; ++it) {
     // Mostly mid-ingest kills, some during start-up / recovery.
-    const int run_ms = it % 5 == 0 ? static_cast<int>(rng() % 15) : 20 + static_cast<int>(rng() % 150);
+    const int run_ms =
+        it % 5 == 0 ? static_cast<int>(rng() % 15) : 20 + static_cast<int>(rng() % 150);
     std::vector<std::string> lines = RunAndKill(root, static_cast<uint64_t>(it) + 1, run_ms);
     std::vector<DurableLine> fresh;
     for (const std::string& l : lines) {
@@ -146,10 +147,11 @@ TEST(CrashTest, KillNineAtRandomMomentsLosesNothingReportedDurable) {
     ASSERT_TRUE(latest.ok());
     EXPECT_GE(latest->number, number);
   }
-  std::printf("crash test: %d kills, %zu fragments reported durable and verified, "
-              "%llu bytes truncated and %llu orphan files removed by recovery\n",
-              iterations, acked.size(), static_cast<unsigned long long>(truncated),
-              static_cast<unsigned long long>(orphans));
+  std::printf(
+      "crash test: %d kills, %zu fragments reported durable and verified, "
+      "%llu bytes truncated and %llu orphan files removed by recovery\n",
+      iterations, acked.size(), static_cast<unsigned long long>(truncated),
+      static_cast<unsigned long long>(orphans));
 }
 
 }  // namespace

@@ -47,17 +47,17 @@ int Fill(Archive& a, const std::vector<std::string>& streams, int n, uint64_t se
   for (int i = 0; i < n; ++i) {
     const std::string& s = streams[static_cast<size_t>(i) % streams.size()];
     const uint64_t seed = seed0 + static_cast<uint64_t>(i);
-    Result<std::string> num = a.Append(
-        StreamRef::Name(s), MakeFragment(kStartUs + i, kFragment, seed),
-        [&, s, seed](const Status& st, const FragmentInfo& info) {
-          std::lock_guard<std::mutex> lock(mu);
-          if (st.ok()) {
-            acked->push_back({s, info.number, seed});
-          } else {
-            EXPECT_EQ(st.code(), Code::kResourceExhausted) << st.ToString();
-            ++full;
-          }
-        });
+    Result<std::string> num =
+        a.Append(StreamRef::Name(s), MakeFragment(kStartUs + i, kFragment, seed),
+                 [&, s, seed](const Status& st, const FragmentInfo& info) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   if (st.ok()) {
+                     acked->push_back({s, info.number, seed});
+                   } else {
+                     EXPECT_EQ(st.code(), Code::kResourceExhausted) << st.ToString();
+                     ++full;
+                   }
+                 });
     if (!num.ok()) {
       EXPECT_EQ(num.status().code(), Code::kResourceExhausted);
       a.Flush();
@@ -109,7 +109,7 @@ TEST(DiskFullTest, FullDiskGivesResourceExhaustedAndKeepsServing) {
   std::vector<Acked> acked;
   int full = Fill(a, {"a", "b"}, 800, 0, &acked);  // 12.8 MB into 8 MB
   EXPECT_GT(full, 0);
-  EXPECT_GT(acked.size(), 200u);
+  EXPECT_GT(acked.size(), 100u);  // ~4 MB of data beside the 4 MB space reserve
   ExpectReadable(a, acked);
   EXPECT_TRUE(a.ListStreams("", "", 10).ok());
   // Freeing space (deleting a stream) lets ingest continue.
@@ -127,7 +127,7 @@ TEST(DiskFullTest, FullDiskGivesResourceExhaustedAndKeepsServing) {
 TEST(DiskFullTest, IngestNeverStopsWhileOldDataCanGo) {
   SmallDisk disk(16 << 20);
   ManualClock clock(kStartUs);
-  Logger logger(clock, LogLevel::kError, [](std::string_view) {});
+  Logger logger(clock, LogLevel::kWarn);
   Options o = SmallOptions(disk.root());
   auto opened = OpenLocalArchive(o, disk.env(), clock, logger);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();

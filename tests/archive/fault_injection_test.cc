@@ -108,9 +108,14 @@ TEST_F(FaultInjectionTest, RandomFaultsNeverLoseAckedFragments) {
   std::mt19937 rng(1234);
   for (int round = 0; round < 20; ++round) {
     switch (rng() % 4) {
-      case 0: env_.FailWriteAfter(1 + static_cast<int>(rng() % 20), rng() % 2); break;
-      case 1: env_.FailSyncAfter(1 + static_cast<int>(rng() % 5)); break;
-      default: break;
+      case 0:
+        env_.FailWriteAfter(1 + static_cast<int>(rng() % 20), rng() % 2);
+        break;
+      case 1:
+        env_.FailSyncAfter(1 + static_cast<int>(rng() % 5));
+        break;
+      default:
+        break;
     }
     Burst(15, static_cast<uint64_t>(round) * 1000, 500 + rng() % 8000);
     if (round % 5 == 4) PowerLoss();

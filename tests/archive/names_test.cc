@@ -1,7 +1,8 @@
+#include "archive/names.h"
+
 #include <gtest/gtest.h>
 
 #include "archive/archive.h"
-#include "archive/names.h"
 #include "archive/segment.h"
 
 namespace streamarc::archive {
@@ -51,9 +52,9 @@ TEST(FragmentNumberTest, FortySevenDigitsSortedBySequence) {
 TEST(CursorTest, RoundTripsAndDetectsTampering) {
   ListCursor c{42, 1, 1'000'000, -5, 77};
   std::string token = EncodeCursor(c);
-  EXPECT_EQ(token.find_first_not_of(
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="),
-            std::string::npos);
+  EXPECT_EQ(
+      token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="),
+      std::string::npos);
   Result<ListCursor> back = DecodeCursor(token);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->stream_id, 42);

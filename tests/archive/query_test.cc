@@ -107,12 +107,12 @@ TEST_F(QueryTest, FirstLatestAndAfter) {
       h_.a().FirstAtOrAfter(StreamRef::Name("cam"), TimestampType::kServer, kStartUs + 3 * kSecond);
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->server_timestamp_us, kStartUs + 4 * kSecond);
-  EXPECT_EQ(h_.a()
-                .FirstAtOrAfter(StreamRef::Name("cam"), TimestampType::kServer,
-                                kStartUs + 6000 * kSecond)
-                .status()
-                .code(),
-            Code::kNotFound);
+  EXPECT_EQ(
+      h_.a()
+          .FirstAtOrAfter(StreamRef::Name("cam"), TimestampType::kServer, kStartUs + 6000 * kSecond)
+          .status()
+          .code(),
+      Code::kNotFound);
   Result<FragmentInfo> latest = h_.a().Latest(StreamRef::Name("cam"));
   ASSERT_TRUE(latest.ok());
   EXPECT_EQ(latest->server_timestamp_us, kStartUs + 2499 * 2 * kSecond);
@@ -121,7 +121,8 @@ TEST_F(QueryTest, FirstLatestAndAfter) {
   ASSERT_TRUE(after.ok());
   ASSERT_EQ(after->size(), 3u);
   EXPECT_EQ((*after)[0].server_timestamp_us, kStartUs + 6 * kSecond);
-  Result<std::vector<FragmentInfo>> from_start = h_.a().FragmentsAfter(StreamRef::Name("other"), "", 10);
+  Result<std::vector<FragmentInfo>> from_start =
+      h_.a().FragmentsAfter(StreamRef::Name("other"), "", 10);
   ASSERT_EQ(from_start->size(), 5u);
   // A fragment of one stream is not found through another.
   EXPECT_EQ(h_.a().GetFragment(StreamRef::Name("other"), first->number).status().code(),
@@ -170,8 +171,9 @@ TEST_F(QueryTest, RangeQueryUsesTheIndex) {
         {"sqlite3", h_.options.root + "/index.sqlite",
          "EXPLAIN QUERY PLAN SELECT f.seq, f.producer_us, f.server_us, f.duration_us,"
          " f.byte_length, f.key_frames, t.blob FROM fragments f LEFT JOIN track_infos t ON"
-         " t.id = f.track_info_id WHERE f.stream_id=1 AND (" + ts + ", f.seq) > (5, 6) AND " +
-             ts + " <= 9 AND f.server_us >= 3 ORDER BY " + ts + ", f.seq LIMIT 10"});
+         " t.id = f.track_info_id WHERE f.stream_id=1 AND (" +
+             ts + ", f.seq) > (5, 6) AND " + ts + " <= 9 AND f.server_us >= 3 ORDER BY " + ts +
+             ", f.seq LIMIT 10"});
     if (!plan.ok() || plan->exit_code != 0) GTEST_SKIP() << "sqlite3 CLI not available";
     const std::string index = ts == "f.server_us" ? "fragments_by_server" : "fragments_by_producer";
     EXPECT_NE(plan->out.find("SEARCH f USING"), std::string::npos) << plan->out;

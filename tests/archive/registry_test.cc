@@ -52,16 +52,16 @@ TEST(RegistryTest, ValidatesNamesAndRetention) {
   ASSERT_TRUE(h.Open().ok());
   EXPECT_EQ(h.a().CreateStream(Req("../../etc")).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(h.a().CreateStream(Req("a/b")).status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(h.a().CreateStream(Req(std::string(257, 'x'))).status().code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ(h.a().CreateStream(Req(std::string(257, 'x'))).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(h.a().CreateStream(Req("r", -1)).status().code(), Code::kOutOfRange);
   EXPECT_EQ(h.a().CreateStream(Req("r", 87601)).status().code(), Code::kOutOfRange);
   EXPECT_TRUE(h.a().CreateStream(Req("r0", 0)).ok());
   EXPECT_TRUE(h.a().CreateStream(Req("r1", 1)).ok());
   EXPECT_TRUE(h.a().CreateStream(Req("r10y", 87600)).ok());
   // A stream without retention archives nothing.
-  EXPECT_EQ(h.a().Append(StreamRef::Name("r0"), MakeFragment(kStartUs, 10, 1),
-                         [](const Status&, const FragmentInfo&) {})
+  EXPECT_EQ(h.a()
+                .Append(StreamRef::Name("r0"), MakeFragment(kStartUs, 10, 1),
+                        [](const Status&, const FragmentInfo&) {})
                 .status()
                 .code(),
             Code::kFailedPrecondition);
@@ -114,8 +114,7 @@ TEST(RegistryTest, TagsUpToFifty) {
             Code::kResourceExhausted);
   ASSERT_TRUE(h.a().UntagStream(StreamRef::Name("cam"), {"k0", "k1"}).ok());
   EXPECT_EQ(h.a().DescribeStream(StreamRef::Name("cam"))->tags.size(), 48u);
-  EXPECT_EQ(h.a().TagStream(StreamRef::Name("cam"), {{"", "x"}}).code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ(h.a().TagStream(StreamRef::Name("cam"), {{"", "x"}}).code(), Code::kInvalidArgument);
 }
 
 TEST(RegistryTest, DeleteRemovesRowsAndFiles) {
@@ -134,16 +133,14 @@ TEST(RegistryTest, DeleteRemovesRowsAndFiles) {
   EXPECT_EQ(h.a().DeleteStream(StreamRef::Name("cam"), "bad").code(), Code::kFailedPrecondition);
   ASSERT_TRUE(h.a().DeleteStream(StreamRef::Name("cam"), version).ok());
   EXPECT_EQ(h.a().DescribeStream(StreamRef::Name("cam")).status().code(), Code::kNotFound);
-  EXPECT_EQ(h.a().ReadFragment(StreamRef::Name("cam"), f->number).status().code(),
-            Code::kNotFound);
+  EXPECT_EQ(h.a().ReadFragment(StreamRef::Name("cam"), f->number).status().code(), Code::kNotFound);
   EXPECT_EQ(h.a().Stats().fragments_deleted_with_stream, 1u);
   size_t dirs = 0;
   for (const auto& e : fs::directory_iterator(h.options.root + "/segments")) (void)e, ++dirs;
   EXPECT_EQ(dirs, 1u);  // only "keep"'s
   // The name can be reused; the old fragment number stays unknown.
   h.Create("cam");
-  EXPECT_EQ(h.a().GetFragment(StreamRef::Name("cam"), f->number).status().code(),
-            Code::kNotFound);
+  EXPECT_EQ(h.a().GetFragment(StreamRef::Name("cam"), f->number).status().code(), Code::kNotFound);
   ASSERT_TRUE(h.Open().ok());
   EXPECT_TRUE(h.a().Verify().ok());
 }

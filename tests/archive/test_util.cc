@@ -31,9 +31,10 @@ FragmentInput MakeFragment(int64_t server_us, size_t size, uint64_t seed) {
 Result<FragmentInfo> AppendSync(Archive& a, const std::string& stream, FragmentInput f) {
   auto done = std::make_shared<std::promise<std::pair<Status, FragmentInfo>>>();
   auto fut = done->get_future();
-  Result<std::string> number =
-      a.Append(StreamRef::Name(stream), std::move(f),
-               [done](const Status& s, const FragmentInfo& info) { done->set_value({s, info}); });
+  Result<std::string> number = a.Append(StreamRef::Name(stream), std::move(f),
+                                        [done](const Status& s, const FragmentInfo& info) {
+                                          done->set_value({s, info});
+                                        });
   if (!number.ok()) return number.status();
   auto [status, info] = fut.get();
   if (!status.ok()) return status;
