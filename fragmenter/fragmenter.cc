@@ -350,10 +350,13 @@ class FragmenterImpl final : public Fragmenter {
     ++stats_.fragments;
     stats_.frames += fragment_->frame_count;
     stats_.bytes += fragment_->cluster.size();
+    const int64_t timecode = fragment_->fragment_timecode;
+    const uint64_t index = fragment_->index;
     std::shared_ptr<const Fragment> done(std::move(fragment_));
     fragment_.reset();
     s = sink_.OnFragment(std::move(done));
-    if (!s.ok()) return Fail(AckErrorId::kArchivalError, s);
+    // The ack names the fragment the sink refused, so the producer resends from it.
+    if (!s.ok()) return Fail(AckErrorId::kArchivalError, s, timecode, index);
     return Status::Ok();
   }
 
@@ -381,12 +384,18 @@ class FragmenterImpl final : public Fragmenter {
   }
 
   // Records the error that stops the session and drops what was not emitted.
-  Status Fail(AckErrorId ack, Status status, std::optional<int64_t> timecode = std::nullopt) {
+  // `timecode` and `index` name the fragment to report when it is not the open one.
+  Status Fail(AckErrorId ack, Status status, std::optional<int64_t> timecode = std::nullopt,
+              std::optional<uint64_t> index = std::nullopt) {
     error_.status = std::move(status);
     error_.ack = ack;
     error_.fragment_timecode =
         timecode ? *timecode : fragment_ ? fragment_->fragment_timecode : last_timecode_;
-    if (fragment_ && started_) error_.fragment_index = fragment_->index;
+    if (index) {
+      error_.fragment_index = index;
+    } else if (fragment_ && started_) {
+      error_.fragment_index = fragment_->index;
+    }
     writer_.reset();
     fragment_.reset();
     held_.clear();

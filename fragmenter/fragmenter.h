@@ -125,11 +125,11 @@ class FragmentSink {
 struct FragmentError {
   Status status;  // OK when there was no error
   AckErrorId ack = AckErrorId::kNone;
-  // The timecode for the ack's FragmentTimecode: the open fragment's, or the offending
-  // frame's or cluster's when no fragment was open.
+  // The timecode for the ack's FragmentTimecode: the open fragment's (the refused one's when
+  // the sink refused a complete fragment), or the offending frame's when none was open.
   int64_t fragment_timecode = 0;
-  // The open fragment's index when OnFragmentStart had been called for it (its
-  // FragmentNumber is then known to the server); empty otherwise.
+  // That fragment's index when OnFragmentStart had been called for it (the server may then
+  // know its FragmentNumber); empty otherwise.
   std::optional<uint64_t> fragment_index;
 };
 

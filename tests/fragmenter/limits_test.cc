@@ -278,6 +278,9 @@ TEST(Limits, SinkFailureIsAnArchivalError) {
   EXPECT_EQ(run.status.code(), Code::kIoError);
   EXPECT_EQ(run.error.ack, AckErrorId::kArchivalError);
   EXPECT_EQ(sink.fragments.size(), 1u);
+  // The ack names the refused fragment (the second), not the one that was opening.
+  EXPECT_EQ(run.error.fragment_timecode, 200);
+  EXPECT_EQ(run.error.fragment_index, std::optional<uint64_t>(1));
 }
 
 TEST(Limits, ReaderErrorsMapToKvsCodes) {
