@@ -60,11 +60,13 @@ class Sink : public fragmenter::FragmentSink {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 2) return 0;
-  // Byte 0 picks the piece size (0: all at once); byte 1 the limits.
+  if (size < 1) return 0;
+  // The input format of mkv_reader_fuzzer, so its seeds fit: byte 0 picks the piece size
+  // (0: all at once). The limits come from a hash of the size, so mutations that grow or
+  // shrink the input also vary them.
   size_t piece = data[0] ? data[0] : size;
-  const uint8_t sel = data[1];
-  std::span<const uint8_t> in(data + 2, size - 2);
+  const auto sel = static_cast<uint8_t>((static_cast<uint32_t>(size) * 2654435761u) >> 24);
+  std::span<const uint8_t> in(data + 1, size - 1);
   fragmenter::Options o;
   o.max_duration_us = (sel & 1) ? 500'000 : 20'000'000;
   o.min_recut_duration_us = (sel & 2) ? 0 : 100'000;
