@@ -443,6 +443,11 @@ Result<std::unique_ptr<Fragmenter>> NewFragmenter(const Options& options, Fragme
   if (options.max_duration_us <= 0 || options.max_bytes == 0 || options.max_tracks == 0) {
     return InvalidArgument("fragmenter: max_duration_us, max_bytes and max_tracks must be > 0");
   }
+  // Durations are compared in ns; a day keeps that far from overflow and is far beyond any
+  // GOP.
+  if (options.max_duration_us > 86'400'000'000) {
+    return InvalidArgument("fragmenter: max_duration_us above one day");
+  }
   if (options.min_recut_duration_us < 0 ||
       options.min_recut_duration_us > options.max_duration_us) {
     return InvalidArgument("fragmenter: min_recut_duration_us must lie in [0, max_duration_us]");

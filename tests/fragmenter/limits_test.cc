@@ -321,6 +321,11 @@ TEST(Limits, InvalidOptionsAreRefused) {
   o = Options{};
   o.fragment_burst = 0;
   EXPECT_FALSE(NewFragmenter(o, sink, clock).ok());
+  o = Options{};
+  o.max_duration_us = INT64_MAX;  // would overflow the ns comparisons
+  EXPECT_FALSE(NewFragmenter(o, sink, clock).ok());
+  o.max_duration_us = 86'400'000'000;
+  EXPECT_TRUE(NewFragmenter(o, sink, clock).ok());
 }
 
 TEST(Limits, AckErrorNames) {
