@@ -123,10 +123,11 @@ class FragmenterImpl final : public Fragmenter {
     if (!fragment_) {
       if (on_cut_track) {
         return Fail(AckErrorId::kInvalidMkvData,
-                    InvalidArgument("fragmenter: the stream starts with a non-key frame of "
-                                    "track " + std::to_string(f.track) +
-                                    " at timecode " + std::to_string(f.timecode) +
-                                    "; a fragment must start at a key frame"));
+                    InvalidArgument("fragmenter: a non-key frame of track " +
+                                    std::to_string(f.track) + " at timecode " +
+                                    std::to_string(f.timecode) +
+                                    " where a fragment must start (at the start of the "
+                                    "stream, after END_OF_FRAGMENT or new tracks)"));
       }
       RETURN_IF_ERROR(TakeBytes(f.data.size()));
       return Hold(f);
