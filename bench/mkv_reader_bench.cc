@@ -3,7 +3,6 @@
 //
 // Usage: mkv_reader_bench [FILE.mkv]   (made with ffmpeg when absent: bench-data/h264_200mb.mkv)
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_media.h"
 #include "common/mkv.h"
 
 namespace {
@@ -31,27 +31,6 @@ class Counter : public streamarc::mkv::ReaderHandler {
   uint64_t frames = 0;
   uint64_t bytes = 0;
 };
-
-int Run(const std::string& cmd) {
-  int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 1;
-}
-
-// A 40 s 1080p30 4 Mbit/s clip, looped with -c copy until the file is about 200 MB.
-bool MakeInput(const std::string& path) {
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  std::string clip = path + ".clip.mkv";
-  std::fprintf(stderr, "making %s with ffmpeg (once)...\n", path.c_str());
-  if (Run("ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size=1920x1080:rate=30 "
-          "-t 40 -c:v libx264 -preset veryfast -b:v 4M -maxrate 4M -bufsize 8M -g 60 "
-          "-pix_fmt yuv420p '" + clip + "'") != 0) {
-    return false;
-  }
-  int rc = Run("ffmpeg -nostdin -loglevel error -y -stream_loop 9 -i '" + clip +
-               "' -c copy -f matroska '" + path + "'");
-  std::filesystem::remove(clip);
-  return rc == 0;
-}
 
 // Wall and CPU seconds of a shell command, and its stdout line count.
 struct Timed {
@@ -83,7 +62,7 @@ Timed TimeCommand(const std::string& cmd) {
 
 int main(int argc, char** argv) {
   std::string path = argc > 1 ? argv[1] : "bench-data/h264_200mb.mkv";
-  if (!std::filesystem::exists(path) && !MakeInput(path)) {
+  if (!streamarc::bench::EnsureH264Input(path)) {
     std::fprintf(stderr, "cannot make %s\n", path.c_str());
     return 1;
   }

@@ -1,0 +1,436 @@
+// PutMedia load: one process, N connections, each pushing a real 1080p30 4 Mbit/s H.264
+// stream in real time into a real streamarcd (started here, data on the real disk).
+// Measures server CPU per stream, PERSISTED latency after each fragment's last byte, and
+// whether the server keeps up.
+//
+// Usage: putmedia_load [--streamarcd PATH] [--streams 10,100,300] [--seconds 20]
+//                      [--data-dir DIR] [--input FILE]
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/bench_media.h"
+#include "common/mkv.h"
+
+extern char** environ;
+
+namespace {
+
+using namespace streamarc;
+using SteadyClock = std::chrono::steady_clock;
+
+double Since(SteadyClock::time_point t0) {
+  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+}
+
+// ---- The stream every connection sends ----
+
+struct Piece {
+  size_t end = 0;      // the stream's bytes up to here are due...
+  double due_s = 0;    // ...this many seconds after the connection starts
+};
+
+struct Cluster {
+  int64_t timecode = 0;
+  size_t end = 0;  // offset just past the cluster
+};
+
+struct Stream {
+  mkv::Bytes bytes;
+  size_t header_end = 0;
+  std::vector<Piece> pieces;
+  std::vector<Cluster> clusters;
+  double duration_s = 0;
+};
+
+class Loader : public mkv::ReaderHandler {
+ public:
+  Status OnInfo(const mkv::SegmentInfo& i) override {
+    info = i;
+    return Status::Ok();
+  }
+  Status OnTracks(const std::vector<mkv::TrackInfo>& t) override {
+    tracks = t;
+    return Status::Ok();
+  }
+  Status OnFrame(const mkv::Frame& f) override {
+    if (f.track != tracks[0].number) return Status::Ok();
+    if (first < 0) first = f.timecode;
+    if (f.timecode - first > limit_ms) return Cancelled("enough");
+    frames.push_back({f.timecode - first, f.key, mkv::Bytes(f.data.begin(), f.data.end())});
+    return Status::Ok();
+  }
+  struct F {
+    int64_t t;
+    bool key;
+    mkv::Bytes data;
+  };
+  mkv::SegmentInfo info;
+  std::vector<mkv::TrackInfo> tracks;
+  std::vector<F> frames;
+  int64_t first = -1;
+  int64_t limit_ms = 0;
+};
+
+// Re-writes the input's video as the KVS producer lays it out: one cluster per GOP, block
+// timecodes absolute (ms since the epoch from `base_ms`).
+bool BuildStream(const std::string& input, double seconds, int64_t base_ms, Stream* s) {
+  std::ifstream in(input, std::ios::binary);
+  std::vector<uint8_t> file((std::istreambuf_iterator<char>(in)), {});
+  Loader l;
+  l.limit_ms = static_cast<int64_t>(seconds * 1000) + 3000;
+  mkv::Reader r(l);
+  Status st = r.Feed(file);
+  if (!st.ok() && st.code() != Code::kCancelled) return false;
+  if (l.tracks.empty() || l.frames.empty()) return false;
+
+  mkv::Writer w(s->bytes);
+  w.WriteEbmlHeader();
+  w.BeginSegment();
+  w.WriteInfo({});
+  std::vector<mkv::TrackInfo> video = {l.tracks[0]};
+  w.WriteTracks(video);
+  s->header_end = s->bytes.size();
+  for (const auto& f : l.frames) {
+    int64_t tc = base_ms + f.t;
+    // Whole GOPs only: the body ends at a cluster's end, as a producer's would.
+    if (f.key && f.t > static_cast<int64_t>(seconds * 1000)) break;
+    if (f.key) {
+      if (w.cluster_open()) {
+        (void)w.EndCluster();
+        s->clusters.back().end = s->bytes.size();
+      }
+      (void)w.BeginCluster(tc);
+      s->clusters.push_back({tc, 0});
+    }
+    if (!w.cluster_open()) continue;
+    (void)w.WriteFrame(l.tracks[0].number, tc, f.key, f.data);
+    s->pieces.push_back({s->bytes.size(), f.t / 1000.0});
+  }
+  (void)w.EndCluster();
+  s->clusters.back().end = s->bytes.size();
+  s->duration_s = l.frames.back().t / 1000.0;
+  return true;
+}
+
+// ---- The server ----
+
+struct Server {
+  pid_t pid = -1;
+  int port = 0;
+  std::string log;
+};
+
+bool StartServer(const std::string& bin, const std::string& data, Server* s) {
+  s->log = data + ".log";
+  int fd = open(s->log.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+  std::vector<std::string> args = {bin, "--port", "0", "--data-dir", data, "--log-level",
+                                   "warn", "--worker-threads", "2"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fd, STDERR_FILENO);
+  int rc = posix_spawn(&s->pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fd);
+  if (rc != 0) return false;
+  // --log-level warn hides the "listening" line: find the port from /proc instead.
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    std::ifstream tcp("/proc/net/tcp");
+    std::string line;
+    std::string inode_dir = "/proc/" + std::to_string(s->pid) + "/fd";
+    std::vector<std::string> inodes;
+    for (const auto& e : std::filesystem::directory_iterator(inode_dir, std::filesystem::directory_options::skip_permission_denied)) {
+      std::error_code ec;
+      auto target = std::filesystem::read_symlink(e.path(), ec).string();
+      if (target.rfind("socket:[", 0) == 0) inodes.push_back(target.substr(8, target.size() - 9));
+    }
+    std::getline(tcp, line);
+    while (std::getline(tcp, line)) {
+      std::istringstream ls(line);
+      std::string sl, local, remote, state, q, t, r, uid, to, inode;
+      ls >> sl >> local >> remote >> state >> q >> t >> r >> uid >> to >> inode;
+      if (state == "0A" && std::find(inodes.begin(), inodes.end(), inode) != inodes.end()) {
+        s->port = std::stoi(local.substr(local.find(':') + 1), nullptr, 16);
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+double ServerCpuSeconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(stat)), {});
+  std::istringstream f(s.substr(s.rfind(')') + 2));
+  std::string field;
+  long ut = 0, st = 0;
+  for (int i = 3; i <= 15 && f >> field; ++i) {
+    if (i == 14) ut = std::stol(field);
+    if (i == 15) st = std::stol(field);
+  }
+  return static_cast<double>(ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+int Connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+std::string Request(int port, const std::string& path, const std::string& body) {
+  int fd = Connect(port);
+  std::string req = "POST " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  (void)!write(fd, req.data(), req.size());
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
+
+// ---- One connection ----
+
+struct Conn {
+  int fd = -1;
+  double start_s = 0;     // when it starts sending, from the run's start
+  size_t sent = 0;        // stream bytes sent
+  std::string out;        // framed bytes not yet accepted by the socket
+  size_t next_piece = 0;
+  size_t next_cluster = 0;
+  std::map<int64_t, double> last_byte_at;  // cluster timecode -> when its last byte left
+  std::string in;
+  bool done_sending = false;
+  size_t persisted = 0, errors = 0;
+};
+
+struct RunResult {
+  int streams = 0;
+  double mbps = 0, cpu_core = 0, cpu_per_stream = 0;
+  double p50 = 0, p99 = 0, max = 0;
+  size_t fragments = 0, persisted = 0, errors = 0;
+  double worst_lag_s = 0;  // how late the sender ran behind real time
+};
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+RunResult RunOnce(const std::string& bin, const std::string& data_root, const Stream& stream,
+               int n, double seconds) {
+  RunResult res;
+  res.streams = n;
+  std::string data = data_root + "/run-" + std::to_string(n);
+  std::filesystem::remove_all(data);
+  Server server;
+  if (!StartServer(bin, data, &server)) {
+    std::fprintf(stderr, "cannot start %s\n", bin.c_str());
+    return res;
+  }
+  for (int i = 0; i < n; ++i) {
+    Request(server.port, "/createStream",
+            "{\"StreamName\":\"load-" + std::to_string(i) + "\",\"DataRetentionInHours\":1}");
+  }
+  std::vector<Conn> conns(static_cast<size_t>(n));
+  const double gop_s = 2.0;
+  for (int i = 0; i < n; ++i) {
+    Conn& c = conns[static_cast<size_t>(i)];
+    c.fd = Connect(server.port);
+    std::string head = "POST /putMedia HTTP/1.1\r\nHost: x\r\nx-amzn-stream-name: load-" +
+                       std::to_string(i) +
+                       "\r\nx-amzn-fragment-timecode-type: ABSOLUTE\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n";
+    (void)!write(c.fd, head.data(), head.size());
+    fcntl(c.fd, F_SETFL, O_NONBLOCK);
+    c.start_s = gop_s * i / n;  // cameras are not in step: spread GOP ends over 2 s
+  }
+
+  std::vector<double> latencies;
+  const auto t0 = SteadyClock::now();
+  double cpu0 = -1, cpu_t0 = 0;
+  const double warmup_s = 3;
+  const double end_s = seconds + gop_s;
+  size_t bytes_sent = 0;
+  std::vector<pollfd> pfds(conns.size());
+  while (true) {
+    double now = Since(t0);
+    if (cpu0 < 0 && now >= warmup_s) {
+      cpu0 = ServerCpuSeconds(server.pid);
+      cpu_t0 = now;
+    }
+    bool all_done = true;
+    for (Conn& c : conns) {
+      if (c.fd < 0) continue;
+      double t = now - c.start_s;
+      // Frame by frame as their time comes, chunk-framed.
+      size_t due = c.sent;
+      while (c.next_piece < stream.pieces.size() && stream.pieces[c.next_piece].due_s <= t) {
+        due = stream.pieces[c.next_piece++].end;
+      }
+      if (c.sent == 0 && t >= 0) due = std::max(due, stream.header_end);
+      if (due > c.sent) {
+        char hex[32];
+        std::snprintf(hex, sizeof hex, "%zx\r\n", due - c.sent);
+        c.out += hex;
+        c.out.append(reinterpret_cast<const char*>(stream.bytes.data()) + c.sent, due - c.sent);
+        c.out += "\r\n";
+        bytes_sent += due - c.sent;
+        c.sent = due;
+        if (t - stream.pieces[c.next_piece - 1].due_s > res.worst_lag_s) {
+          res.worst_lag_s = t - stream.pieces[c.next_piece - 1].due_s;
+        }
+      }
+      bool finished = c.next_piece >= stream.pieces.size();
+      if (finished && !c.done_sending && c.out.empty() && t > 0) {
+        c.out = "0\r\n\r\n";
+        c.done_sending = true;
+      }
+      if (!c.out.empty()) {
+        ssize_t w = write(c.fd, c.out.data(), c.out.size());
+        if (w > 0) c.out.erase(0, static_cast<size_t>(w));
+      }
+      // A cluster's last byte left when everything up to its end is out of our buffer.
+      size_t on_wire = c.sent - std::min(c.sent, c.out.size());
+      while (c.next_cluster < stream.clusters.size() &&
+             stream.clusters[c.next_cluster].end <= on_wire) {
+        c.last_byte_at[stream.clusters[c.next_cluster].timecode] = now;
+        ++c.next_cluster;
+      }
+      if (!c.done_sending || !c.out.empty() || now < end_s ||
+          c.persisted + c.errors < stream.clusters.size()) {
+        all_done = false;
+      }
+    }
+    for (size_t i = 0; i < conns.size(); ++i) pfds[i] = {conns[i].fd, POLLIN, 0};
+    poll(pfds.data(), pfds.size(), 5);
+    now = Since(t0);
+    for (size_t i = 0; i < conns.size(); ++i) {
+      if (!(pfds[i].revents & POLLIN)) continue;
+      Conn& c = conns[i];
+      char buf[16384];
+      ssize_t r = read(c.fd, buf, sizeof buf);
+      if (r <= 0) continue;
+      c.in.append(buf, static_cast<size_t>(r));
+      size_t p;
+      while ((p = c.in.find('\n')) != std::string::npos) {
+        std::string line = c.in.substr(0, p);
+        c.in.erase(0, p + 1);
+        if (line.find("\"PERSISTED\"") != std::string::npos) {
+          size_t at = line.find("\"FragmentTimecode\":");
+          int64_t tc = std::stoll(line.substr(at + 19));
+          auto it = c.last_byte_at.find(tc);
+          if (it != c.last_byte_at.end() && Since(t0) >= warmup_s) {
+            latencies.push_back((now - it->second) * 1000);
+          }
+          ++c.persisted;
+        } else if (line.find("\"ERROR\"") != std::string::npos) {
+          ++c.errors;
+          std::fprintf(stderr, "ERROR ack: %s\n", line.c_str());
+        }
+      }
+    }
+    if (all_done || now > end_s + 10) break;
+  }
+  double cpu1 = ServerCpuSeconds(server.pid);
+  double window = Since(t0) - cpu_t0;
+  for (Conn& c : conns) {
+    res.persisted += c.persisted;
+    res.errors += c.errors;
+    res.fragments += c.next_cluster;
+    close(c.fd);
+  }
+  kill(server.pid, SIGTERM);
+  int status = 0;
+  waitpid(server.pid, &status, 0);
+  res.mbps = bytes_sent * 8 / 1e6 / Since(t0);
+  res.cpu_core = (cpu1 - cpu0) / window * 100;
+  res.cpu_per_stream = res.cpu_core / n;
+  res.p50 = Percentile(latencies, 0.50);
+  res.p99 = Percentile(latencies, 0.99);
+  res.max = Percentile(latencies, 1.0);
+  std::filesystem::remove_all(data);
+  return res;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string bin = "build/server/streamarcd", input = "bench-data/h264_200mb.mkv";
+  std::string data = "bench-data/putmedia";
+  std::vector<int> counts = {10, 100, 300};
+  double seconds = 20;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--streamarcd") bin = v;
+    else if (k == "--input") input = v;
+    else if (k == "--data-dir") data = v;
+    else if (k == "--seconds") seconds = std::stod(v);
+    else if (k == "--streams") {
+      counts.clear();
+      std::stringstream ss(v);
+      std::string n;
+      while (std::getline(ss, n, ',')) counts.push_back(std::stoi(n));
+    }
+  }
+  signal(SIGPIPE, SIG_IGN);
+  if (!streamarc::bench::EnsureH264Input(input)) return 1;
+  std::filesystem::create_directories(data);
+  int64_t base_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count();
+  Stream stream;
+  if (!BuildStream(input, seconds, base_ms, &stream)) {
+    std::fprintf(stderr, "cannot read %s\n", input.c_str());
+    return 1;
+  }
+  std::printf("input: %s, video only, one cluster per 2 s GOP, %.1f Mbit/s, %.0f s per stream\n",
+              input.c_str(), stream.bytes.size() * 8 / 1e6 / stream.duration_s, seconds);
+  std::printf("reference: DESIGN.md's bar, nginx-rtmp at 0.39-0.46%% of a core per 4 Mbit/s "
+              "camera (measured on this kind of machine, not in this run); goal half of it\n");
+  std::printf("%8s %10s %12s %14s %10s %10s %10s %10s %8s %10s\n", "streams", "Mbit/s",
+              "server CPU%", "CPU%/stream", "vs nginx", "ack p50", "ack p99", "ack max",
+              "errors", "late by");
+  for (int n : counts) {
+    RunResult r = RunOnce(bin, data, stream, n, seconds);
+    std::printf("%8d %10.0f %12.1f %14.3f %9.2fx %8.1fms %8.1fms %8.1fms %8zu %8.2fs   "
+                "(%zu/%zu fragments persisted)\n",
+                r.streams, r.mbps, r.cpu_core, r.cpu_per_stream, r.cpu_per_stream / 0.425,
+                r.p50, r.p99, r.max, r.errors, r.worst_lag_s, r.persisted, r.fragments);
+    std::fflush(stdout);
+  }
+  return 0;
+}
