@@ -138,6 +138,7 @@ struct RecoveryReport {
   uint64_t orphan_files_removed = 0;
   uint64_t missing_segments = 0;  // index rows whose file is gone (kDataLoss on read)
   uint64_t short_segments = 0;    // files shorter than their committed end
+  uint64_t corrupt_segments = 0;  // header or last record does not match the index
 };
 
 // The storage-backend interface. Thread-safe: every call may come from any thread.

@@ -97,6 +97,8 @@ void LocalArchive::CommitLoop() {
   std::vector<int64_t> ids;
   for (const auto& [id, seg] : open_) ids.push_back(id);
   for (int64_t id : ids) CloseSegment(id, /*seal_in_db=*/true);
+  lock.lock();
+  commit_running_ = false;
 }
 
 Result<LocalArchive::OpenSegment*> LocalArchive::SegmentFor(const Pending& p) {

@@ -53,14 +53,19 @@ LocalArchive::LocalArchive(const Options& options, Env& env, const Clock& clock,
     : options_(options), env_(env), clock_(clock), logger_(logger) {}
 
 LocalArchive::~LocalArchive() {
+  // The sweeper first: a sweep in progress hands work to the commit thread.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sweep_stop_ = true;
+  }
+  sweep_cv_.notify_all();
+  if (sweep_thread_.joinable()) sweep_thread_.join();
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
   }
   work_cv_.notify_all();
-  sweep_cv_.notify_all();
   if (commit_thread_.joinable()) commit_thread_.join();
-  if (sweep_thread_.joinable()) sweep_thread_.join();
 }
 
 Status LocalArchive::Open() {
@@ -103,13 +108,17 @@ Status LocalArchive::Open() {
   RETURN_IF_ERROR(Recover());
   EnsureReserve();
 
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    commit_running_ = true;
+  }
   commit_thread_ = std::thread([this] { CommitLoop(); });
   if (options_.sweep_interval_us > 0) {
     sweep_thread_ = std::thread([this] {
       std::unique_lock<std::mutex> lock(mu_);
-      while (!stop_) {
+      while (!sweep_stop_) {
         sweep_cv_.wait_for(lock, std::chrono::microseconds(options_.sweep_interval_us));
-        if (stop_) break;
+        if (sweep_stop_) break;
         lock.unlock();
         Status s = Sweep();
         if (!s.ok()) logger_.Warn("archive", "sweep failed", {{"error", s.ToString()}});
@@ -137,6 +146,11 @@ void LocalArchive::RunOnCommitThread(std::function<void()> fn) {
   bool done = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (!commit_running_) {
+      // Not started, or already gone: nothing else touches the commit-thread state.
+      fn();
+      return;
+    }
     tasks_.push_back([&] {
       fn();
       std::lock_guard<std::mutex> l(m);

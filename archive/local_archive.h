@@ -128,6 +128,8 @@ class LocalArchive final : public Archive {
   Status LoadStreams();
   Status CheckSegments();
   Status RemoveOrphans();
+  Status CheckOpenSegmentTail(const std::string& path, int64_t stream_id, int64_t segment_id,
+                              uint64_t committed_end);
   Status FinishDeletingStream(int64_t stream_id, const std::string& name);
 
   // commit.cc (commit thread only)
@@ -185,7 +187,9 @@ class LocalArchive final : public Archive {
   uint64_t enqueued_ = 0;
   uint64_t reported_ = 0;
   uint64_t last_seq_ = 0;
-  bool stop_ = false;
+  bool stop_ = false;        // the commit thread drains its queue and ends
+  bool sweep_stop_ = false;  // the sweeper thread ends
+  bool commit_running_ = false;
   VersionMaker versions_;
 
   std::mutex control_mu_;

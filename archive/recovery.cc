@@ -123,36 +123,47 @@ Status LocalArchive::CheckSegments() {
       recovery_.bytes_truncated += *size - seg.committed_end;
     }
     if (!seg.sealed) {
-      // The file was open at the crash: check its header and last record cheaply.
-      ASSIGN_OR_RETURN(auto file, env_.OpenReadable(path));
-      std::string head(kSegmentHeaderSize, '\0');
-      RETURN_IF_ERROR(file->Read(0, head.size(), head.data()));
-      RETURN_IF_ERROR(CheckSegmentHeader(head, seg.stream_id, seg.id));
-      ASSIGN_OR_RETURN(
-          Stmt * last,
-          writer_->Prepare(
-              "SELECT seq, byte_offset, byte_length FROM fragments WHERE stream_id=?1 AND"
-              " segment_id=?2 ORDER BY seq DESC LIMIT 1"));
-      last->Bind(1, seg.stream_id).Bind(2, seg.id);
-      ASSIGN_OR_RETURN(bool row, last->Step());
-      if (row) {
-        const uint64_t end = static_cast<uint64_t>(last->Int(1) + last->Int(2));
-        const uint64_t seq = static_cast<uint64_t>(last->Int(0));
-        const uint64_t rec = static_cast<uint64_t>(last->Int(1)) - kRecordHeaderSize;
-        last->Reset();
-        std::string rh(kRecordHeaderSize, '\0');
-        RETURN_IF_ERROR(file->Read(rec, rh.size(), rh.data()));
-        ASSIGN_OR_RETURN(RecordHeader h, DecodeRecordHeader(rh));
-        if (end != seg.committed_end || h.seq != seq) {
-          return DataLoss("segment " + path + " does not match its index");
-        }
-      } else {
-        last->Reset();
+      Status s = CheckOpenSegmentTail(path, seg.stream_id, seg.id, seg.committed_end);
+      if (!s.ok()) {
+        if (s.code() != Code::kDataLoss) return s;
+        // Reads of the damaged fragments will say kDataLoss; the rest keeps working.
+        ++recovery_.corrupt_segments;
+        logger_.Error("archive", "segment does not match its index",
+                      {{"path", path}, {"error", s.ToString()}});
       }
     }
   }
   // Nothing is open after a restart: new fragments go to new segment files.
   return writer_->Exec("UPDATE segments SET sealed=1 WHERE sealed=0");
+}
+
+Status LocalArchive::CheckOpenSegmentTail(const std::string& path, int64_t stream_id,
+                                          int64_t segment_id, uint64_t committed_end) {
+  // The file was open at the crash: check its header and its last record cheaply.
+  ASSIGN_OR_RETURN(auto file, env_.OpenReadable(path));
+  std::string head(kSegmentHeaderSize, '\0');
+  RETURN_IF_ERROR(file->Read(0, head.size(), head.data()));
+  RETURN_IF_ERROR(CheckSegmentHeader(head, stream_id, segment_id));
+  ASSIGN_OR_RETURN(Stmt * last,
+                   writer_->Prepare("SELECT seq, byte_offset, byte_length FROM fragments WHERE"
+                                    " stream_id=?1 AND segment_id=?2 ORDER BY seq DESC LIMIT 1"));
+  last->Bind(1, stream_id).Bind(2, segment_id);
+  Result<bool> row = last->Step();
+  if (!row.ok() || !*row) {
+    last->Reset();
+    return row.status();
+  }
+  const uint64_t seq = static_cast<uint64_t>(last->Int(0));
+  const uint64_t offset = static_cast<uint64_t>(last->Int(1));
+  const uint64_t end = offset + static_cast<uint64_t>(last->Int(2));
+  last->Reset();
+  std::string rh(kRecordHeaderSize, '\0');
+  RETURN_IF_ERROR(file->Read(offset - kRecordHeaderSize, rh.size(), rh.data()));
+  ASSIGN_OR_RETURN(RecordHeader h, DecodeRecordHeader(rh));
+  if (end != committed_end || h.seq != seq) {
+    return DataLoss("segment " + path + ": last record does not match the index");
+  }
+  return Status::Ok();
 }
 
 Status LocalArchive::RemoveOrphans() {

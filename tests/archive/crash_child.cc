@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // Tells the parent that start-up and recovery are over.
+  if (::write(1, "ready\n", 6) != 6) return 3;
   std::mt19937_64 rng(base);
   std::atomic<int> in_flight{0};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

@@ -25,7 +25,9 @@ inline std::string CrashBytes(uint64_t seed, size_t size) {
   return out;
 }
 
+// The child first writes "ready\n" once it has opened (recovered) the archive, then
 // "<stream> <number> <seed> <size> <producer_us>\n", one write(2) per durable fragment.
+inline constexpr const char* kReadyLine = "ready";
 struct DurableLine {
   std::string stream, number;
   unsigned long long seed = 0;

@@ -123,6 +123,27 @@ TEST_F(RecoveryTest, CorruptIndexIsDataLoss) {
   EXPECT_EQ(s.code(), Code::kDataLoss) << s.ToString();
 }
 
+TEST_F(RecoveryTest, DamagedOpenSegmentIsReportedAndTheRestServes) {
+  // Pretend stream "a"'s segment was open at a crash, and its header got damaged.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((h_.options.root + "/index.sqlite").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "UPDATE segments SET sealed=0 WHERE stream_id=1", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  for (const fs::path& p : SegmentFiles(h_.options.root)) {
+    if (p.parent_path().filename() != "1") continue;
+    std::fstream io(p, std::ios::binary | std::ios::in | std::ios::out);
+    io.seekp(9);
+    io.put('\x7f');
+  }
+  ASSERT_TRUE(h_.Open().ok());
+  EXPECT_EQ(h_.a().Recovery().corrupt_segments, 1u);
+  EXPECT_GT(h_.logs.Count("segment does not match its index"), 0u);
+  ExpectAllReadable("b", b_, 100);
+  EXPECT_EQ(h_.a().Verify().code(), Code::kDataLoss);
+}
+
 TEST_F(RecoveryTest, InterruptedStreamDeletionIsFinished) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((h_.options.root + "/index.sqlite").c_str(), &db), SQLITE_OK);
