@@ -2,8 +2,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
-#include <regex>
 
 namespace streamarc::server {
 namespace {
@@ -100,21 +101,37 @@ class Fields {
   const json& j_;
 };
 
-Status CheckPattern(const std::string& value, const std::regex& re, const char* what) {
-  if (!value.empty() && !std::regex_match(value, re)) {
-    return InvalidArgument(std::string(what) + " \"" + value + "\" has characters it may not");
+// KVS's [\w\-\.\+] character class.
+bool IsTypeChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+         c == '+';
+}
+
+// MediaType: `type/subtype` pairs separated by commas, e.g. "video/h264,audio/aac".
+Status CheckMediaType(const std::string& value) {
+  size_t p = 0;
+  while (!value.empty()) {
+    size_t end = value.find(',', p);
+    std::string_view pair(value.data() + p, (end == std::string::npos ? value.size() : end) - p);
+    size_t slash = pair.find('/');
+    bool ok = slash != std::string_view::npos && slash > 0 && slash + 1 < pair.size() &&
+              std::all_of(pair.begin(), pair.end(),
+                          [](char c) { return c == '/' || IsTypeChar(c); }) &&
+              pair.find('/', slash + 1) == std::string_view::npos;
+    if (!ok) return InvalidArgument("MediaType \"" + value + "\" is not type/subtype[,...]");
+    if (end == std::string::npos) break;
+    p = end + 1;
   }
   return Status::Ok();
 }
 
-const std::regex& MediaTypePattern() {
-  static const std::regex re(
-      R"([\w\-\.\+]+/[\w\-\.\+]+(,[\w\-\.\+]+/[\w\-\.\+]+)*)");
-  return re;
-}
-const std::regex& VersionPattern() {
-  static const std::regex re("[a-zA-Z0-9]+");
-  return re;
+Status CheckVersion(const std::string& value) {
+  for (char c : value) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) {
+      return InvalidArgument("CurrentVersion \"" + value + "\" must be letters and digits");
+    }
+  }
+  return Status::Ok();
 }
 
 std::string Base64(std::string_view in) {
@@ -168,7 +185,7 @@ class ControlPlane {
     Status s = f.String("StreamName", true, 1, 256, &req.name);
     if (s.ok()) s = f.String("DeviceName", false, 1, 128, &req.device_name);
     if (s.ok()) s = f.String("MediaType", false, 1, 128, &req.media_type);
-    if (s.ok()) s = CheckPattern(req.media_type, MediaTypePattern(), "MediaType");
+    if (s.ok()) s = CheckMediaType(req.media_type);
     if (s.ok()) s = f.String("KmsKeyId", false, 1, 2048, &req.kms_key_id);
     if (s.ok()) s = f.Int("DataRetentionInHours", false, 0, archive::kMaxRetentionHours, &retention);
     if (s.ok()) s = f.TagMap("Tags", false, &req.tags);
@@ -232,7 +249,7 @@ class ControlPlane {
     auto ref = f.Stream();
     Status s = ref.status();
     if (s.ok()) s = f.String("CurrentVersion", false, 1, 64, &version);
-    if (s.ok()) s = CheckPattern(version, VersionPattern(), "CurrentVersion");
+    if (s.ok()) s = CheckVersion(version);
     if (!s.ok()) return KvsErrorFromStatus(s);
     s = a_.DeleteStream(*ref, version);
     if (!s.ok()) return KvsErrorFromStatus(s);
@@ -245,10 +262,10 @@ class ControlPlane {
     auto ref = f.Stream();
     Status s = ref.status();
     if (s.ok()) s = f.String("CurrentVersion", true, 1, 64, &version);
-    if (s.ok()) s = CheckPattern(version, VersionPattern(), "CurrentVersion");
+    if (s.ok()) s = CheckVersion(version);
     if (s.ok()) s = f.String("DeviceName", false, 1, 128, &device, &has_device);
     if (s.ok()) s = f.String("MediaType", false, 1, 128, &media, &has_media);
-    if (s.ok()) s = CheckPattern(media, MediaTypePattern(), "MediaType");
+    if (s.ok()) s = CheckMediaType(media);
     if (!s.ok()) return KvsErrorFromStatus(s);
     std::optional<std::string> d, m;
     if (has_device) d = device;

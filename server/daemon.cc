@@ -2,7 +2,9 @@
 
 #include <libwebsockets.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "archive/archive.h"
@@ -14,6 +16,8 @@
 
 namespace streamarc::server {
 namespace {
+
+constexpr int64_t kDrainMicros = 5'000'000;
 
 class DaemonImpl final : public Daemon {
  public:
@@ -68,7 +72,18 @@ class DaemonImpl final : public Daemon {
     // In-flight fragments finish and are reported before the archive closes.
     archive_->Flush();
   }
-  void Stop() override { http_.Stop(); }
+  // Lets live PutMedia sessions report what they handed to the archive (up to a few
+  // seconds), then stops serving. Run then flushes the archive.
+  void Stop() override {
+    if (put_media_) {
+      put_media_->Shutdown();
+      auto deadline = clock_.MonotonicMicros() + kDrainMicros;
+      while (put_media_->active_sessions() > 0 && clock_.MonotonicMicros() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    http_.Stop();
+  }
   int port() const override { return http_.port(); }
 
  private:

@@ -569,6 +569,7 @@ void HttpServer::SetFallback(BufferedHandler handler) { impl_->fallback_ = std::
 Status HttpServer::Start() { return impl_->Start(); }
 void HttpServer::Run() { impl_->Run(); }
 void HttpServer::Stop() { impl_->Stop(); }
+void HttpServer::Post(std::function<void()> task) { impl_->queue_->Post(std::move(task)); }
 int HttpServer::port() const { return impl_->port_; }
 
 }  // namespace streamarc::server

@@ -47,6 +47,8 @@ class HttpServer {
   void Run();
   // Thread-safe and async: Run returns soon after.
   void Stop();
+  // Thread-safe: runs `task` on the service thread (dropped once the server stops).
+  void Post(std::function<void()> task);
   // The port listened on (valid after Start).
   int port() const;
 

@@ -1,5 +1,6 @@
 #include "server/put_media.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -49,6 +50,8 @@ class PutMediaService::Impl : public std::enable_shared_from_this<Impl> {
 
   mutable std::mutex mu_;
   Counters counters_;
+  std::atomic<int> active_{0};
+  std::atomic<bool> shutting_down_{false};
   std::vector<std::weak_ptr<Session>> all_;  // for the ticker
 
  private:
@@ -65,9 +68,23 @@ class PutMediaService::Impl::Session : public fragmenter::FragmentSink,
                                        public std::enable_shared_from_this<Session> {
  public:
   Session(Impl& svc, std::shared_ptr<ResponseWriter> writer)
-      : svc_(svc), w_(std::move(writer)), last_byte_us_(svc.clock_.MonotonicMicros()) {}
+      : svc_(svc), w_(std::move(writer)), last_byte_us_(svc.clock_.MonotonicMicros()) {
+    svc_.active_.fetch_add(1);
+  }
 
-  ~Session() override = default;
+  ~Session() override { Finished(); }
+
+  // Shutdown (service thread): stop taking bytes, report what the archive has, end.
+  void Drain() {
+    if (state_ == State::kLookup) {
+      return Refuse(KvsError(503, "ServiceUnavailableException", "the server is shutting down"));
+    }
+    if (state_ != State::kStreaming) return;
+    svc_.log_.Info("putmedia", "shutting down: ending the session",
+                   {{"stream", stream_name_}, {"unreported", outstanding_}});
+    state_ = State::kDraining;
+    MaybeEnd();
+  }
 
   // Checks the headers and looks the stream up on the worker pool.
   void Start(const HttpRequest& head) {
@@ -129,6 +146,7 @@ class PutMediaService::Impl::Session : public fragmenter::FragmentSink,
   }
 
   void OnClose() {
+    Finished();
     if (state_ == State::kStreaming) {
       svc_.log_.Info("putmedia", "producer disconnected mid-stream",
                      {{"stream", stream_name_},
@@ -155,6 +173,10 @@ class PutMediaService::Impl::Session : public fragmenter::FragmentSink,
       last_idle_ack_us_ = now;
       Ack(AckEvent::Idle());
     }
+  }
+
+  void RefuseShutdown() {
+    Refuse(KvsError(503, "ServiceUnavailableException", "the server is shutting down"));
   }
 
   const std::string& stream_name() const { return stream_name_; }
@@ -221,6 +243,7 @@ class PutMediaService::Impl::Session : public fragmenter::FragmentSink,
 
   void Refuse(HttpResponse r) {
     state_ = State::kDone;
+    Finished();
     w_->Respond(std::move(r));
     w_->Close();
   }
@@ -317,12 +340,21 @@ class PutMediaService::Impl::Session : public fragmenter::FragmentSink,
   void MaybeEnd() {
     if (state_ != State::kDraining || outstanding_ > 0) return;
     state_ = State::kDone;
+    Finished();
     w_->End();
     if (!body_done_) w_->Close();  // the rest of the body is not worth reading
     Unregister();
     svc_.log_.Info("putmedia", "session ended",
                    {{"stream", stream_name_},
                     {"fragments", fragmenter_ ? fragmenter_->stats().fragments : 0}});
+  }
+
+  // Counted once: the session answered everything it will answer, or its client left.
+  void Finished() {
+    if (!finished_) {
+      finished_ = true;
+      svc_.active_.fetch_sub(1);
+    }
   }
 
   void Unregister() {
@@ -347,6 +379,7 @@ class PutMediaService::Impl::Session : public fragmenter::FragmentSink,
   bool acks_ = true;
   bool body_done_ = false;
   bool closed_ = false;
+  bool finished_ = false;
   mkv::Bytes pending_;
   std::unique_ptr<fragmenter::Fragmenter> fragmenter_;
   std::unique_ptr<mkv::Reader> reader_;
@@ -370,6 +403,10 @@ std::unique_ptr<StreamingHandler> PutMediaService::Impl::NewSession(
     std::shared_ptr<Session> s_;
   };
   auto s = std::make_shared<Session>(*this, std::move(writer));
+  if (shutting_down_.load()) {
+    s->RefuseShutdown();
+    return std::make_unique<Handler>(s);
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     std::erase_if(all_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
@@ -404,6 +441,16 @@ void PutMediaService::Register(HttpServer& http) {
                         return impl->NewSession(head, std::move(w));
                       });
 }
+
+void PutMediaService::Shutdown() {
+  impl_->shutting_down_.store(true);
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  for (const auto& w : impl_->all_) {
+    if (auto s = w.lock()) s->writer().Post([s] { s->Drain(); });
+  }
+}
+
+int PutMediaService::active_sessions() const { return impl_->active_.load(); }
 
 PutMediaService::Counters PutMediaService::counters() const {
   std::lock_guard<std::mutex> lock(impl_->mu_);

@@ -37,6 +37,13 @@ class PutMediaService {
 
   void Register(HttpServer& http);
 
+  // Thread-safe. New PutMedia requests get 503; every live session stops reading, sends
+  // the ACKs of the fragments it already handed to the archive, and ends its response.
+  // The fragment a session was in the middle of is not stored (its producer resends it).
+  void Shutdown();
+  // Sessions not finished yet (thread-safe): Shutdown is complete when this reaches 0.
+  int active_sessions() const;
+
   struct Counters {
     uint64_t sessions = 0;
     uint64_t fragments = 0;

@@ -360,3 +360,31 @@ TEST_F(PutMediaTest, SecondLiveProducerIsRefused) {
 
 }  // namespace
 }  // namespace streamarc::server
+
+namespace streamarc::server {
+namespace {
+
+TEST_F(PutMediaTest, SigtermReportsInFlightFragmentsAndEndsCleanly) {
+  auto input = MakeMedia(streamarc::testing::kH264AacMkv);
+  ASSERT_TRUE(input.ok());
+  std::string bytes = ReadFileOrDie(*input);
+  RawHttp c(server_.port(), 10000);
+  c.Send("POST /putMedia HTTP/1.1\r\nHost: x\r\nx-amzn-stream-name: cam1\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n");
+  c.SendChunk(bytes.substr(0, bytes.size() / 2));
+  for (int i = 0; i < 50 && ParseAcks(c.received()).Count("RECEIVED") < 2; ++i) c.ReadFor(100);
+  ASSERT_GE(ParseAcks(c.received()).Count("RECEIVED"), 2u) << c.received();
+  // The producer is still connected, mid-fragment, when the server is told to stop.
+  int exit_code = -1;
+  std::thread stopper([&] { exit_code = server_.Stop(); });
+  c.ReadToEnd();
+  stopper.join();
+  EXPECT_EQ(exit_code, 0);
+  Acks acks = ParseAcks(c.received());
+  EXPECT_EQ(acks.Count("PERSISTED"), acks.Count("RECEIVED")) << c.received();
+  EXPECT_NE(c.received().find("0\r\n\r\n"), std::string::npos) << "the response ends properly";
+  EXPECT_EQ(ReadArchive(Data(), "cam1").fragments, acks.Count("PERSISTED"));
+}
+
+}  // namespace
+}  // namespace streamarc::server

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <regex>
 #include <thread>
 
 #include "tests/support/subprocess.h"
@@ -47,13 +46,12 @@ Status ServerProcess::Start(const std::string& data_dir,
   if (rc != 0) return Internal("cannot start " + args[0]);
 
   // The daemon logs "listening address=127.0.0.1:PORT" once it accepts connections.
-  const std::regex re("listening address=127\\.0\\.0\\.1:([0-9]+)");
+  const std::string marker = "listening address=127.0.0.1:";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
-    std::smatch m;
     std::string text = log();
-    if (std::regex_search(text, m, re)) {
-      port_ = std::stoi(m[1]);
+    if (size_t at = text.find(marker); at != std::string::npos) {
+      port_ = std::atoi(text.c_str() + at + marker.size());
       return Status::Ok();
     }
     int status = 0;
