@@ -145,7 +145,9 @@ struct ReaderOptions {
 // invalid length, an element bigger than max_element_size or than its parent, an unknown
 // size where Matroska forbids one, nesting deeper than max_depth, a DocType other than
 // matroska/webm, a block before Tracks or before its Cluster's Timecode, a block for an
-// unknown track, a bad lace, a CRC-32 mismatch. The reader never crashes on any input.
+// unknown track (kNotFound), a bad lace, a CRC-32 mismatch (kDataLoss), an element past
+// max_element_size (kResourceExhausted); the rest are kInvalidArgument, and a stream that
+// ends inside an element is kDataLoss (from Finish). The reader never crashes on any input.
 //
 // Not thread-safe. The handler must outlive the reader.
 class Reader {

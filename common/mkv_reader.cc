@@ -377,7 +377,11 @@ class Reader::Impl {
     for (const TrackInfo& t : tracks_) {
       if (t.number == track) info = &t;
     }
-    if (!info) return bad("track " + std::to_string(track) + " is not in Tracks");
+    if (!info) {
+      // kNotFound, not kInvalidArgument: ingest answers it with KVS's 4010.
+      return NotFound("mkv: " + std::string(what) + " at offset " + std::to_string(offset) +
+                      ": track " + std::to_string(track) + " is not in Tracks");
+    }
     int16_t rel = static_cast<int16_t>((b[tl] << 8) | b[tl + 1]);
     uint8_t flags = b[tl + 2];
     auto rest = b.subspan(tl + 3);

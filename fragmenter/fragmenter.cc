@@ -177,8 +177,11 @@ class FragmenterImpl final : public Fragmenter {
     FragmentError e;
     if (reader_status.ok()) return e;
     e.status = reader_status;
-    e.ack = reader_status.code() == Code::kDataLoss ? AckErrorId::kStreamReadError
-                                                    : AckErrorId::kInvalidMkvData;
+    switch (reader_status.code()) {
+      case Code::kDataLoss: e.ack = AckErrorId::kStreamReadError; break;
+      case Code::kNotFound: e.ack = AckErrorId::kTrackNumberMismatch; break;  // unknown track
+      default: e.ack = AckErrorId::kInvalidMkvData;
+    }
     e.fragment_timecode = fragment_ ? fragment_->fragment_timecode : last_timecode_;
     if (fragment_) e.fragment_index = fragment_->index;
     return e;

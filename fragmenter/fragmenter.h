@@ -157,7 +157,8 @@ class Fragmenter : public mkv::ReaderHandler {
   virtual const FragmentError& error() const = 0;
   // What to report for a non-OK Status from Reader::Feed/Finish: the fragmenter's own error
   // when it caused the stop, otherwise the reader's: 4000 STREAM_READ_ERROR for a truncated
-  // or corrupt stream (kDataLoss: the producer resends), 4006 INVALID_MKV_DATA for the rest.
+  // or corrupt stream (kDataLoss: the producer resends), 4010 for a block of a track that is
+  // not in Tracks (kNotFound), 4006 INVALID_MKV_DATA for the rest.
   virtual FragmentError ErrorFor(const Status& reader_status) const = 0;
   virtual Stats stats() const = 0;
 };

@@ -214,7 +214,7 @@ TEST(MkvMalformed, ClearErrorsNameOffsetAndElement) {
       {"unknown track",
        Seg(Cat({VideoTracks(), UnknownSizeEl(id::kCluster, Cat({Uint(id::kTimecode, 0),
                                                                 SimpleBlock(5, 0, true, {1})}))})),
-       Code::kInvalidArgument, "track 5 is not in Tracks"},
+       Code::kNotFound, "track 5 is not in Tracks"},
       {"unknown-size Tracks", Seg(UnknownSizeEl(id::kTracks, Track(1, 1, "V_VP8"))),
        Code::kInvalidArgument, "Tracks at offset"},
       {"child overruns known parent",

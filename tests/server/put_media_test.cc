@@ -388,3 +388,31 @@ TEST_F(PutMediaTest, SigtermReportsInFlightFragmentsAndEndsCleanly) {
 
 }  // namespace
 }  // namespace streamarc::server
+
+namespace streamarc::server {
+namespace {
+
+TEST_F(PutMediaTest, BlockOfAnUnknownTrackIs4010) {
+  mkv::Bytes out;
+  mkv::Writer w(out);
+  w.WriteEbmlHeader();
+  w.BeginSegment();
+  w.WriteInfo({});
+  mkv::TrackInfo t;
+  t.number = 1;
+  t.codec_id = "V_MPEG4/ISO/AVC";
+  w.WriteTracks({&t, 1});
+  const uint8_t frame[10] = {};
+  ASSERT_TRUE(w.BeginCluster(1'700'000'000'000).ok());
+  ASSERT_TRUE(w.WriteFrame(1, 1'700'000'000'000, true, frame).ok());
+  ASSERT_TRUE(w.WriteFrame(2, 1'700'000'000'010, true, frame).ok());
+  ASSERT_TRUE(w.EndCluster().ok());
+  TempDir tmp;
+  streamarc::testing::WriteFileOrDie(tmp.File("t.mkv"), std::string(out.begin(), out.end()));
+  Acks acks = ParseAcks(CurlPush(tmp.File("t.mkv"), "cam1", true));
+  ASSERT_EQ(acks.Count("ERROR"), 1u);
+  EXPECT_EQ(acks.events.back()["ErrorId"], 4010);
+}
+
+}  // namespace
+}  // namespace streamarc::server
