@@ -216,6 +216,8 @@ struct Options {
   uint64_t max_pending_bytes = 256ull << 20;
   // false skips every fsync (bulk imports and benchmarks only: not crash-safe).
   bool sync = true;
+  // Helper threads that fdatasync a group commit's files in parallel (0: one by one).
+  int sync_threads = 16;
   // Background sweep period; 0 disables the sweeper thread (call Sweep() yourself).
   int64_t sweep_interval_us = 60'000'000;
   // Optional byte budget for all segment files (0 = none) and a floor of free disk space

@@ -131,8 +131,12 @@ Result<LocalArchive::OpenSegment*> LocalArchive::SegmentFor(const Pending& p) {
   if (seg.file->Size() != 0) RETURN_IF_ERROR(seg.file->Truncate(0));
   Status s = seg.file->Append(EncodeSegmentHeader(p.stream_id, seg.id));
   // The new directory entry must be durable before any row points into the file.
-  if (s.ok() && options_.sync) s = env_.SyncDir(dir);
-  if (s.ok() && options_.sync) s = env_.SyncDir(options_.root + "/segments");
+  // The new directory entries must be durable before a row points into the file: synced
+  // once per directory per group commit, before the index transaction (SyncNewDirs).
+  if (s.ok() && options_.sync) {
+    dirs_to_sync_.insert(dir);
+    dirs_to_sync_.insert(options_.root + "/segments");
+  }
   if (!s.ok()) {
     seg.file.reset();
     env_.RemoveFile(path).IgnoreError();
@@ -179,15 +183,33 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
       if (w->status.ok()) touched.insert(w->seg);
     }
     std::map<OpenSegment*, Status> sync_status;
-    if (options_.sync) {
-      for (OpenSegment* seg : touched) {
-        Status s = seg->file->Sync();
-        std::lock_guard<std::mutex> lock(stats_mu_);
-        ++stats_.file_syncs;
-        if (!s.ok()) {
+    if (options_.sync && !touched.empty()) {
+      std::vector<OpenSegment*> segs(touched.begin(), touched.end());
+      std::vector<WritableFile*> files;
+      for (OpenSegment* seg : segs) files.push_back(seg->file.get());
+      std::vector<Status> results = sync_pool_->SyncAll(files);
+      for (size_t i = 0; i < segs.size(); ++i) {
+        if (results[i].ok()) continue;
+        segs[i]->broken = true;
+        segs[i]->broken_status = results[i];
+        sync_status[segs[i]] = results[i];
+      }
+      std::lock_guard<std::mutex> lock(stats_mu_);
+      stats_.file_syncs += files.size();
+    }
+    if (!dirs_to_sync_.empty()) {
+      Status d;
+      for (const std::string& dir : dirs_to_sync_) {
+        if (d.ok()) d = env_.SyncDir(dir);
+      }
+      dirs_to_sync_.clear();
+      if (!d.ok()) {
+        // Which entry is durable is unknown: fail every fragment in a new file.
+        for (OpenSegment* seg : touched) {
+          if (seg->in_db) continue;
           seg->broken = true;
-          seg->broken_status = s;
-          sync_status[seg] = s;
+          seg->broken_status = d;
+          sync_status[seg] = d;
         }
       }
     }

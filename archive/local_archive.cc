@@ -70,7 +70,8 @@ LocalArchive::~LocalArchive() {
 
 Status LocalArchive::Open() {
   if (options_.root.empty()) return InvalidArgument("archive root is empty");
-  if (options_.segment_window_us <= 0 || options_.max_batch_fragments == 0) {
+  if (options_.segment_window_us <= 0 || options_.max_batch_fragments == 0 ||
+      options_.sync_threads < 0) {
     return InvalidArgument("segment window and batch size must be positive");
   }
   RETURN_IF_ERROR(env_.CreateDirs(options_.root + "/segments"));
@@ -108,6 +109,7 @@ Status LocalArchive::Open() {
   RETURN_IF_ERROR(Recover());
   EnsureReserve();
 
+  sync_pool_ = std::make_unique<SyncPool>(options_.sync_threads);
   {
     std::lock_guard<std::mutex> lock(mu_);
     commit_running_ = true;

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -24,6 +25,7 @@
 #include "archive/archive.h"
 #include "archive/names.h"
 #include "archive/sqlite.h"
+#include "archive/sync_pool.h"
 
 namespace streamarc::archive {
 
@@ -208,7 +210,9 @@ class LocalArchive final : public Archive {
   std::vector<std::unordered_map<int64_t, OpenSegment>::node_type> retiring_;
   std::unordered_map<int64_t, std::pair<std::string, int64_t>> track_cache_;
   int64_t next_segment_id_ = 1;
-  bool seal_all_requested_ = false;  // guarded by mu_
+  std::unique_ptr<SyncPool> sync_pool_;
+  std::set<std::string> dirs_to_sync_;  // directories that gained a segment file
+  bool seal_all_requested_ = false;     // guarded by mu_
 
   std::mutex sweep_mu_;  // one sweep at a time
   std::condition_variable sweep_cv_;
