@@ -14,7 +14,7 @@
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
 
-namespace streamarc::server {
+namespace streamarc::e2e {
 namespace {
 
 using nlohmann::json;
@@ -358,12 +358,6 @@ TEST_F(PutMediaTest, SecondLiveProducerIsRefused) {
   EXPECT_NE(second.find("ConnectionLimitExceededException"), std::string::npos) << second;
 }
 
-}  // namespace
-}  // namespace streamarc::server
-
-namespace streamarc::server {
-namespace {
-
 TEST_F(PutMediaTest, SigtermReportsInFlightFragmentsAndEndsCleanly) {
   auto input = MakeMedia(streamarc::testing::kH264AacMkv);
   ASSERT_TRUE(input.ok());
@@ -385,12 +379,6 @@ TEST_F(PutMediaTest, SigtermReportsInFlightFragmentsAndEndsCleanly) {
   EXPECT_NE(c.received().find("0\r\n\r\n"), std::string::npos) << "the response ends properly";
   EXPECT_EQ(ReadArchive(Data(), "cam1").fragments, acks.Count("PERSISTED"));
 }
-
-}  // namespace
-}  // namespace streamarc::server
-
-namespace streamarc::server {
-namespace {
 
 TEST_F(PutMediaTest, BlockOfAnUnknownTrackIs4010) {
   mkv::Bytes out;
@@ -415,4 +403,4 @@ TEST_F(PutMediaTest, BlockOfAnUnknownTrackIs4010) {
 }
 
 }  // namespace
-}  // namespace streamarc::server
+}  // namespace streamarc::e2e

@@ -7,7 +7,7 @@
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
 
-namespace streamarc::server {
+namespace streamarc::e2e {
 namespace {
 
 using streamarc::testing::RunCommand;
@@ -95,4 +95,4 @@ TEST(Daemon, RefusesAPortInUse) {
 }
 
 }  // namespace
-}  // namespace streamarc::server
+}  // namespace streamarc::e2e

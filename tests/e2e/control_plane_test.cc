@@ -7,7 +7,7 @@
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
 
-namespace streamarc::server {
+namespace streamarc::e2e {
 namespace {
 
 using nlohmann::json;
@@ -213,4 +213,4 @@ TEST_F(ControlPlaneTest, StreamsSurviveARestart) {
 }
 
 }  // namespace
-}  // namespace streamarc::server
+}  // namespace streamarc::e2e
