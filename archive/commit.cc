@@ -401,6 +401,7 @@ Status LocalArchive::CommitIndex(std::vector<Written*>& ok) {
     seg->committed_end = n.committed_end;
   }
   for (auto& [sid, t] : new_tracks) track_cache_[sid] = std::move(t);
+
   std::lock_guard<std::mutex> lock(stats_mu_);
   ++stats_.commits;
   stats_.total_bytes += grown;

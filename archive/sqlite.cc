@@ -98,6 +98,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool create, bool 
       },
       nullptr);
   std::unique_ptr<Db> out(new Db(std::move(db)));
+
   // journal_mode is the first read of the file: a file that is not a database fails here.
   RETURN_IF_ERROR(out->Exec("PRAGMA journal_mode=WAL"));
   RETURN_IF_ERROR(out->Exec(sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
@@ -131,6 +132,13 @@ Result<Stmt*> Db::Prepare(const std::string& sql) {
   Stmt* p = stmt.get();
   cache_.emplace(sql, std::move(stmt));
   return p;
+}
+
+Status Db::Checkpoint() {
+  int rc =
+      sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  if (rc != SQLITE_OK) return SqliteStatus(rc, db_.get(), "wal checkpoint");
+  return Status::Ok();
 }
 
 void Db::Rollback() {

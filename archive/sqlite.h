@@ -66,6 +66,9 @@ class Db {
   Status Commit() { return Exec("COMMIT"); }
   // Best effort: after a failed statement SQLite may have rolled back already.
   void Rollback();
+  // A PASSIVE checkpoint: copies what it can back into the database without blocking
+  // writers or readers.
+  Status Checkpoint();
 
  private:
   explicit Db(SqliteDbPtr db) : db_(std::move(db)) {}
