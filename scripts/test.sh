@@ -11,6 +11,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   bash scripts/build.sh --sanitize
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
   (cd build-asan && ctest -j "$(nproc)" --output-on-failure --timeout 900)
   exit 0
 fi
