@@ -26,6 +26,10 @@ Result<LocalArchive::Reader> LocalArchive::Borrow() const {
   }
   ASSIGN_OR_RETURN(std::unique_ptr<Db> db,
                    Db::Open(options_.root + "/index.sqlite", /*create=*/false, options_.sync));
+  // Readers map the index instead of copying each page through read(2), and keep more of
+  // it cached: a one-hour list touches a few hundred pages.
+  RETURN_IF_ERROR(db->Exec("PRAGMA mmap_size=1073741824"));
+  RETURN_IF_ERROR(db->Exec("PRAGMA cache_size=-16384"));
   return Reader(this, std::move(db));
 }
 
