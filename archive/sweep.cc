@@ -230,12 +230,6 @@ Status LocalArchive::Sweep() {
   }
   for (int64_t id : expired) {
     RETURN_IF_ERROR(DeleteSegment(id, DeleteReason::kRetention));
-    {
-      // Copy this deletion's pages back now, on this thread: left in the log, they would
-      // be copied by the next group commit's automatic checkpoint, stalling ingest.
-      std::lock_guard<std::mutex> control(control_mu_);
-      control_->Checkpoint().IgnoreError();
-    }
     // Let a waiting group commit take the index lock between two deletions.
     std::this_thread::sleep_for(std::chrono::microseconds(500));
   }
