@@ -110,9 +110,11 @@ Result<StreamInfo> LocalArchive::CreateStream(const CreateStreamRequest& req) {
     st->Reset();
     RETURN_IF_ERROR(r);
     s.id = sqlite3_last_insert_rowid(db.raw());
-    for (const auto& [k, v] : req.tags) {
-      RETURN_IF_ERROR(RunStmt(db, "INSERT INTO tags(stream_id, key, value) VALUES(?1, ?2, ?3)",
-                              [&](Stmt& t) { t.Bind(1, s.id).BindText(2, k).BindText(3, v); }));
+    // A pair, not a structured binding: clang 14 cannot capture bindings in a lambda.
+    for (const auto& tag : req.tags) {
+      RETURN_IF_ERROR(RunStmt(
+          db, "INSERT INTO tags(stream_id, key, value) VALUES(?1, ?2, ?3)",
+          [&](Stmt& t) { t.Bind(1, s.id).BindText(2, tag.first).BindText(3, tag.second); }));
     }
     return Status::Ok();
   }));
@@ -217,10 +219,10 @@ Status LocalArchive::TagStream(const StreamRef& ref,
   for (const auto& [k, v] : tags) info.tags[k] = v;
   if (info.tags.size() > kMaxTags) return ResourceExhausted("at most 50 tags per stream");
   return InTransaction(*control_, [&]() -> Status {
-    for (const auto& [k, v] : tags) {
+    for (const auto& tag : tags) {
       RETURN_IF_ERROR(RunStmt(
           *control_, "INSERT OR REPLACE INTO tags(stream_id, key, value) VALUES(?1, ?2, ?3)",
-          [&](Stmt& t) { t.Bind(1, s.id).BindText(2, k).BindText(3, v); }));
+          [&](Stmt& t) { t.Bind(1, s.id).BindText(2, tag.first).BindText(3, tag.second); }));
     }
     return Status::Ok();
   });
