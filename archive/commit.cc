@@ -170,16 +170,16 @@ Status LocalArchive::WriteOne(Written& w) {
 
 void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
   std::vector<Written> ws(batch.size());
-  std::vector<Written*> todo;
+  std::vector<Written*> unwritten;
   for (size_t i = 0; i < batch.size(); ++i) {
     ws[i].p = &batch[i];
-    todo.push_back(&ws[i]);
+    unwritten.push_back(&ws[i]);
   }
-  for (int attempt = 0; attempt < 2 && !todo.empty(); ++attempt) {
-    for (Written* w : todo) w->status = WriteOne(*w);
+  for (int attempt = 0; attempt < 2 && !unwritten.empty(); ++attempt) {
+    for (Written* w : unwritten) w->status = WriteOne(*w);
     // One fdatasync per touched file, after all writes: the group-commit barrier.
     std::set<OpenSegment*> touched;
-    for (Written* w : todo) {
+    for (Written* w : unwritten) {
       if (w->status.ok()) touched.insert(w->seg);
     }
     std::map<OpenSegment*, Status> sync_status;
@@ -214,7 +214,7 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
       }
     }
     std::vector<Written*> ok;
-    for (Written* w : todo) {
+    for (Written* w : unwritten) {
       if (!w->status.ok()) continue;
       auto it = sync_status.find(w->seg);
       if (it != sync_status.end()) {
@@ -245,7 +245,7 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
     // lack of space while expirable data exists").
     std::vector<Written*> retry;
     uint64_t need = 0;
-    for (Written* w : todo) {
+    for (Written* w : unwritten) {
       if (w->status.code() == Code::kResourceExhausted) {
         retry.push_back(w);
         need += w->p->in.bytes.size() + kRecordHeaderSize;
@@ -259,7 +259,7 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
     }
     // Room again: set the reserve aside anew for the next time the disk fills up.
     EnsureReserve();
-    todo = std::move(retry);
+    unwritten = std::move(retry);
   }
 
   uint64_t ok_count = 0, ok_bytes = 0, failed = 0;
