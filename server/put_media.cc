@@ -67,8 +67,13 @@ class PutMediaService::Impl::Session : public fragmenter::FragmentSink,
                                        public ingest::ChunkedHandler,
                                        public std::enable_shared_from_this<Session> {
  public:
-  Session(Impl& svc, std::shared_ptr<ResponseWriter> writer)
-      : svc_(svc), w_(std::move(writer)), last_byte_us_(svc.clock_.MonotonicMicros()) {
+  // Holds the service: a lookup job or archive callback may run after the service object
+  // itself is gone (the worker pool drains its queue at shutdown).
+  Session(std::shared_ptr<Impl> svc, std::shared_ptr<ResponseWriter> writer)
+      : keep_(std::move(svc)),
+        svc_(*keep_),
+        w_(std::move(writer)),
+        last_byte_us_(svc_.clock_.MonotonicMicros()) {
     svc_.active_.fetch_add(1);
   }
 
@@ -368,6 +373,7 @@ class PutMediaService::Impl::Session : public fragmenter::FragmentSink,
     if (it->second.empty()) svc_.by_stream_.erase(it);
   }
 
+  std::shared_ptr<Impl> keep_;
   Impl& svc_;
   std::shared_ptr<ResponseWriter> w_;
   State state_ = State::kLookup;
@@ -402,7 +408,7 @@ std::unique_ptr<StreamingHandler> PutMediaService::Impl::NewSession(
    private:
     std::shared_ptr<Session> s_;
   };
-  auto s = std::make_shared<Session>(*this, std::move(writer));
+  auto s = std::make_shared<Session>(shared_from_this(), std::move(writer));
   if (shutting_down_.load()) {
     s->RefuseShutdown();
     return std::make_unique<Handler>(s);
