@@ -174,7 +174,8 @@ TEST_F(QueryTest, RangeQueryUsesTheIndex) {
          " t.id = f.track_info_id WHERE f.stream_id=1 AND (" +
              ts + ", f.seq) > (5, 6) AND " + ts + " <= 9 AND f.server_us >= 3 ORDER BY " + ts +
              ", f.seq LIMIT 10"});
-    if (!plan.ok() || plan->exit_code != 0) GTEST_SKIP() << "sqlite3 CLI not available";
+    // scripts/install-deps.sh installs the sqlite3 CLI: its absence is a failure.
+    ASSERT_TRUE(plan.ok() && plan->exit_code == 0) << (plan.ok() ? plan->out : "no sqlite3");
     const std::string index = ts == "f.server_us" ? "fragments_by_server" : "fragments_by_producer";
     EXPECT_NE(plan->out.find("SEARCH f USING"), std::string::npos) << plan->out;
     EXPECT_NE(plan->out.find(index), std::string::npos) << plan->out;
