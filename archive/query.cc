@@ -73,21 +73,12 @@ namespace {
 template <typename Conv>
 Result<std::vector<FragmentInfo>> Collect(Stmt* st, Conv&& conv) {
   std::vector<FragmentInfo> out;
-  for (;;) {
-    Result<bool> row = st->Step();
-    if (!row.ok()) {
-      st->Reset();
-      return row.status();
-    }
-    if (!*row) break;
-    Result<FragmentInfo> f = conv(*st);
-    if (!f.ok()) {
-      st->Reset();
-      return f.status();
-    }
+  RETURN_IF_ERROR(st->ForEachRow([&](const Stmt& row) {
+    Result<FragmentInfo> f = conv(row);
+    if (!f.ok()) return f.status();
     out.push_back(std::move(*f));
-  }
-  st->Reset();
+    return Status::Ok();
+  }));
   return out;
 }
 

@@ -59,16 +59,10 @@ Result<StreamInfo> LocalArchive::LoadStreamInfo(Db& db, int64_t id) {
   }
   ASSIGN_OR_RETURN(Stmt * st, db.Prepare("SELECT key, value FROM tags WHERE stream_id=?1"));
   st->Bind(1, id);
-  for (;;) {
-    Result<bool> row = st->Step();
-    if (!row.ok()) {
-      st->Reset();
-      return row.status();
-    }
-    if (!*row) break;
-    info.tags[st->Text(0)] = st->Text(1);
-  }
-  st->Reset();
+  RETURN_IF_ERROR(st->ForEachRow([&](const Stmt& row) {
+    info.tags[row.Text(0)] = row.Text(1);
+    return Status::Ok();
+  }));
   return info;
 }
 
@@ -148,16 +142,10 @@ Result<std::vector<StreamInfo>> LocalArchive::ListStreams(std::string_view name_
                    db.Prepare("SELECT id FROM streams WHERE status != 'DELETING' AND name > ?1 AND"
                               " substr(name, 1, length(?2)) = ?2 ORDER BY name LIMIT ?3"));
   st->BindText(1, after_name).BindText(2, name_prefix).Bind(3, max_results);
-  for (;;) {
-    Result<bool> row = st->Step();
-    if (!row.ok()) {
-      st->Reset();
-      return row.status();
-    }
-    if (!*row) break;
-    ids.push_back(st->Int(0));
-  }
-  st->Reset();
+  RETURN_IF_ERROR(st->ForEachRow([&](const Stmt& row) {
+    ids.push_back(row.Int(0));
+    return Status::Ok();
+  }));
   std::vector<StreamInfo> out;
   for (int64_t id : ids) {
     Result<StreamInfo> info = LoadStreamInfo(db, id);

@@ -62,6 +62,22 @@ Status Stmt::Run() {
   }
 }
 
+Status Stmt::ForEachRow(const std::function<Status(const Stmt&)>& fn) {
+  Status s;
+  for (;;) {
+    Result<bool> row = Step();
+    if (!row.ok()) {
+      s = row.status();
+      break;
+    }
+    if (!*row) break;
+    s = fn(*this);
+    if (!s.ok()) break;
+  }
+  Reset();
+  return s;
+}
+
 std::string Stmt::Text(int col) const {
   const unsigned char* p = sqlite3_column_text(st_.get(), col);
   int n = sqlite3_column_bytes(st_.get(), col);

@@ -2,6 +2,8 @@
 // translated into Status here and nowhere else.
 #pragma once
 
+#include <functional>
+
 #include <sqlite3.h>
 
 #include <cstdint>
@@ -40,6 +42,9 @@ class Stmt {
   Result<bool> Step();
   // Steps to completion (for statements that return no rows).
   Status Run();
+  // Calls `fn` for each row until the rows end or `fn` returns an error, then resets the
+  // statement whatever happened.
+  Status ForEachRow(const std::function<Status(const Stmt&)>& fn);
   int64_t Int(int col) const { return sqlite3_column_int64(st_.get(), col); }
   bool IsNull(int col) const { return sqlite3_column_type(st_.get(), col) == SQLITE_NULL; }
   std::string Text(int col) const;

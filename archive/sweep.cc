@@ -217,16 +217,10 @@ Status LocalArchive::Sweep() {
                           " WHERE s.sealed=1 AND st.status != 'DELETING' AND st.retention_hours > 0"
                           " AND s.max_server_us < ?1 - st.retention_hours * ?2"));
     st->Bind(1, now).Bind(2, kMicrosPerHour);
-    for (;;) {
-      Result<bool> row = st->Step();
-      if (!row.ok()) {
-        st->Reset();
-        return row.status();
-      }
-      if (!*row) break;
-      expired.push_back(st->Int(0));
-    }
-    st->Reset();
+    RETURN_IF_ERROR(st->ForEachRow([&](const Stmt& row) {
+      expired.push_back(row.Int(0));
+      return Status::Ok();
+    }));
   }
   for (int64_t id : expired) {
     RETURN_IF_ERROR(DeleteSegment(id, DeleteReason::kRetention));
