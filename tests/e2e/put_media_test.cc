@@ -266,9 +266,8 @@ TEST_F(PutMediaTest, GarbageGetsAnErrorAckAndTheConnectionEnds) {
   EXPECT_GE(ParseAcks(CurlPush(*input, "cam1", true)).Count("PERSISTED"), 5u);
 }
 
-TEST_F(PutMediaTest, TimecodesGoingBackwardsAre4004AndEarlierFragmentsStay) {
-  mkv::Bytes out;
-  mkv::Writer w(out);
+// Starts a hand-made live stream with one H.264 track, number 1.
+void WriteVideoHeader(mkv::Writer& w) {
   w.WriteEbmlHeader();
   w.BeginSegment();
   w.WriteInfo({});
@@ -277,6 +276,12 @@ TEST_F(PutMediaTest, TimecodesGoingBackwardsAre4004AndEarlierFragmentsStay) {
   t.codec_id = "V_MPEG4/ISO/AVC";
   t.codec_private = {1, 0x64, 0, 0x1f, 0xff, 0xe0, 0, 0};
   w.WriteTracks({&t, 1});
+}
+
+TEST_F(PutMediaTest, TimecodesGoingBackwardsAre4004AndEarlierFragmentsStay) {
+  mkv::Bytes out;
+  mkv::Writer w(out);
+  WriteVideoHeader(w);
   const uint8_t frame[100] = {};
   for (int64_t tc : {1'700'000'000'000, 1'700'000'001'000, 1'700'000'002'000,
                      1'700'000'001'500}) {
@@ -383,13 +388,7 @@ TEST_F(PutMediaTest, SigtermReportsInFlightFragmentsAndEndsCleanly) {
 TEST_F(PutMediaTest, BlockOfAnUnknownTrackIs4010) {
   mkv::Bytes out;
   mkv::Writer w(out);
-  w.WriteEbmlHeader();
-  w.BeginSegment();
-  w.WriteInfo({});
-  mkv::TrackInfo t;
-  t.number = 1;
-  t.codec_id = "V_MPEG4/ISO/AVC";
-  w.WriteTracks({&t, 1});
+  WriteVideoHeader(w);
   const uint8_t frame[10] = {};
   ASSERT_TRUE(w.BeginCluster(1'700'000'000'000).ok());
   ASSERT_TRUE(w.WriteFrame(1, 1'700'000'000'000, true, frame).ok());
