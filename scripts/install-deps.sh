@@ -11,11 +11,16 @@ PACKAGES=(
   zlib1g-dev
   libsqlite3-dev sqlite3
   libwebsockets-dev nlohmann-json3-dev libssl-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev   # playback remux, frame tap
+  libcurl4-openssl-dev                                          # producer SDK upload
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev          # producer capture, sink element
+  libgstrtspserver-1.0-dev                                      # the RTSP camera in tests
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   ffmpeg mkvtoolnix curl awscli
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-ugly
+  gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp
+  wrk
 )
 
 missing=()

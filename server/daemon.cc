@@ -7,8 +7,18 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
+#include <openssl/rand.h>
+
+#include <fstream>
+#include <iterator>
+
 #include "archive/archive.h"
+#include "playback/live_hub.h"
+#include "server/api_context.h"
+#include "server/clip_api.h"
 #include "server/control_plane.h"
+#include "server/hls_api.h"
+#include "server/media_api.h"
 #include "server/http_server.h"
 #include "server/kvs_error.h"
 #include "server/put_media.h"
@@ -58,9 +68,15 @@ class DaemonImpl final : public Daemon {
                            ? "http://" + config_.host + ":" + std::to_string(http_.port())
                            : config_.public_url;
     RegisterControlPlane(http_, *archive_, cp, ids_);
-    put_media_ = std::make_unique<PutMediaService>(PutOptions(config_), *archive_, pool_, clock_,
-                                                   log_);
+    put_media_ = std::make_unique<PutMediaService>(PutOptions(config_), *archive_, pool_, hub_,
+                                                   clock_, log_);
     put_media_->Register(http_);
+    ASSIGN_OR_RETURN(std::string secret, LoadTokenSecret());
+    api_ = std::make_unique<ApiContext>(
+        ApiContext{*archive_, hub_, pool_, clock_, log_, ids_, cp.data_endpoint, secret});
+    RegisterMediaApi(http_, *api_);
+    RegisterHlsApi(http_, *api_);
+    RegisterClipApi(http_, *api_);
     log_.Info("streamarcd", "listening",
               {{"address", config_.host + ":" + std::to_string(http_.port())},
                {"data_dir", config_.data_dir}, {"version", kVersion}});
@@ -95,6 +111,26 @@ class DaemonImpl final : public Daemon {
     return o;
   }
 
+  // The HMAC key of HLS/DASH session tokens: random, kept in the data directory so session
+  // URLs survive a restart.
+  Result<std::string> LoadTokenSecret() {
+    const std::string path = config_.data_dir + "/session-token.key";
+    std::ifstream in(path, std::ios::binary);
+    std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (key.size() == 32) return key;
+    key.assign(32, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), 32) != 1) {
+      return Internal("RAND_bytes failed");
+    }
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(key.data(), static_cast<std::streamsize>(key.size()));
+    out.close();
+    if (!out) return IoError("cannot write " + path);
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                           std::filesystem::perms::owner_write);
+    return key;
+  }
+
   const Config config_;
   const Clock& clock_;
   Logger& log_;
@@ -102,8 +138,10 @@ class DaemonImpl final : public Daemon {
   std::unique_ptr<archive::Env> env_;
   std::unique_ptr<archive::Archive> archive_;
   RequestIds ids_;
+  playback::LiveHub hub_;
   WorkerPool pool_;
   std::unique_ptr<PutMediaService> put_media_;
+  std::unique_ptr<ApiContext> api_;
   HttpServer http_;
 };
 

@@ -21,8 +21,9 @@ class PutMediaService::Impl : public std::enable_shared_from_this<Impl> {
  public:
   class Session;
 
-  Impl(const PutMediaOptions& o, archive::Archive& a, WorkerPool& p, const Clock& c, Logger& l)
-      : opt_(o), archive_(a), pool_(p), clock_(c), log_(l) {}
+  Impl(const PutMediaOptions& o, archive::Archive& a, WorkerPool& p, playback::LiveHub& h,
+       const Clock& c, Logger& l)
+      : opt_(o), archive_(a), pool_(p), hub_(h), clock_(c), log_(l) {}
 
   void StartTicker() {
     ticker_ = std::thread([this] { TickLoop(); });
@@ -45,6 +46,7 @@ class PutMediaService::Impl : public std::enable_shared_from_this<Impl> {
   const PutMediaOptions opt_;
   archive::Archive& archive_;
   WorkerPool& pool_;
+  playback::LiveHub& hub_;
   const Clock& clock_;
   Logger& log_;
 
@@ -213,8 +215,20 @@ class PutMediaService::Impl::Session : public fragmenter::FragmentSink,
     for (const auto& k : f->key_frames) in.key_frame_offsets.push_back(k.offset);
     auto self = shared_from_this();
     const int64_t tc = f->fragment_timecode;
+    // Live readers share one copy of the bytes; without readers the hub gets none (a reader
+    // that subscribes meanwhile reads the fragment from the archive).
+    std::shared_ptr<const std::string> shared;
+    if (svc_.hub_.HasListeners(stream_name_)) shared = std::make_shared<const std::string>(in.bytes);
     auto number = svc_.archive_.Append(
-        ref_, std::move(in), [self, tc](const Status& s, const archive::FragmentInfo& info) {
+        ref_, std::move(in),
+        [self, tc, shared = std::move(shared)](const Status& s, const archive::FragmentInfo& info) {
+          if (s.ok()) {
+            auto live = std::make_shared<playback::LiveFragment>();
+            live->stream_name = self->stream_name_;
+            live->info = info;
+            live->cluster = shared;
+            self->svc_.hub_.Publish(live);
+          }
           // The archive's commit thread: hop to the service thread.
           self->w_->Post([self, tc, s, number = info.number] { self->OnDurable(s, tc, number); });
         });
@@ -433,8 +447,9 @@ void PutMediaService::Impl::TickLoop() {
 }
 
 PutMediaService::PutMediaService(const PutMediaOptions& options, archive::Archive& archive,
-                                 WorkerPool& pool, const Clock& clock, Logger& log)
-    : impl_(std::make_shared<Impl>(options, archive, pool, clock, log)) {
+                                 WorkerPool& pool, playback::LiveHub& hub, const Clock& clock,
+                                 Logger& log)
+    : impl_(std::make_shared<Impl>(options, archive, pool, hub, clock, log)) {
   impl_->StartTicker();
 }
 

@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "fragmenter/fragmenter.h"
+#include "playback/live_hub.h"
 #include "server/http_server.h"
 #include "server/worker_pool.h"
 
@@ -31,8 +32,9 @@ struct PutMediaOptions {
 class PutMediaService {
  public:
   // All references outlive the service, which outlives the HTTP server's connections.
+  // Every PERSISTED fragment is published to `hub` for live readers.
   PutMediaService(const PutMediaOptions& options, archive::Archive& archive, WorkerPool& pool,
-                  const Clock& clock, Logger& log);
+                  playback::LiveHub& hub, const Clock& clock, Logger& log);
   ~PutMediaService();
 
   void Register(HttpServer& http);

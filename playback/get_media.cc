@@ -1,0 +1,1 @@
+#include "playback/get_media.h"

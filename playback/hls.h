@@ -1,0 +1,2 @@
+// HLS and DASH sessions: tokens, playlists and manifests (pure logic over archive queries).
+#pragma once

@@ -1,0 +1,53 @@
+// Live fan-out of persisted fragments to GetMedia readers (and, later, the frame tap and the
+// LL-HLS edge). PutMedia publishes each fragment once it is PERSISTED; every subscriber of
+// that stream gets the same immutable bytes, with no copy per reader.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "archive/archive.h"
+
+namespace streamarc::playback {
+
+struct LiveFragment {
+  std::string stream_name;
+  archive::FragmentInfo info;  // number, timestamps, duration, size, track_info (header)
+  // The fragment's bytes as stored (one Cluster). Null when nobody was subscribed to the
+  // stream when the fragment was handed to the archive: read it with Archive::ReadFragment.
+  std::shared_ptr<const std::string> cluster;
+};
+using LiveFragmentPtr = std::shared_ptr<const LiveFragment>;
+
+// Thread-safe.
+class LiveHub {
+ public:
+  // Runs on the publishing thread (the archive's commit thread), in fragment order per
+  // stream: it must not block and must not call Subscribe/Unsubscribe.
+  using Listener = std::function<void(const LiveFragmentPtr&)>;
+
+  // Returns an id for Unsubscribe. After Unsubscribe returns, the listener is not running
+  // and will not run again.
+  uint64_t Subscribe(const std::string& stream_name, Listener listener);
+  void Unsubscribe(uint64_t id);
+  bool HasListeners(const std::string& stream_name) const;
+  void Publish(const LiveFragmentPtr& fragment);
+
+ private:
+  struct Entry {
+    std::string stream;
+    std::shared_ptr<Listener> listener;
+  };
+  mutable std::mutex mu_;
+  // Held while listeners run, so Unsubscribe can wait for a running listener to return.
+  std::mutex publish_mu_;
+  uint64_t next_id_ = 1;
+  std::multimap<std::string, uint64_t> by_stream_;
+  std::map<uint64_t, Entry> entries_;
+};
+
+}  // namespace streamarc::playback
