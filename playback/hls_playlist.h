@@ -1,0 +1,116 @@
+// The text of HLS playlists and DASH manifests, and the numbering that keeps a live
+// playlist's media sequence stable across refreshes. Pure logic over fragment metadata the
+// caller looked up (no archive, no HTTP).
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "playback/hls.h"
+#include "playback/remux.h"
+
+namespace streamarc::playback {
+
+// A gap or overlap larger than this between consecutive fragments is a discontinuity.
+inline constexpr int64_t kDiscontinuityToleranceMicros = 50'000;
+
+// One fragment as the playlist sees it.
+struct PlaylistFragment {
+  std::string number;
+  int64_t start_us = 0;     // on the session's timeline (the selector's timestamp)
+  int64_t duration_us = 0;
+  std::string_view header;  // the fragment's track info (Matroska header), for change checks
+  // Names the header in init segment URLs (the caller's choice, e.g. a hash of it): the
+  // same header always gives the same URL, however the window slides.
+  std::string header_id;
+};
+
+// One playlist line group: a fragment and what precedes it.
+struct PlaylistEntry {
+  std::string number;
+  int64_t start_us = 0;
+  int64_t duration_us = 0;
+  bool discontinuity = false;  // EXT-X-DISCONTINUITY before this fragment
+  bool new_header = false;     // the track info changed here (a new EXT-X-MAP)
+  std::string init_id;         // header_id of the header in force (InitId= in init URLs)
+};
+
+// Marks discontinuities per `mode` over `fragments` (ascending). `previous`, when given, is
+// the fragment just before the first one (outside the window), so a sliding window marks
+// its first entry the same way on every refresh. A change of track info is always a
+// discontinuity (HLS needs one for a new EXT-X-MAP), whatever the mode.
+std::vector<PlaylistEntry> BuildEntries(std::span<const PlaylistFragment> fragments,
+                                        const PlaylistFragment* previous,
+                                        DiscontinuityMode mode);
+
+// What the master playlist and the manifest need to know about the stream.
+struct StreamShape {
+  std::vector<TrackDescription> tracks;  // from DescribeTracks of a representative header
+  int64_t bandwidth = 0;                 // bits per second, estimated from fragment sizes
+};
+
+// Master playlist: one variant; with fMP4 each track has its own media playlist (audio as
+// an EXT-X-MEDIA rendition), with MPEG-TS one media playlist carries every track.
+std::string MasterPlaylist(const SessionParams& session, std::string_view token,
+                           const StreamShape& shape);
+
+struct MediaPlaylistOptions {
+  uint64_t track = 0;  // TrackNumber in the segment URLs (0: none, MPEG-TS with all tracks)
+  uint64_t media_sequence = 0;
+  uint64_t discontinuity_sequence = 0;
+  bool ended = false;  // EXT-X-ENDLIST (ON_DEMAND, or a LIVE_REPLAY that reached its end)
+  // Wall-clock time of each entry for EXT-X-PROGRAM-DATE-TIME (the selector's timestamp);
+  // used when the session displays fragment timestamps.
+};
+std::string MediaPlaylist(const SessionParams& session, std::string_view token,
+                          const MediaPlaylistOptions& options,
+                          std::span<const PlaylistEntry> entries);
+
+struct ManifestOptions {
+  bool dynamic = false;  // LIVE / LIVE_REPLAY
+  int64_t now_us = 0;    // publishTime
+};
+// DASH MPD: one AdaptationSet per video/audio track, SegmentTemplate with a
+// SegmentTimeline in milliseconds, segments addressed by $Time$.
+std::string DashManifest(const SessionParams& session, std::string_view token,
+                         const StreamShape& shape, const ManifestOptions& options,
+                         std::span<const PlaylistEntry> entries);
+
+// Gives a sliding playlist window's fragments media and discontinuity sequence numbers that
+// stay the same on every refresh of one session: the first entry already numbered on an
+// earlier refresh anchors the rest. A window with nothing in common with the last one
+// continues from the last number, or from `floor` if that is higher (a number that grows
+// with time, so numbers never go backwards after a restart forgets the state).
+// Thread-safe; remembers at most `max_sessions` sessions (least recently used go first).
+class LiveSequencer {
+ public:
+  explicit LiveSequencer(size_t max_sessions = 4096) : max_sessions_(max_sessions) {}
+
+  struct Numbering {
+    uint64_t media_sequence = 0;
+    uint64_t discontinuity_sequence = 0;
+  };
+  Numbering Assign(const std::string& session, std::span<const PlaylistEntry> window,
+                   uint64_t floor);
+
+ private:
+  struct State {
+    std::map<std::string, std::pair<uint64_t, uint64_t>> numbers;  // fragment → (seq, disc)
+    uint64_t last_seq = 0;
+    uint64_t last_disc = 0;
+    std::list<std::string>::iterator lru;
+  };
+  const size_t max_sessions_;
+  std::mutex mu_;
+  std::unordered_map<std::string, State> sessions_;
+  std::list<std::string> lru_;  // most recent first
+};
+
+}  // namespace streamarc::playback
