@@ -1,0 +1,321 @@
+#include "producer-sdk/cli/pipeline.h"
+
+#include <gst/app/gstappsink.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "producer-sdk/gst/gst_frames.h"
+
+namespace streamarc::put {
+namespace {
+
+using producer::gst::kH264AvcCaps;
+using producer::gst::kH265HvcCaps;
+using producer::gst::TakeErrorMessage;
+
+std::string Quote(const std::string& s) {
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') q += '\\';
+    q += c;
+  }
+  return q + "\"";
+}
+
+int KeyIntMax(const PutOptions& o) { return (o.fps > 0 ? o.fps : 30) * 2; }
+
+// Raw video from here on: scaled/rated as asked, encoded with x264 for latency (no B-frames
+// with zerolatency, a key frame every two seconds so fragments stay near --fragment-ms).
+std::string EncodeBranch(const PutOptions& o) {
+  std::string caps = "video/x-raw";
+  if (o.width > 0) caps += ",width=" + std::to_string(o.width) + ",height=" + std::to_string(o.height);
+  if (o.fps > 0) caps += ",framerate=" + std::to_string(o.fps) + "/1";
+  return "videoconvert ! videoscale ! videorate ! " + caps +
+         " ! x264enc tune=zerolatency speed-preset=veryfast key-int-max=" +
+         std::to_string(KeyIntMax(o)) + " bitrate=" + std::to_string(o.bitrate_kbps) +
+         " ! h264parse ! " + kH264AvcCaps;
+}
+
+std::string AppSinkCaps() { return std::string(kH264AvcCaps) + ";" + kH265HvcCaps; }
+
+}  // namespace
+
+std::string RawSourceDescription(const PutOptions& o) {
+  std::string src;
+  if (o.source == SourceKind::kTestPattern) {
+    PutOptions t = o;
+    if (t.width == 0) t.width = 640, t.height = 480;
+    if (t.fps == 0) t.fps = 30;
+    // A live source: frames come at the frame rate, stamped with the running time. The
+    // clock overlay makes end-to-end latency visible in playback.
+    src = "videotestsrc is-live=true pattern=ball ! video/x-raw,width=" + std::to_string(t.width) +
+          ",height=" + std::to_string(t.height) + ",framerate=" + std::to_string(t.fps) +
+          "/1 ! clockoverlay time-format=\"%H:%M:%S\" ! " + EncodeBranch(t);
+  } else {
+    // decodebin turns a camera's MJPEG into raw video and passes raw video through.
+    src = "v4l2src device=" + Quote(o.location) + " ! decodebin ! " + EncodeBranch(o);
+  }
+  return src + " ! appsink name=sink";
+}
+
+Result<std::unique_ptr<SourcePipeline>> SourcePipeline::Create(const PutOptions& options) {
+  std::unique_ptr<SourcePipeline> p(new SourcePipeline());
+  p->options_ = options;
+  std::string description;
+  if (options.source == SourceKind::kTestPattern || options.source == SourceKind::kDevice) {
+    description = RawSourceDescription(options);
+    p->branch_ = options.source == SourceKind::kTestPattern ? "test pattern, x264"
+                                                            : "camera, x264";
+    p->video_linked_ = true;
+  } else if (options.source == SourceKind::kFile) {
+    description = "filesrc location=" + Quote(options.location) +
+                  " ! parsebin name=parse  appsink name=sink";
+  } else {
+    // TCP interleaving survives NAT and lossy Wi-Fi better than UDP; rtspsrc falls back
+    // across protocols by itself if the camera refuses.
+    description = "rtspsrc name=rtsp latency=200 location=" + Quote(options.location) +
+                  "  appsink name=sink";
+  }
+  GError* error = nullptr;
+  GstElement* pipeline = gst_parse_launch(description.c_str(), &error);
+  if (pipeline == nullptr || error != nullptr) {
+    std::string m = TakeErrorMessage(error);
+    if (pipeline != nullptr) gst_object_unref(pipeline);
+    return InvalidArgument("cannot build the pipeline '" + description + "': " + m);
+  }
+  p->pipeline_.reset(pipeline);
+  p->appsink_ = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  gst_object_unref(p->appsink_);  // the pipeline keeps it alive
+  GstCaps* caps = gst_caps_from_string(AppSinkCaps().c_str());
+  // sync: only --file --realtime paces to the timestamps (live sources pace themselves);
+  // no drop: a full content store pushes back on the source instead of losing frames here.
+  g_object_set(p->appsink_, "caps", caps, "sync", options.realtime ? TRUE : FALSE,
+               "max-buffers", 64u, "drop", FALSE, nullptr);
+  gst_caps_unref(caps);
+  if (options.source == SourceKind::kFile) {
+    GstElement* parse = gst_bin_get_by_name(GST_BIN(pipeline), "parse");
+    g_signal_connect(parse, "pad-added", G_CALLBACK(&SourcePipeline::OnParsedPad), p.get());
+    gst_object_unref(parse);
+  } else if (options.source == SourceKind::kRtsp) {
+    GstElement* rtsp = gst_bin_get_by_name(GST_BIN(pipeline), "rtsp");
+    g_signal_connect(rtsp, "pad-added", G_CALLBACK(&SourcePipeline::OnRtspPad), p.get());
+    gst_object_unref(rtsp);
+  }
+  return p;
+}
+
+SourcePipeline::~SourcePipeline() {
+  if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+}
+
+Status SourcePipeline::Start() {
+  GstStateChangeReturn r = gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING);
+  if (r == GST_STATE_CHANGE_FAILURE) {
+    Status bus = CheckBus();
+    return bus.ok() ? Unavailable("the source pipeline would not start") : bus;
+  }
+  return Status::Ok();
+}
+
+SourcePipeline::Pulled SourcePipeline::Pull(int64_t timeout_ms, SamplePtr* sample) {
+  GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(appsink_),
+                                              static_cast<GstClockTime>(timeout_ms) * GST_MSECOND);
+  if (s != nullptr) {
+    sample->reset(s);
+    return Pulled::kSample;
+  }
+  return gst_app_sink_is_eos(GST_APP_SINK(appsink_)) ? Pulled::kEos : Pulled::kTimeout;
+}
+
+Status SourcePipeline::CheckBus() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!pending_.ok()) return pending_;
+  }
+  std::unique_ptr<GstBus, GstObjectUnref> bus(gst_element_get_bus(pipeline_.get()));
+  for (;;) {
+    GstMessage* msg = gst_bus_pop_filtered(
+        bus.get(), static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_WARNING));
+    if (msg == nullptr) return Status::Ok();
+    GError* error = nullptr;
+    gchar* debug = nullptr;
+    bool is_error = GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR;
+    if (is_error) {
+      gst_message_parse_error(msg, &error, &debug);
+    } else {
+      gst_message_parse_warning(msg, &error, &debug);
+    }
+    std::string from = GST_MESSAGE_SRC_NAME(msg) ? GST_MESSAGE_SRC_NAME(msg) : "?";
+    std::string text = TakeErrorMessage(error);
+    std::string detail = debug != nullptr ? debug : "";
+    g_free(debug);
+    gst_message_unref(msg);
+    if (!is_error) {
+      std::fprintf(stderr, "\nstreamarc-put: warning from %s: %s\n", from.c_str(), text.c_str());
+      continue;
+    }
+    return Unavailable(from + ": " + text + (detail.empty() ? "" : " (" + detail + ")"));
+  }
+}
+
+void SourcePipeline::SendEos() { gst_element_send_event(pipeline_.get(), gst_event_new_eos()); }
+
+std::string SourcePipeline::Describe() const {
+  std::string out;
+  GstPad* pad = gst_element_get_static_pad(appsink_, "sink");
+  GstCaps* caps = gst_pad_get_current_caps(pad);
+  gst_object_unref(pad);
+  if (caps != nullptr) {
+    const GstStructure* s = gst_caps_get_structure(caps, 0);
+    out = gst_structure_has_name(s, "video/x-h265") ? "H.265" : "H.264";
+    int w = 0, h = 0;
+    if (gst_structure_get_int(s, "width", &w) && gst_structure_get_int(s, "height", &h)) {
+      out += " " + std::to_string(w) + "x" + std::to_string(h);
+    }
+    double fps = producer::gst::FrameRateOf(caps);
+    if (fps > 0) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, " %.4g fps", fps);
+      out += buf;
+    }
+    gst_caps_unref(caps);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  return out + (branch_.empty() ? "" : ", " + branch_);
+}
+
+void SourcePipeline::OnParsedPad(GstElement*, GstPad* pad, gpointer self) noexcept {
+  try {
+    static_cast<SourcePipeline*>(self)->LinkParsedPad(pad);
+  } catch (const std::exception& e) {
+    std::lock_guard<std::mutex> lock(static_cast<SourcePipeline*>(self)->mu_);
+    static_cast<SourcePipeline*>(self)->pending_ = Internal(e.what());
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(static_cast<SourcePipeline*>(self)->mu_);
+    static_cast<SourcePipeline*>(self)->pending_ = Internal("unknown exception");
+  }
+}
+
+void SourcePipeline::OnRtspPad(GstElement*, GstPad* pad, gpointer self) noexcept {
+  try {
+    static_cast<SourcePipeline*>(self)->LinkRtspPad(pad);
+  } catch (const std::exception& e) {
+    std::lock_guard<std::mutex> lock(static_cast<SourcePipeline*>(self)->mu_);
+    static_cast<SourcePipeline*>(self)->pending_ = Internal(e.what());
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(static_cast<SourcePipeline*>(self)->mu_);
+    static_cast<SourcePipeline*>(self)->pending_ = Internal("unknown exception");
+  }
+}
+
+Status SourcePipeline::AddAndLink(const std::string& description, GstPad* src,
+                                  GstElement** added) {
+  GError* error = nullptr;
+  GstElement* bin = gst_parse_bin_from_description(description.c_str(), TRUE, &error);
+  if (bin == nullptr || error != nullptr) {
+    std::string m = TakeErrorMessage(error);
+    if (bin != nullptr) gst_object_unref(bin);
+    return Internal("cannot build '" + description + "': " + m);
+  }
+  gst_bin_add(GST_BIN(pipeline_.get()), bin);
+  GstPad* sink = gst_element_get_static_pad(bin, "sink");
+  GstPadLinkReturn r = gst_pad_link(src, sink);
+  gst_object_unref(sink);
+  if (r != GST_PAD_LINK_OK) {
+    gst_bin_remove(GST_BIN(pipeline_.get()), bin);
+    return Internal("cannot link to '" + description + "'");
+  }
+  if (added != nullptr) *added = bin;
+  return Status::Ok();
+}
+
+void SourcePipeline::LinkParsedPad(GstPad* pad) {
+  GstCaps* caps = gst_pad_get_current_caps(pad);
+  if (caps == nullptr) caps = gst_pad_query_caps(pad, nullptr);
+  std::string name = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+  gst_caps_unref(caps);
+  bool video = name.rfind("video/", 0) == 0;
+  std::string branch;
+  std::string what;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (video && !video_linked_) {
+      video_linked_ = true;
+      if (name == "video/x-h264") {
+        branch = std::string("h264parse ! ") + kH264AvcCaps;
+        what = "passthrough";
+      } else if (name == "video/x-h265") {
+        branch = std::string("h265parse ! ") + kH265HvcCaps;
+        what = "passthrough";
+      } else {
+        branch = "decodebin ! " + EncodeBranch(options_);
+        what = name + " decoded, x264";
+      }
+      branch_ = what;
+    }
+  }
+  if (branch.empty()) {
+    // Audio and extra video tracks are not uploaded; a fakesink keeps them flowing so the
+    // demuxer does not stop on not-linked.
+    GstElement* bin = nullptr;
+    Status s = AddAndLink("fakesink sync=false async=false", pad, &bin);
+    if (s.ok()) gst_element_sync_state_with_parent(bin);
+    else std::fprintf(stderr, "streamarc-put: %s\n", s.message().c_str());
+    return;
+  }
+  // The branch ends where the appsink starts: link its src pad to the appsink.
+  GstElement* bin = nullptr;
+  Status s = AddAndLink(branch, pad, &bin);
+  if (s.ok()) {
+    GstPad* out = gst_element_get_static_pad(bin, "src");
+    GstPad* in = gst_element_get_static_pad(appsink_, "sink");
+    if (gst_pad_link(out, in) != GST_PAD_LINK_OK) s = Internal("cannot link to the appsink");
+    gst_object_unref(out);
+    gst_object_unref(in);
+    gst_element_sync_state_with_parent(bin);
+  }
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pending_.ok()) pending_ = s;
+  }
+}
+
+void SourcePipeline::LinkRtspPad(GstPad* pad) {
+  GstCaps* caps = gst_pad_get_current_caps(pad);
+  if (caps == nullptr) caps = gst_pad_query_caps(pad, nullptr);
+  const char* media = gst_structure_get_string(gst_caps_get_structure(caps, 0), "media");
+  bool video = media != nullptr && std::string(media) == "video";
+  gst_caps_unref(caps);
+  bool take = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    take = video && !video_linked_;
+  }
+  if (!take) {
+    GstElement* bin = nullptr;
+    Status s = AddAndLink("fakesink sync=false async=false", pad, &bin);
+    if (s.ok()) gst_element_sync_state_with_parent(bin);
+    else std::fprintf(stderr, "streamarc-put: %s\n", s.message().c_str());
+    return;
+  }
+  // parsebin picks the depayloader and parser for whatever the camera sends.
+  GstElement* parse = gst_element_factory_make("parsebin", nullptr);
+  if (parse == nullptr) {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_ = Internal("GStreamer has no parsebin (gstreamer1.0-plugins-base)");
+    return;
+  }
+  g_signal_connect(parse, "pad-added", G_CALLBACK(&SourcePipeline::OnParsedPad), this);
+  gst_bin_add(GST_BIN(pipeline_.get()), parse);
+  GstPad* sink = gst_element_get_static_pad(parse, "sink");
+  GstPadLinkReturn r = gst_pad_link(pad, sink);
+  gst_object_unref(sink);
+  gst_element_sync_state_with_parent(parse);
+  if (r != GST_PAD_LINK_OK) {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_ = Internal("cannot link the camera's video to parsebin");
+  }
+}
+
+}  // namespace streamarc::put
