@@ -49,6 +49,10 @@ class ResponseWriter {
   // Sends a whole response at once (for errors before Begin).
   virtual void Respond(HttpResponse response) = 0;
   virtual void Write(std::string bytes) = 0;
+  // Sends immutable bytes shared with other readers (a live fragment fanned out to many
+  // GetMedia readers): the writer keeps a reference until they are on the socket, with no
+  // copy per reader. Null or empty is ignored.
+  virtual void WriteShared(std::shared_ptr<const std::string> bytes) = 0;
   // The last chunk: the response is complete.
   virtual void End() = 0;
   // Closes the connection at once (after what was already queued).
@@ -57,6 +61,10 @@ class ResponseWriter {
   virtual void SetReading(bool enabled) = 0;
   // Bytes queued for the client but not yet written to the socket.
   virtual size_t queued_bytes() const = 0;
+  // Runs `task` once on the service thread as soon as queued_bytes() is at most `bytes`
+  // (at once, posted, if it already is): how a paced writer resumes without polling. A later
+  // call replaces an earlier pending one. Dropped if the connection closes first.
+  virtual void NotifyWhenDrained(size_t bytes, std::function<void()> task) = 0;
   // Runs `task` on the service thread, even after the connection closed (dropped only
   // once the server stops): how work finished on another thread gets back to a handler.
   virtual void Post(std::function<void()> task) = 0;

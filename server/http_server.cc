@@ -95,6 +95,16 @@ class ServiceQueue {
 
 enum class Phase { kReadingBody, kHandling, kStreaming, kResponding, kDone };
 
+// One piece of a response waiting for the socket: owned bytes, or bytes shared with other
+// connections (a live fragment many readers receive). `counted` is what the piece adds to
+// the writer's queued_bytes (the payload; chunk framing is not counted).
+struct OutPiece {
+  std::string owned;
+  std::shared_ptr<const std::string> shared;
+  size_t counted = 0;
+  std::string_view view() const { return shared ? std::string_view(*shared) : owned; }
+};
+
 }  // namespace
 
 class HttpServer::Impl {
@@ -119,7 +129,28 @@ class HttpServer::Impl {
       if (bytes.empty()) return;
       queued_ += bytes.size();
       PostToSession([b = std::move(bytes), this](Session& s) mutable {
-        impl_->QueueChunk(s, std::move(b));
+        size_t n = b.size();
+        impl_->QueueChunk(s, OutPiece{std::move(b), nullptr, n});
+      });
+    }
+    void WriteShared(std::shared_ptr<const std::string> bytes) override {
+      if (!bytes || bytes->empty()) return;
+      queued_ += bytes->size();
+      PostToSession([b = std::move(bytes), this](Session& s) mutable {
+        size_t n = b->size();
+        impl_->QueueChunk(s, OutPiece{{}, std::move(b), n});
+      });
+    }
+    void NotifyWhenDrained(size_t bytes, std::function<void()> task) override {
+      PostToSession([bytes, task = std::move(task), this](Session&) mutable {
+        // Service thread: queued_ only falls here (in Written), so the check is exact.
+        if (queued_.load() <= bytes) {
+          drain_task_ = nullptr;
+          task();
+          return;
+        }
+        drain_at_ = bytes;
+        drain_task_ = std::move(task);
       });
     }
     void End() override {
@@ -135,7 +166,17 @@ class HttpServer::Impl {
     void Post(std::function<void()> task) override {
       q_->Post([task = std::move(task), keep = shared_from_this()] { task(); });
     }
-    void Written(size_t n) { queued_ -= std::min(n, queued_.load()); }
+    // Service thread: the connection is gone; a pending drain task may hold its handler.
+    void Closed() { drain_task_ = nullptr; }
+    // Service thread.
+    void Written(size_t n) {
+      queued_ -= std::min(n, queued_.load());
+      if (drain_task_ && queued_.load() <= drain_at_) {
+        auto task = std::move(drain_task_);
+        drain_task_ = nullptr;
+        task();
+      }
+    }
 
    private:
     // The task keeps this writer alive until it has run.
@@ -149,6 +190,9 @@ class HttpServer::Impl {
     Impl* impl_;  // valid while q_ is open: tasks run only on the service thread
     uint64_t id_;
     std::atomic<size_t> queued_{0};
+    // Service thread only.
+    size_t drain_at_ = 0;
+    std::function<void()> drain_task_;
   };
 
   struct Session {
@@ -171,7 +215,7 @@ class HttpServer::Impl {
     std::string content_type;
     std::vector<Header> headers;
     uint64_t content_length = 0;
-    std::deque<std::string> out;
+    std::deque<OutPiece> out;
     size_t out_offset = 0;
   };
 
@@ -240,23 +284,33 @@ class HttpServer::Impl {
   void SetResponse(Session& s, const HttpResponse& r) {
     if (s.response_started) return;
     StartResponse(s, r.status, r.content_type, r.headers, false, r.body.size());
-    if (!r.body.empty()) s.out.push_back(r.body);
+    if (!r.body.empty()) s.out.push_back(OutPiece{r.body});
     s.final = true;
   }
 
-  void QueueChunk(Session& s, std::string bytes) {
-    if (!s.chunked || s.final) return;
+  void QueueChunk(Session& s, OutPiece piece) {
+    if (!s.chunked || s.final) {
+      if (piece.counted && s.writer) s.writer->Written(piece.counted);
+      return;
+    }
     char head[24];
-    int n = std::snprintf(head, sizeof head, "%zx\r\n", bytes.size());
-    bytes.insert(0, head, static_cast<size_t>(n));
-    bytes += "\r\n";
-    s.out.push_back(std::move(bytes));
+    int n = std::snprintf(head, sizeof head, "%zx\r\n", piece.view().size());
+    if (piece.shared) {
+      // Shared bytes are never touched: the framing goes around them as pieces of its own.
+      s.out.push_back(OutPiece{std::string(head, static_cast<size_t>(n))});
+      s.out.push_back(std::move(piece));
+      s.out.push_back(OutPiece{"\r\n"});
+    } else {
+      piece.owned.insert(0, head, static_cast<size_t>(n));
+      piece.owned += "\r\n";
+      s.out.push_back(std::move(piece));
+    }
     lws_callback_on_writable(s.wsi);
   }
 
   void QueueEnd(Session& s) {
     if (!s.chunked || s.final) return;
-    s.out.push_back("0\r\n\r\n");
+    s.out.push_back(OutPiece{"0\r\n\r\n"});
     s.final = true;
     lws_callback_on_writable(s.wsi);
   }
@@ -298,7 +352,8 @@ class HttpServer::Impl {
       return 0;
     }
     if (!s.out.empty()) {
-      const std::string& front = s.out.front();
+      const OutPiece& piece = s.out.front();
+      std::string_view front = piece.view();
       size_t n = std::min(kWriteChunk, front.size() - s.out_offset);
       bool last_piece = s.out_offset + n == front.size() && s.out.size() == 1 && s.final;
       uint8_t buf[LWS_PRE + kWriteChunk];
@@ -310,9 +365,10 @@ class HttpServer::Impl {
       }
       s.out_offset += n;
       if (s.out_offset == front.size()) {
-        if (s.writer) s.writer->Written(front.size());
+        size_t done = piece.counted;
         s.out.pop_front();
         s.out_offset = 0;
+        if (done && s.writer) s.writer->Written(done);
       }
       if (!s.out.empty() || s.final) {
         lws_callback_on_writable(s.wsi);
@@ -493,6 +549,7 @@ class HttpServer::Impl {
     Session* s = slot;
     slot = nullptr;
     sessions_.erase(s->id);
+    if (s->writer) s->writer->Closed();
     if (s->streaming) s->streaming->OnClose();
     delete s;
   }

@@ -1,0 +1,243 @@
+#include "playback/get_media_request.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace streamarc::playback {
+namespace {
+
+using nlohmann::json;
+
+// Largest accepted timestamp: year 5138, far past any real one and well inside int64 micros.
+constexpr double kMaxEpochSeconds = 1e11;
+
+bool AllDigits(std::string_view s) {
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return !s.empty();
+}
+
+bool TokenChars(std::string_view s) {
+  for (char c : s) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// ListFragments' NextToken pattern: [a-zA-Z0-9+/]+={0,2}.
+bool Base64Chars(std::string_view s) {
+  size_t end = s.size();
+  int pad = 0;
+  while (end > 0 && s[end - 1] == '=' && pad < 2) {
+    --end;
+    ++pad;
+  }
+  if (end == 0) return false;
+  for (size_t i = 0; i < end; ++i) {
+    char c = s[i];
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '+' || c == '/';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Result<json> ParseObject(std::string_view body) {
+  json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return InvalidArgument("the request body is not valid JSON");
+  if (!j.is_object()) return InvalidArgument("the request body must be a JSON object");
+  return j;
+}
+
+const json* Find(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+Result<std::string> String(const json& j, const char* key, size_t min, size_t max) {
+  const json* v = Find(j, key);
+  if (!v) return InvalidArgument(std::string(key) + " is required");
+  if (!v->is_string()) return InvalidArgument(std::string(key) + " must be a string");
+  std::string s = v->get<std::string>();
+  if (s.size() < min || s.size() > max) {
+    return InvalidArgument(std::string(key) + " must be " + std::to_string(min) + " to " +
+                           std::to_string(max) + " characters");
+  }
+  return s;
+}
+
+Result<std::string> FragmentNumber(const json& j, const char* key) {
+  ASSIGN_OR_RETURN(std::string n, String(j, key, 1, 128));
+  if (!AllDigits(n)) return InvalidArgument(std::string(key) + " \"" + n + "\" must be digits");
+  return n;
+}
+
+// Epoch seconds (a JSON number, fractions allowed) to microseconds.
+Result<int64_t> Timestamp(const json& j, const char* key) {
+  const json* v = Find(j, key);
+  if (!v) return InvalidArgument(std::string(key) + " is required");
+  if (!v->is_number()) {
+    return InvalidArgument(std::string(key) + " must be a number of seconds since the epoch");
+  }
+  double s = v->get<double>();
+  if (!std::isfinite(s) || s < 0 || s > kMaxEpochSeconds) {
+    return InvalidArgument(std::string(key) + " is out of range");
+  }
+  return static_cast<int64_t>(std::llround(s * 1e6));
+}
+
+Result<archive::StreamRef> Stream(const json& j) {
+  const json* name = Find(j, "StreamName");
+  const json* arn = Find(j, "StreamARN");
+  if ((name == nullptr) == (arn == nullptr)) {
+    return InvalidArgument("give exactly one of StreamName or StreamARN");
+  }
+  if (name) {
+    ASSIGN_OR_RETURN(std::string n, String(j, "StreamName", 1, 256));
+    RETURN_IF_ERROR(archive::ValidateStreamName(n));
+    return archive::StreamRef::Name(n);
+  }
+  ASSIGN_OR_RETURN(std::string a, String(j, "StreamARN", 1, 1024));
+  return archive::StreamRef::Arn(a);
+}
+
+json Seconds(int64_t micros) { return static_cast<double>(micros) / 1e6; }
+
+}  // namespace
+
+Result<GetMediaRequest> ParseGetMediaRequest(std::string_view body) {
+  ASSIGN_OR_RETURN(json j, ParseObject(body));
+  GetMediaRequest r;
+  ASSIGN_OR_RETURN(r.stream, Stream(j));
+  const json* sel = Find(j, "StartSelector");
+  if (!sel) return InvalidArgument("StartSelector is required");
+  if (!sel->is_object()) return InvalidArgument("StartSelector must be an object");
+  ASSIGN_OR_RETURN(std::string type, String(*sel, "StartSelectorType", 1, 64));
+  if (type == "NOW") {
+    r.type = StartSelectorType::kNow;
+  } else if (type == "EARLIEST") {
+    r.type = StartSelectorType::kEarliest;
+  } else if (type == "FRAGMENT_NUMBER") {
+    r.type = StartSelectorType::kFragmentNumber;
+    if (!Find(*sel, "AfterFragmentNumber")) {
+      return InvalidArgument("StartSelectorType FRAGMENT_NUMBER needs AfterFragmentNumber");
+    }
+    ASSIGN_OR_RETURN(r.after_fragment_number, FragmentNumber(*sel, "AfterFragmentNumber"));
+  } else if (type == "SERVER_TIMESTAMP" || type == "PRODUCER_TIMESTAMP") {
+    r.type = type == "SERVER_TIMESTAMP" ? StartSelectorType::kServerTimestamp
+                                        : StartSelectorType::kProducerTimestamp;
+    if (!Find(*sel, "StartTimestamp")) {
+      return InvalidArgument("StartSelectorType " + type + " needs StartTimestamp");
+    }
+    ASSIGN_OR_RETURN(r.start_timestamp_us, Timestamp(*sel, "StartTimestamp"));
+  } else if (type == "CONTINUATION_TOKEN") {
+    r.type = StartSelectorType::kContinuationToken;
+    if (!Find(*sel, "ContinuationToken")) {
+      return InvalidArgument("StartSelectorType CONTINUATION_TOKEN needs ContinuationToken");
+    }
+    ASSIGN_OR_RETURN(r.continuation_token, String(*sel, "ContinuationToken", 1, 128));
+    if (!TokenChars(r.continuation_token)) {
+      return InvalidArgument("ContinuationToken must match [a-zA-Z0-9_.-]+");
+    }
+    // Our tokens are fragment numbers (as KVS's are); anything else was not issued here.
+    if (!AllDigits(r.continuation_token)) {
+      return InvalidArgument("ContinuationToken \"" + r.continuation_token +
+                             "\" was not issued by this server");
+    }
+  } else {
+    return InvalidArgument("StartSelectorType \"" + type +
+                           "\" must be one of FRAGMENT_NUMBER, SERVER_TIMESTAMP, "
+                           "PRODUCER_TIMESTAMP, NOW, EARLIEST, CONTINUATION_TOKEN");
+  }
+  return r;
+}
+
+Result<archive::ListRequest> ParseListFragmentsRequest(std::string_view body) {
+  ASSIGN_OR_RETURN(json j, ParseObject(body));
+  archive::ListRequest r;
+  ASSIGN_OR_RETURN(r.stream, Stream(j));
+  r.max_results = kDefaultListMaxResults;
+  if (const json* m = Find(j, "MaxResults")) {
+    if (!m->is_number_integer()) return InvalidArgument("MaxResults must be an integer");
+    int64_t v = m->get<int64_t>();
+    if (v < 1 || v > kMaxListMaxResults) {
+      return InvalidArgument("MaxResults must be from 1 to " + std::to_string(kMaxListMaxResults));
+    }
+    r.max_results = static_cast<int>(v);
+  }
+  if (Find(j, "NextToken")) {
+    ASSIGN_OR_RETURN(r.next_token, String(j, "NextToken", 1, 4096));
+    if (!Base64Chars(r.next_token)) {
+      return InvalidArgument("NextToken must match [a-zA-Z0-9+/]+={0,2}");
+    }
+  }
+  const json* sel = Find(j, "FragmentSelector");
+  if (!sel) {
+    if (r.next_token.empty()) {
+      return InvalidArgument("FragmentSelector is required when there is no NextToken");
+    }
+    return r;
+  }
+  if (!sel->is_object()) return InvalidArgument("FragmentSelector must be an object");
+  ASSIGN_OR_RETURN(std::string type, String(*sel, "FragmentSelectorType", 1, 64));
+  if (type == "PRODUCER_TIMESTAMP") {
+    r.type = archive::TimestampType::kProducer;
+  } else if (type == "SERVER_TIMESTAMP") {
+    r.type = archive::TimestampType::kServer;
+  } else {
+    return InvalidArgument("FragmentSelectorType \"" + type +
+                           "\" must be PRODUCER_TIMESTAMP or SERVER_TIMESTAMP");
+  }
+  const json* range = Find(*sel, "TimestampRange");
+  if (!range) return InvalidArgument("FragmentSelector.TimestampRange is required");
+  if (!range->is_object()) return InvalidArgument("TimestampRange must be an object");
+  ASSIGN_OR_RETURN(r.start_us, Timestamp(*range, "StartTimestamp"));
+  ASSIGN_OR_RETURN(r.end_us, Timestamp(*range, "EndTimestamp"));
+  if (r.end_us < r.start_us) {
+    return InvalidArgument("EndTimestamp must not be before StartTimestamp");
+  }
+  return r;
+}
+
+Result<FragmentListRequest> ParseFragmentListRequest(std::string_view body) {
+  ASSIGN_OR_RETURN(json j, ParseObject(body));
+  FragmentListRequest r;
+  ASSIGN_OR_RETURN(r.stream, Stream(j));
+  const json* list = Find(j, "Fragments");
+  if (!list) return InvalidArgument("Fragments is required");
+  if (!list->is_array()) return InvalidArgument("Fragments must be a list of fragment numbers");
+  if (list->empty() || list->size() > kMaxFragmentList) {
+    return InvalidArgument("Fragments must hold 1 to " + std::to_string(kMaxFragmentList) +
+                           " fragment numbers");
+  }
+  for (const json& n : *list) {
+    if (!n.is_string()) return InvalidArgument("Fragments must hold strings");
+    std::string s = n.get<std::string>();
+    if (s.empty() || s.size() > 128 || !AllDigits(s)) {
+      return InvalidArgument("fragment number \"" + s.substr(0, 140) +
+                             "\" must be 1 to 128 digits");
+    }
+    r.fragments.push_back(std::move(s));
+  }
+  return r;
+}
+
+std::string ListFragmentsResponseJson(const archive::ListResult& result) {
+  json fragments = json::array();
+  for (const archive::FragmentInfo& f : result.fragments) {
+    fragments.push_back({{"FragmentNumber", f.number},
+                         {"FragmentSizeInBytes", f.size_bytes},
+                         {"ProducerTimestamp", Seconds(f.producer_timestamp_us)},
+                         {"ServerTimestamp", Seconds(f.server_timestamp_us)},
+                         {"FragmentLengthInMilliseconds", f.duration_us / 1000}});
+  }
+  json out = {{"Fragments", std::move(fragments)}};
+  if (!result.next_token.empty()) out["NextToken"] = result.next_token;
+  return out.dump();
+}
+
+}  // namespace streamarc::playback
