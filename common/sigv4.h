@@ -1,0 +1,85 @@
+// AWS Signature Version 4 (AWS4-HMAC-SHA256): the canonical request, the string to sign,
+// the signing key and the Authorization header, with OpenSSL doing the hashing. The pieces
+// are separate functions so a verifier (the server, later) can rebuild the canonical
+// request from a received request and the header names its Authorization lists, and compare
+// signatures with the same code that made them.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace streamarc::sigv4 {
+
+// SHA-256 of the empty string: PutMedia's payload hash (its body is streamed).
+inline constexpr std::string_view kEmptyPayloadSha256 =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+struct Request {
+  std::string method = "POST";
+  std::string path = "/";   // as sent, before URI-encoding; "" means "/"
+  std::string query;        // as sent ("a=1&b=2"), without '?'; may be empty
+  // Every header to sign, any case, in any order. Repeated names are joined with ','.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string payload_sha256_hex;  // Sha256Hex(body), or kEmptyPayloadSha256 for PutMedia
+};
+
+struct Credentials {
+  std::string access_key;
+  std::string secret_key;
+  std::string session_token;  // sent as x-amz-security-token; not signed (producer-c's rule)
+};
+
+// Lowercase hex SHA-256 / HMAC-SHA256.
+std::string Sha256Hex(std::span<const uint8_t> data);
+std::string Sha256Hex(std::string_view data);
+std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 bytes
+std::string Hex(std::string_view raw);
+
+// RFC 3986 percent-encoding as SigV4 wants it (unreserved characters kept, the rest %XX
+// upper-case); '/' kept when `keep_slash`.
+std::string UriEncode(std::string_view s, bool keep_slash);
+
+// "host;x-amz-date": the lowercase names of `headers`, sorted, de-duplicated.
+std::string SignedHeaderList(const Request& request);
+
+// The six-line canonical request. Header values are trimmed and inner runs of spaces
+// collapsed; the query is split, encoded and sorted by key, then value.
+std::string CanonicalRequest(const Request& request);
+
+// "AWS4-HMAC-SHA256\n<amz_date>\n<scope>\n<hex sha256 of canonical request>".
+std::string StringToSign(std::string_view amz_date, std::string_view scope,
+                         std::string_view canonical_request);
+
+// "<yyyymmdd>/<region>/<service>/aws4_request".
+std::string Scope(std::string_view date, std::string_view region, std::string_view service);
+
+// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
+std::string SigningKey(std::string_view secret_key, std::string_view date,
+                       std::string_view region, std::string_view service);
+
+// The hex signature of `request` (whose headers must include x-amz-date = `amz_date`, and
+// host). `amz_date` is "YYYYMMDDTHHMMSSZ".
+std::string Signature(const Request& request, std::string_view secret_key,
+                      std::string_view amz_date, std::string_view region,
+                      std::string_view service);
+
+// "YYYYMMDDTHHMMSSZ" for a time in microseconds since the epoch (UTC).
+std::string AmzDate(int64_t micros_since_epoch);
+
+// Signs `request` in place: adds x-amz-date (from `now_micros`) to its headers, then
+// returns the headers to send: X-Amz-Date, Authorization and, with a session token,
+// X-Amz-Security-Token. The request must already carry its Host header. Fails when the
+// access key or secret is empty.
+Result<std::vector<std::pair<std::string, std::string>>> Sign(Request& request,
+                                                               const Credentials& creds,
+                                                               std::string_view region,
+                                                               std::string_view service,
+                                                               int64_t now_micros);
+
+}  // namespace streamarc::sigv4

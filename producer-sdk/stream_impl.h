@@ -1,0 +1,173 @@
+// The Stream behind producer.h: PutFrame packs frames into the content store (stream.cc);
+// one upload thread per stream sends the store over PutMedia, reads the ACKs and reconnects
+// (upload.cc). Private to producer-sdk/.
+//
+// The content store. Fragments (one Cluster of unknown size each, as bytes) stay in memory
+// from their first frame until PERSISTED; the sum of their bytes never exceeds
+// StreamOptions::storage_bytes. The upload cursor walks them in order; a new connection
+// starts with a fresh MKV header and resends from the first fragment not yet PERSISTED.
+//
+// No duplicates. The server persists a fragment only once it has all of it (the open
+// fragment of a connection that dies is discarded server-side), and before ending a
+// response it sends every PERSISTED it owes. So after an orderly end or an ERROR ack, the
+// acks tell the truth. After a lost connection (server killed, network cut), a fragment
+// whose bytes all went out may have been committed without its PERSISTED reaching us; for
+// those ("in doubt") the SDK asks the server's ListFragments for the producer timestamps
+// before resending and skips the ones it finds. Limits: when ListFragments is not available
+// (the call fails), in-doubt fragments are resent (at least once) and counted in
+// StreamStats::fragments_resent; a commit still in flight on a server that is alive while we
+// query (a network cut, not a crash) can also slip past the check.
+//
+// Threads: PutFrame on the producer's thread, Stop/stats from any, everything else on the
+// upload thread. One mutex guards the store and the counters; callbacks run on the upload
+// thread without the lock held.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/mkv.h"
+#include "producer-sdk/ack_parser.h"
+#include "producer-sdk/http.h"
+#include "producer-sdk/packager.h"
+#include "producer-sdk/producer.h"
+
+namespace streamarc::producer {
+
+// curl_global_init/cleanup, held by the client and every stream it opened.
+class CurlGlobal {
+ public:
+  CurlGlobal() : rc_(curl_global_init(CURL_GLOBAL_DEFAULT)) {}
+  ~CurlGlobal() {
+    if (rc_ == CURLE_OK) curl_global_cleanup();
+  }
+  bool ok() const { return rc_ == CURLE_OK; }
+
+ private:
+  CURLcode rc_;
+};
+
+struct StoredFragment {
+  uint64_t seq = 0;
+  int64_t timecode_ms = 0;  // Cluster Timecode, absolute ms: the ACKs' FragmentTimecode
+  mkv::Bytes bytes;         // the Cluster (unknown size) and its blocks
+  uint32_t frames = 0;
+  bool complete = false;   // a later key frame (or Stop) closed it
+  bool persisted = false;
+  bool received = false;   // a RECEIVED ack came for it
+  bool sent_whole = false;  // every byte went out on some connection: maybe in the archive
+  bool sent_once = false;   // some byte went out on some connection
+  int64_t first_put_us = 0;  // monotonic, PutFrame of its first frame
+};
+
+struct UploadConfig {
+  std::string data_endpoint;  // PutMedia base URL (GetDataEndpoint's answer)
+  std::string control_endpoint;
+  SignContext sign;
+  int64_t connect_timeout_ms = 5'000;
+};
+
+class StreamImpl final : public Stream {
+ public:
+  StreamImpl(std::shared_ptr<CurlGlobal> curl, const StreamOptions& options, Packager packager,
+             UploadConfig upload, StreamCallbacks* callbacks, const Clock& clock);
+  ~StreamImpl() override;
+
+  Status PutFrame(const Frame& frame) override;
+  Status Stop(int64_t timeout_ms) override;
+  StreamStats stats() const override;
+
+  // Starts the upload thread (after construction, so the thread sees a whole object).
+  Status Start();
+
+ private:
+  using Event = std::function<void(StreamCallbacks&)>;
+
+  // ---- content store (stream.cc), all under mu_ ----
+  StoredFragment* FindByTimecode(int64_t timecode_ms);
+  void CloseOpenFragment();
+  // Makes room for `need` bytes per the overflow policy. OK: room made; otherwise the frame
+  // must be dropped (kResourceExhausted) or the stream failed.
+  Status MakeRoom(size_t need, std::unique_lock<std::mutex>& lock);
+  bool DropOldestDroppable();
+  void EraseFragment(std::deque<StoredFragment>::iterator it);
+  void DropFrame(int64_t pts_us);
+  void Queue(Event e);
+  void Wake();
+  void Fail(const Status& s);
+
+  // ---- upload thread (upload.cc) ----
+  void UploadLoop();
+  Status StartTransfer();
+  void FinishTransfer(CURLcode rc);
+  bool CheckDoubt();
+  void OnAcks(std::vector<FragmentAck>& acks);
+  void DeliverEvents();
+  void CheckPressure();
+  int64_t BackoffMs();
+  static size_t ReadCb(char* buf, size_t size, size_t n, void* self) noexcept;
+  static size_t WriteCb(char* buf, size_t size, size_t n, void* self) noexcept;
+  size_t Read(char* buf, size_t max);
+  size_t Write(const char* buf, size_t n);
+
+  std::shared_ptr<CurlGlobal> curl_global_;
+  const StreamOptions opt_;
+  const UploadConfig upload_;
+  StreamCallbacks* callbacks_;
+  StreamCallbacks no_callbacks_;
+  const Clock& clock_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;  // store changes: room made, fragments persisted, failure
+  Packager packager_;
+  std::deque<StoredFragment> store_;
+  size_t store_bytes_ = 0;
+  uint64_t next_seq_ = 0;
+  bool open_fragment_ = false;  // store_.back() is open
+  bool skip_until_key_ = false;  // a frame was dropped: the rest of its GOP is useless
+  bool have_offset_ = false;
+  int64_t pts_offset_us_ = 0;    // added to every PTS: relative timestamps made absolute
+  int64_t last_pts_ms_ = -1;
+  StreamStats stats_;
+  std::vector<Event> events_;
+  Status failure_;               // non-OK: the stream failed for good
+  bool ending_ = false;          // Stop: no more frames; end the body when all is sent
+  bool shutdown_ = false;        // the upload thread must exit
+  bool data_ready_ = false;      // PutFrame appended bytes since the reader last paused
+  bool pressure_reported_ = false;
+  int64_t last_latency_report_us_ = 0;
+
+  // Upload cursor (under mu_): header bytes first, then fragments by seq.
+  mkv::Bytes conn_header_;
+  size_t header_off_ = 0;
+  uint64_t send_seq_ = 0;
+  size_t send_off_ = 0;
+  bool transfer_active_ = false;
+  bool reader_paused_ = false;
+
+  // Upload thread only.
+  CurlMulti multi_;
+  CurlEasy easy_;
+  CurlSlist easy_headers_;
+  AckStreamParser ack_parser_;
+  std::string error_body_;
+  long http_status_ = 0;
+  bool in_doubt_ = false;         // a connection was lost with fragments maybe committed
+  int attempts_ = 0;              // failed connections since the last PERSISTED
+  int64_t retry_at_us_ = 0;       // monotonic: no new connection before this
+  int64_t last_ack_us_ = 0;       // monotonic: staleness
+  bool stale_ = false;
+  std::mt19937_64 rng_;
+  std::thread thread_;
+};
+
+}  // namespace streamarc::producer

@@ -1,0 +1,389 @@
+// The upload side of StreamImpl: one thread per stream drives a curl multi handle holding at
+// most one PutMedia transfer. The request body is read from the content store (ReadCb),
+// pausing while the store has nothing new; the response is the ACK stream (WriteCb).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "producer-sdk/stream_impl.h"
+
+namespace streamarc::producer {
+
+namespace {
+
+bool RetriableAck(int id) { return id == 4000 || id == 4003 || id == 5000 || id == 5001; }
+
+std::string StartTimestamp(int64_t now_us) {
+  int64_t ms = now_us / 1000;
+  char buf[48];
+  snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(ms / 1000),
+           static_cast<long long>(ms % 1000));
+  return buf;
+}
+
+}  // namespace
+
+Status StreamImpl::Start() {
+  if (!curl_global_->ok()) return Internal("curl_global_init failed");
+  multi_.reset(curl_multi_init());
+  if (!multi_) return Internal("curl_multi_init failed");
+  thread_ = std::thread([this] { UploadLoop(); });
+  return Status::Ok();
+}
+
+size_t StreamImpl::ReadCb(char* buf, size_t size, size_t n, void* self) noexcept {
+  return static_cast<StreamImpl*>(self)->Read(buf, size * n);
+}
+
+size_t StreamImpl::WriteCb(char* buf, size_t size, size_t n, void* self) noexcept {
+  return static_cast<StreamImpl*>(self)->Write(buf, size * n);
+}
+
+size_t StreamImpl::Read(char* buf, size_t max) {
+  std::lock_guard<std::mutex> lock(mu_);
+  data_ready_ = false;
+  size_t n = 0;
+  bool more = true;
+  while (n < max) {
+    if (header_off_ < conn_header_.size()) {
+      size_t k = std::min(max - n, conn_header_.size() - header_off_);
+      std::copy_n(conn_header_.data() + header_off_, k, buf + n);
+      header_off_ += k;
+      n += k;
+      continue;
+    }
+    auto it = std::find_if(store_.begin(), store_.end(),
+                           [&](const StoredFragment& f) { return f.seq >= send_seq_; });
+    if (it == store_.end()) {
+      more = false;
+      break;
+    }
+    if (it->seq != send_seq_) {
+      send_seq_ = it->seq;
+      send_off_ = 0;
+    }
+    if (send_off_ == 0) {
+      if (it->sent_once) ++stats_.fragments_resent;
+      it->sent_once = true;
+    }
+    size_t k = std::min(max - n, it->bytes.size() - send_off_);
+    std::copy_n(it->bytes.data() + send_off_, k, buf + n);
+    send_off_ += k;
+    n += k;
+    if (send_off_ < it->bytes.size()) break;
+    if (!it->complete) break;  // the open fragment: wait for its next frame
+    it->sent_whole = true;
+    ++send_seq_;
+    send_off_ = 0;
+  }
+  stats_.bytes_sent += n;
+  if (n > 0) return n;
+  if (ending_ && !more) return 0;  // the last chunk: the server ends the fragment and the body
+  reader_paused_ = true;
+  return CURL_READFUNC_PAUSE;
+}
+
+size_t StreamImpl::Write(const char* buf, size_t n) {
+  if (http_status_ == 0) {
+    curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &http_status_);
+    if (http_status_ == 200) {
+      std::lock_guard<std::mutex> lock(mu_);
+      Queue([](StreamCallbacks& cb) { cb.OnConnectionState(ConnectionState::kConnected, Status::Ok()); });
+    }
+  }
+  if (http_status_ != 200) {
+    if (error_body_.size() < 4096) error_body_.append(buf, std::min<size_t>(n, 4096));
+    return n;
+  }
+  std::vector<FragmentAck> acks;
+  ack_parser_.Feed({buf, n}, acks);
+  if (!acks.empty()) {
+    last_ack_us_ = clock_.MonotonicMicros();
+    OnAcks(acks);
+  }
+  return n;
+}
+
+void StreamImpl::OnAcks(std::vector<FragmentAck>& acks) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (FragmentAck& ack : acks) {
+    StoredFragment* f = ack.type == AckType::kIdle ? nullptr : FindByTimecode(ack.timecode);
+    switch (ack.type) {
+      case AckType::kBuffering:
+      case AckType::kIdle:
+        break;
+      case AckType::kReceived:
+        if (f) f->received = true;
+        break;
+      case AckType::kPersisted:
+        if (f) {
+          ++stats_.fragments_persisted;
+          stats_.last_persisted_latency_us = clock_.MonotonicMicros() - f->first_put_us;
+          attempts_ = 0;
+          EraseFragment(store_.begin() + (f - &store_.front()));
+        }
+        break;
+      case AckType::kError: {
+        ++stats_.error_acks;
+        if (RetriableAck(ack.error_id)) break;  // the server ends the session; we resend
+        Status why = ack.error_id == 4008 || ack.error_id == 4507
+                         ? NotFound("stream " + opt_.name + " is not active (deleted?): ERROR ack " +
+                                    std::to_string(ack.error_id))
+                         : InvalidArgument("the server refused fragment " +
+                                           std::to_string(ack.timecode) + ": ERROR ack " +
+                                           std::to_string(ack.error_id) + " " + ack.error_code);
+        if (ack.error_id == 4008 || ack.error_id == 4507) {
+          Fail(why);
+          break;
+        }
+        // A fragment the server will never take (too big, bad MKV, bad timecode): resending
+        // it would fail forever, so it is dropped, as KVS's SDK skips it.
+        if (f) {
+          ++stats_.fragments_dropped;
+          stats_.frames_dropped += f->frames;
+          int64_t tc = f->timecode_ms;
+          Queue([tc](StreamCallbacks& cb) { cb.OnDroppedFragment(tc); });
+          EraseFragment(store_.begin() + (f - &store_.front()));
+        }
+        Queue([why](StreamCallbacks& cb) { cb.OnStreamError(why); });
+        break;
+      }
+    }
+    Queue([ack = std::move(ack)](StreamCallbacks& cb) { cb.OnFragmentAck(ack); });
+  }
+}
+
+int64_t StreamImpl::BackoffMs() {
+  double cap = std::min<double>(static_cast<double>(opt_.retry_max_ms),
+                                static_cast<double>(opt_.retry_min_ms) * std::pow(2.0, std::min(attempts_, 30)));
+  std::uniform_int_distribution<int64_t> d(0, std::max<int64_t>(1, static_cast<int64_t>(cap)));
+  return d(rng_);
+}
+
+Status StreamImpl::StartTransfer() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    conn_header_ = packager_.header();
+    header_off_ = 0;
+    send_seq_ = store_.empty() ? next_seq_ : store_.front().seq;
+    send_off_ = 0;
+    transfer_active_ = true;
+    reader_paused_ = false;
+    Queue([](StreamCallbacks& cb) { cb.OnConnectionState(ConnectionState::kConnecting, Status::Ok()); });
+  }
+  ASSIGN_OR_RETURN(ParsedUrl url, ParseUrl(upload_.data_endpoint));
+  ASSIGN_OR_RETURN(easy_headers_,
+                   SignedHeaderList(url, "/putMedia",
+                                    {{"x-amzn-stream-name", opt_.name},
+                                     {"x-amzn-fragment-timecode-type", "ABSOLUTE"},
+                                     {"x-amzn-producer-start-timestamp", StartTimestamp(clock_.NowMicros())},
+                                     {"x-amzn-fragment-acknowledgment-required", "1"}},
+                                    std::string(sigv4::kEmptyPayloadSha256), upload_.sign,
+                                    clock_.NowMicros()));
+  for (const char* h : {"Transfer-Encoding: chunked", "Expect:", "Content-Type:"}) {
+    curl_slist* l = curl_slist_append(easy_headers_.get(), h);
+    if (!l) return Internal("curl_slist_append failed");
+  }
+  easy_.reset(curl_easy_init());
+  if (!easy_) return Internal("curl_easy_init failed");
+  std::string full = url.scheme + "://" + url.host_header + url.path + "/putMedia";
+  CURL* c = easy_.get();
+  curl_easy_setopt(c, CURLOPT_URL, full.c_str());
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, easy_headers_.get());
+  curl_easy_setopt(c, CURLOPT_READFUNCTION, &StreamImpl::ReadCb);
+  curl_easy_setopt(c, CURLOPT_READDATA, this);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &StreamImpl::WriteCb);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, this);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(upload_.connect_timeout_ms));
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
+  http_status_ = 0;
+  error_body_.clear();
+  ack_parser_ = AckStreamParser();
+  last_ack_us_ = clock_.MonotonicMicros();
+  stale_ = false;
+  if (curl_multi_add_handle(multi_.get(), c) != CURLM_OK) {
+    easy_.reset();
+    return Internal("curl_multi_add_handle failed");
+  }
+  return Status::Ok();
+}
+
+void StreamImpl::FinishTransfer(CURLcode rc) {
+  long status = http_status_;
+  if (status == 0) curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &status);
+  curl_multi_remove_handle(multi_.get(), easy_.get());
+  easy_.reset();
+  easy_headers_.reset();
+  std::lock_guard<std::mutex> lock(mu_);
+  transfer_active_ = false;
+  for (const StoredFragment& f : store_) {
+    if (f.sent_whole && !f.persisted) in_doubt_ = true;
+  }
+  std::string what = stale_ ? "no ACK for " + std::to_string(opt_.connection_staleness_ms) + " ms"
+                            : rc != CURLE_OK ? std::string(curl_easy_strerror(rc))
+                                             : "HTTP " + std::to_string(status);
+  if (status != 0 && status != 200) {
+    std::string detail = "PutMedia " + opt_.name + ": HTTP " + std::to_string(status) + " " +
+                         error_body_.substr(0, 300);
+    if (status == 404) return Fail(NotFound(detail + " (the stream does not exist or was deleted)"));
+    if (status == 401 || status == 403) return Fail(PermissionDenied(detail));
+    if (status == 400 && error_body_.find("ConnectionLimitExceeded") == std::string::npos &&
+        error_body_.find("ClientLimitExceeded") == std::string::npos) {
+      return Fail(InvalidArgument(detail));
+    }
+    what = detail;
+  }
+  if (!failure_.ok()) return;
+  if (ending_ && store_.empty()) return;
+  ++stats_.reconnects;
+  ++attempts_;
+  retry_at_us_ = clock_.MonotonicMicros() + BackoffMs() * 1000;
+  Status why = rc == CURLE_OK && status == 200 ? Status::Ok() : Unavailable(what);
+  Queue([why](StreamCallbacks& cb) { cb.OnConnectionState(ConnectionState::kDisconnected, why); });
+}
+
+// After a lost connection: asks ListFragments which in-doubt fragments the archive has, and
+// forgets those instead of resending them. Returns false when the server did not answer.
+bool StreamImpl::CheckDoubt() {
+  std::vector<int64_t> doubt;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const StoredFragment& f : store_) {
+      if (f.sent_whole && !f.persisted) doubt.push_back(f.timecode_ms);
+    }
+  }
+  if (doubt.empty()) return true;
+  auto [lo, hi] = std::minmax_element(doubt.begin(), doubt.end());
+  nlohmann::json req = {
+      {"StreamName", opt_.name},
+      {"FragmentSelector",
+       {{"FragmentSelectorType", "PRODUCER_TIMESTAMP"},
+        {"TimestampRange",
+         {{"StartTimestamp", static_cast<double>(*lo) / 1000.0},
+          {"EndTimestamp", static_cast<double>(*hi) / 1000.0 + 0.001}}}}}};
+  auto resp = PostJson(upload_.data_endpoint, "/listFragments", req.dump(), upload_.sign,
+                       upload_.connect_timeout_ms, 10'000, clock_.NowMicros());
+  if (!resp.ok()) return false;  // unreachable: try again before connecting
+  std::vector<int64_t> found;
+  if (resp->status == 200) {
+    auto j = nlohmann::json::parse(resp->body, nullptr, false);
+    if (!j.is_discarded() && j.is_object() && j.contains("Fragments") && j["Fragments"].is_array()) {
+      for (const auto& f : j["Fragments"]) {
+        if (f.is_object() && f.contains("ProducerTimestamp") && f["ProducerTimestamp"].is_number()) {
+          found.push_back(std::llround(f["ProducerTimestamp"].get<double>() * 1000.0));
+        }
+      }
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  for (int64_t tc : found) {
+    StoredFragment* f = FindByTimecode(tc);
+    if (f && f->sent_whole) {
+      ++stats_.fragments_persisted;
+      EraseFragment(store_.begin() + (f - &store_.front()));
+    }
+  }
+  // Without an answer to rely on (no ListFragments), the rest is resent: at least once.
+  for (StoredFragment& f : store_) f.sent_whole = false;
+  return true;
+}
+
+void StreamImpl::CheckPressure() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (store_.empty()) return;
+  int64_t now = clock_.MonotonicMicros();
+  int64_t age_ms = (now - store_.front().first_put_us) / 1000;
+  if (age_ms > opt_.max_latency_ms && now - last_latency_report_us_ > 1'000'000) {
+    last_latency_report_us_ = now;
+    Queue([age_ms](StreamCallbacks& cb) { cb.OnLatencyPressure(age_ms); });
+  }
+}
+
+void StreamImpl::DeliverEvents() {
+  std::vector<Event> events;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    events.swap(events_);
+  }
+  for (Event& e : events) e(*callbacks_);
+}
+
+void StreamImpl::UploadLoop() {
+  while (true) {
+    int64_t now = clock_.MonotonicMicros();
+    bool connect = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (shutdown_) break;
+      connect = !easy_ && failure_.ok() && packager_.ready() && !store_.empty() &&
+                now >= retry_at_us_;
+    }
+    if (connect) {
+      bool answered = !in_doubt_ || CheckDoubt();
+      if (answered) in_doubt_ = false;
+      bool empty;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        empty = store_.empty();
+      }
+      if (!answered) {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++attempts_;
+        retry_at_us_ = now + BackoffMs() * 1000;
+        Queue([](StreamCallbacks& cb) {
+          cb.OnConnectionState(ConnectionState::kDisconnected, Unavailable("the server is unreachable"));
+        });
+      } else if (!empty) {
+        Status s = StartTransfer();
+        if (!s.ok()) {
+          std::lock_guard<std::mutex> lock(mu_);
+          Fail(s);
+        }
+      }
+    }
+    if (easy_) {
+      int running = 0;
+      curl_multi_perform(multi_.get(), &running);
+      int left = 0;
+      while (CURLMsg* m = curl_multi_info_read(multi_.get(), &left)) {
+        if (m->msg == CURLMSG_DONE && easy_ && m->easy_handle == easy_.get()) {
+          FinishTransfer(m->data.result);
+        }
+      }
+    }
+    if (easy_) {
+      bool resume = false;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (reader_paused_ && data_ready_) {
+          reader_paused_ = false;
+          resume = true;
+        }
+      }
+      // Not under mu_: resuming may call the read callback at once.
+      if (resume) curl_easy_pause(easy_.get(), CURLPAUSE_CONT);
+      if (easy_ && clock_.MonotonicMicros() - last_ack_us_ > opt_.connection_staleness_ms * 1000) {
+        stale_ = true;
+        FinishTransfer(CURLE_OPERATION_TIMEDOUT);
+      }
+    }
+    CheckPressure();
+    DeliverEvents();
+    curl_multi_poll(multi_.get(), nullptr, 0, 100, nullptr);
+  }
+  if (easy_) {
+    curl_multi_remove_handle(multi_.get(), easy_.get());
+    easy_.reset();
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    transfer_active_ = false;
+  }
+  DeliverEvents();
+}
+
+}  // namespace streamarc::producer

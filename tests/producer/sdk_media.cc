@@ -1,0 +1,172 @@
+#include "tests/producer/sdk_media.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "archive/archive.h"
+#include "common/mkv.h"
+#include "producer-sdk/nal.h"
+#include "tests/support/subprocess.h"
+
+namespace streamarc::producer_test {
+
+using streamarc::testing::ReadFileOrDie;
+using streamarc::testing::RunCommand;
+
+namespace {
+
+Result<std::string> Run(const std::vector<std::string>& argv) {
+  ASSIGN_OR_RETURN(auto out, RunCommand(argv));
+  if (out.exit_code != 0) return Internal(argv[0] + " failed: " + out.out.substr(0, 2000));
+  return out.out;
+}
+
+int64_t Ms(const nlohmann::json& v) {
+  return v.is_string() ? std::llround(std::stod(v.get<std::string>()) * 1000.0) : 0;
+}
+
+}  // namespace
+
+Result<std::vector<InputFrame>> MakeAnnexBFrames(const std::string& dir, const MediaSpec& spec) {
+  const bool hevc = spec.codec == "libx265";
+  std::string mkv = dir + (hevc ? "/in265.mkv" : "/in264.mkv");
+  std::string es = dir + (hevc ? "/in.h265" : "/in.h264");
+  std::vector<std::string> argv = {
+      "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+      "testsrc2=size=" + spec.size + ":rate=" + std::to_string(spec.fps), "-t",
+      std::to_string(spec.seconds), "-pix_fmt", "yuv420p", "-c:v", spec.codec, "-g",
+      std::to_string(spec.gop), "-keyint_min", std::to_string(spec.gop)};
+  if (hevc) {
+    argv.insert(argv.end(), {"-x265-params", "aud=1:log-level=error:repeat-headers=1"});
+  } else {
+    argv.insert(argv.end(), {"-x264-params", "aud=1", "-preset", "veryfast"});
+  }
+  argv.push_back(mkv);
+  RETURN_IF_ERROR(Run(argv).status());
+  RETURN_IF_ERROR(Run({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", mkv,
+                       "-c", "copy", "-bsf:v", hevc ? "hevc_mp4toannexb" : "h264_mp4toannexb",
+                       "-f", hevc ? "hevc" : "h264", es})
+                      .status());
+  ASSIGN_OR_RETURN(std::string probe,
+                   Run({"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_packets",
+                        "-show_entries", "packet=pts_time,dts_time,duration_time,flags,size",
+                        "-of", "json", mkv}));
+  auto j = nlohmann::json::parse(probe, nullptr, false);
+  if (j.is_discarded() || !j.contains("packets")) return Internal("ffprobe: no packets");
+  std::string bytes = ReadFileOrDie(es);
+  std::span<const uint8_t> all(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  // Access units begin at an AUD (H.264 type 9, H.265 type 35).
+  auto nals = producer::nal::SplitAnnexB(all);
+  std::vector<size_t> starts;
+  for (const auto& n : nals) {
+    uint8_t type = hevc ? producer::nal::H265Type(n) : producer::nal::H264Type(n);
+    if (type == (hevc ? 35 : 9)) {
+      // Back up over the start code in front of this NAL.
+      size_t off = static_cast<size_t>(n.data() - all.data());
+      size_t begin = off >= 4 && all[off - 4] == 0 ? off - 4 : off - 3;
+      starts.push_back(begin);
+    }
+  }
+  const auto& packets = j["packets"];
+  if (starts.size() != packets.size()) {
+    return Internal("access units " + std::to_string(starts.size()) + " != packets " +
+                    std::to_string(packets.size()));
+  }
+  std::vector<InputFrame> frames;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    size_t end = i + 1 < starts.size() ? starts[i + 1] : all.size();
+    InputFrame f;
+    const auto& p = packets[i];
+    f.pts_ms = Ms(p.value("pts_time", nlohmann::json()));
+    f.dts_ms = Ms(p.value("dts_time", nlohmann::json()));
+    f.duration_ms = Ms(p.value("duration_time", nlohmann::json()));
+    f.key = p.value("flags", std::string()).find('K') != std::string::npos;
+    f.mkv_size = std::stoll(p.value("size", std::string("0")));
+    f.annexb.assign(all.begin() + static_cast<ptrdiff_t>(starts[i]),
+                    all.begin() + static_cast<ptrdiff_t>(end));
+    frames.push_back(std::move(f));
+  }
+  return frames;
+}
+
+Result<AacInput> MakeAacFrames(const std::string& dir, int seconds) {
+  std::string adts = dir + "/in.aac";
+  RETURN_IF_ERROR(Run({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f",
+                       "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t",
+                       std::to_string(seconds), "-ac", "2", "-c:a", "aac", "-b:a", "96k", "-f",
+                       "adts", adts})
+                      .status());
+  std::string bytes = ReadFileOrDie(adts);
+  AacInput out;
+  size_t pos = 0;
+  while (pos + 7 <= bytes.size()) {
+    auto b = [&](size_t i) { return static_cast<uint8_t>(bytes[pos + i]); };
+    if (b(0) != 0xFF || (b(1) & 0xF0) != 0xF0) return Internal("bad ADTS sync");
+    bool crc_absent = b(1) & 1;
+    size_t len = ((b(3) & 3) << 11) | (b(4) << 3) | (b(5) >> 5);
+    size_t hdr = crc_absent ? 7 : 9;
+    if (len < hdr || pos + len > bytes.size()) return Internal("bad ADTS length");
+    if (out.asc.empty()) {
+      int profile = (b(2) >> 6) + 1;
+      int sfi = (b(2) >> 2) & 0xF;
+      int ch = ((b(2) & 1) << 2) | (b(3) >> 6);
+      static const int kRates[] = {96000, 88200, 64000, 48000, 44100, 32000, 24000,
+                                   22050, 16000, 12000, 11025, 8000, 7350};
+      out.sample_rate = sfi < 13 ? kRates[sfi] : 0;
+      out.channels = ch;
+      out.asc.push_back(static_cast<char>((profile << 3) | (sfi >> 1)));
+      out.asc.push_back(static_cast<char>(((sfi & 1) << 7) | (ch << 3)));
+    }
+    out.frames.emplace_back(bytes.begin() + static_cast<ptrdiff_t>(pos + hdr),
+                            bytes.begin() + static_cast<ptrdiff_t>(pos + len));
+    pos += len;
+  }
+  return out;
+}
+
+namespace {
+class Collector : public mkv::ReaderHandler {
+ public:
+  Status OnFrame(const mkv::Frame& f) override {
+    frames.push_back({f.track, f.timecode, f.key, f.data.size()});
+    return Status::Ok();
+  }
+  std::vector<StoredFrame> frames;
+};
+}  // namespace
+
+Stored ReadArchive(const std::string& root, const std::string& stream) {
+  Stored out;
+  auto env = archive::NewPosixEnv();
+  SystemClock clock;
+  Logger log(clock, LogLevel::kError, [](std::string_view) {});
+  archive::Options opt;
+  opt.root = root;
+  opt.sweep_interval_us = 0;
+  auto a = archive::OpenLocalArchive(opt, *env, clock, log);
+  EXPECT_TRUE(a.ok()) << a.status().ToString();
+  if (!a.ok()) return out;
+  auto ref = archive::StreamRef::Name(stream);
+  auto list = (*a)->FragmentsAfter(ref, "", 10000);
+  EXPECT_TRUE(list.ok()) << list.status().ToString();
+  if (!list.ok()) return out;
+  for (const archive::FragmentInfo& info : *list) {
+    auto bytes = (*a)->ReadFragment(ref, info.number);
+    EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+    if (!bytes.ok()) continue;
+    std::string whole = info.track_info + *bytes;
+    if (out.first_fragment_file.empty()) out.first_fragment_file = whole;
+    Collector c;
+    mkv::Reader reader(c);
+    EXPECT_TRUE(reader.Feed({reinterpret_cast<const uint8_t*>(whole.data()), whole.size()}).ok());
+    EXPECT_TRUE(reader.Finish().ok());
+    out.frames.insert(out.frames.end(), c.frames.begin(), c.frames.end());
+    out.fragment_timestamps_ms.push_back(info.producer_timestamp_us / 1000);
+    ++out.fragments;
+  }
+  return out;
+}
+
+}  // namespace streamarc::producer_test
