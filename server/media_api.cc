@@ -239,8 +239,26 @@ class Reader : public std::enable_shared_from_this<Reader> {
     std::optional<archive::FragmentInfo> first;
     switch (req_.type) {
       case StartSelectorType::kEarliest: break;
-      case StartSelectorType::kFragmentNumber: last_sent_ = req_.after_fragment_number; break;
-      case StartSelectorType::kContinuationToken: last_sent_ = req_.continuation_token; break;
+      case StartSelectorType::kFragmentNumber:
+      case StartSelectorType::kContinuationToken: {
+        // Any well-formed number works (a fragment expired since is simply passed over); one
+        // the archive cannot decode was never issued.
+        last_sent_ = req_.type == StartSelectorType::kFragmentNumber ? req_.after_fragment_number
+                                                                     : req_.continuation_token;
+        auto probe = svc_->archive.FragmentsAfter(ref_, last_sent_, 1);
+        if (!probe.ok()) {
+          const char* what = req_.type == StartSelectorType::kFragmentNumber
+                                 ? "AfterFragmentNumber"
+                                 : "ContinuationToken";
+          if (probe.status().code() == Code::kInvalidArgument) {
+            return Refuse(KvsError(400, "InvalidArgumentException",
+                                   std::string(what) + " \"" + last_sent_ +
+                                       "\" is not a fragment number of this stream"));
+          }
+          return Refuse(KvsErrorFromStatus(probe.status()));
+        }
+        break;
+      }
       case StartSelectorType::kServerTimestamp:
       case StartSelectorType::kProducerTimestamp: {
         auto f = svc_->archive.FirstAtOrAfter(ref_,
@@ -444,7 +462,9 @@ class ListReader : public std::enable_shared_from_this<ListReader> {
     for (const std::string& number : req_.fragments) {
       auto f = svc_->archive.GetFragment(ref_, number);
       if (!f.ok()) {
-        if (f.status().code() == Code::kNotFound) {
+        // A number the archive cannot decode was never issued: not found either.
+        if (f.status().code() == Code::kNotFound ||
+            f.status().code() == Code::kInvalidArgument) {
           return Respond(KvsError(404, "ResourceNotFoundException",
                                   "fragment " + number + " is not in stream " + info->name));
         }
