@@ -1,0 +1,185 @@
+// Retention during HLS playback. Expiry needs hours to pass, so this test runs the daemon in
+// process (the same Daemon streamarcd's main builds) on a clock that follows real time and
+// jumps forward when told; clients still speak HTTP to it over loopback.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "server/daemon.h"
+#include "tests/support/media.h"
+#include "tests/support/subprocess.h"
+
+namespace streamarc::e2e {
+namespace {
+
+using nlohmann::json;
+using streamarc::testing::MakeMedia;
+using streamarc::testing::RunCommand;
+using streamarc::testing::TempDir;
+
+constexpr int64_t kMinute = 60'000'000;
+
+// Real time plus whatever Jump added: rate limits and timeouts behave as in production.
+class JumpingClock {
+ public:
+  JumpingClock() : clock_(SystemClock().NowMicros()) {
+    ticker_ = std::thread([this] {
+      auto last = std::chrono::steady_clock::now();
+      while (!stop_) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        auto now = std::chrono::steady_clock::now();
+        clock_.Advance(std::chrono::duration_cast<std::chrono::microseconds>(now - last).count());
+        last = now;
+      }
+    });
+  }
+  ~JumpingClock() {
+    stop_ = true;
+    ticker_.join();
+  }
+  void Jump(int64_t micros) { clock_.Advance(micros); }
+  const Clock& clock() const { return clock_; }
+
+ private:
+  ManualClock clock_;
+  std::atomic<bool> stop_{false};
+  std::thread ticker_;
+};
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = 0; (p = text.find(what, p)) != std::string::npos; p += what.size()) ++n;
+  return n;
+}
+
+class HlsRetentionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server::Config config;
+    config.port = 0;
+    config.data_dir = dir_.File("data");
+    log_ = std::make_unique<Logger>(clock_.clock(), LogLevel::kWarn, [](std::string_view) {});
+    auto d = server::Daemon::Create(config, clock_.clock(), *log_);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    daemon_ = std::move(*d);
+    runner_ = std::thread([this] { daemon_->Run(); });
+    url_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
+    auto input = MakeMedia(streamarc::testing::kH264AacMkv);
+    ASSERT_TRUE(input.ok());
+    input_ = *input;
+  }
+  void TearDown() override {
+    if (daemon_) daemon_->Stop();
+    if (runner_.joinable()) runner_.join();
+  }
+
+  std::string Curl(std::vector<std::string> args) {
+    args.insert(args.begin(), {"curl", "-sS"});
+    auto r = RunCommand(args);
+    EXPECT_TRUE(r.ok());
+    return r->out;
+  }
+  std::string Post(const std::string& op, const json& body) {
+    return Curl({"-X", "POST", "--data-binary", body.dump(), url_ + "/" + op});
+  }
+  void Push(const std::string& start) {
+    std::string out = Curl({"-X", "POST", "-H", "x-amzn-stream-name: cam1", "-H",
+                            "x-amzn-fragment-timecode-type: RELATIVE", "-H",
+                            "x-amzn-producer-start-timestamp: " + start, "-H",
+                            "Transfer-Encoding: chunked", "--data-binary", "@" + input_,
+                            url_ + "/putMedia"});
+    ASSERT_GE(Count(out, "PERSISTED"), 5u) << out;
+  }
+  // The media playlist URL of a session (master → first variant). Players read the master
+  // once and then refresh the media playlist.
+  std::string MediaUrl(const std::string& session_url) {
+    std::string master = Curl({session_url});
+    size_t p = master.find("#EXT-X-STREAM-INF");
+    EXPECT_NE(p, std::string::npos) << master;
+    if (p == std::string::npos) return "";
+    p = master.find('\n', p) + 1;
+    std::string base = session_url.substr(0, session_url.rfind('/') + 1);
+    return base + master.substr(p, master.find('\n', p) - p);
+  }
+
+  TempDir dir_;
+  JumpingClock clock_;
+  std::unique_ptr<Logger> log_;
+  std::unique_ptr<server::Daemon> daemon_;
+  std::thread runner_;
+  std::string url_;
+  std::string input_;
+};
+
+TEST_F(HlsRetentionTest, ExpiredFragmentsLeaveThePlaylistsCleanly) {
+  Post("createStream", {{"StreamName", "cam1"}, {"DataRetentionInHours", 1}});
+  Push("1000.000");
+  const int64_t first_push_us = clock_.clock().NowMicros();
+  json live = json::parse(Post("getHLSStreamingSessionURL",
+                               {{"StreamName", "cam1"},
+                                {"Expires", 43200},
+                                {"MaxMediaPlaylistFragmentResults", 20}}));
+  const std::string live_url = live.value("HLSStreamingSessionURL", "");
+  ASSERT_FALSE(live_url.empty()) << live.dump();
+  const std::string live_media = MediaUrl(live_url);
+  std::string before = Curl({live_media});
+  const size_t first_batch = Count(before, "#EXTINF:");
+  EXPECT_GE(first_batch, 5u) << before;
+  std::string old_segment;
+  {
+    size_t p = before.find("getMP4MediaFragment.mp4");
+    ASSERT_NE(p, std::string::npos);
+    old_segment = live_url.substr(0, live_url.rfind('/') + 1) +
+                  before.substr(p, before.find('\n', p) - p);
+  }
+
+  // 50 minutes later a second recording arrives; 15 minutes after that the first one is past
+  // the stream's one-hour retention and the second one is not.
+  clock_.Jump(50 * kMinute);
+  Push("5000.000");
+  clock_.Jump(15 * kMinute);
+  std::string after = Curl({live_media});
+  EXPECT_EQ(Count(after, "#EXTINF:"), first_batch) << after;  // the second batch only
+  EXPECT_EQ(after.find("FragmentNumber=" + before.substr(before.find("FragmentNumber=") + 15, 47)),
+            std::string::npos)
+      << "an expired fragment is still listed";
+  auto seq = [](const std::string& m) {
+    size_t p = m.find("#EXT-X-MEDIA-SEQUENCE:");
+    return p == std::string::npos ? -1 : std::atoll(m.c_str() + p + 22);
+  };
+  EXPECT_GT(seq(after), seq(before));  // the window moved on; numbers never go back
+
+  // A player still holding the old playlist gets a clean 404 for the expired segment.
+  std::string gone = Curl({"-i", old_segment});
+  EXPECT_NE(gone.find("HTTP/1.1 404"), std::string::npos) << gone.substr(0, 400);
+  EXPECT_NE(gone.find("ResourceNotFoundException"), std::string::npos);
+
+  // An ON_DEMAND session over the whole time: only what is still retained.
+  const double now_s = static_cast<double>(clock_.clock().NowMicros()) / 1e6;
+  json od = json::parse(Post(
+      "getHLSStreamingSessionURL",
+      {{"StreamName", "cam1"},
+       {"PlaybackMode", "ON_DEMAND"},
+       {"Expires", 43200},
+       {"HLSFragmentSelector",
+        {{"FragmentSelectorType", "SERVER_TIMESTAMP"},
+         {"TimestampRange",
+          {{"StartTimestamp", static_cast<double>(first_push_us) / 1e6 - 60},
+           {"EndTimestamp", now_s}}}}}}));
+  std::string od_playlist = Curl({MediaUrl(od.value("HLSStreamingSessionURL", ""))});
+  EXPECT_EQ(Count(od_playlist, "#EXTINF:"), first_batch) << od_playlist;
+  EXPECT_NE(od_playlist.find("#EXT-X-ENDLIST"), std::string::npos);
+
+  // Everything expires: the live playlist is empty but well formed, never an error.
+  clock_.Jump(2 * 60 * kMinute);
+  std::string empty = Curl({live_media});
+  EXPECT_EQ(empty.rfind("#EXTM3U\n", 0), 0u) << empty;
+  EXPECT_EQ(Count(empty, "#EXTINF:"), 0u) << empty;
+  EXPECT_GE(seq(empty), seq(after));
+}
+
+}  // namespace
+}  // namespace streamarc::e2e
