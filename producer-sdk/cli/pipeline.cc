@@ -23,6 +23,10 @@ std::string Quote(const std::string& s) {
   return q + "\"";
 }
 
+// An explicit capsfilter: the bare-caps shorthand works only between two elements, and these
+// strings also end bins whose src pad is ghosted.
+std::string CapsFilter(const std::string& caps) { return "capsfilter caps=\"" + caps + "\""; }
+
 int KeyIntMax(const PutOptions& o) { return (o.fps > 0 ? o.fps : 30) * 2; }
 
 // Raw video from here on: scaled/rated as asked, encoded with x264 for latency (no B-frames
@@ -34,7 +38,7 @@ std::string EncodeBranch(const PutOptions& o) {
   return "videoconvert ! videoscale ! videorate ! " + caps +
          " ! x264enc tune=zerolatency speed-preset=veryfast key-int-max=" +
          std::to_string(KeyIntMax(o)) + " bitrate=" + std::to_string(o.bitrate_kbps) +
-         " ! h264parse ! " + kH264AvcCaps;
+         " ! h264parse ! " + CapsFilter(kH264AvcCaps);
 }
 
 std::string AppSinkCaps() { return std::string(kH264AvcCaps) + ";" + kH265HvcCaps; }
@@ -96,6 +100,8 @@ Result<std::unique_ptr<SourcePipeline>> SourcePipeline::Create(const PutOptions&
   if (options.source == SourceKind::kFile) {
     GstElement* parse = gst_bin_get_by_name(GST_BIN(pipeline), "parse");
     g_signal_connect(parse, "pad-added", G_CALLBACK(&SourcePipeline::OnParsedPad), p.get());
+    g_signal_connect(parse, "autoplug-continue", G_CALLBACK(&SourcePipeline::OnAutoplugContinue),
+                     nullptr);
     gst_object_unref(parse);
   } else if (options.source == SourceKind::kRtsp) {
     GstElement* rtsp = gst_bin_get_by_name(GST_BIN(pipeline), "rtsp");
@@ -185,6 +191,24 @@ std::string SourcePipeline::Describe() const {
   return out + (branch_.empty() ? "" : ", " + branch_);
 }
 
+// A demuxer's length-prefixed access units with codec_data are exactly what the SDK takes,
+// so parsebin exposes them as they are: its parser would re-insert the SEI it attaches as
+// meta, and the archived frames would no longer be the file's bytes.
+gboolean SourcePipeline::OnAutoplugContinue(GstElement*, GstPad*, GstCaps* caps,
+                                            gpointer) noexcept {
+  if (caps == nullptr || gst_caps_get_size(caps) != 1) return TRUE;
+  const GstStructure* st = gst_caps_get_structure(caps, 0);
+  const char* format = gst_structure_get_string(st, "stream-format");
+  const char* alignment = gst_structure_get_string(st, "alignment");
+  if (format == nullptr || alignment == nullptr || std::string(alignment) != "au" ||
+      !gst_structure_has_field(st, "codec_data")) {
+    return TRUE;
+  }
+  bool ready = (gst_structure_has_name(st, "video/x-h264") && std::string(format) == "avc") ||
+               (gst_structure_has_name(st, "video/x-h265") && std::string(format) == "hvc1");
+  return ready ? FALSE : TRUE;
+}
+
 void SourcePipeline::OnParsedPad(GstElement*, GstPad* pad, gpointer self) noexcept {
   try {
     static_cast<SourcePipeline*>(self)->LinkParsedPad(pad);
@@ -233,7 +257,17 @@ Status SourcePipeline::AddAndLink(const std::string& description, GstPad* src,
 void SourcePipeline::LinkParsedPad(GstPad* pad) {
   GstCaps* caps = gst_pad_get_current_caps(pad);
   if (caps == nullptr) caps = gst_pad_query_caps(pad, nullptr);
-  std::string name = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+  const GstStructure* st = gst_caps_get_structure(caps, 0);
+  std::string name = gst_structure_get_name(st);
+  auto field = [st](const char* f) {
+    const char* v = gst_structure_get_string(st, f);
+    return std::string(v != nullptr ? v : "");
+  };
+  // Output that is already what the appsink takes goes straight there (see
+  // OnAutoplugContinue); the rest gets a parser that converts it.
+  bool ready = field("alignment") == "au" &&
+               ((name == "video/x-h264" && field("stream-format") == "avc") ||
+                (name == "video/x-h265" && field("stream-format") == "hvc1"));
   gst_caps_unref(caps);
   bool video = name.rfind("video/", 0) == 0;
   std::string branch;
@@ -242,11 +276,14 @@ void SourcePipeline::LinkParsedPad(GstPad* pad) {
     std::lock_guard<std::mutex> lock(mu_);
     if (video && !video_linked_) {
       video_linked_ = true;
-      if (name == "video/x-h264") {
-        branch = std::string("h264parse ! ") + kH264AvcCaps;
+      if (ready) {
+        branch = "identity";
+        what = "passthrough";
+      } else if (name == "video/x-h264") {
+        branch = "h264parse ! " + CapsFilter(kH264AvcCaps);
         what = "passthrough";
       } else if (name == "video/x-h265") {
-        branch = std::string("h265parse ! ") + kH265HvcCaps;
+        branch = "h265parse ! " + CapsFilter(kH265HvcCaps);
         what = "passthrough";
       } else {
         branch = "decodebin ! " + EncodeBranch(options_);

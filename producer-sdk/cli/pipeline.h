@@ -59,6 +59,8 @@ class SourcePipeline {
   // Links a demuxed or depayloaded pad (parsebin's) to the appsink, via a parser (H.264 /
   // H.265) or a decoder and x264 (anything else); other media go to a fakesink.
   static void OnParsedPad(GstElement* parsebin, GstPad* pad, gpointer self) noexcept;
+  static gboolean OnAutoplugContinue(GstElement* parsebin, GstPad* pad, GstCaps* caps,
+                                     gpointer) noexcept;
   static void OnRtspPad(GstElement* rtspsrc, GstPad* pad, gpointer self) noexcept;
   void LinkParsedPad(GstPad* pad);
   void LinkRtspPad(GstPad* pad);

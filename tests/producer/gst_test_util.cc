@@ -1,0 +1,156 @@
+#include "tests/producer/gst_test_util.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "archive/archive.h"
+#include "common/mkv.h"
+#include "tests/support/subprocess.h"
+
+extern char** environ;
+
+namespace streamarc::gsttest {
+
+std::vector<std::string> GstEnv() {
+  std::vector<std::string> env = {"env", std::string("GST_PLUGIN_PATH=") + STREAMARC_GST_PLUGIN_DIR,
+                                  std::string("GST_REGISTRY=") + STREAMARC_GST_REGISTRY,
+                                  // The SDK always signs; a loopback streamarcd without
+                                  // configured keys accepts any.
+                                  "AWS_ACCESS_KEY_ID=AKIDGSTTEST", "AWS_SECRET_ACCESS_KEY=gst-test-secret"};
+  std::string asan = STREAMARC_LIBASAN;
+  if (!asan.empty()) env.push_back("LD_PRELOAD=" + asan);
+  return env;
+}
+
+std::string PutPath() { return STREAMARC_PUT_PATH; }
+std::string RtspCameraPath() { return STREAMARC_RTSP_CAMERA_PATH; }
+
+Child::Child(const std::vector<std::string>& argv) {
+  char tmpl[] = "/tmp/streamarc-gst-child-XXXXXX";
+  int fd = mkstemp(tmpl);
+  if (fd < 0) return;
+  out_path_ = tmpl;
+  std::vector<std::string> args = argv;
+  std::vector<char*> cargv;
+  for (auto& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&fa, fd, STDERR_FILENO);
+  posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  if (posix_spawnp(&pid_, cargv[0], &fa, nullptr, cargv.data(), environ) != 0) pid_ = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  close(fd);
+}
+
+Child::~Child() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  if (!out_path_.empty()) unlink(out_path_.c_str());
+}
+
+void Child::Signal(int sig) {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
+int Child::Wait(int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (pid_ > 0) {
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      break;
+    }
+    if (std::chrono::steady_clock::now() > deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return exit_code_;
+}
+
+bool Child::WaitForOutput(const std::string& text, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (Output().find(text) != std::string::npos) return true;
+    if (pid_ <= 0) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return Output().find(text) != std::string::npos;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+std::string Child::Output() const {
+  if (out_path_.empty()) return "";
+  return testing::ReadFileOrDie(out_path_);
+}
+
+namespace {
+
+class Collector : public mkv::ReaderHandler {
+ public:
+  Status OnTracks(const std::vector<mkv::TrackInfo>&) override { return Status::Ok(); }
+  Status OnFrame(const mkv::Frame& f) override {
+    frames.push_back({f.timecode, f.key, f.data.size()});
+    return Status::Ok();
+  }
+  std::vector<StoredFrame> frames;
+};
+
+}  // namespace
+
+Stored ReadArchive(const std::string& root, const std::string& stream) {
+  Stored out;
+  auto env = archive::NewPosixEnv();
+  SystemClock clock;
+  Logger log(clock, LogLevel::kError, [](std::string_view) {});
+  archive::Options opt;
+  opt.root = root;
+  opt.sweep_interval_us = 0;
+  auto a = archive::OpenLocalArchive(opt, *env, clock, log);
+  EXPECT_TRUE(a.ok()) << a.status().ToString();
+  if (!a.ok()) return out;
+  auto ref = archive::StreamRef::Name(stream);
+  auto list = (*a)->FragmentsAfter(ref, "", 10000);
+  EXPECT_TRUE(list.ok()) << list.status().ToString();
+  if (!list.ok()) return out;
+  for (const archive::FragmentInfo& info : *list) {
+    auto bytes = (*a)->ReadFragment(ref, info.number);
+    EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
+    if (!bytes.ok()) continue;
+    std::string whole = info.track_info + *bytes;
+    Collector c;
+    mkv::Reader reader(c);
+    EXPECT_TRUE(reader.Feed({reinterpret_cast<const uint8_t*>(whole.data()), whole.size()}).ok());
+    EXPECT_TRUE(reader.Finish().ok());
+    if (c.frames.empty() || !c.frames.front().key) out.every_fragment_starts_with_key = false;
+    out.frames.insert(out.frames.end(), c.frames.begin(), c.frames.end());
+    ++out.fragments;
+  }
+  return out;
+}
+
+long DoneFrames(const std::string& output) {
+  size_t at = output.rfind("done: ");
+  if (at == std::string::npos) return -1;
+  return std::strtol(output.c_str() + at + 6, nullptr, 10);
+}
+
+}  // namespace streamarc::gsttest
