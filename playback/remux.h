@@ -29,6 +29,7 @@ enum class TrackKind { kVideo, kAudio, kOther };
 struct TrackDescription {
   uint64_t number = 0;  // Matroska TrackNumber
   TrackKind kind = TrackKind::kOther;
+  int matroska_type = 0;  // Matroska TrackType (1 video, 2 audio, 17 subtitle...)
   std::string codec_id;  // Matroska CodecID: "V_MPEG4/ISO/AVC", "V_MPEGH/ISO/HEVC", "A_AAC"
   std::string codecs;    // RFC 6381 for HLS CODECS= / DASH codecs=: "avc1.64001f", "mp4a.40.2"
   bool has_codec_private = false;
@@ -36,10 +37,23 @@ struct TrackDescription {
   int sample_rate = 0, channels = 0;
 };
 
-// The tracks of a header section, in header order.
+// The tracks of a header section, in header order. `codecs` is empty for codecs the
+// packagers do not handle and for a CodecPrivate too short to read.
 Result<std::vector<TrackDescription>> DescribeTracks(std::string_view header);
 
-// Which tracks go into the output (Matroska track numbers); empty means every track.
+// How the packagers' refusals read, so handlers map them to KVS's exceptions:
+//  - kFailedPrecondition "missing CodecPrivate ...": MissingCodecPrivateDataException;
+//  - kInvalidArgument "unsupported codec ...": UnsupportedStreamMediaTypeException.
+// Anything else is malformed or unreadable stored data (kInvalidArgument, kDataLoss).
+inline constexpr const char* kMissingCodecPrivatePrefix = "missing CodecPrivate";
+inline constexpr const char* kUnsupportedCodecPrefix = "unsupported codec";
+bool IsMissingCodecPrivate(const Status& status);
+bool IsUnsupportedCodec(const Status& status);
+// OK when the packagers can carry `track` (H.264, H.265 or AAC with a readable CodecPrivate).
+Status CheckPackageable(const TrackDescription& track);
+
+// Which tracks go into the output (Matroska track numbers); empty means every track (and then
+// every track must be packageable). A number not in the header is kInvalidArgument.
 struct TrackSelection {
   std::vector<uint64_t> tracks;
 };
@@ -50,7 +64,10 @@ struct TrackSelection {
 Result<std::string> Fmp4InitSegment(std::string_view header, const TrackSelection& tracks);
 
 // One fMP4 media segment (moof + mdat) holding the whole fragment. `sequence_number` goes
-// into mfhd.
+// into mfhd; tfdt is the first sample's decode time on the start_us timeline (video with
+// B-frames decodes a frame or two before it presents, so keep start_us >= 1 s: a
+// negative decode time cannot be written and the segment would be shifted later by it).
+// Timescales: 90 kHz for video, the sample rate for audio.
 Result<std::string> Fmp4MediaSegment(const MkvFragment& fragment, const TrackSelection& tracks,
                                      uint32_t sequence_number);
 
