@@ -368,6 +368,7 @@ class Reader : public std::enable_shared_from_this<Reader> {
   // The archive's commit thread, via the hub: must not block.
   void OnLive(const LiveFragmentPtr& f) {
     std::shared_ptr<const std::string> chunk;
+    bool lagging = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopped_) return;
@@ -379,13 +380,17 @@ class Reader : public std::enable_shared_from_this<Reader> {
       if (!f->cluster || w_->queued_bytes() > svc_->opt.max_reader_queued_bytes) {
         // Catch up from the archive (which has this fragment) once the client drains.
         mode_ = Mode::kBacklog;
-        if (f->cluster) ++lagged_;
+        lagging = f->cluster != nullptr;
       } else {
         chunk = svc_->LiveChunk(f);
         last_sent_ = f->info.number;
       }
     }
     if (chunk) return w_->WriteShared(std::move(chunk));
+    if (lagging) {
+      svc_->log.Info("getmedia", "reader fell behind: catching up from the archive",
+                     {{"stream", stream_}, {"queued_bytes", uint64_t{w_->queued_bytes()}}});
+    }
     Resubmit();
   }
 
@@ -401,7 +406,6 @@ class Reader : public std::enable_shared_from_this<Reader> {
   bool stopped_ = false;
   bool acquired_ = false;
   uint64_t sub_id_ = 0;
-  uint64_t lagged_ = 0;
   std::string last_sent_;
 };
 
