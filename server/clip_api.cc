@@ -1,8 +1,189 @@
 #include "server/clip_api.h"
 
-namespace streamarc::server {
+#include <nlohmann/json.hpp>
 
-// Not built yet.
-void RegisterClipApi(HttpServer&, const ApiContext&) {}
+#include <cmath>
+#include <memory>
+
+#include "playback/remux.h"
+#include "server/http_range.h"
+#include "server/kvs_error.h"
+
+namespace streamarc::server {
+namespace {
+
+using json = nlohmann::json;
+
+Result<int64_t> EpochSeconds(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return InvalidArgument(std::string("TimestampRange.") + key + " is required");
+  if (!it->is_number()) {
+    return InvalidArgument(std::string("TimestampRange.") + key + " must be epoch seconds");
+  }
+  double seconds = it->get<double>();
+  // Before 1970 or past year 9999 is nothing a stream holds.
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > 253402300799.0) {
+    return InvalidArgument(std::string("TimestampRange.") + key + " is out of range");
+  }
+  return static_cast<int64_t>(std::llround(seconds * 1e6));
+}
+
+Result<archive::StreamRef> StreamOf(const json& j) {
+  auto name = j.find("StreamName");
+  auto arn = j.find("StreamARN");
+  bool has_name = name != j.end() && !name->is_null();
+  bool has_arn = arn != j.end() && !arn->is_null();
+  if (has_name == has_arn) return InvalidArgument("give exactly one of StreamName or StreamARN");
+  if (has_name) {
+    if (!name->is_string()) return InvalidArgument("StreamName must be a string");
+    RETURN_IF_ERROR(archive::ValidateStreamName(name->get<std::string>()));
+    return archive::StreamRef::Name(name->get<std::string>());
+  }
+  if (!arn->is_string() || arn->get<std::string>().empty() ||
+      arn->get<std::string>().size() > 1024) {
+    return InvalidArgument("StreamARN must be a string of 1 to 1024 characters");
+  }
+  return archive::StreamRef::Arn(arn->get<std::string>());
+}
+
+HttpResponse WithRequestId(HttpResponse r, RequestIds& ids) {
+  r.headers.push_back({"x-amzn-requestid", ids.Next()});
+  return r;
+}
+
+// The references the handler needs; they outlive the HTTP server (ApiContext's contract).
+struct ClipService {
+  archive::Archive& archive;
+  RequestIds& ids;
+  Logger& log;
+  ClipLimits limits;
+};
+
+// The packagers' refusals as KVS's exceptions.
+HttpResponse RemuxError(const Status& s) {
+  if (playback::IsMissingCodecPrivate(s)) {
+    return KvsError(400, "MissingCodecPrivateDataException", s.message());
+  }
+  if (playback::IsUnsupportedCodec(s)) {
+    return KvsError(400, "UnsupportedStreamMediaTypeException", s.message());
+  }
+  if (s.code() == Code::kResourceExhausted) {
+    return KvsError(400, "ClientLimitExceededException", s.message());
+  }
+  return KvsError(400, "InvalidMediaFrameException", s.message());
+}
+
+HttpResponse GetClip(ClipService& svc, const HttpRequest& http) {
+  auto req = ParseClipRequest(http.body, svc.limits);
+  if (!req.ok()) return KvsErrorFromStatus(req.status());
+  auto stream = svc.archive.DescribeStream(req->stream);
+  if (!stream.ok()) return KvsErrorFromStatus(stream.status());
+  if (stream->retention_hours == 0) {
+    return KvsError(400, "NoDataRetentionException",
+                    "the stream keeps no data (DataRetentionInHours is 0)");
+  }
+  archive::StreamRef ref = archive::StreamRef::Name(stream->name);
+
+  // The fragments that start in the range, up to the byte and count limits.
+  std::vector<archive::FragmentInfo> infos;
+  uint64_t bytes = 0;
+  archive::ListRequest list;
+  list.stream = ref;
+  list.type = req->type;
+  list.start_us = req->start_us;
+  list.end_us = req->end_us;
+  bool full = false;
+  while (!full) {
+    list.max_results = static_cast<int>(svc.limits.max_fragments - infos.size());
+    auto page = svc.archive.ListFragments(list);
+    if (!page.ok()) return KvsErrorFromStatus(page.status());
+    for (archive::FragmentInfo& f : page->fragments) {
+      if (infos.size() >= svc.limits.max_fragments ||
+          (!infos.empty() && bytes + f.size_bytes > svc.limits.max_bytes)) {
+        full = true;
+        break;
+      }
+      bytes += f.size_bytes;
+      infos.push_back(std::move(f));
+    }
+    if (page->next_token.empty() || infos.size() >= svc.limits.max_fragments) break;
+    list.next_token = page->next_token;
+  }
+  if (infos.empty()) {
+    return KvsError(404, "ResourceNotFoundException", "No fragments found in the given time range");
+  }
+
+  std::vector<std::string> clusters;
+  clusters.reserve(infos.size());
+  for (const archive::FragmentInfo& f : infos) {
+    auto b = svc.archive.ReadFragment(ref, f.number);
+    if (!b.ok()) {
+      // Retention may remove a fragment between the listing and the read: the clip stops.
+      if (b.status().code() == Code::kNotFound && !clusters.empty()) break;
+      return KvsErrorFromStatus(b.status());
+    }
+    clusters.push_back(std::move(b).value());
+  }
+  // The clip's timeline is the producer's (media time), whichever selector chose the range.
+  std::vector<playback::MkvFragment> fragments;
+  for (size_t i = 0; i < clusters.size(); ++i) {
+    fragments.push_back({infos[i].track_info, clusters[i], infos[i].producer_timestamp_us});
+  }
+  auto clip = playback::Mp4ClipOf(fragments, {});
+  if (!clip.ok()) {
+    svc.log.Warn("clip", "remux failed", {{"stream", stream->name}, {"error", clip.status().ToString()}});
+    return RemuxError(clip.status());
+  }
+  return ServeBody(http, std::move(clip->bytes), "video/mp4");
+}
+
+}  // namespace
+
+Result<ClipRequest> ParseClipRequest(std::string_view body, const ClipLimits& limits) {
+  json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return InvalidArgument("the body is not a JSON object");
+  ClipRequest r;
+  ASSIGN_OR_RETURN(r.stream, StreamOf(j));
+  auto sel = j.find("ClipFragmentSelector");
+  if (sel == j.end() || !sel->is_object()) {
+    return InvalidArgument("ClipFragmentSelector is required");
+  }
+  auto type = sel->find("FragmentSelectorType");
+  if (type == sel->end() || !type->is_string()) {
+    return InvalidArgument("ClipFragmentSelector.FragmentSelectorType is required");
+  }
+  if (*type == "PRODUCER_TIMESTAMP") {
+    r.type = archive::TimestampType::kProducer;
+  } else if (*type == "SERVER_TIMESTAMP") {
+    r.type = archive::TimestampType::kServer;
+  } else {
+    return InvalidArgument(
+        "FragmentSelectorType must be PRODUCER_TIMESTAMP or SERVER_TIMESTAMP");
+  }
+  auto range = sel->find("TimestampRange");
+  if (range == sel->end() || !range->is_object()) {
+    return InvalidArgument("ClipFragmentSelector.TimestampRange is required");
+  }
+  ASSIGN_OR_RETURN(r.start_us, EpochSeconds(*range, "StartTimestamp"));
+  ASSIGN_OR_RETURN(r.end_us, EpochSeconds(*range, "EndTimestamp"));
+  if (r.end_us <= r.start_us) {
+    return InvalidArgument("EndTimestamp must be later than StartTimestamp");
+  }
+  if (r.end_us - r.start_us > limits.max_range_us) {
+    return InvalidArgument("the TimestampRange must be within 24 hours");
+  }
+  return r;
+}
+
+void RegisterClipApi(HttpServer& http, const ApiContext& ctx, const ClipLimits& limits) {
+  auto svc = std::make_shared<ClipService>(ClipService{ctx.archive, ctx.ids, ctx.log, limits});
+  http.Route("POST", "/getClip", [svc](const HttpRequest& req) {
+    return WithRequestId(GetClip(*svc, req), svc->ids);
+  });
+}
+
+void RegisterClipApi(HttpServer& http, const ApiContext& ctx) {
+  RegisterClipApi(http, ctx, ClipLimits{});
+}
 
 }  // namespace streamarc::server

@@ -80,8 +80,7 @@ HttpResponse ServeBody(const HttpRequest& request, std::string body, std::string
   HttpResponse r{200, std::move(content_type), std::move(extra_headers), {}};
   r.headers.push_back({"accept-ranges", "bytes"});
   const bool head = request.method == "HEAD";
-  const std::string* range = nullptr;
-  if (request.method == "GET" || head) range = request.FindHeader("range");
+  const std::string* range = request.FindHeader("range");
   const uint64_t length = body.size();
   RangeRequest parsed = range ? ParseRange(*range, length) : RangeRequest{};
   switch (parsed.kind) {
