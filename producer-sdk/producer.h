@@ -102,6 +102,9 @@ struct StreamStats {
   uint64_t fragments_persisted = 0;
   uint64_t fragments_dropped = 0;
   uint64_t fragments_resent = 0;
+  // Fragments whose PERSISTED was lost with a connection, found in the archive through
+  // ListFragments after reconnecting and so not resent (counted in fragments_persisted too).
+  uint64_t fragments_confirmed = 0;
   uint64_t error_acks = 0;
   uint64_t bytes_sent = 0;
   uint64_t reconnects = 0;

@@ -23,6 +23,7 @@
 // thread without the lock held.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -113,7 +114,10 @@ class StreamImpl final : public Stream {
   void OnAcks(std::vector<FragmentAck>& acks);
   void DeliverEvents();
   void CheckPressure();
+  bool PeerClosed();
   int64_t BackoffMs();
+  static curl_socket_t OpenSocketCb(void* self, curlsocktype, curl_sockaddr* a) noexcept;
+  static int CloseSocketCb(void* self, curl_socket_t s) noexcept;
   static size_t ReadCb(char* buf, size_t size, size_t n, void* self) noexcept;
   static size_t WriteCb(char* buf, size_t size, size_t n, void* self) noexcept;
   size_t Read(char* buf, size_t max);
@@ -166,6 +170,7 @@ class StreamImpl final : public Stream {
   int64_t retry_at_us_ = 0;       // monotonic: no new connection before this
   int64_t last_ack_us_ = 0;       // monotonic: staleness
   bool stale_ = false;
+  std::atomic<curl_socket_t> socket_{CURL_SOCKET_BAD};  // the PutMedia connection's
   std::mt19937_64 rng_;
   std::thread thread_;
 };

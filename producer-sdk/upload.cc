@@ -3,10 +3,14 @@
 // pausing while the store has nothing new; the response is the ACK stream (WriteCb).
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "producer-sdk/stream_impl.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace streamarc::producer {
 
@@ -38,6 +42,19 @@ size_t StreamImpl::ReadCb(char* buf, size_t size, size_t n, void* self) noexcept
 
 size_t StreamImpl::WriteCb(char* buf, size_t size, size_t n, void* self) noexcept {
   return static_cast<StreamImpl*>(self)->Write(buf, size * n);
+}
+
+curl_socket_t StreamImpl::OpenSocketCb(void* self, curlsocktype, curl_sockaddr* a) noexcept {
+  curl_socket_t s = socket(a->family, a->socktype, a->protocol);
+  static_cast<StreamImpl*>(self)->socket_ = s;
+  return s;
+}
+
+int StreamImpl::CloseSocketCb(void* self, curl_socket_t s) noexcept {
+  auto* me = static_cast<StreamImpl*>(self);
+  curl_socket_t expected = s;
+  me->socket_.compare_exchange_strong(expected, CURL_SOCKET_BAD);
+  return close(s);
 }
 
 size_t StreamImpl::Read(char* buf, size_t max) {
@@ -200,6 +217,15 @@ Status StreamImpl::StartTransfer() {
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
+  // One connection per PutMedia, never reused: a connection that carried a failed session is
+  // not trusted with the next.
+  curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+  curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+  socket_ = CURL_SOCKET_BAD;
+  curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, &StreamImpl::OpenSocketCb);
+  curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, this);
+  curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, &StreamImpl::CloseSocketCb);
+  curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, this);
   http_status_ = 0;
   error_body_.clear();
   ack_parser_ = AckStreamParser();
@@ -284,6 +310,7 @@ bool StreamImpl::CheckDoubt() {
     StoredFragment* f = FindByTimecode(tc);
     if (f && f->sent_whole) {
       ++stats_.fragments_persisted;
+      ++stats_.fragments_confirmed;
       EraseFragment(store_.begin() + (f - &store_.front()));
     }
   }
@@ -310,6 +337,25 @@ void StreamImpl::DeliverEvents() {
     events.swap(events_);
   }
   for (Event& e : events) e(*callbacks_);
+}
+
+// While the body is paused curl writes nothing, so it would notice a closed connection only
+// at the next frame; a producer that pauses (or a response that ends at close) would then
+// sit on a dead connection. A zero-length peek means the peer closed.
+bool StreamImpl::PeerClosed() {
+  bool paused;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    paused = reader_paused_;
+  }
+  if (!paused) return false;
+  // CURLINFO_ACTIVESOCKET gives nothing while a transfer runs: the socket is taken from
+  // curl's open/close callbacks instead.
+  curl_socket_t sock = socket_.load();
+  if (sock == CURL_SOCKET_BAD) return false;
+  char c;
+  ssize_t n = recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 void StreamImpl::UploadLoop() {
@@ -369,6 +415,8 @@ void StreamImpl::UploadLoop() {
       if (easy_ && clock_.MonotonicMicros() - last_ack_us_ > opt_.connection_staleness_ms * 1000) {
         stale_ = true;
         FinishTransfer(CURLE_OPERATION_TIMEDOUT);
+      } else if (easy_ && PeerClosed()) {
+        FinishTransfer(CURLE_RECV_ERROR);
       }
     }
     CheckPressure();
