@@ -20,6 +20,8 @@ namespace {
 
 constexpr AVRational kMicros = {1, 1'000'000};
 constexpr AVRational kVideoTimeBase = {1, 90'000};
+// Output beyond the payload: boxes, headers.
+constexpr size_t kOutputSlack = 64 << 10;
 
 // A frame on the output timeline, in microseconds.
 struct TimedPacket {
@@ -308,6 +310,7 @@ Result<std::string> Fmp4InitSegment(std::string_view header, const TrackSelectio
 Result<std::string> Fmp4MediaSegment(const MkvFragment& fragment, const TrackSelection& tracks,
                                      uint32_t sequence_number) {
   ASSIGN_OR_RETURN(Fmp4Muxer m, OpenFmp4(fragment.header, fragment.cluster, tracks));
+  m.muxer->Reserve(fragment.cluster.size() + kOutputSlack);
   ASSIGN_OR_RETURN(std::vector<TimedPacket> packets,
                    ReadFragment(*m.demuxer, m.map, fragment.start_us));
   if (packets.empty()) return InvalidArgument("the fragment holds no frames of the selected tracks");
@@ -315,7 +318,8 @@ Result<std::string> Fmp4MediaSegment(const MkvFragment& fragment, const TrackSel
   RETURN_IF_ERROR(writer.Write(packets));
   int err = av_write_frame(m.muxer->ctx(), nullptr);  // frag_custom: close the fragment now
   if (err < 0) return av::AvStatus(err, "writing the fMP4 fragment");
-  std::string segment = m.muxer->Bytes().substr(m.header_bytes);
+  std::string segment = m.muxer->TakeBytes();
+  segment.erase(0, m.header_bytes);
   RETURN_IF_ERROR(SetMoofSequence(segment, sequence_number));
   return segment;
 }
@@ -325,6 +329,8 @@ Result<std::string> TsSegment(const MkvFragment& fragment, const TrackSelection&
   std::unique_ptr<av::MemoryDemuxer> demuxer = std::move(opened.demuxer);
   StreamMap map = std::move(opened.map);
   ASSIGN_OR_RETURN(auto muxer, av::MemoryMuxer::Create("mpegts"));
+  // TS adds about 2-10 % to the payload (188-byte packets, PES headers).
+  muxer->Reserve(fragment.cluster.size() + fragment.cluster.size() / 8 + kOutputSlack);
   RETURN_IF_ERROR(AddOutputStreams(demuxer->ctx(), map, muxer->ctx(), /*mp4=*/false));
   ASSIGN_OR_RETURN(std::vector<TimedPacket> packets,
                    ReadFragment(*demuxer, map, fragment.start_us));

@@ -76,6 +76,9 @@ class MemoryMuxer {
   MemoryMuxer& operator=(const MemoryMuxer&) = delete;
 
   AVFormatContext* ctx() const { return ctx_.get(); }
+  // Sets room for `bytes` of output up front (a segment is about its fragment's size): saves
+  // the copies and page faults of growing a large buffer step by step.
+  void Reserve(size_t bytes) { bytes_.reserve(bytes); }
   // Bytes written so far (flushes the AVIO buffer first).
   const std::string& Bytes();
   std::string TakeBytes();
