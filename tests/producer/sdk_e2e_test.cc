@@ -354,5 +354,80 @@ TEST_F(ProducerSdkTest, LostAcksAreCheckedNotResent) {
   EXPECT_EQ(ExpectNoDuplicates(*frames, got), 0u);
 }
 
+// H.265 video and AAC audio as two tracks: hvcC built from the first key frame's
+// VPS/SPS/PPS, the AudioSpecificConfig as given; both tracks archived frame for frame, and
+// ffprobe reads both streams of an archived fragment.
+TEST_F(ProducerSdkTest, StreamsH265WithAac) {
+  MediaSpec spec;
+  spec.codec = "libx265";
+  spec.seconds = 4;
+  auto video = MakeAnnexBFrames(work_.path(), spec);
+  ASSERT_TRUE(video.ok()) << video.status().ToString();
+  auto audio = MakeAacFrames(work_.path(), 4);
+  ASSERT_TRUE(audio.ok()) << audio.status().ToString();
+  auto client = Client::Create(Options(server_));
+  ASSERT_TRUE(client.ok());
+  StreamOptions so;
+  so.name = "cam-h265-aac";
+  so.media_type = "video/h265,audio/aac";
+  so.fragment_duration_ms = 1'000;
+  TrackConfig v;
+  v.number = 1;
+  v.codec = Codec::kH265;
+  TrackConfig a;
+  a.number = 2;
+  a.codec = Codec::kAac;
+  a.name = "audio";
+  a.codec_private = audio->asc;
+  a.sample_rate = audio->sample_rate;
+  a.channels = audio->channels;
+  so.tracks = {v, a};
+  Recorder rec;
+  auto stream = (*client)->OpenStream(so, &rec);
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  // Interleaved as a muxer would: audio up to the latest video time seen.
+  size_t ai = 0;
+  int64_t video_time = 0;
+  const int64_t sr = audio->sample_rate;
+  auto audio_pts_ms = [&](size_t i) { return static_cast<int64_t>(i) * 1024 * 1000 / sr; };
+  for (const auto& f : *video) {
+    ASSERT_TRUE((*stream)->PutFrame(ToFrame(f, 1)).ok());
+    video_time = std::max(video_time, f.pts_ms);
+    while (ai < audio->frames.size() && audio_pts_ms(ai) <= video_time) {
+      Frame af;
+      af.track = 2;
+      af.pts_us = audio_pts_ms(ai) * 1000;
+      af.dts_us = af.pts_us;
+      af.key_frame = true;
+      af.data = audio->frames[ai];
+      ASSERT_TRUE((*stream)->PutFrame(af).ok());
+      ++ai;
+    }
+  }
+  Status stop = (*stream)->Stop(20'000);
+  ASSERT_TRUE(stop.ok()) << stop.ToString();
+  EXPECT_EQ((*stream)->stats().frames_dropped, 0u);
+  server_.Stop();
+  Stored got = ReadArchive(data_.path(), "cam-h265-aac");
+  EXPECT_EQ(got.fragments, 4u);
+  ExpectSameVideo(*video, got);
+  std::vector<StoredFrame> aac;
+  for (const auto& f : got.frames) {
+    if (f.track == 2) aac.push_back(f);
+  }
+  ASSERT_EQ(aac.size(), ai);
+  for (size_t i = 0; i < aac.size(); ++i) {
+    EXPECT_EQ(aac[i].timecode - aac[0].timecode, audio_pts_ms(i) - audio_pts_ms(0));
+    EXPECT_EQ(aac[i].size, audio->frames[i].size());
+  }
+  std::string file = work_.File("frag265.mkv");
+  streamarc::testing::WriteFileOrDie(file, got.first_fragment_file);
+  auto probe = RunCommand({"ffprobe", "-v", "error", "-show_entries",
+                           "stream=codec_name,width,height,sample_rate,channels", "-of", "csv=p=0",
+                           file});
+  ASSERT_TRUE(probe.ok());
+  EXPECT_EQ(probe->out, "hevc,320,240\naac,48000,2\n");
+}
+
 }  // namespace
 }  // namespace streamarc::producer_test

@@ -39,7 +39,7 @@ Result<std::vector<InputFrame>> MakeAnnexBFrames(const std::string& dir, const M
       std::to_string(spec.seconds), "-pix_fmt", "yuv420p", "-c:v", spec.codec, "-g",
       std::to_string(spec.gop), "-keyint_min", std::to_string(spec.gop)};
   if (hevc) {
-    argv.insert(argv.end(), {"-x265-params", "aud=1:log-level=error:repeat-headers=1"});
+    argv.insert(argv.end(), {"-preset", "ultrafast", "-x265-params", "aud=1:log-level=error"});
   } else {
     argv.insert(argv.end(), {"-x264-params", "aud=1", "-preset", "veryfast"});
   }
@@ -57,17 +57,26 @@ Result<std::vector<InputFrame>> MakeAnnexBFrames(const std::string& dir, const M
   if (j.is_discarded() || !j.contains("packets")) return Internal("ffprobe: no packets");
   std::string bytes = ReadFileOrDie(es);
   std::span<const uint8_t> all(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  // Access units begin at an AUD (H.264 type 9, H.265 type 35).
+  // An access unit begins at its AUD, or at the parameter sets the bitstream filter puts in
+  // front of a key frame (hevc_mp4toannexb places them before the AUD).
   auto nals = producer::nal::SplitAnnexB(all);
-  std::vector<size_t> starts;
-  for (const auto& n : nals) {
-    uint8_t type = hevc ? producer::nal::H265Type(n) : producer::nal::H264Type(n);
-    if (type == (hevc ? 35 : 9)) {
-      // Back up over the start code in front of this NAL.
-      size_t off = static_cast<size_t>(n.data() - all.data());
-      size_t begin = off >= 4 && all[off - 4] == 0 ? off - 4 : off - 3;
-      starts.push_back(begin);
+  auto header_nal = [&](std::span<const uint8_t> n) {
+    if (hevc) {
+      uint8_t t = producer::nal::H265Type(n);
+      return t == 35 || t == 32 || t == 33 || t == 34;
     }
+    uint8_t t = producer::nal::H264Type(n);
+    return t == 9 || t == 7 || t == 8;
+  };
+  std::vector<size_t> starts;
+  bool prev_header = false;
+  for (const auto& n : nals) {
+    bool h = header_nal(n);
+    if (h && !prev_header) {
+      size_t off = static_cast<size_t>(n.data() - all.data());
+      starts.push_back(off >= 4 && all[off - 4] == 0 ? off - 4 : off - 3);
+    }
+    prev_header = h;
   }
   const auto& packets = j["packets"];
   if (starts.size() != packets.size()) {
