@@ -60,14 +60,22 @@ Probe ProbeUrl(const std::string& url, std::vector<std::string> extra = {}) {
 }
 
 // Same frames, same first and last timestamps (to the millisecond both containers keep).
-void ExpectSameMedia(const Probe& got, const Probe& want, double offset_s = 0) {
+// `dash`: FFmpeg 5.1's DASH demuxer drops the very last audio frame of a static
+// presentation (it does so on a DASH made by `ffmpeg -f dash` from the same input too:
+// 282 of 283 AAC frames), so there the last audio frame may be missing.
+void ExpectSameMedia(const Probe& got, const Probe& want, double offset_s, bool dash = false) {
   ASSERT_EQ(got.size(), want.size());
   for (const auto& [type, w] : want) {
     auto it = got.find(type);
     ASSERT_NE(it, got.end()) << type;
-    EXPECT_EQ(it->second.packets, w.packets) << type;
+    const bool lenient = dash && type == "audio";
+    if (lenient && it->second.packets == w.packets - 1) {
+      EXPECT_NEAR(it->second.max_pts, w.max_pts + offset_s, 0.025) << type;  // one AAC frame
+    } else {
+      EXPECT_EQ(it->second.packets, w.packets) << type;
+      EXPECT_NEAR(it->second.max_pts, w.max_pts + offset_s, 0.0015) << type;
+    }
     EXPECT_NEAR(it->second.min_pts, w.min_pts + offset_s, 0.0015) << type;
-    EXPECT_NEAR(it->second.max_pts, w.max_pts + offset_s, 0.0015) << type;
   }
 }
 
@@ -205,7 +213,7 @@ TEST_F(HlsTest, OnDemandFmp4TsAndDashMatchTheInput) {
   EXPECT_NE(mpd.find("<SegmentTimeline>"), std::string::npos);
   {
     SCOPED_TRACE("DASH");
-    ExpectSameMedia(ProbeUrl(dash), want, kStartSeconds);
+    ExpectSameMedia(ProbeUrl(dash), want, kStartSeconds, /*dash=*/true);
   }
 }
 
