@@ -429,5 +429,96 @@ TEST_F(ProducerSdkTest, StreamsH265WithAac) {
   EXPECT_EQ(probe->out, "hevc,320,240\naac,48000,2\n");
 }
 
+// The content store fills while the server is down. Each policy does what it says, the
+// store never holds more than its bound, every drop is reported, and what reaches the
+// archive is the input minus exactly the reported drops, with no frame twice.
+class OverflowTest : public ProducerSdkTest, public ::testing::WithParamInterface<OverflowPolicy> {};
+
+TEST_P(OverflowTest, FullStoreFollowsPolicy) {
+  const OverflowPolicy policy = GetParam();
+  MediaSpec spec;
+  spec.seconds = 6;
+  spec.gop = 15;
+  spec.bitrate = "3M";
+  auto frames = MakeAnnexBFrames(work_.path(), spec);
+  ASSERT_TRUE(frames.ok()) << frames.status().ToString();
+  auto client = Client::Create(Options(server_));
+  ASSERT_TRUE(client.ok());
+  Recorder rec;
+  StreamOptions so;
+  so.name = "cam-overflow";
+  so.fragment_duration_ms = 500;
+  so.storage_bytes = 1u << 20;
+  so.overflow = policy;
+  so.retry_min_ms = 20;
+  so.retry_max_ms = 100;
+  auto stream = (*client)->OpenStream(so, &rec);
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  const int port = server_.port();
+  const size_t first = 30;
+  for (size_t i = 0; i < first; ++i) ASSERT_TRUE((*stream)->PutFrame(ToFrame((*frames)[i])).ok());
+  for (int i = 0; i < 500 && (*stream)->stats().fragments_persisted < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  server_.Kill();
+  std::atomic<size_t> pushed{first};
+  size_t failed = 0, max_store = 0;
+  std::thread producer([&] {
+    for (size_t i = first; i < frames->size(); ++i) {
+      Status s = (*stream)->PutFrame(ToFrame((*frames)[i]));
+      if (!s.ok()) {
+        EXPECT_EQ(s.code(), Code::kResourceExhausted) << s.ToString();
+        ++failed;
+      }
+      max_store = std::max(max_store, (*stream)->stats().store_bytes);
+      ++pushed;
+    }
+  });
+  if (policy == OverflowPolicy::kBlock) {
+    // The producer stops inside PutFrame until the server is back and room is made.
+    size_t before = 0;
+    do {
+      before = pushed;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    } while (pushed != before);
+    EXPECT_LT(pushed.load(), frames->size());
+  } else {
+    producer.join();
+  }
+  ASSERT_TRUE(server_.Start(data_.path(), {"--port", std::to_string(port)}).ok());
+  if (producer.joinable()) producer.join();
+  Status stop = (*stream)->Stop(30'000);
+  EXPECT_TRUE(stop.ok()) << stop.ToString();
+  StreamStats st = (*stream)->stats();
+  EXPECT_LE(max_store, so.storage_bytes);
+  std::printf("frames=%zu dropped_frames=%llu dropped_fragments=%llu failed_puts=%zu max_store=%zu\n",
+              frames->size(), static_cast<unsigned long long>(st.frames_dropped),
+              static_cast<unsigned long long>(st.fragments_dropped), failed, max_store);
+  EXPECT_EQ(static_cast<uint64_t>(rec.dropped_fragments.load()), st.fragments_dropped);
+  if (policy == OverflowPolicy::kBlock) {
+    EXPECT_EQ(st.frames_dropped, 0u);
+    EXPECT_EQ(failed, 0u);
+  } else {
+    EXPECT_GT(st.frames_dropped, 0u);
+    EXPECT_GE(rec.overflow_pressure.load(), 1);
+  }
+  if (policy == OverflowPolicy::kDropOldest) {
+    EXPECT_GT(st.fragments_dropped, 0u);
+    EXPECT_EQ(failed, 0u);
+  }
+  if (policy == OverflowPolicy::kFail) {
+    EXPECT_GT(failed, 0u);
+  }
+  EXPECT_LE(static_cast<uint64_t>(rec.dropped_frames.load()), st.frames_dropped);
+  server_.Stop();
+  Stored got = ReadArchive(data_.path(), "cam-overflow");
+  size_t missing = ExpectNoDuplicates(*frames, got);
+  EXPECT_EQ(missing, st.frames_dropped);
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, OverflowTest,
+                         ::testing::Values(OverflowPolicy::kDropOldest, OverflowPolicy::kFail,
+                                           OverflowPolicy::kBlock));
+
 }  // namespace
 }  // namespace streamarc::producer_test

@@ -43,6 +43,7 @@ Result<std::vector<InputFrame>> MakeAnnexBFrames(const std::string& dir, const M
   } else {
     argv.insert(argv.end(), {"-x264-params", "aud=1", "-preset", "veryfast"});
   }
+  if (!spec.bitrate.empty()) argv.insert(argv.end(), {"-b:v", spec.bitrate});
   argv.push_back(mkv);
   RETURN_IF_ERROR(Run(argv).status());
   RETURN_IF_ERROR(Run({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", mkv,

@@ -26,6 +26,7 @@ struct MediaSpec {
   int fps = 30;
   int gop = 30;
   std::string size = "320x240";
+  std::string bitrate;  // e.g. "2M"; empty: the encoder's default
 };
 
 // Makes the media in `dir` (an MKV for ffprobe, and its Annex-B elementary stream with an
