@@ -48,8 +48,9 @@ class PutCallbacks final : public producer::StreamCallbacks {
     using producer::ConnectionState;
     if (state == ConnectionState::kDisconnected && !disconnected_) {
       disconnected_ = true;
-      messages_.push_back("lost the server connection (" + why.ToString() +
-                          "); buffering and reconnecting");
+      messages_.push_back("lost the server connection" +
+                          (why.ok() ? std::string() : " (" + why.ToString() + ")") +
+                          "; buffering and reconnecting");
     } else if (state == ConnectionState::kConnected && disconnected_) {
       disconnected_ = false;
       messages_.push_back("reconnected; resending from the first fragment not persisted");

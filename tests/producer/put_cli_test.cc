@@ -234,6 +234,29 @@ TEST_F(PutCliTest, SigintFlushesAndExitsZero) {
   EXPECT_EQ(static_cast<long>(stored.frames.size()), sent);
 }
 
+// The stream is deleted (AWS CLI) while streaming: a clear message and exit 1, no hang.
+TEST_F(PutCliTest, DeletedStreamEndsWithAMessage) {
+  Child put(Put("doomed", {"--test-pattern", "--width", "160", "--height", "120", "--fps",
+                           "15", "--fragment-ms", "1000"}));
+  ASSERT_TRUE(put.WaitForOutput("persisted 1/", 30000)) << put.Output();
+  std::vector<std::string> aws = GstEnv();
+  aws.insert(aws.end(), {"AWS_DEFAULT_REGION=us-west-2", "aws", "--endpoint-url", server_.url(),
+                         "kinesisvideo", "describe-stream", "--stream-name", "doomed", "--query",
+                         "StreamInfo.StreamARN", "--output", "text"});
+  auto arn = RunCommand(aws);
+  ASSERT_TRUE(arn.ok());
+  ASSERT_EQ(arn->exit_code, 0) << arn->out;
+  std::string stream_arn = arn->out.substr(0, arn->out.find('\n'));
+  aws.resize(aws.size() - 7);  // back to "kinesisvideo"
+  aws.insert(aws.end(), {"delete-stream", "--stream-arn", stream_arn});
+  auto del = RunCommand(aws);
+  ASSERT_TRUE(del.ok());
+  ASSERT_EQ(del->exit_code, 0) << del->out;
+  EXPECT_EQ(put.Wait(60000), put::kExitRuntime) << put.Output();
+  EXPECT_NE(put.Output().find("does not exist on the server"), std::string::npos)
+      << put.Output();
+}
+
 TEST_F(PutCliTest, UsageErrorsExitWith2) {
   auto r = RunCommand({PutPath(), "--stream", "x"});
   ASSERT_TRUE(r.ok());
