@@ -63,8 +63,8 @@ Result<int64_t> Integer(const json& j, const char* key, int64_t min, int64_t max
 }
 
 bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '.' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == '-';
 }
 
 bool ValidName(std::string_view name) {
@@ -80,8 +80,8 @@ Status ParseSelector(const json& j, SessionKind kind, SessionParams* p) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return Status::Ok();
   if (!it->is_object()) return InvalidArgument(std::string(key) + " must be an object");
-  ASSIGN_OR_RETURN(int type, Enum(*it, "FragmentSelectorType",
-                                  {"SERVER_TIMESTAMP", "PRODUCER_TIMESTAMP"}, 0));
+  ASSIGN_OR_RETURN(
+      int type, Enum(*it, "FragmentSelectorType", {"SERVER_TIMESTAMP", "PRODUCER_TIMESTAMP"}, 0));
   p->selector = static_cast<SelectorType>(type);
   auto range = it->find("TimestampRange");
   if (range == it->end() || range->is_null()) return Status::Ok();
@@ -118,7 +118,8 @@ Status CheckModeRules(const SessionParams& p) {
       break;
   }
   if (p.has_start && p.has_end) {
-    if (p.end_us < p.start_us) return InvalidArgument("EndTimestamp must not be before StartTimestamp");
+    if (p.end_us < p.start_us)
+      return InvalidArgument("EndTimestamp must not be before StartTimestamp");
     if (p.end_us - p.start_us > kMaxRangeMicros) {
       return InvalidArgument("EndTimestamp must be within 24 hours of StartTimestamp");
     }
@@ -220,9 +221,12 @@ Result<SessionParams> ParsePayload(std::string_view payload) {
 
 std::string_view PlaybackModeName(PlaybackMode mode) {
   switch (mode) {
-    case PlaybackMode::kLive: return "LIVE";
-    case PlaybackMode::kLiveReplay: return "LIVE_REPLAY";
-    case PlaybackMode::kOnDemand: return "ON_DEMAND";
+    case PlaybackMode::kLive:
+      return "LIVE";
+    case PlaybackMode::kLiveReplay:
+      return "LIVE_REPLAY";
+    case PlaybackMode::kOnDemand:
+      return "ON_DEMAND";
   }
   return "?";
 }
@@ -238,8 +242,7 @@ Result<SessionRequest> ParseSessionRequest(SessionKind kind, std::string_view bo
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) continue;
     if (!it->is_string()) return InvalidArgument(std::string(key) + " must be a string");
-    (std::string_view(key) == "StreamName" ? r.stream_name : r.stream_arn) =
-        it->get<std::string>();
+    (std::string_view(key) == "StreamName" ? r.stream_name : r.stream_arn) = it->get<std::string>();
   }
   if (r.stream_name.empty() == r.stream_arn.empty()) {
     return InvalidArgument("give exactly one of StreamName or StreamARN");
@@ -256,14 +259,13 @@ Result<SessionRequest> ParseSessionRequest(SessionKind kind, std::string_view bo
   RETURN_IF_ERROR(CheckModeRules(p));
 
   if (kind == SessionKind::kHls) {
-    ASSIGN_OR_RETURN(int container,
-                     Enum(j, "ContainerFormat", {"FRAGMENTED_MP4", "MPEG_TS"}, 0));
+    ASSIGN_OR_RETURN(int container, Enum(j, "ContainerFormat", {"FRAGMENTED_MP4", "MPEG_TS"}, 0));
     p.container = static_cast<ContainerFormat>(container);
     // KVS's default: a marker between fragments for server time (fragments are stamped on
     // arrival, so their times rarely line up), none for the producer's own clock.
     const int fallback = p.selector == SelectorType::kServerTimestamp ? 0 : 1;
-    ASSIGN_OR_RETURN(int disc, Enum(j, "DiscontinuityMode",
-                                    {"ALWAYS", "NEVER", "ON_DISCONTINUITY"}, fallback));
+    ASSIGN_OR_RETURN(
+        int disc, Enum(j, "DiscontinuityMode", {"ALWAYS", "NEVER", "ON_DISCONTINUITY"}, fallback));
     p.discontinuity = static_cast<DiscontinuityMode>(disc);
   } else {
     ASSIGN_OR_RETURN(int fn, Enum(j, "DisplayFragmentNumber", {"NEVER", "ALWAYS"}, 0));
@@ -271,15 +273,13 @@ Result<SessionRequest> ParseSessionRequest(SessionKind kind, std::string_view bo
   }
   ASSIGN_OR_RETURN(int ts, Enum(j, "DisplayFragmentTimestamp", {"NEVER", "ALWAYS"}, 0));
   p.display_timestamp = ts == 1;
-  ASSIGN_OR_RETURN(r.expires_seconds,
-                   Integer(j, "Expires", kMinExpiresSeconds, kMaxExpiresSeconds,
-                           kDefaultExpiresSeconds));
-  const char* max_key = kind == SessionKind::kHls ? "MaxMediaPlaylistFragmentResults"
-                                                  : "MaxManifestFragmentResults";
+  ASSIGN_OR_RETURN(r.expires_seconds, Integer(j, "Expires", kMinExpiresSeconds, kMaxExpiresSeconds,
+                                              kDefaultExpiresSeconds));
+  const char* max_key =
+      kind == SessionKind::kHls ? "MaxMediaPlaylistFragmentResults" : "MaxManifestFragmentResults";
   const int max_default =
       p.mode == PlaybackMode::kOnDemand ? kDefaultOnDemandFragments : kDefaultLiveFragments;
-  ASSIGN_OR_RETURN(int64_t max_results,
-                   Integer(j, max_key, 1, kMaxPlaylistFragments, max_default));
+  ASSIGN_OR_RETURN(int64_t max_results, Integer(j, max_key, 1, kMaxPlaylistFragments, max_default));
   p.max_results = static_cast<int>(max_results);
   p.created_us = now_us;
   p.expires_at_us = now_us + r.expires_seconds * 1'000'000;
@@ -325,8 +325,7 @@ Result<std::map<std::string, std::string>> ParseQuery(std::string_view query) {
     std::string value(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
     if (name.empty()) return InvalidArgument("a query parameter has no name");
     if (!out.emplace(std::move(name), std::move(value)).second) {
-      return InvalidArgument("query parameter " + std::string(part.substr(0, eq)) +
-                             " is repeated");
+      return InvalidArgument("query parameter " + std::string(part.substr(0, eq)) + " is repeated");
     }
   }
   return out;

@@ -18,8 +18,8 @@ namespace streamarc::playback {
 
 struct SegmentCacheStats {
   uint64_t hits = 0;
-  uint64_t misses = 0;     // made by this caller
-  uint64_t waits = 0;      // waited for another caller's remux of the same key
+  uint64_t misses = 0;  // made by this caller
+  uint64_t waits = 0;   // waited for another caller's remux of the same key
   uint64_t evictions = 0;
   uint64_t entries = 0;
   uint64_t bytes = 0;

@@ -13,8 +13,7 @@ namespace {
 // Seconds with three decimals, as EXTINF and KVS's playlists write them.
 std::string Seconds(int64_t us) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%" PRId64 ".%03" PRId64, us / 1'000'000,
-                (us % 1'000'000) / 1000);
+  std::snprintf(buf, sizeof buf, "%" PRId64 ".%03" PRId64, us / 1'000'000, (us % 1'000'000) / 1000);
   return buf;
 }
 
@@ -26,11 +25,20 @@ std::string XmlEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -55,8 +63,7 @@ const TrackDescription* FirstOfKind(const StreamShape& shape, TrackKind kind) {
 }  // namespace
 
 std::vector<PlaylistEntry> BuildEntries(std::span<const PlaylistFragment> fragments,
-                                        const PlaylistFragment* previous,
-                                        DiscontinuityMode mode) {
+                                        const PlaylistFragment* previous, DiscontinuityMode mode) {
   std::vector<PlaylistEntry> out;
   out.reserve(fragments.size());
   const PlaylistFragment* prev = previous;
@@ -77,10 +84,9 @@ std::vector<PlaylistEntry> BuildEntries(std::span<const PlaylistFragment> fragme
         e.discontinuity = header_changed;
         break;
       case DiscontinuityMode::kOnDiscontinuity:
-        e.discontinuity =
-            header_changed ||
-            (prev && std::llabs(f.start_us - (prev->start_us + prev->duration_us)) >
-                         kDiscontinuityToleranceMicros);
+        e.discontinuity = header_changed ||
+                          (prev && std::llabs(f.start_us - (prev->start_us + prev->duration_us)) >
+                                       kDiscontinuityToleranceMicros);
         break;
     }
     out.push_back(std::move(e));
@@ -106,7 +112,8 @@ std::string MasterPlaylist(const SessionParams& session, std::string_view token,
       session.container == ContainerFormat::kFragmentedMp4 && video && audio;
   if (separate_audio) {
     m += "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"audio\",DEFAULT=YES,AUTOSELECT=YES,"
-         "URI=\"" + base + Track(audio->number) + "\"\n";
+         "URI=\"" +
+         base + Track(audio->number) + "\"\n";
   }
   m += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(std::max<int64_t>(shape.bandwidth, 1));
   if (!codecs.empty()) m += ",CODECS=\"" + codecs + "\"";

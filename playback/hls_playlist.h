@@ -24,7 +24,7 @@ inline constexpr int64_t kDiscontinuityToleranceMicros = 50'000;
 // One fragment as the playlist sees it.
 struct PlaylistFragment {
   std::string number;
-  int64_t start_us = 0;     // on the session's timeline (the selector's timestamp)
+  int64_t start_us = 0;  // on the session's timeline (the selector's timestamp)
   int64_t duration_us = 0;
   std::string_view header;  // the fragment's track info (Matroska header), for change checks
   // Names the header in init segment URLs (the caller's choice, e.g. a hash of it): the
@@ -47,8 +47,7 @@ struct PlaylistEntry {
 // its first entry the same way on every refresh. A change of track info is always a
 // discontinuity (HLS needs one for a new EXT-X-MAP), whatever the mode.
 std::vector<PlaylistEntry> BuildEntries(std::span<const PlaylistFragment> fragments,
-                                        const PlaylistFragment* previous,
-                                        DiscontinuityMode mode);
+                                        const PlaylistFragment* previous, DiscontinuityMode mode);
 
 // What the master playlist and the manifest need to know about the stream.
 struct StreamShape {

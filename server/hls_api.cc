@@ -77,8 +77,8 @@ class HlsService {
     auto parsed = ParseSessionRequest(kind, req.body, now);
     if (!parsed.ok()) return KvsError(400, "InvalidArgumentException", parsed.status().message());
     SessionRequest& r = *parsed;
-    StreamRef ref = r.stream_name.empty() ? StreamRef::Arn(r.stream_arn)
-                                          : StreamRef::Name(r.stream_name);
+    StreamRef ref =
+        r.stream_name.empty() ? StreamRef::Arn(r.stream_arn) : StreamRef::Name(r.stream_name);
     auto info = ctx_.archive.DescribeStream(ref);
     if (!info.ok()) return KvsErrorFromStatus(info.status());
     if (info->retention_hours == 0) {
@@ -99,7 +99,8 @@ class HlsService {
           ctx_.data_endpoint + "/dash/v1/getDASHManifest.mpd?SessionToken=" + token;
     }
     ctx_.log.Info("hls", "session created",
-                  {{"stream", info->name}, {"kind", kind == SessionKind::kHls ? "HLS" : "DASH"},
+                  {{"stream", info->name},
+                   {"kind", kind == SessionKind::kHls ? "HLS" : "DASH"},
                    {"mode", PlaybackModeName(r.params.mode)}});
     return JsonOk(j.dump());
   }
@@ -109,9 +110,10 @@ class HlsService {
   HttpResponse Get(SessionKind kind, const HttpRequest& req, Serve serve) {
     auto q = ParseSegmentQuery(req.query);
     if (!q.ok()) {
-      return WithCors(KvsError(400, q.status().message().find("SessionToken") != std::string::npos
-                                        ? "MissingParameter"
-                                        : "InvalidArgumentException",
+      return WithCors(KvsError(400,
+                               q.status().message().find("SessionToken") != std::string::npos
+                                   ? "MissingParameter"
+                                   : "InvalidArgumentException",
                                q.status().message()));
     }
     auto session = DecodeSessionToken(q->token, ctx_.token_secret, ctx_.clock.NowMicros());
@@ -181,7 +183,11 @@ class HlsService {
       ASSIGN_OR_RETURN(std::string cluster, ctx_.archive.ReadFragment(ref, info->number));
       MkvFragment f{info->track_info, cluster, ts};
       TrackSelection sel;
-      if (track) sel.tracks.push_back(track);
+      if (track) {
+        sel.tracks.push_back(track);
+      } else {
+        ASSIGN_OR_RETURN(sel, Packageable(info->track_info));
+      }
       if (format == ContainerFormat::kMpegTs) {
         f.start_us = ((ts % kTsWrapMicros) + kTsWrapMicros) % kTsWrapMicros;
         return TsSegment(f, sel);
@@ -200,16 +206,20 @@ class HlsService {
   }
 
   static HttpResponse RemuxError(const Status& s) {
-    if (s.code() == Code::kInvalidArgument) {
-      return KvsError(400, "InvalidCodecPrivateDataException", s.message());
+    if (IsMissingCodecPrivate(s))
+      return KvsError(400, "MissingCodecPrivateDataException", s.message());
+    if (IsUnsupportedCodec(s)) {
+      return KvsError(400, "UnsupportedStreamMediaTypeException", s.message());
     }
+    if (s.code() == Code::kDataLoss) return KvsError(500, "InternalFailure", s.message());
     return KvsErrorFromStatus(s);
   }
 
   // The session's rules for its codecs (KVS: track 1 H.264/H.265 or AAC, with CodecPrivate).
+  // Other tracks the packagers cannot carry are left out of the playlists, not refused.
   HttpResponse CheckCodecs(const std::string& header) {
     auto tracks = DescribeTracks(header);
-    if (!tracks.ok()) return KvsErrorFromStatus(tracks.status());
+    if (!tracks.ok()) return RemuxError(tracks.status());
     if (tracks->empty()) return KvsError(400, "UnsupportedStreamMediaTypeException", "no tracks");
     const TrackDescription& t = tracks->front();
     if (t.codec_id != "V_MPEG4/ISO/AVC" && t.codec_id != "V_MPEGH/ISO/HEVC" &&
@@ -217,13 +227,20 @@ class HlsService {
       return KvsError(400, "UnsupportedStreamMediaTypeException",
                       "track 1 must be H.264, H.265 or AAC; it is " + t.codec_id);
     }
-    for (const TrackDescription& d : *tracks) {
-      if (!d.has_codec_private && d.kind != TrackKind::kOther) {
-        return KvsError(400, "MissingCodecPrivateDataException",
-                        "track " + std::to_string(d.number) + " has no CodecPrivate");
-      }
-    }
+    if (Status ok = CheckPackageable(t); !ok.ok()) return RemuxError(ok);
     return HttpResponse{};
+  }
+
+  // The tracks of `header` the packagers can carry (the rest are left out).
+  static Result<TrackSelection> Packageable(std::string_view header) {
+    ASSIGN_OR_RETURN(std::vector<TrackDescription> tracks, DescribeTracks(header));
+    TrackSelection sel;
+    for (const TrackDescription& t : tracks) {
+      if (CheckPackageable(t).ok()) sel.tracks.push_back(t.number);
+    }
+    if (sel.tracks.empty())
+      return InvalidArgument(std::string(kUnsupportedCodecPrefix) + ": no track can be packaged");
+    return sel;
   }
 
   // A fragment the session can play, for its codecs: the newest for LIVE, else the first in
@@ -248,7 +265,10 @@ class HlsService {
   Result<StreamShape> Shape(const SessionParams& s) {
     ASSIGN_OR_RETURN(FragmentInfo f, Representative(s));
     StreamShape shape;
-    ASSIGN_OR_RETURN(shape.tracks, DescribeTracks(f.track_info));
+    ASSIGN_OR_RETURN(std::vector<TrackDescription> tracks, DescribeTracks(f.track_info));
+    for (const TrackDescription& t : tracks) {
+      if (CheckPackageable(t).ok()) shape.tracks.push_back(t);
+    }
     if (f.duration_us > 0) {
       // Peak rate with headroom: one fragment says little about the rest.
       shape.bandwidth = static_cast<int64_t>(f.size_bytes) * 8 * 1'000'000 / f.duration_us * 3 / 2;
@@ -259,8 +279,8 @@ class HlsService {
   // Fragments with `type` time in [start, end], ascending, at most `max` (paged through the
   // archive's 1000-row pages). With producer time, duplicates of a start time collapse to
   // the largest fragment number, as KVS does.
-  Result<std::vector<FragmentInfo>> Range(const SessionParams& s, TimestampType type,
-                                          int64_t start, int64_t end, size_t max) {
+  Result<std::vector<FragmentInfo>> Range(const SessionParams& s, TimestampType type, int64_t start,
+                                          int64_t end, size_t max) {
     std::vector<FragmentInfo> out;
     archive::ListRequest lr;
     lr.stream = StreamRef::Name(s.stream_name);
@@ -287,8 +307,8 @@ class HlsService {
 
   // The last `n` (+1 for context) fragments with `type` time at most `until`, not before
   // `floor`: looked up by time, widening the span until enough are found.
-  Result<std::vector<FragmentInfo>> Tail(const SessionParams& s, TimestampType type,
-                                         int64_t floor, int64_t until, size_t n) {
+  Result<std::vector<FragmentInfo>> Tail(const SessionParams& s, TimestampType type, int64_t floor,
+                                         int64_t until, size_t n) {
     int64_t span = kWindowGuessMicros * static_cast<int64_t>(n + 1);
     while (true) {
       const int64_t from = std::max(floor, until - span);
@@ -320,8 +340,7 @@ class HlsService {
           if (latest.status().code() == Code::kNotFound) return w;  // all expired: empty
           return latest.status();
         }
-        ASSIGN_OR_RETURN(found, Tail(s, TimestampType::kServer, 0,
-                                     latest->server_timestamp_us, n));
+        ASSIGN_OR_RETURN(found, Tail(s, TimestampType::kServer, 0, latest->server_timestamp_us, n));
         break;
       }
       case PlaybackMode::kLiveReplay: {
@@ -410,8 +429,8 @@ class HlsService {
     if (!q.fragment_number.empty()) return ctx_.archive.GetFragment(ref, q.fragment_number);
     if (!q.has_time) return InvalidArgument("FragmentNumber is required");
     // DASH $Time$: the fragment starting in that millisecond.
-    ASSIGN_OR_RETURN(FragmentInfo f, ctx_.archive.FirstAtOrAfter(ref, ArchiveType(s.selector),
-                                                                 q.time_ms * 1000));
+    ASSIGN_OR_RETURN(FragmentInfo f,
+                     ctx_.archive.FirstAtOrAfter(ref, ArchiveType(s.selector), q.time_ms * 1000));
     if (Ts(f, s.selector) / 1000 != q.time_ms) {
       return NotFound("No fragment starts at Time=" + std::to_string(q.time_ms));
     }
@@ -438,12 +457,10 @@ HttpResponse Preflight(const HttpRequest&) {
 
 void RegisterHlsApi(HttpServer& http, const ApiContext& ctx) {
   auto svc = std::make_shared<HlsService>(ctx);
-  http.Route("POST", "/getHLSStreamingSessionURL", [svc](const HttpRequest& r) {
-    return svc->CreateSession(SessionKind::kHls, r);
-  });
-  http.Route("POST", "/getDASHStreamingSessionURL", [svc](const HttpRequest& r) {
-    return svc->CreateSession(SessionKind::kDash, r);
-  });
+  http.Route("POST", "/getHLSStreamingSessionURL",
+             [svc](const HttpRequest& r) { return svc->CreateSession(SessionKind::kHls, r); });
+  http.Route("POST", "/getDASHStreamingSessionURL",
+             [svc](const HttpRequest& r) { return svc->CreateSession(SessionKind::kDash, r); });
   auto get = [&http](const std::string& path, BufferedHandler h) {
     http.Route("GET", path, h);
     http.Route("OPTIONS", path, Preflight);
@@ -469,9 +486,8 @@ void RegisterHlsApi(HttpServer& http, const ApiContext& ctx) {
     });
   }
   get("/hls/v1/getTSFragment.ts", [svc, hls](const HttpRequest& r) {
-    return svc->Get(hls, r, [&](auto& s, auto& q) {
-      return svc->Segment(r, s, q, ContainerFormat::kMpegTs);
-    });
+    return svc->Get(
+        hls, r, [&](auto& s, auto& q) { return svc->Segment(r, s, q, ContainerFormat::kMpegTs); });
   });
 }
 

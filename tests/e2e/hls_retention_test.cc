@@ -86,11 +86,11 @@ class HlsRetentionTest : public ::testing::Test {
     return Curl({"-X", "POST", "--data-binary", body.dump(), url_ + "/" + op});
   }
   void Push(const std::string& start) {
-    std::string out = Curl({"-X", "POST", "-H", "x-amzn-stream-name: cam1", "-H",
-                            "x-amzn-fragment-timecode-type: RELATIVE", "-H",
-                            "x-amzn-producer-start-timestamp: " + start, "-H",
-                            "Transfer-Encoding: chunked", "--data-binary", "@" + input_,
-                            url_ + "/putMedia"});
+    std::string out =
+        Curl({"-X", "POST", "-H", "x-amzn-stream-name: cam1", "-H",
+              "x-amzn-fragment-timecode-type: RELATIVE", "-H",
+              "x-amzn-producer-start-timestamp: " + start, "-H", "Transfer-Encoding: chunked",
+              "--data-binary", "@" + input_, url_ + "/putMedia"});
     ASSERT_GE(Count(out, "PERSISTED"), 5u) << out;
   }
   // The media playlist URL of a session (master → first variant). Players read the master
@@ -118,10 +118,9 @@ TEST_F(HlsRetentionTest, ExpiredFragmentsLeaveThePlaylistsCleanly) {
   Post("createStream", {{"StreamName", "cam1"}, {"DataRetentionInHours", 1}});
   Push("1000.000");
   const int64_t first_push_us = clock_.clock().NowMicros();
-  json live = json::parse(Post("getHLSStreamingSessionURL",
-                               {{"StreamName", "cam1"},
-                                {"Expires", 43200},
-                                {"MaxMediaPlaylistFragmentResults", 20}}));
+  json live = json::parse(
+      Post("getHLSStreamingSessionURL",
+           {{"StreamName", "cam1"}, {"Expires", 43200}, {"MaxMediaPlaylistFragmentResults", 20}}));
   const std::string live_url = live.value("HLSStreamingSessionURL", "");
   ASSERT_FALSE(live_url.empty()) << live.dump();
   const std::string live_media = MediaUrl(live_url);
@@ -132,8 +131,8 @@ TEST_F(HlsRetentionTest, ExpiredFragmentsLeaveThePlaylistsCleanly) {
   {
     size_t p = before.find("getMP4MediaFragment.mp4");
     ASSERT_NE(p, std::string::npos);
-    old_segment = live_url.substr(0, live_url.rfind('/') + 1) +
-                  before.substr(p, before.find('\n', p) - p);
+    old_segment =
+        live_url.substr(0, live_url.rfind('/') + 1) + before.substr(p, before.find('\n', p) - p);
   }
 
   // 50 minutes later a second recording arrives; 15 minutes after that the first one is past
@@ -159,16 +158,15 @@ TEST_F(HlsRetentionTest, ExpiredFragmentsLeaveThePlaylistsCleanly) {
 
   // An ON_DEMAND session over the whole time: only what is still retained.
   const double now_s = static_cast<double>(clock_.clock().NowMicros()) / 1e6;
-  json od = json::parse(Post(
-      "getHLSStreamingSessionURL",
-      {{"StreamName", "cam1"},
-       {"PlaybackMode", "ON_DEMAND"},
-       {"Expires", 43200},
-       {"HLSFragmentSelector",
-        {{"FragmentSelectorType", "SERVER_TIMESTAMP"},
-         {"TimestampRange",
-          {{"StartTimestamp", static_cast<double>(first_push_us) / 1e6 - 60},
-           {"EndTimestamp", now_s}}}}}}));
+  json od = json::parse(Post("getHLSStreamingSessionURL",
+                             {{"StreamName", "cam1"},
+                              {"PlaybackMode", "ON_DEMAND"},
+                              {"Expires", 43200},
+                              {"HLSFragmentSelector",
+                               {{"FragmentSelectorType", "SERVER_TIMESTAMP"},
+                                {"TimestampRange",
+                                 {{"StartTimestamp", static_cast<double>(first_push_us) / 1e6 - 60},
+                                  {"EndTimestamp", now_s}}}}}}));
   std::string od_playlist = Curl({MediaUrl(od.value("HLSStreamingSessionURL", ""))});
   EXPECT_EQ(Count(od_playlist, "#EXTINF:"), first_batch) << od_playlist;
   EXPECT_NE(od_playlist.find("#EXT-X-ENDLIST"), std::string::npos);

@@ -1,16 +1,17 @@
 // HLS and DASH end to end: real media pushed into the real streamarcd with curl and ffmpeg,
 // sessions made with curl and the AWS CLI, and every variant read back by ffprobe/ffmpeg
 // through the session URL: frame counts and first/last timestamps equal the input's.
+#include "playback/hls.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
-#include "playback/hls.h"
 #include "tests/support/media.h"
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
@@ -121,9 +122,16 @@ class HlsTest : public ::testing::Test {
 
   // Pushes the input with curl. `start` set: RELATIVE timecodes from that producer time.
   void Push(const std::string& stream, const std::string& start = "") {
-    std::vector<std::string> cmd = {"curl", "-sS", "-X", "POST", "-H",
-                                    "x-amzn-stream-name: " + stream, "-H",
-                                    "Transfer-Encoding: chunked", "--data-binary", "@" + input_};
+    std::vector<std::string> cmd = {"curl",
+                                    "-sS",
+                                    "-X",
+                                    "POST",
+                                    "-H",
+                                    "x-amzn-stream-name: " + stream,
+                                    "-H",
+                                    "Transfer-Encoding: chunked",
+                                    "--data-binary",
+                                    "@" + input_};
     if (start.empty()) {
       cmd.insert(cmd.end(), {"-H", "x-amzn-fragment-timecode-type: ABSOLUTE"});
     } else {
@@ -150,8 +158,8 @@ class HlsTest : public ::testing::Test {
     EXPECT_EQ(status, 200) << text;
     json j = json::parse(text, nullptr, false);
     if (j.is_discarded()) return "";
-    std::string key = op == "getHLSStreamingSessionURL" ? "HLSStreamingSessionURL"
-                                                        : "DASHStreamingSessionURL";
+    std::string key =
+        op == "getHLSStreamingSessionURL" ? "HLSStreamingSessionURL" : "DASHStreamingSessionURL";
     return j.value(key, "");
   }
 
@@ -206,7 +214,8 @@ TEST_F(HlsTest, OnDemandFmp4TsAndDashMatchTheInput) {
     ExpectSameMedia(ProbeUrl(ts), want, kStartSeconds);
   }
 
-  std::string dash = Session("getDASHStreamingSessionURL", OnDemand("cam1", "DASHFragmentSelector"));
+  std::string dash =
+      Session("getDASHStreamingSessionURL", OnDemand("cam1", "DASHFragmentSelector"));
   ASSERT_EQ(dash.rfind(server_.url() + "/dash/v1/getDASHManifest.mpd?SessionToken=", 0), 0u);
   std::string mpd = Get(dash);
   EXPECT_NE(mpd.find("type=\"static\""), std::string::npos) << mpd;
@@ -239,10 +248,11 @@ TEST_F(HlsTest, LiveReplayPlaysToItsEnd) {
 TEST_F(HlsTest, LivePlaylistAdvancesWhileFfmpegPushes) {
   CreateStream("cam1");
   std::thread pusher([this] {
-    auto r = RunCommand({"ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-i", input_, "-c",
-                         "copy", "-f", "matroska", "-method", "POST", "-headers",
-                         "x-amzn-stream-name: cam1\r\nx-amzn-fragment-acknowledgment-required: 0\r\n",
-                         server_.url() + "/putMedia"});
+    auto r =
+        RunCommand({"ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-i", input_, "-c", "copy",
+                    "-f", "matroska", "-method", "POST", "-headers",
+                    "x-amzn-stream-name: cam1\r\nx-amzn-fragment-acknowledgment-required: 0\r\n",
+                    server_.url() + "/putMedia"});
     EXPECT_TRUE(r.ok());
     EXPECT_EQ(r->exit_code, 0) << r->out;
   });
@@ -271,8 +281,8 @@ TEST_F(HlsTest, LivePlaylistAdvancesWhileFfmpegPushes) {
   }
   EXPECT_GE(last_segments.size(), 3u) << "the live edge did not move";
   // A player reads live media while the push goes on.
-  auto play = RunCommand({"ffmpeg", "-nostdin", "-v", "error", "-i", url, "-t", "1", "-f", "null",
-                          "-"});
+  auto play =
+      RunCommand({"ffmpeg", "-nostdin", "-v", "error", "-i", url, "-t", "1", "-f", "null", "-"});
   EXPECT_EQ(play->exit_code, 0) << play->out;
   pusher.join();
 }
@@ -293,12 +303,12 @@ TEST_F(HlsTest, AGapInTheRecordingIsADiscontinuity) {
   size_t extinf = Count(media, "#EXTINF:");
   EXPECT_GE(extinf, 10u);
   req["DiscontinuityMode"] = "ALWAYS";
-  media = Get(Base(url) + LineAfter(Get(Session("getHLSStreamingSessionURL", req)),
-                                    "#EXT-X-STREAM-INF"));
+  media = Get(Base(url) +
+              LineAfter(Get(Session("getHLSStreamingSessionURL", req)), "#EXT-X-STREAM-INF"));
   EXPECT_EQ(Count(media, "#EXT-X-DISCONTINUITY\n"), extinf);
   req["DisplayFragmentTimestamp"] = "ALWAYS";
-  media = Get(Base(url) + LineAfter(Get(Session("getHLSStreamingSessionURL", req)),
-                                    "#EXT-X-STREAM-INF"));
+  media = Get(Base(url) +
+              LineAfter(Get(Session("getHLSStreamingSessionURL", req)), "#EXT-X-STREAM-INF"));
   // A fragment's time is its first frame's (the video's first frame is at 21 ms).
   EXPECT_NE(media.find("#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:16:40.021Z"), std::string::npos)
       << media;
@@ -308,11 +318,18 @@ TEST_F(HlsTest, AwsCliGetsSessionUrls) {
   CreateStream("cam1");
   Push("cam1", kStart);
   auto aws = [&](std::vector<std::string> args) {
-    std::vector<std::string> cmd = {"env", "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
-                                    "AWS_SECRET_ACCESS_KEY=secret", "AWS_DEFAULT_REGION=us-east-1",
-                                    "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null",
-                                    "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "/usr/bin/aws",
-                                    "--endpoint-url", server_.url(), "--output", "json",
+    std::vector<std::string> cmd = {"env",
+                                    "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
+                                    "AWS_SECRET_ACCESS_KEY=secret",
+                                    "AWS_DEFAULT_REGION=us-east-1",
+                                    "AWS_PAGER=",
+                                    "AWS_CONFIG_FILE=/dev/null",
+                                    "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+                                    "/usr/bin/aws",
+                                    "--endpoint-url",
+                                    server_.url(),
+                                    "--output",
+                                    "json",
                                     "kinesis-video-archived-media"};
     cmd.insert(cmd.end(), args.begin(), args.end());
     auto r = RunCommand(cmd);
@@ -349,13 +366,13 @@ TEST_F(HlsTest, BadRequestsGetKvsErrors) {
       Post("getDASHStreamingSessionURL", {{"StreamName", "cam1"}, {"Expires", 10}});
   EXPECT_EQ(bad_expiry, 400) << e_body;
   Push("cam1");
-  auto [range, r_body] = Post("getHLSStreamingSessionURL",
-                              {{"StreamName", "cam1"},
-                               {"PlaybackMode", "ON_DEMAND"},
-                               {"HLSFragmentSelector",
-                                {{"FragmentSelectorType", "PRODUCER_TIMESTAMP"},
-                                 {"TimestampRange",
-                                  {{"StartTimestamp", 5000}, {"EndTimestamp", 6000}}}}}});
+  auto [range, r_body] =
+      Post("getHLSStreamingSessionURL",
+           {{"StreamName", "cam1"},
+            {"PlaybackMode", "ON_DEMAND"},
+            {"HLSFragmentSelector",
+             {{"FragmentSelectorType", "PRODUCER_TIMESTAMP"},
+              {"TimestampRange", {{"StartTimestamp", 5000}, {"EndTimestamp", 6000}}}}}});
   EXPECT_EQ(range, 404) << r_body;
 }
 
@@ -401,8 +418,8 @@ TEST_F(HlsTest, ForgedAndExpiredTokensAreRefused) {
   r = Get(base + playback::EncodeSessionToken(p, key), true);
   EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
   // An HLS token on a DASH path.
-  r = Get(server_.url() + "/dash/v1/getDASHManifest.mpd?SessionToken=" +
-              playback::EncodeSessionToken(p, key),
+  r = Get(server_.url() +
+              "/dash/v1/getDASHManifest.mpd?SessionToken=" + playback::EncodeSessionToken(p, key),
           true);
   EXPECT_NE(r.find("HTTP/1.1 400"), std::string::npos) << r;
 }
@@ -419,8 +436,8 @@ TEST_F(HlsTest, SegmentsServeRangesAndCorsPreflight) {
   EXPECT_NE(whole.find("access-control-allow-origin: *"), std::string::npos);
   auto part = RunCommand({"curl", "-sS", "-i", "-r", "0-99", segment});
   EXPECT_NE(part->out.find("HTTP/1.1 206"), std::string::npos) << part->out.substr(0, 500);
-  auto preflight = RunCommand({"curl", "-sS", "-i", "-X", "OPTIONS", "-H", "Origin: http://x",
-                               "-H", "Access-Control-Request-Method: GET", segment});
+  auto preflight = RunCommand({"curl", "-sS", "-i", "-X", "OPTIONS", "-H", "Origin: http://x", "-H",
+                               "Access-Control-Request-Method: GET", segment});
   EXPECT_NE(preflight->out.find("HTTP/1.1 204"), std::string::npos) << preflight->out;
   EXPECT_NE(preflight->out.find("access-control-allow-methods"), std::string::npos);
 }

@@ -16,8 +16,10 @@ namespace {
 
 constexpr int64_t kSec = 1'000'000;
 
-PlaylistFragment Frag(int n, int64_t start_us, int64_t duration_us, std::string_view header = "H1") {
-  return {std::to_string(n), start_us, duration_us, header, std::string(header == "H1" ? "aa" : "bb")};
+PlaylistFragment Frag(int n, int64_t start_us, int64_t duration_us,
+                      std::string_view header = "H1") {
+  return {std::to_string(n), start_us, duration_us, header,
+          std::string(header == "H1" ? "aa" : "bb")};
 }
 
 size_t Count(const std::string& text, const std::string& what) {
@@ -72,7 +74,8 @@ TEST(BuildEntries, PreviousFragmentDecidesTheFirstMark) {
   EXPECT_TRUE(BuildEntries(gap, &prev, DiscontinuityMode::kOnDiscontinuity)[0].discontinuity);
 }
 
-SessionParams Session(PlaybackMode mode, ContainerFormat container = ContainerFormat::kFragmentedMp4) {
+SessionParams Session(PlaybackMode mode,
+                      ContainerFormat container = ContainerFormat::kFragmentedMp4) {
   SessionParams s;
   s.stream_name = "cam1";
   s.mode = mode;
@@ -90,12 +93,15 @@ TEST(MediaPlaylist, OnDemandFmp4) {
   o.track = 1;
   o.ended = true;
   std::string m = MediaPlaylist(s, "TOK~", o, e);
-  EXPECT_EQ(m.rfind("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n", 0),
-            0u)
+  EXPECT_EQ(
+      m.rfind("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n", 0),
+      0u)
       << m;
   EXPECT_NE(m.find("#EXT-X-PLAYLIST-TYPE:VOD\n"), std::string::npos);
-  EXPECT_EQ(Count(m, "#EXT-X-MAP:URI=\"getMP4InitFragment.mp4?SessionToken=TOK~&TrackNumber=1&InitId=aa\""),
-            1u)
+  EXPECT_EQ(
+      Count(m,
+            "#EXT-X-MAP:URI=\"getMP4InitFragment.mp4?SessionToken=TOK~&TrackNumber=1&InitId=aa\""),
+      1u)
       << m;
   EXPECT_EQ(Count(m, "#EXTINF:2.000,\n"), 5u);
   EXPECT_EQ(Count(m, "getMP4MediaFragment.mp4?FragmentNumber="), 5u);
@@ -161,8 +167,8 @@ TEST(MasterPlaylist, Fmp4HasAnAudioRendition) {
 }
 
 TEST(MasterPlaylist, TsCarriesEveryTrackInOnePlaylist) {
-  std::string m = MasterPlaylist(Session(PlaybackMode::kLive, ContainerFormat::kMpegTs), "T~",
-                                 VideoAndAudio());
+  std::string m =
+      MasterPlaylist(Session(PlaybackMode::kLive, ContainerFormat::kMpegTs), "T~", VideoAndAudio());
   EXPECT_EQ(m.find("EXT-X-MEDIA:"), std::string::npos);
   EXPECT_NE(m.find("CODECS=\"avc1.64001f,mp4a.40.2\",RESOLUTION=1280x720\n"
                    "getHLSMediaPlaylist.m3u8?SessionToken=T~\n"),
@@ -270,7 +276,8 @@ TEST(SegmentCache, ErrorsAreNotCachedAndBytesAreBounded) {
   auto fail = cache.GetOrMake("k", [] { return Result<std::string>(Internal("boom")); });
   EXPECT_FALSE(fail.ok());
   EXPECT_TRUE(cache.GetOrMake("k", [] { return Result<std::string>(std::string("ok")); }).ok());
-  ASSERT_TRUE(cache.GetOrMake("big", [] { return Result<std::string>(std::string(11, 'x')); }).ok());
+  ASSERT_TRUE(
+      cache.GetOrMake("big", [] { return Result<std::string>(std::string(11, 'x')); }).ok());
   EXPECT_EQ(cache.Stats().entries, 1u);  // too big to keep
   ASSERT_TRUE(cache.GetOrMake("m", [] { return Result<std::string>(std::string(9, 'x')); }).ok());
   EXPECT_LE(cache.Stats().bytes, 10u);

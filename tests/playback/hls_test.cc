@@ -61,18 +61,23 @@ TEST(HlsRequest, RangeRules) {
   EXPECT_NE(Message(Hls(R"({"StreamName":"a","PlaybackMode":"ON_DEMAND"})")).find("required"),
             std::string::npos);
   EXPECT_FALSE(Hls(R"({"StreamName":"a","PlaybackMode":"ON_DEMAND","HLSFragmentSelector":
-      {"TimestampRange":{"StartTimestamp":100}}})").ok());
+      {"TimestampRange":{"StartTimestamp":100}}})")
+                   .ok());
   EXPECT_NE(Message(Hls(R"({"StreamName":"a","PlaybackMode":"ON_DEMAND","HLSFragmentSelector":
-      {"TimestampRange":{"StartTimestamp":100,"EndTimestamp":90000}}})")).find("24 hours"),
+      {"TimestampRange":{"StartTimestamp":100,"EndTimestamp":90000}}})"))
+                .find("24 hours"),
             std::string::npos);
   EXPECT_NE(Message(Hls(R"({"StreamName":"a","PlaybackMode":"ON_DEMAND","HLSFragmentSelector":
-      {"TimestampRange":{"StartTimestamp":100,"EndTimestamp":99}}})")).find("before"),
+      {"TimestampRange":{"StartTimestamp":100,"EndTimestamp":99}}})"))
+                .find("before"),
             std::string::npos);
   EXPECT_TRUE(Hls(R"({"StreamName":"a","PlaybackMode":"ON_DEMAND","HLSFragmentSelector":
-      {"TimestampRange":{"StartTimestamp":100,"EndTimestamp":86500}}})").ok());
+      {"TimestampRange":{"StartTimestamp":100,"EndTimestamp":86500}}})")
+                  .ok());
   // LIVE must not have a range; LIVE_REPLAY needs a start, the end is optional.
   EXPECT_NE(Message(Hls(R"({"StreamName":"a","HLSFragmentSelector":
-      {"TimestampRange":{"StartTimestamp":100}}})")).find("LIVE"),
+      {"TimestampRange":{"StartTimestamp":100}}})"))
+                .find("LIVE"),
             std::string::npos);
   EXPECT_FALSE(Hls(R"({"StreamName":"a","PlaybackMode":"LIVE_REPLAY"})").ok());
   auto replay = Hls(R"({"StreamName":"a","PlaybackMode":"LIVE_REPLAY","HLSFragmentSelector":
@@ -88,9 +93,9 @@ TEST(HlsRequest, MalformedFieldsAreInvalidArguments) {
       "",
       "[]",
       "not json",
-      R"({})",                                           // no stream
-      R"({"StreamName":"a","StreamARN":"b"})",           // both
-      R"({"StreamName":"bad name"})",                    // pattern
+      R"({})",                                  // no stream
+      R"({"StreamName":"a","StreamARN":"b"})",  // both
+      R"({"StreamName":"bad name"})",           // pattern
       R"({"StreamName":7})",
       R"({"StreamName":"a","PlaybackMode":"ON-DEMAND"})",
       R"({"StreamName":"a","PlaybackMode":1})",
@@ -157,8 +162,8 @@ TEST(SessionToken, RoundTripsEveryField) {
   std::string token = EncodeSessionToken(p, kSecret);
   EXPECT_EQ(token.back(), '~');
   for (char c : token) {
-    EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
-                c == '.' || c == '~')
+    EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+                c == '~')
         << "not URL-safe: " << c;
   }
   auto back = DecodeSessionToken(token, kSecret, kNow);
