@@ -23,6 +23,7 @@ enum OptId : int {
   kFile,
   kTestPattern,
   kRealtime,
+  kAudio,
   kFragment,
   kStorage,
   kConnectTimeout,
@@ -83,6 +84,7 @@ Options:
                        picture size and rate for raw sources (test pattern default
                        640x480 at 30; a camera's own otherwise)
   --realtime           --file: pace frames to their timestamps, like a live camera
+  --audio              --test-pattern: add a 440 Hz tone as AAC (a second track)
   --fragment-ms MS     fragment duration (default 2000)
   --storage-mb MB      content store size (default 128)
   --connect-timeout S  at start, keep retrying an unreachable server for S seconds
@@ -122,6 +124,7 @@ Result<PutOptions> ParseOptions(int argc, char** argv) {
       {"file", required_argument, nullptr, kFile},
       {"test-pattern", no_argument, nullptr, kTestPattern},
       {"realtime", no_argument, nullptr, kRealtime},
+      {"audio", no_argument, nullptr, kAudio},
       {"fragment-ms", required_argument, nullptr, kFragment},
       {"storage-mb", required_argument, nullptr, kStorage},
       {"connect-timeout", required_argument, nullptr, kConnectTimeout},
@@ -162,6 +165,7 @@ Result<PutOptions> ParseOptions(int argc, char** argv) {
       case kFile: source(SourceKind::kFile, optarg); break;
       case kTestPattern: source(SourceKind::kTestPattern, nullptr); break;
       case kRealtime: o.realtime = true; break;
+      case kAudio: o.audio = true; break;
       case kFragment:
         RETURN_IF_ERROR(ParseNumber("fragment-ms", optarg, 100, 20000, &d));
         o.fragment_ms = static_cast<int64_t>(d);
@@ -195,6 +199,9 @@ Result<PutOptions> ParseOptions(int argc, char** argv) {
   }
   if (o.realtime && o.source != SourceKind::kFile) {
     return InvalidArgument("--realtime applies to --file only (other sources are live)");
+  }
+  if (o.audio && o.source != SourceKind::kTestPattern) {
+    return InvalidArgument("--audio applies to --test-pattern only");
   }
   if ((o.width == 0) != (o.height == 0)) {
     return InvalidArgument("--width and --height go together");

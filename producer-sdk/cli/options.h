@@ -21,6 +21,7 @@ struct PutOptions {
   SourceKind source = SourceKind::kNone;
   std::string location;  // device path, RTSP URL or file path
   bool realtime = false;  // --file: pace to the timestamps
+  bool audio = false;     // --test-pattern: add a 440 Hz AAC tone as track 2
   int64_t fragment_ms = 2000;
   int storage_mb = 128;
   double connect_timeout_s = 30;  // keep retrying an unreachable server this long at start

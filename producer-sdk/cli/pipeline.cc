@@ -56,6 +56,13 @@ std::string RawSourceDescription(const PutOptions& o) {
     src = "videotestsrc is-live=true pattern=ball ! video/x-raw,width=" + std::to_string(t.width) +
           ",height=" + std::to_string(t.height) + ",framerate=" + std::to_string(t.fps) +
           "/1 ! clockoverlay time-format=\"%H:%M:%S\" ! " + EncodeBranch(t);
+    if (o.audio) {
+      // A 440 Hz tone as AAC-LC with its AudioSpecificConfig in codec_data (track 2).
+      src += " ! appsink name=sink audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! "
+             "audio/x-raw,rate=48000,channels=1 ! audioconvert ! avenc_aac ! aacparse ! " +
+             CapsFilter("audio/mpeg,mpegversion=4,stream-format=raw") + " ! appsink name=audio";
+      return src;
+    }
   } else {
     // decodebin turns a camera's MJPEG into raw video and passes raw video through.
     src = "v4l2src device=" + Quote(o.location) + " ! decodebin ! " + EncodeBranch(o);
@@ -97,6 +104,11 @@ Result<std::unique_ptr<SourcePipeline>> SourcePipeline::Create(const PutOptions&
   g_object_set(p->appsink_, "caps", caps, "sync", options.realtime ? TRUE : FALSE,
                "max-buffers", 64u, "drop", FALSE, nullptr);
   gst_caps_unref(caps);
+  p->audio_appsink_ = gst_bin_get_by_name(GST_BIN(pipeline), "audio");
+  if (p->audio_appsink_ != nullptr) {
+    gst_object_unref(p->audio_appsink_);
+    g_object_set(p->audio_appsink_, "sync", FALSE, "max-buffers", 256u, "drop", FALSE, nullptr);
+  }
   if (options.source == SourceKind::kFile) {
     GstElement* parse = gst_bin_get_by_name(GST_BIN(pipeline), "parse");
     g_signal_connect(parse, "pad-added", G_CALLBACK(&SourcePipeline::OnParsedPad), p.get());
@@ -132,6 +144,17 @@ SourcePipeline::Pulled SourcePipeline::Pull(int64_t timeout_ms, SamplePtr* sampl
     return Pulled::kSample;
   }
   return gst_app_sink_is_eos(GST_APP_SINK(appsink_)) ? Pulled::kEos : Pulled::kTimeout;
+}
+
+SourcePipeline::Pulled SourcePipeline::PullAudio(int64_t timeout_ms, SamplePtr* sample) {
+  if (audio_appsink_ == nullptr) return Pulled::kEos;
+  GstSample* s = gst_app_sink_try_pull_sample(
+      GST_APP_SINK(audio_appsink_), static_cast<GstClockTime>(timeout_ms) * GST_MSECOND);
+  if (s != nullptr) {
+    sample->reset(s);
+    return Pulled::kSample;
+  }
+  return gst_app_sink_is_eos(GST_APP_SINK(audio_appsink_)) ? Pulled::kEos : Pulled::kTimeout;
 }
 
 Status SourcePipeline::CheckBus() {

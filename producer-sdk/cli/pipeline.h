@@ -41,8 +41,11 @@ class SourcePipeline {
   Status Start();
 
   enum class Pulled { kSample, kTimeout, kEos };
-  // Waits up to `timeout_ms` for the next access unit.
+  // Waits up to `timeout_ms` for the next video access unit.
   Pulled Pull(int64_t timeout_ms, SamplePtr* sample);
+  // The same for the audio (AAC) track; kEos at once when there is none.
+  Pulled PullAudio(int64_t timeout_ms, SamplePtr* sample);
+  bool has_audio() const { return audio_appsink_ != nullptr; }
 
   // The first error the pipeline posted, if any (kUnavailable with GStreamer's message and
   // the element that failed); warnings are logged on the way.
@@ -70,7 +73,8 @@ class SourcePipeline {
 
   PutOptions options_;
   std::unique_ptr<GstElement, GstObjectUnref> pipeline_;
-  GstElement* appsink_ = nullptr;  // owned by the pipeline
+  GstElement* appsink_ = nullptr;        // owned by the pipeline
+  GstElement* audio_appsink_ = nullptr;  // owned by the pipeline; null without audio
   mutable std::mutex mu_;  // the pad-added callbacks run on GStreamer's threads
   bool video_linked_ = false;
   std::string branch_;  // what the video branch does, for Describe()

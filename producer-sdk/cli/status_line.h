@@ -12,8 +12,8 @@ namespace streamarc::put {
 
 struct StatusSample {
   double elapsed_s = 0;
-  uint64_t frames = 0;  // frames put so far
-  uint64_t bytes = 0;   // frame bytes put so far
+  uint64_t frames = 0;  // video frames put so far
+  uint64_t bytes = 0;   // frame bytes put so far (every track)
   producer::StreamStats stats;
 };
 

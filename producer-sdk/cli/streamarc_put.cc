@@ -118,24 +118,27 @@ class Runner {
 
     // The stream is opened once the first access unit shows what the source sends (codec,
     // codec_data, size): passthrough sources decide it, not us.
-    SamplePtr first;
-    if (int rc = WaitForFirstSample(&first); rc >= 0) return rc;
-    if (int rc = OpenStream(first.get()); rc >= 0) return rc;
-    status_.Message("streaming " + pipeline_->Describe() + " to " + o_.endpoint + " stream '" +
-                    o_.stream + "'");
-    int rc = Stream(std::move(first));
+    if (int rc = WaitForFirstSample(&pending_video_, false); rc >= 0) return rc;
+    if (pipeline_->has_audio()) {
+      if (int rc = WaitForFirstSample(&pending_audio_, true); rc >= 0) return rc;
+    }
+    if (int rc = OpenStream(); rc >= 0) return rc;
+    status_.Message("streaming " + pipeline_->Describe() +
+                    (pipeline_->has_audio() ? " + AAC audio" : "") + " to " + o_.endpoint +
+                    " stream '" + o_.stream + "'");
+    int rc = Stream();
     return Finish(rc);
   }
 
  private:
   // Returns an exit code, or -1 to go on.
-  int WaitForFirstSample(SamplePtr* first) {
+  int WaitForFirstSample(SamplePtr* first, bool audio) {
     for (;;) {
       if (Signalled()) {
         status_.Message("stopped before the source sent anything");
         return kExitOk;
       }
-      auto r = pipeline_->Pull(100, first);
+      auto r = audio ? pipeline_->PullAudio(100, first) : pipeline_->Pull(100, first);
       if (r == SourcePipeline::Pulled::kSample) return -1;
       Status bus = pipeline_->CheckBus();
       if (!bus.ok()) {
@@ -154,11 +157,20 @@ class Runner {
     }
   }
 
-  int OpenStream(GstSample* first) {
-    auto track = TrackFromCaps(gst_sample_get_caps(first), 1);
+  int OpenStream() {
+    auto track = TrackFromCaps(gst_sample_get_caps(pending_video_.get()), 1);
     if (!track.ok()) {
       status_.Message("cannot stream this source: " + track.status().message());
       return kExitRuntime;
+    }
+    std::vector<producer::TrackConfig> tracks = {*track};
+    if (pending_audio_) {
+      auto audio = TrackFromCaps(gst_sample_get_caps(pending_audio_.get()), 2);
+      if (!audio.ok()) {
+        status_.Message("cannot stream the audio: " + audio.status().message());
+        return kExitRuntime;
+      }
+      tracks.push_back(*audio);
     }
     producer::ClientOptions copt;
     copt.endpoint = o_.endpoint;
@@ -178,9 +190,10 @@ class Runner {
     sopt.name = o_.stream;
     sopt.retention_hours = o_.retention_hours;
     sopt.media_type = producer::gst::MediaTypeFor(track->codec);
+    if (tracks.size() > 1) sopt.media_type += ",audio/aac";
     sopt.fragment_duration_ms = o_.fragment_ms;
     sopt.storage_bytes = size_t(o_.storage_mb) << 20;
-    sopt.tracks = {*track};
+    sopt.tracks = tracks;
     bool offline = o_.source == SourceKind::kFile && !o_.realtime;
     // An upload of a file must not lose frames (a full store waits for the server); a live
     // source cannot wait, so the oldest unsent fragment goes, as in kvssink.
@@ -219,15 +232,17 @@ class Runner {
   }
 
   // The main loop. Returns the exit code the stream's outcome calls for, before Stop.
-  int Stream(SamplePtr first) {
-    SamplePtr sample = std::move(first);
+  int Stream() {
+    SamplePtr sample;
+    uint64_t track = 1;
+    Next(&sample, &track);
     int64_t last_sample_us = clock_.MonotonicMicros();
     int64_t eos_deadline = 0;
     int rc = kExitOk;
     for (;;) {
       int64_t now = clock_.MonotonicMicros();
       if (sample) {
-        if (int r = Put(sample.get()); r >= 0) return r;
+        if (int r = Put(sample.get(), track); r >= 0) return r;
         sample.reset();
         last_sample_us = clock_.MonotonicMicros();
       }
@@ -257,10 +272,51 @@ class Runner {
         return kExitRuntime;
       }
       status_.Update(Sample());
-      auto r = pipeline_->Pull(100, &sample);
-      if (r == SourcePipeline::Pulled::kEos) break;
+      if (Next(&sample, &track) == SourcePipeline::Pulled::kEos) break;
     }
     return rc;
+  }
+
+  // The next access unit across video and audio, in decode-time order, so a fragment cut at
+  // a video key frame gets the audio that belongs before it. A track with nothing ready
+  // within a short wait does not hold the other back.
+  SourcePipeline::Pulled Next(SamplePtr* out, uint64_t* track) {
+    using P = SourcePipeline::Pulled;
+    if (!pending_video_ && !video_eos_) {
+      if (pipeline_->Pull(pending_audio_ ? 20 : 100, &pending_video_) == P::kEos) {
+        video_eos_ = true;
+      }
+    }
+    if (pipeline_->has_audio() && !pending_audio_ && !audio_eos_) {
+      if (pipeline_->PullAudio(pending_video_ ? 20 : 0, &pending_audio_) == P::kEos) {
+        audio_eos_ = true;
+      }
+    }
+    bool video = pending_video_ != nullptr;
+    if (video && pending_audio_) {
+      video = DecodeTime(pending_video_.get()) <= DecodeTime(pending_audio_.get());
+    }
+    if (video) {
+      *out = std::move(pending_video_);
+      *track = 1;
+      return P::kSample;
+    }
+    if (pending_audio_) {
+      *out = std::move(pending_audio_);
+      *track = 2;
+      return P::kSample;
+    }
+    return video_eos_ && (audio_eos_ || !pipeline_->has_audio()) ? P::kEos : P::kTimeout;
+  }
+
+  static int64_t DecodeTime(GstSample* sample) {
+    GstBuffer* b = gst_sample_get_buffer(sample);
+    int64_t pts = 0, dts = 0;
+    if (b == nullptr || !producer::gst::RunningTimes(b, gst_sample_get_segment(sample), &pts,
+                                                     &dts)) {
+      return 0;
+    }
+    return dts;
   }
 
   void StartEos(int64_t* deadline) {
@@ -269,10 +325,11 @@ class Runner {
   }
 
   // Returns an exit code, or -1 to go on.
-  int Put(GstSample* sample) {
+  int Put(GstSample* sample, uint64_t track) {
     GstBuffer* buffer = gst_sample_get_buffer(sample);
     if (buffer == nullptr) return -1;
-    auto frame = BufferFrame::Make(buffer, 1, mapper_, clock_.NowMicros());
+    auto frame = BufferFrame::Make(buffer, gst_sample_get_segment(sample), track, mapper_,
+                                   clock_.NowMicros());
     if (!frame.ok()) {
       status_.Message("skipping a frame: " + frame.status().message());
       return -1;
@@ -290,12 +347,15 @@ class Runner {
       }
     }
     Status s = stream_->PutFrame(f);
-    if (s.code() == Code::kResourceExhausted) return -1;  // dropped by policy; counted
+    // Dropped by the overflow policy, or a frame the SDK could not place (a timestamp too
+    // far from its fragment's start): counted in the stats, not the end of the stream.
+    if (s.code() == Code::kResourceExhausted || s.code() == Code::kOutOfRange) return -1;
     if (!s.ok()) {
       status_.Message("PutFrame failed: " + Explain(s, o_.stream));
       return kExitRuntime;
     }
     ++frames_;
+    if (track == 1) ++video_frames_;
     bytes_ += f.data.size();
     return -1;
   }
@@ -303,7 +363,7 @@ class Runner {
   StatusSample Sample() const {
     StatusSample s;
     s.elapsed_s = static_cast<double>(clock_.MonotonicMicros() - start_us_) / 1e6;
-    s.frames = frames_;
+    s.frames = video_frames_;
     s.bytes = bytes_;
     if (stream_) s.stats = stream_->stats();
     return s;
@@ -318,7 +378,11 @@ class Runner {
     Status s = stream_->Stop(static_cast<int64_t>(o_.stop_timeout_s * 1000));
     for (const std::string& m : callbacks_.TakeMessages()) status_.Message(m);
     producer::StreamStats st = stream_->stats();
-    std::string summary = std::to_string(frames_) + " frames in " +
+    std::string summary = std::to_string(frames_) + " frames" +
+                          (frames_ != video_frames_
+                               ? " (" + std::to_string(video_frames_) + " video)"
+                               : std::string()) +
+                          " in " +
                           std::to_string(st.fragments_started) + " fragments, " +
                           std::to_string(st.fragments_persisted) + " persisted";
     if (st.frames_dropped || st.fragments_dropped) {
@@ -357,11 +421,16 @@ class Runner {
   std::unique_ptr<producer::Client> client_;
   std::unique_ptr<producer::Stream> stream_;
   TimestampMapper mapper_;
+  SamplePtr pending_video_;  // pulled, not yet put
+  SamplePtr pending_audio_;
+  bool video_eos_ = false;
+  bool audio_eos_ = false;
   std::optional<int64_t> first_pts_us_;
   bool duration_reached_ = false;
   bool signalled_ = false;
   int64_t start_us_ = 0;
-  uint64_t frames_ = 0;
+  uint64_t frames_ = 0;  // every track
+  uint64_t video_frames_ = 0;
   uint64_t bytes_ = 0;
 };
 

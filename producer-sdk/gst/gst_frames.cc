@@ -24,12 +24,33 @@ Result<TrackConfig> TrackFromCaps(const GstCaps* caps, uint64_t track_number) {
   std::string name = gst_structure_get_name(s);
   TrackConfig track;
   track.number = track_number;
+  if (name == "audio/mpeg") {
+    // AAC in raw access units; codec_data is the AudioSpecificConfig.
+    int version = 0, rate = 0, channels = 0;
+    const char* format = gst_structure_get_string(s, "stream-format");
+    const GValue* v = gst_structure_get_value(s, "codec_data");
+    if (!gst_structure_get_int(s, "mpegversion", &version) || version != 4 ||
+        (format != nullptr && std::strcmp(format, "raw") != 0) || v == nullptr ||
+        !GST_VALUE_HOLDS_BUFFER(v)) {
+      return InvalidArgument("audio must be AAC (mpegversion=4, stream-format=raw, codec_data)");
+    }
+    track.codec = Codec::kAac;
+    track.name = "audio";
+    GstBuffer* cd = gst_value_get_buffer(v);
+    GstMapInfo map;
+    if (!gst_buffer_map(cd, &map, GST_MAP_READ)) return InvalidArgument("unreadable codec_data");
+    track.codec_private.assign(reinterpret_cast<const char*>(map.data), map.size);
+    gst_buffer_unmap(cd, &map);
+    if (gst_structure_get_int(s, "rate", &rate)) track.sample_rate = rate;
+    if (gst_structure_get_int(s, "channels", &channels)) track.channels = channels;
+    return track;
+  }
   if (name == "video/x-h264") {
     track.codec = Codec::kH264;
   } else if (name == "video/x-h265") {
     track.codec = Codec::kH265;
   } else {
-    return InvalidArgument("unsupported caps " + name + " (H.264 or H.265 video only)");
+    return InvalidArgument("unsupported caps " + name + " (H.264/H.265 video or AAC audio only)");
   }
   const char* format = gst_structure_get_string(s, "stream-format");
   bool byte_stream = format == nullptr || std::strcmp(format, "byte-stream") == 0;
@@ -66,21 +87,42 @@ const char* MediaTypeFor(Codec codec) {
   return "video/h264";
 }
 
-int64_t TimestampMapper::Map(GstClockTime ts, int64_t now_us) {
-  int64_t us = static_cast<int64_t>(ts / 1000);
+int64_t TimestampMapper::Map(int64_t ts_ns, int64_t now_us) {
+  int64_t us = ts_ns / 1000;
   if (original_) return us;
   if (!offset_us_) offset_us_ = now_us - us;
   return us + *offset_us_;
 }
 
-Result<std::unique_ptr<BufferFrame>> BufferFrame::Make(GstBuffer* buffer, uint64_t track,
-                                                       TimestampMapper& mapper,
-                                                       int64_t now_us) {
+bool RunningTimes(GstBuffer* buffer, const GstSegment* segment, int64_t* pts_ns,
+                  int64_t* dts_ns) {
   GstClockTime pts = GST_BUFFER_PTS(buffer);
   GstClockTime dts = GST_BUFFER_DTS(buffer);
   if (!GST_CLOCK_TIME_IS_VALID(pts)) pts = dts;
   if (!GST_CLOCK_TIME_IS_VALID(dts)) dts = pts;
-  if (!GST_CLOCK_TIME_IS_VALID(pts)) return InvalidArgument("a buffer without a timestamp");
+  if (!GST_CLOCK_TIME_IS_VALID(pts)) return false;
+  int64_t pts_rt = static_cast<int64_t>(pts);
+  if (segment != nullptr && segment->format == GST_FORMAT_TIME) {
+    guint64 rt = 0;
+    if (gst_segment_to_running_time_full(segment, GST_FORMAT_TIME, pts, &rt) == 1) {
+      pts_rt = static_cast<int64_t>(rt);
+    } else {
+      pts_rt = 0;  // before the segment start: clipped to it
+    }
+  }
+  *pts_ns = pts_rt;
+  *dts_ns = pts_rt - (static_cast<int64_t>(pts) - static_cast<int64_t>(dts));
+  return true;
+}
+
+Result<std::unique_ptr<BufferFrame>> BufferFrame::Make(GstBuffer* buffer,
+                                                       const GstSegment* segment,
+                                                       uint64_t track, TimestampMapper& mapper,
+                                                       int64_t now_us) {
+  int64_t pts = 0, dts = 0;
+  if (!RunningTimes(buffer, mapper.original() ? nullptr : segment, &pts, &dts)) {
+    return InvalidArgument("a buffer without a timestamp");
+  }
   std::unique_ptr<BufferFrame> f(new BufferFrame());
   if (!gst_buffer_map(buffer, &f->map_, GST_MAP_READ)) {
     return InvalidArgument("a buffer that cannot be mapped");

@@ -22,8 +22,9 @@ inline constexpr const char* kH265HvcCaps = "video/x-h265,stream-format=hvc1,ali
 
 // The codec, CodecPrivate and picture size of video caps: video/x-h264 or video/x-h265,
 // either length-prefixed with codec_data (avc, hvc1, hev1) or Annex-B byte-stream (then
-// CodecPrivate stays empty and the SDK builds it from the first key frame). kInvalidArgument
-// for anything else, or for a length prefix other than 4 bytes.
+// CodecPrivate stays empty and the SDK builds it from the first key frame); or AAC
+// (audio/mpeg mpegversion=4 stream-format=raw, codec_data = AudioSpecificConfig).
+// kInvalidArgument for anything else, or for a NAL length prefix other than 4 bytes.
 Result<TrackConfig> TrackFromCaps(const GstCaps* caps, uint64_t track_number);
 
 // "video/h264" or "video/h265": a stream's MediaType for the codec.
@@ -38,8 +39,10 @@ const char* MediaTypeFor(Codec codec);
 class TimestampMapper {
  public:
   explicit TimestampMapper(bool original = false) : original_(original) {}
-  // `now_us` is the wall-clock time, used for the first buffer only.
-  int64_t Map(GstClockTime ts, int64_t now_us);
+  // `ts_ns` is a running time (or, with `original`, an epoch time) in nanoseconds; `now_us`
+  // is the wall-clock time, used for the first buffer only.
+  int64_t Map(int64_t ts_ns, int64_t now_us);
+  bool original() const { return original_; }
   void Reset() { offset_us_.reset(); }
 
  private:
@@ -47,13 +50,23 @@ class TimestampMapper {
   std::optional<int64_t> offset_us_;
 };
 
+// A buffer's PTS and DTS as running times (ns) in `segment`, which is how the tracks of one
+// pipeline share a time line (x264enc, for one, stamps buffers 1000 h into its segment).
+// Without a TIME segment the raw timestamps are returned. DTS keeps its distance from PTS
+// (it may lie before the segment start). False when the buffer has no timestamp.
+bool RunningTimes(GstBuffer* buffer, const GstSegment* segment, int64_t* pts_ns,
+                  int64_t* dts_ns);
+
 // A mapped buffer seen as a Frame; the frame's data points into the mapping, which lives as
 // long as this object (PutFrame copies it).
 class BufferFrame {
  public:
   // kInvalidArgument when the buffer has no timestamp at all or cannot be mapped.
-  static Result<std::unique_ptr<BufferFrame>> Make(GstBuffer* buffer, uint64_t track,
-                                                   TimestampMapper& mapper, int64_t now_us);
+  // `segment` (may be null) turns the buffer's timestamps into running times first,
+  // unless the mapper takes original timestamps.
+  static Result<std::unique_ptr<BufferFrame>> Make(GstBuffer* buffer, const GstSegment* segment,
+                                                   uint64_t track, TimestampMapper& mapper,
+                                                   int64_t now_us);
   ~BufferFrame();
   BufferFrame(const BufferFrame&) = delete;
   BufferFrame& operator=(const BufferFrame&) = delete;

@@ -203,14 +203,16 @@ GstFlowReturn Render(GstBaseSink* sink, GstBuffer* buffer) {
     PostError(sink, "streamarcsink: the stream failed: " + st.callbacks->error().ToString());
     return GST_FLOW_ERROR;
   }
-  auto frame = BufferFrame::Make(buffer, st.track.number, st.mapper, st.clock.NowMicros());
+  auto frame = BufferFrame::Make(buffer, &GST_BASE_SINK(sink)->segment, st.track.number,
+                                 st.mapper, st.clock.NowMicros());
   if (!frame.ok()) {
     GST_WARNING_OBJECT(sink, "skipping a buffer: %s", frame.status().ToString().c_str());
     return GST_FLOW_OK;
   }
   Status s = st.stream->PutFrame((*frame)->frame());
-  if (s.code() == Code::kResourceExhausted) {
-    // The overflow policy dropped this frame; the SDK reported it. Keep streaming.
+  if (s.code() == Code::kResourceExhausted || s.code() == Code::kOutOfRange) {
+    // The overflow policy dropped this frame, or the SDK could not place it (a timestamp
+    // too far from its fragment's start); the SDK counted it. Keep streaming.
     GST_WARNING_OBJECT(sink, "frame dropped: %s", s.message().c_str());
     return GST_FLOW_OK;
   }

@@ -108,7 +108,7 @@ class Collector : public mkv::ReaderHandler {
  public:
   Status OnTracks(const std::vector<mkv::TrackInfo>&) override { return Status::Ok(); }
   Status OnFrame(const mkv::Frame& f) override {
-    frames.push_back({f.timecode, f.key, f.data.size()});
+    frames.push_back({f.track, f.timecode, f.key, f.data.size()});
     return Status::Ok();
   }
   std::vector<StoredFrame> frames;

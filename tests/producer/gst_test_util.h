@@ -42,6 +42,7 @@ class Child {
 };
 
 struct StoredFrame {
+  uint64_t track = 1;
   int64_t timecode = 0;  // ms (TimecodeScale 1 ms), absolute as stored
   bool key = false;
   size_t size = 0;

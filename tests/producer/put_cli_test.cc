@@ -114,6 +114,25 @@ TEST_F(PutCliTest, TestPatternForFourSeconds) {
   EXPECT_TRUE(stored.every_fragment_starts_with_key);
 }
 
+// --audio adds an AAC tone as track 2, interleaved with the video in time order.
+TEST_F(PutCliTest, TestPatternWithAudio) {
+  auto r = RunCommand(Put("pattern-av", {"--test-pattern", "--audio", "--duration", "3",
+                                         "--width", "160", "--height", "120", "--fps", "15"}));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->exit_code, 0) << r->out;
+  EXPECT_NE(r->out.find("AAC audio"), std::string::npos) << r->out;
+  long sent = DoneFrames(r->out);
+  ASSERT_EQ(server_.Stop(), 0);
+  Stored stored = ReadArchive(Data(), "pattern-av");
+  EXPECT_EQ(static_cast<long>(stored.frames.size()), sent);
+  size_t video = 0, audio = 0;
+  for (const StoredFrame& f : stored.frames) (f.track == 1 ? video : audio)++;
+  EXPECT_GE(video, 40u);
+  // 48 kHz AAC: 1024 samples a frame, about 47 a second.
+  EXPECT_GE(audio, 120u);
+  EXPECT_TRUE(stored.every_fragment_starts_with_key);
+}
+
 // A real H.264 MP4 (with B-frames) passed through: the archive holds exactly the file's
 // frames, in decode order, with the same key flags and sizes.
 TEST_F(PutCliTest, FileIsPassedThroughFrameForFrame) {
