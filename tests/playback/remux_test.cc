@@ -238,8 +238,21 @@ TEST(RemuxTest, H265Fmp4UsesHvc1AndKeepsEveryFrame) {
   }
   TempDir dir;
   WriteFileOrDie(dir.File("h.mp4"), all);
-  ExpectSameTimes(Times(Probe(*path), "video", 0), Times(Probe(dir.File("h.mp4")), "video", Origin()),
-                  0.0015, "video");
+  std::vector<double> want = Times(Probe(*path), "video", 0);
+  ExpectSameTimes(want, Times(Probe(dir.File("h.mp4")), "video", Origin()), 0.0015, "video");
+
+  // MPEG-TS too (the muxer converts hvcC to Annex B with in-band parameter sets).
+  std::string ts;
+  for (const MkvFragment& f : s.views) {
+    auto seg = TsSegment(f, {});
+    ASSERT_TRUE(seg.ok()) << seg.status().ToString();
+    ts += *seg;
+  }
+  WriteFileOrDie(dir.File("h.ts"), ts);
+  ExpectSameTimes(want, Times(Probe(dir.File("h.ts")), "video", Origin()), 0.0015, "ts video");
+  auto decode = RunCommand({"ffmpeg", "-v", "error", "-i", dir.File("h.ts"), "-f", "null", "-"});
+  ASSERT_TRUE(decode.ok());
+  EXPECT_EQ(decode->exit_code, 0) << decode->out;
 }
 
 TEST(RemuxTest, TsSegmentsPlayLikeTheInput) {
