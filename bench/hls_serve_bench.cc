@@ -211,12 +211,14 @@ Playlist ReadSession(int port, const std::string& url) {
 int Main(int argc, char** argv) {
   std::string bin = "build/server/streamarcd", source = "bench-data/h264_200mb.mkv";
   int media_seconds = 60, viewers = 200, wrk_seconds = 10;
+  bool keep = false;  // --keep 1: leave bench-data/hls_serve for a look afterwards
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--streamarcd") bin = v;
     if (k == "--media-seconds") media_seconds = std::atoi(v.c_str());
     if (k == "--viewers") viewers = std::atoi(v.c_str());
     if (k == "--wrk-seconds") wrk_seconds = std::atoi(v.c_str());
+    if (k == "--keep") keep = v == "1";
   }
   if (!EnsureH264Input(source)) return 1;
   const std::string root = "bench-data/hls_serve";
@@ -402,7 +404,7 @@ int Main(int argc, char** argv) {
 
   kill(server.pid, SIGTERM);
   waitpid(server.pid, nullptr, 0);
-  std::filesystem::remove_all(root);
+  if (!keep) std::filesystem::remove_all(root);
   return 0;
 }
 

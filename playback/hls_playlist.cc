@@ -178,8 +178,9 @@ std::string DashManifest(const SessionParams& session, std::string_view token,
        "profiles=\"urn:mpeg:dash:profile:isoff-live:2011\" minBufferTime=\"" +
        XsDuration(longest_us) + "\"";
   if (options.dynamic) {
-    // Timeline times are epoch milliseconds, so the availability start is the epoch.
-    m += " type=\"dynamic\" availabilityStartTime=\"1970-01-01T00:00:00Z\" publishTime=\"" +
+    // Timeline times are milliseconds from availabilityStartTime.
+    m += " type=\"dynamic\" availabilityStartTime=\"" +
+         FormatIso8601(options.availability_start_us) + "\" publishTime=\"" +
          FormatIso8601(options.now_us) + "\" minimumUpdatePeriod=\"PT1S\"" +
          " timeShiftBufferDepth=\"" +
          XsDuration(entries.empty() ? longest_us : end_us - entries.front().start_us) + "\"" +

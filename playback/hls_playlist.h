@@ -75,6 +75,10 @@ std::string MediaPlaylist(const SessionParams& session, std::string_view token,
 struct ManifestOptions {
   bool dynamic = false;  // LIVE / LIVE_REPLAY
   int64_t now_us = 0;    // publishTime
+  // Dynamic only: the wall-clock time at which the session's timeline reads 0. The epoch
+  // when the timeline is server time; for producer time (or a replay) the caller maps the
+  // timeline onto now, so players find the live edge.
+  int64_t availability_start_us = 0;
 };
 // DASH MPD: one AdaptationSet per video/audio track, SegmentTemplate with a
 // SegmentTimeline in milliseconds, segments addressed by $Time$.

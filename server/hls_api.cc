@@ -154,6 +154,14 @@ class HlsService {
     ManifestOptions o;
     o.dynamic = s.mode != PlaybackMode::kOnDemand;
     o.now_us = ctx_.clock.NowMicros();
+    if (o.dynamic &&
+        (s.selector == SelectorType::kProducerTimestamp || s.mode == PlaybackMode::kLiveReplay) &&
+        !entries.empty()) {
+      // The timeline is not wall-clock time: put its newest end at "now", rounded to whole
+      // seconds so the value stays put across refreshes.
+      const int64_t end = entries.back().start_us + entries.back().duration_us;
+      o.availability_start_us = (o.now_us - end) / 1'000'000 * 1'000'000;
+    }
     return Text(DashManifest(s, q.token, *shape, o, entries), "application/dash+xml");
   }
 

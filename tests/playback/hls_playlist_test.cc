@@ -197,7 +197,11 @@ TEST(DashManifest, StaticAndDynamic) {
   std::string live = DashManifest(s, "T~", VideoAndAudio(), {true, 1'700'000'000 * kSec}, e);
   EXPECT_NE(live.find("type=\"dynamic\""), std::string::npos);
   EXPECT_NE(live.find("publishTime=\"2023-11-14T22:13:20.000Z\""), std::string::npos);
+  EXPECT_NE(live.find("availabilityStartTime=\"1970-01-01T00:00:00.000Z\""), std::string::npos);
   EXPECT_EQ(live.find("mediaPresentationDuration"), std::string::npos);
+  std::string shifted =
+      DashManifest(s, "T~", VideoAndAudio(), {true, 1'700'000'000 * kSec, 3 * kSec}, e);
+  EXPECT_NE(shifted.find("availabilityStartTime=\"1970-01-01T00:00:03.000Z\""), std::string::npos);
 }
 
 std::vector<PlaylistEntry> Window(int first, int last, std::set<int> marked = {}) {
