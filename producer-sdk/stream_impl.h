@@ -118,6 +118,7 @@ class StreamImpl final : public Stream {
   int64_t BackoffMs();
   static curl_socket_t OpenSocketCb(void* self, curlsocktype, curl_sockaddr* a) noexcept;
   static int CloseSocketCb(void* self, curl_socket_t s) noexcept;
+  static size_t HeaderCb(char* buf, size_t size, size_t n, void* self) noexcept;
   static size_t ReadCb(char* buf, size_t size, size_t n, void* self) noexcept;
   static size_t WriteCb(char* buf, size_t size, size_t n, void* self) noexcept;
   size_t Read(char* buf, size_t max);
@@ -164,6 +165,7 @@ class StreamImpl final : public Stream {
   CurlSlist easy_headers_;
   AckStreamParser ack_parser_;
   std::string error_body_;
+  std::string error_type_;  // x-amzn-ErrorType of a refused PutMedia
   long http_status_ = 0;
   bool in_doubt_ = false;         // a connection was lost with fragments maybe committed
   int attempts_ = 0;              // failed connections since the last PERSISTED

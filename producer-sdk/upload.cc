@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <strings.h>
 #include <nlohmann/json.hpp>
 
 #include "producer-sdk/stream_impl.h"
@@ -55,6 +57,17 @@ int StreamImpl::CloseSocketCb(void* self, curl_socket_t s) noexcept {
   curl_socket_t expected = s;
   me->socket_.compare_exchange_strong(expected, CURL_SOCKET_BAD);
   return close(s);
+}
+
+size_t StreamImpl::HeaderCb(char* buf, size_t size, size_t n, void* self) noexcept {
+  std::string_view line(buf, size * n);
+  constexpr std::string_view kName = "x-amzn-errortype:";
+  if (line.size() > kName.size() && strncasecmp(line.data(), kName.data(), kName.size()) == 0) {
+    std::string_view v = line.substr(kName.size());
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    static_cast<StreamImpl*>(self)->error_type_ = std::string(v.substr(0, v.find_first_of(":\r\n")));
+  }
+  return size * n;
 }
 
 size_t StreamImpl::Read(char* buf, size_t max) {
@@ -213,6 +226,8 @@ Status StreamImpl::StartTransfer() {
   curl_easy_setopt(c, CURLOPT_READDATA, this);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &StreamImpl::WriteCb);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, this);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &StreamImpl::HeaderCb);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, this);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(upload_.connect_timeout_ms));
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
@@ -228,6 +243,7 @@ Status StreamImpl::StartTransfer() {
   curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, this);
   http_status_ = 0;
   error_body_.clear();
+  error_type_.clear();
   ack_parser_ = AckStreamParser();
   last_ack_us_ = clock_.MonotonicMicros();
   stale_ = false;
@@ -254,11 +270,13 @@ void StreamImpl::FinishTransfer(CURLcode rc) {
                                              : "HTTP " + std::to_string(status);
   if (status != 0 && status != 200) {
     std::string detail = "PutMedia " + opt_.name + ": HTTP " + std::to_string(status) + " " +
-                         error_body_.substr(0, 300);
+                         error_type_ + " " + error_body_.substr(0, 300);
     if (status == 404) return Fail(NotFound(detail + " (the stream does not exist or was deleted)"));
     if (status == 401 || status == 403) return Fail(PermissionDenied(detail));
-    if (status == 400 && error_body_.find("ConnectionLimitExceeded") == std::string::npos &&
-        error_body_.find("ClientLimitExceeded") == std::string::npos) {
+    // Limits (another PutMedia still registered, a busy server) pass; the rest of 400 is our
+    // request's fault and would fail the same way again.
+    if (status == 400 && error_type_ != "ConnectionLimitExceededException" &&
+        error_type_ != "ClientLimitExceededException") {
       return Fail(InvalidArgument(detail));
     }
     what = detail;

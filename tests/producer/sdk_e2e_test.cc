@@ -520,5 +520,50 @@ INSTANTIATE_TEST_SUITE_P(Policies, OverflowTest,
                          ::testing::Values(OverflowPolicy::kDropOldest, OverflowPolicy::kFail,
                                            OverflowPolicy::kBlock));
 
+// A second producer on a busy stream is refused with ConnectionLimitExceeded (400): that is
+// a wait-and-retry, not a failure; it gets through once the first producer stops.
+TEST_F(ProducerSdkTest, SecondProducerWaitsForTheFirst) {
+  auto frames = MakeAnnexBFrames(work_.path(), {});
+  ASSERT_TRUE(frames.ok()) << frames.status().ToString();
+  auto client = Client::Create(Options(server_));
+  ASSERT_TRUE(client.ok());
+  StreamOptions so;
+  so.name = "cam-shared";
+  so.fragment_duration_ms = 1'000;
+  so.retry_min_ms = 20;
+  so.retry_max_ms = 200;
+  Recorder rec_a, rec_b;
+  auto a = (*client)->OpenStream(so, &rec_a);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto b = (*client)->OpenStream(so, &rec_b);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  const int64_t base_us = 1'700'000'000'000'000;  // absolute: both share one timeline
+  std::thread first([&] {
+    for (const auto& f : *frames) {
+      Frame fr = ToFrame(f);
+      fr.pts_us += base_us;
+      EXPECT_TRUE((*a)->PutFrame(fr).ok());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  // B's frames come 100 s later on the same timeline; it is refused while A streams.
+  for (int i = 0; i < 200 && (*a)->stats().fragments_persisted < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (const auto& f : *frames) {
+    Frame fr = ToFrame(f);
+    fr.pts_us += base_us + 100'000'000;
+    ASSERT_TRUE((*b)->PutFrame(fr).ok());
+  }
+  first.join();
+  ASSERT_TRUE((*a)->Stop(20'000).ok());
+  Status stop_b = (*b)->Stop(20'000);
+  EXPECT_TRUE(stop_b.ok()) << stop_b.ToString();
+  EXPECT_GE((*b)->stats().reconnects, 1u);
+  EXPECT_EQ((*b)->stats().fragments_persisted, 6u);
+  std::lock_guard<std::mutex> l(rec_b.mu);
+  EXPECT_TRUE(rec_b.errors.empty());
+}
+
 }  // namespace
 }  // namespace streamarc::producer_test
