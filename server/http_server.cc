@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 namespace streamarc::server {
@@ -252,8 +254,36 @@ class HttpServer::Impl {
 
   void Run() {
     while (!stop_.load()) {
-      if (lws_service(ctx_, 0) < 0) break;
+      if (lws_service(ctx_, 0) < 0) return;
     }
+    if (shutdown_hooks_.empty()) return;
+    queue_->Drain();  // what was posted before the hooks run (their writes follow them)
+    for (auto& hook : shutdown_hooks_) hook();
+    // lws_service waits for socket events only: a waker thread keeps the loop turning so
+    // the deadline is seen even when nothing more happens.
+    std::atomic<bool> done{false};
+    std::thread waker([&] {
+      while (!done.load()) {
+        lws_cancel_service(ctx_);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    });
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms_);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (lws_service(ctx_, 0) < 0) break;
+      bool pending = false;
+      for (const auto& [id, session] : sessions_) {
+        if (!session->out.empty()) pending = true;
+      }
+      if (!pending) {
+        queue_->Drain();  // writes posted meanwhile
+        pending = std::any_of(sessions_.begin(), sessions_.end(),
+                              [](const auto& s) { return !s.second->out.empty(); });
+        if (!pending) break;
+      }
+    }
+    done.store(true);
+    waker.join();
   }
 
   void Stop() {
@@ -601,6 +631,8 @@ class HttpServer::Impl {
   lws_context* ctx_ = nullptr;
   int port_ = 0;
   std::atomic<bool> stop_{false};
+  std::vector<std::function<void()>> shutdown_hooks_;
+  int drain_ms_ = 0;
   uint64_t next_id_ = 0;
   std::unordered_map<uint64_t, Session*> sessions_;
   std::map<std::pair<std::string, std::string>, BufferedHandler> buffered_;
@@ -626,6 +658,10 @@ void HttpServer::SetFallback(BufferedHandler handler) { impl_->fallback_ = std::
 Status HttpServer::Start() { return impl_->Start(); }
 void HttpServer::Run() { impl_->Run(); }
 void HttpServer::Stop() { impl_->Stop(); }
+void HttpServer::OnShutdown(std::function<void()> hook, int drain_ms) {
+  impl_->shutdown_hooks_.push_back(std::move(hook));
+  impl_->drain_ms_ = std::max(impl_->drain_ms_, drain_ms);
+}
 void HttpServer::Post(std::function<void()> task) { impl_->queue_->Post(std::move(task)); }
 int HttpServer::port() const { return impl_->port_; }
 

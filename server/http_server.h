@@ -49,6 +49,10 @@ class HttpServer {
   void Stop();
   // Thread-safe: runs `task` on the service thread (dropped once the server stops).
   void Post(std::function<void()> task);
+  // Runs `hook` on the service thread once Stop is seen, before Run returns: how endless
+  // responses (GetMedia) end cleanly at shutdown. Run then keeps writing for up to
+  // `drain_ms` until every queued response byte is on its socket. Set before Run.
+  void OnShutdown(std::function<void()> hook, int drain_ms = 500);
   // The port listened on (valid after Start).
   int port() const;
 

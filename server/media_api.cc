@@ -71,6 +71,10 @@ class MediaService : public std::enable_shared_from_this<MediaService> {
     return cached.second;
   }
 
+  // Server shutdown (service thread): every reader's response ends with its last chunk;
+  // writes that race with this are dropped by the writer. Cleanup follows at OnClose.
+  void EndAll();
+
   // The readers of streams that no longer exist (checked by the watcher thread).
   std::vector<std::shared_ptr<Reader>> ReadersOfDeletedStreams();
 
@@ -194,6 +198,9 @@ class Reader : public std::enable_shared_from_this<Reader> {
     w_->End();
     Stop();
   }
+
+  // Ends the response only (service thread at shutdown: no Unsubscribe here).
+  void EndResponse() { w_->End(); }
 
   const std::string& stream() const { return stream_; }
 
@@ -429,6 +436,19 @@ std::vector<std::shared_ptr<Reader>> MediaService::ReadersOfDeletedStreams() {
   return out;
 }
 
+void MediaService::EndAll() {
+  std::vector<std::shared_ptr<Reader>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [stream, readers] : readers_) {
+      for (auto& w : readers) {
+        if (auto r = w.lock()) all.push_back(std::move(r));
+      }
+    }
+  }
+  for (auto& r : all) r->EndResponse();
+}
+
 void MediaService::EndDeleted() {
   for (auto& r : ReadersOfDeletedStreams()) {
     log.Info("getmedia", "stream deleted: ending its reader", {{"stream", r->stream()}});
@@ -570,6 +590,8 @@ void RegisterMediaApi(HttpServer& http, const ApiContext& ctx, const MediaApiOpt
                             w, [reader](std::string body) { reader->Start(std::move(body)); },
                             [reader] { reader->Stop(); });
                       });
+
+  http.OnShutdown([api] { api->svc->EndAll(); });
 
   http.Route("POST", "/listFragments", [api](const HttpRequest& req) {
     return WithRequestId(ListFragments(*api->svc, req), api->svc->ids);

@@ -138,6 +138,14 @@ class GetMediaTest : public ::testing::Test {
     ASSERT_EQ(r.first, 200) << r.second;
   }
 
+  // Every test ends with a clean shutdown (exit code 0: no leak, no crash under ASan), live
+  // readers included.
+  void TearDown() override {
+    if (server_.pid() > 0) {
+      EXPECT_EQ(server_.Stop(), 0) << server_.log();
+    }
+  }
+
   // POSTs JSON with curl; returns the status and the body.
   std::pair<int, std::string> Post(const std::string& path, const json& body) {
     return PostRaw(path, body.dump());
@@ -437,6 +445,22 @@ TEST_F(GetMediaTest, AwsCliListFragmentsAndGetMediaForFragmentList) {
                                "999"});
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_NE(missing.out.find("ResourceNotFoundException"), std::string::npos) << missing.out;
+}
+
+TEST_F(GetMediaTest, ShutdownEndsLiveReadersWithTheLastChunk) {
+  auto input = MakeMedia(streamarc::testing::kH264AacMkv);
+  ASSERT_TRUE(input.ok());
+  ASSERT_GE(Push(*input), 5u);
+  std::vector<Fragment> all = List();
+  auto live = OpenGetMedia({{"StartSelectorType", "NOW"}});
+  auto backlog = OpenGetMedia({{"StartSelectorType", "EARLIEST"}});
+  backlog->ReadUntil(TokenNeedle(all.back().number));
+  EXPECT_EQ(server_.Stop(), 0) << server_.log();
+  for (RawHttp* r : {live.get(), backlog.get()}) {
+    const std::string& raw = r->ReadUntil("\r\n0\r\n\r\n");
+    EXPECT_NE(raw.find("\r\n0\r\n\r\n"), std::string::npos) << raw.substr(0, 200);
+  }
+  EXPECT_EQ(ParseChunks(Dechunk(backlog->received())).numbers, Numbers(all, 0));
 }
 
 }  // namespace
