@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -135,7 +136,7 @@ class HlsService {
   }
 
   HttpResponse Media(const SessionParams& s, const SegmentQuery& q) {
-    auto window = Select(s);
+    auto window = Select(s, q.token);
     if (!window.ok()) return KvsErrorFromStatus(window.status());
     std::vector<PlaylistEntry> entries = Entries(s, *window);
     MediaPlaylistOptions o;
@@ -148,7 +149,7 @@ class HlsService {
   HttpResponse Manifest(const SessionParams& s, const SegmentQuery& q) {
     auto shape = Shape(s);
     if (!shape.ok()) return KvsErrorFromStatus(shape.status());
-    auto window = Select(s);
+    auto window = Select(s, q.token);
     if (!window.ok()) return KvsErrorFromStatus(window.status());
     std::vector<PlaylistEntry> entries = Entries(s, *window);
     ManifestOptions o;
@@ -168,7 +169,7 @@ class HlsService {
   HttpResponse Init(const HttpRequest& req, const SessionParams& s, const SegmentQuery& q) {
     if (q.init_id.empty()) return KvsError(400, "MissingParameter", "InitId is required");
     const uint64_t track = q.track ? q.track : 1;
-    auto header = FindHeader(s, q.init_id);
+    auto header = FindHeader(s, q.token, q.init_id);
     if (!header.ok()) return KvsErrorFromStatus(header.status());
     auto bytes = cache_.GetOrMake("init|" + q.init_id + "|" + std::to_string(track), [&] {
       return Fmp4InitSegment(*header, TrackSelection{{track}});
@@ -296,7 +297,7 @@ class HlsService {
     lr.start_us = start;
     lr.end_us = end;
     while (true) {
-      lr.max_results = 1000;
+      lr.max_results = max >= 999 ? 1000 : static_cast<int>(max) + 1;
       ASSIGN_OR_RETURN(archive::ListResult page, ctx_.archive.ListFragments(lr));
       for (FragmentInfo& f : page.fragments) {
         if (type == TimestampType::kProducer && !out.empty() &&
@@ -329,7 +330,57 @@ class HlsService {
     }
   }
 
-  Result<Window> Select(const SessionParams& s) {
+  // How far a LIVE_REPLAY session has got: fragments from Start appear one by one, each once
+  // the session has run as long as the fragments before it last, so gaps in the recording
+  // cost no waiting. Remembered per session (a restart replays the count from Start).
+  struct ReplayState {
+    bool started = false;
+    std::string last_number;  // the newest fragment shown
+    int64_t last_ts = 0;
+    int64_t shown_us = 0;  // total duration of the fragments shown
+  };
+
+  // Returns the newest shown fragment's time (nullopt: none yet); sets *ended once a replay
+  // with an EndTimestamp has shown everything up to it.
+  Result<std::optional<int64_t>> AdvanceReplay(const SessionParams& s, const std::string& token,
+                                               bool* ended) {
+    ReplayState st;
+    {
+      std::lock_guard<std::mutex> lock(replay_mu_);
+      if (auto it = replay_.find(token); it != replay_.end()) st = it->second;
+    }
+    const TimestampType type = ArchiveType(s.selector);
+    const int64_t elapsed = ctx_.clock.NowMicros() - s.created_us;
+    const int64_t end = s.has_end ? s.end_us : std::numeric_limits<int64_t>::max() / 2;
+    bool more = true;
+    while (more && (!st.started || st.shown_us <= elapsed)) {
+      // The next fragments after the newest shown one, in timeline order.
+      ASSIGN_OR_RETURN(auto next, Range(s, type, st.started ? st.last_ts : s.start_us, end, 64));
+      more = false;
+      for (FragmentInfo& f : next) {
+        const int64_t ts = Ts(f, s.selector);
+        if (st.started && (ts < st.last_ts || (ts == st.last_ts && f.number <= st.last_number))) {
+          continue;  // shown already
+        }
+        more = true;
+        if (st.started && st.shown_us > elapsed) break;  // not due yet
+        st.started = true;
+        st.last_number = f.number;
+        st.last_ts = ts;
+        st.shown_us += f.duration_us;
+      }
+    }
+    *ended = s.has_end && st.started && !more;
+    {
+      std::lock_guard<std::mutex> lock(replay_mu_);
+      if (replay_.size() > 4096) replay_.clear();  // bounded; sessions re-count from Start
+      replay_[token] = st;
+    }
+    if (!st.started) return std::optional<int64_t>();
+    return std::optional<int64_t>(st.last_ts);
+  }
+
+  Result<Window> Select(const SessionParams& s, const std::string& token) {
     Window w;
     const size_t n = static_cast<size_t>(s.max_results);
     const StreamRef ref = StreamRef::Name(s.stream_name);
@@ -352,19 +403,9 @@ class HlsService {
         break;
       }
       case PlaybackMode::kLiveReplay: {
-        // Replays from Start at the speed of the recording: a fragment appears once the
-        // session has run as long as the recording from the first fragment to it.
-        auto first = ctx_.archive.FirstAtOrAfter(ref, ArchiveType(s.selector), s.start_us);
-        if (!first.ok()) {
-          if (first.status().code() == Code::kNotFound) return w;
-          return first.status();
-        }
-        int64_t until = Ts(*first, s.selector) + (ctx_.clock.NowMicros() - s.created_us);
-        if (s.has_end && until >= s.end_us) {
-          until = s.end_us;
-          w.ended = true;
-        }
-        ASSIGN_OR_RETURN(found, Tail(s, ArchiveType(s.selector), s.start_us, until, n));
+        ASSIGN_OR_RETURN(std::optional<int64_t> until, AdvanceReplay(s, token, &w.ended));
+        if (!until) return w;  // nothing recorded from Start on yet
+        ASSIGN_OR_RETURN(found, Tail(s, ArchiveType(s.selector), s.start_us, *until, n));
         break;
       }
     }
@@ -418,13 +459,14 @@ class HlsService {
     *disc = n.discontinuity_sequence;
   }
 
-  Result<std::string> FindHeader(const SessionParams& s, const std::string& id) {
+  Result<std::string> FindHeader(const SessionParams& s, const std::string& token,
+                                 const std::string& id) {
     {
       std::lock_guard<std::mutex> lock(headers_mu_);
       if (auto it = headers_.find(id); it != headers_.end()) return it->second;
     }
     // Not seen since the server started: search what the session shows now.
-    ASSIGN_OR_RETURN(Window w, Select(s));
+    ASSIGN_OR_RETURN(Window w, Select(s, token));
     if (w.previous) w.fragments.push_back(*w.previous);
     for (const FragmentInfo& f : w.fragments) {
       if (HeaderId(f.track_info) == id) return f.track_info;
@@ -450,6 +492,8 @@ class HlsService {
   LiveSequencer sequencer_;
   std::mutex headers_mu_;
   std::map<std::string, std::string> headers_;  // HeaderId → header, bounded
+  std::mutex replay_mu_;
+  std::map<std::string, ReplayState> replay_;  // by session token
 };
 
 HttpResponse Preflight(const HttpRequest&) {

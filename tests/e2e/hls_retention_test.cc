@@ -179,5 +179,32 @@ TEST_F(HlsRetentionTest, ExpiredFragmentsLeaveThePlaylistsCleanly) {
   EXPECT_GE(seq(empty), seq(after));
 }
 
+TEST_F(HlsRetentionTest, LiveReplaySkipsGapsInTheRecording) {
+  Post("createStream", {{"StreamName", "cam1"}, {"DataRetentionInHours", 24}});
+  Push("1000.000");  // 1000-1006 s, six 1 s fragments
+  Push("1020.000");  // 1020-1026 s: a 14 s gap
+  json replay = json::parse(
+      Post("getHLSStreamingSessionURL",
+           {{"StreamName", "cam1"},
+            {"PlaybackMode", "LIVE_REPLAY"},
+            {"MaxMediaPlaylistFragmentResults", 20},
+            {"HLSFragmentSelector",
+             {{"FragmentSelectorType", "PRODUCER_TIMESTAMP"},
+              {"TimestampRange", {{"StartTimestamp", 900}, {"EndTimestamp", 1030}}}}}}));
+  const std::string media = MediaUrl(replay.value("HLSStreamingSessionURL", ""));
+  std::string now = Curl({media});
+  EXPECT_EQ(Count(now, "#EXTINF:"), 1u) << now;
+  // 6.5 s on, the six fragments of the first recording have played and the second
+  // recording's first fragment is due: the replay does not wait out the gap.
+  clock_.Jump(6'500'000);
+  now = Curl({media});
+  EXPECT_EQ(Count(now, "#EXTINF:"), 7u) << now;
+  EXPECT_EQ(now.find("#EXT-X-ENDLIST"), std::string::npos);
+  clock_.Jump(10'000'000);
+  now = Curl({media});
+  EXPECT_EQ(Count(now, "#EXTINF:"), 12u) << now;
+  EXPECT_NE(now.find("#EXT-X-ENDLIST"), std::string::npos) << now;
+}
+
 }  // namespace
 }  // namespace streamarc::e2e
