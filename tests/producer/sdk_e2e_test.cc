@@ -565,5 +565,55 @@ TEST_F(ProducerSdkTest, SecondProducerWaitsForTheFirst) {
   EXPECT_TRUE(rec_b.errors.empty());
 }
 
+// A connection that stops acknowledging (the server's replies vanish) is declared stale
+// after connection_staleness_ms and replaced; nothing is lost or doubled.
+TEST_F(ProducerSdkTest, StaleConnectionIsReplaced) {
+  auto frames = MakeAnnexBFrames(work_.path(), {});
+  ASSERT_TRUE(frames.ok()) << frames.status().ToString();
+  const int port = server_.port();
+  server_.Stop();
+  TcpProxy proxy(port);
+  const std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port());
+  ASSERT_TRUE(server_.Start(data_.path(), {"--port", std::to_string(port), "--public-url", proxy_url}).ok());
+  ClientOptions o = Options(server_);
+  o.endpoint = proxy_url;
+  auto client = Client::Create(o);
+  ASSERT_TRUE(client.ok());
+  Recorder rec;
+  StreamOptions so;
+  so.name = "cam-stale";
+  so.fragment_duration_ms = 1'000;
+  so.connection_staleness_ms = 500;
+  so.retry_min_ms = 20;
+  so.retry_max_ms = 200;
+  auto stream = (*client)->OpenStream(so, &rec);
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  for (size_t i = 0; i < 70; ++i) ASSERT_TRUE((*stream)->PutFrame(ToFrame((*frames)[i])).ok());
+  for (int i = 0; i < 500 && (*stream)->stats().fragments_persisted < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  proxy.set_drop_replies(true);
+  for (size_t i = 70; i < 100; ++i) ASSERT_TRUE((*stream)->PutFrame(ToFrame((*frames)[i])).ok());
+  bool replaced = false;
+  for (int i = 0; i < 500 && !replaced; ++i) {
+    {
+      std::lock_guard<std::mutex> l(rec.mu);
+      replaced = rec.states[ConnectionState::kDisconnected] > 0;
+    }
+    if (!replaced) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  proxy.set_drop_replies(false);
+  EXPECT_TRUE(replaced);
+  for (size_t i = 100; i < frames->size(); ++i) {
+    ASSERT_TRUE((*stream)->PutFrame(ToFrame((*frames)[i])).ok());
+  }
+  Status stop = (*stream)->Stop(30'000);
+  EXPECT_TRUE(stop.ok()) << stop.ToString();
+  server_.Stop();
+  Stored got = ReadArchive(data_.path(), "cam-stale");
+  ExpectSameVideo(*frames, got);
+  EXPECT_EQ(ExpectNoDuplicates(*frames, got), 0u);
+}
+
 }  // namespace
 }  // namespace streamarc::producer_test
