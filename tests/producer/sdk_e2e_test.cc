@@ -615,5 +615,40 @@ TEST_F(ProducerSdkTest, StaleConnectionIsReplaced) {
   EXPECT_EQ(ExpectNoDuplicates(*frames, got), 0u);
 }
 
+// A non-retriable ERROR ack (4002: the server takes fragments of at most 1.5 s, ours last
+// 3 s) drops that fragment, reports it, and the stream goes on: no endless resend, no hang.
+TEST_F(ProducerSdkTest, NonRetriableErrorAckDropsTheFragment) {
+  const int port = server_.port();
+  server_.Stop();
+  ASSERT_TRUE(server_.Start(data_.path(), {"--port", std::to_string(port),
+                                           "--max-fragment-duration-ms", "1500"}).ok());
+  auto frames = MakeAnnexBFrames(work_.path(), {});
+  ASSERT_TRUE(frames.ok()) << frames.status().ToString();
+  auto client = Client::Create(Options(server_));
+  ASSERT_TRUE(client.ok());
+  Recorder rec;
+  StreamOptions so;
+  so.name = "cam-too-long";
+  so.fragment_duration_ms = 3'000;
+  so.retry_min_ms = 20;
+  so.retry_max_ms = 200;
+  auto stream = (*client)->OpenStream(so, &rec);
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  for (const auto& f : *frames) ASSERT_TRUE((*stream)->PutFrame(ToFrame(f)).ok());
+  Status stop = (*stream)->Stop(20'000);
+  EXPECT_TRUE(stop.ok()) << stop.ToString();
+  StreamStats st = (*stream)->stats();
+  EXPECT_EQ(st.fragments_started, 2u);
+  EXPECT_EQ(st.fragments_dropped, 2u);
+  EXPECT_EQ(st.fragments_persisted, 0u);
+  EXPECT_EQ(st.frames_dropped, frames->size());
+  EXPECT_EQ(rec.dropped_fragments.load(), 2);
+  std::lock_guard<std::mutex> l(rec.mu);
+  ASSERT_EQ(rec.error_ids.size(), 2u);
+  EXPECT_EQ(rec.error_ids[0], 4002);
+  ASSERT_EQ(rec.errors.size(), 2u);
+  EXPECT_EQ(rec.errors[0].code(), Code::kInvalidArgument) << rec.errors[0].ToString();
+}
+
 }  // namespace
 }  // namespace streamarc::producer_test
