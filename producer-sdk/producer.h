@@ -128,6 +128,25 @@ class StreamCallbacks {
 };
 
 // Thread-safe: PutFrame from one producing thread; stats() and Stop() from any.
+//
+// Delivery. A fragment stays in the content store until the server says PERSISTED. After a
+// lost connection the stream reconnects (backoff with full jitter) and resends from the
+// first fragment not yet PERSISTED, each connection starting with a fresh MKV header. A
+// fragment whose PERSISTED may have been lost with the connection (all its bytes went out)
+// is looked up with ListFragments (by producer timestamp) first and not resent when the
+// archive has it. So the archive gets every fragment the policy did not drop, once; the
+// limit: if ListFragments cannot answer, such a fragment is resent (at least once, counted
+// in StreamStats::fragments_resent). Fragments a non-retriable ERROR ack refuses are
+// dropped and reported (OnDroppedFragment, OnStreamError); a deleted stream, refused
+// credentials or a malformed request fail the stream (OnStreamError; PutFrame and Stop
+// return the Status).
+//
+// Timestamps: Frame::pts_us is wall-clock time (microseconds since the epoch, the ABSOLUTE
+// fragment timecodes KVS expects); timestamps before the year 2000 are taken as relative to
+// the stream's start and shifted by the wall clock at the first frame. Frames go in decode
+// order; a fragment starts at a key frame of the first video track once
+// fragment_duration_ms has passed. Frame::dts_us and duration_us are not stored (Matroska
+// SimpleBlocks carry the presentation time only).
 class Stream {
  public:
   virtual ~Stream() = default;
