@@ -37,6 +37,12 @@ StoredFragment* StreamImpl::FindByTimecode(int64_t tc) {
   return nullptr;
 }
 
+std::deque<StoredFragment>::iterator StreamImpl::IterOf(const StoredFragment& f) {
+  // A deque's elements are not contiguous: found by sequence number, not pointer arithmetic.
+  return std::find_if(store_.begin(), store_.end(),
+                      [&](const StoredFragment& s) { return s.seq == f.seq; });
+}
+
 void StreamImpl::Queue(Event e) { events_.push_back(std::move(e)); }
 
 void StreamImpl::Wake() {

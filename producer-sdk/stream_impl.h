@@ -95,6 +95,7 @@ class StreamImpl final : public Stream {
 
   // ---- content store (stream.cc), all under mu_ ----
   StoredFragment* FindByTimecode(int64_t timecode_ms);
+  std::deque<StoredFragment>::iterator IterOf(const StoredFragment& f);
   void CloseOpenFragment();
   // Makes room for `need` bytes per the overflow policy. OK: room made; otherwise the frame
   // must be dropped (kResourceExhausted) or the stream failed.

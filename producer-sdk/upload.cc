@@ -151,7 +151,7 @@ void StreamImpl::OnAcks(std::vector<FragmentAck>& acks) {
           ++stats_.fragments_persisted;
           stats_.last_persisted_latency_us = clock_.MonotonicMicros() - f->first_put_us;
           attempts_ = 0;
-          EraseFragment(store_.begin() + (f - &store_.front()));
+          EraseFragment(IterOf(*f));
         }
         break;
       case AckType::kError: {
@@ -174,7 +174,7 @@ void StreamImpl::OnAcks(std::vector<FragmentAck>& acks) {
           stats_.frames_dropped += f->frames;
           int64_t tc = f->timecode_ms;
           Queue([tc](StreamCallbacks& cb) { cb.OnDroppedFragment(tc); });
-          EraseFragment(store_.begin() + (f - &store_.front()));
+          EraseFragment(IterOf(*f));
         }
         Queue([why](StreamCallbacks& cb) { cb.OnStreamError(why); });
         break;
@@ -329,7 +329,7 @@ bool StreamImpl::CheckDoubt() {
     if (f && f->sent_whole) {
       ++stats_.fragments_persisted;
       ++stats_.fragments_confirmed;
-      EraseFragment(store_.begin() + (f - &store_.front()));
+      EraseFragment(IterOf(*f));
     }
   }
   // Without an answer to rely on (no ListFragments), the rest is resent: at least once.

@@ -175,14 +175,18 @@ TEST_F(ProducerSdkTest, ServerKilledAndRestartedKeepsEveryFrameOnce) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   });
-  size_t max_store = 0;
+  size_t max_store = 0, max_fragments = 0;
   for (int kill = 0; kill < 3; ++kill) {
     // Let a few fragments through, then kill while the connection is busy.
     size_t target = (kill + 1) * frames->size() / 4;
     while (pushed < target) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     server_.Kill();
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));
-    max_store = std::max(max_store, (*stream)->stats().store_bytes);
+    // The second outage is long enough for a dozen fragments to pile up in the store.
+    std::this_thread::sleep_for(std::chrono::milliseconds(kill == 1 ? 1'500 : 150));
+    StreamStats during = (*stream)->stats();
+    max_store = std::max(max_store, during.store_bytes);
+    max_fragments = std::max<size_t>(max_fragments, during.fragments_started - during.fragments_persisted -
+                                                        during.fragments_dropped);
     ASSERT_TRUE(server_.Start(data_.path(), {"--port", std::to_string(port)}).ok());
   }
   producer.join();
@@ -190,13 +194,14 @@ TEST_F(ProducerSdkTest, ServerKilledAndRestartedKeepsEveryFrameOnce) {
   EXPECT_TRUE(stop.ok()) << stop.ToString();
   StreamStats st = (*stream)->stats();
   EXPECT_GE(st.reconnects, 3u);
-  std::printf("reconnects=%llu resent=%llu confirmed=%llu persisted=%llu max_store=%zu\n",
+  std::printf("reconnects=%llu resent=%llu confirmed=%llu persisted=%llu max_store=%zu max_fragments=%zu\n",
               static_cast<unsigned long long>(st.reconnects),
               static_cast<unsigned long long>(st.fragments_resent),
               static_cast<unsigned long long>(st.fragments_confirmed),
-              static_cast<unsigned long long>(st.fragments_persisted), max_store);
+              static_cast<unsigned long long>(st.fragments_persisted), max_store, max_fragments);
   EXPECT_EQ(st.frames_dropped, 0u);
   EXPECT_LE(max_store, so.storage_bytes);
+  EXPECT_GE(max_fragments, 9u);  // more than one deque block of them
   server_.Stop();
   Stored got = ReadArchive(data_.path(), "cam-kill");
   ExpectSameVideo(*frames, got);
