@@ -9,8 +9,11 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
+#include "common/clock.h"
+#include "producer-sdk/http.h"
 #include "producer-sdk/producer.h"
 #include "tests/producer/sdk_media.h"
 #include "tests/producer/tcp_proxy.h"
@@ -226,12 +229,15 @@ TEST_F(ProducerSdkTest, DeletedStreamFailsClearly) {
   for (size_t i = 0; i < 60; ++i) ASSERT_TRUE((*stream)->PutFrame(ToFrame((*frames)[i])).ok());
   const std::string aws_env = "AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=x "
                               "AWS_DEFAULT_REGION=us-west-2 ";
-  auto arn = RunCommand({"sh", "-c", aws_env + "/usr/bin/aws --endpoint-url " + server_.url() +
-                                         " kinesisvideo describe-stream --stream-name cam-deleted"
-                                         " --query StreamInfo.StreamARN --output text"});
-  ASSERT_TRUE(arn.ok());
-  ASSERT_EQ(arn->exit_code, 0) << arn->out;
-  std::string a = arn->out.substr(0, arn->out.find('\n'));
+  // The ARN from DescribeStream (a plain signed POST), then the AWS CLI deletes the stream.
+  SignContext sign{"us-west-2", {"AKIDEXAMPLE", "x", ""}, "test"};
+  auto described = PostJson(server_.url(), "/describeStream", R"({"StreamName":"cam-deleted"})",
+                            sign, 1'000, 10'000, streamarc::SystemClock().NowMicros());
+  ASSERT_TRUE(described.ok());
+  ASSERT_EQ(described->status, 200) << described->body;
+  auto info = nlohmann::json::parse(described->body, nullptr, false);
+  ASSERT_FALSE(info.is_discarded());
+  std::string a = info["StreamInfo"]["StreamARN"].template get<std::string>();
   auto del = RunCommand({"sh", "-c", aws_env + "/usr/bin/aws --endpoint-url " + server_.url() +
                                          " kinesisvideo delete-stream --stream-arn " + a});
   ASSERT_TRUE(del.ok());

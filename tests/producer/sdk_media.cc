@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "archive/archive.h"
@@ -30,26 +33,41 @@ int64_t Ms(const nlohmann::json& v) {
 }  // namespace
 
 Result<std::vector<InputFrame>> MakeAnnexBFrames(const std::string& dir, const MediaSpec& spec) {
+  (void)dir;
   const bool hevc = spec.codec == "libx265";
-  std::string mkv = dir + (hevc ? "/in265.mkv" : "/in264.mkv");
-  std::string es = dir + (hevc ? "/in.h265" : "/in.h264");
-  std::vector<std::string> argv = {
-      "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-      "testsrc2=size=" + spec.size + ":rate=" + std::to_string(spec.fps), "-t",
-      std::to_string(spec.seconds), "-pix_fmt", "yuv420p", "-c:v", spec.codec, "-g",
-      std::to_string(spec.gop), "-keyint_min", std::to_string(spec.gop)};
-  if (hevc) {
-    argv.insert(argv.end(), {"-preset", "ultrafast", "-x265-params", "aud=1:log-level=error"});
-  } else {
-    argv.insert(argv.end(), {"-x264-params", "aud=1", "-preset", "veryfast"});
+  // Encoded once per spec and cached with the other test media: several tests use the same
+  // input, and encoding dominates their time. Written under temporary names and renamed, so
+  // test processes running at once never read a half-written file.
+  const std::string cache = std::string(STREAMARC_TEST_MEDIA_DIR) + "/producer";
+  std::filesystem::create_directories(cache);
+  const std::string key = spec.codec + "_" + std::to_string(spec.seconds) + "s_" +
+                          std::to_string(spec.fps) + "fps_g" + std::to_string(spec.gop) + "_" +
+                          spec.size + "_" + (spec.bitrate.empty() ? "crf" : spec.bitrate);
+  std::string mkv = cache + "/" + key + ".mkv";
+  std::string es = cache + "/" + key + (hevc ? ".h265" : ".h264");
+  if (!std::filesystem::exists(mkv) || !std::filesystem::exists(es)) {
+    const std::string tmp = cache + "/tmp-" + std::to_string(getpid()) + "-" + key;
+    std::vector<std::string> argv = {
+        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+        "testsrc2=size=" + spec.size + ":rate=" + std::to_string(spec.fps), "-t",
+        std::to_string(spec.seconds), "-pix_fmt", "yuv420p", "-c:v", spec.codec, "-g",
+        std::to_string(spec.gop), "-keyint_min", std::to_string(spec.gop)};
+    if (hevc) {
+      argv.insert(argv.end(), {"-preset", "ultrafast", "-x265-params", "aud=1:log-level=error"});
+    } else {
+      argv.insert(argv.end(), {"-x264-params", "aud=1", "-preset", "veryfast"});
+    }
+    if (!spec.bitrate.empty()) argv.insert(argv.end(), {"-b:v", spec.bitrate});
+    argv.push_back(tmp + ".mkv");
+    RETURN_IF_ERROR(Run(argv).status());
+    RETURN_IF_ERROR(Run({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i",
+                         tmp + ".mkv", "-c", "copy", "-bsf:v",
+                         hevc ? "hevc_mp4toannexb" : "h264_mp4toannexb", "-f",
+                         hevc ? "hevc" : "h264", tmp + ".es"})
+                        .status());
+    std::filesystem::rename(tmp + ".es", es);
+    std::filesystem::rename(tmp + ".mkv", mkv);
   }
-  if (!spec.bitrate.empty()) argv.insert(argv.end(), {"-b:v", spec.bitrate});
-  argv.push_back(mkv);
-  RETURN_IF_ERROR(Run(argv).status());
-  RETURN_IF_ERROR(Run({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", mkv,
-                       "-c", "copy", "-bsf:v", hevc ? "hevc_mp4toannexb" : "h264_mp4toannexb",
-                       "-f", hevc ? "hevc" : "h264", es})
-                      .status());
   ASSIGN_OR_RETURN(std::string probe,
                    Run({"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_packets",
                         "-show_entries", "packet=pts_time,dts_time,duration_time,flags,size",
