@@ -127,6 +127,13 @@ Status StreamImpl::PutFrame(const Frame& frame) {
     if (frame.pts_us < kAbsoluteEpochUs) pts_offset_us_ = clock_.NowMicros() - frame.pts_us;
   }
   const int64_t pts_ms = (frame.pts_us + pts_offset_us_) / 1000;
+  if (!packager_.ready() && !frame.key_frame) {
+    // Joined mid-GOP (an RTSP camera does this): nothing to decode until a key frame. Normal
+    // operation, reported as a dropped frame, not an error.
+    DropFrame(frame.pts_us);
+    Wake();
+    return Status::Ok();
+  }
   mkv::Bytes payload;
   Status conv = packager_.Convert(frame, payload);
   if (!conv.ok() || !packager_.ready()) {

@@ -661,5 +661,32 @@ TEST_F(ProducerSdkTest, NonRetriableErrorAckDropsTheFragment) {
   EXPECT_EQ(rec.errors[0].code(), Code::kInvalidArgument) << rec.errors[0].ToString();
 }
 
+// A source joined mid-GOP (as an RTSP camera is): the frames before the first key frame are
+// dropped and reported, PutFrame still succeeds, and everything from the key frame on is
+// archived.
+TEST_F(ProducerSdkTest, JoinsMidGop) {
+  auto frames = MakeAnnexBFrames(work_.path(), {});
+  ASSERT_TRUE(frames.ok()) << frames.status().ToString();
+  auto client = Client::Create(Options(server_));
+  ASSERT_TRUE(client.ok());
+  Recorder rec;
+  StreamOptions so;
+  so.name = "cam-mid-gop";
+  so.fragment_duration_ms = 1'000;
+  auto stream = (*client)->OpenStream(so, &rec);
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  const size_t join = 10;  // the next key frame is frame 30
+  for (size_t i = join; i < frames->size(); ++i) {
+    ASSERT_TRUE((*stream)->PutFrame(ToFrame((*frames)[i])).ok()) << i;
+  }
+  ASSERT_TRUE((*stream)->Stop(20'000).ok());
+  EXPECT_EQ((*stream)->stats().frames_dropped, 20u);
+  EXPECT_EQ(rec.dropped_frames.load(), 20);
+  server_.Stop();
+  Stored got = ReadArchive(data_.path(), "cam-mid-gop");
+  std::vector<InputFrame> expected(frames->begin() + 30, frames->end());
+  ExpectSameVideo(expected, got);
+}
+
 }  // namespace
 }  // namespace streamarc::producer_test
