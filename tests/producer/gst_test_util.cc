@@ -27,7 +27,16 @@ std::vector<std::string> GstEnv() {
                                   // configured keys accepts any.
                                   "AWS_ACCESS_KEY_ID=AKIDGSTTEST", "AWS_SECRET_ACCESS_KEY=gst-test-secret"};
   std::string asan = STREAMARC_LIBASAN;
-  if (!asan.empty()) env.push_back("LD_PRELOAD=" + asan);
+  if (!asan.empty()) {
+    env.push_back("LD_PRELOAD=" + asan);
+    // glib is built without frame pointers: the fast unwinder stops at g_malloc, which
+    // would leave LeakSanitizer a choice between suppressing every g_malloc and failing on
+    // glib's own start-up allocation. Full unwinding lets tests/lsan.supp name the latter.
+    const char* asan_options = std::getenv("ASAN_OPTIONS");
+    std::string opts = asan_options != nullptr ? asan_options : "";
+    env.push_back("ASAN_OPTIONS=" + opts + (opts.empty() ? "" : ":") +
+                  "fast_unwind_on_malloc=0");
+  }
   return env;
 }
 
