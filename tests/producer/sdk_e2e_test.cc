@@ -39,6 +39,7 @@ class Recorder : public StreamCallbacks {
   void OnDroppedFrame(int64_t) override { ++dropped_frames; }
   void OnDroppedFragment(int64_t) override { ++dropped_fragments; }
   void OnStorageOverflowPressure(size_t) override { ++overflow_pressure; }
+  void OnLatencyPressure(int64_t) override { ++latency_pressure; }
   void OnConnectionState(ConnectionState s, const Status&) override {
     std::lock_guard<std::mutex> l(mu);
     ++states[s];
@@ -56,7 +57,8 @@ class Recorder : public StreamCallbacks {
   std::map<ConnectionState, int> states;
   std::vector<int> error_ids;
   std::vector<Status> errors;
-  std::atomic<int> dropped_frames{0}, dropped_fragments{0}, overflow_pressure{0};
+  std::atomic<int> dropped_frames{0}, dropped_fragments{0}, overflow_pressure{0},
+      latency_pressure{0};
 };
 
 ClientOptions Options(const ServerProcess& server) {
@@ -276,6 +278,7 @@ TEST_F(ProducerSdkTest, UnreachableServerGivesClearErrors) {
   Recorder rec;
   so.retry_min_ms = 20;
   so.retry_max_ms = 100;
+  so.max_latency_ms = 200;
   auto stream = (*client)->OpenStream(so, &rec);
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();
   server_.Kill();
@@ -285,6 +288,7 @@ TEST_F(ProducerSdkTest, UnreachableServerGivesClearErrors) {
   StreamStats st = (*stream)->stats();
   EXPECT_EQ(st.fragments_persisted, 0u);
   EXPECT_GT(st.store_bytes, 0u);
+  EXPECT_GE(rec.latency_pressure.load(), 1);  // the oldest fragment waited past max_latency_ms
   std::lock_guard<std::mutex> l(rec.mu);
   EXPECT_GE(rec.states[ConnectionState::kDisconnected], 1);
 }
