@@ -1,5 +1,10 @@
 // streamarcsink in a real gst-launch-1.0 pipeline, uploading to the real streamarcd; the
 // archive read back afterwards.
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "tests/producer/gst_test_util.h"
@@ -79,6 +84,36 @@ TEST_F(SinkTest, ControlPlaneUriAndH265) {
   ASSERT_EQ(server_.Stop(), 0);
   Stored stored = ReadArchive(Data(), "sink-hevc");
   EXPECT_EQ(stored.frames.size(), 30u);
+  EXPECT_TRUE(stored.every_fragment_starts_with_key);
+}
+
+// A live pipeline stopped with Ctrl-C (gst-launch -e turns it into EOS): the sink flushes,
+// waits for PERSISTED, and gst-launch exits 0 with every frame it rendered archived.
+TEST_F(SinkTest, InterruptedLivePipelineFlushes) {
+  std::vector<std::string> argv = GstEnv();
+  argv.insert(argv.end(),
+              {"gst-launch-1.0", "-e", "-v", "videotestsrc", "is-live=true", "!",
+               "video/x-raw,width=160,height=120,framerate=15/1", "!", "x264enc",
+               "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=15", "!", "h264parse",
+               "!", "identity", "silent=false", "!", "streamarcsink", "stream-name=live",
+               "endpoint=" + server_.url(), "fragment-duration=1000"});
+  Child launch(argv);
+  ASSERT_TRUE(launch.WaitForOutput("PLAYING", 20000)) << launch.Output();
+  // Let a few fragments go out before the interrupt.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  launch.Signal(SIGINT);
+  ASSERT_EQ(launch.Wait(60000), 0) << launch.Output();
+  ASSERT_EQ(server_.Stop(), 0);
+  // identity (with -v) logs each buffer on its way to the sink.
+  std::string out = launch.Output();
+  size_t rendered = 0;
+  for (size_t at = 0; (at = out.find("identity0: last-message = chain", at)) != std::string::npos;
+       ++at) {
+    ++rendered;
+  }
+  Stored stored = ReadArchive(Data(), "live");
+  EXPECT_GT(stored.frames.size(), 10u);
+  EXPECT_EQ(stored.frames.size(), rendered);
   EXPECT_TRUE(stored.every_fragment_starts_with_key);
 }
 
