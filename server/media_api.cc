@@ -343,12 +343,16 @@ class Reader : public std::enable_shared_from_this<Reader> {
         return Finish();  // kNotFound: the stream was deleted
       }
       if (batch->empty()) {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (missed_) {
-          missed_ = false;
-          continue;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (missed_) {
+            missed_ = false;
+            continue;
+          }
+          mode_ = Mode::kLive;
         }
-        mode_ = Mode::kLive;
+        svc_->log.Info("getmedia", "reader is at the live edge",
+                       {{"stream", stream_}, {"after", after}});
         return;
       }
       for (const archive::FragmentInfo& info : *batch) {

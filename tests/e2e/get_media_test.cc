@@ -463,5 +463,35 @@ TEST_F(GetMediaTest, ShutdownEndsLiveReadersWithTheLastChunk) {
   EXPECT_EQ(ParseChunks(Dechunk(backlog->received())).numbers, Numbers(all, 0));
 }
 
+// `aws kinesis-video-media get-media` writes the endless stream to a file; deleting the
+// stream ends it, and the CLI exits with what it got.
+TEST_F(GetMediaTest, AwsCliGetMediaUntilTheStreamIsDeleted) {
+  auto input = MakeMedia(streamarc::testing::kH264AacMkv);
+  ASSERT_TRUE(input.ok());
+  ASSERT_GE(Push(*input), 5u);
+  std::vector<Fragment> all = List();
+  const std::string out = dir_.File("get-media.mkv");
+  CommandOutput cli;
+  std::thread t([&] {
+    cli = Aws({"kinesis-video-media", "get-media", "--stream-name", kStream,
+               "--start-selector", "StartSelectorType=EARLIEST", out});
+  });
+  // Wait (no timing assertion) until the server has sent the backlog and follows the live
+  // edge (the CLI writes its file only at the end).
+  for (int i = 0; i < 1200; ++i) {
+    if (server_.log().find("reader is at the live edge") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  auto arn = Post("/describeStream", {{"StreamName", kStream}});
+  auto del = Post("/deleteStream",
+                  {{"StreamARN", json::parse(arn.second)["StreamInfo"]["StreamARN"]}});
+  EXPECT_EQ(del.first, 200) << del.second;
+  t.join();
+  EXPECT_EQ(cli.exit_code, 0) << cli.out;
+  EXPECT_NE(cli.out.find("video/webm"), std::string::npos) << cli.out;
+  Chunks got = ParseChunks(ReadFileOrDie(out));
+  EXPECT_EQ(got.numbers, Numbers(all, 0));
+}
+
 }  // namespace
 }  // namespace streamarc::e2e
