@@ -112,6 +112,13 @@ class HlsTest : public ::testing::Test {
     input_ = *input;
   }
 
+  // A clean shutdown (exit code 0: under ASan, no leak and no error in the server).
+  void TearDown() override {
+    if (server_.pid() > 0) {
+      EXPECT_EQ(server_.Stop(), 0) << server_.log();
+    }
+  }
+
   void CreateStream(const std::string& name, int hours = 24) {
     auto r = RunCommand({"curl", "-sS", "-X", "POST", "--data-binary",
                          json{{"StreamName", name}, {"DataRetentionInHours", hours}}.dump(),
