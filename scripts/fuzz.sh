@@ -48,7 +48,7 @@ for bin in build-fuzz/fuzz/*_fuzzer; do
   if [ ! -d "$corpus" ]; then
     mkdir -p "$corpus"
     [ -d "fuzz/seeds/$name" ] && cp "fuzz/seeds/$name"/* "$corpus"/ 2>/dev/null || true
-    case "$name" in mkv_reader_fuzzer|fragmenter_fuzzer) seed_mkv "$corpus" ;; esac
+    case "$name" in mkv_reader_fuzzer|fragmenter_fuzzer|remux_fuzzer) seed_mkv "$corpus" ;; esac
   fi
   echo "fuzz: $name for ${seconds}s"
   parallel=()

@@ -5,8 +5,8 @@
 #   PORT=9000 DATA_DIR=/srv/arc bash scripts/run.sh
 #   DEMO_SECONDS=30 bash scripts/run.sh # stop by itself after 30 s
 #
-# The demo camera is ffmpeg's test pattern (720p30 H.264 + AAC) pushed live with PutMedia
-# into the stream "demo". Ctrl-C stops the camera and then the server, cleanly.
+# The demo camera is streamarc-put's test pattern (720p30 H.264 + AAC) pushed live with
+# PutMedia into the stream "demo". Ctrl-C stops the camera and then the server, cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,29 +33,41 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-# The stream may exist from an earlier run: ResourceInUseException is fine.
-curl -sS -X POST "$url/createStream" \
-  -d '{"StreamName":"demo","DataRetentionInHours":24,"MediaType":"video/h264,audio/aac"}' \
-  >/dev/null
+# Any key works until SigV4 checking lands; the producer SDK signs with whatever it gets.
+export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-demo} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-demo}
+
+# streamarc-put creates the stream "demo" (24 h retention) if it does not exist yet.
+limit=()
+[ "$seconds" != 0 ] && limit=(--duration "$seconds")
+./build/producer-sdk/streamarc-put --endpoint "$url" --stream demo --retention 24 \
+  --test-pattern --audio --width 1280 --height 720 --fps 30 --bitrate 2000 \
+  --status-interval 10 "${limit[@]}" &
+camera=$!
+
+# A live HLS session needs a first fragment: ask for one once the camera has sent it.
+hls=
+for _ in $(seq 50); do
+  hls=$(curl -sS -X POST "$url/getHLSStreamingSessionURL" \
+    -d '{"StreamName":"demo","PlaybackMode":"LIVE","Expires":43200}' 2>/dev/null |
+    sed -n 's/.*"HLSStreamingSessionURL" *: *"\([^"]*\)".*/\1/p' || true)
+  [ -n "$hls" ] && break
+  kill -0 "$camera" 2>/dev/null || break
+  sleep 0.2
+done
 
 cat <<MSG
 
-streamarcd is listening on $url (data in $data), with a demo camera streaming into "demo".
-Try, in another terminal:
-  aws --endpoint-url $url kinesisvideo list-streams      (any access key works)
-  sqlite3 $data/index.sqlite 'select count(*) from fragments'
-Ctrl-C stops the camera and the server.
+streamarcd is listening on $url (data in $data), with a demo camera streaming into "demo"
+(streamarc-put's test pattern, 720p30 H.264 + AAC). Try, in another terminal:
+  ffplay '${hls:-<URL from get-hls-streaming-session-url>}'
+  aws --endpoint-url $url kinesisvideo list-streams          (any access key works)
+  aws --endpoint-url $url kinesis-video-archived-media list-fragments --stream-name demo
+  aws --endpoint-url $url kinesis-video-archived-media get-clip --stream-name demo \\
+      --clip-fragment-selector 'FragmentSelectorType=SERVER_TIMESTAMP,TimestampRange={StartTimestamp=$(date -u +%s),EndTimestamp=$(( $(date -u +%s) + 60 ))}' \\
+      clip.mp4
+Ctrl-C stops the camera (after its last fragment is persisted) and the server.
 
 MSG
 
-limit=()
-[ "$seconds" != 0 ] && limit=(-t "$seconds")
-ffmpeg -nostdin -hide_banner -loglevel error -re \
-  -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 \
-  "${limit[@]}" -c:v libx264 -preset veryfast -tune zerolatency -g 60 -b:v 2M -c:a aac \
-  -f matroska -method POST \
-  -headers $'x-amzn-stream-name: demo\r\nx-amzn-fragment-acknowledgment-required: 0\r\n' \
-  "$url/putMedia" &
-camera=$!
 wait "$camera" || true
 camera=
