@@ -431,6 +431,25 @@ TEST_F(HlsTest, ForgedAndExpiredTokensAreRefused) {
   EXPECT_NE(r.find("HTTP/1.1 400"), std::string::npos) << r;
 }
 
+TEST_F(HlsTest, TracksThePackagersCannotCarryAreLeftOut) {
+  // H.264 with Opus: HLS plays the video; the Opus track is not offered.
+  auto input = MakeMedia(streamarc::testing::kGstX264OpusMkv);
+  ASSERT_TRUE(input.ok());
+  input_ = *input;
+  CreateStream("cam1");
+  Push("cam1", kStart);
+  std::string url = Session("getHLSStreamingSessionURL", OnDemand("cam1", "HLSFragmentSelector"));
+  std::string master = Get(url);
+  EXPECT_EQ(master.find("EXT-X-MEDIA:"), std::string::npos) << master;
+  EXPECT_EQ(master.find("opus"), std::string::npos) << master;
+  Probe want = ProbeUrl(input_);
+  want.erase("audio");
+  Probe got = ProbeUrl(url);
+  ASSERT_EQ(got.count("video"), 1u);
+  EXPECT_EQ(got.count("audio"), 0u);
+  EXPECT_EQ(got["video"].packets, want["video"].packets);
+}
+
 TEST_F(HlsTest, SegmentsServeRangesAndCorsPreflight) {
   CreateStream("cam1");
   Push("cam1", kStart);
