@@ -15,6 +15,10 @@
 
 #include "playback/remux_av.h"
 
+extern "C" {
+#include <libavutil/log.h>
+}
+
 namespace streamarc::playback {
 namespace {
 
@@ -407,6 +411,10 @@ Result<Mp4Clip> Mp4ClipOf(std::span<const MkvFragment> fragments, const TrackSel
   clip.duration_us = max_end - min_pts;
   clip.bytes = muxer->TakeBytes();
   return clip;
+}
+
+void SetFfmpegLogVerbose(bool verbose) {
+  av_log_set_level(verbose ? AV_LOG_INFO : AV_LOG_ERROR);
 }
 
 }  // namespace streamarc::playback

@@ -86,4 +86,8 @@ struct Mp4Clip {
 };
 Result<Mp4Clip> Mp4ClipOf(std::span<const MkvFragment> fragments, const TrackSelection& tracks);
 
+// FFmpeg logs to stderr on its own (e.g. "Starting second pass" for every clip). Keeps it to
+// errors unless `verbose`. Process-wide, like FFmpeg's log itself: call once from main.
+void SetFfmpegLogVerbose(bool verbose);
+
 }  // namespace streamarc::playback

@@ -14,6 +14,7 @@
 
 #include "archive/archive.h"
 #include "playback/live_hub.h"
+#include "playback/remux.h"
 #include "server/api_context.h"
 #include "server/clip_api.h"
 #include "server/control_plane.h"
@@ -153,6 +154,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, const Clock
   lws_set_log_level(config.log_level == LogLevel::kDebug ? (LLL_ERR | LLL_WARN | LLL_NOTICE)
                                                          : (LLL_ERR | LLL_WARN),
                     nullptr);
+  playback::SetFfmpegLogVerbose(config.log_level == LogLevel::kDebug);
   auto d = std::make_unique<DaemonImpl>(config, clock, log);
   RETURN_IF_ERROR(d->Init());
   return std::unique_ptr<Daemon>(std::move(d));
