@@ -113,7 +113,8 @@ struct StreamStats {
   int64_t last_persisted_latency_us = 0;  // PutFrame of a fragment's first frame to its PERSISTED
 };
 
-// Called on the SDK's upload thread; keep them short. Every method has a default.
+// Called on the SDK's upload thread; keep them short, and do not call Stop (refused) or
+// PutFrame (may block the thread that makes room) from them. Every method has a default.
 class StreamCallbacks {
  public:
   virtual ~StreamCallbacks() = default;

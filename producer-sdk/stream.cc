@@ -208,6 +208,10 @@ Status StreamImpl::PutFrame(const Frame& frame) {
 }
 
 Status StreamImpl::Stop(int64_t timeout_ms) {
+  // From a callback, Stop would wait for the thread it runs on.
+  if (std::this_thread::get_id() == thread_.get_id()) {
+    return FailedPrecondition("Stop called from a stream callback");
+  }
   std::unique_lock<std::mutex> lock(mu_);
   if (!thread_.joinable()) return failure_;
   ending_ = true;
