@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/aws_cli.h"
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
 
@@ -12,6 +13,7 @@ namespace {
 
 using nlohmann::json;
 using streamarc::testing::CommandOutput;
+using streamarc::testing::RunAws;
 using streamarc::testing::RunCommand;
 using streamarc::testing::ServerProcess;
 using streamarc::testing::TempDir;
@@ -20,21 +22,8 @@ class ControlPlaneTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(server_.Start(dir_.File("data")).ok()) << server_.log(); }
 
-  // Runs `aws <service> <args...>` against the server with dummy credentials.
-  CommandOutput Aws(std::vector<std::string> args) {
-    std::vector<std::string> cmd = {"env", "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
-                                    "AWS_SECRET_ACCESS_KEY=secret", "AWS_DEFAULT_REGION=us-east-1",
-                                    "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null",
-                                    "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "/usr/bin/aws",
-                                    "--endpoint-url", server_.url(), "--output", "json"};
-    cmd.insert(cmd.end(), args.begin(), args.end());
-    auto r = RunCommand(cmd);
-    EXPECT_TRUE(r.ok());
-    return *r;
-  }
-
   json AwsJson(std::vector<std::string> args) {
-    CommandOutput r = Aws(args);
+    CommandOutput r = RunAws(server_.url(), args);
     EXPECT_EQ(r.exit_code, 0) << r.out;
     if (r.out.empty()) return json::object();
     json j = json::parse(r.out, nullptr, false);
@@ -44,7 +33,7 @@ class ControlPlaneTest : public ::testing::Test {
 
   // The CLI fails and names the KVS exception.
   void ExpectAwsError(std::vector<std::string> args, const std::string& exception) {
-    CommandOutput r = Aws(args);
+    CommandOutput r = RunAws(server_.url(), args);
     EXPECT_NE(r.exit_code, 0) << r.out;
     EXPECT_NE(r.out.find("(" + exception + ")"), std::string::npos) << r.out;
   }

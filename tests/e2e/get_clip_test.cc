@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/support/aws_cli.h"
 #include "tests/support/media.h"
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
@@ -19,6 +20,7 @@ using nlohmann::json;
 using streamarc::testing::CommandOutput;
 using streamarc::testing::MakeMedia;
 using streamarc::testing::ReadFileOrDie;
+using streamarc::testing::RunAws;
 using streamarc::testing::RunCommand;
 using streamarc::testing::ServerProcess;
 using streamarc::testing::TempDir;
@@ -51,18 +53,6 @@ class GetClipTest : public ::testing::Test {
     ASSERT_TRUE(server_.Start(dir_.File("data")).ok()) << server_.log();
   }
 
-  CommandOutput Aws(std::vector<std::string> args) {
-    std::vector<std::string> cmd = {"env", "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
-                                    "AWS_SECRET_ACCESS_KEY=secret", "AWS_DEFAULT_REGION=us-east-1",
-                                    "AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null",
-                                    "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "/usr/bin/aws",
-                                    "--endpoint-url", server_.url(), "--output", "json"};
-    cmd.insert(cmd.end(), args.begin(), args.end());
-    auto r = RunCommand(cmd);
-    EXPECT_TRUE(r.ok());
-    return *r;
-  }
-
   void CreateStream(const std::string& name, int hours) {
     auto r = RunCommand({"curl", "-sS", "-X", "POST", "--data-binary",
                          json{{"StreamName", name}, {"DataRetentionInHours", hours}}.dump(),
@@ -90,8 +80,8 @@ class GetClipTest : public ::testing::Test {
 
   CommandOutput GetClip(const std::string& stream, const std::string& selector,
                         const std::string& out) {
-    return Aws({"kinesis-video-archived-media", "get-clip", "--stream-name", stream,
-                "--clip-fragment-selector", selector, out});
+    return RunAws(server_.url(), {"kinesis-video-archived-media", "get-clip", "--stream-name",
+                                  stream, "--clip-fragment-selector", selector, out});
   }
 
   void ExpectClipError(const std::string& stream, const std::string& selector,

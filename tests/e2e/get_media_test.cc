@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/mkv.h"
+#include "tests/support/aws_cli.h"
 #include "tests/support/media.h"
 #include "tests/support/raw_http.h"
 #include "tests/support/server_process.h"
@@ -23,6 +24,7 @@ using streamarc::testing::CommandOutput;
 using streamarc::testing::MakeMedia;
 using streamarc::testing::RawHttp;
 using streamarc::testing::ReadFileOrDie;
+using streamarc::testing::RunAws;
 using streamarc::testing::RunCommand;
 using streamarc::testing::ServerProcess;
 using streamarc::testing::TempDir;
@@ -224,17 +226,9 @@ class GetMediaTest : public ::testing::Test {
     return Dechunk(c->received());
   }
 
-  CommandOutput Aws(std::vector<std::string> args) {
-    std::vector<std::string> cmd = {"env", "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
-                                    "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=",
-                                    "AWS_CONFIG_FILE=/dev/null",
-                                    "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "/usr/bin/aws",
-                                    "--endpoint-url", server_.url(), "--region", "us-west-2",
-                                    "--output", "json"};
-    cmd.insert(cmd.end(), args.begin(), args.end());
-    auto r = RunCommand(cmd);
-    EXPECT_TRUE(r.ok());
-    return *r;
+  // The AWS CLI against this server, in us-west-2.
+  CommandOutput Aws(const std::vector<std::string>& args) {
+    return RunAws(server_.url(), args, "us-west-2");
   }
 
   TempDir dir_;

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "tests/support/aws_cli.h"
 #include "tests/support/media.h"
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
@@ -20,7 +21,9 @@ namespace streamarc::e2e {
 namespace {
 
 using nlohmann::json;
+using streamarc::testing::CommandOutput;
 using streamarc::testing::MakeMedia;
+using streamarc::testing::RunAws;
 using streamarc::testing::RunCommand;
 using streamarc::testing::ServerProcess;
 using streamarc::testing::TempDir;
@@ -325,24 +328,10 @@ TEST_F(HlsTest, AwsCliGetsSessionUrls) {
   CreateStream("cam1");
   Push("cam1", kStart);
   auto aws = [&](std::vector<std::string> args) {
-    std::vector<std::string> cmd = {"env",
-                                    "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
-                                    "AWS_SECRET_ACCESS_KEY=secret",
-                                    "AWS_DEFAULT_REGION=us-east-1",
-                                    "AWS_PAGER=",
-                                    "AWS_CONFIG_FILE=/dev/null",
-                                    "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-                                    "/usr/bin/aws",
-                                    "--endpoint-url",
-                                    server_.url(),
-                                    "--output",
-                                    "json",
-                                    "kinesis-video-archived-media"};
-    cmd.insert(cmd.end(), args.begin(), args.end());
-    auto r = RunCommand(cmd);
-    EXPECT_TRUE(r.ok());
-    EXPECT_EQ(r->exit_code, 0) << r->out;
-    return json::parse(r->out, nullptr, false);
+    args.insert(args.begin(), "kinesis-video-archived-media");
+    CommandOutput r = RunAws(server_.url(), args);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    return json::parse(r.out, nullptr, false);
   };
   json hls = aws({"get-hls-streaming-session-url", "--stream-name", "cam1", "--playback-mode",
                   "ON_DEMAND", "--container-format", "MPEG_TS", "--hls-fragment-selector",

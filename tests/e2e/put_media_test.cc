@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "archive/archive.h"
 #include "common/mkv.h"
+#include "tests/support/archive_reader.h"
 #include "tests/support/media.h"
 #include "tests/support/raw_http.h"
 #include "tests/support/server_process.h"
@@ -35,61 +35,23 @@ struct Frame {
 };
 
 // What the archive holds for a stream, read with the archive library after the server
-// stopped: each fragment's header + cluster parsed as Matroska.
+// stopped, in this file's terms: frames numbered by stream as ffprobe numbers them.
 struct Stored {
   size_t fragments = 0;
   std::vector<Frame> frames;
   std::vector<std::string> numbers;
 };
 
-class Collector : public mkv::ReaderHandler {
- public:
-  Status OnTracks(const std::vector<mkv::TrackInfo>& t) override {
-    tracks_ = t;
-    return Status::Ok();
-  }
-  Status OnFrame(const mkv::Frame& f) override {
-    size_t index = 0;
-    while (index < tracks_.size() && tracks_[index].number != f.track) ++index;
-    frames.push_back({index, f.timecode, f.key, f.data.size()});
-    if (first_key < 0) first_key = f.key;
-    return Status::Ok();
-  }
-  std::vector<Frame> frames;
-  int first_key = -1;
-
- private:
-  std::vector<mkv::TrackInfo> tracks_;
-};
-
 Stored ReadArchive(const std::string& root, const std::string& stream) {
+  streamarc::testing::StoredArchive archive = streamarc::testing::ReadArchiveFrames(root, stream);
   Stored out;
-  auto env = archive::NewPosixEnv();
-  SystemClock clock;
-  Logger log(clock, LogLevel::kError, [](std::string_view) {});
-  archive::Options opt;
-  opt.root = root;
-  opt.sweep_interval_us = 0;
-  auto a = archive::OpenLocalArchive(opt, *env, clock, log);
-  EXPECT_TRUE(a.ok()) << a.status().ToString();
-  if (!a.ok()) return out;
-  auto ref = archive::StreamRef::Name(stream);
-  auto list = (*a)->FragmentsAfter(ref, "", 10000);
-  EXPECT_TRUE(list.ok()) << list.status().ToString();
-  if (!list.ok()) return out;
-  for (const archive::FragmentInfo& info : *list) {
-    auto bytes = (*a)->ReadFragment(ref, info.number);
-    EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
-    // Each fragment is a playable Matroska file on its own: header, then its cluster.
-    std::string whole = info.track_info + *bytes;
-    Collector c;
-    mkv::Reader reader(c);
-    EXPECT_TRUE(reader.Feed({reinterpret_cast<const uint8_t*>(whole.data()), whole.size()}).ok());
-    EXPECT_TRUE(reader.Finish().ok());
-    EXPECT_EQ(c.first_key, 1) << "fragment " << info.number << " must start with a key frame";
-    out.frames.insert(out.frames.end(), c.frames.begin(), c.frames.end());
-    out.numbers.push_back(info.number);
-    ++out.fragments;
+  for (const streamarc::testing::StoredFragment& f : archive.fragments) {
+    EXPECT_TRUE(f.starts_with_key) << "fragment " << f.number << " must start with a key frame";
+    out.numbers.push_back(f.number);
+  }
+  out.fragments = archive.fragments.size();
+  for (const streamarc::testing::StoredFrame& f : archive.frames) {
+    out.frames.push_back({f.track_index, f.timecode, f.key, f.size});
   }
   return out;
 }

@@ -63,10 +63,10 @@ TEST_F(SinkTest, GstLaunchPipelineArchivesEveryFrame) {
                    "endpoint=" + server_.url(), "fragment-duration=1000"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
   ASSERT_EQ(server_.Stop(), 0);
-  Stored stored = ReadArchive(Data(), "sink-cam");
+  StoredArchive stored = ReadArchiveFrames(Data(), "sink-cam");
   EXPECT_EQ(stored.frames.size(), static_cast<size_t>(kFrames));
-  EXPECT_GE(stored.fragments, 2u);
-  EXPECT_TRUE(stored.every_fragment_starts_with_key);
+  EXPECT_GE(stored.fragments.size(), 2u);
+  EXPECT_TRUE(stored.EveryFragmentStartsWithKey());
 }
 
 // CONTROL_PLANE_URI is how kvssink users point it at a server; streamarcsink honours it
@@ -82,9 +82,9 @@ TEST_F(SinkTest, ControlPlaneUriAndH265) {
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->exit_code, 0) << r->out;
   ASSERT_EQ(server_.Stop(), 0);
-  Stored stored = ReadArchive(Data(), "sink-hevc");
+  StoredArchive stored = ReadArchiveFrames(Data(), "sink-hevc");
   EXPECT_EQ(stored.frames.size(), 30u);
-  EXPECT_TRUE(stored.every_fragment_starts_with_key);
+  EXPECT_TRUE(stored.EveryFragmentStartsWithKey());
 }
 
 // A live pipeline stopped with Ctrl-C (gst-launch -e turns it into EOS): the sink flushes,
@@ -111,10 +111,10 @@ TEST_F(SinkTest, InterruptedLivePipelineFlushes) {
        ++at) {
     ++rendered;
   }
-  Stored stored = ReadArchive(Data(), "live");
+  StoredArchive stored = ReadArchiveFrames(Data(), "live");
   EXPECT_GT(stored.frames.size(), 10u);
   EXPECT_EQ(stored.frames.size(), rendered);
-  EXPECT_TRUE(stored.every_fragment_starts_with_key);
+  EXPECT_TRUE(stored.EveryFragmentStartsWithKey());
 }
 
 // No server: the pipeline fails with the element's message instead of hanging.

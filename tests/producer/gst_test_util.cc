@@ -12,8 +12,6 @@
 
 #include <gtest/gtest.h>
 
-#include "archive/archive.h"
-#include "common/mkv.h"
 #include "tests/support/subprocess.h"
 
 extern char** environ;
@@ -109,51 +107,6 @@ bool Child::WaitForOutput(const std::string& text, int timeout_ms) {
 std::string Child::Output() const {
   if (out_path_.empty()) return "";
   return testing::ReadFileOrDie(out_path_);
-}
-
-namespace {
-
-class Collector : public mkv::ReaderHandler {
- public:
-  Status OnTracks(const std::vector<mkv::TrackInfo>&) override { return Status::Ok(); }
-  Status OnFrame(const mkv::Frame& f) override {
-    frames.push_back({f.track, f.timecode, f.key, f.data.size()});
-    return Status::Ok();
-  }
-  std::vector<StoredFrame> frames;
-};
-
-}  // namespace
-
-Stored ReadArchive(const std::string& root, const std::string& stream) {
-  Stored out;
-  auto env = archive::NewPosixEnv();
-  SystemClock clock;
-  Logger log(clock, LogLevel::kError, [](std::string_view) {});
-  archive::Options opt;
-  opt.root = root;
-  opt.sweep_interval_us = 0;
-  auto a = archive::OpenLocalArchive(opt, *env, clock, log);
-  EXPECT_TRUE(a.ok()) << a.status().ToString();
-  if (!a.ok()) return out;
-  auto ref = archive::StreamRef::Name(stream);
-  auto list = (*a)->FragmentsAfter(ref, "", 10000);
-  EXPECT_TRUE(list.ok()) << list.status().ToString();
-  if (!list.ok()) return out;
-  for (const archive::FragmentInfo& info : *list) {
-    auto bytes = (*a)->ReadFragment(ref, info.number);
-    EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
-    if (!bytes.ok()) continue;
-    std::string whole = info.track_info + *bytes;
-    Collector c;
-    mkv::Reader reader(c);
-    EXPECT_TRUE(reader.Feed({reinterpret_cast<const uint8_t*>(whole.data()), whole.size()}).ok());
-    EXPECT_TRUE(reader.Finish().ok());
-    if (c.frames.empty() || !c.frames.front().key) out.every_fragment_starts_with_key = false;
-    out.frames.insert(out.frames.end(), c.frames.begin(), c.frames.end());
-    ++out.fragments;
-  }
-  return out;
 }
 
 long DoneFrames(const std::string& output) {

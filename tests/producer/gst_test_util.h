@@ -1,5 +1,5 @@
 // Helpers for the "gst" tests: the environment that finds our GStreamer plugin, a child
-// process the test can signal, and the frames the archive holds for a stream.
+// process the test can signal, and what streamarc-put printed.
 #pragma once
 
 #include <sys/types.h>
@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "tests/support/archive_reader.h"
 
 namespace streamarc::gsttest {
 
@@ -41,22 +43,9 @@ class Child {
   std::string out_path_;
 };
 
-struct StoredFrame {
-  uint64_t track = 1;
-  int64_t timecode = 0;  // ms (TimecodeScale 1 ms), absolute as stored
-  bool key = false;
-  size_t size = 0;
-};
-
-struct Stored {
-  size_t fragments = 0;
-  std::vector<StoredFrame> frames;
-  bool every_fragment_starts_with_key = true;
-};
-
-// Opens the archive under `root` (the server must be stopped) and reads every fragment of
-// `stream` back as Matroska.
-Stored ReadArchive(const std::string& root, const std::string& stream);
+using streamarc::testing::ReadArchiveFrames;
+using streamarc::testing::StoredArchive;
+using streamarc::testing::StoredFrame;
 
 // The number in "done: N frames" from streamarc-put's last line; -1 if absent.
 long DoneFrames(const std::string& output);

@@ -8,6 +8,7 @@
 #include "producer-sdk/cli/options.h"
 #include "producer-sdk/cli/status_line.h"
 #include "tests/producer/gst_test_util.h"
+#include "tests/support/aws_cli.h"
 #include "tests/support/media.h"
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
@@ -15,7 +16,9 @@
 namespace streamarc::gsttest {
 namespace {
 
+using streamarc::testing::CommandOutput;
 using streamarc::testing::ProbePackets;
+using streamarc::testing::RunAws;
 using streamarc::testing::RunCommand;
 using streamarc::testing::ServerProcess;
 using streamarc::testing::TempDir;
@@ -109,9 +112,9 @@ TEST_F(PutCliTest, TestPatternForFourSeconds) {
   EXPECT_LE(sent, 60) << r->out;
   EXPECT_NE(r->out.find(" fps "), std::string::npos) << "a status line: " << r->out;
   ASSERT_EQ(server_.Stop(), 0);
-  Stored stored = ReadArchive(Data(), "pattern");
+  StoredArchive stored = ReadArchiveFrames(Data(), "pattern");
   EXPECT_EQ(static_cast<long>(stored.frames.size()), sent);
-  EXPECT_TRUE(stored.every_fragment_starts_with_key);
+  EXPECT_TRUE(stored.EveryFragmentStartsWithKey());
 }
 
 // --audio adds an AAC tone as track 2, interleaved with the video in time order.
@@ -123,14 +126,14 @@ TEST_F(PutCliTest, TestPatternWithAudio) {
   EXPECT_NE(r->out.find("AAC audio"), std::string::npos) << r->out;
   long sent = DoneFrames(r->out);
   ASSERT_EQ(server_.Stop(), 0);
-  Stored stored = ReadArchive(Data(), "pattern-av");
+  StoredArchive stored = ReadArchiveFrames(Data(), "pattern-av");
   EXPECT_EQ(static_cast<long>(stored.frames.size()), sent);
   size_t video = 0, audio = 0;
   for (const StoredFrame& f : stored.frames) (f.track == 1 ? video : audio)++;
   EXPECT_GE(video, 40u);
   // 48 kHz AAC: 1024 samples a frame, about 47 a second.
   EXPECT_GE(audio, 120u);
-  EXPECT_TRUE(stored.every_fragment_starts_with_key);
+  EXPECT_TRUE(stored.EveryFragmentStartsWithKey());
 }
 
 // A real H.264 MP4 (with B-frames) passed through: the archive holds exactly the file's
@@ -153,13 +156,13 @@ TEST_F(PutCliTest, FileIsPassedThroughFrameForFrame) {
   EXPECT_NE(r->out.find("passthrough"), std::string::npos) << r->out;
   EXPECT_EQ(DoneFrames(r->out), 125) << r->out;
   ASSERT_EQ(server_.Stop(), 0);
-  Stored stored = ReadArchive(Data(), "file");
+  StoredArchive stored = ReadArchiveFrames(Data(), "file");
   ASSERT_EQ(stored.frames.size(), probe->size());
   for (size_t i = 0; i < stored.frames.size(); ++i) {
     EXPECT_EQ(stored.frames[i].key, (*probe)[i].key) << "frame " << i;
     EXPECT_EQ(static_cast<int64_t>(stored.frames[i].size), (*probe)[i].size) << "frame " << i;
   }
-  EXPECT_TRUE(stored.every_fragment_starts_with_key);
+  EXPECT_TRUE(stored.EveryFragmentStartsWithKey());
 }
 
 // Matroska with AAC beside the video (the audio is not uploaded) and MPEG-TS (Annex-B,
@@ -188,8 +191,8 @@ TEST_F(PutCliTest, MkvWithAudioAndTsFiles) {
   }
   ASSERT_EQ(server_.Stop(), 0);
   for (int i = 0; i < n; ++i) {
-    Stored stored = ReadArchive(Data(), "media" + std::to_string(i));
-    EXPECT_TRUE(stored.every_fragment_starts_with_key);
+    StoredArchive stored = ReadArchiveFrames(Data(), "media" + std::to_string(i));
+    EXPECT_TRUE(stored.EveryFragmentStartsWithKey());
     EXPECT_GT(stored.frames.size(), 0u);
   }
 }
@@ -207,9 +210,9 @@ TEST_F(PutCliTest, RtspCameraIsPulledAndPassedThrough) {
   long sent = DoneFrames(r->out);
   EXPECT_GT(sent, 20) << r->out;
   ASSERT_EQ(server_.Stop(), 0);
-  Stored stored = ReadArchive(Data(), "rtsp");
+  StoredArchive stored = ReadArchiveFrames(Data(), "rtsp");
   EXPECT_EQ(static_cast<long>(stored.frames.size()), sent);
-  EXPECT_TRUE(stored.every_fragment_starts_with_key);
+  EXPECT_TRUE(stored.EveryFragmentStartsWithKey());
 }
 
 // The camera goes away mid-stream: a clear message, what was sent is flushed, exit 1.
@@ -249,7 +252,7 @@ TEST_F(PutCliTest, SigintFlushesAndExitsZero) {
   long sent = DoneFrames(put.Output());
   EXPECT_GT(sent, 0) << put.Output();
   ASSERT_EQ(server_.Stop(), 0);
-  Stored stored = ReadArchive(Data(), "sigint");
+  StoredArchive stored = ReadArchiveFrames(Data(), "sigint");
   EXPECT_EQ(static_cast<long>(stored.frames.size()), sent);
 }
 
@@ -259,20 +262,15 @@ TEST_F(PutCliTest, DeletedStreamEndsWithAMessage) {
                            "15", "--fragment-ms", "1000"}));
   ASSERT_TRUE(put.WaitForOutput("persisted 1/", 30000)) << put.Output();
   // The AWS CLI (Python) runs without GstEnv's sanitizer preload.
-  std::vector<std::string> aws = {"env", "AWS_ACCESS_KEY_ID=AKIDGSTTEST",
-                                  "AWS_SECRET_ACCESS_KEY=gst-test-secret"};
-  aws.insert(aws.end(), {"AWS_DEFAULT_REGION=us-west-2", "aws", "--endpoint-url", server_.url(),
-                         "kinesisvideo", "describe-stream", "--stream-name", "doomed", "--query",
-                         "StreamInfo.StreamARN", "--output", "text"});
-  auto arn = RunCommand(aws);
-  ASSERT_TRUE(arn.ok());
-  ASSERT_EQ(arn->exit_code, 0) << arn->out;
-  std::string stream_arn = arn->out.substr(0, arn->out.find('\n'));
-  aws.resize(aws.size() - 7);  // back to "kinesisvideo"
-  aws.insert(aws.end(), {"delete-stream", "--stream-arn", stream_arn});
-  auto del = RunCommand(aws);
-  ASSERT_TRUE(del.ok());
-  ASSERT_EQ(del->exit_code, 0) << del->out;
+  CommandOutput arn = RunAws(server_.url(),
+                             {"kinesisvideo", "describe-stream", "--stream-name", "doomed",
+                              "--query", "StreamInfo.StreamARN", "--output", "text"},
+                             "us-west-2");
+  ASSERT_EQ(arn.exit_code, 0) << arn.out;
+  std::string stream_arn = arn.out.substr(0, arn.out.find('\n'));
+  CommandOutput del = RunAws(
+      server_.url(), {"kinesisvideo", "delete-stream", "--stream-arn", stream_arn}, "us-west-2");
+  ASSERT_EQ(del.exit_code, 0) << del.out;
   EXPECT_EQ(put.Wait(60000), put::kExitRuntime) << put.Output();
   EXPECT_NE(put.Output().find("does not exist on the server"), std::string::npos)
       << put.Output();

@@ -34,7 +34,7 @@ TEST_F(ProducerSdkTest, StreamsH264EveryFrameOnce) {
   so.fragment_duration_ms = 1'000;
   auto stream = (*client)->OpenStream(so, &rec);
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();
-  for (const auto& f : *frames) ASSERT_TRUE((*stream)->PutFrame(ToFrame(f)).ok());
+  ASSERT_TRUE(PutFrames(**stream, *frames, 0, frames->size()));
   ASSERT_TRUE((*stream)->Stop(20'000).ok());
   StreamStats st = (*stream)->stats();
   EXPECT_EQ(st.frames_put, frames->size());
@@ -44,8 +44,8 @@ TEST_F(ProducerSdkTest, StreamsH264EveryFrameOnce) {
   EXPECT_EQ(st.store_bytes, 0u);
   EXPECT_EQ(rec.Acks(AckType::kPersisted), 6);
   server_.Stop();
-  Stored got = ReadArchive(data_.path(), "cam-h264");
-  EXPECT_EQ(got.fragments, 6u);
+  StoredArchive got = ReadArchiveFrames(data_.path(), "cam-h264");
+  EXPECT_EQ(got.fragments.size(), 6u);
   ExpectSameVideo(*frames, got);
   // The archived fragment is a valid H.264 Matroska file: ffprobe decodes its video.
   std::string file = work_.File("frag.mkv");
@@ -112,8 +112,8 @@ TEST_F(ProducerSdkTest, StreamsH265WithAac) {
   ASSERT_TRUE(stop.ok()) << stop.ToString();
   EXPECT_EQ((*stream)->stats().frames_dropped, 0u);
   server_.Stop();
-  Stored got = ReadArchive(data_.path(), "cam-h265-aac");
-  EXPECT_EQ(got.fragments, 4u);
+  StoredArchive got = ReadArchiveFrames(data_.path(), "cam-h265-aac");
+  EXPECT_EQ(got.fragments.size(), 4u);
   ExpectSameVideo(*video, got);
   std::vector<StoredFrame> aac;
   for (const auto& f : got.frames) {
@@ -149,14 +149,12 @@ TEST_F(ProducerSdkTest, JoinsMidGop) {
   auto stream = (*client)->OpenStream(so, &rec);
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();
   const size_t join = 10;  // the next key frame is frame 30
-  for (size_t i = join; i < frames->size(); ++i) {
-    ASSERT_TRUE((*stream)->PutFrame(ToFrame((*frames)[i])).ok()) << i;
-  }
+  ASSERT_TRUE(PutFrames(**stream, *frames, join, frames->size()));
   ASSERT_TRUE((*stream)->Stop(20'000).ok());
   EXPECT_EQ((*stream)->stats().frames_dropped, 20u);
   EXPECT_EQ(rec.dropped_frames.load(), 20);
   server_.Stop();
-  Stored got = ReadArchive(data_.path(), "cam-mid-gop");
+  StoredArchive got = ReadArchiveFrames(data_.path(), "cam-mid-gop");
   std::vector<InputFrame> expected(frames->begin() + 30, frames->end());
   ExpectSameVideo(expected, got);
 }
@@ -184,11 +182,7 @@ TEST_F(ProducerSdkTest, SecondProducerWaitsForTheFirst) {
   ASSERT_TRUE(frames.ok()) << frames.status().ToString();
   auto client = Client::Create(Options(server_));
   ASSERT_TRUE(client.ok());
-  StreamOptions so;
-  so.name = "cam-shared";
-  so.fragment_duration_ms = 1'000;
-  so.retry_min_ms = 20;
-  so.retry_max_ms = 200;
+  StreamOptions so = FastRetryOptions("cam-shared", 1'000);
   Recorder rec_a, rec_b;
   auto a = (*client)->OpenStream(so, &rec_a);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
@@ -204,9 +198,7 @@ TEST_F(ProducerSdkTest, SecondProducerWaitsForTheFirst) {
     }
   });
   // B's frames come 100 s later on the same timeline; it is refused while A streams.
-  for (int i = 0; i < 200 && (*a)->stats().fragments_persisted < 1; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitPersisted(**a, 1, 200);
   for (const auto& f : *frames) {
     Frame fr = ToFrame(f);
     fr.pts_us += base_us + 100'000'000;
@@ -235,14 +227,10 @@ TEST_F(ProducerSdkTest, NonRetriableErrorAckDropsTheFragment) {
   auto client = Client::Create(Options(server_));
   ASSERT_TRUE(client.ok());
   Recorder rec;
-  StreamOptions so;
-  so.name = "cam-too-long";
-  so.fragment_duration_ms = 3'000;
-  so.retry_min_ms = 20;
-  so.retry_max_ms = 200;
+  StreamOptions so = FastRetryOptions("cam-too-long", 3'000);
   auto stream = (*client)->OpenStream(so, &rec);
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();
-  for (const auto& f : *frames) ASSERT_TRUE((*stream)->PutFrame(ToFrame(f)).ok());
+  ASSERT_TRUE(PutFrames(**stream, *frames, 0, frames->size()));
   Status stop = (*stream)->Stop(20'000);
   EXPECT_TRUE(stop.ok()) << stop.ToString();
   StreamStats st = (*stream)->stats();
@@ -286,10 +274,8 @@ TEST_P(OverflowTest, FullStoreFollowsPolicy) {
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();
   const int port = server_.port();
   const size_t first = 30;
-  for (size_t i = 0; i < first; ++i) ASSERT_TRUE((*stream)->PutFrame(ToFrame((*frames)[i])).ok());
-  for (int i = 0; i < 500 && (*stream)->stats().fragments_persisted < 1; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  ASSERT_TRUE(PutFrames(**stream, *frames, 0, first));
+  WaitPersisted(**stream, 1);
   server_.Kill();
   std::atomic<size_t> pushed{first};
   size_t failed = 0, max_store = 0;
@@ -341,7 +327,7 @@ TEST_P(OverflowTest, FullStoreFollowsPolicy) {
   }
   EXPECT_LE(static_cast<uint64_t>(rec.dropped_frames.load()), st.frames_dropped);
   server_.Stop();
-  Stored got = ReadArchive(data_.path(), "cam-overflow");
+  StoredArchive got = ReadArchiveFrames(data_.path(), "cam-overflow");
   size_t missing = ExpectNoDuplicates(*frames, got);
   EXPECT_EQ(missing, st.frames_dropped);
 }

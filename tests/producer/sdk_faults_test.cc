@@ -17,6 +17,7 @@
 #include "tests/producer/sdk_media.h"
 #include "tests/producer/sdk_test_util.h"
 #include "tests/producer/tcp_proxy.h"
+#include "tests/support/aws_cli.h"
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
 
@@ -79,7 +80,7 @@ TEST_F(ProducerSdkTest, ServerKilledAndRestartedKeepsEveryFrameOnce) {
   EXPECT_LE(max_store, so.storage_bytes);
   EXPECT_GE(max_fragments, 9u);  // more than one deque block of them
   server_.Stop();
-  Stored got = ReadArchive(data_.path(), "cam-kill");
+  StoredArchive got = ReadArchiveFrames(data_.path(), "cam-kill");
   ExpectSameVideo(*frames, got);
   EXPECT_EQ(ExpectNoDuplicates(*frames, got), 0u);
 }
@@ -93,56 +94,34 @@ TEST_F(ProducerSdkTest, LostAcksAreCheckedNotResent) {
   spec.seconds = 8;
   auto frames = MakeAnnexBFrames(work_.path(), spec);
   ASSERT_TRUE(frames.ok()) << frames.status().ToString();
-  const int port = server_.port();
-  server_.Stop();
-  TcpProxy proxy(port);
-  const std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port());
-  ASSERT_TRUE(server_.Start(data_.path(), {"--port", std::to_string(port), "--public-url", proxy_url}).ok());
-  ClientOptions o = Options(server_);
-  o.endpoint = proxy_url;
+  std::unique_ptr<TcpProxy> proxy;
+  ClientOptions o;
+  ASSERT_NO_FATAL_FAILURE(RestartBehindProxy(proxy, o));
   auto client = Client::Create(o);
   ASSERT_TRUE(client.ok());
   Recorder rec;
-  StreamOptions so;
-  so.name = "cam-lost-acks";
-  so.fragment_duration_ms = 1'000;
-  so.retry_min_ms = 20;
-  so.retry_max_ms = 200;
+  StreamOptions so = FastRetryOptions("cam-lost-acks", 1'000);
   auto stream = (*client)->OpenStream(so, &rec);
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();
-  auto put = [&](size_t from, size_t to) {
-    for (size_t i = from; i < to; ++i) ASSERT_TRUE((*stream)->PutFrame(ToFrame((*frames)[i])).ok());
-  };
-  auto wait_persisted = [&](uint64_t n) {
-    for (int i = 0; i < 500 && (*stream)->stats().fragments_persisted < n; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return (*stream)->stats().fragments_persisted;
-  };
-  put(0, 100);  // fragments 0-2 complete, 3 open
-  ASSERT_EQ(wait_persisted(3), 3u);
-  proxy.set_drop_replies(true);
-  put(100, 190);  // fragments 3-5 complete (the server persists them, its ACKs vanish), 6 open
+  ASSERT_TRUE(PutFrames(**stream, *frames, 0, 100));  // fragments 0-2 complete, 3 open
+  ASSERT_EQ(WaitPersisted(**stream, 3), 3u);
+  proxy->set_drop_replies(true);
+  // Fragments 3-5 complete (the server persists them, its ACKs vanish), 6 open.
+  ASSERT_TRUE(PutFrames(**stream, *frames, 100, 190));
   std::this_thread::sleep_for(std::chrono::milliseconds(1'500));
   EXPECT_EQ((*stream)->stats().fragments_persisted, 3u);
-  proxy.CutAll();
-  for (int i = 0; i < 500; ++i) {
-    {
-      std::lock_guard<std::mutex> l(rec.mu);
-      if (rec.states[ConnectionState::kDisconnected] > 0) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  proxy.set_drop_replies(false);
-  put(190, frames->size());
+  proxy->CutAll();
+  rec.WaitForState(ConnectionState::kDisconnected);
+  proxy->set_drop_replies(false);
+  ASSERT_TRUE(PutFrames(**stream, *frames, 190, frames->size()));
   Status stop = (*stream)->Stop(20'000);
   EXPECT_TRUE(stop.ok()) << stop.ToString();
   StreamStats st = (*stream)->stats();
   EXPECT_EQ(st.fragments_confirmed, 3u);
   EXPECT_EQ(st.fragments_persisted, 8u);
   server_.Stop();
-  Stored got = ReadArchive(data_.path(), "cam-lost-acks");
-  EXPECT_EQ(got.fragments, 8u);
+  StoredArchive got = ReadArchiveFrames(data_.path(), "cam-lost-acks");
+  EXPECT_EQ(got.fragments.size(), 8u);
   ExpectSameVideo(*frames, got);
   EXPECT_EQ(ExpectNoDuplicates(*frames, got), 0u);
 }
@@ -153,47 +132,28 @@ TEST_F(ProducerSdkTest, LostAcksAreCheckedNotResent) {
 TEST_F(ProducerSdkTest, StaleConnectionIsReplaced) {
   auto frames = MakeAnnexBFrames(work_.path(), {});
   ASSERT_TRUE(frames.ok()) << frames.status().ToString();
-  const int port = server_.port();
-  server_.Stop();
-  TcpProxy proxy(port);
-  const std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy.port());
-  ASSERT_TRUE(server_.Start(data_.path(), {"--port", std::to_string(port), "--public-url", proxy_url}).ok());
-  ClientOptions o = Options(server_);
-  o.endpoint = proxy_url;
+  std::unique_ptr<TcpProxy> proxy;
+  ClientOptions o;
+  ASSERT_NO_FATAL_FAILURE(RestartBehindProxy(proxy, o));
   auto client = Client::Create(o);
   ASSERT_TRUE(client.ok());
   Recorder rec;
-  StreamOptions so;
-  so.name = "cam-stale";
-  so.fragment_duration_ms = 1'000;
+  StreamOptions so = FastRetryOptions("cam-stale", 1'000);
   so.connection_staleness_ms = 500;
-  so.retry_min_ms = 20;
-  so.retry_max_ms = 200;
   auto stream = (*client)->OpenStream(so, &rec);
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();
-  for (size_t i = 0; i < 70; ++i) ASSERT_TRUE((*stream)->PutFrame(ToFrame((*frames)[i])).ok());
-  for (int i = 0; i < 500 && (*stream)->stats().fragments_persisted < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  proxy.set_drop_replies(true);
-  for (size_t i = 70; i < 100; ++i) ASSERT_TRUE((*stream)->PutFrame(ToFrame((*frames)[i])).ok());
-  bool replaced = false;
-  for (int i = 0; i < 500 && !replaced; ++i) {
-    {
-      std::lock_guard<std::mutex> l(rec.mu);
-      replaced = rec.states[ConnectionState::kDisconnected] > 0;
-    }
-    if (!replaced) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  proxy.set_drop_replies(false);
+  ASSERT_TRUE(PutFrames(**stream, *frames, 0, 70));
+  WaitPersisted(**stream, 2);
+  proxy->set_drop_replies(true);
+  ASSERT_TRUE(PutFrames(**stream, *frames, 70, 100));
+  bool replaced = rec.WaitForState(ConnectionState::kDisconnected);
+  proxy->set_drop_replies(false);
   EXPECT_TRUE(replaced);
-  for (size_t i = 100; i < frames->size(); ++i) {
-    ASSERT_TRUE((*stream)->PutFrame(ToFrame((*frames)[i])).ok());
-  }
+  ASSERT_TRUE(PutFrames(**stream, *frames, 100, frames->size()));
   Status stop = (*stream)->Stop(30'000);
   EXPECT_TRUE(stop.ok()) << stop.ToString();
   server_.Stop();
-  Stored got = ReadArchive(data_.path(), "cam-stale");
+  StoredArchive got = ReadArchiveFrames(data_.path(), "cam-stale");
   ExpectSameVideo(*frames, got);
   EXPECT_EQ(ExpectNoDuplicates(*frames, got), 0u);
 }
@@ -207,16 +167,10 @@ TEST_F(ProducerSdkTest, DeletedStreamFailsClearly) {
   auto client = Client::Create(Options(server_));
   ASSERT_TRUE(client.ok());
   Recorder rec;
-  StreamOptions so;
-  so.name = "cam-deleted";
-  so.fragment_duration_ms = 1'000;
-  so.retry_min_ms = 20;
-  so.retry_max_ms = 200;
+  StreamOptions so = FastRetryOptions("cam-deleted", 1'000);
   auto stream = (*client)->OpenStream(so, &rec);
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();
-  for (size_t i = 0; i < 60; ++i) ASSERT_TRUE((*stream)->PutFrame(ToFrame((*frames)[i])).ok());
-  const std::string aws_env = "AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=x "
-                              "AWS_DEFAULT_REGION=us-west-2 ";
+  ASSERT_TRUE(PutFrames(**stream, *frames, 0, 60));
   // The ARN from DescribeStream (a plain signed POST), then the AWS CLI deletes the stream.
   SignContext sign{"us-west-2", {"AKIDEXAMPLE", "x", ""}, "test"};
   auto described = PostJson(server_.url(), "/describeStream", R"({"StreamName":"cam-deleted"})",
@@ -226,10 +180,9 @@ TEST_F(ProducerSdkTest, DeletedStreamFailsClearly) {
   auto info = nlohmann::json::parse(described->body, nullptr, false);
   ASSERT_FALSE(info.is_discarded());
   std::string a = info["StreamInfo"]["StreamARN"].template get<std::string>();
-  auto del = RunCommand({"sh", "-c", aws_env + "/usr/bin/aws --endpoint-url " + server_.url() +
-                                         " kinesisvideo delete-stream --stream-arn " + a});
-  ASSERT_TRUE(del.ok());
-  ASSERT_EQ(del->exit_code, 0) << del->out;
+  streamarc::testing::CommandOutput del = streamarc::testing::RunAws(
+      server_.url(), {"kinesisvideo", "delete-stream", "--stream-arn", a}, "us-west-2");
+  ASSERT_EQ(del.exit_code, 0) << del.out;
   // The live connection may go on until the server notices; the next one gets a 404.
   Status last;
   for (size_t i = 60; i < frames->size() && last.ok(); ++i) {
@@ -269,7 +222,7 @@ TEST_F(ProducerSdkTest, UnreachableServerGivesClearErrors) {
   auto stream = (*client)->OpenStream(so, &rec);
   ASSERT_TRUE(stream.ok()) << stream.status().ToString();
   server_.Kill();
-  for (const auto& f : *frames) ASSERT_TRUE((*stream)->PutFrame(ToFrame(f)).ok());
+  ASSERT_TRUE(PutFrames(**stream, *frames, 0, frames->size()));
   Status stop = (*stream)->Stop(1'000);
   EXPECT_EQ(stop.code(), Code::kUnavailable) << stop.ToString();
   StreamStats st = (*stream)->stats();

@@ -8,8 +8,6 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "archive/archive.h"
-#include "common/mkv.h"
 #include "producer-sdk/nal.h"
 #include "tests/support/subprocess.h"
 
@@ -150,49 +148,6 @@ Result<AacInput> MakeAacFrames(const std::string& dir, int seconds) {
     out.frames.emplace_back(bytes.begin() + static_cast<ptrdiff_t>(pos + hdr),
                             bytes.begin() + static_cast<ptrdiff_t>(pos + len));
     pos += len;
-  }
-  return out;
-}
-
-namespace {
-class Collector : public mkv::ReaderHandler {
- public:
-  Status OnFrame(const mkv::Frame& f) override {
-    frames.push_back({f.track, f.timecode, f.key, f.data.size()});
-    return Status::Ok();
-  }
-  std::vector<StoredFrame> frames;
-};
-}  // namespace
-
-Stored ReadArchive(const std::string& root, const std::string& stream) {
-  Stored out;
-  auto env = archive::NewPosixEnv();
-  SystemClock clock;
-  Logger log(clock, LogLevel::kError, [](std::string_view) {});
-  archive::Options opt;
-  opt.root = root;
-  opt.sweep_interval_us = 0;
-  auto a = archive::OpenLocalArchive(opt, *env, clock, log);
-  EXPECT_TRUE(a.ok()) << a.status().ToString();
-  if (!a.ok()) return out;
-  auto ref = archive::StreamRef::Name(stream);
-  auto list = (*a)->FragmentsAfter(ref, "", 10000);
-  EXPECT_TRUE(list.ok()) << list.status().ToString();
-  if (!list.ok()) return out;
-  for (const archive::FragmentInfo& info : *list) {
-    auto bytes = (*a)->ReadFragment(ref, info.number);
-    EXPECT_TRUE(bytes.ok()) << bytes.status().ToString();
-    if (!bytes.ok()) continue;
-    std::string whole = info.track_info + *bytes;
-    if (out.first_fragment_file.empty()) out.first_fragment_file = whole;
-    Collector c;
-    mkv::Reader reader(c);
-    EXPECT_TRUE(reader.Feed({reinterpret_cast<const uint8_t*>(whole.data()), whole.size()}).ok());
-    EXPECT_TRUE(reader.Finish().ok());
-    out.frames.insert(out.frames.end(), c.frames.begin(), c.frames.end());
-    out.fragment_timestamps_ms.push_back(info.producer_timestamp_us / 1000);
-    ++out.fragments;
   }
   return out;
 }

@@ -1,6 +1,6 @@
 // Test input for the producer SDK: real H.264/H.265 made by ffmpeg at test time, split into
 // access units the way an encoder hands them to PutFrame, with ffprobe's view of the same
-// packets; and the archive read back after the server stopped.
+// packets.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "tests/support/archive_reader.h"
 
 namespace streamarc::producer_test {
 
@@ -41,22 +42,9 @@ struct AacInput {
 };
 Result<AacInput> MakeAacFrames(const std::string& dir, int seconds);
 
-struct StoredFrame {
-  uint64_t track = 0;
-  int64_t timecode = 0;
-  bool key = false;
-  size_t size = 0;
-};
-
-struct Stored {
-  size_t fragments = 0;
-  std::vector<StoredFrame> frames;
-  std::vector<int64_t> fragment_timestamps_ms;
-  std::string first_fragment_file;  // header + cluster of the first fragment, for ffprobe
-};
-
-// Opens the archive at `root` (the server must be stopped) and reads every fragment of
-// `stream`.
-Stored ReadArchive(const std::string& root, const std::string& stream);
+// The archive read back after the server stopped: tests/support/archive_reader.h.
+using streamarc::testing::ReadArchiveFrames;
+using streamarc::testing::StoredArchive;
+using streamarc::testing::StoredFrame;
 
 }  // namespace streamarc::producer_test

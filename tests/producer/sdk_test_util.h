@@ -1,18 +1,24 @@
-// Shared by the producer SDK's end-to-end suites: a callback recorder, client options for a
-// test server, the frame conversion, the archive-versus-input checks, and the fixture that
-// runs a real streamarcd.
+// Shared by the producer SDK's end-to-end suites: a callback recorder, client and stream
+// options for a test server, the frame conversion and putting, waiting for ACKs, the
+// archive-versus-input checks, and the fixture that runs a real streamarcd (optionally behind
+// a TcpProxy).
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "producer-sdk/producer.h"
 #include "tests/producer/sdk_media.h"
+#include "tests/producer/tcp_proxy.h"
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
 
@@ -47,6 +53,18 @@ class Recorder : public StreamCallbacks {
     std::lock_guard<std::mutex> l(mu);
     return acks[t];
   }
+  // Polls (500 times, 10 ms apart) until OnConnectionState reported `s` at least once; false
+  // if it never did.
+  bool WaitForState(ConnectionState s) {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (states[s] > 0) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
   std::mutex mu;
   std::map<AckType, int> acks;
   std::map<ConnectionState, int> states;
@@ -64,6 +82,17 @@ inline ClientOptions Options(const ServerProcess& server) {
   return o;
 }
 
+// Options for a stream that retries quickly (20 ms, backing off to 200 ms), as the fault
+// tests want.
+inline StreamOptions FastRetryOptions(const std::string& name, int64_t fragment_duration_ms) {
+  StreamOptions so;
+  so.name = name;
+  so.fragment_duration_ms = fragment_duration_ms;
+  so.retry_min_ms = 20;
+  so.retry_max_ms = 200;
+  return so;
+}
+
 inline Frame ToFrame(const InputFrame& f, uint64_t track = 1) {
   Frame fr;
   fr.track = track;
@@ -78,7 +107,7 @@ inline Frame ToFrame(const InputFrame& f, uint64_t track = 1) {
 // The archive's video frames must be the input's, once each, in order: same key flags, same
 // presentation times (relative to the first), and for delta frames the same size as ffmpeg's
 // own length-prefixed packets.
-inline void ExpectSameVideo(const std::vector<InputFrame>& in, const Stored& got) {
+inline void ExpectSameVideo(const std::vector<InputFrame>& in, const StoredArchive& got) {
   std::vector<StoredFrame> video;
   for (const auto& f : got.frames) {
     if (f.track == 1) video.push_back(f);
@@ -94,15 +123,49 @@ inline void ExpectSameVideo(const std::vector<InputFrame>& in, const Stored& got
   }
 }
 
+// Puts input frames [from, to) on track 1; stops at the first that PutFrame refuses.
+inline ::testing::AssertionResult PutFrames(Stream& stream, const std::vector<InputFrame>& in,
+                                            size_t from, size_t to) {
+  for (size_t i = from; i < to; ++i) {
+    Status s = stream.PutFrame(ToFrame(in[i]));
+    if (!s.ok()) return ::testing::AssertionFailure() << "frame " << i << ": " << s.ToString();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Polls (up to `tries` times, 10 ms apart) until `stream` has `n` fragments persisted;
+// returns how many it has then.
+inline uint64_t WaitPersisted(Stream& stream, uint64_t n, int tries = 500) {
+  for (int i = 0; i < tries && stream.stats().fragments_persisted < n; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return stream.stats().fragments_persisted;
+}
+
 class ProducerSdkTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(server_.Start(data_.path()).ok()); }
+
+  // Restarts the server on its port behind a new TcpProxy (which it names as its public URL)
+  // and sets `options` to reach it through the proxy. Use with ASSERT_NO_FATAL_FAILURE.
+  void RestartBehindProxy(std::unique_ptr<TcpProxy>& proxy, ClientOptions& options) {
+    const int port = server_.port();
+    server_.Stop();
+    proxy = std::make_unique<TcpProxy>(port);
+    const std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy->port());
+    ASSERT_TRUE(
+        server_.Start(data_.path(), {"--port", std::to_string(port), "--public-url", proxy_url})
+            .ok());
+    options = Options(server_);
+    options.endpoint = proxy_url;
+  }
+
   TempDir data_, work_;
   ServerProcess server_;
 };
 // Every archived frame is an input frame, none twice; returns how many input frames are
 // missing (dropped by the policy).
-inline size_t ExpectNoDuplicates(const std::vector<InputFrame>& in, const Stored& got) {
+inline size_t ExpectNoDuplicates(const std::vector<InputFrame>& in, const StoredArchive& got) {
   std::map<int64_t, int> seen;
   for (const auto& f : got.frames) {
     if (f.track == 1) ++seen[f.timecode];

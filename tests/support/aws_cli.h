@@ -1,0 +1,18 @@
+// Running Debian's AWS CLI (/usr/bin/aws) against a streamarcd under test.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tests/support/subprocess.h"
+
+namespace streamarc::testing {
+
+// Runs `aws --endpoint-url <url> --output json <args...>` with dummy credentials
+// (AKIDEXAMPLE; a loopback streamarcd without configured keys accepts any), the given
+// region, no pager and no user config. A command that could not be started is a gtest
+// failure and comes back with exit_code -1. An `--output` in `args` overrides the json.
+CommandOutput RunAws(const std::string& url, const std::vector<std::string>& args,
+                     const std::string& region = "us-east-1");
+
+}  // namespace streamarc::testing
