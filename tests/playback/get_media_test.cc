@@ -182,6 +182,19 @@ TEST(GetMediaRequestTest, EverySelectorType) {
 }
 
 // Each malformed request is refused with kInvalidArgument and a message naming the problem.
+// Every body of `cases` is refused by `parse` as InvalidArgument, with a message that contains
+// the case's text.
+template <typename Parse, size_t N>
+void ExpectRefused(Parse parse, const std::pair<const char*, const char*> (&cases)[N]) {
+  for (const auto& [body, want] : cases) {
+    auto r = parse(body);
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << body;
+    EXPECT_NE(r.status().message().find(want), std::string::npos)
+        << body << " -> " << r.status().message();
+  }
+}
+
 TEST(GetMediaRequestTest, MalformedInputIsRefusedWithAHelpfulMessage) {
   const std::pair<const char*, const char*> cases[] = {
       {"", "not valid JSON"},
@@ -215,13 +228,7 @@ TEST(GetMediaRequestTest, MalformedInputIsRefusedWithAHelpfulMessage) {
       {R"({"StreamName":"cam","StartSelector":{"StartSelectorType":"CONTINUATION_TOKEN","ContinuationToken":"abc"}})",
        "not issued"},
   };
-  for (const auto& [body, want] : cases) {
-    auto r = ParseGetMediaRequest(body);
-    ASSERT_FALSE(r.ok()) << body;
-    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << body;
-    EXPECT_NE(r.status().message().find(want), std::string::npos)
-        << body << " -> " << r.status().message();
-  }
+  ExpectRefused([](const char* body) { return ParseGetMediaRequest(body); }, cases);
 }
 
 TEST(ListFragmentsRequestTest, SelectorRangeAndPaging) {
@@ -257,13 +264,7 @@ TEST(ListFragmentsRequestTest, MalformedInput) {
       {R"({"StreamName":"cam","FragmentSelector":{"FragmentSelectorType":"SERVER_TIMESTAMP","TimestampRange":{"StartTimestamp":5,"EndTimestamp":2}}})",
        "not be before"},
   };
-  for (const auto& [body, want] : cases) {
-    auto r = ParseListFragmentsRequest(body);
-    ASSERT_FALSE(r.ok()) << body;
-    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << body;
-    EXPECT_NE(r.status().message().find(want), std::string::npos)
-        << body << " -> " << r.status().message();
-  }
+  ExpectRefused([](const char* body) { return ParseListFragmentsRequest(body); }, cases);
 }
 
 TEST(FragmentListRequestTest, KeepsOrderAndRefusesBadLists) {
