@@ -232,28 +232,25 @@ gboolean SourcePipeline::OnAutoplugContinue(GstElement*, GstPad*, GstCaps* caps,
   return ready ? FALSE : TRUE;
 }
 
-void SourcePipeline::OnParsedPad(GstElement*, GstPad* pad, gpointer self) noexcept {
+void SourcePipeline::LinkPadGuarded(void (SourcePipeline::*link)(GstPad*),
+                                    GstPad* pad) noexcept {
   try {
-    static_cast<SourcePipeline*>(self)->LinkParsedPad(pad);
+    (this->*link)(pad);
   } catch (const std::exception& e) {
-    std::lock_guard<std::mutex> lock(static_cast<SourcePipeline*>(self)->mu_);
-    static_cast<SourcePipeline*>(self)->pending_ = Internal(e.what());
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_ = Internal(e.what());
   } catch (...) {
-    std::lock_guard<std::mutex> lock(static_cast<SourcePipeline*>(self)->mu_);
-    static_cast<SourcePipeline*>(self)->pending_ = Internal("unknown exception");
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_ = Internal("unknown exception");
   }
 }
 
+void SourcePipeline::OnParsedPad(GstElement*, GstPad* pad, gpointer self) noexcept {
+  static_cast<SourcePipeline*>(self)->LinkPadGuarded(&SourcePipeline::LinkParsedPad, pad);
+}
+
 void SourcePipeline::OnRtspPad(GstElement*, GstPad* pad, gpointer self) noexcept {
-  try {
-    static_cast<SourcePipeline*>(self)->LinkRtspPad(pad);
-  } catch (const std::exception& e) {
-    std::lock_guard<std::mutex> lock(static_cast<SourcePipeline*>(self)->mu_);
-    static_cast<SourcePipeline*>(self)->pending_ = Internal(e.what());
-  } catch (...) {
-    std::lock_guard<std::mutex> lock(static_cast<SourcePipeline*>(self)->mu_);
-    static_cast<SourcePipeline*>(self)->pending_ = Internal("unknown exception");
-  }
+  static_cast<SourcePipeline*>(self)->LinkPadGuarded(&SourcePipeline::LinkRtspPad, pad);
 }
 
 Status SourcePipeline::AddAndLink(const std::string& description, GstPad* src,

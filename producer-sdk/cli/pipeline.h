@@ -67,6 +67,8 @@ class SourcePipeline {
   static void OnRtspPad(GstElement* rtspsrc, GstPad* pad, gpointer self) noexcept;
   void LinkParsedPad(GstPad* pad);
   void LinkRtspPad(GstPad* pad);
+  // Runs a pad-added handler; an exception becomes pending_ (nothing throws back into C).
+  void LinkPadGuarded(void (SourcePipeline::*link)(GstPad*), GstPad* pad) noexcept;
   // Adds a bin made from `description` and links `src` to it; the caller links its src pad
   // (if any) and then syncs its state. `added` is owned by the pipeline.
   Status AddAndLink(const std::string& description, GstPad* src, GstElement** added);
