@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Configures and builds streamarc. Usage: scripts/build.sh [--sanitize|--fuzz]
-#   (default)   build/       RelWithDebInfo, warnings as errors
+#   (default)   build/       RelWithDebInfo
 #   --sanitize  build-asan/  the same with AddressSanitizer + UBSan
 #   --fuzz      build-fuzz/  clang, libFuzzer targets only
+# Every mode treats warnings as errors (STREAMARC_WERROR); a plain `cmake` build does not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,6 @@ esac
 
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
-cmake -S . -B "$dir" "${generator[@]}" "${flags[@]}" >/dev/null
+cmake -S . -B "$dir" "${generator[@]}" -DSTREAMARC_WERROR=ON "${flags[@]}" >/dev/null
 cmake --build "$dir" -j "$(nproc)"
 echo "build: $dir ready"
