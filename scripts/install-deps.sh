@@ -20,6 +20,8 @@ PACKAGES=(
   ffmpeg mkvtoolnix curl awscli
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp
+  gstreamer1.0-x                    # clockoverlay, in streamarc-put's test pattern (run.sh's camera)
+  python3 python3-botocore          # tests: ACK JSON check; SigV4 compared with botocore's signer
   wrk
 )
 
