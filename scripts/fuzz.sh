@@ -34,7 +34,7 @@ seed_mkv() {
   local i=0
   for f in "$tmp"/*; do
     for sel in '\x00' '\x01' '\x07'; do
-      { printf "$sel"; head -c 8192 "$f"; } > "$dir/seed-$i"
+      { printf '%b' "$sel"; head -c 8192 "$f"; } > "$dir/seed-$i"
       i=$((i + 1))
     done
   done
@@ -47,7 +47,7 @@ for bin in build-fuzz/fuzz/*_fuzzer; do
   corpus=build-fuzz/corpus/$name
   if [ ! -d "$corpus" ]; then
     mkdir -p "$corpus"
-    [ -d "fuzz/seeds/$name" ] && cp "fuzz/seeds/$name"/* "$corpus"/ 2>/dev/null || true
+    if [ -d "fuzz/seeds/$name" ]; then cp "fuzz/seeds/$name"/* "$corpus"/; fi
     case "$name" in mkv_reader_fuzzer|fragmenter_fuzzer|remux_fuzzer) seed_mkv "$corpus" ;; esac
   fi
   echo "fuzz: $name for ${seconds}s"
