@@ -1,0 +1,141 @@
+// Private to server/http_server.cc: the state of one connection and of the request it is
+// serving, and the thread-safe ResponseWriter that streaming handlers write through.
+#pragma once
+
+#include <libwebsockets.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "server/http.h"
+
+namespace streamarc::server {
+
+// Tasks posted from other threads to the service thread. Shared with every writer, so a
+// writer that outlives the server posts into a closed queue harmlessly.
+class ServiceQueue {
+ public:
+  void Post(std::function<void()> task);
+  void Drain();
+  void Open(lws_context* ctx);
+  void Close();
+
+ private:
+  std::mutex mu_;
+  lws_context* ctx_ = nullptr;  // guarded by mu_; null once closed
+  std::vector<std::function<void()>> tasks_;  // guarded by mu_
+};
+
+enum class Phase { kReadingBody, kHandling, kStreaming, kResponding, kDone };
+
+// One piece of a response waiting for the socket: owned bytes, or bytes shared with other
+// connections (a live fragment many readers receive). `counted` is what the piece adds to
+// the writer's queued_bytes (the payload; chunk framing is not counted).
+struct OutPiece {
+  std::string owned;
+  std::shared_ptr<const std::string> shared;
+  size_t counted = 0;
+  std::string_view view() const { return shared ? std::string_view(*shared) : owned; }
+};
+
+class Writer;
+struct Conn;
+
+// One request on a connection, from its head to the last byte of its response. Service thread.
+struct Session {
+  uint64_t id = 0;
+  lws* wsi = nullptr;
+  Conn* conn = nullptr;  // the connection it arrived on (outlives it)
+  Phase phase = Phase::kReadingBody;
+  HttpRequest request;
+  BufferedHandler buffered;
+  std::unique_ptr<StreamingHandler> streaming;
+  std::shared_ptr<Writer> writer;
+  // Request body
+  bool body_chunked = false;    // framed by the handler; the connection closes after it
+  uint64_t body_remaining = 0;  // Content-Length bytes still to come
+  bool body_done = false;       // the whole request has arrived
+  bool reading_paused = false;  // the streaming handler asked for a pause (back-pressure)
+  bool keep_alive = true;       // the client allows another request on this connection
+  // Response
+  std::string interim;  // "100 Continue", written before the response
+  bool response_started = false;
+  bool headers_sent = false;
+  bool chunked = false;
+  bool final = false;        // nothing more will be queued
+  bool close_after = false;  // close once the queue drains
+  int status = 200;
+  std::string content_type;
+  std::vector<Header> headers;
+  uint64_t content_length = 0;
+  std::deque<OutPiece> out;
+  size_t out_offset = 0;
+};
+
+// One TCP connection. Requests on it are served one at a time, in order. Service thread.
+struct Conn {
+  lws* wsi = nullptr;
+  std::string peer;
+  std::string in;     // received, not yet framed: the current body's rest, pipelined requests
+  size_t in_off = 0;  // bytes of `in` already consumed
+  Session* cur = nullptr;
+  bool closing = false;  // a refused head: nothing more is read
+  bool reading = true;   // rx flow control state last set
+};
+
+// What a Writer needs from the server, on the service thread.
+class SessionHost {
+ public:
+  virtual ~SessionHost() = default;
+  virtual Session* Find(uint64_t id) = 0;
+  virtual void StartResponse(Session& s, int status, const std::string& type,
+                             const std::vector<Header>& headers, bool chunked,
+                             uint64_t length) = 0;
+  virtual void SetResponse(Session& s, const HttpResponse& r) = 0;
+  virtual void QueueChunk(Session& s, OutPiece piece) = 0;
+  virtual void QueueEnd(Session& s) = 0;
+  virtual void CloseAfterWrites(Session& s) = 0;
+  virtual void SetReading(Session& s, bool enabled) = 0;
+};
+
+// The thread-safe writer handed to streaming handlers: every call becomes a task on the
+// service thread, addressed by session id (the session may be gone by then).
+class Writer final : public ResponseWriter, public std::enable_shared_from_this<Writer> {
+ public:
+  // `host` is used only by tasks that run on the service thread while `q` is open.
+  Writer(std::shared_ptr<ServiceQueue> q, SessionHost* host, uint64_t id)
+      : q_(std::move(q)), host_(host), id_(id) {}
+  void Begin(int status, std::string type, std::vector<Header> headers) override;
+  void Respond(HttpResponse r) override;
+  void Write(std::string bytes) override;
+  void WriteShared(std::shared_ptr<const std::string> bytes) override;
+  void NotifyWhenDrained(size_t bytes, std::function<void()> task) override;
+  void End() override;
+  void Close() override;
+  void SetReading(bool enabled) override;
+  size_t queued_bytes() const override { return queued_.load(); }
+  void Post(std::function<void()> task) override;
+  // Service thread: the connection is gone; a pending drain task may hold its handler.
+  void Closed() { drain_task_ = nullptr; }
+  // Service thread: `n` counted bytes reached the socket.
+  void Written(size_t n);
+
+ private:
+  // The task keeps this writer alive until it has run.
+  void PostToSession(std::function<void(Session&)> fn);
+  std::shared_ptr<ServiceQueue> q_;
+  SessionHost* host_;
+  uint64_t id_;
+  std::atomic<size_t> queued_{0};
+  // Service thread only.
+  size_t drain_at_ = 0;
+  std::function<void()> drain_task_;
+};
+
+}  // namespace streamarc::server
