@@ -46,7 +46,7 @@ if [ ! -s "$tarball" ]; then
   if [ -f "$sources" ]; then
     cp "$sources" "$stage/etc/apt/sources.list.d/" && rm -f "$stage/etc/apt/sources.list"
   fi
-  tar -C "$stage" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+  tar -C "$stage" --numeric-owner -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
   rm -rf --one-file-system "$stage"
 fi
 
@@ -76,7 +76,8 @@ bind() {  # bind SOURCE TARGET-INSIDE-ROOT [mount options...]
   mounted+=("$dst")
 }
 
-tar -C "$root" -xf "$tarball"
+# Numeric ids: the root's system users (_apt...) need not have this machine's uids.
+tar -C "$root" --numeric-owner -xf "$tarball"
 # The project sits at the same path as here, so that compile commands (and with them the
 # ccache keys) are the same inside and outside.
 git clone -q "$top" "$root$top"
@@ -88,6 +89,7 @@ bind /dev /dev --bind
 bind /dev/pts /dev/pts --bind
 bind tmpfs /dev/shm -t tmpfs
 bind "$cache/debs" /var/cache/apt/archives --bind
+chroot "$root" chown _apt:root /var/cache/apt/archives/partial  # apt downloads as _apt
 
 # The compiler cache is this machine's, shared through a bind mount so that a run costs a
 # warm build, not a cold one. It cannot hide a missing package: ccache only stands in for a
