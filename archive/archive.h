@@ -28,6 +28,8 @@ inline constexpr int64_t kMicrosPerHour = 3'600'000'000;
 inline constexpr int kMinRetentionHours = 1;
 inline constexpr int kMaxRetentionHours = 87'600;  // 10 years
 inline constexpr size_t kMaxFragmentBytes = 50u << 20;
+// Options::min_free_bytes: 5% of the file system, at most 256 MiB.
+inline constexpr uint64_t kAutoMinFreeBytes = ~uint64_t{0};
 
 enum class StreamStatus { kCreating, kActive, kUpdating, kDeleting };
 std::string_view StreamStatusName(StreamStatus s);  // "ACTIVE", ...
@@ -84,7 +86,8 @@ struct FragmentInfo {
 };
 
 // A fragment's bytes as a file range, for pread(2) or sendfile(2). `file` stays readable
-// while this object lives, even if retention removes the segment meanwhile.
+// while this object lives, even if retention removes the segment meanwhile. (A fragment
+// evicted for space from a segment that stays reads as zeros: its blocks are given back.)
 struct FragmentBytes {
   std::shared_ptr<const RandomAccessFile> file;
   uint64_t offset = 0;
@@ -124,6 +127,9 @@ struct ArchiveStats {
   uint64_t file_syncs = 0;
   uint64_t fragments_expired = 0;  // deleted by retention
   uint64_t fragments_evicted = 0;  // deleted by the byte budget / low disk
+  uint64_t fragments_refused_full = 0;  // failed: no space and only protected data left
+  uint64_t bytes_punched = 0;           // freed inside segments (evicted fragments)
+  uint64_t punch_unsupported = 0;       // the file system could not punch a hole
   uint64_t fragments_deleted_with_stream = 0;
   uint64_t segments_deleted = 0;
   uint64_t bytes_deleted = 0;
@@ -206,7 +212,9 @@ struct Options {
   std::string region = "us-west-2";
   std::string account = "000000000000";
   // A stream's open segment file is rolled when a fragment's server timestamp leaves its
-  // window or the file would pass max_segment_bytes.
+  // window or the file would pass max_segment_bytes. The archive lowers the size limit to
+  // 1/32 of its space (the byte budget, or the file system; at least 64 KiB) so that no
+  // segment holds a large share of the history.
   int64_t segment_window_us = kMicrosPerHour;
   uint64_t max_segment_bytes = 1ull << 30;
   // Group commit bounds: one commit takes at most this many fragments / bytes.
@@ -220,17 +228,27 @@ struct Options {
   int sync_threads = 16;
   // Background sweep period; 0 disables the sweeper thread (call Sweep() yourself).
   int64_t sweep_interval_us = 60'000'000;
-  // Optional byte budget for all segment files (0 = none) and a floor of free disk space
-  // (0 = none). Past either, the oldest fragments across streams are deleted first.
+  // Optional byte budget for all segment files (0 = none), enforced by each sweep, and a
+  // floor of free disk space (0 = none; kAutoMinFreeBytes: 5% of the file system, at most
+  // 256 MiB), enforced before every group commit. Past either, the oldest fragments across
+  // streams are evicted first, a segment (or the evictable part of one) at a time.
   uint64_t max_total_bytes = 0;
   uint64_t min_free_bytes = 0;
-  // When a write fails for lack of space, delete the oldest sealed segments (across
-  // streams) and retry once, so ingest continues while old data exists. false reports
-  // kResourceExhausted to the callbacks instead.
+  // When space runs short (a write fails for lack of it, or the floor would be crossed),
+  // evict the oldest fragments across streams and go on, so ingest continues while old data
+  // exists. false reports kResourceExhausted to the callbacks instead.
   bool evict_when_full = true;
+  // What eviction never takes: a stream's newest `keep_newest_fragments` fragments, and
+  // its newest fragments that together last `keep_newest_us` (by their durations). A
+  // fragment just reported durable is therefore never evicted to make room for the next
+  // ones; when only such fragments are left, new fragments fail with kResourceExhausted
+  // and the kept ones stay. keep_newest_fragments is at least 1.
+  int keep_newest_fragments = 3;
+  int64_t keep_newest_us = 10'000'000;
   // Space set aside in <root>/reserve so that deletions (which need room in the index's
   // write-ahead log) still work on a full disk: released when a deletion fails for lack of
-  // space, re-created by a later sweep. 0 disables it.
+  // space, re-created by a later sweep. At most 1/64 of the archive's space (at least
+  // 256 KiB). 0 disables it.
   uint64_t reserve_bytes = 4u << 20;
 };
 

@@ -109,7 +109,7 @@ Result<LocalArchive::OpenSegment*> LocalArchive::SegmentFor(const Pending& p) {
     OpenSegment& seg = it->second;
     if (seg.broken) return seg.broken_status;
     const bool in_window = p.in.server_timestamp_us < seg.window_start + window;
-    const bool fits = seg.file->Size() + record <= options_.max_segment_bytes ||
+    const bool fits = seg.file->Size() + record <= segment_limit_ ||
                       seg.file->Size() == kSegmentHeaderSize;
     if (in_window && fits) return &seg;
     if (seg.file->Size() != seg.committed_end) {
@@ -175,6 +175,7 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
     ws[i].p = &batch[i];
     unwritten.push_back(&ws[i]);
   }
+  AdmitByFloor(unwritten);
   for (int attempt = 0; attempt < 2 && !unwritten.empty(); ++attempt) {
     for (Written* w : unwritten) w->status = WriteOne(*w);
     // One fdatasync per touched file, after all writes: the group-commit barrier.
@@ -241,8 +242,8 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
     for (int64_t id : broken) CloseSegment(id, /*seal_in_db=*/true);
     for (auto& node : retiring_) FinishSegment(node.mapped(), /*seal_in_db=*/true);
     retiring_.clear();
-    // Out of space: delete the oldest data and try once more ("ingest never stops for
-    // lack of space while expirable data exists").
+    // Out of space: evict the oldest unprotected data and try once more (ingest never
+    // stops for lack of space while older data exists).
     std::vector<Written*> retry;
     uint64_t need = 0;
     for (Written* w : unwritten) {
@@ -252,7 +253,9 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
       }
     }
     if (retry.empty() || attempt == 1 || !options_.evict_when_full) break;
-    Status ev = EvictOldest(need + (8u << 20), /*on_commit_thread=*/true);
+    // Also room to set the space reserve aside again if this full disk used it up.
+    const uint64_t reserve = ReserveMissing() ? reserve_bytes_ * 3 / 2 : 0;
+    Status ev = EvictOldest(need + evict_headroom_ + reserve);
     if (!ev.ok()) {
       logger_.Warn("archive", "out of space and nothing to evict", {{"error", ev.ToString()}});
       break;
@@ -262,13 +265,14 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
     unwritten = std::move(retry);
   }
 
-  uint64_t ok_count = 0, ok_bytes = 0, failed = 0;
+  uint64_t ok_count = 0, ok_bytes = 0, failed = 0, full = 0;
   for (Written& w : ws) {
     if (w.status.ok()) {
       ++ok_count;
       ok_bytes += w.p->in.bytes.size();
     } else {
       ++failed;
+      full += w.status.code() == Code::kResourceExhausted;
     }
   }
   {
@@ -276,6 +280,7 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
     stats_.fragments_appended += ok_count;
     stats_.bytes_appended += ok_bytes;
     stats_.fragments_failed += failed;
+    stats_.fragments_refused_full += full;
   }
   if (failed) {
     for (Written& w : ws) {

@@ -55,6 +55,14 @@ class Env {
   virtual Result<uint64_t> FileSize(const std::string& path) = 0;
   // Cuts a closed file to `size` bytes and syncs it.
   virtual Status TruncateFile(const std::string& path, uint64_t size) = 0;
+  // Gives back the disk blocks of [offset, offset + length) without changing the file's
+  // size (fallocate PUNCH_HOLE | KEEP_SIZE); the range then reads as zeros. Works on a file
+  // another handle is appending to. kFailedPrecondition where the file system cannot
+  // (callers then free space by whole files only).
+  virtual Status PunchHole(const std::string& path, uint64_t offset, uint64_t length) {
+    (void)path, (void)offset, (void)length;
+    return FailedPrecondition("punching holes is not supported");
+  }
   virtual Status RemoveFile(const std::string& path) = 0;
   // Creates `path` and any missing parents; OK when it exists.
   virtual Status CreateDirs(const std::string& path) = 0;

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS fragments(
 CREATE INDEX IF NOT EXISTS fragments_by_stream ON fragments(stream_id);
 CREATE INDEX IF NOT EXISTS fragments_by_producer ON fragments(stream_id, producer_us);
 CREATE INDEX IF NOT EXISTS fragments_by_server ON fragments(stream_id, server_us);
+CREATE INDEX IF NOT EXISTS segments_by_age ON segments(min_server_us, id);
 )sql";
 
 }  // namespace
@@ -71,10 +72,11 @@ LocalArchive::~LocalArchive() {
 Status LocalArchive::Open() {
   if (options_.root.empty()) return InvalidArgument("archive root is empty");
   if (options_.segment_window_us <= 0 || options_.max_batch_fragments == 0 ||
-      options_.sync_threads < 0) {
-    return InvalidArgument("segment window and batch size must be positive");
+      options_.sync_threads < 0 || options_.keep_newest_fragments < 1) {
+    return InvalidArgument("segment window, batch size and kept fragments must be positive");
   }
   RETURN_IF_ERROR(env_.CreateDirs(options_.root + "/segments"));
+  ResolveSpaceLimits();
   const std::string db_path = options_.root + "/index.sqlite";
   ASSIGN_OR_RETURN(writer_, Db::Open(db_path, /*create=*/true, options_.sync));
   RETURN_IF_ERROR(writer_->Exec(kSchema));

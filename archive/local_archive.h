@@ -149,15 +149,31 @@ class LocalArchive final : public Archive {
   void RunOnCommitThread(std::function<void()> fn);
 
   // sweep.cc
-  // `freed` (optional) receives the segment's size.
+  // `freed` (optional) receives the bytes the segment still held.
   Status DeleteSegment(int64_t segment_id, DeleteReason reason, uint64_t* freed = nullptr);
-  // Deletes the oldest sealed segments across streams until `bytes_to_free` are freed and
-  // the budget holds. On the commit thread it may seal open segments to find some.
-  Status EvictOldest(uint64_t bytes_to_free, bool on_commit_thread);
-  bool OverBudget(double slack);
+
+  // evict.cc (commit thread only: it may evict from the open segments)
+  // Sizes segments and resolves the floor from the file system's size (Open).
+  void ResolveSpaceLimits();
+  // Evicts the oldest unprotected fragments across streams, one segment (or the evictable
+  // part of one) at a time, until `bytes_to_free` are freed and the budget and floor hold
+  // with some headroom. kResourceExhausted when nothing was evictable.
+  Status EvictOldest(uint64_t bytes_to_free);
+  // True when the byte budget or the free-space floor is crossed with `headroom` to spare.
+  bool OverBudget(uint64_t headroom);
+  // The floor, before a group commit: fragments that would take free space below it are
+  // failed (after evicting what can go); the others stay in `unwritten`.
+  void AdmitByFloor(std::vector<Written*>& unwritten);
+  // The lowest seq eviction must keep for the stream (Options::keep_newest_*).
+  Result<int64_t> KeepFrom(int64_t stream_id);
+  // Evicts the fragments of segment `seg` with seq < keep_from (not all of them) and
+  // punches their bytes out of the file. `freed` receives what was punched.
+  Status EvictPrefix(int64_t segment_id, int64_t stream_id, int64_t keep_from,
+                     uint64_t* freed);
   // The reserve file: created when there is room, released to let a deletion through.
   void EnsureReserve();
   bool ReleaseReserve();
+  bool ReserveMissing();
   // Runs `op`; when it fails for lack of space, releases the reserve and runs it again.
   Status WithReserve(const std::function<Status()>& op);
 
@@ -210,6 +226,12 @@ class LocalArchive final : public Archive {
   std::vector<std::unordered_map<int64_t, OpenSegment>::node_type> retiring_;
   std::unordered_map<int64_t, std::pair<std::string, int64_t>> track_cache_;
   int64_t next_segment_id_ = 1;
+  // Set once by Open (ResolveSpaceLimits), read-only after.
+  uint64_t segment_limit_ = 0;    // max_segment_bytes, capped by the space
+  uint64_t min_free_ = 0;         // the floor, resolved
+  uint64_t evict_headroom_ = 0;   // freed beyond what is needed, so eviction runs seldom
+  uint64_t reserve_bytes_ = 0;    // Options::reserve_bytes, at most 1/64 of the space
+  bool punch_ok_ = true;          // commit thread: false once the file system refused
   std::unique_ptr<SyncPool> sync_pool_;
   std::set<std::string> dirs_to_sync_;  // directories that gained a segment file
   bool seal_all_requested_ = false;     // guarded by mu_

@@ -119,6 +119,21 @@ class PosixEnv final : public Env {
     return s;
   }
 
+  Status PunchHole(const std::string& path, uint64_t offset, uint64_t length) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus(errno, "open " + path);
+    Status s;
+    if (::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                    static_cast<off_t>(length)) != 0) {
+      const int e = errno;
+      s = e == EOPNOTSUPP || e == ENOSYS
+              ? FailedPrecondition("punching holes is not supported for " + path)
+              : ErrnoStatus(e, "fallocate(PUNCH_HOLE) " + path);
+    }
+    ::close(fd);
+    return s;
+  }
+
   Status RemoveFile(const std::string& path) override {
     if (::unlink(path.c_str()) != 0) return ErrnoStatus(errno, "unlink " + path);
     return Status::Ok();

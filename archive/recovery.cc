@@ -27,7 +27,11 @@ Status LocalArchive::Recover() {
   ASSIGN_OR_RETURN(Stmt * st,
                    writer_->Prepare("SELECT (SELECT IFNULL(MAX(seq), 0) FROM fragments),"
                                     " (SELECT IFNULL(MAX(id), 0) FROM segments),"
-                                    " (SELECT IFNULL(SUM(committed_end), 0) FROM segments),"
+                                    // Stored bytes: a segment's evicted prefix is punched
+                                    // out. 56 = file header + the first record's header.
+                                    " (SELECT IFNULL(SUM(committed_end + 56 - IFNULL((SELECT"
+                                    " byte_offset FROM fragments f WHERE f.seq=s.first_seq), 56)),"
+                                    " 0) FROM segments s),"
                                     " (SELECT COUNT(*) FROM segments)"));
   ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return Internal("aggregate query returned no row");

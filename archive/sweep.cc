@@ -1,9 +1,10 @@
 // Retention, the byte budget, and deep verification.
 //
-// Deletion is by whole sealed segment: its rows go in one transaction, then the file is
-// unlinked. A crash between the two leaves an orphan file that the next open removes. A
+// Retention deletes whole sealed segments: its rows go in one transaction, then the file
+// is unlinked. A crash between the two leaves an orphan file that the next open removes. A
 // segment that is still open (being appended to) is never deleted; its expired fragments
-// are hidden by the queries until it is sealed and swept.
+// are hidden by the queries until it is sealed and swept. Space (budget, floor, full
+// disk) is reclaimed by evict.cc.
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -28,19 +29,19 @@ std::string_view ReasonName(int r) {
 }  // namespace
 
 void LocalArchive::EnsureReserve() {
-  if (options_.reserve_bytes == 0) return;
+  if (reserve_bytes_ == 0) return;
   const std::string path = options_.root + "/reserve";
   Result<uint64_t> size = env_.FileSize(path);
-  if (size.ok() && *size >= options_.reserve_bytes) return;
+  if (size.ok() && *size >= reserve_bytes_) return;
   Result<DiskSpace> space = env_.GetDiskSpace(options_.root);
-  if (!space.ok() || space->free_bytes < options_.reserve_bytes * 3 / 2) return;  // not now
+  if (!space.ok() || space->free_bytes < reserve_bytes_ * 3 / 2) return;  // not now
   Result<std::unique_ptr<WritableFile>> f = env_.OpenWritable(path);
   if (!f.ok()) return;
   const std::string zeros(64 << 10, '\0');
   Status s;
-  while (s.ok() && (*f)->Size() < options_.reserve_bytes) {
+  while (s.ok() && (*f)->Size() < reserve_bytes_) {
     s = (*f)->Append(std::string_view(zeros).substr(
-        0, std::min<uint64_t>(zeros.size(), options_.reserve_bytes - (*f)->Size())));
+        0, std::min<uint64_t>(zeros.size(), reserve_bytes_ - (*f)->Size())));
   }
   if (s.ok()) s = (*f)->Sync();
   if (!s.ok()) {
@@ -50,8 +51,14 @@ void LocalArchive::EnsureReserve() {
   }
 }
 
+bool LocalArchive::ReserveMissing() {
+  if (reserve_bytes_ == 0) return false;
+  Result<uint64_t> size = env_.FileSize(options_.root + "/reserve");
+  return !size.ok() || *size < reserve_bytes_;
+}
+
 bool LocalArchive::ReleaseReserve() {
-  if (options_.reserve_bytes == 0) return false;
+  if (reserve_bytes_ == 0) return false;
   if (!env_.RemoveFile(options_.root + "/reserve").ok()) return false;
   logger_.Warn("archive", "disk full: released the space reserve to delete data");
   return true;
@@ -71,8 +78,8 @@ Status LocalArchive::DeleteSegment(int64_t segment_id, DeleteReason reason, uint
     Db& db = *control_;
     ASSIGN_OR_RETURN(
         Stmt * sel,
-        db.Prepare(
-            "SELECT stream_id, first_seq, last_seq, committed_end FROM segments WHERE id=?1"));
+        db.Prepare("SELECT stream_id, first_seq, last_seq, committed_end, (SELECT byte_offset"
+                   " FROM fragments WHERE seq=segments.first_seq) FROM segments WHERE id=?1"));
     sel->Bind(1, segment_id);
     Result<bool> row = sel->Step();
     if (!row.ok() || !*row) {
@@ -82,7 +89,11 @@ Status LocalArchive::DeleteSegment(int64_t segment_id, DeleteReason reason, uint
     stream_id = sel->Int(0);
     first_seq = sel->Int(1);
     last_seq = sel->Int(2);
-    bytes = sel->Int(3);
+    // What the file still holds: from its first fragment's record (an evicted prefix
+    // before it was punched out) to its committed end, plus the file header.
+    const int64_t first_record = kSegmentHeaderSize + kRecordHeaderSize;
+    const int64_t first_offset = sel->IsNull(4) ? first_record : sel->Int(4);
+    bytes = sel->Int(3) - std::min(first_offset, sel->Int(3)) + first_record;
     sel->Reset();
     auto body = [&]() -> Status {
       // A stream's segments hold disjoint sequence ranges, so this is an index range scan.
@@ -135,69 +146,6 @@ Status LocalArchive::DeleteSegment(int64_t segment_id, DeleteReason reason, uint
   return Status::Ok();
 }
 
-bool LocalArchive::OverBudget(double slack) {
-  if (options_.max_total_bytes > 0) {
-    std::lock_guard<std::mutex> lock(stats_mu_);
-    if (static_cast<double>(stats_.total_bytes) > slack * options_.max_total_bytes) return true;
-  }
-  if (options_.min_free_bytes > 0) {
-    Result<DiskSpace> d = env_.GetDiskSpace(options_.root);
-    if (d.ok() && static_cast<double>(d->free_bytes) * slack < options_.min_free_bytes) {
-      return true;
-    }
-  }
-  return false;
-}
-
-Status LocalArchive::EvictOldest(uint64_t bytes_to_free, bool on_commit_thread) {
-  uint64_t freed = 0;
-  bool closed_open = false;
-  // Segments this call closed itself, oldest first: deletable even if sealing their rows
-  // failed for lack of space.
-  std::vector<std::pair<int64_t, int64_t>> closed;  // (min server time, id)
-  for (;;) {
-    // Under budget with 10% headroom, and enough freed for the caller.
-    if (freed >= bytes_to_free && !OverBudget(0.9)) return Status::Ok();
-    int64_t id = -1;
-    {
-      std::lock_guard<std::mutex> control(control_mu_);
-      ASSIGN_OR_RETURN(Stmt * st, control_->Prepare("SELECT id FROM segments WHERE sealed=1"
-                                                    " ORDER BY min_server_us, id LIMIT 1"));
-      Result<bool> row = st->Step();
-      if (row.ok() && *row) id = st->Int(0);
-      st->Reset();
-      if (!row.ok()) return row.status();
-    }
-    if (id < 0 && !closed.empty()) {
-      id = closed.front().second;
-      closed.erase(closed.begin());
-    }
-    if (id < 0) {
-      if (on_commit_thread && !closed_open && !open_.empty()) {
-        // Only open segments hold data: close them so the oldest can go.
-        std::vector<int64_t> streams;
-        for (const auto& [sid, seg] : open_) {
-          streams.push_back(sid);
-          if (seg.in_db) closed.emplace_back(seg.min_server_us, seg.id);
-        }
-        std::sort(closed.begin(), closed.end());
-        for (int64_t sid : streams) CloseSegment(sid, /*seal_in_db=*/true);
-        closed_open = true;
-        continue;
-      }
-      if (!on_commit_thread) {
-        std::lock_guard<std::mutex> lock(mu_);
-        seal_all_requested_ = true;
-      }
-      if (freed > 0) return Status::Ok();
-      return ResourceExhausted("no sealed segment left to evict");
-    }
-    uint64_t bytes = 0;
-    RETURN_IF_ERROR(DeleteSegment(id, DeleteReason::kBudget, &bytes));
-    freed += bytes;
-  }
-}
-
 Status LocalArchive::Sweep() {
   std::lock_guard<std::mutex> one_at_a_time(sweep_mu_);
   {
@@ -227,9 +175,11 @@ Status LocalArchive::Sweep() {
     // Let a waiting group commit take the index lock between two deletions.
     std::this_thread::sleep_for(std::chrono::microseconds(500));
   }
-  if (OverBudget(1.0)) {
-    Status s = EvictOldest(0, /*on_commit_thread=*/false);
-    if (!s.ok() && s.code() != Code::kResourceExhausted) return s;
+  if (OverBudget(0)) {
+    // On the commit thread: eviction may take the evictable part of an open segment.
+    Status ev;
+    RunOnCommitThread([&] { ev = EvictOldest(0); });
+    if (!ev.ok() && ev.code() != Code::kResourceExhausted) return ev;
   }
   EnsureReserve();
   std::lock_guard<std::mutex> control(control_mu_);
@@ -293,6 +243,10 @@ Status LocalArchive::Verify() {
         const uint64_t seq = static_cast<uint64_t>(fr->Int(0));
         const uint64_t off = static_cast<uint64_t>(fr->Int(1));
         const uint64_t len = static_cast<uint64_t>(fr->Int(2));
+        // The first row may start later: eviction punched out the fragments before it.
+        if (expect == kSegmentHeaderSize && off > expect + kRecordHeaderSize) {
+          expect = off - kRecordHeaderSize;
+        }
         if (off != expect + kRecordHeaderSize || off + len > seg.end) {
           fail("segment " + path + ": fragment " + std::to_string(seq) + " misplaced");
         }

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 
+#include <algorithm>
+
 namespace streamarc::archive::testing {
 
 class FaultWritableFile final : public WritableFile {
@@ -53,6 +55,48 @@ void FaultEnv::SetSpaceLimit(uint64_t bytes) {
   space_limit_ = bytes;
 }
 
+void FaultEnv::SetPunchHoleSupported(bool supported) {
+  std::lock_guard<std::mutex> lock(mu_);
+  punch_supported_ = supported;
+}
+
+uint64_t FaultEnv::FileState::Used() const {
+  uint64_t punched = 0;
+  for (const auto& [start, end] : holes) {
+    if (start < size) punched += std::min(end, size) - start;
+  }
+  return size - std::min(size, punched);
+}
+
+uint64_t FaultEnv::UsedLocked() const {
+  uint64_t used = 0;
+  for (const auto& [p, st] : files_) used += st.Used();
+  return used;
+}
+
+Status FaultEnv::PunchHole(const std::string& path, uint64_t offset, uint64_t length) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!punch_supported_) return FailedPrecondition("injected: no hole punching");
+  }
+  RETURN_IF_ERROR(base_.PunchHole(path, offset, length));
+  std::lock_guard<std::mutex> lock(mu_);
+  // Merge [offset, offset + length) into the file's disjoint holes.
+  std::map<uint64_t, uint64_t>& holes = files_[path].holes;
+  uint64_t start = offset, end = offset + length;
+  for (auto it = holes.begin(); it != holes.end();) {
+    if (it->second < start || it->first > end) {
+      ++it;
+      continue;
+    }
+    start = std::min(start, it->first);
+    end = std::max(end, it->second);
+    it = holes.erase(it);
+  }
+  holes[start] = end;
+  return Status::Ok();
+}
+
 void FaultEnv::RefuseOpens(bool refuse) {
   std::lock_guard<std::mutex> lock(mu_);
   refuse_opens_ = refuse;
@@ -78,8 +122,7 @@ Status FaultEnv::Admit(const std::string& path, size_t n, size_t* allowed) {
     return ErrnoStatus(EIO, "injected write failure");
   }
   if (space_limit_ > 0) {
-    uint64_t used = 0;
-    for (const auto& [p, st] : files_) used += st.size;
+    const uint64_t used = UsedLocked();
     if (used + n > space_limit_) {
       ++writes_failed_;
       *allowed = used >= space_limit_ ? 0 : static_cast<size_t>(space_limit_ - used);
@@ -113,6 +156,7 @@ void FaultEnv::Truncated(const std::string& path, uint64_t size) {
   FileState& f = files_[path];
   f.size = size;
   f.synced = std::min(f.synced, size);
+  if (size == 0) f.holes.clear();
 }
 
 Result<std::unique_ptr<WritableFile>> FaultEnv::OpenWritable(const std::string& path) {
@@ -152,8 +196,7 @@ Result<DiskSpace> FaultEnv::GetDiskSpace(const std::string& path) {
   ASSIGN_OR_RETURN(DiskSpace d, base_.GetDiskSpace(path));
   std::lock_guard<std::mutex> lock(mu_);
   if (space_limit_ > 0) {
-    uint64_t used = 0;
-    for (const auto& [p, st] : files_) used += st.size;
+    const uint64_t used = UsedLocked();
     d.total_bytes = space_limit_;
     d.free_bytes = used >= space_limit_ ? 0 : space_limit_ - used;
   }

@@ -24,6 +24,8 @@ class FaultEnv final : public Env {
   // what fits). Removing or truncating files gives the space back.
   void SetSpaceLimit(uint64_t bytes);
   void RefuseOpens(bool refuse);
+  // false: PunchHole fails with kFailedPrecondition, as on a file system without it.
+  void SetPunchHoleSupported(bool supported);
   // Simulates power loss: cuts every file written through this env back to its last sync.
   void DropUnsyncedData();
 
@@ -37,6 +39,8 @@ class FaultEnv final : public Env {
   Result<uint64_t> FileSize(const std::string& path) override { return base_.FileSize(path); }
   Status TruncateFile(const std::string& path, uint64_t size) override;
   Status RemoveFile(const std::string& path) override;
+  // Punched bytes count as free space under SetSpaceLimit.
+  Status PunchHole(const std::string& path, uint64_t offset, uint64_t length) override;
   Status CreateDirs(const std::string& path) override { return base_.CreateDirs(path); }
   Status RemoveDir(const std::string& path) override { return base_.RemoveDir(path); }
   Status SyncDir(const std::string& path) override { return base_.SyncDir(path); }
@@ -50,7 +54,10 @@ class FaultEnv final : public Env {
   struct FileState {
     uint64_t size = 0;
     uint64_t synced = 0;
+    std::map<uint64_t, uint64_t> holes;  // start -> end, disjoint
+    uint64_t Used() const;
   };
+  uint64_t UsedLocked() const;
   // Decides the fate of an append of `n` bytes to `path`: how many bytes to let through,
   // and the error to return after them (OK for none).
   Status Admit(const std::string& path, size_t n, size_t* allowed);
@@ -66,6 +73,7 @@ class FaultEnv final : public Env {
   int sync_countdown_ = 0;
   uint64_t space_limit_ = 0;
   bool refuse_opens_ = false;
+  bool punch_supported_ = true;
   int writes_failed_ = 0;
   int syncs_failed_ = 0;
   std::map<std::string, FileState> files_;
