@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package streamarc needs to build, test and run. Idempotent; run as
-# root (or with sudo). Nothing is fetched from anywhere but Debian's archive.
+# root (or with sudo). Nothing is fetched from anywhere but Debian's archive, and npm's
+# registry for the browser tests' players (tests/browser, pinned by its package-lock.json).
 set -euo pipefail
 
 PACKAGES=(
@@ -23,7 +24,21 @@ PACKAGES=(
   gstreamer1.0-x                    # clockoverlay, in streamarc-put's test pattern (run.sh's camera)
   python3 python3-botocore          # tests: ACK JSON check; SigV4 compared with botocore's signer
   wrk
+  chromium nodejs                   # browser tests: dash.js, hls.js in headless Chromium
 )
+# Debian's npm, unless the nodejs installed brings its own (NodeSource's does, and conflicts).
+command -v npm >/dev/null || PACKAGES+=(npm)
+
+# `npm ci` in tests/browser, again only when its lock file changed since the last one.
+browser_modules() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.streamarc-lock"; then
+    echo "install-deps: npm ci in tests/browser"
+    npm ci --prefix "$dir" --no-audit --no-fund >/dev/null
+    cp "$dir/package-lock.json" "$dir/node_modules/.streamarc-lock"
+  fi
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -33,6 +48,7 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
+  browser_modules
   exit 0
 fi
 
@@ -45,4 +61,5 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+browser_modules
 echo "install-deps: done"
