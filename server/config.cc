@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -53,6 +54,31 @@ Status Apply(Config* c, const std::string& key, const std::string& value) {
   } else if (key == "idle-timeout-seconds") {
     RETURN_IF_ERROR(to_int(1, 3600, &n));
     c->idle_timeout_seconds = static_cast<int>(n);
+  } else if (key == "max-total-bytes" || key == "min-free-bytes") {
+    // Bytes, with an optional K, M, G or T suffix (powers of 1024); the floor takes "auto".
+    uint64_t* out = key == "max-total-bytes" ? &c->max_total_bytes : &c->min_free_bytes;
+    if (key == "min-free-bytes" && value == "auto") {
+      *out = archive::kAutoMinFreeBytes;
+      return Status::Ok();
+    }
+    const int last = value.empty() ? 0 : std::toupper(static_cast<unsigned char>(value.back()));
+    const size_t unit = std::string_view("KMGT").find(static_cast<char>(last));
+    std::string digits = value;
+    int shift = 0;
+    if (unit != std::string::npos) {
+      digits.pop_back();
+      shift = 10 * static_cast<int>(unit + 1);
+    }
+    // At most 15 digits (below 2^50) so that stoull cannot throw; below 2^62 once shifted.
+    const bool ok = !digits.empty() && digits.size() <= 15 &&
+                    digits.find_first_not_of("0123456789") == std::string::npos;
+    const uint64_t v = ok ? std::stoull(digits) : 0;
+    if (!ok || v > (archive::kAutoMinFreeBytes >> (shift + 2))) {
+      return InvalidArgument("--" + key + ": expected a byte count such as 500G or 268435456" +
+                             (key == "min-free-bytes" ? ", or auto" : "") + ", got \"" + value +
+                             "\"");
+    }
+    *out = v << shift;
   } else {
     return InvalidArgument("unknown setting \"" + key + "\" (see --help)");
   }
@@ -79,6 +105,13 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
   --max-fragment-bytes N       largest fragment accepted (default 52428800)
   --max-fragment-duration-ms N longest fragment accepted (default 20000)
   --idle-timeout-seconds N     drop a request body that stalls this long (default 30)
+  --max-total-bytes N          budget for the archive's segment files, e.g. 500G (suffixes
+                               K, M, G, T; default 0: none, the disk is the limit)
+  --min-free-bytes N|auto      free space kept on the data dir's file system (default auto:
+                               5% of it, at most 256M). To stay within both, the oldest
+                               video across streams is deleted first, never a stream's
+                               newest 10 s; when only that is left, new fragments get an
+                               ERROR ack 5001 (the producer resends) until space frees up
   --help, --version
 )";
 }

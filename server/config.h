@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "archive/archive.h"
 #include "common/log.h"
 #include "common/status.h"
 
@@ -25,6 +26,10 @@ struct Config {
   uint64_t max_fragment_bytes = 50ull << 20;
   int64_t max_fragment_duration_ms = 20'000;
   int idle_timeout_seconds = 30;
+  // Disk space (archive::Options): a budget for the segment files (0: none) and the free
+  // space kept on the data dir's file system (kAutoMinFreeBytes: 5% of it, at most 256 MiB).
+  uint64_t max_total_bytes = 0;
+  uint64_t min_free_bytes = archive::kAutoMinFreeBytes;
 };
 
 // What the command line asked for.

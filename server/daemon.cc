@@ -57,6 +57,8 @@ class DaemonImpl final : public Daemon {
     ao.root = config_.data_dir;
     ao.region = config_.region;
     ao.account = config_.account;
+    ao.max_total_bytes = config_.max_total_bytes;
+    ao.min_free_bytes = config_.min_free_bytes;
     ASSIGN_OR_RETURN(archive_, archive::OpenLocalArchive(ao, *env_, clock_, log_));
     http_.Route("GET", "/health", [this](const HttpRequest&) {
       nlohmann::json j = {{"status", "ok"}, {"version", kVersion},
