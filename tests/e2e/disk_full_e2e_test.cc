@@ -1,0 +1,237 @@
+// A full disk end to end (issue 10): the real streamarcd on a real 64 MB tmpfs, fed about
+// 2.5 times that through PutMedia by curl, with 1 and with 3 streams. After every upload
+// the fragments it acknowledged are all listed, the kept history stays above 40% of the
+// disk, and no upload gets an ERROR ack while older data could make room.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/server_process.h"
+#include "tests/support/subprocess.h"
+
+namespace streamarc::e2e {
+namespace {
+
+using nlohmann::json;
+using streamarc::testing::RunCommand;
+using streamarc::testing::ServerProcess;
+using streamarc::testing::TempDir;
+
+constexpr uint64_t kDisk = 64 << 20;
+constexpr int64_t kClipMs = 4000;
+
+// A tmpfs of `bytes` mounted over a fresh directory for the object's lifetime.
+class Tmpfs {
+ public:
+  explicit Tmpfs(uint64_t bytes) {
+    const std::string opts = "size=" + std::to_string(bytes);
+    if (::mount("tmpfs", dir_.path().c_str(), "tmpfs", 0, opts.c_str()) == 0) {
+      mounted_ = true;
+    } else {
+      error_ = std::strerror(errno);
+    }
+  }
+  ~Tmpfs() {
+    if (mounted_) ::umount2(dir_.path().c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+  std::string path() const { return dir_.path(); }
+
+ private:
+  TempDir dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// A 4 s H.264 clip at 4 Mbit/s (a camera's rate), a key frame every second: four fragments
+// of about 500 KB. Noise keeps x264 from compressing it to nothing. Made once per process.
+const std::string& Clip() {
+  static TempDir dir;
+  static const std::string path = [] {
+    const std::string p = dir.File("clip.mkv");
+    auto r = RunCommand({"ffmpeg",
+                         "-nostdin",
+                         "-loglevel",
+                         "error",
+                         "-y",
+                         "-f",
+                         "lavfi",
+                         "-i",
+                         "testsrc2=size=1280x720:rate=25",
+                         "-t",
+                         "4",
+                         "-vf",
+                         "noise=alls=30:allf=t",
+                         "-c:v",
+                         "libx264",
+                         "-preset",
+                         "ultrafast",
+                         "-tune",
+                         "zerolatency",
+                         "-g",
+                         "25",
+                         "-keyint_min",
+                         "25",
+                         "-sc_threshold",
+                         "0",
+                         "-b:v",
+                         "4M",
+                         "-maxrate",
+                         "4M",
+                         "-bufsize",
+                         "2M",
+                         "-f",
+                         "matroska",
+                         p});
+    return r.ok() && r->exit_code == 0 ? p : std::string();
+  }();
+  return path;
+}
+
+struct Upload {
+  std::vector<std::string> persisted;
+  size_t errors = 0;
+  std::string response;
+};
+
+class DiskFullE2eTest : public ::testing::Test {
+ protected:
+  void CreateStream(const std::string& name) {
+    auto r = RunCommand({"curl", "-sS", "-X", "POST", "--data-binary",
+                         json{{"StreamName", name}, {"DataRetentionInHours", 24}}.dump(),
+                         server_.url() + "/createStream"});
+    ASSERT_TRUE(r.ok());
+    ASSERT_NE(r->out.find("StreamARN"), std::string::npos) << r->out;
+  }
+
+  // The clip again, as the next 4 s of `stream` (RELATIVE timecodes from a later start).
+  Upload Push(const std::string& stream, int64_t start_ms) {
+    char start[32];
+    std::snprintf(start, sizeof start, "%lld.%03lld", static_cast<long long>(start_ms / 1000),
+                  static_cast<long long>(start_ms % 1000));
+    auto r = RunCommand({"curl", "-sS", "-X", "POST", "-H", "x-amzn-stream-name: " + stream, "-H",
+                         "x-amzn-fragment-timecode-type: RELATIVE", "-H",
+                         std::string("x-amzn-producer-start-timestamp: ") + start, "--data-binary",
+                         "@" + Clip(), server_.url() + "/putMedia"});
+    Upload u;
+    if (!r.ok()) return u;
+    u.response = r->out;
+    size_t p = 0;
+    while ((p = r->out.find("{\"EventType\"", p)) != std::string::npos) {
+      const size_t end = r->out.find('}', p);
+      json e = json::parse(r->out.substr(p, end - p + 1), nullptr, false);
+      p = end;
+      if (e.is_discarded()) continue;
+      if (e["EventType"] == "PERSISTED") u.persisted.push_back(e["FragmentNumber"]);
+      if (e["EventType"] == "ERROR") ++u.errors;
+    }
+    return u;
+  }
+
+  // ListFragments over all time: fragment number -> size.
+  std::map<std::string, uint64_t> List(const std::string& stream) {
+    std::map<std::string, uint64_t> out;
+    json req = {{"StreamName", stream},
+                {"MaxResults", 1000},
+                {"FragmentSelector",
+                 {{"FragmentSelectorType", "SERVER_TIMESTAMP"},
+                  {"TimestampRange", {{"StartTimestamp", 0}, {"EndTimestamp", 4102444800}}}}}};
+    for (int page = 0; page < 100; ++page) {
+      auto r = RunCommand({"curl", "-sS", "-X", "POST", "--data-binary", req.dump(),
+                           server_.url() + "/listFragments"});
+      if (!r.ok()) break;
+      json j = json::parse(r->out, nullptr, false);
+      EXPECT_FALSE(j.is_discarded()) << r->out;
+      if (j.is_discarded()) break;
+      for (const json& f : j["Fragments"]) {
+        out[f["FragmentNumber"]] = f["FragmentSizeInBytes"].get<uint64_t>();
+      }
+      if (!j.contains("NextToken")) break;
+      req = {{"StreamName", stream}, {"MaxResults", 1000}, {"NextToken", j["NextToken"]}};
+    }
+    return out;
+  }
+
+  void Run(int stream_count) {
+    disk_ = std::make_unique<Tmpfs>(kDisk);
+    const Tmpfs& disk = *disk_;
+    if (!disk.mounted()) {
+      GTEST_SKIP() << "cannot mount a 64 MB tmpfs (needs root or CAP_SYS_ADMIN): " << disk.error();
+    }
+    ASSERT_FALSE(Clip().empty()) << "ffmpeg could not make the test clip";
+    const uint64_t clip_bytes = std::filesystem::file_size(Clip());
+    ASSERT_TRUE(server_.Start(disk.path() + "/data").ok()) << server_.log();
+    std::vector<std::string> streams;
+    for (int i = 0; i < stream_count; ++i) {
+      streams.push_back("cam" + std::to_string(i));
+      CreateStream(streams.back());
+    }
+    const auto began = std::chrono::steady_clock::now();
+    std::vector<int64_t> start_ms(streams.size(), 1'767'225'600'000);
+    uint64_t pushed = 0;
+    size_t acked = 0, uploads = 0, errors = 0;
+    double min_kept = 1.0;
+    while (pushed < kDisk * 5 / 2) {
+      for (size_t s = 0; s < streams.size(); ++s) {
+        Upload u = Push(streams[s], start_ms[s]);
+        start_ms[s] += kClipMs;
+        pushed += clip_bytes;
+        ++uploads;
+        acked += u.persisted.size();
+        errors += u.errors;
+        // Older data was always there to make room: no upload may be refused.
+        ASSERT_EQ(u.errors, 0u) << "upload " << uploads << " of " << streams[s] << ":\n"
+                                << u.response << server_.log();
+        ASSERT_GE(u.persisted.size(), 3u) << u.response;
+        // What was just acknowledged is all listed.
+        std::map<std::string, uint64_t> own = List(streams[s]);
+        for (const std::string& n : u.persisted) {
+          ASSERT_TRUE(own.count(n))
+              << streams[s] << " lost " << n << ", acknowledged in upload " << uploads;
+        }
+        uint64_t kept = 0;
+        for (const std::string& name : streams) {
+          for (const auto& [n, size] : name == streams[s] ? own : List(name)) kept += size;
+        }
+        const double share = static_cast<double>(kept) / kDisk;
+        if (pushed > kDisk) {
+          min_kept = std::min(min_kept, share);
+          ASSERT_GT(share, 0.4) << "after upload " << uploads << ": kept " << kept << " bytes";
+        }
+      }
+    }
+    size_t listed = 0;
+    for (const std::string& name : streams) listed += List(name).size();
+    const std::string log = server_.log();
+    size_t evictions = 0;
+    for (size_t p = 0; (p = log.find("reason=budget", p)) != std::string::npos; ++p) ++evictions;
+    EXPECT_GT(evictions, 0u) << "the disk never filled up";
+    EXPECT_EQ(server_.Stop(), 0);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    std::printf(
+        "%d stream(s): pushed %.1f MB in %zu uploads (%.1f s); %zu fragments acked, %zu "
+        "listed at the end; %zu eviction steps; kept history never below %.0f%% of the "
+        "disk; %zu ERROR acks\n",
+        stream_count, pushed / 1e6, uploads, secs, acked, listed, evictions, min_kept * 100,
+        errors);
+  }
+
+  std::unique_ptr<Tmpfs> disk_;  // unmounted after the server stops
+  ServerProcess server_;
+};
+
+TEST_F(DiskFullE2eTest, OneStreamKeepsMostOfItsHistoryAndEveryNewFragment) { Run(1); }
+
+TEST_F(DiskFullE2eTest, ThreeStreamsKeepMostOfTheirHistoryAndEveryNewFragment) { Run(3); }
+
+}  // namespace
+}  // namespace streamarc::e2e
