@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "common/clock.h"
 
@@ -67,11 +68,19 @@ std::vector<PlaylistEntry> BuildEntries(std::span<const PlaylistFragment> fragme
   std::vector<PlaylistEntry> out;
   out.reserve(fragments.size());
   const PlaylistFragment* prev = previous;
+  // The earliest start the next entry may have on the timeline.
+  std::optional<int64_t> next_free;
+  auto advance = [&next_free](int64_t start_us, int64_t duration_us) {
+    next_free = start_us + std::max(duration_us, kMinTimelineStepMicros);
+  };
+  if (previous) advance(previous->placed_us.value_or(previous->start_us), previous->duration_us);
   for (const PlaylistFragment& f : fragments) {
     PlaylistEntry e;
     e.number = f.number;
-    e.start_us = f.start_us;
+    e.recorded_us = f.start_us;
+    e.start_us = std::max(f.placed_us.value_or(f.start_us), next_free.value_or(INT64_MIN));
     e.duration_us = f.duration_us;
+    advance(e.start_us, e.duration_us);
     // The first entry of the list always gets its own init segment reference.
     e.new_header = out.empty() || (prev && prev->header != f.header);
     const bool header_changed = prev && prev->header != f.header;
@@ -219,7 +228,9 @@ std::string DashManifest(const SessionParams& session, std::string_view token,
       // milliseconds leaves no holes.
       m += "            <S t=\"" + std::to_string(t_ms) + "\" d=\"" +
            std::to_string(std::max<int64_t>(Millis(e.start_us + e.duration_us) - t_ms, 1)) + "\"";
-      if (session.display_timestamp) m += " kvs:ts=\"" + std::to_string(t_ms) + "\"";
+      if (session.display_timestamp) {
+        m += " kvs:ts=\"" + std::to_string(Millis(e.recorded_us)) + "\"";
+      }
       if (session.display_fragment_number) m += " kvs:fn=\"" + e.number + "\"";
       m += "/>\n";
     }
@@ -234,22 +245,7 @@ LiveSequencer::Numbering LiveSequencer::Assign(const std::string& session,
                                                std::span<const PlaylistEntry> window,
                                                uint64_t floor) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = sessions_.find(session);
-  if (it == sessions_.end()) {
-    if (sessions_.size() >= max_sessions_ && !lru_.empty()) {
-      sessions_.erase(lru_.back());
-      lru_.pop_back();
-    }
-    lru_.push_front(session);
-    it = sessions_.emplace(session, State{}).first;
-    it->second.lru = lru_.begin();
-    it->second.last_seq = 0;
-    // A fresh session starts at the floor.
-    it->second.numbers.clear();
-  } else {
-    lru_.splice(lru_.begin(), lru_, it->second.lru);
-  }
-  State& s = it->second;
+  State& s = sessions_.Get(session);
   Numbering n;
   if (window.empty()) {
     n.media_sequence = s.numbers.empty() ? floor : s.last_seq + 1;
@@ -283,6 +279,64 @@ LiveSequencer::Numbering LiveSequencer::Assign(const std::string& session,
   n.media_sequence = seq0;
   n.discontinuity_sequence = disc0 - (window[0].discontinuity && disc0 > 0 ? 1 : 0);
   return n;
+}
+
+void SessionTimeline::Recall(const std::string& session, std::span<PlaylistFragment> fragments,
+                             PlaylistFragment* previous) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const State* s = sessions_.Find(session);
+  if (!s) return;
+  auto recall = [s](PlaylistFragment& f) {
+    if (auto it = s->by_number.find(f.number); it != s->by_number.end()) f.placed_us = it->second;
+  };
+  for (PlaylistFragment& f : fragments) recall(f);
+  if (previous) recall(*previous);
+}
+
+void SessionTimeline::Remember(const std::string& session, std::span<const PlaylistEntry> entries) {
+  if (entries.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  State& s = sessions_.Get(session);
+  for (const PlaylistEntry& e : entries) {
+    if (auto old = s.by_number.find(e.number); old != s.by_number.end()) {
+      s.by_start.erase(old->second);
+    }
+    // The newest listing wins a start another fragment held (placed before a restart).
+    if (auto taken = s.by_start.find(e.start_us); taken != s.by_start.end()) {
+      s.by_number.erase(taken->second);
+      s.by_start.erase(taken);
+    }
+    s.by_number[e.number] = e.start_us;
+    s.by_start[e.start_us] = e.number;
+  }
+  // Two listings' worth: a player may still ask for what slid out of the last one.
+  const size_t keep = 2 * entries.size() + 16;
+  while (s.by_start.size() > keep) {
+    s.by_number.erase(s.by_start.begin()->second);
+    s.by_start.erase(s.by_start.begin());
+  }
+}
+
+std::optional<int64_t> SessionTimeline::StartOf(const std::string& session,
+                                                const std::string& number) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const State* s = sessions_.Find(session);
+  if (!s) return std::nullopt;
+  auto it = s->by_number.find(number);
+  if (it == s->by_number.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<SessionTimeline::Placement> SessionTimeline::At(const std::string& session,
+                                                              int64_t time_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const State* s = sessions_.Find(session);
+  if (!s || time_ms < 0 || time_ms > INT64_MAX / 1000 - 1) return std::nullopt;
+  // The manifest wrote Millis(start): starts from time_ms to time_ms + 999 µs (starts are at
+  // least kMinTimelineStepMicros apart, so at most one).
+  auto it = s->by_start.lower_bound(time_ms * 1000);
+  if (it == s->by_start.end() || Millis(it->first) != time_ms) return std::nullopt;
+  return Placement{it->second, it->first};
 }
 
 }  // namespace streamarc::playback

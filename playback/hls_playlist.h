@@ -4,22 +4,25 @@
 #pragma once
 
 #include <cstdint>
-#include <list>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "playback/hls.h"
 #include "playback/remux.h"
+#include "playback/session_lru.h"
 
 namespace streamarc::playback {
 
 // A gap or overlap larger than this between consecutive fragments is a discontinuity.
 inline constexpr int64_t kDiscontinuityToleranceMicros = 50'000;
+// The least a fragment advances the timeline, however short it is: the MPD's timescale is
+// milliseconds, and two segments must never share a start.
+inline constexpr int64_t kMinTimelineStepMicros = 1'000;
 
 // One fragment as the playlist sees it.
 struct PlaylistFragment {
@@ -30,21 +33,38 @@ struct PlaylistFragment {
   // Names the header in init segment URLs (the caller's choice, e.g. a hash of it): the
   // same header always gives the same URL, however the window slides.
   std::string header_id;
+  // Where an earlier playlist of the same session placed this fragment (SessionTimeline), so
+  // a sliding window keeps its times on refresh. Empty: place it afresh.
+  std::optional<int64_t> placed_us = std::nullopt;
 };
 
 // One playlist line group: a fragment and what precedes it.
 struct PlaylistEntry {
   std::string number;
+  // Where the fragment plays: its own time, pushed later when that falls before the previous
+  // entry's end (see BuildEntries). The segment's media is served at this time too.
   int64_t start_us = 0;
+  int64_t recorded_us = 0;  // the fragment's own timestamp (the selector's)
   int64_t duration_us = 0;
   bool discontinuity = false;  // EXT-X-DISCONTINUITY before this fragment
   bool new_header = false;     // the track info changed here (a new EXT-X-MAP)
   std::string init_id;         // header_id of the header in force (InitId= in init URLs)
 };
 
-// Marks discontinuities per `mode` over `fragments` (ascending). `previous`, when given, is
-// the fragment just before the first one (outside the window), so a sliding window marks
-// its first entry the same way on every refresh. A change of track info is always a
+// Places `fragments` (ascending by their own time) on the session's timeline and marks
+// discontinuities per `mode`. `previous`, when given, is the fragment just before the first
+// one (outside the window), so a sliding window places and marks its first entry the same
+// way on every refresh.
+//
+// Placement: a fragment starts at its placed_us if it has one, else at its own time, but
+// never before the previous entry ends (nor less than kMinTimelineStepMicros after its
+// start). Server timestamps are arrival times, so a producer resending its backlog delivers
+// fragments milliseconds apart, each seconds long; producer clocks jump back. Pushing such
+// fragments later keeps every timeline (DASH `S@t`, HLS program date time, the media's own
+// decode times) strictly increasing and without overlaps; gaps stay gaps.
+//
+// Discontinuities are judged on the fragments' own times, as KVS does (an overlap beyond the
+// tolerance is marked even though placement closed it). A change of track info is always a
 // discontinuity (HLS needs one for a new EXT-X-MAP), whatever the mode.
 std::vector<PlaylistEntry> BuildEntries(std::span<const PlaylistFragment> fragments,
                                         const PlaylistFragment* previous, DiscontinuityMode mode);
@@ -65,8 +85,8 @@ struct MediaPlaylistOptions {
   uint64_t media_sequence = 0;
   uint64_t discontinuity_sequence = 0;
   bool ended = false;  // EXT-X-ENDLIST (ON_DEMAND, or a LIVE_REPLAY that reached its end)
-  // Wall-clock time of each entry for EXT-X-PROGRAM-DATE-TIME (the selector's timestamp);
-  // used when the session displays fragment timestamps.
+  // EXT-X-PROGRAM-DATE-TIME (when the session displays fragment timestamps) is each entry's
+  // placed start, so it grows with the media's own times.
 };
 std::string MediaPlaylist(const SessionParams& session, std::string_view token,
                           const MediaPlaylistOptions& options,
@@ -81,7 +101,8 @@ struct ManifestOptions {
   int64_t availability_start_us = 0;
 };
 // DASH MPD: one AdaptationSet per video/audio track, SegmentTemplate with a
-// SegmentTimeline in milliseconds, segments addressed by $Time$.
+// SegmentTimeline in milliseconds (each S@t an entry's placed start; kvs:ts its own
+// timestamp), segments addressed by $Time$.
 std::string DashManifest(const SessionParams& session, std::string_view token,
                          const StreamShape& shape, const ManifestOptions& options,
                          std::span<const PlaylistEntry> entries);
@@ -94,7 +115,7 @@ std::string DashManifest(const SessionParams& session, std::string_view token,
 // Thread-safe; remembers at most `max_sessions` sessions (least recently used go first).
 class LiveSequencer {
  public:
-  explicit LiveSequencer(size_t max_sessions = 4096) : max_sessions_(max_sessions) {}
+  explicit LiveSequencer(size_t max_sessions = 4096) : sessions_(max_sessions) {}
 
   struct Numbering {
     uint64_t media_sequence = 0;
@@ -108,12 +129,43 @@ class LiveSequencer {
     std::map<std::string, std::pair<uint64_t, uint64_t>> numbers;  // fragment → (seq, disc)
     uint64_t last_seq = 0;
     uint64_t last_disc = 0;
-    std::list<std::string>::iterator lru;
   };
-  const size_t max_sessions_;
   std::mutex mu_;
-  std::unordered_map<std::string, State> sessions_;
-  std::list<std::string> lru_;  // most recent first
+  SessionLru<State> sessions_;
+};
+
+// Where each session's playlists placed their fragments (BuildEntries), so that a refresh of a
+// sliding window places them the same way, and a segment request, by fragment number or by
+// DASH $Time$, is served at the time its playlist gave it. Forgetting is safe for a fixed
+// range (placing it again gives the same times); a live window re-places from its `previous`.
+// Thread-safe; remembers at most `max_sessions` sessions (least recently used go first), each
+// with about two listings' worth of fragments (the oldest placed go first).
+class SessionTimeline {
+ public:
+  explicit SessionTimeline(size_t max_sessions = 128) : sessions_(max_sessions) {}
+
+  // Sets placed_us on `fragments` and *previous (may be null) where this session placed them.
+  void Recall(const std::string& session, std::span<PlaylistFragment> fragments,
+              PlaylistFragment* previous);
+  // Remembers where `entries` were placed.
+  void Remember(const std::string& session, std::span<const PlaylistEntry> entries);
+
+  // The placed start of fragment `number`, if the session placed it.
+  std::optional<int64_t> StartOf(const std::string& session, const std::string& number);
+  struct Placement {
+    std::string number;
+    int64_t start_us = 0;
+  };
+  // The fragment the session placed to start within millisecond `time_ms` (DASH $Time$).
+  std::optional<Placement> At(const std::string& session, int64_t time_ms);
+
+ private:
+  struct State {
+    std::map<std::string, int64_t> by_number;
+    std::map<int64_t, std::string> by_start;
+  };
+  std::mutex mu_;
+  SessionLru<State> sessions_;
 };
 
 }  // namespace streamarc::playback

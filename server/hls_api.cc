@@ -138,7 +138,7 @@ class HlsService {
   HttpResponse Media(const SessionParams& s, const SegmentQuery& q) {
     auto window = Select(s, q.token);
     if (!window.ok()) return KvsErrorFromStatus(window.status());
-    std::vector<PlaylistEntry> entries = Entries(s, *window);
+    std::vector<PlaylistEntry> entries = Entries(s, q.token, *window);
     MediaPlaylistOptions o;
     o.track = s.container == ContainerFormat::kMpegTs ? 0 : (q.track ? q.track : 1);
     o.ended = window->ended;
@@ -151,7 +151,7 @@ class HlsService {
     if (!shape.ok()) return KvsErrorFromStatus(shape.status());
     auto window = Select(s, q.token);
     if (!window.ok()) return KvsErrorFromStatus(window.status());
-    std::vector<PlaylistEntry> entries = Entries(s, *window);
+    std::vector<PlaylistEntry> entries = Entries(s, q.token, *window);
     ManifestOptions o;
     o.dynamic = s.mode != PlaybackMode::kOnDemand;
     o.now_us = ctx_.clock.NowMicros();
@@ -180,13 +180,15 @@ class HlsService {
 
   HttpResponse Segment(const HttpRequest& req, const SessionParams& s, const SegmentQuery& q,
                        ContainerFormat format) {
-    auto info = FindFragment(s, q);
-    if (!info.ok()) return KvsErrorFromStatus(info.status());
+    auto placed = FindFragment(s, q);
+    if (!placed.ok()) return KvsErrorFromStatus(placed.status());
+    const FragmentInfo* info = &placed->info;
     const uint64_t track = format == ContainerFormat::kMpegTs ? 0 : (q.track ? q.track : 1);
-    const int64_t ts = Ts(*info, s.selector);
+    // Where the session's playlist placed it: the media's times must agree with the timeline.
+    const int64_t ts = placed->start_us;
     const std::string key = info->number + "|" + std::to_string(track) + "|" +
                             (format == ContainerFormat::kMpegTs ? "ts" : "mp4") + "|" +
-                            std::to_string(static_cast<int>(s.selector));
+                            std::to_string(ts);
     const StreamRef ref = StreamRef::Name(s.stream_name);
     auto bytes = cache_.GetOrMake(key, [&]() -> Result<std::string> {
       ASSIGN_OR_RETURN(std::string cluster, ctx_.archive.ReadFragment(ref, info->number));
@@ -417,7 +419,10 @@ class HlsService {
     return w;
   }
 
-  std::vector<PlaylistEntry> Entries(const SessionParams& s, const Window& w) {
+  // The window's playlist entries, placed on the session's timeline where earlier playlists of
+  // the session put them (and remembered, for the segment requests that follow).
+  std::vector<PlaylistEntry> Entries(const SessionParams& s, const std::string& token,
+                                     const Window& w) {
     auto to_playlist = [&](const FragmentInfo& f) {
       PlaylistFragment p;
       p.number = f.number;
@@ -440,7 +445,22 @@ class HlsService {
         headers_.emplace(HeaderId(f.track_info), f.track_info);
       }
     }
-    return BuildEntries(list, prev ? &*prev : nullptr, s.discontinuity);
+    timeline_.Recall(token, list, prev ? &*prev : nullptr);
+    std::vector<PlaylistEntry> entries =
+        BuildEntries(list, prev ? &*prev : nullptr, s.discontinuity);
+    timeline_.Remember(token, entries);
+    return entries;
+  }
+
+  // `find` in what the session placed; if it is not there (the server restarted, or forgot
+  // the session), after placing the session's current window again.
+  template <typename Find>
+  auto FindPlaced(const SessionParams& s, const std::string& token, Find find)
+      -> Result<decltype(find())> {
+    if (auto found = find()) return found;
+    ASSIGN_OR_RETURN(Window w, Select(s, token));
+    Entries(s, token, w);
+    return find();
   }
 
   void Number(const SessionParams& s, const std::string& token,
@@ -474,22 +494,47 @@ class HlsService {
     return NotFound("No such initialization segment in this session");
   }
 
-  Result<FragmentInfo> FindFragment(const SessionParams& s, const SegmentQuery& q) {
+  struct PlacedFragment {
+    FragmentInfo info;
+    int64_t start_us = 0;  // on the session's timeline
+  };
+
+  Result<PlacedFragment> FindFragment(const SessionParams& s, const SegmentQuery& q) {
     const StreamRef ref = StreamRef::Name(s.stream_name);
-    if (!q.fragment_number.empty()) return ctx_.archive.GetFragment(ref, q.fragment_number);
+    if (!q.fragment_number.empty()) {
+      ASSIGN_OR_RETURN(FragmentInfo f, ctx_.archive.GetFragment(ref, q.fragment_number));
+      ASSIGN_OR_RETURN(std::optional<int64_t> start, FindPlaced(s, q.token, [&] {
+                         return timeline_.StartOf(q.token, f.number);
+                       }));
+      // Not in the session's window (any more): served at its own time.
+      const int64_t at = start.value_or(Ts(f, s.selector));
+      return PlacedFragment{std::move(f), at};
+    }
     if (!q.has_time) return InvalidArgument("FragmentNumber is required");
-    // DASH $Time$: the fragment starting in that millisecond.
+    // DASH $Time$: the fragment the manifest placed in that millisecond.
+    ASSIGN_OR_RETURN(std::optional<SessionTimeline::Placement> placed,
+                     FindPlaced(s, q.token, [&] { return timeline_.At(q.token, q.time_ms); }));
+    if (placed) {
+      ASSIGN_OR_RETURN(FragmentInfo f, ctx_.archive.GetFragment(ref, placed->number));
+      return PlacedFragment{std::move(f), placed->start_us};
+    }
+    // Outside the session's window: the fragment starting in that millisecond of its own time.
+    if (q.time_ms > std::numeric_limits<int64_t>::max() / 1000) {
+      return NotFound("No fragment starts at Time=" + std::to_string(q.time_ms));
+    }
     ASSIGN_OR_RETURN(FragmentInfo f,
                      ctx_.archive.FirstAtOrAfter(ref, ArchiveType(s.selector), q.time_ms * 1000));
     if (Ts(f, s.selector) / 1000 != q.time_ms) {
       return NotFound("No fragment starts at Time=" + std::to_string(q.time_ms));
     }
-    return f;
+    const int64_t at = Ts(f, s.selector);
+    return PlacedFragment{std::move(f), at};
   }
 
   const ApiContext& ctx_;
   SegmentCache cache_;
   LiveSequencer sequencer_;
+  SessionTimeline timeline_;
   std::mutex headers_mu_;
   std::map<std::string, std::string> headers_;  // HeaderId → header, bounded
   std::mutex replay_mu_;

@@ -18,8 +18,9 @@ constexpr int64_t kSec = 1'000'000;
 
 PlaylistFragment Frag(int n, int64_t start_us, int64_t duration_us,
                       std::string_view header = "H1") {
-  return {std::to_string(n), start_us, duration_us, header,
-          std::string(header == "H1" ? "aa" : "bb")};
+  return {
+      std::to_string(n), start_us, duration_us, header, std::string(header == "H1" ? "aa" : "bb"),
+      std::nullopt};
 }
 
 size_t Count(const std::string& text, const std::string& what) {
@@ -183,8 +184,10 @@ TEST(DashManifest, StaticAndDynamic) {
   auto f = GapsAndOverlaps();
   auto e = BuildEntries(f, nullptr, DiscontinuityMode::kNever);
   std::string m = DashManifest(s, "T~", VideoAndAudio(), {false, 0}, e);
-  EXPECT_NE(m.find("type=\"static\" mediaPresentationDuration=\"PT19.000S\""), std::string::npos)
+  // The two overlaps are pushed later (placement), so 0-20 s: 4 at 16 s, 5 at 18 s.
+  EXPECT_NE(m.find("type=\"static\" mediaPresentationDuration=\"PT20.000S\""), std::string::npos)
       << m;
+  EXPECT_NE(m.find("<S t=\"18000\" d=\"2000\" kvs:fn=\"5\"/>"), std::string::npos) << m;
   EXPECT_EQ(Count(m, "<AdaptationSet"), 2u);
   EXPECT_EQ(Count(m, "<S t="), 10u);
   EXPECT_NE(m.find("<S t=\"14000\" d=\"2000\" kvs:fn=\"3\"/>"), std::string::npos) << m;
