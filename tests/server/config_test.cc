@@ -67,5 +67,24 @@ TEST(Config, HelpAndVersion) {
   EXPECT_NE(UsageText().find("--data-dir"), std::string::npos);
 }
 
+TEST(Config, DiskSpaceBudgetAndFloor) {
+  auto defaults = ParseCommandLine({});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->config.max_total_bytes, 0u);
+  EXPECT_EQ(defaults->config.min_free_bytes, archive::kAutoMinFreeBytes);
+  auto cl = ParseCommandLine({"--max-total-bytes", "500G", "--min-free-bytes=268435456"});
+  ASSERT_TRUE(cl.ok()) << cl.status().ToString();
+  EXPECT_EQ(cl->config.max_total_bytes, 500ull << 30);
+  EXPECT_EQ(cl->config.min_free_bytes, 268435456u);
+  auto k = ParseCommandLine({"--max-total-bytes", "64m", "--min-free-bytes", "auto"});
+  ASSERT_TRUE(k.ok()) << k.status().ToString();
+  EXPECT_EQ(k->config.max_total_bytes, 64u << 20);
+  EXPECT_EQ(k->config.min_free_bytes, archive::kAutoMinFreeBytes);
+  for (const char* bad : {"", "G", "12x", "-5", "5.5G", "99999999999999T", "auto"}) {
+    EXPECT_FALSE(ParseCommandLine({"--max-total-bytes", bad}).ok()) << bad;
+  }
+  EXPECT_NE(UsageText().find("--min-free-bytes"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace streamarc::server
