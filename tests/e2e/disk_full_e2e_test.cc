@@ -1,7 +1,8 @@
 // A full disk end to end (issue 10): the real streamarcd on a real 64 MB tmpfs, fed about
 // 2.5 times that through PutMedia by curl, with 1 and with 3 streams. After every upload
 // the fragments it acknowledged are all listed, the kept history stays above 40% of the
-// disk, and no upload gets an ERROR ack while older data could make room.
+// disk, and no upload gets an ERROR ack while older data could make room. With a high
+// free-space floor, what cannot fit is refused with 5001 and the acknowledged stays.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 
@@ -99,6 +100,7 @@ const std::string& Clip() {
 struct Upload {
   std::vector<std::string> persisted;
   size_t errors = 0;
+  std::vector<int> error_ids;
   std::string response;
 };
 
@@ -131,7 +133,10 @@ class DiskFullE2eTest : public ::testing::Test {
       p = end;
       if (e.is_discarded()) continue;
       if (e["EventType"] == "PERSISTED") u.persisted.push_back(e["FragmentNumber"]);
-      if (e["EventType"] == "ERROR") ++u.errors;
+      if (e["EventType"] == "ERROR") {
+        ++u.errors;
+        u.error_ids.push_back(e.value("ErrorId", 0));
+      }
     }
     return u;
   }
@@ -230,6 +235,52 @@ class DiskFullE2eTest : public ::testing::Test {
 };
 
 TEST_F(DiskFullE2eTest, OneStreamKeepsMostOfItsHistoryAndEveryNewFragment) { Run(1); }
+
+// A floor of 48 MB on the 64 MB disk leaves less than three streams' newest 10 s: once only
+// those are left, fragments are refused with ARCHIVAL_ERROR (5001, which the KVS producer
+// SDK resends), the acknowledged ones stay, and recording resumes when space comes back.
+TEST_F(DiskFullE2eTest, RefusesWith5001WhenOnlyTheNewestIsLeftAndResumesWhenSpaceFrees) {
+  disk_ = std::make_unique<Tmpfs>(kDisk);
+  if (!disk_->mounted()) {
+    GTEST_SKIP() << "cannot mount a 64 MB tmpfs (needs root or CAP_SYS_ADMIN): " << disk_->error();
+  }
+  ASSERT_FALSE(Clip().empty()) << "ffmpeg could not make the test clip";
+  ASSERT_TRUE(server_.Start(disk_->path() + "/data", {"--min-free-bytes", "48M"}).ok())
+      << server_.log();
+  const std::vector<std::string> streams = {"cam0", "cam1", "cam2"};
+  for (const std::string& s : streams) CreateStream(s);
+  std::map<std::string, std::vector<std::string>> last_acked;
+  std::vector<int64_t> start_ms(streams.size(), 1'767'225'600'000);
+  size_t refused = 0;
+  for (int round = 0; round < 10 && refused == 0; ++round) {
+    for (size_t s = 0; s < streams.size(); ++s) {
+      Upload u = Push(streams[s], start_ms[s]);
+      start_ms[s] += kClipMs;
+      refused += u.errors;
+      for (int id : u.error_ids) EXPECT_EQ(id, 5001) << u.response;
+      if (!u.persisted.empty()) last_acked[streams[s]] = u.persisted;
+    }
+  }
+  ASSERT_GT(refused, 0u) << "the floor never refused anything:\n" << server_.log();
+  for (const auto& [stream, numbers] : last_acked) {
+    std::map<std::string, uint64_t> listed = List(stream);
+    for (const std::string& n : numbers) {
+      EXPECT_TRUE(listed.count(n)) << stream << " lost acknowledged fragment " << n;
+    }
+  }
+  // The operator frees space: the next upload is stored whole.
+  auto del = RunCommand({"curl", "-sS", "-X", "POST", "--data-binary",
+                         json{{"StreamName", "cam2"}}.dump(), server_.url() + "/deleteStream"});
+  ASSERT_TRUE(del.ok());
+  Upload after = Push("cam0", start_ms[0]);
+  EXPECT_EQ(after.errors, 0u) << after.response;
+  EXPECT_GE(after.persisted.size(), 3u) << after.response;
+  EXPECT_EQ(server_.Stop(), 0);
+  std::printf(
+      "floor test: %zu fragments refused with 5001; after deleting a stream, %zu of the "
+      "next upload's fragments persisted\n",
+      refused, after.persisted.size());
+}
 
 TEST_F(DiskFullE2eTest, ThreeStreamsKeepMostOfTheirHistoryAndEveryNewFragment) { Run(3); }
 
