@@ -176,6 +176,9 @@ class Archive {
   // --- Ingest ------------------------------------------------------------------------
   // Queues a fragment and returns its number at once; `on_durable` follows later (always
   // exactly once, unless this call returns an error, in which case it is never called).
+  // The callback gets kResourceExhausted when there is no space and only each stream's
+  // newest fragments are left (see Options::keep_newest_fragments): nothing acknowledged
+  // is deleted to store it.
   // kResourceExhausted when the commit queue is full (back-pressure), kInvalidArgument
   // for a fragment over kMaxFragmentBytes, kNotFound for an unknown stream,
   // kFailedPrecondition for a stream without retention, kUnavailable after shutdown.
