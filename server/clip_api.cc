@@ -175,14 +175,14 @@ Result<ClipRequest> ParseClipRequest(std::string_view body, const ClipLimits& li
   return r;
 }
 
-void RegisterClipApi(HttpServer& http, const ApiContext& ctx, const ClipLimits& limits) {
+void RegisterClipApi(Router& http, const ApiContext& ctx, const ClipLimits& limits) {
   auto svc = std::make_shared<ClipService>(ClipService{ctx.archive, ctx.ids, ctx.log, limits});
   http.Route("POST", "/getClip", [svc](const HttpRequest& req) {
     return WithRequestId(GetClip(*svc, req), svc->ids);
   });
 }
 
-void RegisterClipApi(HttpServer& http, const ApiContext& ctx) {
+void RegisterClipApi(Router& http, const ApiContext& ctx) {
   RegisterClipApi(http, ctx, ClipLimits{});
 }
 

@@ -7,7 +7,7 @@
 #include "archive/archive.h"
 #include "common/status.h"
 #include "server/api_context.h"
-#include "server/http_server.h"
+#include "server/router.h"
 
 namespace streamarc::server {
 
@@ -32,7 +32,7 @@ Result<ClipRequest> ParseClipRequest(std::string_view body, const ClipLimits& li
 
 // POST /getClip. The handler runs on the worker pool (it reads the archive and remuxes)
 // and answers video/mp4, honouring Range.
-void RegisterClipApi(HttpServer& http, const ApiContext& ctx);
-void RegisterClipApi(HttpServer& http, const ApiContext& ctx, const ClipLimits& limits);
+void RegisterClipApi(Router& http, const ApiContext& ctx);
+void RegisterClipApi(Router& http, const ApiContext& ctx, const ClipLimits& limits);
 
 }  // namespace streamarc::server

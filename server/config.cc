@@ -38,6 +38,14 @@ Status Apply(Config* c, const std::string& key, const std::string& value) {
     c->account = value;
   } else if (key == "public-url") {
     c->public_url = value;
+  } else if (key == "allowed-host") {
+    if (value.empty()) return InvalidArgument("--allowed-host: expected a host name");
+    c->allowed_hosts.push_back(value);
+  } else if (key == "cors-origin") {
+    if (value != "*" && value.find("://") == std::string::npos) {
+      return InvalidArgument("--cors-origin: expected an origin such as http://host:port, or *");
+    }
+    c->cors_origins.push_back(value);
   } else if (key == "log-level") {
     if (!ParseLogLevel(value, &c->log_level)) {
       return InvalidArgument("--log-level: expected debug, info, warn or error");
@@ -99,7 +107,18 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
                                {"port": 9000, "data-dir": "/var/lib/streamarc"}
   --region NAME                region in ARNs (default us-east-1)
   --account ID                 account id in ARNs (default 000000000000)
-  --public-url URL             URL GetDataEndpoint returns (default http://HOST:PORT)
+  --public-url URL             URL GetDataEndpoint returns (default http://HOST:PORT);
+                               required with a wildcard --host (0.0.0.0 or ::), which
+                               is no address a client can use: streamarcd refuses to
+                               start without it
+  --allowed-host NAME          also accept requests whose Host header is NAME (with or
+                               without port); repeatable. Accepted anyway: localhost,
+                               127.0.0.1, [::1], --host and the host of --public-url.
+                               Other Hosts get 403 (DNS rebinding); * accepts any
+  --cors-origin ORIGIN         let web pages of ORIGIN (e.g. http://console.lan:3000)
+                               call the API, with CORS headers; repeatable; * allows
+                               every origin. Other cross-origin requests get 403, except
+                               HLS/DASH URLs with a session token, open to any page
   --log-level LEVEL            debug, info, warn or error (default info)
   --worker-threads N           disk/SQLite worker threads (default 2)
   --max-fragment-bytes N       largest fragment accepted (default 52428800)
@@ -124,11 +143,34 @@ Status LoadConfigFile(const std::string& path, Config* config) {
     return InvalidArgument("config file " + path + " is not a JSON object");
   }
   for (auto it = j.begin(); it != j.end(); ++it) {
-    std::string value = it->is_string() ? it->get<std::string>() : it->dump();
-    Status s = Apply(config, it.key(), value);
-    if (!s.ok()) return InvalidArgument(path + ": " + s.message());
+    // A repeatable setting may be a list: {"cors-origin": ["http://a", "http://b"]}.
+    const bool list = it->is_array();
+    for (size_t i = 0; i < (list ? it->size() : 1); ++i) {
+      const nlohmann::json& v = list ? (*it)[i] : *it;
+      std::string value = v.is_string() ? v.get<std::string>() : v.dump();
+      Status s = Apply(config, it.key(), value);
+      if (!s.ok()) return InvalidArgument(path + ": " + s.message());
+    }
   }
   return Status::Ok();
+}
+
+bool IsWildcardAddress(std::string_view host) {
+  return host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]";
+}
+
+Result<std::string> AdvertisedUrl(const Config& config, int port) {
+  if (!config.public_url.empty()) return config.public_url;
+  if (IsWildcardAddress(config.host)) {
+    return InvalidArgument("--host " + config.host +
+                           " listens on every address, so there is no single address to tell "
+                           "clients (GetDataEndpoint, HLS URLs): set --public-url to the URL "
+                           "clients reach this server at, e.g. http://192.0.2.10:" +
+                           (port > 0 ? std::to_string(port) : std::string("PORT")));
+  }
+  const bool ipv6 = config.host.find(':') != std::string::npos && config.host.front() != '[';
+  const std::string host = ipv6 ? "[" + config.host + "]" : config.host;
+  return "http://" + host + ":" + std::to_string(port);
 }
 
 Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {

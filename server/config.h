@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "archive/archive.h"
@@ -18,8 +19,14 @@ struct Config {
   std::string data_dir = "./data";
   std::string region = "us-east-1";
   std::string account = "000000000000";  // the account id in ARNs
-  // The URL GetDataEndpoint returns; empty means http://<host>:<port>.
+  // The URL GetDataEndpoint returns; empty means http://<host>:<port>. Required when `host`
+  // is a wildcard (0.0.0.0, ::): no client can use that address.
   std::string public_url;
+  // Extra names accepted in the Host header (besides localhost, 127.0.0.1, [::1], `host` and
+  // public_url's host); "*" accepts any. Guards against DNS rebinding.
+  std::vector<std::string> allowed_hosts;
+  // Web origins whose pages may call the API ("*": any). Others are refused.
+  std::vector<std::string> cors_origins;
   LogLevel log_level = LogLevel::kInfo;
   int worker_threads = 2;
   // Limits (KVS's by default).
@@ -47,5 +54,13 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args);
 Status LoadConfigFile(const std::string& path, Config* config);
 
 std::string UsageText();
+
+// True for an address that listens everywhere (0.0.0.0, ::, [::], empty).
+bool IsWildcardAddress(std::string_view host);
+
+// The base URL clients reach the server at (what GetDataEndpoint returns): public_url, or
+// http://host:port with IPv6 addresses bracketed. kInvalidArgument for a wildcard host
+// without public_url.
+Result<std::string> AdvertisedUrl(const Config& config, int port);
 
 }  // namespace streamarc::server

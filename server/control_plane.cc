@@ -382,7 +382,7 @@ class ControlPlane {
 
 }  // namespace
 
-void RegisterControlPlane(HttpServer& http, archive::Archive& archive,
+void RegisterControlPlane(Router& http, archive::Archive& archive,
                           const ControlPlaneOptions& options, RequestIds& ids) {
   auto cp = std::make_shared<ControlPlane>(archive, options);
   // Every operation: parse the JSON body, run, stamp a request id.

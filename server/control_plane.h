@@ -7,7 +7,7 @@
 #include <string>
 
 #include "archive/archive.h"
-#include "server/http_server.h"
+#include "server/router.h"
 #include "server/kvs_error.h"
 
 namespace streamarc::server {
@@ -17,7 +17,7 @@ struct ControlPlaneOptions {
 };
 
 // Registers the routes. `archive` and `ids` outlive `http`.
-void RegisterControlPlane(HttpServer& http, archive::Archive& archive,
+void RegisterControlPlane(Router& http, archive::Archive& archive,
                           const ControlPlaneOptions& options, RequestIds& ids);
 
 }  // namespace streamarc::server

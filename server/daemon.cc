@@ -23,6 +23,8 @@
 #include "server/http_server.h"
 #include "server/kvs_error.h"
 #include "server/put_media.h"
+#include "server/request_guard.h"
+#include "server/router.h"
 #include "server/worker_pool.h"
 
 namespace streamarc::server {
@@ -50,6 +52,8 @@ class DaemonImpl final : public Daemon {
   }
 
   Status Init() {
+    // Refused before anything is opened: a wildcard address without public_url.
+    RETURN_IF_ERROR(AdvertisedUrl(config_, config_.port).status());
     std::error_code ec;
     std::filesystem::create_directories(config_.data_dir, ec);
     if (ec) return IoError("cannot create data dir " + config_.data_dir + ": " + ec.message());
@@ -60,26 +64,26 @@ class DaemonImpl final : public Daemon {
     ao.max_total_bytes = config_.max_total_bytes;
     ao.min_free_bytes = config_.min_free_bytes;
     ASSIGN_OR_RETURN(archive_, archive::OpenLocalArchive(ao, *env_, clock_, log_));
-    http_.Route("GET", "/health", [this](const HttpRequest&) {
+    // Every route is registered through `routes`, so the request guard runs first.
+    Router routes(http_, RequestGuard(GuardOptionsFromConfig(config_)));
+    routes.Route("GET", "/health", [this](const HttpRequest&) {
       nlohmann::json j = {{"status", "ok"}, {"version", kVersion},
                           {"time", FormatIso8601(clock_.NowMicros())}};
       return HttpResponse{200, "application/json", {}, j.dump()};
     });
     RETURN_IF_ERROR(http_.Start());
     ControlPlaneOptions cp;
-    cp.data_endpoint = config_.public_url.empty()
-                           ? "http://" + config_.host + ":" + std::to_string(http_.port())
-                           : config_.public_url;
-    RegisterControlPlane(http_, *archive_, cp, ids_);
+    ASSIGN_OR_RETURN(cp.data_endpoint, AdvertisedUrl(config_, http_.port()));
+    RegisterControlPlane(routes, *archive_, cp, ids_);
     put_media_ = std::make_unique<PutMediaService>(PutOptions(config_), *archive_, pool_, hub_,
                                                    clock_, log_);
-    put_media_->Register(http_);
+    put_media_->Register(routes);
     ASSIGN_OR_RETURN(std::string secret, LoadTokenSecret());
     api_ = std::make_unique<ApiContext>(
         ApiContext{*archive_, hub_, pool_, clock_, log_, ids_, cp.data_endpoint, secret});
-    RegisterMediaApi(http_, *api_);
-    RegisterHlsApi(http_, *api_);
-    RegisterClipApi(http_, *api_);
+    RegisterMediaApi(routes, *api_);
+    RegisterHlsApi(routes, *api_);
+    RegisterClipApi(routes, *api_);
     log_.Info("streamarcd", "listening",
               {{"address", config_.host + ":" + std::to_string(http_.port())},
                {"data_dir", config_.data_dir}, {"version", kVersion}});

@@ -552,7 +552,7 @@ HttpResponse Preflight(const HttpRequest&) {
 
 }  // namespace
 
-void RegisterHlsApi(HttpServer& http, const ApiContext& ctx) {
+void RegisterHlsApi(Router& http, const ApiContext& ctx) {
   auto svc = std::make_shared<HlsService>(ctx);
   http.Route("POST", "/getHLSStreamingSessionURL",
              [svc](const HttpRequest& r) { return svc->CreateSession(SessionKind::kHls, r); });

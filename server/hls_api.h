@@ -3,10 +3,10 @@
 #pragma once
 
 #include "server/api_context.h"
-#include "server/http_server.h"
+#include "server/router.h"
 
 namespace streamarc::server {
 
-void RegisterHlsApi(HttpServer& http, const ApiContext& ctx);
+void RegisterHlsApi(Router& http, const ApiContext& ctx);
 
 }  // namespace streamarc::server

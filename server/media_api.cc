@@ -569,7 +569,7 @@ struct MediaApi {
 
 }  // namespace
 
-void RegisterMediaApi(HttpServer& http, const ApiContext& ctx, const MediaApiOptions& options) {
+void RegisterMediaApi(Router& http, const ApiContext& ctx, const MediaApiOptions& options) {
   auto api = std::make_shared<MediaApi>(std::make_shared<MediaService>(ctx, options));
 
   http.RouteStreaming("POST", "/getMedia",
@@ -602,7 +602,12 @@ void RegisterMediaApi(HttpServer& http, const ApiContext& ctx, const MediaApiOpt
   });
 }
 
-void RegisterMediaApi(HttpServer& http, const ApiContext& ctx) {
+void RegisterMediaApi(HttpServer& http, const ApiContext& ctx, const MediaApiOptions& options) {
+  Router routes(http);
+  RegisterMediaApi(routes, ctx, options);
+}
+
+void RegisterMediaApi(Router& http, const ApiContext& ctx) {
   RegisterMediaApi(http, ctx, MediaApiOptions{});
 }
 

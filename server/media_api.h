@@ -7,6 +7,7 @@
 
 #include "server/api_context.h"
 #include "server/http_server.h"
+#include "server/router.h"
 
 namespace streamarc::server {
 
@@ -25,8 +26,10 @@ struct MediaApiOptions {
   int64_t stream_check_interval_us = 1'000'000;
 };
 
+void RegisterMediaApi(Router& http, const ApiContext& ctx, const MediaApiOptions& options);
+// Straight on `http`, with no middleware: for tests and benchmarks of these handlers alone.
 void RegisterMediaApi(HttpServer& http, const ApiContext& ctx, const MediaApiOptions& options);
 // With KVS's limits.
-void RegisterMediaApi(HttpServer& http, const ApiContext& ctx);
+void RegisterMediaApi(Router& http, const ApiContext& ctx);
 
 }  // namespace streamarc::server

@@ -455,7 +455,7 @@ PutMediaService::PutMediaService(const PutMediaOptions& options, archive::Archiv
 
 PutMediaService::~PutMediaService() { impl_->StopTicker(); }
 
-void PutMediaService::Register(HttpServer& http) {
+void PutMediaService::Register(Router& http) {
   auto impl = impl_;
   http.RouteStreaming("POST", "/putMedia",
                       [impl](const HttpRequest& head, std::shared_ptr<ResponseWriter> w) {

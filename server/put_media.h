@@ -11,7 +11,7 @@
 #include "common/log.h"
 #include "fragmenter/fragmenter.h"
 #include "playback/live_hub.h"
-#include "server/http_server.h"
+#include "server/router.h"
 #include "server/worker_pool.h"
 
 namespace streamarc::server {
@@ -37,7 +37,7 @@ class PutMediaService {
                   playback::LiveHub& hub, const Clock& clock, Logger& log);
   ~PutMediaService();
 
-  void Register(HttpServer& http);
+  void Register(Router& http);
 
   // Thread-safe. New PutMedia requests get 503; every live session stops reading, sends
   // the ACKs of the fragments it already handed to the archive, and ends its response.

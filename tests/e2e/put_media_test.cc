@@ -277,7 +277,7 @@ TEST_F(PutMediaTest, DisconnectMidFragmentThenReconnect) {
   {
     RawHttp c(server_.port());
     ASSERT_TRUE(c.connected());
-    c.Send("POST /putMedia HTTP/1.1\r\nHost: x\r\nx-amzn-stream-name: cam1\r\n"
+    c.Send("POST /putMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amzn-stream-name: cam1\r\n"
            "Transfer-Encoding: chunked\r\n\r\n");
     // Two thirds of the file: several whole fragments and one cut in the middle.
     c.SendChunk(bytes.substr(0, bytes.size() * 2 / 3));
@@ -316,7 +316,7 @@ TEST_F(PutMediaTest, SecondLiveProducerIsRefused) {
   auto input = MakeMedia(streamarc::testing::kH264AacMkv);
   std::string bytes = ReadFileOrDie(*input);
   RawHttp first(server_.port());
-  first.Send("POST /putMedia HTTP/1.1\r\nHost: x\r\nx-amzn-stream-name: cam1\r\n"
+  first.Send("POST /putMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amzn-stream-name: cam1\r\n"
              "Transfer-Encoding: chunked\r\n\r\n");
   first.SendChunk(bytes.substr(0, 20000));
   first.ReadUntil("BUFFERING");
@@ -330,7 +330,7 @@ TEST_F(PutMediaTest, SigtermReportsInFlightFragmentsAndEndsCleanly) {
   ASSERT_TRUE(input.ok());
   std::string bytes = ReadFileOrDie(*input);
   RawHttp c(server_.port(), 10000);
-  c.Send("POST /putMedia HTTP/1.1\r\nHost: x\r\nx-amzn-stream-name: cam1\r\n"
+  c.Send("POST /putMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amzn-stream-name: cam1\r\n"
          "Transfer-Encoding: chunked\r\n\r\n");
   c.SendChunk(bytes.substr(0, bytes.size() / 2));
   for (int i = 0; i < 50 && ParseAcks(c.received()).Count("RECEIVED") < 2; ++i) c.ReadFor(100);

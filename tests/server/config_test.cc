@@ -61,6 +61,24 @@ TEST(Config, ClearErrors) {
             std::string::npos);
 }
 
+TEST(Config, AllowedHostsAndCorsOriginsRepeatFromFileAndFlags) {
+  TempDir dir;
+  std::string path = dir.File("streamarc.json");
+  WriteFileOrDie(path, R"({"allowed-host": ["nas.lan", "cam.lan:8080"],
+                           "cors-origin": "http://console.lan:3000"})");
+  auto cl = ParseCommandLine({"--config", path, "--allowed-host", "video.example",
+                              "--cors-origin=*"});
+  ASSERT_TRUE(cl.ok()) << cl.status().ToString();
+  EXPECT_EQ(cl->config.allowed_hosts,
+            (std::vector<std::string>{"nas.lan", "cam.lan:8080", "video.example"}));
+  EXPECT_EQ(cl->config.cors_origins, (std::vector<std::string>{"http://console.lan:3000", "*"}));
+  EXPECT_NE(ParseCommandLine({"--cors-origin", "console.lan"}).status().message().find(
+                "--cors-origin"),
+            std::string::npos);
+  EXPECT_NE(UsageText().find("--allowed-host"), std::string::npos);
+  EXPECT_NE(UsageText().find("--cors-origin"), std::string::npos);
+}
+
 TEST(Config, HelpAndVersion) {
   EXPECT_TRUE(ParseCommandLine({"--help"})->show_help);
   EXPECT_TRUE(ParseCommandLine({"--version"})->show_version);

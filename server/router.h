@@ -1,0 +1,52 @@
+// Where handlers are registered. A Router wraps every handler it registers on the HttpServer
+// so that its middleware runs first, for buffered and streaming routes alike: the one place
+// every request passes (see request_guard.h).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/http.h"
+#include "server/http_server.h"
+
+namespace streamarc::server {
+
+struct Middleware {
+  // Answers a request before its handler (a refusal, a CORS preflight), or nullopt to let
+  // the handler run. Called on the service thread for streaming routes and on a worker for
+  // buffered ones: it must be thread-safe and must not block.
+  std::function<std::optional<HttpResponse>(const HttpRequest&)> check;
+  // Headers added to the handler's response (for a streaming route, to what it Begins or
+  // Responds). Same threading as `check`. May be empty.
+  std::function<std::vector<Header>(const HttpRequest&)> response_headers;
+};
+
+class Router {
+ public:
+  // No middleware: handlers see every request (tests and benchmarks of one API).
+  explicit Router(HttpServer& http);
+  // Also answers requests that match no route, after the middleware (so an unknown path
+  // and a CORS preflight pass it too). `http` outlives the registered handlers' use; the
+  // router itself may go away once routes are registered.
+  Router(HttpServer& http, Middleware middleware);
+
+  // As HttpServer's, with the middleware in front.
+  void Route(std::string method, std::string path, BufferedHandler handler);
+  void RouteStreaming(std::string method, std::string path, StreamingFactory factory);
+  void RoutePrefix(std::string method, std::string prefix, BufferedHandler handler);
+  void SetFallback(BufferedHandler handler);
+  // HttpServer::OnShutdown (not a route: no middleware).
+  void OnShutdown(std::function<void()> hook);
+
+ private:
+  BufferedHandler Wrap(BufferedHandler handler) const;
+  StreamingFactory Wrap(StreamingFactory factory) const;
+
+  HttpServer& http_;
+  std::shared_ptr<const Middleware> middleware_;  // null: none
+};
+
+}  // namespace streamarc::server
