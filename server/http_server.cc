@@ -46,6 +46,8 @@ constexpr unsigned kReadChunk = 64 * 1024;  // bytes per socket read
 // Input kept while a response is pending (pipelined requests); past it we stop reading.
 constexpr size_t kMaxPendingInput = 1 << 20;
 constexpr char kProtocol[] = "streamarc-http";
+// A refused body up to this size is read and dropped to keep the connection; past it, closed.
+constexpr uint64_t kMaxDiscardedBody = 64 << 20;
 
 }  // namespace
 
@@ -229,14 +231,24 @@ class HttpServer::Impl final : public SessionHost {
       if (!s.out.empty() || s.final) lws_callback_on_writable(c.wsi);
       return 0;
     }
-    if (!s.final) return 0;
-    // The response is complete. A request whose body did not fully arrive leaves the rest of
-    // it on the socket: the connection cannot carry another request.
-    if (s.close_after || !s.keep_alive || !s.body_done) return -1;
-    EndSession(c);
-    lws_set_timeout(c.wsi, PENDING_TIMEOUT_USER_OK, opt_.body_timeout_seconds);  // idle
+    if (!s.final || s.phase == Phase::kDone) return 0;
+    // The response is complete.
+    if (s.close_after || !s.keep_alive) return -1;
+    s.phase = Phase::kDone;
+    if (!s.body_done) {
+      // An early answer: the rest of a Content-Length body is read and dropped first; a
+      // chunked one cannot be delimited here, so the connection ends.
+      return s.body_chunked ? -1 : 0;
+    }
+    FinishRequest(c);
     Pump(c);  // the next request, if it already arrived
     return 0;
+  }
+
+  // The current request is answered and read: the connection waits for the next one.
+  void FinishRequest(Conn& c) {
+    EndSession(c);
+    lws_set_timeout(c.wsi, PENDING_TIMEOUT_USER_OK, opt_.body_timeout_seconds);  // idle
   }
 
   static bool WriteRaw(lws* wsi, std::string_view bytes) {
@@ -278,7 +290,10 @@ class HttpServer::Impl final : public SessionHost {
       c.in_off += n;
       if (!s.body_chunked) s.body_remaining -= n;
       OnBody(s, in.substr(0, n));
-      if (!s.body_chunked && s.body_remaining == 0) OnBodyComplete(s);
+      if (!s.body_chunked && s.body_remaining == 0) {
+        OnBodyComplete(s);
+        if (s.phase == Phase::kDone) FinishRequest(c);  // answered early, body now dropped
+      }
     }
     c.in.erase(0, c.in_off);
     c.in_off = 0;
@@ -343,13 +358,17 @@ class HttpServer::Impl final : public SessionHost {
     s.buffered = FindBuffered(r);
     if (s.body_chunked) {
       // Buffered routes take Content-Length bodies (every AWS SDK sends one).
+      s.interim.clear();  // the point of Expect: the body is not wanted
       SetResponse(s, {411, "application/json", {}, "{\"Message\":\"Content-Length required\"}"});
       s.close_after = true;
       return;
     }
     if (head.content_length > opt_.max_buffered_body) {
+      // Answered at once; a body we can afford to read is read and dropped, so the client
+      // sees the answer instead of a reset, and the connection stays usable.
+      s.interim.clear();
       SetResponse(s, {413, "application/json", {}, "{\"Message\":\"Request body too large\"}"});
-      s.close_after = true;
+      if (head.content_length > kMaxDiscardedBody) s.close_after = true;
       return;
     }
     s.phase = Phase::kReadingBody;

@@ -137,6 +137,21 @@ TEST_F(HttpPipeliningTest, ChunkedRequestEndsItsConnectionWhateverFollows) {
   ExpectServing();
 }
 
+TEST_F(HttpPipeliningTest, OversizedBodyIsRefusedAtOnceAndTheConnectionGoesOn) {
+  int fd = Connect();
+  // The fixture's limit is 64 KiB. No "100 Continue": the body is not wanted.
+  Send(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+           "Expect: 100-continue\r\n\r\n");
+  std::string got;
+  ReadUntil(fd, "too large", &got);
+  EXPECT_EQ(got.find("HTTP/1.1 413"), 0u) << got;
+  // The client sends the body anyway; it is dropped and the connection serves the next one.
+  Send(fd, std::string(100000, 'x') + Post("/echo", "after"));
+  ReadUntil(fd, "body=after", &got);
+  EXPECT_NE(got.find("body=after"), std::string::npos) << got;
+  close(fd);
+}
+
 TEST_F(HttpPipeliningTest, StopEndsRunWithStuckConnections) {
   // One connection stops mid-header, one has an unread streaming response, one pipelined
   // requests behind it: Run still returns after Stop.
