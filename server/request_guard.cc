@@ -60,9 +60,8 @@ bool Contains(const std::vector<std::string>& list, std::string_view value) {
 
 bool IsOpen(const HttpRequest& req, const GuardOptions& o) {
   if (req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS") return false;
-  return std::any_of(o.open_prefixes.begin(), o.open_prefixes.end(), [&](const std::string& p) {
-    return req.path.compare(0, p.size(), p) == 0;
-  });
+  return std::any_of(o.open_prefixes.begin(), o.open_prefixes.end(),
+                     [&](const std::string& p) { return req.path.compare(0, p.size(), p) == 0; });
 }
 
 // The page calling is served by this server itself (e.g. the console at `/`): its origin

@@ -7,7 +7,9 @@ namespace {
 
 // What HttpServer answers when nothing matches, kept for requests that pass the middleware.
 HttpResponse NotFound(const HttpRequest& req) {
-  return {404, "application/json", {{"x-amzn-errortype", "UnknownOperationException"}},
+  return {404,
+          "application/json",
+          {{"x-amzn-errortype", "UnknownOperationException"}},
           "{\"Message\":\"No such operation: " + req.method + " " + req.path + "\"}"};
 }
 
@@ -82,7 +84,9 @@ StreamingFactory Router::Wrap(StreamingFactory factory) const {
     }
     std::vector<Header> extra;
     if (m->response_headers) extra = m->response_headers(head);
-    if (!extra.empty()) writer = std::make_shared<HeaderWriter>(std::move(writer), std::move(extra));
+    if (!extra.empty()) {
+      writer = std::make_shared<HeaderWriter>(std::move(writer), std::move(extra));
+    }
     return factory(head, std::move(writer));
   };
 }

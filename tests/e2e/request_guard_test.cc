@@ -4,14 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
 #include <thread>
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "server/config.h"
 #include "server/daemon.h"
-
 #include "tests/support/aws_cli.h"
 #include "tests/support/media.h"
 #include "tests/support/raw_http.h"
@@ -57,8 +55,8 @@ class RequestGuardTest : public ::testing::Test {
 
   // POSTs a JSON body as a browser's simple request would (text/plain: no preflight).
   std::string Post(const std::string& path, const json& body, std::vector<std::string> args = {}) {
-    args.insert(args.end(), {"-X", "POST", "-H", "Content-Type: text/plain", "--data-binary",
-                             body.dump()});
+    args.insert(args.end(),
+                {"-X", "POST", "-H", "Content-Type: text/plain", "--data-binary", body.dump()});
     return Curl(path, args);
   }
 
@@ -70,11 +68,11 @@ class RequestGuardTest : public ::testing::Test {
   void Push(const std::string& stream) {
     auto input = MakeMedia(streamarc::testing::kH264AacMkv);
     ASSERT_TRUE(input.ok());
-    auto r = RunCommand({"curl", "-sS", "-X", "POST", "-H", "x-amzn-stream-name: " + stream, "-H",
-                         "x-amzn-fragment-timecode-type: RELATIVE", "-H",
-                         "x-amzn-producer-start-timestamp: 1000.000", "-H",
-                         "Transfer-Encoding: chunked", "--data-binary", "@" + *input,
-                         server_.url() + "/putMedia"});
+    auto r =
+        RunCommand({"curl", "-sS", "-X", "POST", "-H", "x-amzn-stream-name: " + stream, "-H",
+                    "x-amzn-fragment-timecode-type: RELATIVE", "-H",
+                    "x-amzn-producer-start-timestamp: 1000.000", "-H", "Transfer-Encoding: chunked",
+                    "--data-binary", "@" + *input, server_.url() + "/putMedia"});
     ASSERT_TRUE(r.ok());
     ASSERT_NE(r->out.find("PERSISTED"), std::string::npos) << r->out;
   }
@@ -106,9 +104,8 @@ TEST_F(RequestGuardTest, GetMediaWithForeignOriginIsRefused) {
   Start();
   CreateStream("cam1");
   Push("cam1");
-  const std::string body = json{{"StreamName", "cam1"},
-                                {"StartSelector", {{"StartSelectorType", "EARLIEST"}}}}
-                               .dump();
+  const std::string body =
+      json{{"StreamName", "cam1"}, {"StartSelector", {{"StartSelectorType", "EARLIEST"}}}}.dump();
   auto request = [&](const std::string& extra) {
     return "POST /getMedia HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(server_.port()) +
            "\r\nContent-Type: text/plain\r\n" + extra +
@@ -131,9 +128,9 @@ TEST_F(RequestGuardTest, ForeignHostIsRefusedUnlessAllowed) {
   Start({"--allowed-host", "nas.lan"});
   const std::string port = std::to_string(server_.port());
   // DNS rebinding: the attacker's name now resolves to 127.0.0.1; the page is same-origin.
-  ExpectRefused(Post("/listStreams", json::object(),
-                     {"-H", "Host: evil.example:" + port, "-H",
-                      "Origin: http://evil.example:" + port}));
+  ExpectRefused(
+      Post("/listStreams", json::object(),
+           {"-H", "Host: evil.example:" + port, "-H", "Origin: http://evil.example:" + port}));
   ExpectRefused(Post("/listStreams", json::object(), {"-H", "Host: evil.example"}));
   ExpectRefused(Curl("/health", {"-H", "Host: evil.example:" + port}));
   for (const std::string& host : std::vector<std::string>{
@@ -146,17 +143,17 @@ TEST_F(RequestGuardTest, ForeignHostIsRefusedUnlessAllowed) {
 TEST_F(RequestGuardTest, AllowedOriginGetsCorsHeadersAndPreflight) {
   Start({"--cors-origin", kConsole});
   const std::string origin = std::string("Origin: ") + kConsole;
-  std::string preflight = Curl("/createStream", {"-X", "OPTIONS", "-H", origin, "-H",
-                                                 "Access-Control-Request-Method: POST", "-H",
-                                                 "Access-Control-Request-Headers: content-type"});
+  std::string preflight = Curl(
+      "/createStream", {"-X", "OPTIONS", "-H", origin, "-H", "Access-Control-Request-Method: POST",
+                        "-H", "Access-Control-Request-Headers: content-type"});
   EXPECT_NE(preflight.find("HTTP/1.1 204"), std::string::npos) << preflight;
   EXPECT_NE(preflight.find(std::string("access-control-allow-origin: ") + kConsole),
             std::string::npos)
       << preflight;
   EXPECT_NE(preflight.find("access-control-allow-methods: GET, POST, OPTIONS"), std::string::npos)
       << preflight;
-  ExpectRefused(Curl("/createStream", {"-X", "OPTIONS", "-H", kEvil, "-H",
-                                       "Access-Control-Request-Method: POST"}));
+  ExpectRefused(Curl("/createStream",
+                     {"-X", "OPTIONS", "-H", kEvil, "-H", "Access-Control-Request-Method: POST"}));
 
   std::string created = Post("/createStream", {{"StreamName", "cam1"}}, {"-H", origin});
   EXPECT_NE(created.find("HTTP/1.1 200"), std::string::npos) << created;
@@ -165,9 +162,9 @@ TEST_F(RequestGuardTest, AllowedOriginGetsCorsHeadersAndPreflight) {
       << created;
   EXPECT_NE(created.find("access-control-expose-headers:"), std::string::npos) << created;
   // A streaming route answers with the same headers, errors included.
-  std::string missing = Post("/getMedia", {{"StreamName", "nope"},
-                                           {"StartSelector", {{"StartSelectorType", "NOW"}}}},
-                             {"-H", origin});
+  std::string missing =
+      Post("/getMedia", {{"StreamName", "nope"}, {"StartSelector", {{"StartSelectorType", "NOW"}}}},
+           {"-H", origin});
   EXPECT_NE(missing.find("HTTP/1.1 404"), std::string::npos) << missing;
   EXPECT_NE(missing.find(std::string("access-control-allow-origin: ") + kConsole),
             std::string::npos)
@@ -178,8 +175,8 @@ TEST_F(RequestGuardTest, AllowedOriginGetsCorsHeadersAndPreflight) {
 
 TEST_F(RequestGuardTest, AwsCliStillWorks) {
   Start();
-  CommandOutput r = RunAws(server_.url(), {"kinesisvideo", "create-stream", "--stream-name",
-                                           "cam1", "--data-retention-in-hours", "24"});
+  CommandOutput r = RunAws(server_.url(), {"kinesisvideo", "create-stream", "--stream-name", "cam1",
+                                           "--data-retention-in-hours", "24"});
   EXPECT_EQ(r.exit_code, 0) << r.out;
   r = RunAws(server_.url(), {"kinesisvideo", "get-data-endpoint", "--stream-name", "cam1",
                              "--api-name", "GET_MEDIA"});
@@ -194,13 +191,14 @@ TEST_F(RequestGuardTest, CrossOriginSessionTokenGetsStayOpen) {
   Start();
   CreateStream("cam1");
   Push("cam1");
-  std::string session = Post("/getHLSStreamingSessionURL",
-                             {{"StreamName", "cam1"}, {"PlaybackMode", "ON_DEMAND"},
-                              {"HLSFragmentSelector",
-                               {{"FragmentSelectorType", "PRODUCER_TIMESTAMP"},
-                                {"TimestampRange",
-                                 {{"StartTimestamp", 900}, {"EndTimestamp", 1100}}}}}},
-                             {"-H", "Content-Type: application/json"});
+  std::string session =
+      Post("/getHLSStreamingSessionURL",
+           {{"StreamName", "cam1"},
+            {"PlaybackMode", "ON_DEMAND"},
+            {"HLSFragmentSelector",
+             {{"FragmentSelectorType", "PRODUCER_TIMESTAMP"},
+              {"TimestampRange", {{"StartTimestamp", 900}, {"EndTimestamp", 1100}}}}}},
+           {"-H", "Content-Type: application/json"});
   size_t body = session.find("\r\n\r\n");
   ASSERT_NE(body, std::string::npos) << session;
   json j = json::parse(session.substr(body + 4), nullptr, false);
@@ -243,7 +241,8 @@ TEST_F(RequestGuardTest, WildcardHostNeedsAPublicUrl) {
   std::thread runner([&] { (*daemon)->Run(); });
   const std::string url = "http://127.0.0.1:" + std::to_string((*daemon)->port());
   auto post = [&](const std::string& op, const json& body, std::vector<std::string> args) {
-    std::vector<std::string> cmd = {"curl", "-sS", "-i", "-X", "POST", "--data-binary", body.dump()};
+    std::vector<std::string> cmd = {"curl", "-sS",           "-i",       "-X",
+                                    "POST", "--data-binary", body.dump()};
     cmd.insert(cmd.end(), args.begin(), args.end());
     cmd.push_back(url + "/" + op);
     auto r = RunCommand(cmd);

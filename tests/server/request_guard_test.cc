@@ -44,8 +44,8 @@ TEST(RequestGuard, CrossOriginSimplePostIsRefused) {
 
 TEST(RequestGuard, RequestsWithoutOriginPass) {
   GuardOptions o;
-  for (const char* host : {"127.0.0.1:8080", "localhost", "LOCALHOST:1", "[::1]:8080", "[::1]",
-                           "localhost."}) {
+  for (const char* host :
+       {"127.0.0.1:8080", "localhost", "LOCALHOST:1", "[::1]:8080", "[::1]", "localhost."}) {
     HttpRequest r = Post("/deleteStream", {{"host", host}});
     EXPECT_FALSE(CheckRequest(r, o).has_value()) << host;
     EXPECT_TRUE(GuardResponseHeaders(r, o).empty());
@@ -69,8 +69,8 @@ TEST(RequestGuard, ForeignHostIsRefused) {
   get.headers = {{"host", "evil.example:8080"}};
   ExpectRefused(CheckRequest(get, o), "evil.example");
   // Malformed ports and characters are no name of ours.
-  for (const char* host : {"127.0.0.1:80a", "127.0.0.1:", "[::1", "[::1]x", "local host",
-                           "0.0.0.0:8080"}) {
+  for (const char* host :
+       {"127.0.0.1:80a", "127.0.0.1:", "[::1", "[::1]x", "local host", "0.0.0.0:8080"}) {
     ExpectRefused(CheckRequest(Post("/listStreams", {{"host", host}}), o), "Host");
   }
 }
@@ -91,14 +91,14 @@ TEST(RequestGuard, OptionsFromConfig) {
   c.allowed_hosts = {"nas.lan:8080", "[fd00::1]"};
   c.cors_origins = {"HTTP://Console.lan:3000/"};
   GuardOptions o = GuardOptionsFromConfig(c);
-  for (const char* host : {"192.0.2.10:8080", "video.example", "nas.lan", "[fd00::1]:1",
-                           "localhost:8080"}) {
+  for (const char* host :
+       {"192.0.2.10:8080", "video.example", "nas.lan", "[fd00::1]:1", "localhost:8080"}) {
     EXPECT_FALSE(CheckRequest(Post("/listStreams", {{"host", host}}), o).has_value()) << host;
   }
-  EXPECT_FALSE(CheckRequest(Post("/listStreams", {{"host", "127.0.0.1"},
-                                                  {"origin", "http://console.lan:3000"}}),
-                            o)
-                   .has_value());
+  EXPECT_FALSE(
+      CheckRequest(
+          Post("/listStreams", {{"host", "127.0.0.1"}, {"origin", "http://console.lan:3000"}}), o)
+          .has_value());
   // A wildcard listen address is no name a client uses.
   c.host = "0.0.0.0";
   o = GuardOptionsFromConfig(c);
@@ -156,8 +156,8 @@ TEST(RequestGuard, AllowedOriginGetsCorsHeadersAndPreflight) {
 
 TEST(RequestGuard, CrossSiteFetchWithoutOriginIsRefused) {
   GuardOptions o;
-  HttpRequest r = Post("/deleteStream", {{"host", "127.0.0.1:8080"},
-                                         {"sec-fetch-site", "cross-site"}});
+  HttpRequest r =
+      Post("/deleteStream", {{"host", "127.0.0.1:8080"}, {"sec-fetch-site", "cross-site"}});
   ExpectRefused(CheckRequest(r, o), "Sec-Fetch-Site");
   r.headers[1].value = "same-site";
   ExpectRefused(CheckRequest(r, o), "Sec-Fetch-Site");
