@@ -21,13 +21,6 @@ std::string Post(const std::string& path, const std::string& body) {
 }
 std::string Get(const std::string& path) { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"; }
 
-// Positions of `needles` in `text`, or npos from the first one missing on.
-std::vector<size_t> Positions(const std::string& text, const std::vector<std::string>& needles) {
-  std::vector<size_t> at;
-  for (const std::string& n : needles) at.push_back(text.find(n));
-  return at;
-}
-
 class HttpPipeliningTest : public HttpServerTest {
  protected:
   // The server still answers a fresh connection.
@@ -36,58 +29,42 @@ class HttpPipeliningTest : public HttpServerTest {
     ASSERT_TRUE(r.ok());
     EXPECT_NE(r->out.find("body=ok"), std::string::npos) << r->out;
   }
+
+  // Sends `packet` at once on one connection; each of `wants` must come back, in that order.
+  void ExpectAnsweredInOrder(const std::string& packet, const std::vector<std::string>& wants) {
+    int fd = Connect();
+    Send(fd, packet);
+    std::string got;
+    ReadUntil(fd, wants.back(), &got);
+    close(fd);
+    size_t last = 0;
+    for (const std::string& w : wants) {
+      size_t at = got.find(w, last);
+      ASSERT_NE(at, std::string::npos) << "missing or out of order: " << w << "\n" << got;
+      last = at;
+    }
+    ExpectServing();
+  }
 };
 
 TEST_F(HttpPipeliningTest, GetAndPostInOnePacketAreBothAnswered) {
-  int fd = Connect();
-  Send(fd, Get("/hls/first") + Post("/echo", "{}"));
-  std::string got;
-  ReadUntil(fd, "body={}", &got);
-  auto at = Positions(got, {"prefix /hls/first", "POST /echo q= name=- body={}"});
-  ASSERT_NE(at[0], std::string::npos) << got;
-  ASSERT_NE(at[1], std::string::npos) << got;
-  EXPECT_LT(at[0], at[1]);
-  close(fd);
-  ExpectServing();
+  ExpectAnsweredInOrder(Get("/hls/first") + Post("/echo", "{}"),
+                        {"prefix /hls/first", "POST /echo q= name=- body={}"});
 }
 
 TEST_F(HttpPipeliningTest, TwoPostsInOnePacketAreBothAnswered) {
-  int fd = Connect();
-  Send(fd, Post("/echo", "one") + Post("/echo", "two"));
-  std::string got;
-  ReadUntil(fd, "body=two", &got);
-  auto at = Positions(got, {"body=one", "body=two"});
-  ASSERT_NE(at[0], std::string::npos) << got;
-  ASSERT_NE(at[1], std::string::npos) << got;
-  EXPECT_LT(at[0], at[1]);
-  close(fd);
-  ExpectServing();
+  ExpectAnsweredInOrder(Post("/echo", "one") + Post("/echo", "two"), {"body=one", "body=two"});
 }
 
 TEST_F(HttpPipeliningTest, HundredsOfMixedPipelinedRequestsAnsweredInOrder) {
-  int fd = Connect();
   std::string packet;
-  std::vector<std::string> want;
+  std::vector<std::string> wants;
   for (int i = 0; i < 300; ++i) {
-    if (i % 2) {
-      packet += Post("/echo", "n" + std::to_string(i) + ";");
-      want.push_back("body=n" + std::to_string(i) + ";");
-    } else {
-      packet += Get("/hls/g" + std::to_string(i) + ";");
-      want.push_back("prefix /hls/g" + std::to_string(i) + ";");
-    }
+    const std::string tag = std::to_string(i) + ";";
+    packet += i % 2 ? Post("/echo", "n" + tag) : Get("/hls/g" + tag);
+    wants.push_back(i % 2 ? "body=n" + tag : "prefix /hls/g" + tag);
   }
-  Send(fd, packet);
-  std::string got;
-  ReadUntil(fd, want.back(), &got);
-  size_t last = 0;
-  for (const std::string& w : want) {
-    size_t at = got.find(w, last);
-    ASSERT_NE(at, std::string::npos) << "missing or out of order: " << w;
-    last = at;
-  }
-  close(fd);
-  ExpectServing();
+  ExpectAnsweredInOrder(packet, wants);
 }
 
 TEST_F(HttpPipeliningTest, ThousandsOfKeepAlivePostsOneAfterAnother) {
@@ -105,18 +82,9 @@ TEST_F(HttpPipeliningTest, ThousandsOfKeepAlivePostsOneAfterAnother) {
 }
 
 TEST_F(HttpPipeliningTest, RequestPipelinedBehindAStreamingResponseWaitsForIt) {
-  int fd = Connect();
   // The streaming route answers "done" once its 3 body bytes are in; the GET follows it.
-  Send(fd, Post("/stream?total=3", "abc") + Get("/hls/after"));
-  std::string got;
-  ReadUntil(fd, "prefix /hls/after", &got);
-  auto at = Positions(got, {"done\n", "0\r\n\r\n", "prefix /hls/after"});
-  ASSERT_NE(at[0], std::string::npos) << got;
-  ASSERT_NE(at[1], std::string::npos) << got;
-  ASSERT_NE(at[2], std::string::npos) << got;
-  EXPECT_LT(at[1], at[2]);
-  close(fd);
-  ExpectServing();
+  ExpectAnsweredInOrder(Post("/stream?total=3", "abc") + Get("/hls/after"),
+                        {"done\n", "0\r\n\r\n", "prefix /hls/after"});
 }
 
 TEST_F(HttpPipeliningTest, ChunkedRequestEndsItsConnectionWhateverFollows) {
