@@ -9,6 +9,8 @@
 'use strict';
 
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
 const test = require('node:test');
 
 const support = require('./support');
@@ -28,6 +30,7 @@ test('a burst-uploaded stream plays and seeks over DASH and HLS (SERVER_TIMESTAM
   });
 
   const media = await support.makeMedia(kSeconds);
+  t.after(() => fs.rmSync(path.dirname(media), { recursive: true, force: true }));
   const stream = `burst-${process.pid}`;
   await support.postJson(server.url, 'createStream', { StreamName: stream,
                                                        DataRetentionInHours: 24 });

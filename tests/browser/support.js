@@ -53,14 +53,16 @@ async function startServer() {
   child.stderr.on('data', (c) => { log += c; });
   const m = await waitForLine(child, /listening address=127\.0\.0\.1:(\d+)/, kStartDeadlineMs,
                               'streamarcd');
-  const exited = new Promise((resolve) => child.on('exit', (code, sig) => resolve(sig ? 128 : code)));
+  const exited = new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode ?? 128);
+    else child.on('exit', (code, sig) => resolve(sig ? 128 : code));
+  });
   return {
     url: `http://127.0.0.1:${m[1]}`,
     log: () => log,
     // SIGTERM and the exit code: 0 is a clean shutdown (under ASan: no leak, no error).
     stop: async () => {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const code = await exited;
       fs.rmSync(dir, { recursive: true, force: true });
       return code;
@@ -69,6 +71,7 @@ async function startServer() {
 }
 
 // An H.264 + AAC Matroska file: `seconds` long, a key frame every 2 s (so 2 s fragments).
+// The caller removes its directory (path.dirname of the result).
 async function makeMedia(seconds) {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'streamarc-media-')), 'in.mkv');
   await promisify(execFile)('ffmpeg', [
