@@ -54,7 +54,13 @@ root=$(mktemp -d /var/tmp/streamarc-root.XXXXXX)
 mounted=()
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
-  local i
+  local i proc
+  # Processes still running in the root (the command was interrupted) hold its mounts and
+  # would see its files deleted under them: they go first.
+  for proc in /proc/[0-9]*; do
+    [ "$(readlink "$proc/root" 2>/dev/null)" = "$root" ] || continue
+    kill -KILL "${proc#/proc/}" 2>/dev/null || true
+  done
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" || true; done
   if [ "${KEEP:-0}" = 1 ]; then
     echo "fresh-root: root kept at $root (nothing mounted in it any more)"
@@ -89,7 +95,8 @@ bind /dev /dev --bind
 bind /dev/pts /dev/pts --bind
 bind tmpfs /dev/shm -t tmpfs
 bind "$cache/debs" /var/cache/apt/archives --bind
-chroot "$root" chown _apt:root /var/cache/apt/archives/partial  # apt downloads as _apt
+# apt downloads as _apt
+chroot "$root" chown _apt:root /var/cache/apt/archives/partial /var/lib/apt/lists/partial
 
 # The compiler cache is this machine's, shared through a bind mount so that a run costs a
 # warm build, not a cold one. It cannot hide a missing package: ccache only stands in for a
