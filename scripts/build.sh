@@ -16,6 +16,10 @@ case "$mode" in
   *) echo "usage: $0 [--sanitize|--fuzz]" >&2; exit 2 ;;
 esac
 
+# Paths below the checkout are hashed relative to it, so a clone elsewhere (CI's, the fresh
+# root's) reuses this machine's compiler cache instead of compiling everything again.
+export CCACHE_BASEDIR="$PWD"
+
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 cmake -S . -B "$dir" "${generator[@]}" -DSTREAMARC_WERROR=ON "${flags[@]}" >/dev/null

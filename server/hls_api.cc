@@ -562,29 +562,33 @@ void RegisterHlsApi(Router& http, const ApiContext& ctx) {
     http.Route("GET", path, h);
     http.Route("OPTIONS", path, Preflight);
   };
-  const SessionKind hls = SessionKind::kHls, dash = SessionKind::kDash;
-  get("/hls/v1/getHLSMasterPlaylist.m3u8", [svc, hls](const HttpRequest& r) {
-    return svc->Get(hls, r, [&](auto& s, auto& q) { return svc->Master(s, q); });
+  get("/hls/v1/getHLSMasterPlaylist.m3u8", [svc](const HttpRequest& r) {
+    return svc->Get(SessionKind::kHls, r, [&](auto& s, auto& q) { return svc->Master(s, q); });
   });
-  get("/hls/v1/getHLSMediaPlaylist.m3u8", [svc, hls](const HttpRequest& r) {
-    return svc->Get(hls, r, [&](auto& s, auto& q) { return svc->Media(s, q); });
+  get("/hls/v1/getHLSMediaPlaylist.m3u8", [svc](const HttpRequest& r) {
+    return svc->Get(SessionKind::kHls, r, [&](auto& s, auto& q) { return svc->Media(s, q); });
   });
-  get("/dash/v1/getDASHManifest.mpd", [svc, dash](const HttpRequest& r) {
-    return svc->Get(dash, r, [&](auto& s, auto& q) { return svc->Manifest(s, q); });
+  get("/dash/v1/getDASHManifest.mpd", [svc](const HttpRequest& r) {
+    return svc->Get(SessionKind::kDash, r, [&](auto& s, auto& q) { return svc->Manifest(s, q); });
   });
-  for (const auto& [prefix, kind] : {std::pair{"/hls/v1/", hls}, std::pair{"/dash/v1/", dash}}) {
-    get(std::string(prefix) + "getMP4InitFragment.mp4", [svc, kind](const HttpRequest& r) {
+  // A named copy of the kind: clang 14 cannot capture a structured binding.
+  for (const auto& entry : {std::pair{"/hls/v1/", SessionKind::kHls},
+                            std::pair{"/dash/v1/", SessionKind::kDash}}) {
+    const std::string prefix = entry.first;
+    const SessionKind kind = entry.second;
+    get(prefix + "getMP4InitFragment.mp4", [svc, kind](const HttpRequest& r) {
       return svc->Get(kind, r, [&](auto& s, auto& q) { return svc->Init(r, s, q); });
     });
-    get(std::string(prefix) + "getMP4MediaFragment.mp4", [svc, kind](const HttpRequest& r) {
+    get(prefix + "getMP4MediaFragment.mp4", [svc, kind](const HttpRequest& r) {
       return svc->Get(kind, r, [&](auto& s, auto& q) {
         return svc->Segment(r, s, q, ContainerFormat::kFragmentedMp4);
       });
     });
   }
-  get("/hls/v1/getTSFragment.ts", [svc, hls](const HttpRequest& r) {
-    return svc->Get(
-        hls, r, [&](auto& s, auto& q) { return svc->Segment(r, s, q, ContainerFormat::kMpegTs); });
+  get("/hls/v1/getTSFragment.ts", [svc](const HttpRequest& r) {
+    return svc->Get(SessionKind::kHls, r, [&](auto& s, auto& q) {
+      return svc->Segment(r, s, q, ContainerFormat::kMpegTs);
+    });
   });
 }
 
