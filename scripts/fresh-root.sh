@@ -89,6 +89,15 @@ tar -C "$root" --numeric-owner -xf "$tarball"
 git clone -q "$top" "$root$top"
 head=$(git -C "$root$top" rev-parse --short HEAD)
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# Like resolv.conf, this machine's trust for its network goes in: where the package registries
+# are reached through a TLS-inspecting proxy, npm inside the root needs the proxy's CA, which
+# no Debian package brings. Node reads it from NODE_EXTRA_CA_CERTS (set below if present).
+extra_ca=()
+if [ -s /etc/ssl/certs/ca-certificates.crt ]; then
+  mkdir -p "$root/etc/streamarc"
+  cp /etc/ssl/certs/ca-certificates.crt "$root/etc/streamarc/host-ca.crt"
+  extra_ca=(NODE_EXTRA_CA_CERTS=/etc/streamarc/host-ca.crt)
+fi
 bind proc /proc -t proc
 bind /sys /sys --bind
 bind /dev /dev --bind
@@ -110,7 +119,7 @@ bind "$ccache_dir" /var/cache/ccache --bind
 echo "fresh-root: running '$cmd' on a fresh Debian 12 ($head)"
 start=$(date +%s)
 rc=0
-chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 CI=true CCACHE_DIR=/var/cache/ccache \
+chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 CI=true CCACHE_DIR=/var/cache/ccache "${extra_ca[@]}" \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   bash -c "cd '$top' && $cmd" </dev/null || rc=$?
 echo "fresh-root: exit status $rc after $(($(date +%s) - start)) s"
