@@ -318,6 +318,21 @@ Result<int64_t> LocalArchive::InsertTrackInfo(int64_t stream_id, const std::stri
 
 Status LocalArchive::CommitIndex(std::vector<Written*>& ok) {
   Db& db = *writer_;
+  // Announced before the transaction, so a sweep between two deletions lets it go first.
+  {
+    std::lock_guard<std::mutex> lock(index_turn_mu_);
+    ++commits_in_index_;
+  }
+  struct Done {
+    LocalArchive* a;
+    ~Done() {
+      {
+        std::lock_guard<std::mutex> lock(a->index_turn_mu_);
+        --a->commits_in_index_;
+      }
+      a->index_turn_cv_.notify_all();
+    }
+  } done{this};
   RETURN_IF_ERROR(db.Begin());
   std::map<OpenSegment*, OpenSegment> next;  // segment state after this commit
   std::unordered_map<int64_t, std::pair<std::string, int64_t>> new_tracks;

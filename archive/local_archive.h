@@ -238,6 +238,11 @@ class LocalArchive final : public Archive {
 
   std::mutex sweep_mu_;  // one sweep at a time
   std::condition_variable sweep_cv_;
+  // SQLite has one writer at a time: a sweep deleting many segments waits between two
+  // deletions while a group commit wants the index, so acks never queue behind retention.
+  std::mutex index_turn_mu_;
+  std::condition_variable index_turn_cv_;
+  int commits_in_index_ = 0;  // guarded by index_turn_mu_
   std::thread commit_thread_;
   std::thread sweep_thread_;
 };

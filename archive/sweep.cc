@@ -6,8 +6,6 @@
 // are hidden by the queries until it is sealed and swept. Space (budget, floor, full
 // disk) is reclaimed by evict.cc.
 #include <algorithm>
-#include <chrono>
-#include <thread>
 
 #include "archive/local_archive.h"
 #include "archive/segment.h"
@@ -171,9 +169,12 @@ Status LocalArchive::Sweep() {
     }));
   }
   for (int64_t id : expired) {
+    // A group commit that wants the index goes before the next deletion.
+    {
+      std::unique_lock<std::mutex> lock(index_turn_mu_);
+      index_turn_cv_.wait(lock, [this] { return commits_in_index_ == 0; });
+    }
     RETURN_IF_ERROR(DeleteSegment(id, DeleteReason::kRetention));
-    // Let a waiting group commit take the index lock between two deletions.
-    std::this_thread::sleep_for(std::chrono::microseconds(500));
   }
   if (OverBudget(0)) {
     // On the commit thread: eviction may take the evictable part of an open segment.

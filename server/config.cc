@@ -1,10 +1,12 @@
 #include "server/config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 namespace streamarc::server {
 namespace {
@@ -53,6 +55,9 @@ Status Apply(Config* c, const std::string& key, const std::string& value) {
   } else if (key == "worker-threads") {
     RETURN_IF_ERROR(to_int(1, 256, &n));
     c->worker_threads = static_cast<int>(n);
+  } else if (key == "sync-threads") {
+    RETURN_IF_ERROR(to_int(1, 256, &n));
+    c->sync_threads = static_cast<int>(n);
   } else if (key == "max-fragment-bytes") {
     RETURN_IF_ERROR(to_int(1024, int64_t{1} << 34, &n));
     c->max_fragment_bytes = static_cast<uint64_t>(n);
@@ -120,7 +125,9 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
                                every origin. Other cross-origin requests get 403, except
                                HLS/DASH URLs with a session token, open to any page
   --log-level LEVEL            debug, info, warn or error (default info)
-  --worker-threads N           disk/SQLite worker threads (default 2)
+  --worker-threads N           disk/SQLite/remux worker threads (default: one per core, >= 2)
+  --sync-threads N             threads syncing a group commit's files (default: 4 per core,
+                               4 to 16)
   --max-fragment-bytes N       largest fragment accepted (default 52428800)
   --max-fragment-duration-ms N longest fragment accepted (default 20000)
   --idle-timeout-seconds N     drop a request body that stalls this long (default 30)
@@ -204,6 +211,16 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
     if (k != "config") RETURN_IF_ERROR(Apply(&cl.config, k, v));
   }
   return cl;
+}
+
+int WorkerThreads(const Config& config) {
+  if (config.worker_threads > 0) return config.worker_threads;
+  return std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+int SyncThreads(const Config& config) {
+  if (config.sync_threads > 0) return config.sync_threads;
+  return std::clamp(4 * static_cast<int>(std::thread::hardware_concurrency()), 4, 16);
 }
 
 }  // namespace streamarc::server

@@ -28,7 +28,11 @@ struct Config {
   // Web origins whose pages may call the API ("*": any). Others are refused.
   std::vector<std::string> cors_origins;
   LogLevel log_level = LogLevel::kInfo;
-  int worker_threads = 2;
+  // Threads for disk, SQLite and remux jobs; 0: one per core, at least 2.
+  int worker_threads = 0;
+  // Threads that fdatasync a group commit's files in parallel (they wait on the disk, not
+  // the CPU); 0: four per core, 4 to 16.
+  int sync_threads = 0;
   // Limits (KVS's by default).
   uint64_t max_fragment_bytes = 50ull << 20;
   int64_t max_fragment_duration_ms = 20'000;
@@ -62,5 +66,9 @@ bool IsWildcardAddress(std::string_view host);
 // http://host:port with IPv6 addresses bracketed. kInvalidArgument for a wildcard host
 // without public_url.
 Result<std::string> AdvertisedUrl(const Config& config, int port);
+
+// worker_threads and sync_threads with 0 resolved from this machine's core count.
+int WorkerThreads(const Config& config);
+int SyncThreads(const Config& config);
 
 }  // namespace streamarc::server

@@ -40,7 +40,7 @@ class DaemonImpl final : public Daemon {
         log_(log),
         env_(archive::NewPosixEnv()),
         ids_(clock.NowMicros()),
-        pool_(static_cast<size_t>(config.worker_threads), 1024),
+        pool_(static_cast<size_t>(WorkerThreads(config)), 1024),
         http_(HttpOptions(config), pool_, log) {}
 
   static PutMediaOptions PutOptions(const Config& c) {
@@ -63,9 +63,11 @@ class DaemonImpl final : public Daemon {
     ao.account = config_.account;
     ao.max_total_bytes = config_.max_total_bytes;
     ao.min_free_bytes = config_.min_free_bytes;
+    ao.sync_threads = SyncThreads(config_);
     ASSIGN_OR_RETURN(archive_, archive::OpenLocalArchive(ao, *env_, clock_, log_));
-    // Every route is registered through `routes`, so the request guard runs first.
-    Router routes(http_, RequestGuard(GuardOptionsFromConfig(config_)));
+    // Every route is registered through `routes`: the middleware chain runs before each
+    // handler, in this order. Request authentication (SigV4 or keys) goes after the guard.
+    Router routes(http_, {RequestIdMiddleware(ids_), RequestGuard(GuardOptionsFromConfig(config_))});
     routes.Route("GET", "/health", [this](const HttpRequest&) {
       nlohmann::json j = {{"status", "ok"}, {"version", kVersion},
                           {"time", FormatIso8601(clock_.NowMicros())}};
@@ -141,14 +143,17 @@ class DaemonImpl final : public Daemon {
   const Config config_;
   const Clock& clock_;
   Logger& log_;
-  // Declared in dependency order: destroyed HTTP first, then the pool, then the archive.
+  // Destroyed bottom-up, so each goes while what it uses still exists: the HTTP server (its
+  // routes hold the services), then the worker pool, whose destructor runs the jobs still
+  // queued (they use the services, the hub and the archive), then the services, the hub,
+  // and last the archive.
   std::unique_ptr<archive::Env> env_;
   std::unique_ptr<archive::Archive> archive_;
   RequestIds ids_;
   playback::LiveHub hub_;
-  WorkerPool pool_;
-  std::unique_ptr<PutMediaService> put_media_;
   std::unique_ptr<ApiContext> api_;
+  std::unique_ptr<PutMediaService> put_media_;
+  WorkerPool pool_;
   HttpServer http_;
 };
 

@@ -19,6 +19,10 @@ constexpr const char* kAllowHeaders =
     "X-Amz-Target, X-Amz-User-Agent, Amz-Sdk-Invocation-Id, Amz-Sdk-Request, x-amzn-stream-name, "
     "x-amzn-stream-arn, x-amzn-fragment-timecode-type, x-amzn-producer-start-timestamp, "
     "x-amzn-fragment-acknowledgment-required";
+// The same for the open session-token URLs (HLS/DASH players: Range requests).
+constexpr const char* kOpenExposeHeaders =
+    "x-amzn-RequestId, Content-Length, Content-Range, Accept-Ranges";
+constexpr const char* kOpenAllowHeaders = "Range, Origin, Accept, Content-Type";
 // Attacker-chosen text quoted in an error message is cut to this length.
 constexpr size_t kMaxQuoted = 200;
 
@@ -137,7 +141,14 @@ std::optional<HttpResponse> CheckRequest(const HttpRequest& req, const GuardOpti
                     "key allowed-host) to accept it");
     }
   }
-  if (IsOpen(req, o)) return std::nullopt;
+  if (IsOpen(req, o)) {
+    if (req.method != "OPTIONS") return std::nullopt;
+    HttpResponse preflight{204, "text/plain", {{"access-control-allow-origin", "*"}}, ""};
+    preflight.headers.push_back({"access-control-allow-methods", "GET, HEAD, OPTIONS"});
+    preflight.headers.push_back({"access-control-allow-headers", kOpenAllowHeaders});
+    preflight.headers.push_back({"access-control-max-age", "86400"});
+    return preflight;
+  }
   if (const std::string* raw = req.FindHeader("origin")) {
     const std::string origin = NormalizeOrigin(*raw);
     if (SameOrigin(origin, req)) return std::nullopt;
@@ -166,7 +177,11 @@ std::optional<HttpResponse> CheckRequest(const HttpRequest& req, const GuardOpti
 }
 
 std::vector<Header> GuardResponseHeaders(const HttpRequest& req, const GuardOptions& o) {
-  if (IsOpen(req, o)) return {};
+  // Players on any page may read session-token URLs (hls.js and dash.js use fetch/XHR).
+  if (IsOpen(req, o)) {
+    return {{"access-control-allow-origin", "*"},
+            {"access-control-expose-headers", kOpenExposeHeaders}};
+  }
   const std::string* raw = req.FindHeader("origin");
   if (!raw) return {};
   const std::string origin = NormalizeOrigin(*raw);

@@ -7,7 +7,8 @@
 //  - a browser's `Sec-Fetch-Site: cross-site` request without such an Origin is refused.
 // Requests without Origin (curl, the AWS CLI, SDKs, producers) only meet the Host check.
 // HLS/DASH GETs carry their own expiring session token and stay open to any origin, so
-// players on other pages work; their CORS headers come from hls_api.cc.
+// players on other pages work. All CORS is answered here: the API's (for --cors-origin
+// origins) and the open URLs' (any origin, preflights included).
 // Authentication (SigV4) will plug in here too.
 #pragma once
 
@@ -46,7 +47,7 @@ std::string HostName(std::string_view authority);
 std::optional<HttpResponse> CheckRequest(const HttpRequest& request, const GuardOptions& options);
 
 // Headers to add to the response of a request CheckRequest let through: the CORS headers
-// for an allowed cross-origin request, none otherwise.
+// for an allowed cross-origin request or an open URL, none otherwise.
 std::vector<Header> GuardResponseHeaders(const HttpRequest& request, const GuardOptions& options);
 
 // CheckRequest and GuardResponseHeaders as a Router middleware.

@@ -1,5 +1,7 @@
 #include "server/router.h"
 
+#include <cctype>
+#include <optional>
 #include <utility>
 
 namespace streamarc::server {
@@ -13,9 +15,41 @@ HttpResponse NotFound(const HttpRequest& req) {
           "{\"Message\":\"No such operation: " + req.method + " " + req.path + "\"}"};
 }
 
-void AddHeaders(std::vector<Header>* to, std::vector<Header> extra) {
-  to->insert(to->end(), std::make_move_iterator(extra.begin()),
-             std::make_move_iterator(extra.end()));
+bool HasHeader(const std::vector<Header>& headers, const std::string& lower_name) {
+  for (const Header& h : headers) {
+    if (h.name.size() != lower_name.size()) continue;
+    bool same = true;
+    for (size_t i = 0; same && i < h.name.size(); ++i) {
+      same = std::tolower(static_cast<unsigned char>(h.name[i])) == lower_name[i];
+    }
+    if (same) return true;
+  }
+  return false;
+}
+
+// `extra` names are lowercase; one the response already carries is not sent twice.
+void AddHeaders(std::vector<Header>* to, const std::vector<Header>& extra) {
+  for (const Header& h : extra) {
+    if (!HasHeader(*to, h.name)) to->push_back(h);
+  }
+}
+
+std::vector<Header> ChainHeaders(const std::vector<Middleware>& chain, const HttpRequest& req) {
+  std::vector<Header> out;
+  for (const Middleware& m : chain) {
+    if (!m.response_headers) continue;
+    AddHeaders(&out, m.response_headers(req));
+  }
+  return out;
+}
+
+std::optional<HttpResponse> ChainCheck(const std::vector<Middleware>& chain,
+                                       const HttpRequest& req) {
+  for (const Middleware& m : chain) {
+    if (!m.check) continue;
+    if (auto answer = m.check(req)) return answer;
+  }
+  return std::nullopt;
 }
 
 // Adds the middleware's headers to a streamed response; everything else passes through.
@@ -51,39 +85,44 @@ class HeaderWriter final : public ResponseWriter {
 
 }  // namespace
 
+Middleware RequestIdMiddleware(RequestIds& ids) {
+  return Middleware{nullptr, [&ids](const HttpRequest&) {
+                      return std::vector<Header>{{"x-amzn-requestid", ids.Next()}};
+                    }};
+}
+
 Router::Router(HttpServer& http) : http_(http) {}
 
-Router::Router(HttpServer& http, Middleware middleware)
-    : http_(http), middleware_(std::make_shared<const Middleware>(std::move(middleware))) {
+Router::Router(HttpServer& http, std::vector<Middleware> chain)
+    : http_(http), chain_(std::make_shared<const std::vector<Middleware>>(std::move(chain))) {
   SetFallback(NotFound);
 }
 
+Router::Router(HttpServer& http, Middleware middleware)
+    : Router(http, std::vector<Middleware>{std::move(middleware)}) {}
+
 BufferedHandler Router::Wrap(BufferedHandler handler) const {
-  if (!middleware_) return handler;
-  return [m = middleware_, handler = std::move(handler)](const HttpRequest& req) {
-    if (m->check) {
-      if (auto answer = m->check(req)) return *std::move(answer);
-    }
-    HttpResponse r = handler(req);
-    if (m->response_headers) AddHeaders(&r.headers, m->response_headers(req));
+  if (!chain_) return handler;
+  return [chain = chain_, handler = std::move(handler)](const HttpRequest& req) {
+    std::optional<HttpResponse> answer = ChainCheck(*chain, req);
+    HttpResponse r = answer ? *std::move(answer) : handler(req);
+    AddHeaders(&r.headers, ChainHeaders(*chain, req));
     return r;
   };
 }
 
 StreamingFactory Router::Wrap(StreamingFactory factory) const {
-  if (!middleware_) return factory;
-  return [m = middleware_, factory = std::move(factory)](
+  if (!chain_) return factory;
+  return [chain = chain_, factory = std::move(factory)](
              const HttpRequest& head,
              std::shared_ptr<ResponseWriter> writer) -> std::unique_ptr<StreamingHandler> {
-    if (m->check) {
-      if (auto answer = m->check(head)) {
-        // Refused before the handler exists: the body that may follow is dropped.
-        writer->Respond(*std::move(answer));
-        return nullptr;
-      }
+    std::vector<Header> extra = ChainHeaders(*chain, head);
+    if (std::optional<HttpResponse> answer = ChainCheck(*chain, head)) {
+      // Refused before the handler exists: the body that may follow is dropped.
+      AddHeaders(&answer->headers, extra);
+      writer->Respond(*std::move(answer));
+      return nullptr;
     }
-    std::vector<Header> extra;
-    if (m->response_headers) extra = m->response_headers(head);
     if (!extra.empty()) {
       writer = std::make_shared<HeaderWriter>(std::move(writer), std::move(extra));
     }

@@ -1,6 +1,7 @@
 // Where handlers are registered. A Router wraps every handler it registers on the HttpServer
-// so that its middleware runs first, for buffered and streaming routes alike: the one place
-// every request passes (see request_guard.h).
+// so that its middleware chain runs first, for buffered and streaming routes alike: the one
+// place every request passes. The daemon's chain (daemon.cc): request id, then the request
+// guard (Host, Origin, CORS: request_guard.h), then authentication once it exists.
 #pragma once
 
 #include <functional>
@@ -11,6 +12,7 @@
 
 #include "server/http.h"
 #include "server/http_server.h"
+#include "server/kvs_error.h"
 
 namespace streamarc::server {
 
@@ -19,10 +21,15 @@ struct Middleware {
   // the handler run. Called on the service thread for streaming routes and on a worker for
   // buffered ones: it must be thread-safe and must not block.
   std::function<std::optional<HttpResponse>(const HttpRequest&)> check;
-  // Headers added to the handler's response (for a streaming route, to what it Begins or
-  // Responds). Same threading as `check`. May be empty.
+  // Headers added to the response, whoever made it: the handler, or a middleware's `check`
+  // (for a streaming route, to what it Begins or Responds). A header the response already
+  // has is not added again. Same threading as `check`. May be empty.
   std::function<std::vector<Header>(const HttpRequest&)> response_headers;
 };
+
+// Adds x-amzn-RequestId, unique per request, to every response (KVS sends it on all of
+// them; clients log it). `ids` outlives the routes.
+Middleware RequestIdMiddleware(RequestIds& ids);
 
 class Router {
  public:
@@ -30,7 +37,9 @@ class Router {
   explicit Router(HttpServer& http);
   // Also answers requests that match no route, after the middleware (so an unknown path
   // and a CORS preflight pass it too). `http` outlives the registered handlers' use; the
-  // router itself may go away once routes are registered.
+  // router itself may go away once routes are registered. Checks run in chain order and
+  // the first answer wins; every middleware's headers go on every response.
+  Router(HttpServer& http, std::vector<Middleware> chain);
   Router(HttpServer& http, Middleware middleware);
 
   // As HttpServer's, with the middleware in front.
@@ -46,7 +55,7 @@ class Router {
   StreamingFactory Wrap(StreamingFactory factory) const;
 
   HttpServer& http_;
-  std::shared_ptr<const Middleware> middleware_;  // null: none
+  std::shared_ptr<const std::vector<Middleware>> chain_;  // null: none
 };
 
 }  // namespace streamarc::server

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include "common/clock.h"
@@ -96,6 +97,107 @@ TEST_F(RouterTest, MiddlewareRunsFirstOnEveryKindOfRoute) {
   EXPECT_NE(unknown.find("HTTP/1.1 404"), std::string::npos) << unknown;
   EXPECT_NE(unknown.find("UnknownOperationException"), std::string::npos) << unknown;
   EXPECT_EQ(handled_.load(), 2);
+}
+
+// A chain: checks in order (the first answer wins), every middleware's headers on every
+// response, refusals and the fallback included, and no header sent twice.
+class RouterChainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HttpServerOptions opt;
+    opt.port = 0;
+    server_ = std::make_unique<HttpServer>(opt, pool_, log_);
+    Middleware first;
+    first.check = [this](const HttpRequest& r) -> std::optional<HttpResponse> {
+      ++first_checks_;
+      if (r.FindHeader("x-refuse-first")) return HttpResponse{403, "text/plain", {}, "first"};
+      return std::nullopt;
+    };
+    Middleware second;
+    second.check = [](const HttpRequest& r) -> std::optional<HttpResponse> {
+      if (r.FindHeader("x-refuse-second")) return HttpResponse{401, "text/plain", {}, "second"};
+      return std::nullopt;
+    };
+    second.response_headers = [](const HttpRequest&) {
+      return std::vector<Header>{{"x-second", "1"}, {"x-handler-sets", "middleware"}};
+    };
+    Router routes(*server_, {RequestIdMiddleware(ids_), std::move(first), std::move(second)});
+    routes.Route("POST", "/buffered", [](const HttpRequest&) {
+      return HttpResponse{200, "text/plain", {{"x-handler-sets", "handler"}}, "buffered"};
+    });
+    routes.RouteStreaming("POST", "/streaming",
+                          [](const HttpRequest&, std::shared_ptr<ResponseWriter> w) {
+                            return std::make_unique<Streamed>(std::move(w));
+                          });
+    ASSERT_TRUE(server_->Start().ok());
+    thread_ = std::thread([this] { server_->Run(); });
+  }
+  void TearDown() override {
+    server_->Stop();
+    thread_.join();
+  }
+
+  std::string Curl(const std::string& path, std::vector<std::string> headers = {}) {
+    std::vector<std::string> cmd = {"curl", "-sS", "-i", "-X", "POST", "--data", "x"};
+    for (const std::string& h : headers) cmd.insert(cmd.end(), {"-H", h});
+    cmd.push_back("http://127.0.0.1:" + std::to_string(server_->port()) + path);
+    auto r = RunCommand(cmd);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r->out : "";
+  }
+
+  static int Count(const std::string& text, const std::string& needle) {
+    int n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
+  }
+
+  // The request id of a response, or "" if it has none (or more than one).
+  static std::string RequestId(const std::string& response) {
+    if (Count(response, "x-amzn-requestid: ") != 1) return "";
+    size_t at = response.find("x-amzn-requestid: ") + 18;
+    return response.substr(at, response.find('\r', at) - at);
+  }
+
+  SystemClock clock_;
+  Logger log_{clock_, LogLevel::kError};
+  RequestIds ids_{42};
+  WorkerPool pool_{2, 16};
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+  std::atomic<int> first_checks_{0};
+};
+
+TEST_F(RouterChainTest, EveryResponseGetsOneRequestIdAndTheChainsHeaders) {
+  std::vector<std::string> responses = {
+      Curl("/buffered"), Curl("/streaming"), Curl("/unknown"),
+      Curl("/buffered", {"x-refuse-first: 1"}), Curl("/streaming", {"x-refuse-second: 1"})};
+  std::set<std::string> ids;
+  for (const std::string& r : responses) {
+    std::string id = RequestId(r);
+    EXPECT_FALSE(id.empty()) << r;
+    ids.insert(id);
+    EXPECT_EQ(Count(r, "x-second: 1"), 1) << r;
+  }
+  EXPECT_EQ(ids.size(), responses.size()) << "request ids repeat";
+  EXPECT_NE(responses[3].find("HTTP/1.1 403"), std::string::npos) << responses[3];
+  EXPECT_NE(responses[4].find("HTTP/1.1 401"), std::string::npos) << responses[4];
+  // The handler's own header wins over a middleware's of the same name.
+  EXPECT_EQ(Count(responses[0], "x-handler-sets:"), 1) << responses[0];
+  EXPECT_NE(responses[0].find("x-handler-sets: handler"), std::string::npos) << responses[0];
+}
+
+TEST_F(RouterChainTest, TheFirstAnswerEndsTheChain) {
+  // Both would refuse; the first in the chain answers.
+  std::string r = Curl("/buffered", {"x-refuse-first: 1", "x-refuse-second: 1"});
+  EXPECT_NE(r.find("HTTP/1.1 403"), std::string::npos) << r;
+  ASSERT_GE(r.size(), 5u);
+  EXPECT_EQ(r.substr(r.size() - 5), "first") << r;
+  int before = first_checks_.load();
+  Curl("/buffered", {"x-refuse-second: 1"});
+  EXPECT_EQ(first_checks_.load(), before + 1);
 }
 
 }  // namespace
