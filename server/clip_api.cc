@@ -1,13 +1,13 @@
 #include "server/clip_api.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <memory>
+#include <nlohmann/json.hpp>
 
-#include "playback/remux.h"
+#include "playback/clip.h"
 #include "server/http_range.h"
 #include "server/kvs_error.h"
+#include "server/playback_error.h"
 
 namespace streamarc::server {
 namespace {
@@ -16,7 +16,8 @@ using json = nlohmann::json;
 
 Result<int64_t> EpochSeconds(const json& obj, const char* key) {
   auto it = obj.find(key);
-  if (it == obj.end()) return InvalidArgument(std::string("TimestampRange.") + key + " is required");
+  if (it == obj.end())
+    return InvalidArgument(std::string("TimestampRange.") + key + " is required");
   if (!it->is_number()) {
     return InvalidArgument(std::string("TimestampRange.") + key + " must be epoch seconds");
   }
@@ -51,7 +52,8 @@ HttpResponse WithRequestId(HttpResponse r, RequestIds& ids) {
   return r;
 }
 
-// The references the handler needs; they outlive the HTTP server (ApiContext's contract).
+// What the handler needs; archive, ids and log outlive the worker pool (ApiContext's
+// contract), so a job still queued at shutdown finds them.
 struct ClipService {
   archive::Archive& archive;
   RequestIds& ids;
@@ -59,82 +61,12 @@ struct ClipService {
   ClipLimits limits;
 };
 
-// The packagers' refusals as KVS's exceptions.
-HttpResponse RemuxError(const Status& s) {
-  if (playback::IsMissingCodecPrivate(s)) {
-    return KvsError(400, "MissingCodecPrivateDataException", s.message());
-  }
-  if (playback::IsUnsupportedCodec(s)) {
-    return KvsError(400, "UnsupportedStreamMediaTypeException", s.message());
-  }
-  if (s.code() == Code::kResourceExhausted) {
-    return KvsError(400, "ClientLimitExceededException", s.message());
-  }
-  return KvsError(400, "InvalidMediaFrameException", s.message());
-}
-
 HttpResponse GetClip(ClipService& svc, const HttpRequest& http) {
   auto req = ParseClipRequest(http.body, svc.limits);
   if (!req.ok()) return KvsErrorFromStatus(req.status());
-  auto stream = svc.archive.DescribeStream(req->stream);
-  if (!stream.ok()) return KvsErrorFromStatus(stream.status());
-  if (stream->retention_hours == 0) {
-    return KvsError(400, "NoDataRetentionException",
-                    "the stream keeps no data (DataRetentionInHours is 0)");
-  }
-  archive::StreamRef ref = archive::StreamRef::Name(stream->name);
-
-  // The fragments that start in the range, up to the byte and count limits.
-  std::vector<archive::FragmentInfo> infos;
-  uint64_t bytes = 0;
-  archive::ListRequest list;
-  list.stream = ref;
-  list.type = req->type;
-  list.start_us = req->start_us;
-  list.end_us = req->end_us;
-  bool full = false;
-  while (!full) {
-    list.max_results = static_cast<int>(svc.limits.max_fragments - infos.size());
-    auto page = svc.archive.ListFragments(list);
-    if (!page.ok()) return KvsErrorFromStatus(page.status());
-    for (archive::FragmentInfo& f : page->fragments) {
-      if (infos.size() >= svc.limits.max_fragments ||
-          (!infos.empty() && bytes + f.size_bytes > svc.limits.max_bytes)) {
-        full = true;
-        break;
-      }
-      bytes += f.size_bytes;
-      infos.push_back(std::move(f));
-    }
-    if (page->next_token.empty() || infos.size() >= svc.limits.max_fragments) break;
-    list.next_token = page->next_token;
-  }
-  if (infos.empty()) {
-    return KvsError(404, "ResourceNotFoundException", "No fragments found in the given time range");
-  }
-
-  std::vector<std::string> clusters;
-  clusters.reserve(infos.size());
-  for (const archive::FragmentInfo& f : infos) {
-    auto b = svc.archive.ReadFragment(ref, f.number);
-    if (!b.ok()) {
-      // Retention may remove a fragment between the listing and the read: the clip stops.
-      if (b.status().code() == Code::kNotFound && !clusters.empty()) break;
-      return KvsErrorFromStatus(b.status());
-    }
-    clusters.push_back(std::move(b).value());
-  }
-  // The clip's timeline is the producer's (media time), whichever selector chose the range.
-  std::vector<playback::MkvFragment> fragments;
-  for (size_t i = 0; i < clusters.size(); ++i) {
-    fragments.push_back({infos[i].track_info, clusters[i], infos[i].producer_timestamp_us});
-  }
-  auto clip = playback::Mp4ClipOf(fragments, {});
-  if (!clip.ok()) {
-    svc.log.Warn("clip", "remux failed", {{"stream", stream->name}, {"error", clip.status().ToString()}});
-    return RemuxError(clip.status());
-  }
-  return ServeBody(http, std::move(clip->bytes), "video/mp4");
+  playback::Outcome<std::string> clip = playback::MakeClip(svc.archive, *req, svc.limits, svc.log);
+  if (!clip.ok()) return KvsErrorResponse(clip.error());
+  return ServeBody(http, std::move(clip).value(), "video/mp4");
 }
 
 }  // namespace
@@ -157,8 +89,7 @@ Result<ClipRequest> ParseClipRequest(std::string_view body, const ClipLimits& li
   } else if (*type == "SERVER_TIMESTAMP") {
     r.type = archive::TimestampType::kServer;
   } else {
-    return InvalidArgument(
-        "FragmentSelectorType must be PRODUCER_TIMESTAMP or SERVER_TIMESTAMP");
+    return InvalidArgument("FragmentSelectorType must be PRODUCER_TIMESTAMP or SERVER_TIMESTAMP");
   }
   auto range = sel->find("TimestampRange");
   if (range == sel->end() || !range->is_object()) {
@@ -177,9 +108,8 @@ Result<ClipRequest> ParseClipRequest(std::string_view body, const ClipLimits& li
 
 void RegisterClipApi(Router& http, const ApiContext& ctx, const ClipLimits& limits) {
   auto svc = std::make_shared<ClipService>(ClipService{ctx.archive, ctx.ids, ctx.log, limits});
-  http.Route("POST", "/getClip", [svc](const HttpRequest& req) {
-    return WithRequestId(GetClip(*svc, req), svc->ids);
-  });
+  http.Route("POST", "/getClip",
+             [svc](const HttpRequest& req) { return WithRequestId(GetClip(*svc, req), svc->ids); });
 }
 
 void RegisterClipApi(Router& http, const ApiContext& ctx) {

@@ -1,0 +1,95 @@
+#include "playback/clip.h"
+
+#include <utility>
+
+#include "playback/remux.h"
+
+namespace streamarc::playback {
+namespace {
+
+// The packagers' refusals as KVS's exceptions: whatever else they refuse is a stored frame
+// they cannot read.
+ApiError ClipPackagingError(const Status& s) {
+  if (IsMissingCodecPrivate(s)) return {ErrorType::kMissingCodecPrivateData, s};
+  if (IsUnsupportedCodec(s)) return {ErrorType::kUnsupportedStreamMediaType, s};
+  if (s.code() == Code::kResourceExhausted) return {ErrorType::kClientLimitExceeded, s};
+  return {ErrorType::kInvalidMediaFrame, s};
+}
+
+}  // namespace
+
+Result<std::vector<archive::FragmentInfo>> SelectClipFragments(archive::Archive& archive,
+                                                               const archive::StreamRef& stream,
+                                                               archive::TimestampType type,
+                                                               int64_t start_us, int64_t end_us,
+                                                               const ClipLimits& limits) {
+  std::vector<archive::FragmentInfo> infos;
+  uint64_t bytes = 0;
+  archive::ListRequest list;
+  list.stream = stream;
+  list.type = type;
+  list.start_us = start_us;
+  list.end_us = end_us;
+  bool full = false;
+  while (!full) {
+    list.max_results = static_cast<int>(limits.max_fragments - infos.size());
+    ASSIGN_OR_RETURN(archive::ListResult page, archive.ListFragments(list));
+    for (archive::FragmentInfo& f : page.fragments) {
+      if (infos.size() >= limits.max_fragments ||
+          (!infos.empty() && bytes + f.size_bytes > limits.max_bytes)) {
+        full = true;
+        break;
+      }
+      bytes += f.size_bytes;
+      infos.push_back(std::move(f));
+    }
+    if (page.next_token.empty() || infos.size() >= limits.max_fragments) break;
+    list.next_token = page.next_token;
+  }
+  return infos;
+}
+
+Outcome<std::string> MakeClip(archive::Archive& archive, const ClipRequest& request,
+                              const ClipLimits& limits, Logger& log) {
+  auto stream = archive.DescribeStream(request.stream);
+  if (!stream.ok()) return ErrorFromStatus(stream.status());
+  if (stream->retention_hours == 0) {
+    return ApiError{ErrorType::kNoDataRetention,
+                    FailedPrecondition("the stream keeps no data (DataRetentionInHours is 0)")};
+  }
+  const archive::StreamRef ref = archive::StreamRef::Name(stream->name);
+  auto infos =
+      SelectClipFragments(archive, ref, request.type, request.start_us, request.end_us, limits);
+  if (!infos.ok()) return ErrorFromStatus(infos.status());
+  if (infos->empty()) {
+    return ApiError{ErrorType::kResourceNotFound,
+                    NotFound("No fragments found in the given time range")};
+  }
+
+  std::vector<std::string> clusters;
+  clusters.reserve(infos->size());
+  for (const archive::FragmentInfo& f : *infos) {
+    auto b = archive.ReadFragment(ref, f.number);
+    if (!b.ok()) {
+      // Retention may remove a fragment between the listing and the read: the clip stops.
+      if (b.status().code() == Code::kNotFound && !clusters.empty()) break;
+      return ErrorFromStatus(b.status());
+    }
+    clusters.push_back(std::move(b).value());
+  }
+  // The clip's timeline is the producer's (media time), whichever selector chose the range.
+  std::vector<MkvFragment> fragments;
+  for (size_t i = 0; i < clusters.size(); ++i) {
+    const archive::FragmentInfo& f = (*infos)[i];
+    fragments.push_back({f.track_info, clusters[i], f.producer_timestamp_us});
+  }
+  auto clip = Mp4ClipOf(fragments, {});
+  if (!clip.ok()) {
+    log.Warn("clip", "remux failed",
+             {{"stream", stream->name}, {"error", clip.status().ToString()}});
+    return ClipPackagingError(clip.status());
+  }
+  return std::move(clip->bytes);
+}
+
+}  // namespace streamarc::playback

@@ -1,0 +1,425 @@
+#include "playback/hls_service.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "playback/hls_cache.h"
+#include "playback/hls_playlist.h"
+#include "playback/hls_window.h"
+#include "playback/remux.h"
+
+namespace streamarc::playback {
+namespace {
+
+using archive::FragmentInfo;
+using archive::StreamRef;
+
+// MPEG-TS timestamps are 33 bits at 90 kHz: they wrap every 2^33 / 90000 s. Rebasing every
+// fragment onto that period keeps the clock from overflowing the field the way a broadcast
+// encoder's does; players know that wrap.
+constexpr int64_t kTsWrapMicros = (int64_t{1} << 33) * 1'000'000 / 90'000;
+constexpr int64_t kLiveSequenceStepMicros = 10'000;  // see LiveSequencer's floor
+constexpr int kSegmentMaxAgeSeconds = 3600;
+constexpr size_t kMaxRememberedHeaders = 256;
+
+// Names a header in init URLs: the first 8 bytes of its SHA-256, in hex.
+std::string HeaderId(std::string_view header) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(header.data(), header.size(), md, &len, EVP_sha256(), nullptr);
+  static const char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (unsigned i = 0; i < 8 && i < len; ++i) {
+    id += kHex[md[i] >> 4];
+    id += kHex[md[i] & 15];
+  }
+  return id;
+}
+
+ApiError Error(ErrorType type, std::string message) {
+  // The code only matters to logs: the type is what the client sees.
+  return {type,
+          Status(type == ErrorType::kInternalFailure ? Code::kInternal : Code::kInvalidArgument,
+                 std::move(message))};
+}
+
+// The packagers' refusals as KVS's exceptions; corrupt stored data is our failure.
+ApiError PackagingError(const Status& s) {
+  if (IsMissingCodecPrivate(s)) return {ErrorType::kMissingCodecPrivateData, s};
+  if (IsUnsupportedCodec(s)) return {ErrorType::kUnsupportedStreamMediaType, s};
+  if (s.code() == Code::kDataLoss) return {ErrorType::kInternalFailure, s};
+  return ErrorFromStatus(s);
+}
+
+Content Text(std::string body, std::string type) {
+  return Content{std::make_shared<const std::string>(std::move(body)), std::move(type), 0};
+}
+
+Content Segment(std::shared_ptr<const std::string> bytes, std::string type) {
+  return Content{std::move(bytes), std::move(type), kSegmentMaxAgeSeconds};
+}
+
+// The tracks of `header` the packagers can carry (the rest are left out).
+Result<TrackSelection> Packageable(std::string_view header) {
+  ASSIGN_OR_RETURN(std::vector<TrackDescription> tracks, DescribeTracks(header));
+  TrackSelection sel;
+  for (const TrackDescription& t : tracks) {
+    if (CheckPackageable(t).ok()) sel.tracks.push_back(t.number);
+  }
+  if (sel.tracks.empty())
+    return InvalidArgument(std::string(kUnsupportedCodecPrefix) + ": no track can be packaged");
+  return sel;
+}
+
+// The session's rules for its codecs (KVS: track 1 H.264/H.265 or AAC, with CodecPrivate).
+// Other tracks the packagers cannot carry are left out of the playlists, not refused.
+std::optional<ApiError> CheckCodecs(const std::string& header) {
+  auto tracks = DescribeTracks(header);
+  if (!tracks.ok()) return PackagingError(tracks.status());
+  if (tracks->empty()) return Error(ErrorType::kUnsupportedStreamMediaType, "no tracks");
+  const TrackDescription& t = tracks->front();
+  if (t.codec_id != "V_MPEG4/ISO/AVC" && t.codec_id != "V_MPEGH/ISO/HEVC" &&
+      t.codec_id != "A_AAC") {
+    return Error(ErrorType::kUnsupportedStreamMediaType,
+                 "track 1 must be H.264, H.265 or AAC; it is " + t.codec_id);
+  }
+  if (Status ok = CheckPackageable(t); !ok.ok()) return PackagingError(ok);
+  return std::nullopt;
+}
+
+// A segment request's session: its token checked, and what the query names.
+struct Opened {
+  SessionParams session;
+  SegmentQuery query;
+};
+
+// A fragment as a segment request finds it, and where on the session's timeline it plays.
+struct PlacedFragment {
+  FragmentInfo info;
+  int64_t start_us = 0;
+};
+
+class HlsServiceImpl final : public HlsService {
+ public:
+  HlsServiceImpl(HlsServiceOptions options, archive::Archive& archive, const Clock& clock,
+                 Logger& log)
+      : options_(std::move(options)),
+        archive_(archive),
+        clock_(clock),
+        log_(log),
+        cache_(options_.cache_entries, options_.cache_bytes),
+        windows_(archive, clock) {}
+
+  Outcome<std::string> CreateSession(SessionKind kind, std::string_view json_body) override {
+    auto parsed = ParseSessionRequest(kind, json_body, clock_.NowMicros());
+    if (!parsed.ok()) return ApiError{ErrorType::kInvalidArgument, parsed.status()};
+    SessionRequest& r = *parsed;
+    StreamRef ref =
+        r.stream_name.empty() ? StreamRef::Arn(r.stream_arn) : StreamRef::Name(r.stream_name);
+    auto info = archive_.DescribeStream(ref);
+    if (!info.ok()) return ErrorFromStatus(info.status());
+    if (info->retention_hours == 0) {
+      return Error(ErrorType::kNoDataRetention,
+                   "The stream " + info->name + " does not retain data");
+    }
+    r.params.stream_name = info->name;
+    auto sample = Representative(r.params);
+    if (!sample.ok()) return ErrorFromStatus(sample.status());
+    if (auto bad = CheckCodecs(sample->track_info)) return *bad;
+    const std::string token = EncodeSessionToken(r.params, options_.token_secret);
+    log_.Info("hls", "session created",
+              {{"stream", info->name},
+               {"kind", kind == SessionKind::kHls ? "HLS" : "DASH"},
+               {"mode", PlaybackModeName(r.params.mode)}});
+    if (kind == SessionKind::kHls) {
+      return options_.data_endpoint + "/hls/v1/getHLSMasterPlaylist.m3u8?SessionToken=" + token;
+    }
+    return options_.data_endpoint + "/dash/v1/getDASHManifest.mpd?SessionToken=" + token;
+  }
+
+  Outcome<Content> GetMasterPlaylist(std::string_view query) override {
+    Outcome<Opened> o = Open(SessionKind::kHls, query);
+    if (!o.ok()) return o.error();
+    auto shape = Shape(o->session);
+    if (!shape.ok()) return ErrorFromStatus(shape.status());
+    return Text(MasterPlaylist(o->session, o->query.token, *shape),
+                "application/vnd.apple.mpegurl");
+  }
+
+  Outcome<Content> GetMediaPlaylist(std::string_view query) override {
+    Outcome<Opened> o = Open(SessionKind::kHls, query);
+    if (!o.ok()) return o.error();
+    const SessionParams& s = o->session;
+    const SegmentQuery& q = o->query;
+    auto window = windows_.Select(s, q.token);
+    if (!window.ok()) return ErrorFromStatus(window.status());
+    std::vector<PlaylistEntry> entries = Entries(s, q.token, *window);
+    MediaPlaylistOptions mo;
+    mo.track = s.container == ContainerFormat::kMpegTs ? 0 : (q.track ? q.track : 1);
+    mo.ended = window->ended;
+    Number(s, q.token, entries, &mo.media_sequence, &mo.discontinuity_sequence);
+    return Text(MediaPlaylist(s, q.token, mo, entries), "application/vnd.apple.mpegurl");
+  }
+
+  Outcome<Content> GetDashManifest(std::string_view query) override {
+    Outcome<Opened> o = Open(SessionKind::kDash, query);
+    if (!o.ok()) return o.error();
+    const SessionParams& s = o->session;
+    const SegmentQuery& q = o->query;
+    auto shape = Shape(s);
+    if (!shape.ok()) return ErrorFromStatus(shape.status());
+    auto window = windows_.Select(s, q.token);
+    if (!window.ok()) return ErrorFromStatus(window.status());
+    std::vector<PlaylistEntry> entries = Entries(s, q.token, *window);
+    ManifestOptions mo;
+    mo.dynamic = s.mode != PlaybackMode::kOnDemand;
+    mo.now_us = clock_.NowMicros();
+    if (mo.dynamic &&
+        (s.selector == SelectorType::kProducerTimestamp || s.mode == PlaybackMode::kLiveReplay) &&
+        !entries.empty()) {
+      // The timeline is not wall-clock time: put its newest end at "now", rounded to whole
+      // seconds so the value stays put across refreshes.
+      const int64_t end = entries.back().start_us + entries.back().duration_us;
+      mo.availability_start_us = (mo.now_us - end) / 1'000'000 * 1'000'000;
+    }
+    return Text(DashManifest(s, q.token, *shape, mo, entries), "application/dash+xml");
+  }
+
+  Outcome<Content> GetInitSegment(SessionKind kind, std::string_view query) override {
+    Outcome<Opened> o = Open(kind, query);
+    if (!o.ok()) return o.error();
+    const SegmentQuery& q = o->query;
+    if (q.init_id.empty()) return Error(ErrorType::kMissingParameter, "InitId is required");
+    const uint64_t track = q.track ? q.track : 1;
+    auto header = FindHeader(o->session, q.token, q.init_id);
+    if (!header.ok()) return ErrorFromStatus(header.status());
+    auto bytes = cache_.GetOrMake("init|" + q.init_id + "|" + std::to_string(track), [&] {
+      return Fmp4InitSegment(*header, TrackSelection{{track}});
+    });
+    if (!bytes.ok()) return PackagingError(bytes.status());
+    return Segment(std::move(bytes).value(), "video/mp4");
+  }
+
+  Outcome<Content> GetMediaSegment(SessionKind kind, ContainerFormat format,
+                                   std::string_view query) override {
+    Outcome<Opened> o = Open(kind, query);
+    if (!o.ok()) return o.error();
+    const SessionParams& s = o->session;
+    const SegmentQuery& q = o->query;
+    auto placed = FindFragment(s, q);
+    if (!placed.ok()) return ErrorFromStatus(placed.status());
+    const FragmentInfo* info = &placed->info;
+    const uint64_t track = format == ContainerFormat::kMpegTs ? 0 : (q.track ? q.track : 1);
+    // Where the session's playlist placed it: the media's times must agree with the timeline.
+    const int64_t ts = placed->start_us;
+    const std::string key = info->number + "|" + std::to_string(track) + "|" +
+                            (format == ContainerFormat::kMpegTs ? "ts" : "mp4") + "|" +
+                            std::to_string(ts);
+    const StreamRef ref = StreamRef::Name(s.stream_name);
+    auto bytes = cache_.GetOrMake(key, [&]() -> Result<std::string> {
+      ASSIGN_OR_RETURN(std::string cluster, archive_.ReadFragment(ref, info->number));
+      MkvFragment f{info->track_info, cluster, ts};
+      TrackSelection sel;
+      if (track) {
+        sel.tracks.push_back(track);
+      } else {
+        ASSIGN_OR_RETURN(sel, Packageable(info->track_info));
+      }
+      if (format == ContainerFormat::kMpegTs) {
+        f.start_us = ((ts % kTsWrapMicros) + kTsWrapMicros) % kTsWrapMicros;
+        return TsSegment(f, sel);
+      }
+      // mfhd's sequence number only needs to grow along the timeline.
+      return Fmp4MediaSegment(f, sel, static_cast<uint32_t>(ts / 1000));
+    });
+    // A fragment retention removed since the lookup reads as kNotFound: ResourceNotFound.
+    if (!bytes.ok()) return PackagingError(bytes.status());
+    return Segment(std::move(bytes).value(),
+                   format == ContainerFormat::kMpegTs ? "video/MP2T" : "video/mp4");
+  }
+
+ private:
+  // Checks the token of a GET under /hls/v1/ or /dash/v1/.
+  Outcome<Opened> Open(SessionKind kind, std::string_view query) {
+    auto q = ParseSegmentQuery(query);
+    if (!q.ok()) {
+      const bool missing = q.status().message().find("SessionToken") != std::string::npos;
+      return ApiError{missing ? ErrorType::kMissingParameter : ErrorType::kInvalidArgument,
+                      q.status()};
+    }
+    auto session = DecodeSessionToken(q->token, options_.token_secret, clock_.NowMicros());
+    if (!session.ok()) return ApiError{ErrorType::kNotAuthorized, session.status()};
+    if (session->kind != kind) {
+      return Error(ErrorType::kInvalidArgument,
+                   "The session token belongs to another kind of session");
+    }
+    return Opened{std::move(session).value(), std::move(q).value()};
+  }
+
+  // A fragment the session can play, for its codecs: the newest for LIVE, else the first in
+  // range. kNotFound when there is none (KVS answers ResourceNotFoundException).
+  Result<FragmentInfo> Representative(const SessionParams& s) {
+    const StreamRef ref = StreamRef::Name(s.stream_name);
+    if (s.mode == PlaybackMode::kLive) {
+      auto latest = archive_.Latest(ref);
+      if (!latest.ok() && latest.status().code() == Code::kNotFound) {
+        return NotFound("No fragments found in the stream " + s.stream_name);
+      }
+      return latest;
+    }
+    auto first = archive_.FirstAtOrAfter(ref, ArchiveType(s.selector), s.start_us);
+    if ((!first.ok() && first.status().code() == Code::kNotFound) ||
+        (first.ok() && s.has_end && SelectorTime(*first, s.selector) > s.end_us)) {
+      return NotFound("No fragments found in the requested time range");
+    }
+    return first;
+  }
+
+  Result<StreamShape> Shape(const SessionParams& s) {
+    ASSIGN_OR_RETURN(FragmentInfo f, Representative(s));
+    StreamShape shape;
+    ASSIGN_OR_RETURN(std::vector<TrackDescription> tracks, DescribeTracks(f.track_info));
+    for (const TrackDescription& t : tracks) {
+      if (CheckPackageable(t).ok()) shape.tracks.push_back(t);
+    }
+    if (f.duration_us > 0) {
+      // Peak rate with headroom: one fragment says little about the rest.
+      shape.bandwidth = static_cast<int64_t>(f.size_bytes) * 8 * 1'000'000 / f.duration_us * 3 / 2;
+    }
+    return shape;
+  }
+
+  // The window's playlist entries, placed on the session's timeline where earlier playlists
+  // of the session put them (and remembered, for the segment requests that follow).
+  std::vector<PlaylistEntry> Entries(const SessionParams& s, const std::string& token,
+                                     const Window& w) {
+    auto to_playlist = [&](const FragmentInfo& f) {
+      PlaylistFragment p;
+      p.number = f.number;
+      p.start_us = SelectorTime(f, s.selector);
+      p.duration_us = f.duration_us;
+      p.header = f.track_info;
+      p.header_id = HeaderId(f.track_info);
+      return p;
+    };
+    std::vector<PlaylistFragment> list;
+    list.reserve(w.fragments.size());
+    for (const FragmentInfo& f : w.fragments) list.push_back(to_playlist(f));
+    std::optional<PlaylistFragment> prev;
+    if (w.previous) prev = to_playlist(*w.previous);
+    {
+      // Remember the headers just named, so their init segments are found without a search.
+      std::lock_guard<std::mutex> lock(headers_mu_);
+      for (const FragmentInfo& f : w.fragments) {
+        if (headers_.size() > kMaxRememberedHeaders) headers_.clear();
+        headers_.emplace(HeaderId(f.track_info), f.track_info);
+      }
+    }
+    timeline_.Recall(token, list, prev ? &*prev : nullptr);
+    std::vector<PlaylistEntry> entries =
+        BuildEntries(list, prev ? &*prev : nullptr, s.discontinuity);
+    timeline_.Remember(token, entries);
+    return entries;
+  }
+
+  // `find` in what the session placed; if it is not there (the server restarted, or forgot
+  // the session), after placing the session's current window again.
+  template <typename Find>
+  auto FindPlaced(const SessionParams& s, const std::string& token, Find find)
+      -> Result<decltype(find())> {
+    if (auto found = find()) return found;
+    ASSIGN_OR_RETURN(Window w, windows_.Select(s, token));
+    Entries(s, token, w);
+    return find();
+  }
+
+  void Number(const SessionParams& s, const std::string& token,
+              const std::vector<PlaylistEntry>& entries, uint64_t* seq, uint64_t* disc) {
+    *seq = 0;
+    *disc = 0;
+    if (s.mode == PlaybackMode::kOnDemand) return;
+    // A floor that grows with time, so a restart (which forgets the numbering) never makes
+    // the sequence go backwards for a player that keeps refreshing.
+    const int64_t base = s.has_start ? s.start_us : s.created_us - kMaxRangeMicros;
+    const int64_t first = entries.empty() ? base : entries.front().start_us;
+    const uint64_t floor =
+        static_cast<uint64_t>(std::max<int64_t>(0, (first - base) / kLiveSequenceStepMicros));
+    auto n = sequencer_.Assign(token, entries, floor);
+    *seq = n.media_sequence;
+    *disc = n.discontinuity_sequence;
+  }
+
+  Result<std::string> FindHeader(const SessionParams& s, const std::string& token,
+                                 const std::string& id) {
+    {
+      std::lock_guard<std::mutex> lock(headers_mu_);
+      if (auto it = headers_.find(id); it != headers_.end()) return it->second;
+    }
+    // Not seen since the server started: search what the session shows now.
+    ASSIGN_OR_RETURN(Window w, windows_.Select(s, token));
+    if (w.previous) w.fragments.push_back(*w.previous);
+    for (const FragmentInfo& f : w.fragments) {
+      if (HeaderId(f.track_info) == id) return f.track_info;
+    }
+    return NotFound("No such initialization segment in this session");
+  }
+
+  Result<PlacedFragment> FindFragment(const SessionParams& s, const SegmentQuery& q) {
+    const StreamRef ref = StreamRef::Name(s.stream_name);
+    if (!q.fragment_number.empty()) {
+      ASSIGN_OR_RETURN(FragmentInfo f, archive_.GetFragment(ref, q.fragment_number));
+      ASSIGN_OR_RETURN(std::optional<int64_t> start, FindPlaced(s, q.token, [&] {
+                         return timeline_.StartOf(q.token, f.number);
+                       }));
+      // Not in the session's window (any more): served at its own time.
+      const int64_t at = start.value_or(SelectorTime(f, s.selector));
+      return PlacedFragment{std::move(f), at};
+    }
+    if (!q.has_time) return InvalidArgument("FragmentNumber is required");
+    // DASH $Time$: the fragment the manifest placed in that millisecond.
+    ASSIGN_OR_RETURN(std::optional<SessionTimeline::Placement> placed,
+                     FindPlaced(s, q.token, [&] { return timeline_.At(q.token, q.time_ms); }));
+    if (placed) {
+      ASSIGN_OR_RETURN(FragmentInfo f, archive_.GetFragment(ref, placed->number));
+      return PlacedFragment{std::move(f), placed->start_us};
+    }
+    // Outside the session's window: the fragment starting in that millisecond of its own time.
+    if (q.time_ms > std::numeric_limits<int64_t>::max() / 1000) {
+      return NotFound("No fragment starts at Time=" + std::to_string(q.time_ms));
+    }
+    ASSIGN_OR_RETURN(FragmentInfo f,
+                     archive_.FirstAtOrAfter(ref, ArchiveType(s.selector), q.time_ms * 1000));
+    if (SelectorTime(f, s.selector) / 1000 != q.time_ms) {
+      return NotFound("No fragment starts at Time=" + std::to_string(q.time_ms));
+    }
+    const int64_t at = SelectorTime(f, s.selector);
+    return PlacedFragment{std::move(f), at};
+  }
+
+  const HlsServiceOptions options_;
+  archive::Archive& archive_;
+  const Clock& clock_;
+  Logger& log_;
+  SegmentCache cache_;
+  WindowSelector windows_;
+  LiveSequencer sequencer_;
+  SessionTimeline timeline_;
+  std::mutex headers_mu_;
+  std::map<std::string, std::string> headers_;  // HeaderId → header, bounded
+};
+
+}  // namespace
+
+std::shared_ptr<HlsService> NewHlsService(HlsServiceOptions options, archive::Archive& archive,
+                                          const Clock& clock, Logger& log) {
+  return std::make_shared<HlsServiceImpl>(std::move(options), archive, clock, log);
+}
+
+}  // namespace streamarc::playback

@@ -1,0 +1,65 @@
+// Which fragments a session's playlist shows now (private to playback/; HlsService uses it):
+// ON_DEMAND its range, LIVE the newest fragments, LIVE_REPLAY the fragments from Start as
+// far as the session's clock has got.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "archive/archive.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "playback/hls.h"
+
+namespace streamarc::playback {
+
+// The archive's name for the session's selector, and a fragment's time under it.
+archive::TimestampType ArchiveType(SelectorType s);
+int64_t SelectorTime(const archive::FragmentInfo& f, SelectorType s);
+
+// What a playlist shows: fragments ascending, with the one just before them for context.
+struct Window {
+  std::vector<archive::FragmentInfo> fragments;
+  std::optional<archive::FragmentInfo> previous;
+  bool ended = false;  // nothing more will be added (EXT-X-ENDLIST)
+};
+
+// Thread-safe. `archive` and `clock` outlive it. Remembers each LIVE_REPLAY session's
+// progress (bounded: a forgotten session re-counts from Start, as after a restart).
+class WindowSelector {
+ public:
+  WindowSelector(archive::Archive& archive, const Clock& clock)
+      : archive_(archive), clock_(clock) {}
+
+  // At most s.max_results fragments (plus `previous`). `token` names the session.
+  Result<Window> Select(const SessionParams& s, const std::string& token);
+
+ private:
+  // How far a LIVE_REPLAY session has got.
+  struct ReplayState {
+    bool started = false;
+    std::string last_number;  // the newest fragment shown
+    int64_t last_ts = 0;
+    int64_t shown_us = 0;  // total duration of the fragments shown
+  };
+
+  Result<std::vector<archive::FragmentInfo>> Range(const SessionParams& s,
+                                                   archive::TimestampType type, int64_t start,
+                                                   int64_t end, size_t max);
+  Result<std::vector<archive::FragmentInfo>> Tail(const SessionParams& s,
+                                                  archive::TimestampType type, int64_t floor,
+                                                  int64_t until, size_t n);
+  Result<std::optional<int64_t>> AdvanceReplay(const SessionParams& s, const std::string& token,
+                                               bool* ended);
+
+  archive::Archive& archive_;
+  const Clock& clock_;
+  std::mutex replay_mu_;
+  std::map<std::string, ReplayState> replay_;  // by session token
+};
+
+}  // namespace streamarc::playback
