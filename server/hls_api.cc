@@ -19,35 +19,16 @@ using playback::HlsService;
 using playback::Outcome;
 using playback::SessionKind;
 
-// --- CORS for /hls/v1/ and /dash/v1/ (players in pages of any origin) -------------------
-// Kept together here until the middleware takes CORS over for every route.
-HttpResponse WithCors(HttpResponse r) {
-  r.headers.push_back({"access-control-allow-origin", "*"});
-  r.headers.push_back(
-      {"access-control-expose-headers", "Content-Length, Content-Range, Accept-Ranges"});
-  return r;
-}
-
-HttpResponse CorsPreflight(const HttpRequest&) {
-  HttpResponse r{204, "text/plain", {}, ""};
-  r.headers = {{"access-control-allow-origin", "*"},
-               {"access-control-allow-methods", "GET, HEAD, OPTIONS"},
-               {"access-control-allow-headers", "Range, Origin, Accept, Content-Type"},
-               {"access-control-max-age", "86400"}};
-  return r;
-}
-// ----------------------------------------------------------------------------------------
-
-// A playlist as it is; a segment with its cache lifetime and Range honoured.
+// A playlist as it is; a segment with its cache lifetime and Range honoured. CORS (any
+// origin: these URLs carry their own session token) comes from the request guard.
 HttpResponse Reply(const HttpRequest& req, Outcome<Content> content) {
-  if (!content.ok()) return WithCors(KvsErrorResponse(content.error()));
+  if (!content.ok()) return KvsErrorResponse(content.error());
   Content& c = *content;
   if (c.max_age_seconds == 0) {
-    return WithCors(
-        HttpResponse{200, std::move(c.content_type), {{"cache-control", "no-cache"}}, *c.bytes});
+    return HttpResponse{200, std::move(c.content_type), {{"cache-control", "no-cache"}}, *c.bytes};
   }
-  return WithCors(ServeBody(req, *c.bytes, std::move(c.content_type),
-                            {{"cache-control", "max-age=" + std::to_string(c.max_age_seconds)}}));
+  return ServeBody(req, *c.bytes, std::move(c.content_type),
+                   {{"cache-control", "max-age=" + std::to_string(c.max_age_seconds)}});
 }
 
 HttpResponse CreateSession(HlsService& svc, SessionKind kind, const HttpRequest& req) {
@@ -73,7 +54,6 @@ void RegisterHlsApi(Router& http, const ApiContext& ctx) {
              [svc](const HttpRequest& r) { return CreateSession(*svc, SessionKind::kDash, r); });
   auto get = [&http](const std::string& path, BufferedHandler h) {
     http.Route("GET", path, std::move(h));
-    http.Route("OPTIONS", path, CorsPreflight);
   };
   get("/hls/v1/getHLSMasterPlaylist.m3u8",
       [svc](const HttpRequest& r) { return Reply(r, svc->GetMasterPlaylist(r.query)); });
