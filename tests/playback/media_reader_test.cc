@@ -5,10 +5,12 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "playback/media_reader.h"
@@ -129,6 +131,90 @@ class FakeTransport final : public MediaTransport {
   }
 };
 
+// The archive with a hook after a FragmentsAfter that found nothing: lets a test commit and
+// publish a fragment in the window between a reader's last empty read and its switch to live.
+class RacingArchive final : public archive::Archive {
+ public:
+  explicit RacingArchive(archive::Archive& a) : a_(a) {}
+  std::function<void()> after_empty_read;  // runs once, then is cleared
+
+  Result<archive::StreamInfo> CreateStream(const archive::CreateStreamRequest& r) override {
+    return a_.CreateStream(r);
+  }
+  Result<archive::StreamInfo> DescribeStream(const archive::StreamRef& r) override {
+    return a_.DescribeStream(r);
+  }
+  Result<std::vector<archive::StreamInfo>> ListStreams(std::string_view p, std::string_view a,
+                                                       int m) override {
+    return a_.ListStreams(p, a, m);
+  }
+  Status UpdateStream(const archive::StreamRef& r, std::string_view v,
+                      std::optional<std::string> d, std::optional<std::string> m) override {
+    return a_.UpdateStream(r, v, std::move(d), std::move(m));
+  }
+  Status UpdateRetention(const archive::StreamRef& r, std::string_view v, int h) override {
+    return a_.UpdateRetention(r, v, h);
+  }
+  Status TagStream(const archive::StreamRef& r,
+                   const std::map<std::string, std::string>& t) override {
+    return a_.TagStream(r, t);
+  }
+  Status UntagStream(const archive::StreamRef& r, const std::vector<std::string>& k) override {
+    return a_.UntagStream(r, k);
+  }
+  Status DeleteStream(const archive::StreamRef& r, std::string_view v) override {
+    return a_.DeleteStream(r, v);
+  }
+  uint64_t AddStreamDeletedListener(StreamDeletedListener l) override {
+    return a_.AddStreamDeletedListener(std::move(l));
+  }
+  void RemoveStreamDeletedListener(uint64_t id) override { a_.RemoveStreamDeletedListener(id); }
+  Result<std::string> Append(const archive::StreamRef& r, archive::FragmentInput f,
+                             archive::DurableCallback cb) override {
+    return a_.Append(r, std::move(f), std::move(cb));
+  }
+  void Flush() override { a_.Flush(); }
+  Result<archive::FragmentInfo> GetFragment(const archive::StreamRef& r,
+                                            std::string_view n) override {
+    return a_.GetFragment(r, n);
+  }
+  Result<archive::ListResult> ListFragments(const archive::ListRequest& r) override {
+    return a_.ListFragments(r);
+  }
+  Result<std::vector<archive::FragmentInfo>> FragmentsAfter(const archive::StreamRef& r,
+                                                            std::string_view n,
+                                                            int m) override {
+    auto out = a_.FragmentsAfter(r, n, m);
+    if (out.ok() && out->empty() && after_empty_read) {
+      auto hook = std::move(after_empty_read);
+      after_empty_read = nullptr;
+      hook();
+    }
+    return out;
+  }
+  Result<archive::FragmentInfo> FirstAtOrAfter(const archive::StreamRef& r,
+                                               archive::TimestampType t, int64_t us) override {
+    return a_.FirstAtOrAfter(r, t, us);
+  }
+  Result<archive::FragmentInfo> Latest(const archive::StreamRef& r) override {
+    return a_.Latest(r);
+  }
+  Result<archive::FragmentBytes> OpenFragment(const archive::StreamRef& r,
+                                              std::string_view n) override {
+    return a_.OpenFragment(r, n);
+  }
+  Result<std::string> ReadFragment(const archive::StreamRef& r, std::string_view n) override {
+    return a_.ReadFragment(r, n);
+  }
+  Status Sweep() override { return a_.Sweep(); }
+  Status Verify() override { return a_.Verify(); }
+  archive::ArchiveStats Stats() const override { return a_.Stats(); }
+  archive::RecoveryReport Recovery() const override { return a_.Recovery(); }
+
+ private:
+  archive::Archive& a_;
+};
+
 class GetMediaReaderTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -137,8 +223,8 @@ class GetMediaReaderTest : public ::testing::Test {
     h_.Create("other");
   }
 
-  void Make(MediaOptions o = {}) {
-    svc_ = MediaService::Create(o, h_.a(), hub_, jobs_.Runner(), h_.clock, h_.logger);
+  void Make(MediaOptions o = {}, archive::Archive* a = nullptr) {
+    svc_ = MediaService::Create(o, a ? *a : h_.a(), hub_, jobs_.Runner(), h_.clock, h_.logger);
   }
 
   // Appends a fragment `k` seconds after kStartUs and remembers its number.
@@ -230,6 +316,25 @@ TEST_F(GetMediaReaderTest, BacklogToLiveHandOffSendsEachFragmentOnceInOrder) {
   reader->Stop();
   jobs_.RunAll();
   EXPECT_FALSE(hub_.HasListeners("cam"));
+}
+
+// The narrowest window: a fragment committed and published after the backlog's last read
+// came back empty but before the reader switched to live. It is read from the archive, once.
+TEST_F(GetMediaReaderTest, FragmentPublishedBetweenTheLastReadAndGoingLiveIsNotLost) {
+  RacingArchive racing(h_.a());
+  Make({}, &racing);
+  Store("cam", 0);
+  auto t = std::make_shared<FakeTransport>();
+  auto reader = svc_->GetMedia(Req(StartSelectorType::kEarliest), t);
+  racing.after_empty_read = [&] { StoreAndPublish("cam", 1); };
+  jobs_.RunAll();
+  EXPECT_FALSE(racing.after_empty_read) << "the window was never opened";
+  EXPECT_EQ(Sent(*t), (std::vector<int>{0, 1}));
+  StoreAndPublish("cam", 2);  // live from here
+  EXPECT_EQ(Sent(*t), (std::vector<int>{0, 1, 2}));
+  EXPECT_TRUE(t->chunks.back().shared);
+  reader->Stop();
+  jobs_.RunAll();
 }
 
 TEST_F(GetMediaReaderTest, SlowReaderStopsGettingLiveAndCatchesUpAfterDraining) {
