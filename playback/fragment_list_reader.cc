@@ -33,8 +33,7 @@ class ListReader final : public MediaRequest, public std::enable_shared_from_thi
       auto f = svc_->archive.GetFragment(ref_, number);
       if (!f.ok()) {
         // A number the archive cannot decode was never issued: not found either.
-        if (f.status().code() == Code::kNotFound ||
-            f.status().code() == Code::kInvalidArgument) {
+        if (f.status().code() == Code::kNotFound || f.status().code() == Code::kInvalidArgument) {
           return out_->Fail(
               {NotFound("fragment " + number + " is not in stream " + info->name), {}});
         }
@@ -52,8 +51,7 @@ class ListReader final : public MediaRequest, public std::enable_shared_from_thi
     int sent = 0;
     while (next_ < infos_.size()) {
       if (stopped_.load()) return;
-      if (out_->queued_bytes() > svc_->opt.resume_queued_bytes ||
-          sent == svc_->opt.backlog_batch) {
+      if (out_->queued_bytes() > svc_->opt.resume_queued_bytes || sent == svc_->opt.backlog_batch) {
         auto self = shared_from_this();
         auto resume = [self] {
           if (!self->svc_->Submit([self] { self->Step(); })) self->out_->Close();

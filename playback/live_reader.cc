@@ -55,9 +55,10 @@ void LiveReader::Open() {
   ref_ = archive::StreamRef::Name(stream_);
   auto self = shared_from_this();
   if (!svc_->Acquire(stream_, self)) {
-    return Refuse(ResourceExhausted("at most " + std::to_string(svc_->opt.max_get_media_per_stream) +
-                                    " GetMedia connections per stream"),
-                  "ConnectionLimitExceededException");
+    return Refuse(
+        ResourceExhausted("at most " + std::to_string(svc_->opt.max_get_media_per_stream) +
+                          " GetMedia connections per stream"),
+        "ConnectionLimitExceededException");
   }
   std::weak_ptr<LiveReader> weak = self;
   uint64_t sub = svc_->hub.Subscribe(stream_, [weak](const LiveFragmentPtr& f) {
@@ -94,7 +95,8 @@ void LiveReader::Open() {
 bool LiveReader::FindStart(std::optional<archive::FragmentInfo>& first) {
   archive::Archive& a = svc_->archive;
   switch (req_.type) {
-    case StartSelectorType::kEarliest: return true;
+    case StartSelectorType::kEarliest:
+      return true;
     case StartSelectorType::kFragmentNumber:
     case StartSelectorType::kContinuationToken: {
       // Any well-formed number works (a fragment expired since is simply passed over); one
@@ -104,8 +106,9 @@ bool LiveReader::FindStart(std::optional<archive::FragmentInfo>& first) {
       auto probe = a.FragmentsAfter(ref_, last_sent_, 1);
       if (probe.ok()) return true;
       if (probe.status().code() == Code::kInvalidArgument) {
-        Refuse(InvalidArgument(std::string(by_number ? "AfterFragmentNumber" : "ContinuationToken") +
-                               " \"" + last_sent_ + "\" is not a fragment number of this stream"));
+        Refuse(
+            InvalidArgument(std::string(by_number ? "AfterFragmentNumber" : "ContinuationToken") +
+                            " \"" + last_sent_ + "\" is not a fragment number of this stream"));
       } else {
         Refuse(probe.status());
       }
@@ -147,9 +150,9 @@ bool LiveReader::SendStored(const archive::FragmentInfo& info) {
   auto bytes = svc_->archive.ReadFragment(ref_, info.number);
   if (!bytes.ok()) {
     if (bytes.status().code() == Code::kNotFound) return true;  // expired meanwhile
-    svc_->log.Warn(kMediaLog, "cannot read a fragment",
-                   {{"stream", stream_}, {"fragment", info.number},
-                    {"error", bytes.status().ToString()}});
+    svc_->log.Warn(
+        kMediaLog, "cannot read a fragment",
+        {{"stream", stream_}, {"fragment", info.number}, {"error", bytes.status().ToString()}});
     out_->Write(BuildErrorChunk(info.number, "INTERNAL_ERROR", kErrorInternal));
     Finish();
     return false;

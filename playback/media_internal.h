@@ -60,8 +60,9 @@ class MediaServiceImpl final : public MediaService,
   uint64_t listener_id_ = 0;
   std::mutex mu_;
   std::map<std::string, std::set<std::weak_ptr<LiveReader>, std::owner_less<>>> readers_;
-  std::map<std::string, std::pair<std::weak_ptr<const LiveFragment>,
-                                  std::shared_ptr<const std::string>>> chunks_;
+  std::map<std::string,
+           std::pair<std::weak_ptr<const LiveFragment>, std::shared_ptr<const std::string>>>
+      chunks_;
 };
 
 // One GetMedia connection: the archived backlog from the start selector, then the live edge.

@@ -9,8 +9,7 @@ std::shared_ptr<MediaService> MediaService::Create(const MediaOptions& options,
                                                    archive::Archive& archive, LiveHub& hub,
                                                    JobRunner jobs, const Clock& clock,
                                                    Logger& log) {
-  auto svc = std::make_shared<MediaServiceImpl>(options, archive, hub, std::move(jobs), clock,
-                                                log);
+  auto svc = std::make_shared<MediaServiceImpl>(options, archive, hub, std::move(jobs), clock, log);
   // Weak: the archive outlives the service, not the other way round.
   std::weak_ptr<MediaServiceImpl> weak = svc;
   svc->set_listener_id(archive.AddStreamDeletedListener([weak](const std::string& stream) {
@@ -29,8 +28,8 @@ MediaServiceImpl::~MediaServiceImpl() {
 
 std::shared_ptr<MediaRequest> MediaServiceImpl::GetMedia(GetMediaRequest request,
                                                          std::shared_ptr<MediaTransport> out) {
-  auto reader = std::make_shared<LiveReader>(shared_from_this(), std::move(out),
-                                             std::move(request));
+  auto reader =
+      std::make_shared<LiveReader>(shared_from_this(), std::move(out), std::move(request));
   reader->Start();
   return reader;
 }

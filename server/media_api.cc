@@ -109,8 +109,8 @@ void RegisterMediaApi(Router& http, const ApiContext& ctx, const MediaApiOptions
 
   http.RouteStreaming(
       "POST", "/getMedia",
-      [svc, &ids](const HttpRequest&, std::shared_ptr<ResponseWriter> w)
-          -> std::unique_ptr<StreamingHandler> {
+      [svc, &ids](const HttpRequest&,
+                  std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
         return std::make_unique<BodyHandler>(
             w, ids,
             Starter(playback::ParseGetMediaRequest,
@@ -122,8 +122,8 @@ void RegisterMediaApi(Router& http, const ApiContext& ctx, const MediaApiOptions
 
   http.RouteStreaming(
       "POST", "/getMediaForFragmentList",
-      [svc, &ids](const HttpRequest&, std::shared_ptr<ResponseWriter> w)
-          -> std::unique_ptr<StreamingHandler> {
+      [svc, &ids](const HttpRequest&,
+                  std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
         return std::make_unique<BodyHandler>(
             w, ids,
             Starter(playback::ParseFragmentListRequest,

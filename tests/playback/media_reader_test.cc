@@ -1,6 +1,8 @@
 // The GetMedia / GetMediaForFragmentList service without a server: a real archive in a temp
 // dir, a fake transport, and jobs that run on the test thread only when the test says so, so
 // every interleaving below is the one written down (no sleeps, no races).
+#include "playback/media_reader.h"
+
 #include <gtest/gtest.h>
 
 #include <deque>
@@ -13,7 +15,6 @@
 #include <string_view>
 #include <vector>
 
-#include "playback/media_reader.h"
 #include "tests/archive/test_util.h"
 
 namespace streamarc::playback {
@@ -148,8 +149,8 @@ class RacingArchive final : public archive::Archive {
                                                        int m) override {
     return a_.ListStreams(p, a, m);
   }
-  Status UpdateStream(const archive::StreamRef& r, std::string_view v,
-                      std::optional<std::string> d, std::optional<std::string> m) override {
+  Status UpdateStream(const archive::StreamRef& r, std::string_view v, std::optional<std::string> d,
+                      std::optional<std::string> m) override {
     return a_.UpdateStream(r, v, std::move(d), std::move(m));
   }
   Status UpdateRetention(const archive::StreamRef& r, std::string_view v, int h) override {
@@ -182,8 +183,7 @@ class RacingArchive final : public archive::Archive {
     return a_.ListFragments(r);
   }
   Result<std::vector<archive::FragmentInfo>> FragmentsAfter(const archive::StreamRef& r,
-                                                            std::string_view n,
-                                                            int m) override {
+                                                            std::string_view n, int m) override {
     auto out = a_.FragmentsAfter(r, n, m);
     if (out.ok() && out->empty() && after_empty_read) {
       auto hook = std::move(after_empty_read);
