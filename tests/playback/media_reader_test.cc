@@ -335,6 +335,9 @@ TEST_F(GetMediaReaderTest, FragmentPublishedBetweenTheLastReadAndGoingLiveIsNotL
   EXPECT_TRUE(t->chunks.back().shared);
   reader->Stop();
   jobs_.RunAll();
+  // The archive outlives the service (which unregisters from it when it dies).
+  reader.reset();
+  svc_.reset();
 }
 
 TEST_F(GetMediaReaderTest, SlowReaderStopsGettingLiveAndCatchesUpAfterDraining) {
