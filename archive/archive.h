@@ -172,6 +172,15 @@ class Archive {
   // Removes the stream, its index rows and its segment files. Appends still queued for it
   // fail with kNotFound.
   virtual Status DeleteStream(const StreamRef& ref, std::string_view current_version) = 0;
+  // Stream deletion as an event, so live readers end at once instead of polling the
+  // registry: `listener(name)` runs after each DeleteStream has committed its deletion (the
+  // stream no longer resolves), on DeleteStream's thread with no archive lock held. It must
+  // not call Add/RemoveStreamDeletedListener. Returns an id for RemoveStreamDeletedListener;
+  // a DeleteStream already under way may still call a removed listener, so it should hold
+  // what it uses by weak reference.
+  using StreamDeletedListener = std::function<void(const std::string& stream_name)>;
+  virtual uint64_t AddStreamDeletedListener(StreamDeletedListener listener) = 0;
+  virtual void RemoveStreamDeletedListener(uint64_t id) = 0;
 
   // --- Ingest ------------------------------------------------------------------------
   // Queues a fragment and returns its number at once; `on_durable` follows later (always

@@ -51,6 +51,8 @@ class LocalArchive final : public Archive {
   Status TagStream(const StreamRef& ref, const std::map<std::string, std::string>& tags) override;
   Status UntagStream(const StreamRef& ref, const std::vector<std::string>& keys) override;
   Status DeleteStream(const StreamRef& ref, std::string_view current_version) override;
+  uint64_t AddStreamDeletedListener(StreamDeletedListener listener) override;
+  void RemoveStreamDeletedListener(uint64_t id) override;
 
   Result<std::string> Append(const StreamRef& ref, FragmentInput fragment,
                              DurableCallback on_durable) override;
@@ -235,6 +237,11 @@ class LocalArchive final : public Archive {
   std::unique_ptr<SyncPool> sync_pool_;
   std::set<std::string> dirs_to_sync_;  // directories that gained a segment file
   bool seal_all_requested_ = false;     // guarded by mu_
+
+  // Stream-deletion listeners (registry.cc); copied out before they are called.
+  std::mutex listeners_mu_;
+  uint64_t next_listener_id_ = 1;
+  std::map<uint64_t, std::shared_ptr<const StreamDeletedListener>> deleted_listeners_;
 
   std::mutex sweep_mu_;  // one sweep at a time
   std::condition_variable sweep_cv_;

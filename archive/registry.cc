@@ -245,7 +245,28 @@ Status LocalArchive::DeleteStream(const StreamRef& ref, std::string_view current
   }
   // The commit thread stops writing the stream's file; fragments still queued for it fail.
   RunOnCommitThread([this, id = s.id] { CloseSegment(id, /*seal_in_db=*/false); });
-  return FinishDeletingStream(s.id, s.info.name);
+  Status finished = FinishDeletingStream(s.id, s.info.name);
+  // The stream is gone for every caller from here (even if removing its files failed: the
+  // next open finishes that), so its listeners hear of it either way.
+  std::vector<std::shared_ptr<const StreamDeletedListener>> listeners;
+  {
+    std::lock_guard<std::mutex> lock(listeners_mu_);
+    for (const auto& entry : deleted_listeners_) listeners.push_back(entry.second);
+  }
+  for (const auto& listener : listeners) (*listener)(s.info.name);
+  return finished;
+}
+
+uint64_t LocalArchive::AddStreamDeletedListener(StreamDeletedListener listener) {
+  std::lock_guard<std::mutex> lock(listeners_mu_);
+  uint64_t id = next_listener_id_++;
+  deleted_listeners_[id] = std::make_shared<const StreamDeletedListener>(std::move(listener));
+  return id;
+}
+
+void LocalArchive::RemoveStreamDeletedListener(uint64_t id) {
+  std::lock_guard<std::mutex> lock(listeners_mu_);
+  deleted_listeners_.erase(id);
 }
 
 }  // namespace streamarc::archive

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "tests/archive/test_util.h"
 
@@ -143,6 +145,39 @@ TEST(RegistryTest, DeleteRemovesRowsAndFiles) {
   EXPECT_EQ(h.a().GetFragment(StreamRef::Name("cam"), f->number).status().code(), Code::kNotFound);
   ASSERT_TRUE(h.Open().ok());
   EXPECT_TRUE(h.a().Verify().ok());
+}
+
+TEST(RegistryTest, DeleteStreamTellsListenersAfterItCommits) {
+  Harness h;
+  ASSERT_TRUE(h.Open().ok());
+  h.Create("cam");
+  h.Create("keep");
+  std::vector<std::string> heard;
+  Code seen_by_listener = Code::kOk;
+  uint64_t id = h.a().AddStreamDeletedListener([&](const std::string& name) {
+    heard.push_back(name);
+    // The deletion is visible to whoever the listener tells.
+    seen_by_listener = h.a().DescribeStream(StreamRef::Name(name)).status().code();
+  });
+  int second_calls = 0;
+  uint64_t second = h.a().AddStreamDeletedListener([&](const std::string&) { ++second_calls; });
+  EXPECT_NE(id, second);
+
+  // A refused deletion tells nobody.
+  EXPECT_EQ(h.a().DeleteStream(StreamRef::Name("cam"), "bad").code(), Code::kFailedPrecondition);
+  EXPECT_EQ(h.a().DeleteStream(StreamRef::Name("nope"), "").code(), Code::kNotFound);
+  EXPECT_TRUE(heard.empty());
+
+  ASSERT_TRUE(h.a().DeleteStream(StreamRef::Name("cam"), "").ok());
+  EXPECT_EQ(heard, std::vector<std::string>{"cam"});
+  EXPECT_EQ(seen_by_listener, Code::kNotFound);
+  EXPECT_EQ(second_calls, 1);
+
+  h.a().RemoveStreamDeletedListener(second);
+  ASSERT_TRUE(h.a().DeleteStream(StreamRef::Name("keep"), "").ok());
+  EXPECT_EQ(heard, (std::vector<std::string>{"cam", "keep"}));
+  EXPECT_EQ(second_calls, 1) << "a removed listener was called";
+  h.a().RemoveStreamDeletedListener(id);
 }
 
 }  // namespace
