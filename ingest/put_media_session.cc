@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "common/mkv.h"
@@ -81,8 +83,8 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
   // Checks the headers and looks the stream up on the worker pool.
   void Start(const PutMediaRequest& req) {
     if (req.stream_name.has_value() == req.stream_arn.has_value()) {
-      return Refuse({InvalidArgument(
-          "give exactly one of x-amzn-stream-name or x-amzn-stream-arn")});
+      return Refuse(
+          {InvalidArgument("give exactly one of x-amzn-stream-name or x-amzn-stream-arn")});
     }
     if (req.stream_name) {
       Status s = archive::ValidateStreamName(*req.stream_name);
@@ -119,7 +121,7 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     if (state_ == State::kLookup) return Refuse({Unavailable(kShuttingDown)});
     if (state_ != State::kStreaming) return;
     svc_.log_.Info("putmedia", "shutting down: ending the session",
-                   {{"stream", stream_name_}, {"unreported", outstanding_}});
+                   {{"stream", stream_name_}, {"unreported", outstanding_.size()}});
     state_ = State::kDraining;
     MaybeEnd();
   }
@@ -187,10 +189,13 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     // Live readers share one copy of the bytes; without readers the hub gets none (a reader
     // that subscribes meanwhile reads the fragment from the archive).
     std::shared_ptr<const std::string> shared;
-    if (svc_.hub_.HasListeners(stream_name_)) shared = std::make_shared<const std::string>(in.bytes);
+    if (svc_.hub_.HasListeners(stream_name_)) {
+      shared = std::make_shared<const std::string>(in.bytes);
+    }
     auto number = svc_.archive_.Append(
         ref_, std::move(in),
-        [self, tc, shared = std::move(shared)](const Status& s, const archive::FragmentInfo& info) {
+        [self, seq = next_seq_, shared = std::move(shared)](const Status& s,
+                                                            const archive::FragmentInfo& info) {
           // The archive's commit thread: publish here (in fragment order, as the hub wants),
           // then hop to the service thread for the ACK.
           if (s.ok()) {
@@ -200,7 +205,7 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
             live->cluster = shared;
             self->svc_.hub_.Publish(live);
           }
-          self->t_->Post([self, tc, s, number = info.number] { self->OnDurable(s, tc, number); });
+          self->t_->Post([self, seq, s] { self->OnDurable(seq, s); });
         });
     if (!number.ok()) {
       svc_.log_.Warn("putmedia", "archive refused a fragment",
@@ -208,7 +213,7 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
       // Stops the fragmenter; the session ends with 5001 (the producer resends).
       return number.status();
     }
-    ++outstanding_;
+    outstanding_.push_back({next_seq_++, tc, *number, std::nullopt});
     Ack(AckEvent::Received(tc, *number));
     return Status::Ok();
   }
@@ -274,7 +279,8 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
   // holds the session weakly, so a session nobody else needs goes away at once.
   void ArmTimer(int64_t now) {
     const int64_t timeout_at = last_byte_us_ + svc_.opt_.idle_timeout_us;
-    const int64_t ack_at = std::max(last_byte_us_, last_idle_ack_us_) + svc_.opt_.idle_ack_interval_us;
+    const int64_t ack_at =
+        std::max(last_byte_us_, last_idle_ack_us_) + svc_.opt_.idle_ack_interval_us;
     const int64_t delay = std::max(std::min(timeout_at, ack_at) - now, kMinTimerDelayUs);
     std::weak_ptr<Session> weak = weak_from_this();
     t_->PostAfter(delay, [weak] {
@@ -320,7 +326,8 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     FragmentError e = fragmenter_->ErrorFor(s);
     if (e.ack == AckErrorId::kNone) e.ack = AckErrorId::kArchivalError;  // the sink refused
     svc_.log_.Warn("putmedia", "session refused",
-                   {{"stream", stream_name_}, {"error", e.status.ToString()},
+                   {{"stream", stream_name_},
+                    {"error", e.status.ToString()},
                     {"ack", static_cast<int>(e.ack)}});
     svc_.Count(&Counters::errors);
     Ack(AckEvent::Error(e.fragment_timecode, "", e.ack));
@@ -328,17 +335,25 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     MaybeEnd();
   }
 
-  void OnDurable(const Status& s, int64_t tc, const std::string& number) {
-    --outstanding_;
-    if (s.ok()) svc_.Count(&Counters::persisted);
-    Ack(s.ok() ? AckEvent::Persisted(tc, number)
-               : AckEvent::Error(tc, number, AckErrorId::kArchivalError));
+  // The archive does not promise to report fragments in order (a remote backend may not):
+  // reports wait here so PERSISTED acks go out in fragment order, as producers expect.
+  void OnDurable(uint64_t seq, const Status& s) {
+    for (Outstanding& o : outstanding_) {
+      if (o.seq == seq) o.result = s;
+    }
+    while (!outstanding_.empty() && outstanding_.front().result) {
+      const Outstanding& o = outstanding_.front();
+      if (o.result->ok()) svc_.Count(&Counters::persisted);
+      Ack(o.result->ok() ? AckEvent::Persisted(o.tc, o.number)
+                         : AckEvent::Error(o.tc, o.number, AckErrorId::kArchivalError));
+      outstanding_.pop_front();
+    }
     MaybeEnd();
   }
 
   // Ends the response once the body is over (or refused) and every fragment is reported.
   void MaybeEnd() {
-    if (state_ != State::kDraining || outstanding_ > 0) return;
+    if (state_ != State::kDraining || !outstanding_.empty()) return;
     state_ = State::kDone;
     Finished();
     t_->End();
@@ -385,13 +400,21 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
   std::unique_ptr<fragmenter::Fragmenter> fragmenter_;
   std::unique_ptr<mkv::Reader> reader_;
   std::unique_ptr<ChunkedDecoder> decoder_;
-  int outstanding_ = 0;
+  // Fragments handed to the archive and not reported yet, in fragment order.
+  struct Outstanding {
+    uint64_t seq;
+    int64_t tc;
+    std::string number;
+    std::optional<Status> result;  // the durable callback's, once it came
+  };
+  std::deque<Outstanding> outstanding_;
+  uint64_t next_seq_ = 0;
   int64_t last_byte_us_ = 0;
   int64_t last_idle_ack_us_ = 0;
 };
 
-std::shared_ptr<PutMediaSession> PutMediaService::Impl::Open(
-    const PutMediaRequest& request, std::shared_ptr<Transport> transport) {
+std::shared_ptr<PutMediaSession> PutMediaService::Impl::Open(const PutMediaRequest& request,
+                                                             std::shared_ptr<Transport> transport) {
   auto s = std::make_shared<Session>(shared_from_this(), std::move(transport));
   if (shutting_down_.load()) {
     s->Refuse({Unavailable(kShuttingDown)});

@@ -69,7 +69,7 @@ struct PutMediaRequest {
   std::optional<std::string> stream_arn;                // x-amzn-stream-arn
   std::optional<std::string> timecode_type;             // x-amzn-fragment-timecode-type
   std::optional<std::string> producer_start_timestamp;  // x-amzn-producer-start-timestamp
-  std::optional<std::string> ack_required;  // x-amzn-fragment-acknowledgment-required
+  std::optional<std::string> ack_required;              // x-amzn-fragment-acknowledgment-required
   // Transfer-Encoding: chunked. The body then carries chunk framing, which the session
   // decodes and which ends the body (libwebsockets 4.1 does not decode it).
   bool chunked = false;

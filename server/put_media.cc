@@ -61,12 +61,11 @@ class Handler final : public StreamingHandler {
 }  // namespace
 
 void RegisterPutMedia(Router& http, PutMediaService& service) {
-  http.RouteStreaming("POST", "/putMedia",
-                      [&service](const HttpRequest& head, std::shared_ptr<ResponseWriter> w) {
-                        auto transport = std::make_shared<WriterTransport>(std::move(w));
-                        return std::make_unique<Handler>(
-                            service.Open(ToRequest(head), std::move(transport)));
-                      });
+  http.RouteStreaming(
+      "POST", "/putMedia", [&service](const HttpRequest& head, std::shared_ptr<ResponseWriter> w) {
+        auto transport = std::make_shared<WriterTransport>(std::move(w));
+        return std::make_unique<Handler>(service.Open(ToRequest(head), std::move(transport)));
+      });
 }
 
 }  // namespace streamarc::server

@@ -76,7 +76,8 @@ class FakeTransport final : public Transport {
         std::lock_guard<std::mutex> lock(mu_);
         auto due = timers_.end();
         for (auto it = timers_.begin(); it != timers_.end(); ++it) {
-          if (it->due_us <= clock_.MonotonicMicros() && (due == timers_.end() || it->due_us < due->due_us)) {
+          if (it->due_us <= clock_.MonotonicMicros() &&
+              (due == timers_.end() || it->due_us < due->due_us)) {
             due = it;
           }
         }

@@ -11,6 +11,7 @@
 #include "common/mkv.h"
 #include "tests/archive/test_util.h"
 #include "tests/ingest/fake_transport.h"
+#include "tests/ingest/holding_archive.h"
 
 namespace streamarc::ingest {
 namespace {
@@ -138,7 +139,8 @@ class PutMediaSessionTest : public ::testing::Test {
 
 TEST_F(PutMediaSessionTest, EachFragmentIsBufferingThenReceivedThenPersistedInOrder) {
   std::vector<playback::LiveFragmentPtr> live;
-  uint64_t sub = hub_.Subscribe("cam", [&](const playback::LiveFragmentPtr& f) { live.push_back(f); });
+  uint64_t sub =
+      hub_.Subscribe("cam", [&](const playback::LiveFragmentPtr& f) { live.push_back(f); });
   Opened o = Start(Named("cam"));
   ASSERT_EQ(o.t->events, std::vector<std::string>{"begin"});
   Feed(*o.session, Cat({Header(), Cluster(0), Cluster(1), Cluster(2)}));
@@ -185,6 +187,26 @@ TEST_F(PutMediaSessionTest, EachFragmentIsBufferingThenReceivedThenPersistedInOr
   EXPECT_EQ(service_->active_sessions(), 0);
 }
 
+TEST_F(PutMediaSessionTest, PersistedAcksKeepFragmentOrderWhenTheArchiveReportsOutOfOrder) {
+  testing::HoldingArchive holding(h_.a());
+  PutMediaService service(opt_, holding, pool_, hub_, h_.clock, h_.logger);
+  auto t = std::make_shared<FakeTransport>(h_.clock);
+  auto s = service.Open(Named("cam"), t);
+  ASSERT_TRUE(t->WaitAndRunRemote());
+  Feed(*s, Cat({Header(), Cluster(0), Cluster(1), Cluster(2)}));
+  s->OnBodyEnd();
+  h_.a().Flush();  // every report is now held
+  EXPECT_EQ(holding.ReleaseNewestFirst(), 3u);
+  t->RunLocal();  // released on this thread, so posted here
+  std::vector<int64_t> persisted;
+  for (const json& a : Acks(*t)) {
+    if (a["EventType"] == "PERSISTED") persisted.push_back(a["FragmentTimecode"]);
+  }
+  EXPECT_EQ(persisted, (std::vector<int64_t>{kTc0, kTc0 + 2000, kTc0 + 4000})) << t->body;
+  EXPECT_EQ(t->events.back(), "end");
+  EXPECT_EQ(service.counters().persisted, 3u);
+}
+
 TEST_F(PutMediaSessionTest, ChunkedBodyEndsAtItsLastChunkInAnySplit) {
   PutMediaRequest r = Named("cam");
   r.chunked = true;
@@ -196,7 +218,7 @@ TEST_F(PutMediaSessionTest, ChunkedBodyEndsAtItsLastChunkInAnySplit) {
   o.session->OnBody({body.data() + cut, body.size() - cut});
   Persist(*o.t);
   EXPECT_EQ(o.t->AckTypes(), (std::vector<std::string>{"BUFFERING", "RECEIVED", "BUFFERING",
-                                                        "RECEIVED", "PERSISTED", "PERSISTED"}));
+                                                       "RECEIVED", "PERSISTED", "PERSISTED"}));
   EXPECT_EQ(o.t->events.back(), "end");
 }
 
@@ -367,9 +389,9 @@ TEST_F(PutMediaSessionTest, ShutdownEndsASessionAfterItsOutstandingAcks) {
   o.t->RunLocal();  // the drain
   EXPECT_FALSE(o.t->ended()) << "two fragments are not reported yet";
   o.t->RunRemote();
-  EXPECT_EQ(o.t->AckTypes(), (std::vector<std::string>{"BUFFERING", "RECEIVED", "BUFFERING",
-                                                        "RECEIVED", "BUFFERING", "PERSISTED",
-                                                        "PERSISTED"}));
+  EXPECT_EQ(o.t->AckTypes(),
+            (std::vector<std::string>{"BUFFERING", "RECEIVED", "BUFFERING", "RECEIVED", "BUFFERING",
+                                      "PERSISTED", "PERSISTED"}));
   EXPECT_EQ(o.t->events[o.t->events.size() - 2], "end");
   EXPECT_EQ(o.t->events.back(), "close");
   EXPECT_EQ(service_->active_sessions(), 0);
