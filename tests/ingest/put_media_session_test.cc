@@ -98,6 +98,11 @@ class PutMediaSessionTest : public ::testing::Test {
     Restart();
   }
 
+  void TearDown() override {
+    h_.a().Flush();  // the reports still to come are posted now, then dropped
+    for (const auto& t : transports_) t->DropAll();
+  }
+
   void Restart() {
     service_ = std::make_unique<PutMediaService>(opt_, h_.a(), pool_, hub_, h_.clock, h_.logger);
   }
@@ -110,6 +115,8 @@ class PutMediaSessionTest : public ::testing::Test {
   // Opens a session; refusals of the head come back at once, without a lookup.
   Opened OpenOnly(const PutMediaRequest& r) {
     auto t = std::make_shared<FakeTransport>(h_.clock);
+    transports_.push_back(t);
+    transports_.push_back(t);
     return {service_->Open(r, t), t};
   }
 
@@ -135,6 +142,7 @@ class PutMediaSessionTest : public ::testing::Test {
   playback::LiveHub hub_;
   PutMediaOptions opt_;
   std::unique_ptr<PutMediaService> service_;
+  std::vector<std::shared_ptr<FakeTransport>> transports_;
 };
 
 TEST_F(PutMediaSessionTest, EachFragmentIsBufferingThenReceivedThenPersistedInOrder) {
@@ -191,6 +199,7 @@ TEST_F(PutMediaSessionTest, PersistedAcksKeepFragmentOrderWhenTheArchiveReportsO
   testing::HoldingArchive holding(h_.a());
   PutMediaService service(opt_, holding, pool_, hub_, h_.clock, h_.logger);
   auto t = std::make_shared<FakeTransport>(h_.clock);
+  transports_.push_back(t);
   auto s = service.Open(Named("cam"), t);
   ASSERT_TRUE(t->WaitAndRunRemote());
   Feed(*s, Cat({Header(), Cluster(0), Cluster(1), Cluster(2)}));
@@ -274,6 +283,7 @@ TEST_F(PutMediaSessionTest, IdleAcksAtTheIntervalThenTheIdleTimeoutEndsTheSessio
 
 TEST_F(PutMediaSessionTest, TimerOfAGoneSessionDoesNothing) {
   auto t = std::make_shared<FakeTransport>(h_.clock);
+  transports_.push_back(t);
   {
     auto s = service_->Open(Named("cam"), t);
     ASSERT_TRUE(t->WaitAndRunRemote());
