@@ -79,7 +79,7 @@ class DaemonImpl final : public Daemon {
     RegisterControlPlane(routes, *archive_, cp, ids_);
     put_media_ = std::make_unique<PutMediaService>(PutOptions(config_), *archive_, pool_, hub_,
                                                    clock_, log_);
-    put_media_->Register(routes);
+    RegisterPutMedia(routes, *put_media_);
     ASSIGN_OR_RETURN(std::string secret, LoadTokenSecret());
     api_ = std::make_unique<ApiContext>(
         ApiContext{*archive_, hub_, pool_, clock_, log_, ids_, cp.data_endpoint, secret});

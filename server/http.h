@@ -68,6 +68,9 @@ class ResponseWriter {
   // Runs `task` on the service thread, even after the connection closed (dropped only
   // once the server stops): how work finished on another thread gets back to a handler.
   virtual void Post(std::function<void()> task) = 0;
+  // As Post, after about `delay_us` microseconds (a libwebsockets timer, so no thread waits
+  // for it): runs even after the connection closed, dropped once the server stops.
+  virtual void PostAfter(int64_t delay_us, std::function<void()> task) = 0;
 };
 
 // A request handled as it streams: PutMedia (the body is an endless MKV stream) and long

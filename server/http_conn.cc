@@ -1,6 +1,7 @@
 #include "server/http_conn.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace streamarc::server {
 
@@ -24,15 +25,58 @@ void ServiceQueue::Drain() {
   for (auto& t : tasks) t();
 }
 
+void ServiceQueue::PostAfter(int64_t delay_us, std::function<void()> task) {
+  // Tasks run only while the queue is open, and Close drops them: `this` is alive then.
+  Post([this, delay_us, task = std::move(task)]() mutable { Arm(delay_us, std::move(task)); });
+}
+
+void ServiceQueue::Arm(int64_t delay_us, std::function<void()> task) {
+  lws_context* ctx;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ctx = ctx_;
+  }
+  if (!ctx) return;
+  auto timer = std::make_unique<Timer>();
+  std::memset(&timer->sul, 0, sizeof timer->sul);  // lws expects a zeroed, unlisted sul
+  timer->queue = this;
+  Timer* t = timer.get();
+  timers_.emplace(t, Pending{std::move(timer), std::move(task)});
+  lws_sul_schedule(ctx, 0, &t->sul, &ServiceQueue::OnTimer, std::max<int64_t>(delay_us, 0));
+}
+
+void ServiceQueue::OnTimer(lws_sorted_usec_list_t* sul) noexcept {
+  Timer* t = lws_container_of(sul, Timer, sul);
+  ServiceQueue* q = t->queue;
+  auto it = q->timers_.find(t);
+  if (it == q->timers_.end()) return;
+  std::function<void()> task = std::move(it->second.task);
+  q->timers_.erase(it);  // lws is done with the sul: it unlists a timer before firing it
+  try {
+    task();
+  } catch (...) {
+    // Nothing may cross the C callback; a task that throws loses only itself.
+  }
+}
+
 void ServiceQueue::Open(lws_context* ctx) {
   std::lock_guard<std::mutex> lock(mu_);
   ctx_ = ctx;
 }
 
 void ServiceQueue::Close() {
-  std::lock_guard<std::mutex> lock(mu_);
-  ctx_ = nullptr;
-  tasks_.clear();
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ctx_ = nullptr;
+    tasks.swap(tasks_);
+  }
+  // Destroyed outside the lock: a task's captures may post (into the closed queue) as they go.
+  tasks.clear();
+  std::unordered_map<Timer*, Pending> timers;
+  timers.swap(timers_);
+  for (auto& [t, pending] : timers) lws_sul_cancel(&t->sul);
+  timers.clear();
 }
 
 void Writer::Begin(int status, std::string type, std::vector<Header> headers) {
@@ -90,6 +134,10 @@ void Writer::SetReading(bool enabled) {
 
 void Writer::Post(std::function<void()> task) {
   q_->Post([task = std::move(task), keep = shared_from_this()] { task(); });
+}
+
+void Writer::PostAfter(int64_t delay_us, std::function<void()> task) {
+  q_->PostAfter(delay_us, [task = std::move(task), keep = shared_from_this()] { task(); });
 }
 
 void Writer::Written(size_t n) {

@@ -11,25 +11,46 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "server/http.h"
 
 namespace streamarc::server {
 
-// Tasks posted from other threads to the service thread. Shared with every writer, so a
-// writer that outlives the server posts into a closed queue harmlessly.
+// Tasks posted from other threads to the service thread, and timers armed on it. Shared with
+// every writer, so a writer that outlives the server posts into a closed queue harmlessly.
 class ServiceQueue {
  public:
   void Post(std::function<void()> task);
+  // Thread-safe: `task` runs on the service thread after about `delay_us`, on a
+  // libwebsockets timer (lws_sul_schedule is not thread-safe, so the timer is armed there).
+  void PostAfter(int64_t delay_us, std::function<void()> task);
+  // Service thread: runs what was posted.
   void Drain();
   void Open(lws_context* ctx);
+  // Once the service thread has stopped for good, before the context is destroyed: drops
+  // the queued tasks and the pending timers, unrun.
   void Close();
 
  private:
+  // Standard layout, so lws_container_of finds it from the `sul` lws hands back.
+  struct Timer {
+    lws_sorted_usec_list_t sul;
+    ServiceQueue* queue;
+  };
+  struct Pending {
+    std::unique_ptr<Timer> timer;
+    std::function<void()> task;
+  };
+  static void OnTimer(lws_sorted_usec_list_t* sul) noexcept;
+  void Arm(int64_t delay_us, std::function<void()> task);
+
   std::mutex mu_;
   lws_context* ctx_ = nullptr;  // guarded by mu_; null once closed
   std::vector<std::function<void()>> tasks_;  // guarded by mu_
+  // Service thread (and Close, after it): the armed timers, owned here until they fire.
+  std::unordered_map<Timer*, Pending> timers_;
 };
 
 enum class Phase { kReadingBody, kHandling, kStreaming, kResponding, kDone };
@@ -121,6 +142,7 @@ class Writer final : public ResponseWriter, public std::enable_shared_from_this<
   void SetReading(bool enabled) override;
   size_t queued_bytes() const override { return queued_.load(); }
   void Post(std::function<void()> task) override;
+  void PostAfter(int64_t delay_us, std::function<void()> task) override;
   // Service thread: the connection is gone; a pending drain task may hold its handler.
   void Closed() { drain_task_ = nullptr; }
   // Service thread: `n` counted bytes reached the socket.

@@ -77,6 +77,9 @@ class HeaderWriter final : public ResponseWriter {
     inner_->NotifyWhenDrained(bytes, std::move(task));
   }
   void Post(std::function<void()> task) override { inner_->Post(std::move(task)); }
+  void PostAfter(int64_t delay_us, std::function<void()> task) override {
+    inner_->PostAfter(delay_us, std::move(task));
+  }
 
  private:
   const std::shared_ptr<ResponseWriter> inner_;

@@ -1,6 +1,6 @@
-#include "server/worker_pool.h"
+#include "common/worker_pool.h"
 
-namespace streamarc::server {
+namespace streamarc {
 
 WorkerPool::WorkerPool(size_t threads, size_t max_queued) : max_queued_(max_queued) {
   for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
@@ -44,4 +44,4 @@ void WorkerPool::Loop() {
   }
 }
 
-}  // namespace streamarc::server
+}  // namespace streamarc

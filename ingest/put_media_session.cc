@@ -1,0 +1,461 @@
+#include "ingest/put_media_session.h"
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "common/mkv.h"
+#include "ingest/chunked.h"
+#include "ingest/ingest.h"
+
+namespace streamarc::ingest {
+namespace {
+
+using fragmenter::AckErrorId;
+using fragmenter::FragmentError;
+
+constexpr char kShuttingDown[] = "the server is shutting down";
+constexpr char kNoStream[] = "The requested stream is not found or not active.";
+// A timer that fires a little early is re-armed for the rest, never for less than this.
+constexpr int64_t kMinTimerDelayUs = 1'000;
+
+}  // namespace
+
+class PutMediaService::Impl : public std::enable_shared_from_this<Impl> {
+ public:
+  class Session;
+
+  Impl(const PutMediaOptions& o, archive::Archive& a, WorkerPool& p, playback::LiveHub& h,
+       const Clock& c, Logger& l)
+      : opt_(o), archive_(a), pool_(p), hub_(h), clock_(c), log_(l) {}
+
+  std::shared_ptr<PutMediaSession> Open(const PutMediaRequest& request,
+                                        std::shared_ptr<Transport> transport);
+  void Shutdown();
+
+  void Count(uint64_t Counters::*field) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++(counters_.*field);
+  }
+
+  const PutMediaOptions opt_;
+  archive::Archive& archive_;
+  WorkerPool& pool_;
+  playback::LiveHub& hub_;
+  const Clock& clock_;
+  Logger& log_;
+
+  // Service thread: the sessions writing to each stream now (the rotation rule).
+  std::map<std::string, std::vector<std::weak_ptr<Session>>> by_stream_;
+
+  mutable std::mutex mu_;
+  Counters counters_;                        // guarded by mu_
+  std::vector<std::weak_ptr<Session>> all_;  // guarded by mu_: what Shutdown drains
+  std::atomic<int> active_{0};
+  std::atomic<bool> shutting_down_{false};
+};
+
+// One PutMedia request. Everything but the lookup job and the durable callback's first hop
+// runs on the service thread.
+class PutMediaService::Impl::Session final : public PutMediaSession,
+                                             public fragmenter::FragmentSink,
+                                             public ChunkedHandler,
+                                             public std::enable_shared_from_this<Session> {
+ public:
+  // Holds the service state: a lookup job or archive callback may run after the service
+  // object itself is gone (the worker pool drains its queue at shutdown).
+  Session(std::shared_ptr<Impl> svc, std::shared_ptr<Transport> transport)
+      : keep_(std::move(svc)),
+        svc_(*keep_),
+        t_(std::move(transport)),
+        last_byte_us_(svc_.clock_.MonotonicMicros()) {
+    svc_.active_.fetch_add(1);
+  }
+
+  ~Session() override { Finished(); }
+
+  Transport& transport() { return *t_; }
+
+  // Checks the headers and looks the stream up on the worker pool.
+  void Start(const PutMediaRequest& req) {
+    if (req.stream_name.has_value() == req.stream_arn.has_value()) {
+      return Refuse(
+          {InvalidArgument("give exactly one of x-amzn-stream-name or x-amzn-stream-arn")});
+    }
+    if (req.stream_name) {
+      Status s = archive::ValidateStreamName(*req.stream_name);
+      if (!s.ok()) return Refuse({s});
+      ref_ = archive::StreamRef::Name(*req.stream_name);
+    } else {
+      ref_ = archive::StreamRef::Arn(*req.stream_arn);
+    }
+    limits_ = svc_.opt_.limits;
+    if (req.timecode_type) {
+      auto type = ParseTimecodeType(*req.timecode_type);
+      if (!type.ok()) return Refuse({type.status()});
+      limits_.timecode_type = *type;
+    }
+    if (req.producer_start_timestamp) {
+      auto ms = ParseProducerStartTimestampMs(*req.producer_start_timestamp);
+      if (!ms.ok()) return Refuse({ms.status()});
+      limits_.producer_start_timestamp_ms = *ms;
+    } else if (limits_.timecode_type == fragmenter::TimecodeType::kRelative) {
+      return Refuse({InvalidArgument("RELATIVE timecodes need x-amzn-producer-start-timestamp")});
+    }
+    if (req.ack_required) acks_ = *req.ack_required != "0";
+    chunked_ = req.chunked;
+    auto self = shared_from_this();
+    bool queued = svc_.pool_.Submit([self] {
+      auto info = self->svc_.archive_.DescribeStream(self->ref_);
+      self->t_->Post([self, info = std::move(info)] { self->OnLookup(info); });
+    });
+    if (!queued) Refuse({ResourceExhausted("the server is busy")});
+  }
+
+  // Shutdown: stop taking bytes, report what the archive has, end.
+  void Drain() {
+    if (state_ == State::kLookup) return Refuse({Unavailable(kShuttingDown)});
+    if (state_ != State::kStreaming) return;
+    svc_.log_.Info("putmedia", "shutting down: ending the session",
+                   {{"stream", stream_name_}, {"unreported", outstanding_.size()}});
+    state_ = State::kDraining;
+    MaybeEnd();
+  }
+
+  void Refuse(RequestError e) {
+    state_ = State::kDone;
+    Finished();
+    t_->Refuse(e);
+    t_->Close();
+  }
+
+  int64_t last_byte_us() const { return last_byte_us_; }
+
+  // ---- PutMediaSession ----
+  void OnBody(std::span<const uint8_t> bytes) override {
+    last_byte_us_ = svc_.clock_.MonotonicMicros();
+    if (state_ == State::kLookup) {
+      pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+      // Hold a little while the lookup runs; then make the client wait.
+      if (pending_.size() > svc_.opt_.max_pending_bytes) t_->SetReading(false);
+      return;
+    }
+    if (state_ != State::kStreaming) return;  // after an error: the rest is ignored
+    Consume(bytes);
+  }
+
+  void OnBodyEnd() override {
+    body_done_ = true;
+    if (state_ == State::kStreaming && !chunked_) FinishStream();
+  }
+
+  void OnClose() override {
+    Finished();
+    if (state_ == State::kStreaming) {
+      uint64_t body_bytes = decoder_ ? decoder_->body_bytes() : reader_ ? reader_->offset() : 0;
+      svc_.log_.Info("putmedia", "producer disconnected mid-stream",
+                     {{"stream", stream_name_}, {"body_bytes", body_bytes}});
+    }
+    closed_ = true;
+    Unregister();
+  }
+
+  // ---- FragmentSink ----
+  Status OnFragmentStart(const fragmenter::FragmentHead& head) override {
+    Ack(AckEvent::Buffering(head.fragment_timecode, ""));
+    return Status::Ok();
+  }
+
+  Status OnFragment(std::shared_ptr<const fragmenter::Fragment> f) override {
+    svc_.Count(&Counters::fragments);
+    if (info_.retention_hours == 0) {
+      // A stream without retention keeps nothing: KVS acknowledges receipt only.
+      Ack(AckEvent::Received(f->fragment_timecode, ""));
+      return Status::Ok();
+    }
+    archive::FragmentInput in;
+    in.bytes.assign(f->cluster.begin(), f->cluster.end());
+    in.producer_timestamp_us = f->producer_timestamp_ms * 1000;
+    in.server_timestamp_us = f->server_timestamp_us;
+    in.duration_us = f->duration_ms * 1000;
+    in.track_info.assign(f->section->header.begin(), f->section->header.end());
+    for (const auto& k : f->key_frames) in.key_frame_offsets.push_back(k.offset);
+    auto self = shared_from_this();
+    const int64_t tc = f->fragment_timecode;
+    // Live readers share one copy of the bytes; without readers the hub gets none (a reader
+    // that subscribes meanwhile reads the fragment from the archive).
+    std::shared_ptr<const std::string> shared;
+    if (svc_.hub_.HasListeners(stream_name_)) {
+      shared = std::make_shared<const std::string>(in.bytes);
+    }
+    auto number = svc_.archive_.Append(
+        ref_, std::move(in),
+        [self, seq = next_seq_, shared = std::move(shared)](const Status& s,
+                                                            const archive::FragmentInfo& info) {
+          // The archive's commit thread: publish here (in fragment order, as the hub wants),
+          // then hop to the service thread for the ACK.
+          if (s.ok()) {
+            auto live = std::make_shared<playback::LiveFragment>();
+            live->stream_name = self->stream_name_;  // set before the first Append
+            live->info = info;
+            live->cluster = shared;
+            self->svc_.hub_.Publish(live);
+          }
+          self->t_->Post([self, seq, s] { self->OnDurable(seq, s); });
+        });
+    if (!number.ok()) {
+      svc_.log_.Warn("putmedia", "archive refused a fragment",
+                     {{"stream", stream_name_}, {"error", number.status().ToString()}});
+      // Stops the fragmenter; the session ends with 5001 (the producer resends).
+      return number.status();
+    }
+    outstanding_.push_back({next_seq_++, tc, *number, std::nullopt});
+    Ack(AckEvent::Received(tc, *number));
+    return Status::Ok();
+  }
+
+  // ---- ChunkedHandler ----
+  Status OnData(std::span<const uint8_t> data) override { return reader_->Feed(data); }
+  Status OnEnd(const std::vector<Trailer>&) override {
+    body_done_ = true;
+    return Status::Ok();
+  }
+
+ private:
+  enum class State { kLookup, kStreaming, kDraining, kDone };
+
+  // With x-amzn-fragment-acknowledgment-required: 0 the producer reads no ACKs. Clients
+  // that never read the response (ffmpeg) must ask for that: a socket closed with unread
+  // ACKs in it resets the connection, and the kernel drops the body's last bytes.
+  void Ack(const AckEvent& e) {
+    if (acks_) t_->Write(FormatAckLine(e));
+  }
+
+  // Runs even when the client has already gone: a producer that sent its whole body and
+  // half-closed (ffmpeg does) still gets its fragments stored.
+  void OnLookup(const Result<archive::StreamInfo>& info) {
+    if (state_ != State::kLookup) return;
+    if (!info.ok()) {
+      if (info.status().code() == Code::kNotFound) return Refuse({NotFound(kNoStream)});
+      return Refuse({info.status()});
+    }
+    info_ = *info;
+    stream_name_ = info_.name;
+    if (info_.status != archive::StreamStatus::kActive) return Refuse({NotFound(kNoStream)});
+    // One producer per stream, with room for a connection rotation.
+    auto& list = svc_.by_stream_[stream_name_];
+    std::erase_if(list, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+    int64_t now = svc_.clock_.MonotonicMicros();
+    for (const auto& w : list) {
+      auto other = w.lock();
+      if (other && now - other->last_byte_us() < svc_.opt_.rotation_quiet_us) {
+        return Refuse({ResourceExhausted("another PutMedia is streaming to " + stream_name_),
+                       "ConnectionLimitExceededException"});
+      }
+    }
+    if (!closed_) list.push_back(weak_from_this());
+
+    auto frag = fragmenter::NewFragmenter(limits_, *this, svc_.clock_);
+    if (!frag.ok()) return Refuse({frag.status()});
+    fragmenter_ = std::move(*frag);
+    reader_ = std::make_unique<mkv::Reader>(*fragmenter_);
+    if (chunked_) decoder_ = std::make_unique<ChunkedDecoder>(*this);
+    svc_.Count(&Counters::sessions);
+    svc_.log_.Info("putmedia", "session started", {{"stream", stream_name_}});
+    state_ = State::kStreaming;
+    t_->Begin();
+    ArmTimer(now);
+    mkv::Bytes pending = std::move(pending_);
+    if (pending.size() > svc_.opt_.max_pending_bytes) t_->SetReading(true);
+    if (!pending.empty()) Consume(pending);
+    if (state_ == State::kStreaming && body_done_ && !chunked_) FinishStream();
+  }
+
+  // The one pending timer: the next IDLE ack or the idle timeout, whichever is first. It
+  // holds the session weakly, so a session nobody else needs goes away at once.
+  void ArmTimer(int64_t now) {
+    const int64_t timeout_at = last_byte_us_ + svc_.opt_.idle_timeout_us;
+    const int64_t ack_at =
+        std::max(last_byte_us_, last_idle_ack_us_) + svc_.opt_.idle_ack_interval_us;
+    const int64_t delay = std::max(std::min(timeout_at, ack_at) - now, kMinTimerDelayUs);
+    std::weak_ptr<Session> weak = weak_from_this();
+    t_->PostAfter(delay, [weak] {
+      if (auto s = weak.lock()) s->OnTimer();
+    });
+  }
+
+  // Body bytes re-arm nothing: the timer, when it fires, sees them and waits again.
+  void OnTimer() {
+    if (state_ != State::kStreaming || closed_) return;
+    const int64_t now = svc_.clock_.MonotonicMicros();
+    const int64_t quiet = now - last_byte_us_;
+    if (quiet >= svc_.opt_.idle_timeout_us) {
+      svc_.log_.Warn("putmedia", "producer went quiet; ending the session",
+                     {{"stream", stream_name_}, {"quiet_ms", quiet / 1000}});
+      state_ = State::kDraining;  // the open fragment is discarded, as on a disconnect
+      MaybeEnd();
+      return;
+    }
+    if (quiet >= svc_.opt_.idle_ack_interval_us &&
+        now - last_idle_ack_us_ >= svc_.opt_.idle_ack_interval_us) {
+      last_idle_ack_us_ = now;
+      Ack(AckEvent::Idle());
+    }
+    ArmTimer(now);
+  }
+
+  void Consume(std::span<const uint8_t> raw) {
+    Status s = chunked_ ? decoder_->Feed(raw) : reader_->Feed(raw);
+    if (!s.ok()) return Fail(s);
+    if (chunked_ && decoder_->done()) FinishStream();
+  }
+
+  void FinishStream() {
+    if (state_ != State::kStreaming) return;
+    Status s = reader_->Finish();
+    if (!s.ok()) return Fail(s);
+    state_ = State::kDraining;
+    MaybeEnd();
+  }
+
+  void Fail(const Status& s) {
+    FragmentError e = fragmenter_->ErrorFor(s);
+    if (e.ack == AckErrorId::kNone) e.ack = AckErrorId::kArchivalError;  // the sink refused
+    svc_.log_.Warn("putmedia", "session refused",
+                   {{"stream", stream_name_},
+                    {"error", e.status.ToString()},
+                    {"ack", static_cast<int>(e.ack)}});
+    svc_.Count(&Counters::errors);
+    Ack(AckEvent::Error(e.fragment_timecode, "", e.ack));
+    state_ = State::kDraining;
+    MaybeEnd();
+  }
+
+  // The archive does not promise to report fragments in order (a remote backend may not):
+  // reports wait here so PERSISTED acks go out in fragment order, as producers expect.
+  void OnDurable(uint64_t seq, const Status& s) {
+    for (Outstanding& o : outstanding_) {
+      if (o.seq == seq) o.result = s;
+    }
+    while (!outstanding_.empty() && outstanding_.front().result) {
+      const Outstanding& o = outstanding_.front();
+      if (o.result->ok()) svc_.Count(&Counters::persisted);
+      Ack(o.result->ok() ? AckEvent::Persisted(o.tc, o.number)
+                         : AckEvent::Error(o.tc, o.number, AckErrorId::kArchivalError));
+      outstanding_.pop_front();
+    }
+    MaybeEnd();
+  }
+
+  // Ends the response once the body is over (or refused) and every fragment is reported.
+  void MaybeEnd() {
+    if (state_ != State::kDraining || !outstanding_.empty()) return;
+    state_ = State::kDone;
+    Finished();
+    t_->End();
+    if (!body_done_) t_->Close();  // the rest of the body is not worth reading
+    Unregister();
+    svc_.log_.Info("putmedia", "session ended",
+                   {{"stream", stream_name_},
+                    {"fragments", fragmenter_ ? fragmenter_->stats().fragments : 0}});
+  }
+
+  // Counted once: the session answered everything it will answer, or its client left.
+  void Finished() {
+    if (!finished_) {
+      finished_ = true;
+      svc_.active_.fetch_sub(1);
+    }
+  }
+
+  void Unregister() {
+    if (stream_name_.empty()) return;
+    auto it = svc_.by_stream_.find(stream_name_);
+    if (it == svc_.by_stream_.end()) return;
+    std::erase_if(it->second, [this](const std::weak_ptr<Session>& w) {
+      auto p = w.lock();
+      return !p || p.get() == this;
+    });
+    if (it->second.empty()) svc_.by_stream_.erase(it);
+  }
+
+  std::shared_ptr<Impl> keep_;
+  Impl& svc_;
+  std::shared_ptr<Transport> t_;
+  State state_ = State::kLookup;
+  archive::StreamRef ref_;
+  archive::StreamInfo info_;
+  std::string stream_name_;
+  fragmenter::Options limits_;
+  bool chunked_ = false;
+  bool acks_ = true;
+  bool body_done_ = false;
+  bool closed_ = false;
+  bool finished_ = false;
+  mkv::Bytes pending_;
+  std::unique_ptr<fragmenter::Fragmenter> fragmenter_;
+  std::unique_ptr<mkv::Reader> reader_;
+  std::unique_ptr<ChunkedDecoder> decoder_;
+  // Fragments handed to the archive and not reported yet, in fragment order.
+  struct Outstanding {
+    uint64_t seq;
+    int64_t tc;
+    std::string number;
+    std::optional<Status> result;  // the durable callback's, once it came
+  };
+  std::deque<Outstanding> outstanding_;
+  uint64_t next_seq_ = 0;
+  int64_t last_byte_us_ = 0;
+  int64_t last_idle_ack_us_ = 0;
+};
+
+std::shared_ptr<PutMediaSession> PutMediaService::Impl::Open(const PutMediaRequest& request,
+                                                             std::shared_ptr<Transport> transport) {
+  auto s = std::make_shared<Session>(shared_from_this(), std::move(transport));
+  if (shutting_down_.load()) {
+    s->Refuse({Unavailable(kShuttingDown)});
+    return s;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::erase_if(all_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+    all_.push_back(s);
+  }
+  s->Start(request);
+  return s;
+}
+
+void PutMediaService::Impl::Shutdown() {
+  shutting_down_.store(true);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& w : all_) {
+    if (auto s = w.lock()) s->transport().Post([s] { s->Drain(); });
+  }
+}
+
+PutMediaService::PutMediaService(const PutMediaOptions& options, archive::Archive& archive,
+                                 WorkerPool& pool, playback::LiveHub& hub, const Clock& clock,
+                                 Logger& log)
+    : impl_(std::make_shared<Impl>(options, archive, pool, hub, clock, log)) {}
+
+PutMediaService::~PutMediaService() = default;
+
+std::shared_ptr<PutMediaSession> PutMediaService::Open(const PutMediaRequest& request,
+                                                       std::shared_ptr<Transport> transport) {
+  return impl_->Open(request, std::move(transport));
+}
+
+void PutMediaService::Shutdown() { impl_->Shutdown(); }
+
+int PutMediaService::active_sessions() const { return impl_->active_.load(); }
+
+PutMediaService::Counters PutMediaService::counters() const {
+  std::lock_guard<std::mutex> lock(impl_->mu_);
+  return impl_->counters_;
+}
+
+}  // namespace streamarc::ingest
