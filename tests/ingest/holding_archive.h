@@ -98,6 +98,10 @@ class HoldingArchive final : public archive::Archive {
   Status Verify() override { return a_.Verify(); }
   archive::ArchiveStats Stats() const override { return a_.Stats(); }
   archive::RecoveryReport Recovery() const override { return a_.Recovery(); }
+  uint64_t AddStreamDeletedListener(StreamDeletedListener listener) override {
+    return a_.AddStreamDeletedListener(std::move(listener));
+  }
+  void RemoveStreamDeletedListener(uint64_t id) override { a_.RemoveStreamDeletedListener(id); }
 
  private:
   struct Held {
