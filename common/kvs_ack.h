@@ -22,7 +22,7 @@ std::optional<AckEventType> ParseAckEventType(std::string_view name);
 // receive ids not listed here (a newer service); it treats them as not retried.
 enum class AckErrorId : int {
   kNone = 0,
-  kStreamReadError = 4000,              // retried by the producer SDK
+  kStreamReadError = 4000,  // retried by the producer SDK
   kMaxFragmentSizeReached = 4001,
   kMaxFragmentDurationReached = 4002,
   kMaxConnectionDurationReached = 4003,  // retried by the producer SDK

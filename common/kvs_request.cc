@@ -28,8 +28,8 @@ Status ValidateStreamName(std::string_view name) {
   return Status::Ok();
 }
 
-std::string MakeStreamArn(std::string_view region, std::string_view account,
-                          std::string_view name, int64_t creation_time_us) {
+std::string MakeStreamArn(std::string_view region, std::string_view account, std::string_view name,
+                          int64_t creation_time_us) {
   std::string arn = "arn:aws:kinesisvideo:";
   arn += region;
   arn += ':';

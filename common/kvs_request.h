@@ -18,8 +18,8 @@ namespace streamarc::kvs {
 Status ValidateStreamName(std::string_view name);
 
 // arn:aws:kinesisvideo:<region>:<account>:stream/<name>/<creation-ms>
-std::string MakeStreamArn(std::string_view region, std::string_view account,
-                          std::string_view name, int64_t creation_time_us);
+std::string MakeStreamArn(std::string_view region, std::string_view account, std::string_view name,
+                          int64_t creation_time_us);
 // The stream name inside a stream ARN; kInvalidArgument when it is not one (or its name part
 // fails ValidateStreamName).
 Result<std::string> StreamNameFromArn(std::string_view arn);

@@ -21,8 +21,13 @@ TEST(Base64Test, RoundTripsAllLengths) {
 
 TEST(Base64Test, Rfc4648Vectors) {
   const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(Base64Encode(plain), encoded);
@@ -35,19 +40,19 @@ TEST(Base64Test, Rfc4648Vectors) {
 
 TEST(Base64Test, RefusesMalformedText) {
   for (const char* bad : {
-           "Zg",         // no padding
-           "Zg=",        // short padding
-           "Zg===",      // too much
-           "Z===",       // padding where data must be
-           "=Zg=",       // padding first
-           "Zm=v",       // padding inside
-           "Zh==",       // low bits set: not the canonical spelling of "f"
-           "Zm9=",       // same for two bytes
-           " Zg==",      // whitespace (EVP_DecodeBlock itself would skip it)
-           "Zg== ",      //
-           "Zm9v\nYmFy", // line breaks
-           "Zm9v-_8A",   // the URL alphabet
-           "Zm9v!!!!",   //
+           "Zg",          // no padding
+           "Zg=",         // short padding
+           "Zg===",       // too much
+           "Z===",        // padding where data must be
+           "=Zg=",        // padding first
+           "Zm=v",        // padding inside
+           "Zh==",        // low bits set: not the canonical spelling of "f"
+           "Zm9=",        // same for two bytes
+           " Zg==",       // whitespace (EVP_DecodeBlock itself would skip it)
+           "Zg== ",       //
+           "Zm9v\nYmFy",  // line breaks
+           "Zm9v-_8A",    // the URL alphabet
+           "Zm9v!!!!",    //
        }) {
     auto r = Base64Decode(bad);
     EXPECT_FALSE(r.ok()) << bad;
@@ -62,9 +67,9 @@ TEST(Base64Test, LongInputRoundTrips) {
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 + (i >> 9));
   std::string text = Base64Encode(big);
   EXPECT_EQ(text.size(), (big.size() + 2) / 3 * 4);
-  EXPECT_EQ(text.find_first_not_of(
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="),
-            std::string::npos);
+  EXPECT_EQ(
+      text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="),
+      std::string::npos);
   auto back = Base64Decode(text);
   ASSERT_TRUE(back.ok());
   EXPECT_TRUE(*back == big);

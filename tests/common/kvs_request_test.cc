@@ -74,10 +74,11 @@ TEST(ParseStreamRefTest, RefusesBadNamesAndArnLengths) {
 }
 
 TEST(ArnTest, RefusesMalformedArns) {
-  for (const char* bad : {"", "arn:", "stream/cam/1", "arn:aws:kinesisvideo:r:1:stream/",
-                          "arn:aws:kinesisvideo:r:1:stream//1", "arn:aws:kinesisvideo:r:1:stream/cam/",
-                          "arn:aws:kinesisvideo:r:1:stream/cam", "arn:aws:kinesis:r:1:stream/cam/1",
-                          "arn:aws:kinesisvideo:r:1:stream/a b/1", "xarn:aws:kinesisvideo:r:1:stream/c/1"}) {
+  for (const char* bad :
+       {"", "arn:", "stream/cam/1", "arn:aws:kinesisvideo:r:1:stream/",
+        "arn:aws:kinesisvideo:r:1:stream//1", "arn:aws:kinesisvideo:r:1:stream/cam/",
+        "arn:aws:kinesisvideo:r:1:stream/cam", "arn:aws:kinesis:r:1:stream/cam/1",
+        "arn:aws:kinesisvideo:r:1:stream/a b/1", "xarn:aws:kinesisvideo:r:1:stream/c/1"}) {
     auto r = StreamNameFromArn(bad);
     EXPECT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << bad;

@@ -51,9 +51,9 @@ TEST(KvsErrorFromRemuxTest, MalformedMediaTakesTheApisName) {
   EXPECT_EQ(ErrorType(r), "InvalidMediaFrameException");
   EXPECT_NE(r.body.find("bad NAL"), std::string::npos);
   // The codec refusals keep their own names whatever the API calls malformed media.
-  HttpResponse u = KvsErrorFromRemux(
-      InvalidArgument(std::string(playback::kUnsupportedCodecPrefix) + " A_OPUS"),
-      "InvalidMediaFrameException");
+  HttpResponse u =
+      KvsErrorFromRemux(InvalidArgument(std::string(playback::kUnsupportedCodecPrefix) + " A_OPUS"),
+                        "InvalidMediaFrameException");
   EXPECT_EQ(ErrorType(u), "UnsupportedStreamMediaTypeException");
 }
 
