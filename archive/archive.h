@@ -19,6 +19,7 @@
 
 #include "archive/env.h"
 #include "common/clock.h"
+#include "common/kvs_request.h"
 #include "common/log.h"
 #include "common/status.h"
 
@@ -56,13 +57,8 @@ struct CreateStreamRequest {
   std::map<std::string, std::string> tags;
 };
 
-// A stream is named by its name or its ARN (exactly one).
-struct StreamRef {
-  std::string name;
-  std::string arn;
-  static StreamRef Name(std::string n) { return {std::move(n), {}}; }
-  static StreamRef Arn(std::string a) { return {{}, std::move(a)}; }
-};
+// A stream is named by its name or its ARN (exactly one); common/kvs_request.h parses it.
+using StreamRef = kvs::StreamRef;
 
 // What the caller hands over. `bytes` are stored and served verbatim.
 struct FragmentInput {
@@ -271,7 +267,15 @@ struct Options {
 Result<std::unique_ptr<Archive>> OpenLocalArchive(const Options& options, Env& env,
                                                   const Clock& clock, Logger& logger);
 
-// Stream names: [a-zA-Z0-9_.-]+, 1-256 characters.
-Status ValidateStreamName(std::string_view name);
+// Pages through archive.ListFragments(request), from request.next_token on when set, handing
+// each fragment to `visit` in order (it may move from it) until `visit` returns false or the
+// listing ends. Every page asks for request.max_results rows: set it near what the caller
+// expects to need (1..1000). Errors: ListFragments' own, from any page. Thread-safety is the
+// archive's; `visit` runs on the calling thread.
+Status ForEachFragment(Archive& archive, ListRequest request,
+                       const std::function<bool(FragmentInfo& fragment)>& visit);
+
+// Stream names: [a-zA-Z0-9_.-]+, 1-256 characters (common/kvs_request.h).
+using kvs::ValidateStreamName;
 
 }  // namespace streamarc::archive

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "archive/archive.h"
+#include "common/base64.h"
 
 namespace streamarc::archive {
 namespace {
@@ -13,7 +14,6 @@ namespace {
 constexpr size_t kSeqDigits = 20;
 constexpr size_t kSuffixDigits = 26;
 constexpr char kAlnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 bool AllDigits(std::string_view s) {
   for (char c : s) {
@@ -23,45 +23,6 @@ bool AllDigits(std::string_view s) {
 }
 
 }  // namespace
-
-Status ValidateStreamName(std::string_view name) {
-  if (name.empty() || name.size() > 256) {
-    return InvalidArgument("stream name must be 1-256 characters");
-  }
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-';
-    if (!ok) return InvalidArgument("stream name may hold only [a-zA-Z0-9_.-]");
-  }
-  return Status::Ok();
-}
-
-std::string MakeStreamArn(std::string_view region, std::string_view account, std::string_view name,
-                          int64_t creation_time_us) {
-  std::string arn = "arn:aws:kinesisvideo:";
-  arn += region;
-  arn += ':';
-  arn += account;
-  arn += ":stream/";
-  arn += name;
-  arn += '/';
-  arn += std::to_string(creation_time_us / 1000);
-  return arn;
-}
-
-Result<std::string> StreamNameFromArn(std::string_view arn) {
-  constexpr std::string_view kPrefix = "arn:";
-  size_t stream = arn.find(":stream/");
-  size_t last = arn.rfind('/');
-  if (arn.substr(0, kPrefix.size()) != kPrefix || stream == std::string_view::npos ||
-      last <= stream + 8 || !AllDigits(arn.substr(last + 1)) ||
-      arn.find(":kinesisvideo:") == std::string_view::npos) {
-    return InvalidArgument("not a stream ARN: " + std::string(arn.substr(0, 200)));
-  }
-  std::string name(arn.substr(stream + 8, last - stream - 8));
-  RETURN_IF_ERROR(ValidateStreamName(name));
-  return name;
-}
 
 std::string VersionMaker::Next() {
   std::string v(20, 'A');
@@ -94,56 +55,6 @@ Result<uint64_t> ParseFragmentNumber(std::string_view number, std::string_view s
   uint64_t seq = 0;
   for (char c : number.substr(1, kSeqDigits)) seq = seq * 10 + static_cast<uint64_t>(c - '0');
   return seq;
-}
-
-std::string Base64Encode(std::string_view in) {
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int k = 3; k >= 0; --k) out += kB64[(v >> (6 * k)) & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += kB64[(v >> 18) & 63];
-    out += kB64[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += kB64[(v >> 18) & 63];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-Result<std::string> Base64Decode(std::string_view in) {
-  if (in.size() % 4 != 0) return InvalidArgument("bad base64 length");
-  std::string out;
-  for (size_t i = 0; i < in.size(); i += 4) {
-    uint32_t v = 0;
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      char c = in[i + k];
-      uint32_t d;
-      if (c == '=' && i + 4 == in.size() && k >= 2) {
-        d = 0;
-        ++pad;
-      } else if (pad) {
-        return InvalidArgument("bad base64 padding");
-      } else if (const char* p = std::char_traits<char>::find(kB64, 64, c)) {
-        d = static_cast<uint32_t>(p - kB64);
-      } else {
-        return InvalidArgument("bad base64 character");
-      }
-      v = (v << 6) | d;
-    }
-    out += static_cast<char>((v >> 16) & 0xff);
-    if (pad < 2) out += static_cast<char>((v >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(v & 0xff);
-  }
-  return out;
 }
 
 std::string EncodeCursor(const ListCursor& c) {

@@ -1,5 +1,6 @@
-// Names, numbers and tokens the archive hands out (private to archive/): stream ARNs,
-// stream versions, fragment numbers, pagination tokens, and small encodings.
+// Numbers and tokens the archive hands out (private to archive/): stream versions, fragment
+// numbers, pagination tokens, and small encodings. Stream names and ARNs are
+// common/kvs_request.h's.
 #pragma once
 
 #include <cstdint>
@@ -13,12 +14,6 @@
 namespace streamarc::archive {
 
 inline constexpr size_t kFragmentNumberDigits = 47;
-
-// arn:aws:kinesisvideo:<region>:<account>:stream/<name>/<creation-ms>
-std::string MakeStreamArn(std::string_view region, std::string_view account, std::string_view name,
-                          int64_t creation_time_us);
-// The stream name inside a stream ARN; kInvalidArgument when it is not one.
-Result<std::string> StreamNameFromArn(std::string_view arn);
 
 // 20 random alphanumerics, like KVS's stream versions. Not thread-safe (owns its engine).
 class VersionMaker {
@@ -49,9 +44,6 @@ struct ListCursor {
 };
 std::string EncodeCursor(const ListCursor& c);
 Result<ListCursor> DecodeCursor(std::string_view token);
-
-std::string Base64Encode(std::string_view in);
-Result<std::string> Base64Decode(std::string_view in);
 
 // Key-frame offsets as LEB128 deltas (ascending offsets expected; any order round-trips).
 std::string EncodeOffsets(const std::vector<uint32_t>& offsets);

@@ -36,7 +36,7 @@ Result<LocalArchive::Reader> LocalArchive::Borrow() const {
 Result<LocalArchive::StreamState> LocalArchive::Resolve(const StreamRef& ref) const {
   std::string name = ref.name;
   if (!ref.arn.empty()) {
-    ASSIGN_OR_RETURN(name, StreamNameFromArn(ref.arn));
+    ASSIGN_OR_RETURN(name, kvs::StreamNameFromArn(ref.arn));
   } else {
     RETURN_IF_ERROR(ValidateStreamName(name));
   }

@@ -177,9 +177,21 @@ class Reader {
   std::unique_ptr<Impl> impl_;
 };
 
-// Writes Matroska into a caller-owned byte buffer, appending. Not thread-safe.
-// Layout: EBML header, Segment of unknown size, Info, Tracks, then Clusters of known size
-// (each sized when EndCluster is called) and Tags, in the order the caller asks.
+// How BeginCluster writes a Cluster's size.
+enum class ClusterSize {
+  // Filled in by EndCluster: what the archive stores and GetMedia serves.
+  kKnown,
+  // The one-byte "unknown" size (0xFF): what a live producer sends, since it writes each
+  // frame as soon as it has it. The Cluster ends where the next Cluster, Tags, Segment or
+  // EBML header begins (Reader's rule).
+  kUnknown,
+};
+
+// Writes Matroska into a caller-owned byte buffer, appending. Not thread-safe; `out` must
+// outlive the Writer.
+// Layout: EBML header, Segment of unknown size, Info, Tracks, then Clusters (of known size,
+// each sized when EndCluster is called, or of unknown size) and Tags, in the order the caller
+// asks.
 class Writer {
  public:
   explicit Writer(Bytes& out) : out_(out) {}
@@ -189,24 +201,35 @@ class Writer {
   void BeginSegment();
   void WriteInfo(const SegmentInfo& info);
   void WriteTracks(std::span<const TrackInfo> tracks);
-  // Starts a Cluster whose size is filled in by EndCluster. `timecode` is absolute, in ticks.
-  Status BeginCluster(int64_t timecode);
+  // Starts a Cluster with `timecode` (absolute, in ticks, >= 0: kInvalidArgument otherwise).
+  // kFailedPrecondition while another Cluster is open.
+  Status BeginCluster(int64_t timecode, ClusterSize size = ClusterSize::kKnown);
+  // Declares that `out` already ends inside an unknown-size Cluster with `timecode`, begun
+  // by an earlier Writer, so frames can be appended over time by short-lived Writers (the
+  // producer SDK keeps each fragment's bytes, not a Writer). Writes nothing; EndCluster is
+  // optional afterwards. The same refusals as BeginCluster.
+  Status ResumeCluster(int64_t timecode);
   // Writes a SimpleBlock in the open cluster. `timecode` is absolute, in ticks; it must lie
   // within the 16-bit signed range of the cluster's timecode. When `duration` is positive
   // the frame goes into a BlockGroup with a BlockDuration instead.
   Status WriteFrame(uint64_t track, int64_t timecode, bool key, std::span<const uint8_t> data,
                     int64_t duration = 0);
+  // Closes the open Cluster: patches its size (kKnown), or only forgets it (kUnknown: its
+  // end is wherever the next element begins). kFailedPrecondition when none is open.
   Status EndCluster();
   // One Tags element holding one Tag (with empty Targets: the whole segment) with these
   // SimpleTags.
   void WriteTags(std::span<const SimpleTag> tags);
 
-  bool cluster_open() const { return cluster_size_pos_ != kNoCluster; }
+  bool cluster_open() const { return cluster_ != OpenCluster::kNone; }
 
  private:
-  static constexpr size_t kNoCluster = static_cast<size_t>(-1);
+  enum class OpenCluster { kNone, kKnownSize, kUnknownSize };
+  Status CheckClusterStart(int64_t timecode) const;
+
   Bytes& out_;
-  size_t cluster_size_pos_ = kNoCluster;
+  OpenCluster cluster_ = OpenCluster::kNone;
+  size_t cluster_size_pos_ = 0;  // kKnownSize: where EndCluster writes the size
   int64_t cluster_timecode_ = 0;
 };
 

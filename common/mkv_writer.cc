@@ -83,13 +83,31 @@ void Writer::WriteTracks(std::span<const TrackInfo> tracks) {
   });
 }
 
-Status Writer::BeginCluster(int64_t timecode) {
+Status Writer::CheckClusterStart(int64_t timecode) const {
   if (cluster_open()) return FailedPrecondition("mkv writer: a Cluster is already open");
   if (timecode < 0) return InvalidArgument("mkv writer: negative Cluster timecode");
+  return Status::Ok();
+}
+
+Status Writer::BeginCluster(int64_t timecode, ClusterSize size) {
+  RETURN_IF_ERROR(CheckClusterStart(timecode));
   PutId(out_, kCluster);
-  cluster_size_pos_ = out_.size();
-  out_.insert(out_.end(), kClusterSizeWidth, 0);  // patched by EndCluster
+  if (size == ClusterSize::kKnown) {
+    cluster_size_pos_ = out_.size();
+    out_.insert(out_.end(), kClusterSizeWidth, 0);  // patched by EndCluster
+    cluster_ = OpenCluster::kKnownSize;
+  } else {
+    PutUnknownSize(out_);
+    cluster_ = OpenCluster::kUnknownSize;
+  }
   PutUint(out_, kTimecode, static_cast<uint64_t>(timecode));
+  cluster_timecode_ = timecode;
+  return Status::Ok();
+}
+
+Status Writer::ResumeCluster(int64_t timecode) {
+  RETURN_IF_ERROR(CheckClusterStart(timecode));
+  cluster_ = OpenCluster::kUnknownSize;
   cluster_timecode_ = timecode;
   return Status::Ok();
 }
@@ -136,11 +154,13 @@ Status Writer::WriteFrame(uint64_t track, int64_t timecode, bool key,
 
 Status Writer::EndCluster() {
   if (!cluster_open()) return FailedPrecondition("mkv writer: no open Cluster");
-  uint64_t size = out_.size() - cluster_size_pos_ - kClusterSizeWidth;
-  Bytes enc;
-  PutSize(enc, size, kClusterSizeWidth);
-  std::copy(enc.begin(), enc.end(), out_.begin() + static_cast<ptrdiff_t>(cluster_size_pos_));
-  cluster_size_pos_ = kNoCluster;
+  if (cluster_ == OpenCluster::kKnownSize) {
+    uint64_t size = out_.size() - cluster_size_pos_ - kClusterSizeWidth;
+    Bytes enc;
+    PutSize(enc, size, kClusterSizeWidth);
+    std::copy(enc.begin(), enc.end(), out_.begin() + static_cast<ptrdiff_t>(cluster_size_pos_));
+  }
+  cluster_ = OpenCluster::kNone;
   return Status::Ok();
 }
 

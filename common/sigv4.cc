@@ -1,9 +1,5 @@
 #include "common/sigv4.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <ctime>
 #include <map>
@@ -97,36 +93,6 @@ std::string CanonicalQuery(std::string_view query) {
 }
 
 }  // namespace
-
-std::string Hex(std::string_view raw) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(raw.size() * 2);
-  for (unsigned char c : raw) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0xF]);
-  }
-  return out;
-}
-
-std::string Sha256Hex(std::span<const uint8_t> data) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  return Hex({reinterpret_cast<const char*>(md), len});
-}
-
-std::string Sha256Hex(std::string_view data) {
-  return Sha256Hex({reinterpret_cast<const uint8_t*>(data.data()), data.size()});
-}
-
-std::string HmacSha256(std::string_view key, std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
-  return std::string(reinterpret_cast<const char*>(md), len);
-}
 
 std::string UriEncode(std::string_view s, bool keep_slash) {
   static constexpr char kDigits[] = "0123456789ABCDEF";

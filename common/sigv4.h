@@ -1,17 +1,17 @@
 // AWS Signature Version 4 (AWS4-HMAC-SHA256): the canonical request, the string to sign,
-// the signing key and the Authorization header, with OpenSSL doing the hashing. The pieces
+// the signing key and the Authorization header (the hashing is common/digest.h's). The pieces
 // are separate functions so a verifier (the server, later) can rebuild the canonical
 // request from a received request and the header names its Authorization lists, and compare
 // signatures with the same code that made them.
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "common/digest.h"
 #include "common/status.h"
 
 namespace streamarc::sigv4 {
@@ -35,11 +35,7 @@ struct Credentials {
   std::string session_token;  // sent as x-amz-security-token; not signed (producer-c's rule)
 };
 
-// Lowercase hex SHA-256 / HMAC-SHA256.
-std::string Sha256Hex(std::span<const uint8_t> data);
-std::string Sha256Hex(std::string_view data);
-std::string HmacSha256(std::string_view key, std::string_view data);  // raw 32 bytes
-std::string Hex(std::string_view raw);
+// SHA-256, HMAC-SHA256 and hex come from common/digest.h (streamarc::Sha256Hex, ...).
 
 // RFC 3986 percent-encoding as SigV4 wants it (unreserved characters kept, the rest %XX
 // upper-case); '/' kept when `keep_slash`.

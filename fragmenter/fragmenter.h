@@ -33,11 +33,15 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/kvs_ack.h"
 #include "common/mkv.h"
 #include "common/status.h"
-#include "fragmenter/ack_error.h"
 
 namespace streamarc::fragmenter {
+
+// The fragmenter states every refusal as the KVS ACK ErrorId that ingest sends for it
+// (common/kvs_ack.h).
+using kvs::AckErrorId;
 
 // x-amzn-fragment-timecode-type.
 enum class TimecodeType { kAbsolute, kRelative };

@@ -1,14 +1,13 @@
 // HLS/DASH session parsing: the session request JSON, the query strings of playlist and
 // segment URLs, base64url, and session tokens, including tokens whose payload is arbitrary
 // but correctly signed (so the payload parser is reached, not just the MAC check).
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "common/base64.h"
+#include "common/digest.h"
 #include "playback/hls.h"
 
 namespace {
@@ -16,14 +15,8 @@ namespace {
 constexpr std::string_view kKey = "fuzz-key-fuzz-key-fuzz-key-0123";
 
 std::string Sign(std::string_view payload) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), kKey.data(), static_cast<int>(kKey.size()),
-       reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), mac, &len);
-  return streamarc::playback::Base64UrlEncode(payload) + "." +
-         streamarc::playback::Base64UrlEncode(
-             std::string_view(reinterpret_cast<const char*>(mac), len)) +
-         "~";
+  return streamarc::Base64UrlEncode(payload) + "." +
+         streamarc::Base64UrlEncode(streamarc::HmacSha256(kKey, payload)) + "~";
 }
 
 }  // namespace
@@ -44,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)ParseSegmentQuery(in);
   (void)DecodeSessionToken(in, kKey, now);
   (void)DecodeSessionToken(Sign(in), kKey, now);
-  auto decoded = Base64UrlDecode(in);
-  if (decoded.ok() && Base64UrlEncode(*decoded) != in) __builtin_trap();
+  auto decoded = streamarc::Base64UrlDecode(in);
+  if (decoded.ok() && streamarc::Base64UrlEncode(*decoded) != in) __builtin_trap();
   return 0;
 }

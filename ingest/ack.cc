@@ -25,20 +25,9 @@ void AppendJsonString(std::string* out, std::string_view s) {
 
 }  // namespace
 
-std::string_view AckEventTypeName(AckEventType type) {
-  switch (type) {
-    case AckEventType::kBuffering: return "BUFFERING";
-    case AckEventType::kReceived: return "RECEIVED";
-    case AckEventType::kPersisted: return "PERSISTED";
-    case AckEventType::kError: return "ERROR";
-    case AckEventType::kIdle: return "IDLE";
-  }
-  return "IDLE";
-}
-
 std::string FormatAck(const AckEvent& event) {
   std::string out = "{\"EventType\":";
-  AppendJsonString(&out, AckEventTypeName(event.type));
+  AppendJsonString(&out, kvs::AckEventTypeName(event.type));
   if (event.fragment_timecode) {
     out += ",\"FragmentTimecode\":";
     out += std::to_string(*event.fragment_timecode);
@@ -49,7 +38,7 @@ std::string FormatAck(const AckEvent& event) {
   }
   if (event.type == AckEventType::kError) {
     out += ",\"ErrorCode\":";
-    AppendJsonString(&out, fragmenter::AckErrorCodeName(event.error_id));
+    AppendJsonString(&out, kvs::AckErrorCodeName(event.error_id));
     out += ",\"ErrorId\":";
     out += std::to_string(static_cast<int>(event.error_id));
   }

@@ -8,16 +8,14 @@
 #include <string>
 #include <string_view>
 
+#include "common/kvs_ack.h"
 #include "common/status.h"
-#include "fragmenter/ack_error.h"
 #include "fragmenter/fragmenter.h"
 
 namespace streamarc::ingest {
 
-enum class AckEventType { kBuffering, kReceived, kPersisted, kError, kIdle };
-
-// "BUFFERING", "RECEIVED", "PERSISTED", "ERROR", "IDLE".
-std::string_view AckEventTypeName(AckEventType type);
+// The event types and their names are KVS's ACK vocabulary, shared with the producer SDK.
+using kvs::AckEventType;
 
 // One ACK event. Which fields go out depends on the type (see FormatAck).
 struct AckEvent {
@@ -25,7 +23,7 @@ struct AckEvent {
   // The producer's cluster Timecode as sent (fragmenter::FragmentHead::fragment_timecode).
   std::optional<int64_t> fragment_timecode;
   std::string fragment_number;  // decimal digits; empty: not known (left out)
-  fragmenter::AckErrorId error_id = fragmenter::AckErrorId::kNone;  // kError only
+  kvs::AckErrorId error_id = kvs::AckErrorId::kNone;  // kError only
 
   static AckEvent Buffering(int64_t timecode, std::string number) {
     return {AckEventType::kBuffering, timecode, std::move(number)};
@@ -36,7 +34,7 @@ struct AckEvent {
   static AckEvent Persisted(int64_t timecode, std::string number) {
     return {AckEventType::kPersisted, timecode, std::move(number)};
   }
-  static AckEvent Error(int64_t timecode, std::string number, fragmenter::AckErrorId id) {
+  static AckEvent Error(int64_t timecode, std::string number, kvs::AckErrorId id) {
     return {AckEventType::kError, timecode, std::move(number), id};
   }
   static AckEvent Idle() { return {}; }

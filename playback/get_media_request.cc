@@ -1,15 +1,13 @@
 #include "playback/get_media_request.h"
 
-#include <cmath>
 #include <nlohmann/json.hpp>
+
+#include "common/kvs_request.h"
 
 namespace streamarc::playback {
 namespace {
 
 using nlohmann::json;
-
-// Largest accepted timestamp: year 5138, far past any real one and well inside int64 micros.
-constexpr double kMaxEpochSeconds = 1e11;
 
 bool AllDigits(std::string_view s) {
   for (char c : s) {
@@ -83,26 +81,20 @@ Result<int64_t> Timestamp(const json& j, const char* key) {
   if (!v->is_number()) {
     return InvalidArgument(std::string(key) + " must be a number of seconds since the epoch");
   }
-  double s = v->get<double>();
-  if (!std::isfinite(s) || s < 0 || s > kMaxEpochSeconds) {
-    return InvalidArgument(std::string(key) + " is out of range");
-  }
-  return static_cast<int64_t>(std::llround(s * 1e6));
+  return kvs::EpochSecondsToMicros(v->get<double>(), key);
 }
 
 Result<archive::StreamRef> Stream(const json& j) {
   const json* name = Find(j, "StreamName");
   const json* arn = Find(j, "StreamARN");
-  if ((name == nullptr) == (arn == nullptr)) {
-    return InvalidArgument("give exactly one of StreamName or StreamARN");
+  // The JSON types first (when only one is given); the rules are ParseStreamRef's.
+  std::string n, a;
+  if (name && !arn) {
+    ASSIGN_OR_RETURN(n, String(j, "StreamName", 1, 256));
+  } else if (arn && !name) {
+    ASSIGN_OR_RETURN(a, String(j, "StreamARN", 1, 1024));
   }
-  if (name) {
-    ASSIGN_OR_RETURN(std::string n, String(j, "StreamName", 1, 256));
-    RETURN_IF_ERROR(archive::ValidateStreamName(n));
-    return archive::StreamRef::Name(n);
-  }
-  ASSIGN_OR_RETURN(std::string a, String(j, "StreamARN", 1, 1024));
-  return archive::StreamRef::Arn(a);
+  return kvs::ParseStreamRef(name ? &n : nullptr, arn ? &a : nullptr);
 }
 
 json Seconds(int64_t micros) { return static_cast<double>(micros) / 1e6; }

@@ -1,7 +1,7 @@
 // The JSON requests of GetMedia, ListFragments and GetMediaForFragmentList, parsed and
 // checked as KVS's API model constrains them (kvs-api.md §2.2, §3), and ListFragments' JSON
 // answer. Pure logic, no archive calls, so it builds into a fuzz target on its own (with
-// archive/names.cc for ValidateStreamName). Every refusal is kInvalidArgument with a message
+// streamarc_common for the stream and timestamp rules). Every refusal is kInvalidArgument with a message
 // that names the field, as InvalidArgumentException's Message.
 #pragma once
 

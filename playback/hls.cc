@@ -1,13 +1,14 @@
 #include "playback/hls.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <charconv>
-#include <cmath>
 #include <nlohmann/json.hpp>
 #include <vector>
+
+#include "common/base64.h"
+#include "common/kvs_request.h"
+#include "common/digest.h"
 
 namespace streamarc::playback {
 namespace {
@@ -41,12 +42,7 @@ Result<int> Enum(const json& j, const char* key, std::initializer_list<const cha
 Result<int64_t> Timestamp(const json& j, const char* key) {
   const json& v = j.at(key);
   if (!v.is_number()) return InvalidArgument(std::string(key) + " must be epoch seconds");
-  double s = v.get<double>();
-  // Year 1970 to 5000: anything else is a unit mix-up (milliseconds) or garbage.
-  if (!std::isfinite(s) || s < 0 || s > 95'617'584'000.0) {
-    return InvalidArgument(std::string(key) + " is out of range (epoch seconds expected)");
-  }
-  return static_cast<int64_t>(std::llround(s * 1e6));
+  return kvs::EpochSecondsToMicros(v.get<double>(), key);
 }
 
 Result<int64_t> Integer(const json& j, const char* key, int64_t min, int64_t max,
@@ -60,19 +56,6 @@ Result<int64_t> Integer(const json& j, const char* key, int64_t min, int64_t max
                            std::to_string(max));
   }
   return v;
-}
-
-bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == '-';
-}
-
-bool ValidName(std::string_view name) {
-  if (name.empty() || name.size() > 256) return false;
-  for (char c : name) {
-    if (!IsNameChar(c)) return false;
-  }
-  return true;
 }
 
 Status ParseSelector(const json& j, SessionKind kind, SessionParams* p) {
@@ -125,14 +108,6 @@ Status CheckModeRules(const SessionParams& p) {
     }
   }
   return Status::Ok();
-}
-
-std::string Hmac(std::string_view secret, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return std::string(reinterpret_cast<const char*>(out), len);
 }
 
 std::vector<std::string_view> Split(std::string_view s, char sep) {
@@ -192,7 +167,7 @@ Result<SessionParams> ParsePayload(std::string_view payload) {
     if (!ToInt(f[i], &n[i])) return bad;
   }
   auto in = [](int64_t v, int64_t lo, int64_t hi) { return v >= lo && v <= hi; };
-  if (n[0] != kTokenVersion || !in(n[1], 0, 1) || !ValidName(f[2]) || !in(n[3], 0, 2) ||
+  if (n[0] != kTokenVersion || !in(n[1], 0, 1) || !kvs::ValidateStreamName(f[2]).ok() || !in(n[3], 0, 2) ||
       !in(n[4], 0, 1) || !in(n[5], 0, 1) || !in(n[7], 0, 1) || !in(n[9], 0, 1) ||
       !in(n[10], 0, 2) || !in(n[11], 0, 1) || !in(n[12], 0, 1) ||
       !in(n[13], 1, kMaxPlaylistFragments)) {
@@ -238,19 +213,18 @@ Result<SessionRequest> ParseSessionRequest(SessionKind kind, std::string_view bo
   SessionRequest r;
   SessionParams& p = r.params;
   p.kind = kind;
-  for (const char* key : {"StreamName", "StreamARN"}) {
+  bool given[2] = {false, false};
+  for (int i = 0; i < 2; ++i) {
+    const char* key = i == 0 ? "StreamName" : "StreamARN";
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) continue;
     if (!it->is_string()) return InvalidArgument(std::string(key) + " must be a string");
-    (std::string_view(key) == "StreamName" ? r.stream_name : r.stream_arn) = it->get<std::string>();
+    (i == 0 ? r.stream_name : r.stream_arn) = it->get<std::string>();
+    given[i] = true;
   }
-  if (r.stream_name.empty() == r.stream_arn.empty()) {
-    return InvalidArgument("give exactly one of StreamName or StreamARN");
-  }
-  if (!r.stream_name.empty() && !ValidName(r.stream_name)) {
-    return InvalidArgument("StreamName must be 1-256 characters of [a-zA-Z0-9_.-]");
-  }
-  if (r.stream_arn.size() > 1024) return InvalidArgument("StreamARN must be 1-1024 characters");
+  RETURN_IF_ERROR(kvs::ParseStreamRef(given[0] ? &r.stream_name : nullptr,
+                                      given[1] ? &r.stream_arn : nullptr)
+                      .status());
   p.stream_name = r.stream_name;
 
   ASSIGN_OR_RETURN(int mode, Enum(j, "PlaybackMode", {"LIVE", "LIVE_REPLAY", "ON_DEMAND"}, 0));
@@ -288,7 +262,7 @@ Result<SessionRequest> ParseSessionRequest(SessionKind kind, std::string_view bo
 
 std::string EncodeSessionToken(const SessionParams& params, std::string_view secret) {
   std::string payload = Payload(params);
-  return Base64UrlEncode(payload) + "." + Base64UrlEncode(Hmac(secret, payload)) + "~";
+  return Base64UrlEncode(payload) + "." + Base64UrlEncode(HmacSha256(secret, payload)) + "~";
 }
 
 Result<SessionParams> DecodeSessionToken(std::string_view token, std::string_view secret,
@@ -301,7 +275,7 @@ Result<SessionParams> DecodeSessionToken(std::string_view token, std::string_vie
   auto payload = Base64UrlDecode(token.substr(0, dot));
   auto mac = Base64UrlDecode(token.substr(dot + 1));
   if (!payload.ok() || !mac.ok()) return bad;
-  const std::string want = Hmac(secret, *payload);
+  const std::string want = HmacSha256(secret, *payload);
   // Constant time: a forger learns nothing from how long the comparison took.
   if (mac->size() != want.size() || CRYPTO_memcmp(mac->data(), want.data(), want.size()) != 0) {
     return bad;
@@ -365,46 +339,6 @@ Result<SegmentQuery> ParseSegmentQuery(std::string_view query) {
     q.has_time = true;
   }
   return q;
-}
-
-std::string Base64UrlEncode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  for (char& c : out) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  return out;
-}
-
-Result<std::string> Base64UrlDecode(std::string_view text) {
-  if (text.size() % 4 == 1) return InvalidArgument("bad base64url length");
-  std::string std_text(text);
-  for (char& c : std_text) {
-    if (c == '-') {
-      c = '+';
-    } else if (c == '_') {
-      c = '/';
-    } else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
-      return InvalidArgument("bad base64url character");
-    }
-  }
-  const size_t pad = (4 - std_text.size() % 4) % 4;
-  std_text.append(pad, '=');
-  std::string out(std_text.size() / 4 * 3 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(std_text.data()),
-                          static_cast<int>(std_text.size()));
-  if (n < 0 || static_cast<size_t>(n) < pad) return InvalidArgument("bad base64url");
-  out.resize(static_cast<size_t>(n) - pad);
-  // Only the canonical spelling: re-encoding must give the same text, so a token has
-  // exactly one valid form (no bit flips in the unused low bits).
-  if (Base64UrlEncode(out) != text) return InvalidArgument("non-canonical base64url");
-  return out;
 }
 
 }  // namespace streamarc::playback

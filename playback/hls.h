@@ -96,10 +96,6 @@ struct SegmentQuery {
 // InitId and Time (DASH, milliseconds); unknown parameters are ignored (players add cache busters).
 Result<SegmentQuery> ParseSegmentQuery(std::string_view query);
 
-// Base64url without padding (RFC 4648 §5); decoding refuses anything else.
-std::string Base64UrlEncode(std::string_view bytes);
-Result<std::string> Base64UrlDecode(std::string_view text);
-
 std::string_view PlaybackModeName(PlaybackMode mode);
 
 }  // namespace streamarc::playback

@@ -11,20 +11,9 @@ Result<FragmentAck> ParseAck(std::string_view text) {
   auto type = j.find("EventType");
   if (type == j.end() || !type->is_string()) return InvalidArgument("ACK without EventType");
   FragmentAck ack;
-  const std::string& t = type->get_ref<const std::string&>();
-  if (t == "BUFFERING") {
-    ack.type = AckType::kBuffering;
-  } else if (t == "RECEIVED") {
-    ack.type = AckType::kReceived;
-  } else if (t == "PERSISTED") {
-    ack.type = AckType::kPersisted;
-  } else if (t == "ERROR") {
-    ack.type = AckType::kError;
-  } else if (t == "IDLE") {
-    ack.type = AckType::kIdle;
-  } else {
-    return InvalidArgument("ACK with an unknown EventType");
-  }
+  auto t = kvs::ParseAckEventType(type->get_ref<const std::string&>());
+  if (!t) return InvalidArgument("ACK with an unknown EventType");
+  ack.type = *t;
   if (auto tc = j.find("FragmentTimecode"); tc != j.end()) {
     if (!tc->is_number_integer()) return InvalidArgument("ACK FragmentTimecode is not an integer");
     ack.timecode = tc->get<int64_t>();

@@ -93,7 +93,7 @@ Result<HttpResponse> PostJson(const std::string& base_url, const std::string& pa
   ASSIGN_OR_RETURN(ParsedUrl url, ParseUrl(base_url));
   ASSIGN_OR_RETURN(CurlSlist headers,
                    SignedHeaderList(url, path, {{"content-type", "application/json"}},
-                                    sigv4::Sha256Hex(body), ctx, now_micros));
+                                    Sha256Hex(body), ctx, now_micros));
   CurlEasy c(curl_easy_init());
   if (!c) return Internal("curl_easy_init failed");
   HttpResponse resp;

@@ -3,7 +3,6 @@
 #include <random>
 #include <set>
 
-#include "common/ebml.h"
 #include "producer-sdk/nal.h"
 
 namespace streamarc::producer {
@@ -157,22 +156,19 @@ void Packager::MaybeBuildHeader() {
   ready_ = true;
 }
 
-void Packager::AppendClusterStart(int64_t timecode_ms, mkv::Bytes& out) {
-  mkv::ebml::PutId(out, mkv::ebml::kCluster);
-  mkv::ebml::PutUnknownSize(out);
-  mkv::ebml::PutUint(out, mkv::ebml::kTimecode, static_cast<uint64_t>(timecode_ms));
+Status Packager::AppendClusterStart(int64_t timecode_ms, mkv::Bytes& out) {
+  mkv::Writer w(out);
+  return w.BeginCluster(timecode_ms, mkv::ClusterSize::kUnknown);
 }
 
-void Packager::AppendSimpleBlock(uint64_t track, int16_t relative_ms, bool key,
-                                 std::span<const uint8_t> payload, mkv::Bytes& out) {
-  mkv::ebml::PutId(out, mkv::ebml::kSimpleBlock);
-  mkv::ebml::PutSize(out, payload.size() + 4);
-  out.push_back(static_cast<uint8_t>(0x80 | track));
-  uint16_t rel = static_cast<uint16_t>(relative_ms);
-  out.push_back(static_cast<uint8_t>(rel >> 8));
-  out.push_back(static_cast<uint8_t>(rel & 0xFF));
-  out.push_back(key ? 0x80 : 0x00);
-  out.insert(out.end(), payload.begin(), payload.end());
+Status Packager::AppendSimpleBlock(int64_t cluster_timecode_ms, uint64_t track,
+                                   int16_t relative_ms, bool key,
+                                   std::span<const uint8_t> payload, mkv::Bytes& out) {
+  // A fragment's bytes grow frame by frame while it waits in the content store, so each
+  // frame gets a fresh Writer that continues the fragment's open Cluster.
+  mkv::Writer w(out);
+  RETURN_IF_ERROR(w.ResumeCluster(cluster_timecode_ms));
+  return w.WriteFrame(track, cluster_timecode_ms + relative_ms, key, payload);
 }
 
 }  // namespace streamarc::producer

@@ -39,11 +39,15 @@ class Packager {
   uint64_t cut_track() const { return cut_track_; }
   const TrackConfig* track(uint64_t number) const;
 
-  // A Cluster of unknown size with `timecode_ms`, appended to `out`.
-  static void AppendClusterStart(int64_t timecode_ms, mkv::Bytes& out);
-  // A SimpleBlock; `relative_ms` must fit 16 bits signed (checked by the caller).
-  static void AppendSimpleBlock(uint64_t track, int16_t relative_ms, bool key,
-                                std::span<const uint8_t> payload, mkv::Bytes& out);
+  // A Cluster of unknown size with `timecode_ms` (>= 0), appended to `out` (mkv::Writer's
+  // ClusterSize::kUnknown).
+  [[nodiscard]] static Status AppendClusterStart(int64_t timecode_ms, mkv::Bytes& out);
+  // A SimpleBlock at `cluster_timecode_ms` + `relative_ms`, appended to `out`, which must end
+  // inside the Cluster AppendClusterStart began with `cluster_timecode_ms`.
+  [[nodiscard]] static Status AppendSimpleBlock(int64_t cluster_timecode_ms, uint64_t track,
+                                                int16_t relative_ms, bool key,
+                                                std::span<const uint8_t> payload,
+                                                mkv::Bytes& out);
 
  private:
   Packager() = default;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/kvs_ack.h"
 #include "common/status.h"
 
 namespace streamarc::producer {
@@ -83,13 +84,14 @@ struct Frame {
   std::span<const uint8_t> data;
 };
 
-enum class AckType { kBuffering, kReceived, kPersisted, kError, kIdle };
+// KVS's ACK event types (common/kvs_ack.h, the definition the server writes them with).
+using AckType = kvs::AckEventType;
 
 struct FragmentAck {
   AckType type = AckType::kBuffering;
   int64_t timecode = 0;  // FragmentTimecode as sent (ms)
   std::string fragment_number;
-  int error_id = 0;  // ERROR only: KVS's ErrorId (4000...)
+  int error_id = 0;  // ERROR only: KVS's ErrorId (4000...; kvs::AckErrorId names them)
   std::string error_code;
 };
 

@@ -127,6 +127,12 @@ Status StreamImpl::PutFrame(const Frame& frame) {
     if (frame.pts_us < kAbsoluteEpochUs) pts_offset_us_ = clock_.NowMicros() - frame.pts_us;
   }
   const int64_t pts_ms = (frame.pts_us + pts_offset_us_) / 1000;
+  if (pts_ms < 0) {
+    // A Cluster timecode is unsigned: such a frame cannot be sent.
+    DropFrame(frame.pts_us);
+    Wake();
+    return OutOfRange("frame timestamp before the Unix epoch");
+  }
   if (!packager_.ready() && !frame.key_frame) {
     // Joined mid-GOP (an RTSP camera does this): nothing to decode until a key frame. Normal
     // operation, reported as a dropped frame, not an error.
@@ -180,7 +186,9 @@ Status StreamImpl::PutFrame(const Frame& frame) {
     f.first_put_us = clock_.MonotonicMicros();
     // Room for a fragment like the previous one, so it grows without repeated copying.
     if (store_.size() > 0) f.bytes.reserve(store_.back().bytes.size() + store_.back().bytes.size() / 4);
-    Packager::AppendClusterStart(pts_ms, f.bytes);
+    // Cannot fail: pts_ms >= 0 and a new StoredFragment has no open Cluster.
+    Status started = Packager::AppendClusterStart(pts_ms, f.bytes);
+    if (!started.ok()) return started;
     store_bytes_ += f.bytes.size();
     store_.push_back(std::move(f));
     open_fragment_ = true;
@@ -188,8 +196,11 @@ Status StreamImpl::PutFrame(const Frame& frame) {
   }
   StoredFragment& f = store_.back();
   size_t before = f.bytes.size();
-  Packager::AppendSimpleBlock(frame.track, static_cast<int16_t>(pts_ms - f.timecode_ms),
-                              frame.key_frame, payload, f.bytes);
+  // Cannot fail: the track is 1..3 and the relative time was checked above.
+  Status appended = Packager::AppendSimpleBlock(f.timecode_ms, frame.track,
+                                                static_cast<int16_t>(pts_ms - f.timecode_ms),
+                                                frame.key_frame, payload, f.bytes);
+  if (!appended.ok()) return appended;
   store_bytes_ += f.bytes.size() - before;
   ++f.frames;
   last_pts_ms_ = pts_ms;

@@ -18,8 +18,6 @@ namespace streamarc::producer {
 
 namespace {
 
-bool RetriableAck(int id) { return id == 4000 || id == 4003 || id == 5000 || id == 5001; }
-
 std::string StartTimestamp(int64_t now_us) {
   int64_t ms = now_us / 1000;
   char buf[48];
@@ -156,14 +154,15 @@ void StreamImpl::OnAcks(std::vector<FragmentAck>& acks) {
         break;
       case AckType::kError: {
         ++stats_.error_acks;
-        if (RetriableAck(ack.error_id)) break;  // the server ends the session; we resend
-        Status why = ack.error_id == 4008 || ack.error_id == 4507
+        const auto id = static_cast<kvs::AckErrorId>(ack.error_id);
+        if (kvs::IsRetriedByProducer(id)) break;  // the server ends the session; we resend
+        Status why = kvs::MeansStreamGone(id)
                          ? NotFound("stream " + opt_.name + " is not active (deleted?): ERROR ack " +
                                     std::to_string(ack.error_id))
                          : InvalidArgument("the server refused fragment " +
                                            std::to_string(ack.timecode) + ": ERROR ack " +
                                            std::to_string(ack.error_id) + " " + ack.error_code);
-        if (ack.error_id == 4008 || ack.error_id == 4507) {
+        if (kvs::MeansStreamGone(id)) {
           Fail(why);
           break;
         }

@@ -1,10 +1,11 @@
 #include "server/control_plane.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
+
+#include "common/base64.h"
+#include "common/kvs_request.h"
 
 namespace streamarc::server {
 namespace {
@@ -60,12 +61,7 @@ class Fields {
     bool has_name = false, has_arn = false;
     RETURN_IF_ERROR(String("StreamName", false, 1, 256, &name, &has_name));
     RETURN_IF_ERROR(String("StreamARN", false, 1, 1024, &arn, &has_arn));
-    if (has_name == has_arn) return InvalidArgument("give exactly one of StreamName or StreamARN");
-    if (has_name) {
-      RETURN_IF_ERROR(archive::ValidateStreamName(name));
-      return StreamRef::Name(name);
-    }
-    return StreamRef::Arn(arn);
+    return kvs::ParseStreamRef(has_name ? &name : nullptr, has_arn ? &arn : nullptr);
   }
 
   // A Tags map of string to string (1-50 entries).
@@ -132,28 +128,6 @@ Status CheckVersion(const std::string& value) {
     }
   }
   return Status::Ok();
-}
-
-std::string Base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(std::max(n, 0)));
-  return out;
-}
-
-Result<std::string> Unbase64(std::string_view in) {
-  if (in.size() % 4 != 0) return InvalidArgument("NextToken is not valid");
-  std::string out(in.size() / 4 * 3 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return InvalidArgument("NextToken is not valid");
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  size_t pad = in.empty() ? 0 : (in.back() == '=') + (in.size() > 1 && in[in.size() - 2] == '=');
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
 }
 
 json StreamInfoJson(const archive::StreamInfo& s) {
@@ -226,8 +200,8 @@ class ControlPlane {
     if (!s.ok()) return KvsErrorFromStatus(s);
     std::string after;
     if (!token.empty()) {
-      auto decoded = Unbase64(token);
-      if (!decoded.ok()) return KvsErrorFromStatus(decoded.status());
+      auto decoded = Base64Decode(token);
+      if (!decoded.ok()) return KvsErrorFromStatus(InvalidArgument("NextToken is not valid"));
       after = *decoded;
     }
     // One more than asked tells whether another page exists (at the 10000 cap, a full
@@ -239,7 +213,7 @@ class ControlPlane {
     size_t n = std::min(list->size(), static_cast<size_t>(max));
     for (size_t i = 0; i < n; ++i) out["StreamInfoList"].push_back(StreamInfoJson((*list)[i]));
     if (n > 0 && (list->size() > n || static_cast<int64_t>(n) == ask)) {
-      out["NextToken"] = Base64((*list)[n - 1].name);
+      out["NextToken"] = Base64Encode((*list)[n - 1].name);
     }
     return JsonOk(out.dump());
   }

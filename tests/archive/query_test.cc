@@ -183,5 +183,73 @@ TEST_F(QueryTest, RangeQueryUsesTheIndex) {
   }
 }
 
+// ForEachFragment: the paging loop GetClip and HLS share.
+TEST_F(QueryTest, ForEachFragmentPagesInOrderAndStopsWhenAsked) {
+  ListRequest req;
+  req.stream = StreamRef::Name("cam");
+  req.type = TimestampType::kServer;
+  req.start_us = kStartUs + 100 * kSecond;  // fragment 50
+  req.end_us = kStartUs + 4100 * kSecond;   // fragment 2050, inclusive
+  req.max_results = 300;                    // 7 pages
+  std::vector<FragmentInfo> all;
+  ASSERT_TRUE(ForEachFragment(h_.a(), req, [&](FragmentInfo& f) {
+                all.push_back(std::move(f));
+                return true;
+              }).ok());
+  ASSERT_EQ(all.size(), 2001u);
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i].server_timestamp_us, kStartUs + (50 + static_cast<int64_t>(i)) * 2 * kSecond);
+    if (i) {
+      EXPECT_LT(all[i - 1].number, all[i].number);
+    }
+  }
+
+  // Stopping inside the second page: exactly as many visits as asked for.
+  size_t seen = 0;
+  ASSERT_TRUE(ForEachFragment(h_.a(), req, [&](FragmentInfo&) { return ++seen < 450; }).ok());
+  EXPECT_EQ(seen, 450u);
+
+  // Continuing from a token a caller already holds.
+  ListRequest first = req;
+  first.max_results = 1000;
+  Result<ListResult> page = h_.a().ListFragments(first);
+  ASSERT_TRUE(page.ok());
+  ListRequest rest;
+  rest.stream = StreamRef::Name("cam");
+  rest.next_token = page->next_token;
+  rest.max_results = 500;
+  size_t after = 0;
+  int64_t first_ts = 0;
+  ASSERT_TRUE(ForEachFragment(h_.a(), rest, [&](FragmentInfo& f) {
+                if (after++ == 0) first_ts = f.server_timestamp_us;
+                return true;
+              }).ok());
+  EXPECT_EQ(after, 1001u);
+  EXPECT_EQ(first_ts, kStartUs + 1050 * 2 * kSecond);
+}
+
+TEST_F(QueryTest, ForEachFragmentReportsListErrors) {
+  ListRequest req;
+  req.stream = StreamRef::Name("nope");
+  req.start_us = kStartUs;
+  req.end_us = kStartUs + kSecond;
+  int visits = 0;
+  auto count = [&](FragmentInfo&) { return ++visits > 0; };
+  EXPECT_EQ(ForEachFragment(h_.a(), req, count).code(), Code::kNotFound);
+  req.stream = StreamRef::Name("cam");
+  req.end_us = kStartUs - kSecond;  // end before start
+  EXPECT_EQ(ForEachFragment(h_.a(), req, count).code(), Code::kInvalidArgument);
+  req.end_us = kStartUs + kSecond;
+  req.next_token = "not-a-token";
+  EXPECT_EQ(ForEachFragment(h_.a(), req, count).code(), Code::kInvalidArgument);
+  EXPECT_EQ(visits, 0);
+  // An empty range visits nothing and succeeds.
+  req.next_token.clear();
+  req.start_us = kStartUs - 100 * kSecond;
+  req.end_us = kStartUs - 50 * kSecond;
+  EXPECT_TRUE(ForEachFragment(h_.a(), req, count).ok());
+  EXPECT_EQ(visits, 0);
+}
+
 }  // namespace
 }  // namespace streamarc::archive::testing

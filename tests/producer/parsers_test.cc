@@ -192,10 +192,12 @@ TEST(PackagerTest, OutputIsValidMatroska) {
     ASSERT_TRUE(p->Convert(fr, payload).ok());
     if (f.key) {
       cluster_tc = f.pts_ms;
-      Packager::AppendClusterStart(cluster_tc, clusters);
+      ASSERT_TRUE(Packager::AppendClusterStart(cluster_tc, clusters).ok());
     }
-    Packager::AppendSimpleBlock(1, static_cast<int16_t>(f.pts_ms - cluster_tc), f.key, payload,
-                                clusters);
+    ASSERT_TRUE(Packager::AppendSimpleBlock(cluster_tc, 1,
+                                            static_cast<int16_t>(f.pts_ms - cluster_tc), f.key,
+                                            payload, clusters)
+                    .ok());
   }
   ASSERT_TRUE(p->ready());
   std::string file = dir.File("out.mkv");
