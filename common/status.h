@@ -96,6 +96,10 @@ class [[nodiscard]] Result {
   std::variant<T, Status> v_;
 };
 
+// The message of every "busy" refusal (a full job queue): kUnavailable, HTTP 503, which
+// clients and the AWS SDKs retry.
+inline constexpr const char* kBusyMessage = "the server is busy; try again";
+
 }  // namespace streamarc
 
 #define STREAMARC_CONCAT_INNER(a, b) a##b

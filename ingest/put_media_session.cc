@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <vector>
 
+#include "common/kvs_request.h"
 #include "common/mkv.h"
 #include "ingest/chunked.h"
 #include "ingest/ingest.h"
@@ -57,6 +59,9 @@ class PutMediaService::Impl : public std::enable_shared_from_this<Impl> {
   std::vector<std::weak_ptr<Session>> all_;  // guarded by mu_: what Shutdown drains
   std::atomic<int> active_{0};
   std::atomic<bool> shutting_down_{false};
+  // WaitUntilIdle's: a lock of its own, since a session may finish while mu_ is held.
+  std::mutex idle_mu_;
+  std::condition_variable idle_cv_;  // active_ reached 0
 };
 
 // One PutMedia request. Everything but the lookup job and the durable callback's first hop
@@ -82,17 +87,12 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
 
   // Checks the headers and looks the stream up on the worker pool.
   void Start(const PutMediaRequest& req) {
-    if (req.stream_name.has_value() == req.stream_arn.has_value()) {
-      return Refuse(
-          {InvalidArgument("give exactly one of x-amzn-stream-name or x-amzn-stream-arn")});
-    }
-    if (req.stream_name) {
-      Status s = archive::ValidateStreamName(*req.stream_name);
-      if (!s.ok()) return Refuse({s});
-      ref_ = archive::StreamRef::Name(*req.stream_name);
-    } else {
-      ref_ = archive::StreamRef::Arn(*req.stream_arn);
-    }
+    Result<archive::StreamRef> ref =
+        kvs::ParseStreamRef(req.stream_name ? &*req.stream_name : nullptr,
+                            req.stream_arn ? &*req.stream_arn : nullptr, "x-amzn-stream-name",
+                            "x-amzn-stream-arn");
+    if (!ref.ok()) return Refuse({ref.status()});
+    ref_ = *std::move(ref);
     limits_ = svc_.opt_.limits;
     if (req.timecode_type) {
       auto type = ParseTimecodeType(*req.timecode_type);
@@ -113,7 +113,7 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
       auto info = self->svc_.archive_.DescribeStream(self->ref_);
       self->t_->Post([self, info = std::move(info)] { self->OnLookup(info); });
     });
-    if (!queued) Refuse({ResourceExhausted("the server is busy")});
+    if (!queued) Refuse({Unavailable(kBusyMessage)});  // 503, as everywhere
   }
 
   // Shutdown: stop taking bytes, report what the archive has, end.
@@ -368,7 +368,10 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
   void Finished() {
     if (!finished_) {
       finished_ = true;
-      svc_.active_.fetch_sub(1);
+      if (svc_.active_.fetch_sub(1) == 1) {
+        std::lock_guard<std::mutex> lock(svc_.idle_mu_);
+        svc_.idle_cv_.notify_all();
+      }
     }
   }
 
@@ -452,6 +455,11 @@ std::shared_ptr<PutMediaSession> PutMediaService::Open(const PutMediaRequest& re
 void PutMediaService::Shutdown() { impl_->Shutdown(); }
 
 int PutMediaService::active_sessions() const { return impl_->active_.load(); }
+
+bool PutMediaService::WaitUntilIdle(std::chrono::microseconds timeout) {
+  std::unique_lock<std::mutex> lock(impl_->idle_mu_);
+  return impl_->idle_cv_.wait_for(lock, timeout, [this] { return impl_->active_.load() == 0; });
+}
 
 PutMediaService::Counters PutMediaService::counters() const {
   std::lock_guard<std::mutex> lock(impl_->mu_);

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <span>
@@ -124,6 +125,9 @@ class PutMediaService {
   void Shutdown();
   // Sessions not finished yet (thread-safe): Shutdown is complete when this reaches 0.
   int active_sessions() const;
+  // Blocks until active_sessions() is 0 or `timeout` has passed; true if it is 0. Not on
+  // the service thread, which the sessions need to finish.
+  bool WaitUntilIdle(std::chrono::microseconds timeout);
 
   struct Counters {
     uint64_t sessions = 0;

@@ -1,5 +1,6 @@
 #include "playback/clip.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "playback/remux.h"
@@ -30,22 +31,16 @@ Result<std::vector<archive::FragmentInfo>> SelectClipFragments(archive::Archive&
   list.type = type;
   list.start_us = start_us;
   list.end_us = end_us;
-  bool full = false;
-  while (!full) {
-    list.max_results = static_cast<int>(limits.max_fragments - infos.size());
-    ASSIGN_OR_RETURN(archive::ListResult page, archive.ListFragments(list));
-    for (archive::FragmentInfo& f : page.fragments) {
-      if (infos.size() >= limits.max_fragments ||
-          (!infos.empty() && bytes + f.size_bytes > limits.max_bytes)) {
-        full = true;
-        break;
-      }
-      bytes += f.size_bytes;
-      infos.push_back(std::move(f));
+  list.max_results = static_cast<int>(std::min<size_t>(limits.max_fragments, 1000));
+  RETURN_IF_ERROR(archive::ForEachFragment(archive, list, [&](archive::FragmentInfo& f) {
+    if (infos.size() >= limits.max_fragments ||
+        (!infos.empty() && bytes + f.size_bytes > limits.max_bytes)) {
+      return false;
     }
-    if (page.next_token.empty() || infos.size() >= limits.max_fragments) break;
-    list.next_token = page.next_token;
-  }
+    bytes += f.size_bytes;
+    infos.push_back(std::move(f));
+    return infos.size() < limits.max_fragments;
+  }));
   return infos;
 }
 

@@ -18,7 +18,8 @@ class ListReader final : public MediaRequest, public std::enable_shared_from_thi
   void Start() {
     auto self = shared_from_this();
     if (!svc_->Submit([self] { self->Open(); })) {
-      out_->Fail({ResourceExhausted("the server is busy"), "ClientLimitExceededException"});
+      // Busy is 503 everywhere (server/kvs_error.h): clients retry it.
+      out_->Fail({Unavailable(kBusyMessage), ""});
     }
   }
   void Stop() override { stopped_.store(true); }

@@ -1,6 +1,5 @@
 #include "playback/hls_service.h"
 
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <limits>
@@ -10,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/digest.h"
 #include "playback/hls_cache.h"
 #include "playback/hls_playlist.h"
 #include "playback/hls_window.h"
@@ -30,18 +30,7 @@ constexpr int kSegmentMaxAgeSeconds = 3600;
 constexpr size_t kMaxRememberedHeaders = 256;
 
 // Names a header in init URLs: the first 8 bytes of its SHA-256, in hex.
-std::string HeaderId(std::string_view header) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(header.data(), header.size(), md, &len, EVP_sha256(), nullptr);
-  static const char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (unsigned i = 0; i < 8 && i < len; ++i) {
-    id += kHex[md[i] >> 4];
-    id += kHex[md[i] & 15];
-  }
-  return id;
-}
+std::string HeaderId(std::string_view header) { return Sha256Hex(header).substr(0, 16); }
 
 ApiError Error(ErrorType type, std::string message) {
   // The code only matters to logs: the type is what the client sees.

@@ -37,21 +37,17 @@ Result<std::vector<FragmentInfo>> WindowSelector::Range(const SessionParams& s, 
   lr.type = type;
   lr.start_us = start;
   lr.end_us = end;
-  while (true) {
-    lr.max_results = max >= 999 ? 1000 : static_cast<int>(max) + 1;
-    ASSIGN_OR_RETURN(archive::ListResult page, archive_.ListFragments(lr));
-    for (FragmentInfo& f : page.fragments) {
-      if (type == TimestampType::kProducer && !out.empty() &&
-          out.back().producer_timestamp_us == f.producer_timestamp_us) {
-        if (f.number > out.back().number) out.back() = std::move(f);
-        continue;
-      }
-      out.push_back(std::move(f));
+  lr.max_results = max >= 999 ? 1000 : static_cast<int>(max) + 1;
+  RETURN_IF_ERROR(archive::ForEachFragment(archive_, lr, [&](FragmentInfo& f) {
+    if (type == TimestampType::kProducer && !out.empty() &&
+        out.back().producer_timestamp_us == f.producer_timestamp_us) {
+      if (f.number > out.back().number) out.back() = std::move(f);
+      return true;
     }
+    out.push_back(std::move(f));
     // One spare row, so a duplicate start time at the cut still collapses.
-    if (page.next_token.empty() || out.size() > max) break;
-    lr.next_token = page.next_token;
-  }
+    return out.size() <= max;
+  }));
   return out;
 }
 

@@ -10,7 +10,8 @@ namespace streamarc::playback {
 void LiveReader::Start() {
   auto self = shared_from_this();
   if (!svc_->Submit([self] { self->Open(); })) {
-    out_->Fail({ResourceExhausted("the server is busy"), "ClientLimitExceededException"});
+    // Busy is 503 everywhere (server/kvs_error.h): clients retry it.
+    out_->Fail({Unavailable(kBusyMessage), ""});
   }
 }
 

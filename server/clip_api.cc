@@ -1,9 +1,9 @@
 #include "server/clip_api.h"
 
-#include <cmath>
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "common/kvs_request.h"
 #include "playback/clip.h"
 #include "server/http_range.h"
 #include "server/kvs_error.h"
@@ -21,42 +21,26 @@ Result<int64_t> EpochSeconds(const json& obj, const char* key) {
   if (!it->is_number()) {
     return InvalidArgument(std::string("TimestampRange.") + key + " must be epoch seconds");
   }
-  double seconds = it->get<double>();
-  // Before 1970 or past year 9999 is nothing a stream holds.
-  if (!std::isfinite(seconds) || seconds < 0 || seconds > 253402300799.0) {
-    return InvalidArgument(std::string("TimestampRange.") + key + " is out of range");
-  }
-  return static_cast<int64_t>(std::llround(seconds * 1e6));
+  return kvs::EpochSecondsToMicros(it->get<double>(), std::string("TimestampRange.") + key);
 }
 
+// The JSON types here; what the name and ARN may be, in kvs::ParseStreamRef.
 Result<archive::StreamRef> StreamOf(const json& j) {
-  auto name = j.find("StreamName");
-  auto arn = j.find("StreamARN");
-  bool has_name = name != j.end() && !name->is_null();
-  bool has_arn = arn != j.end() && !arn->is_null();
-  if (has_name == has_arn) return InvalidArgument("give exactly one of StreamName or StreamARN");
-  if (has_name) {
-    if (!name->is_string()) return InvalidArgument("StreamName must be a string");
-    RETURN_IF_ERROR(archive::ValidateStreamName(name->get<std::string>()));
-    return archive::StreamRef::Name(name->get<std::string>());
+  const std::string* fields[2] = {nullptr, nullptr};
+  const char* keys[2] = {"StreamName", "StreamARN"};
+  for (int i = 0; i < 2; ++i) {
+    auto it = j.find(keys[i]);
+    if (it == j.end() || it->is_null()) continue;
+    if (!it->is_string()) return InvalidArgument(std::string(keys[i]) + " must be a string");
+    fields[i] = it->get_ptr<const std::string*>();
   }
-  if (!arn->is_string() || arn->get<std::string>().empty() ||
-      arn->get<std::string>().size() > 1024) {
-    return InvalidArgument("StreamARN must be a string of 1 to 1024 characters");
-  }
-  return archive::StreamRef::Arn(arn->get<std::string>());
+  return kvs::ParseStreamRef(fields[0], fields[1]);
 }
 
-HttpResponse WithRequestId(HttpResponse r, RequestIds& ids) {
-  r.headers.push_back({"x-amzn-requestid", ids.Next()});
-  return r;
-}
-
-// What the handler needs; archive, ids and log outlive the worker pool (ApiContext's
-// contract), so a job still queued at shutdown finds them.
+// What the handler needs; archive and log outlive the worker pool (ApiContext's contract),
+// so a job still queued at shutdown finds them.
 struct ClipService {
   archive::Archive& archive;
-  RequestIds& ids;
   Logger& log;
   ClipLimits limits;
 };
@@ -107,9 +91,8 @@ Result<ClipRequest> ParseClipRequest(std::string_view body, const ClipLimits& li
 }
 
 void RegisterClipApi(Router& http, const ApiContext& ctx, const ClipLimits& limits) {
-  auto svc = std::make_shared<ClipService>(ClipService{ctx.archive, ctx.ids, ctx.log, limits});
-  http.Route("POST", "/getClip",
-             [svc](const HttpRequest& req) { return WithRequestId(GetClip(*svc, req), svc->ids); });
+  auto svc = std::make_shared<ClipService>(ClipService{ctx.archive, ctx.log, limits});
+  http.Route("POST", "/getClip", [svc](const HttpRequest& req) { return GetClip(*svc, req); });
 }
 
 void RegisterClipApi(Router& http, const ApiContext& ctx) {

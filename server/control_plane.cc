@@ -357,17 +357,16 @@ class ControlPlane {
 }  // namespace
 
 void RegisterControlPlane(Router& http, archive::Archive& archive,
-                          const ControlPlaneOptions& options, RequestIds& ids) {
+                          const ControlPlaneOptions& options) {
   auto cp = std::make_shared<ControlPlane>(archive, options);
-  // Every operation: parse the JSON body, run, stamp a request id.
+  // Every operation: parse the JSON body, run (the request id comes from the middleware).
   auto route = [&](const char* path, std::function<HttpResponse(const json&, const Fields&)> op) {
-    http.Route("POST", path, [cp, op, &ids](const HttpRequest& req) {
+    http.Route("POST", path, [cp, op](const HttpRequest& req) {
       json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
       HttpResponse resp = body.is_discarded() || !body.is_object()
                               ? KvsError(400, "InvalidArgumentException",
                                          "the request body is not a JSON object")
                               : op(body, Fields(body));
-      resp.headers.push_back({"x-amzn-requestid", ids.Next()});
       return resp;
     });
   };

@@ -18,6 +18,6 @@ struct ControlPlaneOptions {
 
 // Registers the routes. `archive` and `ids` outlive `http`.
 void RegisterControlPlane(Router& http, archive::Archive& archive,
-                          const ControlPlaneOptions& options, RequestIds& ids);
+                          const ControlPlaneOptions& options);
 
 }  // namespace streamarc::server

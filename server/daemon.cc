@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <thread>
 #include <nlohmann/json.hpp>
 
 #include <openssl/rand.h>
@@ -76,7 +75,7 @@ class DaemonImpl final : public Daemon {
     RETURN_IF_ERROR(http_.Start());
     ControlPlaneOptions cp;
     ASSIGN_OR_RETURN(cp.data_endpoint, AdvertisedUrl(config_, http_.port()));
-    RegisterControlPlane(routes, *archive_, cp, ids_);
+    RegisterControlPlane(routes, *archive_, cp);
     put_media_ = std::make_unique<PutMediaService>(PutOptions(config_), *archive_, pool_, hub_,
                                                    clock_, log_);
     RegisterPutMedia(routes, *put_media_);
@@ -102,10 +101,7 @@ class DaemonImpl final : public Daemon {
   void Stop() override {
     if (put_media_) {
       put_media_->Shutdown();
-      auto deadline = clock_.MonotonicMicros() + kDrainMicros;
-      while (put_media_->active_sessions() > 0 && clock_.MonotonicMicros() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
+      put_media_->WaitUntilIdle(std::chrono::microseconds(kDrainMicros));
     }
     http_.Stop();
   }

@@ -21,10 +21,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstring>
 #include <map>
-#include <thread>
 #include <unordered_map>
 
 #include "server/http_conn.h"
@@ -93,29 +91,20 @@ class HttpServer::Impl final : public SessionHost {
     if (shutdown_hooks_.empty()) return;
     queue_->Drain();  // what was posted before the hooks run (their writes follow them)
     for (auto& hook : shutdown_hooks_) hook();
-    // lws_service waits for socket events only: a waker thread keeps the loop turning so
-    // the deadline is seen even when nothing more happens.
-    std::atomic<bool> done{false};
-    std::thread waker([&] {
-      while (!done.load()) {
-        lws_cancel_service(ctx_);
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-    });
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms_);
+    // A timer at the deadline wakes lws_service even when no socket has anything more.
+    auto deadline_passed = std::make_shared<bool>(false);  // the timer may outlive this frame
+    queue_->PostAfter(int64_t{drain_ms_} * 1000, [deadline_passed] { *deadline_passed = true; });
     auto pending = [this] {
       return std::any_of(sessions_.begin(), sessions_.end(),
                          [](const auto& s) { return !s.second->out.empty(); });
     };
-    while (std::chrono::steady_clock::now() < deadline) {
+    while (!*deadline_passed) {
       if (lws_service(ctx_, 0) < 0) break;
       if (!pending()) {
         queue_->Drain();  // writes posted meanwhile
         if (!pending()) break;
       }
     }
-    done.store(true);
-    waker.join();
   }
 
   void Stop() {

@@ -20,9 +20,10 @@ struct HttpServerOptions {
   // A request whose body stalls this long is dropped (libwebsockets' timeout_secs).
   int body_timeout_seconds = 30;
   // Sent when the worker pool's queue is full.
+  // What KvsErrorFromStatus(Unavailable(kBusyMessage)) gives: busy is the same everywhere.
   HttpResponse busy_response = {503, "application/json",
-                                {{"x-amzn-errortype", "ClientLimitExceededException"}},
-                                "{\"Message\":\"The server is busy; try again.\"}"};
+                                {{"x-amzn-errortype", "ServiceUnavailableException"}},
+                                "{\"Message\":\"the server is busy; try again\"}"};
 };
 
 class HttpServer {

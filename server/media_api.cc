@@ -13,11 +13,6 @@ namespace {
 constexpr size_t kMaxRequestBody = 256u << 10;  // 1000 fragment numbers fit easily
 constexpr char kMediaType[] = "video/webm";     // what KVS answers (kvs-api.md §2.2)
 
-HttpResponse WithRequestId(HttpResponse r, RequestIds& ids) {
-  r.headers.push_back({"x-amzn-requestid", ids.Next()});
-  return r;
-}
-
 // The one place a media refusal becomes KVS's error shape.
 HttpResponse MediaErrorResponse(const playback::MediaError& e) {
   HttpResponse r = KvsErrorFromStatus(e.status);
@@ -25,15 +20,12 @@ HttpResponse MediaErrorResponse(const playback::MediaError& e) {
   return KvsError(r.status, e.kvs_type, e.status.message());
 }
 
-// A reader's response over the HTTP writer. `ids` outlives the worker pool's jobs.
+// A reader's response over the HTTP writer (the request id comes from the middleware).
 class HttpMediaTransport final : public playback::MediaTransport {
  public:
-  HttpMediaTransport(std::shared_ptr<ResponseWriter> w, RequestIds& ids)
-      : w_(std::move(w)), ids_(ids) {}
-  void Begin() override { w_->Begin(200, kMediaType, {{"x-amzn-requestid", ids_.Next()}}); }
-  void Fail(const playback::MediaError& e) override {
-    w_->Respond(WithRequestId(MediaErrorResponse(e), ids_));
-  }
+  explicit HttpMediaTransport(std::shared_ptr<ResponseWriter> w) : w_(std::move(w)) {}
+  void Begin() override { w_->Begin(200, kMediaType, {}); }
+  void Fail(const playback::MediaError& e) override { w_->Respond(MediaErrorResponse(e)); }
   void Write(std::string bytes) override { w_->Write(std::move(bytes)); }
   void WriteShared(std::shared_ptr<const std::string> b) override { w_->WriteShared(std::move(b)); }
   size_t queued_bytes() const override { return w_->queued_bytes(); }
@@ -46,7 +38,6 @@ class HttpMediaTransport final : public playback::MediaTransport {
 
  private:
   std::shared_ptr<ResponseWriter> w_;
-  RequestIds& ids_;
 };
 
 // Collects a small JSON request body on the service thread, then starts the request; stops
@@ -55,8 +46,8 @@ class BodyHandler final : public StreamingHandler {
  public:
   using Start = std::function<std::shared_ptr<playback::MediaRequest>(
       std::string body, std::shared_ptr<playback::MediaTransport> out)>;
-  BodyHandler(std::shared_ptr<ResponseWriter> w, RequestIds& ids, Start start)
-      : w_(std::move(w)), ids_(ids), start_(std::move(start)) {}
+  BodyHandler(std::shared_ptr<ResponseWriter> w, Start start)
+      : w_(std::move(w)), start_(std::move(start)) {}
   void OnBody(std::span<const uint8_t> bytes) override {
     if (failed_) return;
     body_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
@@ -69,7 +60,7 @@ class BodyHandler final : public StreamingHandler {
     if (failed_ || !start_) return;
     auto start = std::move(start_);
     start_ = nullptr;
-    request_ = start(std::move(body_), std::make_shared<HttpMediaTransport>(w_, ids_));
+    request_ = start(std::move(body_), std::make_shared<HttpMediaTransport>(w_));
   }
   void OnClose() override {
     if (request_) request_->Stop();
@@ -77,7 +68,6 @@ class BodyHandler final : public StreamingHandler {
 
  private:
   std::shared_ptr<ResponseWriter> w_;
-  RequestIds& ids_;
   Start start_;
   std::string body_;
   bool failed_ = false;
@@ -105,14 +95,11 @@ void RegisterMediaApi(Router& http, const ApiContext& ctx, const MediaApiOptions
       options, ctx.archive, ctx.hub,
       [&pool = ctx.pool](std::function<void()> job) { return pool.Submit(std::move(job)); },
       ctx.clock, ctx.log);
-  RequestIds& ids = ctx.ids;
-
   http.RouteStreaming(
       "POST", "/getMedia",
-      [svc, &ids](const HttpRequest&,
-                  std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
+      [svc](const HttpRequest&, std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
         return std::make_unique<BodyHandler>(
-            w, ids,
+            w,
             Starter(playback::ParseGetMediaRequest,
                     [svc](playback::GetMediaRequest req,
                           std::shared_ptr<playback::MediaTransport> out) {
@@ -122,10 +109,9 @@ void RegisterMediaApi(Router& http, const ApiContext& ctx, const MediaApiOptions
 
   http.RouteStreaming(
       "POST", "/getMediaForFragmentList",
-      [svc, &ids](const HttpRequest&,
-                  std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
+      [svc](const HttpRequest&, std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
         return std::make_unique<BodyHandler>(
-            w, ids,
+            w,
             Starter(playback::ParseFragmentListRequest,
                     [svc](playback::FragmentListRequest req,
                           std::shared_ptr<playback::MediaTransport> out) {
@@ -135,12 +121,12 @@ void RegisterMediaApi(Router& http, const ApiContext& ctx, const MediaApiOptions
 
   http.OnShutdown([svc] { svc->EndAll(); });
 
-  http.Route("POST", "/listFragments", [svc, &ids](const HttpRequest& http_req) {
+  http.Route("POST", "/listFragments", [svc](const HttpRequest& http_req) {
     auto req = playback::ParseListFragmentsRequest(http_req.body);
-    if (!req.ok()) return WithRequestId(KvsErrorFromStatus(req.status()), ids);
+    if (!req.ok()) return KvsErrorFromStatus(req.status());
     auto result = svc->ListFragments(*req);
-    if (!result.ok()) return WithRequestId(KvsErrorFromStatus(result.status()), ids);
-    return WithRequestId(JsonOk(playback::ListFragmentsResponseJson(*result)), ids);
+    if (!result.ok()) return KvsErrorFromStatus(result.status());
+    return JsonOk(playback::ListFragmentsResponseJson(*result));
   });
 }
 

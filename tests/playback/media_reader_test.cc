@@ -528,14 +528,14 @@ TEST_F(GetMediaReaderTest, BusyWhenNoJobCanBeQueued) {
   auto a = std::make_shared<FakeTransport>();
   auto ra = svc_->GetMedia(Req(StartSelectorType::kNow), a);
   ASSERT_TRUE(a->error.has_value());
-  EXPECT_EQ(a->error->kvs_type, "ClientLimitExceededException");
+  EXPECT_EQ(a->error->status.code(), Code::kUnavailable);
   FragmentListRequest list;
   list.stream = archive::StreamRef::Name("cam");
   list.fragments = {"1"};
   auto b = std::make_shared<FakeTransport>();
   auto rb = svc_->GetMediaForFragmentList(list, b);
   ASSERT_TRUE(b->error.has_value());
-  EXPECT_EQ(b->error->kvs_type, "ClientLimitExceededException");
+  EXPECT_EQ(b->error->status.code(), Code::kUnavailable);
 }
 
 TEST_F(GetMediaReaderTest, FragmentListInTheOrderAsked) {
