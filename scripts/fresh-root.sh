@@ -12,13 +12,17 @@
 # Debian 12 root made with debootstrap (minbase), mounts /proc, /sys and /dev there, and runs
 # the command inside with a clean environment. Cached under $FRESH_ROOT_CACHE (default
 # /var/cache/streamarc-fresh-root): the pristine root as a tarball (debootstrap runs once) and
-# the .deb files apt downloads. Exit status: the command's (2 if the root cannot be made).
-set -euo pipefail
+# the .deb files apt downloads. Exit status: the command's, or 125 if the root cannot be made
+# here (not root, no debootstrap, mounts refused...), which .ci/run tells apart.
+set -eEuo pipefail
 cd "$(dirname "$0")/.."
+
+in_setup=1
+trap 'if [ "$in_setup" = 1 ]; then echo "fresh-root: cannot make the root (line $LINENO)" >&2; exit 125; fi' ERR
 
 cmd=${1:-bash scripts/test.sh}
 top=$(git rev-parse --show-toplevel)
-[ "$(id -u)" = 0 ] || { echo "fresh-root: run it as root (it uses debootstrap, mount, chroot)" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "fresh-root: run it as root (it uses debootstrap, mount, chroot)" >&2; exit 125; }
 
 cache=${FRESH_ROOT_CACHE:-/var/cache/streamarc-fresh-root}
 tarball=$cache/bookworm-minbase.tar
@@ -34,13 +38,13 @@ if [ ! -s "$tarball" ]; then
   sources=/etc/apt/sources.list.d/debian.sources
   mirror=$(awk '/^URIs:/ {print $2; exit}' "$sources" 2>/dev/null || true)
   [ -n "$mirror" ] || mirror=$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
-  [ -n "$mirror" ] || { echo "fresh-root: no Debian mirror in this machine's apt sources" >&2; exit 2; }
+  [ -n "$mirror" ] || { echo "fresh-root: no Debian mirror in this machine's apt sources" >&2; exit 125; }
   stage=$(mktemp -d /var/tmp/streamarc-root-stage.XXXXXX)
   echo "fresh-root: making a minimal Debian 12 root from $mirror (once; log in $cache/debootstrap.log)"
   if ! debootstrap --variant=minbase bookworm "$stage" "$mirror" >"$cache/debootstrap.log" 2>&1; then
     echo "fresh-root: debootstrap failed, see $cache/debootstrap.log" >&2
     rm -rf --one-file-system "$stage"
-    exit 2
+    exit 125
   fi
   # Same package sources as this machine, security updates included.
   if [ -f "$sources" ]; then
@@ -118,6 +122,7 @@ bind "$ccache_dir" /var/cache/ccache --bind
 
 echo "fresh-root: running '$cmd' on a fresh Debian 12 ($head)"
 start=$(date +%s)
+in_setup=0
 rc=0
 chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 CI=true CCACHE_DIR=/var/cache/ccache "${extra_ca[@]}" \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
