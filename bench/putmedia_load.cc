@@ -211,7 +211,8 @@ int Connect(int port) {
 
 std::string Request(int port, const std::string& path, const std::string& body) {
   int fd = Connect(port);
-  std::string req = "POST " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+  // The server's own name: the request guard refuses a foreign Host.
+  std::string req = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
                     "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   (void)!write(fd, req.data(), req.size());
   std::string out;
@@ -263,15 +264,21 @@ RunResult RunOnce(const std::string& bin, const std::string& data_root, const St
     return res;
   }
   for (int i = 0; i < n; ++i) {
-    Request(server.port, "/createStream",
-            "{\"StreamName\":\"load-" + std::to_string(i) + "\",\"DataRetentionInHours\":1}");
+    std::string answer =
+        Request(server.port, "/createStream",
+                "{\"StreamName\":\"load-" + std::to_string(i) + "\",\"DataRetentionInHours\":1}");
+    if (answer.rfind("HTTP/1.1 200", 0) != 0) {
+      // A run that measures nothing must not print figures.
+      std::fprintf(stderr, "createStream refused: %s\n", answer.substr(0, 300).c_str());
+      std::exit(1);
+    }
   }
   std::vector<Conn> conns(static_cast<size_t>(n));
   const double gop_s = 2.0;
   for (int i = 0; i < n; ++i) {
     Conn& c = conns[static_cast<size_t>(i)];
     c.fd = Connect(server.port);
-    std::string head = "POST /putMedia HTTP/1.1\r\nHost: x\r\nx-amzn-stream-name: load-" +
+    std::string head = "POST /putMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amzn-stream-name: load-" +
                        std::to_string(i) +
                        "\r\nx-amzn-fragment-timecode-type: ABSOLUTE\r\n"
                        "Transfer-Encoding: chunked\r\n\r\n";
