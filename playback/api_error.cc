@@ -1,5 +1,7 @@
 #include "playback/api_error.h"
 
+#include "playback/remux.h"
+
 namespace streamarc::playback {
 
 ApiError ErrorFromStatus(const Status& s) {
@@ -22,6 +24,21 @@ ApiError ErrorFromStatus(const Status& s) {
     default:
       // No KVS meaning: the client reads which of our failures it was.
       return {ErrorType::kInternalFailure, Status(s.code(), s.ToString())};
+  }
+}
+
+ApiError PackagingError(const Status& s, ErrorType malformed) {
+  if (IsMissingCodecPrivate(s)) return {ErrorType::kMissingCodecPrivateData, s};
+  if (IsUnsupportedCodec(s)) return {ErrorType::kUnsupportedStreamMediaType, s};
+  switch (s.code()) {
+    case Code::kInvalidArgument:
+      return {malformed, s};
+    case Code::kDataLoss:
+    case Code::kInternal:
+    case Code::kFailedPrecondition:
+      return {ErrorType::kInternalFailure, Status(s.code(), s.ToString())};
+    default:
+      return ErrorFromStatus(s);
   }
 }
 

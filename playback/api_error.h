@@ -39,6 +39,13 @@ struct ApiError {
 // InternalFailure whose message names the code.
 ApiError ErrorFromStatus(const Status& status);
 
+// The one mapping of the packagers' (playback/remux.h) refusals, for HLS/DASH and GetClip:
+// a missing CodecPrivate and an unsupported codec keep their own exceptions; other malformed
+// media (kInvalidArgument) is `malformed` (GetClip says InvalidMediaFrame); corrupt stored
+// data and packager failures (kDataLoss, kInternal, kFailedPrecondition) are ours,
+// InternalFailure; the rest as ErrorFromStatus.
+ApiError PackagingError(const Status& status, ErrorType malformed = ErrorType::kInvalidArgument);
+
 // A value or the ApiError that explains its absence.
 template <typename T>
 class [[nodiscard]] Outcome {

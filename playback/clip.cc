@@ -8,13 +8,9 @@
 namespace streamarc::playback {
 namespace {
 
-// The packagers' refusals as KVS's exceptions: whatever else they refuse is a stored frame
-// they cannot read.
+// GetClip calls a stored frame the packager cannot read InvalidMediaFrame.
 ApiError ClipPackagingError(const Status& s) {
-  if (IsMissingCodecPrivate(s)) return {ErrorType::kMissingCodecPrivateData, s};
-  if (IsUnsupportedCodec(s)) return {ErrorType::kUnsupportedStreamMediaType, s};
-  if (s.code() == Code::kResourceExhausted) return {ErrorType::kClientLimitExceeded, s};
-  return {ErrorType::kInvalidMediaFrame, s};
+  return PackagingError(s, ErrorType::kInvalidMediaFrame);
 }
 
 }  // namespace

@@ -39,14 +39,6 @@ ApiError Error(ErrorType type, std::string message) {
                  std::move(message))};
 }
 
-// The packagers' refusals as KVS's exceptions; corrupt stored data is our failure.
-ApiError PackagingError(const Status& s) {
-  if (IsMissingCodecPrivate(s)) return {ErrorType::kMissingCodecPrivateData, s};
-  if (IsUnsupportedCodec(s)) return {ErrorType::kUnsupportedStreamMediaType, s};
-  if (s.code() == Code::kDataLoss) return {ErrorType::kInternalFailure, s};
-  return ErrorFromStatus(s);
-}
-
 Content Text(std::string body, std::string type) {
   return Content{std::make_shared<const std::string>(std::move(body)), std::move(type), 0};
 }

@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "playback/remux.h"
 
 namespace streamarc::server {
 
@@ -27,22 +26,6 @@ HttpResponse KvsErrorFromStatus(const Status& s, std::string_view exhausted_type
     case Code::kPermissionDenied: return KvsError(401, "NotAuthorizedException", s.message());
     case Code::kUnavailable: return KvsError(503, "ServiceUnavailableException", s.message());
     default: return KvsError(500, "InternalFailure", s.ToString());
-  }
-}
-
-HttpResponse KvsErrorFromRemux(const Status& s, std::string_view malformed_type) {
-  if (playback::IsMissingCodecPrivate(s)) {
-    return KvsError(400, "MissingCodecPrivateDataException", s.message());
-  }
-  if (playback::IsUnsupportedCodec(s)) {
-    return KvsError(400, "UnsupportedStreamMediaTypeException", s.message());
-  }
-  switch (s.code()) {
-    case Code::kInvalidArgument: return KvsError(400, malformed_type, s.message());
-    case Code::kDataLoss:
-    case Code::kFailedPrecondition:
-    case Code::kInternal: return KvsError(500, "InternalFailure", s.ToString());
-    default: return KvsErrorFromStatus(s);
   }
 }
 

@@ -21,18 +21,6 @@ HttpResponse KvsErrorFromStatus(const Status& status,
                                 std::string_view exhausted_type = "ClientLimitExceededException",
                                 std::string_view precondition_type = "VersionMismatchException");
 
-// The KVS exception for a packager's refusal (playback/remux.h), for every API that remuxes
-// (HLS/DASH segments, GetClip):
-//  - missing CodecPrivate: 400 MissingCodecPrivateDataException;
-//  - a codec the packagers cannot carry: 400 UnsupportedStreamMediaTypeException;
-//  - other malformed media (kInvalidArgument): 400 `malformed_type`, which is the API's name
-//    for frames it cannot parse (GetClip: "InvalidMediaFrameException");
-//  - stored bytes that can no longer be read (kDataLoss): 500 InternalFailure, our fault;
-//  - anything else as KvsErrorFromStatus (a fragment expired meanwhile: 404, ...), except
-//    kFailedPrecondition and kInternal (a packager that cannot run): 500 InternalFailure.
-HttpResponse KvsErrorFromRemux(const Status& status,
-                               std::string_view malformed_type = "InvalidArgumentException");
-
 // A 200 with a JSON body.
 HttpResponse JsonOk(std::string body);
 

@@ -1,12 +1,14 @@
 // KVS's error shape for statuses: the packagers' refusals (one mapping for HLS/DASH and
-// GetClip) and the archive's.
+// GetClip: playback::PackagingError, answered by KvsErrorResponse) and the archive's.
 #include "server/kvs_error.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include "playback/api_error.h"
 #include "playback/remux.h"
+#include "server/playback_error.h"
 
 namespace streamarc::server {
 namespace {
@@ -18,7 +20,7 @@ std::string ErrorType(const HttpResponse& r) {
   return "";
 }
 
-TEST(KvsErrorFromRemuxTest, MapsEveryRefusalOnce) {
+TEST(PackagingErrorTest, MapsEveryRefusalOnce) {
   struct Case {
     Status status;
     int http;
@@ -38,22 +40,23 @@ TEST(KvsErrorFromRemuxTest, MapsEveryRefusalOnce) {
       {Unavailable("busy"), 503, "ServiceUnavailableException"},
   };
   for (const Case& c : cases) {
-    HttpResponse r = KvsErrorFromRemux(c.status);
+    HttpResponse r = KvsErrorResponse(playback::PackagingError(c.status));
     EXPECT_EQ(r.status, c.http) << c.status.ToString();
     EXPECT_EQ(ErrorType(r), c.type) << c.status.ToString();
     EXPECT_NE(r.body.find("\"Message\""), std::string::npos);
   }
 }
 
-TEST(KvsErrorFromRemuxTest, MalformedMediaTakesTheApisName) {
-  HttpResponse r = KvsErrorFromRemux(InvalidArgument("bad NAL"), "InvalidMediaFrameException");
+TEST(PackagingErrorTest, MalformedMediaTakesTheApisName) {
+  HttpResponse r = KvsErrorResponse(
+      playback::PackagingError(InvalidArgument("bad NAL"), playback::ErrorType::kInvalidMediaFrame));
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(ErrorType(r), "InvalidMediaFrameException");
   EXPECT_NE(r.body.find("bad NAL"), std::string::npos);
   // The codec refusals keep their own names whatever the API calls malformed media.
-  HttpResponse u =
-      KvsErrorFromRemux(InvalidArgument(std::string(playback::kUnsupportedCodecPrefix) + " A_OPUS"),
-                        "InvalidMediaFrameException");
+  HttpResponse u = KvsErrorResponse(playback::PackagingError(
+      InvalidArgument(std::string(playback::kUnsupportedCodecPrefix) + " A_OPUS"),
+      playback::ErrorType::kInvalidMediaFrame));
   EXPECT_EQ(ErrorType(u), "UnsupportedStreamMediaTypeException");
 }
 
