@@ -121,8 +121,8 @@ struct ArchiveStats {
   uint64_t appends_rejected = 0;  // refused at Append (back-pressure, bad input)
   uint64_t commits = 0;           // group commits (one index transaction each)
   uint64_t file_syncs = 0;
-  uint64_t fragments_expired = 0;  // deleted by retention
-  uint64_t fragments_evicted = 0;  // deleted by the byte budget / low disk
+  uint64_t fragments_expired = 0;       // deleted by retention
+  uint64_t fragments_evicted = 0;       // deleted by the byte budget / low disk
   uint64_t fragments_refused_full = 0;  // failed: no space and only protected data left
   uint64_t bytes_punched = 0;           // freed inside segments (evicted fragments)
   uint64_t punch_unsupported = 0;       // the file system could not punch a hole

@@ -109,8 +109,8 @@ Result<LocalArchive::OpenSegment*> LocalArchive::SegmentFor(const Pending& p) {
     OpenSegment& seg = it->second;
     if (seg.broken) return seg.broken_status;
     const bool in_window = p.in.server_timestamp_us < seg.window_start + window;
-    const bool fits = seg.file->Size() + record <= segment_limit_ ||
-                      seg.file->Size() == kSegmentHeaderSize;
+    const bool fits =
+        seg.file->Size() + record <= segment_limit_ || seg.file->Size() == kSegmentHeaderSize;
     if (in_window && fits) return &seg;
     if (seg.file->Size() != seg.committed_end) {
       // Fragments of this batch are in it: keep it (and their pointers) alive until the

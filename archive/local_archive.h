@@ -170,8 +170,7 @@ class LocalArchive final : public Archive {
   Result<int64_t> KeepFrom(int64_t stream_id);
   // Evicts the fragments of segment `seg` with seq < keep_from (not all of them) and
   // punches their bytes out of the file. `freed` receives what was punched.
-  Status EvictPrefix(int64_t segment_id, int64_t stream_id, int64_t keep_from,
-                     uint64_t* freed);
+  Status EvictPrefix(int64_t segment_id, int64_t stream_id, int64_t keep_from, uint64_t* freed);
   // The reserve file: created when there is room, released to let a deletion through.
   void EnsureReserve();
   bool ReleaseReserve();
@@ -229,11 +228,11 @@ class LocalArchive final : public Archive {
   std::unordered_map<int64_t, std::pair<std::string, int64_t>> track_cache_;
   int64_t next_segment_id_ = 1;
   // Set once by Open (ResolveSpaceLimits), read-only after.
-  uint64_t segment_limit_ = 0;    // max_segment_bytes, capped by the space
-  uint64_t min_free_ = 0;         // the floor, resolved
-  uint64_t evict_headroom_ = 0;   // freed beyond what is needed, so eviction runs seldom
-  uint64_t reserve_bytes_ = 0;    // Options::reserve_bytes, at most 1/64 of the space
-  bool punch_ok_ = true;          // commit thread: false once the file system refused
+  uint64_t segment_limit_ = 0;   // max_segment_bytes, capped by the space
+  uint64_t min_free_ = 0;        // the floor, resolved
+  uint64_t evict_headroom_ = 0;  // freed beyond what is needed, so eviction runs seldom
+  uint64_t reserve_bytes_ = 0;   // Options::reserve_bytes, at most 1/64 of the space
+  bool punch_ok_ = true;         // commit thread: false once the file system refused
   std::unique_ptr<SyncPool> sync_pool_;
   std::set<std::string> dirs_to_sync_;  // directories that gained a segment file
   bool seal_all_requested_ = false;     // guarded by mu_

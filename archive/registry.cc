@@ -82,7 +82,8 @@ Result<StreamInfo> LocalArchive::CreateStream(const CreateStreamRequest& req) {
   }
   s.info.name = req.name;
   s.info.creation_time_us = clock_.NowMicros();
-  s.info.arn = kvs::MakeStreamArn(options_.region, options_.account, req.name, s.info.creation_time_us);
+  s.info.arn =
+      kvs::MakeStreamArn(options_.region, options_.account, req.name, s.info.creation_time_us);
   s.info.status = StreamStatus::kActive;
   s.info.media_type = req.media_type;
   s.info.device_name = req.device_name;

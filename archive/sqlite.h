@@ -2,11 +2,10 @@
 // translated into Status here and nowhere else.
 #pragma once
 
-#include <functional>
-
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>

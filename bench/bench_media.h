@@ -24,7 +24,8 @@ inline bool EnsureH264Input(const std::string& path) {
   std::fprintf(stderr, "making %s with ffmpeg (once)...\n", path.c_str());
   if (RunShell("ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size=1920x1080:rate=30 "
                "-t 40 -c:v libx264 -preset veryfast -b:v 4M -maxrate 4M -bufsize 8M -g 60 "
-               "-pix_fmt yuv420p '" + clip + "'") != 0) {
+               "-pix_fmt yuv420p '" +
+               clip + "'") != 0) {
     return false;
   }
   int rc = RunShell("ffmpeg -nostdin -loglevel error -y -stream_loop 9 -i '" + clip +

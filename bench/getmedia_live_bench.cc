@@ -61,7 +61,9 @@ Percentiles Summarize(std::vector<double> ms) {
   Percentiles p;
   if (ms.empty()) return p;
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))]; };
+  auto at = [&](double q) {
+    return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))];
+  };
   p.p50 = at(0.50);
   p.p99 = at(0.99);
   p.max = ms.back();
@@ -293,7 +295,8 @@ std::vector<double> RunOurs(Server& s, int readers, int fragments, size_t kib, i
   std::vector<double> ms;
   for (auto& r : rs) {
     for (int k = warmup; k < fragments; ++k) {
-      ms.push_back((r->first_byte_ns()[static_cast<size_t>(k)] - published[static_cast<size_t>(k)]) / 1e6);
+      ms.push_back(
+          (r->first_byte_ns()[static_cast<size_t>(k)] - published[static_cast<size_t>(k)]) / 1e6);
     }
     r->Shutdown();
   }
@@ -345,7 +348,8 @@ std::vector<double> RunReference(int readers, int fragments, size_t kib, int war
   std::vector<double> ms;
   for (auto& r : rs) {
     for (int k = warmup; k < fragments; ++k) {
-      ms.push_back((r->first_byte_ns()[static_cast<size_t>(k)] - sent[static_cast<size_t>(k)]) / 1e6);
+      ms.push_back((r->first_byte_ns()[static_cast<size_t>(k)] - sent[static_cast<size_t>(k)]) /
+                   1e6);
     }
   }
   for (int w : writers) close(w);
@@ -372,8 +376,8 @@ int main(int argc, char** argv) {
     }
   }
   const int warmup = std::min(10, fragments / 10);
-  std::string root = std::filesystem::temp_directory_path() /
-                     ("getmedia_live_bench." + std::to_string(getpid()));
+  std::string root =
+      std::filesystem::temp_directory_path() / ("getmedia_live_bench." + std::to_string(getpid()));
   std::filesystem::remove_all(root);
   int rc = 0;
   {
@@ -396,9 +400,8 @@ int main(int argc, char** argv) {
         continue;
       }
       Percentiles o = Summarize(ours), r = Summarize(ref);
-      std::printf("%-8d %10.3f %10.3f %10.3f | %10.3f %10.3f | %8.2f %s\n", n, o.p50, o.p99,
-                  o.max, r.p50, r.p99, r.p99 > 0 ? o.p99 / r.p99 : 0.0,
-                  o.p99 < 5.0 ? "met" : "NOT met");
+      std::printf("%-8d %10.3f %10.3f %10.3f | %10.3f %10.3f | %8.2f %s\n", n, o.p50, o.p99, o.max,
+                  r.p50, r.p99, r.p99 > 0 ? o.p99 / r.p99 : 0.0, o.p99 < 5.0 ? "met" : "NOT met");
       std::fflush(stdout);
     }
   }

@@ -98,7 +98,7 @@ std::string LoadAverage() {
 struct Figures {
   std::vector<double> cold_ms, warm_ms;
   std::vector<double> cold_cpu_ms;  // this thread's CPU per cold remux: tells preemption apart
-  double cpu_s = 0;  // cold pass, this thread
+  double cpu_s = 0;                 // cold pass, this thread
   size_t bytes = 0;
 };
 
@@ -195,25 +195,26 @@ int Main(int argc, char** argv) {
   }
 
   // ffmpeg on the same media: HLS fMP4 segmenting, and only reading (-f null) for scale.
-  auto dir = std::filesystem::temp_directory_path() / ("hls_segment_bench." + std::to_string(getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("hls_segment_bench." + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   char duration[32];
   std::snprintf(duration, sizeof(duration), "%.3f", seconds);
   int rc = 0;
-  double ff_hls = ChildCpuSeconds(
-      "ffmpeg -nostdin -loglevel error -y -i '" + input + "' -t " + duration +
-          " -c copy -f hls -hls_segment_type fmp4 -hls_time 2 -hls_list_size 0 "
-          "-hls_fmp4_init_filename init.mp4 -hls_segment_filename '" + dir.string() +
-          "/seg%05d.m4s' '" + dir.string() + "/out.m3u8'",
-      &rc);
+  double ff_hls =
+      ChildCpuSeconds("ffmpeg -nostdin -loglevel error -y -i '" + input + "' -t " + duration +
+                          " -c copy -f hls -hls_segment_type fmp4 -hls_time 2 -hls_list_size 0 "
+                          "-hls_fmp4_init_filename init.mp4 -hls_segment_filename '" +
+                          dir.string() + "/seg%05d.m4s' '" + dir.string() + "/out.m3u8'",
+                      &rc);
   size_t ff_segments = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     if (e.path().extension() == ".m4s") ++ff_segments;
   }
   int rc2 = 0;
-  double ff_read = ChildCpuSeconds("ffmpeg -nostdin -loglevel error -y -i '" + input + "' -t " +
-                                       duration + " -c copy -f null -",
-                                   &rc2);
+  double ff_read = ChildCpuSeconds(
+      "ffmpeg -nostdin -loglevel error -y -i '" + input + "' -t " + duration + " -c copy -f null -",
+      &rc2);
   std::filesystem::remove_all(dir);
   if (rc != 0 || rc2 != 0 || ff_segments == 0) {
     std::fprintf(stderr, "ffmpeg failed (rc %d / %d, %zu segments)\n", rc, rc2, ff_segments);
@@ -221,20 +222,21 @@ int Main(int argc, char** argv) {
   }
 
   auto report = [&](const char* name, const Figures& f) {
-    std::printf("%-5s segment: cold p50 %.2f ms p99 %.2f ms | warm p50 %.2f ms p99 %.2f ms | "
-                "CPU %.2f ms/segment (cold CPU p99 %.2f ms) | %.2f MB/segment\n",
-                name, Percentile(f.cold_ms, 0.5), Percentile(f.cold_ms, 0.99),
-                Percentile(f.warm_ms, 0.5), Percentile(f.warm_ms, 0.99),
-                f.cpu_s * 1e3 / static_cast<double>(frags.size()), Percentile(f.cold_cpu_ms, 0.99),
-                static_cast<double>(f.bytes) / frags.size() / 1e6);
+    std::printf(
+        "%-5s segment: cold p50 %.2f ms p99 %.2f ms | warm p50 %.2f ms p99 %.2f ms | "
+        "CPU %.2f ms/segment (cold CPU p99 %.2f ms) | %.2f MB/segment\n",
+        name, Percentile(f.cold_ms, 0.5), Percentile(f.cold_ms, 0.99), Percentile(f.warm_ms, 0.5),
+        Percentile(f.warm_ms, 0.99), f.cpu_s * 1e3 / static_cast<double>(frags.size()),
+        Percentile(f.cold_cpu_ms, 0.99), static_cast<double>(f.bytes) / frags.size() / 1e6);
   };
   report("fMP4", fmp4);
   report("TS", ts);
   double ours = fmp4.cpu_s * 1e3 / static_cast<double>(frags.size());
   double theirs = ff_hls * 1e3 / static_cast<double>(ff_segments);
-  std::printf("ffmpeg -c copy -f hls fmp4: %zu segments, CPU %.2f ms/segment (whole process; "
-              "reading+demuxing alone: %.2f ms/segment)\n",
-              ff_segments, theirs, ff_read * 1e3 / static_cast<double>(ff_segments));
+  std::printf(
+      "ffmpeg -c copy -f hls fmp4: %zu segments, CPU %.2f ms/segment (whole process; "
+      "reading+demuxing alone: %.2f ms/segment)\n",
+      ff_segments, theirs, ff_read * 1e3 / static_cast<double>(ff_segments));
   std::printf("ratio fMP4 CPU per segment, ours / ffmpeg's: %.2f\n", ours / theirs);
   std::printf("load average while measuring: %s\n", LoadAverage().c_str());
   std::printf("goal p99 cold < 5 ms: %s (%.2f ms)\n",

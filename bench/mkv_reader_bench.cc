@@ -53,8 +53,8 @@ Timed TimeCommand(const std::string& cmd) {
   struct rusage after {};
   getrusage(RUSAGE_CHILDREN, &after);
   auto secs = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
-  t.cpu = secs(after.ru_utime) - secs(before.ru_utime) + secs(after.ru_stime) -
-          secs(before.ru_stime);
+  t.cpu =
+      secs(after.ru_utime) - secs(before.ru_utime) + secs(after.ru_stime) - secs(before.ru_stime);
   return t;
 }
 
@@ -95,9 +95,10 @@ int main(int argc, char** argv) {
   Timed probe = TimeCommand("ffprobe -v error -show_packets -of compact '" + path + "'");
   std::printf("input: %s, %.1f MB, %llu frames, fed in 64 KiB pieces\n", path.c_str(), mb,
               static_cast<unsigned long long>(last.frames));
-  std::printf("streamarc mkv::Reader: median %.4f s = %.0f MB/s, best %.4f s = %.0f MB/s "
-              "(5 passes, one thread, input in memory)\n",
-              median, mb / median, best, mb / best);
+  std::printf(
+      "streamarc mkv::Reader: median %.4f s = %.0f MB/s, best %.4f s = %.0f MB/s "
+      "(5 passes, one thread, input in memory)\n",
+      median, mb / median, best, mb / best);
   std::printf("ffprobe -show_packets: %.3f s wall, %.3f s CPU, %.0f MB/s, %ld packets\n",
               probe.wall, probe.cpu, mb / probe.wall, probe.lines);
   std::printf("ratio: ffprobe wall time / reader median time = %.0f\n", probe.wall / median);

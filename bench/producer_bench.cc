@@ -83,7 +83,8 @@ bool LoadAccessUnits(const std::string& mkv, int seconds, const std::string& tmp
   }
   auto j = nlohmann::json::parse(
       Capture("ffprobe -v error -select_streams v:0 -show_packets -show_entries "
-              "packet=pts_time,flags -of json '" + cut + "'"),
+              "packet=pts_time,flags -of json '" +
+              cut + "'"),
       nullptr, false);
   if (j.is_discarded() || !j.contains("packets")) return false;
   std::string bytes = Slurp(es);
@@ -177,7 +178,8 @@ bool StartServer(const std::string& bin, const std::string& dir, Server* s) {
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
   int rc = posix_spawn(&s->pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) return false;
@@ -219,7 +221,8 @@ double FfmpegReferenceCpu(const std::string& mkv, int seconds) {
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5));
+  size_t i =
+      std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5));
   return v[i];
 }
 
@@ -247,12 +250,14 @@ int main(int argc, char** argv) {
 
   // Baseline: the same replay loop, touching every byte, without the SDK.
   const int base_seconds = std::min(seconds, 10);
-  std::vector<AccessUnit> base(aus.begin(), aus.begin() + std::min<size_t>(aus.size(), base_seconds * 30));
+  std::vector<AccessUnit> base(aus.begin(),
+                               aus.begin() + std::min<size_t>(aus.size(), base_seconds * 30));
   volatile uint64_t sink = 0;
   double cpu0 = CpuSeconds();
   auto w0 = SteadyClock::now();
   Replay(base, [&](const AccessUnit& au) { sink = sink + au.data[au.data.size() / 2]; });
-  double base_cpu = (CpuSeconds() - cpu0) / std::chrono::duration<double>(SteadyClock::now() - w0).count();
+  double base_cpu =
+      (CpuSeconds() - cpu0) / std::chrono::duration<double>(SteadyClock::now() - w0).count();
 
   Server server;
   if (!StartServer(bin, dir + "/data", &server)) {
@@ -331,21 +336,28 @@ int main(int argc, char** argv) {
   double store_mb = static_cast<double>(store_max) / (1024.0 * 1024.0);
   double p50 = Percentile(lat_ms, 0.5), p99 = Percentile(lat_ms, 0.99);
   double goal_ms = static_cast<double>(so.fragment_duration_ms) + 50;
-  std::printf("producer_bench: 1 stream, 1080p30 H.264 ~4 Mbit/s, %d s real time, loopback\n", seconds);
+  std::printf("producer_bench: 1 stream, 1080p30 H.264 ~4 Mbit/s, %d s real time, loopback\n",
+              seconds);
   std::printf("  stop: %s; frames %llu, fragments persisted %llu, dropped %llu, reconnects %llu\n",
               stop.ToString().c_str(), static_cast<unsigned long long>(st.frames_put),
               static_cast<unsigned long long>(st.fragments_persisted),
               static_cast<unsigned long long>(st.frames_dropped),
               static_cast<unsigned long long>(st.reconnects));
-  std::printf("  SDK CPU per stream:      %.3f %% of a core (replay baseline %.3f %% subtracted); goal < 1 %%: %s\n",
-              sdk_cpu * 100, base_cpu * 100, sdk_cpu < 0.01 ? "met" : "NOT met");
-  std::printf("  reference, same run:     ffmpeg -re remux to Matroska %.3f %% of a core; SDK/ffmpeg = %.2f\n",
-              ref_cpu * 100, ref_cpu > 0 ? sdk_cpu / ref_cpu : 0.0);
-  std::printf("  memory: RSS +%.1f MB, content store peak %.1f MB, other %.1f MB; goal other < 10 MB: %s\n",
-              mem_mb, store_mb, mem_mb - store_mb, mem_mb - store_mb < 10 ? "met" : "NOT met");
-  std::printf("  PutFrame->PERSISTED per fragment (%zu): p50 %.1f ms, p99 %.1f ms; goal p99 <= %.0f ms "
-              "(fragment %lld ms + 50): %s (p99/goal %.3f)\n",
-              lat_ms.size(), p50, p99, goal_ms, static_cast<long long>(so.fragment_duration_ms),
-              p99 <= goal_ms ? "met" : "NOT met", p99 / goal_ms);
+  std::printf(
+      "  SDK CPU per stream:      %.3f %% of a core (replay baseline %.3f %% subtracted); goal < 1 "
+      "%%: %s\n",
+      sdk_cpu * 100, base_cpu * 100, sdk_cpu < 0.01 ? "met" : "NOT met");
+  std::printf(
+      "  reference, same run:     ffmpeg -re remux to Matroska %.3f %% of a core; SDK/ffmpeg = "
+      "%.2f\n",
+      ref_cpu * 100, ref_cpu > 0 ? sdk_cpu / ref_cpu : 0.0);
+  std::printf(
+      "  memory: RSS +%.1f MB, content store peak %.1f MB, other %.1f MB; goal other < 10 MB: %s\n",
+      mem_mb, store_mb, mem_mb - store_mb, mem_mb - store_mb < 10 ? "met" : "NOT met");
+  std::printf(
+      "  PutFrame->PERSISTED per fragment (%zu): p50 %.1f ms, p99 %.1f ms; goal p99 <= %.0f ms "
+      "(fragment %lld ms + 50): %s (p99/goal %.3f)\n",
+      lat_ms.size(), p50, p99, goal_ms, static_cast<long long>(so.fragment_duration_ms),
+      p99 <= goal_ms ? "met" : "NOT met", p99 / goal_ms);
   return stop.ok() ? 0 : 1;
 }

@@ -5,6 +5,7 @@
 //
 // Usage: putmedia_load [--streamarcd PATH] [--streams 10,100,300] [--seconds 20]
 //                      [--data-dir DIR] [--input FILE]
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -15,7 +16,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <arpa/inet.h>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -45,8 +45,8 @@ double Since(SteadyClock::time_point t0) {
 // ---- The stream every connection sends ----
 
 struct Piece {
-  size_t end = 0;      // the stream's bytes up to here are due...
-  double due_s = 0;    // ...this many seconds after the connection starts
+  size_t end = 0;    // the stream's bytes up to here are due...
+  double due_s = 0;  // ...this many seconds after the connection starts
 };
 
 struct Cluster {
@@ -143,8 +143,8 @@ struct Server {
 bool StartServer(const std::string& bin, const std::string& data, Server* s) {
   s->log = data + ".log";
   int fd = open(s->log.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
-  std::vector<std::string> args = {bin, "--port", "0", "--data-dir", data, "--log-level",
-                                   "warn", "--worker-threads", "2"};
+  std::vector<std::string> args = {
+      bin, "--port", "0", "--data-dir", data, "--log-level", "warn", "--worker-threads", "2"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -162,7 +162,8 @@ bool StartServer(const std::string& bin, const std::string& data, Server* s) {
     std::string line;
     std::string inode_dir = "/proc/" + std::to_string(s->pid) + "/fd";
     std::vector<std::string> inodes;
-    for (const auto& e : std::filesystem::directory_iterator(inode_dir, std::filesystem::directory_options::skip_permission_denied)) {
+    for (const auto& e : std::filesystem::directory_iterator(
+             inode_dir, std::filesystem::directory_options::skip_permission_denied)) {
       std::error_code ec;
       auto target = std::filesystem::read_symlink(e.path(), ec).string();
       if (target.rfind("socket:[", 0) == 0) inodes.push_back(target.substr(8, target.size() - 9));
@@ -212,8 +213,10 @@ int Connect(int port) {
 std::string Request(int port, const std::string& path, const std::string& body) {
   int fd = Connect(port);
   // The server's own name: the request guard refuses a foreign Host.
-  std::string req = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string req = "POST " + path +
+                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                    "Content-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body;
   (void)!write(fd, req.data(), req.size());
   std::string out;
   char buf[4096];
@@ -227,9 +230,9 @@ std::string Request(int port, const std::string& path, const std::string& body) 
 
 struct Conn {
   int fd = -1;
-  double start_s = 0;     // when it starts sending, from the run's start
-  size_t sent = 0;        // stream bytes sent
-  std::string out;        // framed bytes not yet accepted by the socket
+  double start_s = 0;  // when it starts sending, from the run's start
+  size_t sent = 0;     // stream bytes sent
+  std::string out;     // framed bytes not yet accepted by the socket
   size_t next_piece = 0;
   size_t next_cluster = 0;
   std::map<int64_t, double> last_byte_at;  // cluster timecode -> when its last byte left
@@ -252,8 +255,8 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
 
-RunResult RunOnce(const std::string& bin, const std::string& data_root, const Stream& stream,
-               int n, double seconds) {
+RunResult RunOnce(const std::string& bin, const std::string& data_root, const Stream& stream, int n,
+                  double seconds) {
   RunResult res;
   res.streams = n;
   std::string data = data_root + "/run-" + std::to_string(n);
@@ -403,10 +406,14 @@ int main(int argc, char** argv) {
   double seconds = 20;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--streamarcd") bin = v;
-    else if (k == "--input") input = v;
-    else if (k == "--data-dir") data = v;
-    else if (k == "--seconds") seconds = std::stod(v);
+    if (k == "--streamarcd")
+      bin = v;
+    else if (k == "--input")
+      input = v;
+    else if (k == "--data-dir")
+      data = v;
+    else if (k == "--seconds")
+      seconds = std::stod(v);
     else if (k == "--streams") {
       counts.clear();
       std::stringstream ss(v);
@@ -418,7 +425,8 @@ int main(int argc, char** argv) {
   if (!streamarc::bench::EnsureH264Input(input)) return 1;
   std::filesystem::create_directories(data);
   int64_t base_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch()).count();
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
   Stream stream;
   if (!BuildStream(input, seconds, base_ms, &stream)) {
     std::fprintf(stderr, "cannot read %s\n", input.c_str());
@@ -426,17 +434,19 @@ int main(int argc, char** argv) {
   }
   std::printf("input: %s, video only, one cluster per 2 s GOP, %.1f Mbit/s, %.0f s per stream\n",
               input.c_str(), stream.bytes.size() * 8 / 1e6 / stream.duration_s, seconds);
-  std::printf("reference: DESIGN.md's bar, nginx-rtmp at 0.39-0.46%% of a core per 4 Mbit/s "
-              "camera (measured on this kind of machine, not in this run); goal half of it\n");
+  std::printf(
+      "reference: DESIGN.md's bar, nginx-rtmp at 0.39-0.46%% of a core per 4 Mbit/s "
+      "camera (measured on this kind of machine, not in this run); goal half of it\n");
   std::printf("%8s %10s %12s %14s %10s %10s %10s %10s %8s %10s\n", "streams", "Mbit/s",
-              "server CPU%", "CPU%/stream", "vs nginx", "ack p50", "ack p99", "ack max",
-              "errors", "late by");
+              "server CPU%", "CPU%/stream", "vs nginx", "ack p50", "ack p99", "ack max", "errors",
+              "late by");
   for (int n : counts) {
     RunResult r = RunOnce(bin, data, stream, n, seconds);
-    std::printf("%8d %10.0f %12.1f %14.3f %9.2fx %8.1fms %8.1fms %8.1fms %8zu %8.2fs   "
-                "(%zu/%zu fragments persisted)\n",
-                r.streams, r.mbps, r.cpu_core, r.cpu_per_stream, r.cpu_per_stream / 0.425,
-                r.p50, r.p99, r.max, r.errors, r.worst_lag_s, r.persisted, r.fragments);
+    std::printf(
+        "%8d %10.0f %12.1f %14.3f %9.2fx %8.1fms %8.1fms %8.1fms %8zu %8.2fs   "
+        "(%zu/%zu fragments persisted)\n",
+        r.streams, r.mbps, r.cpu_core, r.cpu_per_stream, r.cpu_per_stream / 0.425, r.p50, r.p99,
+        r.max, r.errors, r.worst_lag_s, r.persisted, r.fragments);
     std::fflush(stdout);
   }
   return 0;

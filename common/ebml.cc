@@ -75,40 +75,74 @@ std::string ReadString(std::span<const uint8_t> data) {
 
 std::string ElementName(uint32_t id) {
   switch (id) {
-    case kEbml: return "EBML";
-    case kDocType: return "DocType";
-    case kVoid: return "Void";
-    case kCrc32: return "CRC-32";
-    case kSegment: return "Segment";
-    case kSeekHead: return "SeekHead";
-    case kInfo: return "Info";
-    case kTracks: return "Tracks";
-    case kCluster: return "Cluster";
-    case kCues: return "Cues";
-    case kChapters: return "Chapters";
-    case kAttachments: return "Attachments";
-    case kTags: return "Tags";
-    case kTimecodeScale: return "TimecodeScale";
-    case kTrackEntry: return "TrackEntry";
-    case kTrackNumber: return "TrackNumber";
-    case kTrackUid: return "TrackUID";
-    case kTrackType: return "TrackType";
-    case kCodecId: return "CodecID";
-    case kCodecPrivate: return "CodecPrivate";
-    case kVideo: return "Video";
-    case kAudio: return "Audio";
-    case kTimecode: return "Timecode";
-    case kSimpleBlock: return "SimpleBlock";
-    case kBlockGroup: return "BlockGroup";
-    case kBlock: return "Block";
-    case kBlockDuration: return "BlockDuration";
-    case kReferenceBlock: return "ReferenceBlock";
-    case kTag: return "Tag";
-    case kTargets: return "Targets";
-    case kSimpleTag: return "SimpleTag";
-    case kTagName: return "TagName";
-    case kTagString: return "TagString";
-    case kTagBinary: return "TagBinary";
+    case kEbml:
+      return "EBML";
+    case kDocType:
+      return "DocType";
+    case kVoid:
+      return "Void";
+    case kCrc32:
+      return "CRC-32";
+    case kSegment:
+      return "Segment";
+    case kSeekHead:
+      return "SeekHead";
+    case kInfo:
+      return "Info";
+    case kTracks:
+      return "Tracks";
+    case kCluster:
+      return "Cluster";
+    case kCues:
+      return "Cues";
+    case kChapters:
+      return "Chapters";
+    case kAttachments:
+      return "Attachments";
+    case kTags:
+      return "Tags";
+    case kTimecodeScale:
+      return "TimecodeScale";
+    case kTrackEntry:
+      return "TrackEntry";
+    case kTrackNumber:
+      return "TrackNumber";
+    case kTrackUid:
+      return "TrackUID";
+    case kTrackType:
+      return "TrackType";
+    case kCodecId:
+      return "CodecID";
+    case kCodecPrivate:
+      return "CodecPrivate";
+    case kVideo:
+      return "Video";
+    case kAudio:
+      return "Audio";
+    case kTimecode:
+      return "Timecode";
+    case kSimpleBlock:
+      return "SimpleBlock";
+    case kBlockGroup:
+      return "BlockGroup";
+    case kBlock:
+      return "Block";
+    case kBlockDuration:
+      return "BlockDuration";
+    case kReferenceBlock:
+      return "ReferenceBlock";
+    case kTag:
+      return "Tag";
+    case kTargets:
+      return "Targets";
+    case kSimpleTag:
+      return "SimpleTag";
+    case kTagName:
+      return "TagName";
+    case kTagString:
+      return "TagString";
+    case kTagBinary:
+      return "TagBinary";
     default: {
       char buf[16];
       std::snprintf(buf, sizeof buf, "0x%X", id);

@@ -89,10 +89,10 @@ VintResult ReadId(std::span<const uint8_t> in, uint32_t* id, size_t* len);
 VintResult ReadSize(std::span<const uint8_t> in, uint64_t* size, size_t* len);
 
 // Big-endian readers for element payloads. `data.size()` is the element's size.
-uint64_t ReadUint(std::span<const uint8_t> data);  // 0-8 bytes
-int64_t ReadInt(std::span<const uint8_t> data);    // 0-8 bytes, two's complement
+uint64_t ReadUint(std::span<const uint8_t> data);            // 0-8 bytes
+int64_t ReadInt(std::span<const uint8_t> data);              // 0-8 bytes, two's complement
 bool ReadFloat(std::span<const uint8_t> data, double* out);  // 0, 4 or 8 bytes
-std::string ReadString(std::span<const uint8_t> data);  // trailing NULs dropped
+std::string ReadString(std::span<const uint8_t> data);       // trailing NULs dropped
 
 // A readable name for error messages: "Cluster", or "0x1A2B3C" for IDs we do not know.
 std::string ElementName(uint32_t id);

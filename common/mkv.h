@@ -71,8 +71,8 @@ struct SimpleTag {
 };
 
 struct ClusterStart {
-  uint64_t offset = 0;    // stream offset of the Cluster element's ID
-  int64_t timecode = 0;   // Cluster Timecode, in ticks
+  uint64_t offset = 0;   // stream offset of the Cluster element's ID
+  int64_t timecode = 0;  // Cluster Timecode, in ticks
   bool known_size = false;
 };
 
@@ -90,8 +90,8 @@ struct Frame {
   bool invisible = false;
   bool discardable = false;
   bool from_block_group = false;
-  uint32_t lace_index = 0;   // position within a laced block (0 when not laced)
-  uint64_t block_offset = 0; // stream offset of the SimpleBlock/BlockGroup element
+  uint32_t lace_index = 0;    // position within a laced block (0 when not laced)
+  uint64_t block_offset = 0;  // stream offset of the SimpleBlock/BlockGroup element
   std::span<const uint8_t> data;
 };
 

@@ -177,8 +177,7 @@ class Reader::Impl {
     // An element that cannot be a child of an unknown-size level ends that level.
     while (!stack_.empty() && stack_.back().end == kUnknownSize) {
       const Level& top = stack_.back();
-      bool child = top.id == kCluster ? IsClusterChild(id)
-                                      : !(id == kEbml || id == kSegment);
+      bool child = top.id == kCluster ? IsClusterChild(id) : !(id == kEbml || id == kSegment);
       if (child) break;
       if (top.id == kCluster && !IsSegmentChild(id) && id != kEbml && id != kSegment) {
         break;  // an unknown element inside the cluster: skip it
@@ -216,9 +215,12 @@ class Reader::Impl {
     if (ctx == kSegment && id == kCluster) return Descend(id, size, offset, header_len);
 
     bool hold = false;
-    if (ctx == 0) hold = id == kEbml;
-    else if (ctx == kSegment) hold = id == kInfo || id == kTracks || id == kTags;
-    else if (ctx == kCluster) hold = id == kTimecode || id == kSimpleBlock || id == kBlockGroup;
+    if (ctx == 0)
+      hold = id == kEbml;
+    else if (ctx == kSegment)
+      hold = id == kInfo || id == kTracks || id == kTags;
+    else if (ctx == kCluster)
+      hold = id == kTimecode || id == kSimpleBlock || id == kBlockGroup;
 
     if (size > opt_.max_element_size) {
       return ResourceExhausted("mkv: " + At(offset, id) + " has size " + std::to_string(size) +
@@ -304,10 +306,14 @@ class Reader::Impl {
 
   Status HandleElement(uint32_t id, uint64_t offset, std::span<const uint8_t> body) {
     switch (id) {
-      case kEbml: return HandleEbmlHeader(offset, body);
-      case kInfo: return HandleInfo(offset, body);
-      case kTracks: return HandleTracks(offset, body);
-      case kTags: return HandleTags(offset, body);
+      case kEbml:
+        return HandleEbmlHeader(offset, body);
+      case kInfo:
+        return HandleInfo(offset, body);
+      case kTracks:
+        return HandleTracks(offset, body);
+      case kTags:
+        return HandleTags(offset, body);
       case kTimecode: {
         if (cluster_has_timecode_) {
           return InvalidArgument("mkv: second Timecode in the Cluster, " + At(offset, id));
@@ -320,9 +326,12 @@ class Reader::Impl {
         cluster_has_timecode_ = true;
         return h_.OnClusterStart(cluster_);
       }
-      case kSimpleBlock: return HandleBlock(offset, body, /*simple=*/true, false, 0);
-      case kBlockGroup: return HandleBlockGroup(offset, body);
-      default: return Status::Ok();
+      case kSimpleBlock:
+        return HandleBlock(offset, body, /*simple=*/true, false, 0);
+      case kBlockGroup:
+        return HandleBlockGroup(offset, body);
+      default:
+        return Status::Ok();
     }
   }
 
@@ -362,8 +371,8 @@ class Reader::Impl {
                      int64_t duration) {
     const char* what = simple ? "SimpleBlock" : "Block";
     auto bad = [&](const std::string& why) {
-      return InvalidArgument(std::string("mkv: ") + what + " at offset " +
-                             std::to_string(offset) + ": " + why);
+      return InvalidArgument(std::string("mkv: ") + what + " at offset " + std::to_string(offset) +
+                             ": " + why);
     };
     if (!have_tracks_) return bad("a frame before Tracks");
     if (!cluster_has_timecode_) return bad("a frame before its Cluster's Timecode");

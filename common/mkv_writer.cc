@@ -112,8 +112,8 @@ Status Writer::ResumeCluster(int64_t timecode) {
   return Status::Ok();
 }
 
-Status Writer::WriteFrame(uint64_t track, int64_t timecode, bool key,
-                          std::span<const uint8_t> data, int64_t duration) {
+Status Writer::WriteFrame(uint64_t track, int64_t timecode, bool key, std::span<const uint8_t> data,
+                          int64_t duration) {
   if (!cluster_open()) return FailedPrecondition("mkv writer: no open Cluster");
   if (track == 0 || track > 126) return InvalidArgument("mkv writer: track number out of range");
   int64_t rel = timecode - cluster_timecode_;

@@ -98,8 +98,8 @@ std::string UriEncode(std::string_view s, bool keep_slash) {
   static constexpr char kDigits[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                      (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
+    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_' || c == '.' || c == '~';
     if (unreserved || (keep_slash && c == '/')) {
       out.push_back(static_cast<char>(c));
     } else {
@@ -153,8 +153,8 @@ std::string StringToSign(std::string_view amz_date, std::string_view scope,
          Sha256Hex(canonical_request);
 }
 
-std::string SigningKey(std::string_view secret_key, std::string_view date,
-                       std::string_view region, std::string_view service) {
+std::string SigningKey(std::string_view secret_key, std::string_view date, std::string_view region,
+                       std::string_view service) {
   std::string k = HmacSha256("AWS4" + std::string(secret_key), date);
   k = HmacSha256(k, region);
   k = HmacSha256(k, service);
@@ -179,10 +179,10 @@ std::string AmzDate(int64_t micros_since_epoch) {
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> Sign(Request& request,
-                                                               const Credentials& creds,
-                                                               std::string_view region,
-                                                               std::string_view service,
-                                                               int64_t now_micros) {
+                                                              const Credentials& creds,
+                                                              std::string_view region,
+                                                              std::string_view service,
+                                                              int64_t now_micros) {
   if (creds.access_key.empty() || creds.secret_key.empty()) {
     return PermissionDenied("SigV4: no access key or secret key");
   }

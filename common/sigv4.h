@@ -22,8 +22,8 @@ inline constexpr std::string_view kEmptyPayloadSha256 =
 
 struct Request {
   std::string method = "POST";
-  std::string path = "/";   // as sent, before URI-encoding; "" means "/"
-  std::string query;        // as sent ("a=1&b=2"), without '?'; may be empty
+  std::string path = "/";  // as sent, before URI-encoding; "" means "/"
+  std::string query;       // as sent ("a=1&b=2"), without '?'; may be empty
   // Every header to sign, any case, in any order. Repeated names are joined with ','.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string payload_sha256_hex;  // Sha256Hex(body), or kEmptyPayloadSha256 for PutMedia
@@ -56,14 +56,13 @@ std::string StringToSign(std::string_view amz_date, std::string_view scope,
 std::string Scope(std::string_view date, std::string_view region, std::string_view service);
 
 // kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
-std::string SigningKey(std::string_view secret_key, std::string_view date,
-                       std::string_view region, std::string_view service);
+std::string SigningKey(std::string_view secret_key, std::string_view date, std::string_view region,
+                       std::string_view service);
 
 // The hex signature of `request` (whose headers must include x-amz-date = `amz_date`, and
 // host). `amz_date` is "YYYYMMDDTHHMMSSZ".
 std::string Signature(const Request& request, std::string_view secret_key,
-                      std::string_view amz_date, std::string_view region,
-                      std::string_view service);
+                      std::string_view amz_date, std::string_view region, std::string_view service);
 
 // "YYYYMMDDTHHMMSSZ" for a time in microseconds since the epoch (UTC).
 std::string AmzDate(int64_t micros_since_epoch);
@@ -73,9 +72,9 @@ std::string AmzDate(int64_t micros_since_epoch);
 // X-Amz-Security-Token. The request must already carry its Host header. Fails when the
 // access key or secret is empty.
 Result<std::vector<std::pair<std::string, std::string>>> Sign(Request& request,
-                                                               const Credentials& creds,
-                                                               std::string_view region,
-                                                               std::string_view service,
-                                                               int64_t now_micros);
+                                                              const Credentials& creds,
+                                                              std::string_view region,
+                                                              std::string_view service,
+                                                              int64_t now_micros);
 
 }  // namespace streamarc::sigv4

@@ -7,19 +7,32 @@ namespace streamarc {
 
 std::string_view CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kInvalidArgument: return "InvalidArgument";
-    case Code::kNotFound: return "NotFound";
-    case Code::kAlreadyExists: return "AlreadyExists";
-    case Code::kFailedPrecondition: return "FailedPrecondition";
-    case Code::kOutOfRange: return "OutOfRange";
-    case Code::kResourceExhausted: return "ResourceExhausted";
-    case Code::kPermissionDenied: return "PermissionDenied";
-    case Code::kDataLoss: return "DataLoss";
-    case Code::kIoError: return "IoError";
-    case Code::kUnavailable: return "Unavailable";
-    case Code::kCancelled: return "Cancelled";
-    case Code::kInternal: return "Internal";
+    case Code::kOk:
+      return "OK";
+    case Code::kInvalidArgument:
+      return "InvalidArgument";
+    case Code::kNotFound:
+      return "NotFound";
+    case Code::kAlreadyExists:
+      return "AlreadyExists";
+    case Code::kFailedPrecondition:
+      return "FailedPrecondition";
+    case Code::kOutOfRange:
+      return "OutOfRange";
+    case Code::kResourceExhausted:
+      return "ResourceExhausted";
+    case Code::kPermissionDenied:
+      return "PermissionDenied";
+    case Code::kDataLoss:
+      return "DataLoss";
+    case Code::kIoError:
+      return "IoError";
+    case Code::kUnavailable:
+      return "Unavailable";
+    case Code::kCancelled:
+      return "Cancelled";
+    case Code::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }
@@ -38,12 +51,16 @@ Status ErrnoStatus(int err, std::string_view what) {
   msg += std::strerror(err);
   switch (err) {
     case ENOSPC:
-    case EDQUOT: return ResourceExhausted(std::move(msg));
+    case EDQUOT:
+      return ResourceExhausted(std::move(msg));
     case EACCES:
     case EPERM:
-    case EROFS: return PermissionDenied(std::move(msg));
-    case ENOENT: return NotFound(std::move(msg));
-    default: return IoError(std::move(msg));
+    case EROFS:
+      return PermissionDenied(std::move(msg));
+    case ENOENT:
+      return NotFound(std::move(msg));
+    default:
+      return IoError(std::move(msg));
   }
 }
 

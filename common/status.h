@@ -57,7 +57,9 @@ class [[nodiscard]] Status {
 inline Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
 inline Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
 inline Status AlreadyExists(std::string m) { return {Code::kAlreadyExists, std::move(m)}; }
-inline Status FailedPrecondition(std::string m) { return {Code::kFailedPrecondition, std::move(m)}; }
+inline Status FailedPrecondition(std::string m) {
+  return {Code::kFailedPrecondition, std::move(m)};
+}
 inline Status OutOfRange(std::string m) { return {Code::kOutOfRange, std::move(m)}; }
 inline Status ResourceExhausted(std::string m) { return {Code::kResourceExhausted, std::move(m)}; }
 inline Status PermissionDenied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
@@ -75,7 +77,7 @@ Status ErrnoStatus(int err, std::string_view what);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).ok() && "a Result needs a value or an error");
   }
@@ -106,10 +108,10 @@ inline constexpr const char* kBusyMessage = "the server is busy; try again";
 #define STREAMARC_CONCAT(a, b) STREAMARC_CONCAT_INNER(a, b)
 
 // Returns the Status of `expr` from the enclosing function when it is not OK.
-#define RETURN_IF_ERROR(expr)                            \
-  do {                                                   \
-    ::streamarc::Status status_macro_ = (expr);          \
-    if (!status_macro_.ok()) return status_macro_;       \
+#define RETURN_IF_ERROR(expr)                      \
+  do {                                             \
+    ::streamarc::Status status_macro_ = (expr);    \
+    if (!status_macro_.ok()) return status_macro_; \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, MakeX());` binds the value or returns the error.

@@ -60,9 +60,8 @@ class FragmenterImpl final : public Fragmenter {
     RETURN_IF_ERROR(error_.status);
     if (tracks.size() > opt_.max_tracks) {
       return Fail(AckErrorId::kMoreThanAllowedTracksFound,
-                  ResourceExhausted("fragmenter: the stream has " +
-                                    std::to_string(tracks.size()) + " tracks, more than " +
-                                    std::to_string(opt_.max_tracks)));
+                  ResourceExhausted("fragmenter: the stream has " + std::to_string(tracks.size()) +
+                                    " tracks, more than " + std::to_string(opt_.max_tracks)));
     }
     if (tracks.empty()) {
       return Fail(AckErrorId::kInvalidMkvData, InvalidArgument("fragmenter: Tracks is empty"));
@@ -122,12 +121,12 @@ class FragmenterImpl final : public Fragmenter {
     }
     if (!fragment_) {
       if (on_cut_track) {
-        return Fail(AckErrorId::kInvalidMkvData,
-                    InvalidArgument("fragmenter: a non-key frame of track " +
-                                    std::to_string(f.track) + " at timecode " +
-                                    std::to_string(f.timecode) +
-                                    " where a fragment must start (at the start of the "
-                                    "stream, after END_OF_FRAGMENT or new tracks)"));
+        return Fail(
+            AckErrorId::kInvalidMkvData,
+            InvalidArgument("fragmenter: a non-key frame of track " + std::to_string(f.track) +
+                            " at timecode " + std::to_string(f.timecode) +
+                            " where a fragment must start (at the start of the "
+                            "stream, after END_OF_FRAGMENT or new tracks)"));
       }
       RETURN_IF_ERROR(TakeBytes(f.data.size()));
       return Hold(f);
@@ -178,9 +177,14 @@ class FragmenterImpl final : public Fragmenter {
     if (reader_status.ok()) return e;
     e.status = reader_status;
     switch (reader_status.code()) {
-      case Code::kDataLoss: e.ack = AckErrorId::kStreamReadError; break;
-      case Code::kNotFound: e.ack = AckErrorId::kTrackNumberMismatch; break;  // unknown track
-      default: e.ack = AckErrorId::kInvalidMkvData;
+      case Code::kDataLoss:
+        e.ack = AckErrorId::kStreamReadError;
+        break;
+      case Code::kNotFound:
+        e.ack = AckErrorId::kTrackNumberMismatch;
+        break;  // unknown track
+      default:
+        e.ack = AckErrorId::kInvalidMkvData;
     }
     e.fragment_timecode = fragment_ ? fragment_->fragment_timecode : last_timecode_;
     if (fragment_) e.fragment_index = fragment_->index;
@@ -217,8 +221,7 @@ class FragmenterImpl final : public Fragmenter {
     int64_t ns = 0;
     if (__builtin_mul_overflow(ticks, static_cast<int64_t>(section_->info.timecode_scale_ns),
                                &ns)) {
-      return ticks < 0 ? std::numeric_limits<int64_t>::min()
-                       : std::numeric_limits<int64_t>::max();
+      return ticks < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
     }
     return ns;
   }
@@ -232,8 +235,7 @@ class FragmenterImpl final : public Fragmenter {
     }
     if (opt_.timecode_type == TimecodeType::kRelative) {
       int64_t start_ns = 0;
-      if (__builtin_mul_overflow(opt_.producer_start_timestamp_ms, int64_t{1'000'000},
-                                 &start_ns) ||
+      if (__builtin_mul_overflow(opt_.producer_start_timestamp_ms, int64_t{1'000'000}, &start_ns) ||
           __builtin_add_overflow(ns, start_ns, &ns)) {
         return false;
       }
@@ -273,8 +275,7 @@ class FragmenterImpl final : public Fragmenter {
     if (!fragment_rate_.Take(1, clock_.MonotonicMicros())) {
       return Fail(AckErrorId::kStreamReadError,
                   ResourceExhausted("fragmenter: more than " +
-                                    std::to_string(opt_.max_fragments_per_second) +
-                                    " fragments/s"),
+                                    std::to_string(opt_.max_fragments_per_second) + " fragments/s"),
                   timecode);
     }
     fragment_ = std::make_unique<Fragment>();
@@ -303,24 +304,23 @@ class FragmenterImpl final : public Fragmenter {
     const int64_t start = fragment_->fragment_timecode;
     const int64_t end = timecode + FrameDurationTicks(track, block_duration);
     if (TicksToNs(end - start) > opt_.max_duration_us * 1000) {
-      return Fail(AckErrorId::kMaxFragmentDurationReached,
-                  ResourceExhausted("fragmenter: the fragment at timecode " +
-                                    std::to_string(start) + " lasts longer than " +
-                                    std::to_string(opt_.max_duration_us / 1000) +
-                                    " ms (no key frame to cut at)"));
+      return Fail(
+          AckErrorId::kMaxFragmentDurationReached,
+          ResourceExhausted("fragmenter: the fragment at timecode " + std::to_string(start) +
+                            " lasts longer than " + std::to_string(opt_.max_duration_us / 1000) +
+                            " ms (no key frame to cut at)"));
     }
     int64_t frame_ns = 0;
     if (prev_start_ns_ && AbsoluteNs(timecode, &frame_ns) && frame_ns < *prev_start_ns_) {
-      return Fail(AckErrorId::kFragmentTimecodeLesserThanPrevious,
-                  OutOfRange("fragmenter: frame timecode " + std::to_string(timecode) +
-                             " of track " + std::to_string(track) +
-                             " is earlier than the previous fragment's start"));
+      return Fail(
+          AckErrorId::kFragmentTimecodeLesserThanPrevious,
+          OutOfRange("fragmenter: frame timecode " + std::to_string(timecode) + " of track " +
+                     std::to_string(track) + " is earlier than the previous fragment's start"));
     }
     if (timecode - start < std::numeric_limits<int16_t>::min()) {
       return Fail(AckErrorId::kFragmentTimecodeLesserThanPrevious,
                   OutOfRange("fragmenter: frame timecode " + std::to_string(timecode) +
-                             " lies too far before its fragment's start " +
-                             std::to_string(start)));
+                             " lies too far before its fragment's start " + std::to_string(start)));
     }
     const size_t offset = fragment_->cluster.size();
     // A BlockDuration the producer gave is kept (the writer then uses a BlockGroup).
@@ -336,10 +336,10 @@ class FragmenterImpl final : public Fragmenter {
     ++fragment_->frame_count;
     fragment_end_ticks_ = std::max(fragment_end_ticks_, end);
     if (fragment_->cluster.size() > opt_.max_bytes) {
-      return Fail(AckErrorId::kMaxFragmentSizeReached,
-                  ResourceExhausted("fragmenter: the fragment at timecode " +
-                                    std::to_string(start) + " is larger than " +
-                                    std::to_string(opt_.max_bytes) + " bytes"));
+      return Fail(
+          AckErrorId::kMaxFragmentSizeReached,
+          ResourceExhausted("fragmenter: the fragment at timecode " + std::to_string(start) +
+                            " is larger than " + std::to_string(opt_.max_bytes) + " bytes"));
     }
     return Status::Ok();
   }
@@ -366,8 +366,8 @@ class FragmenterImpl final : public Fragmenter {
 
   // Keeps a frame of another track that came before the cut track's first key frame.
   Status Hold(const mkv::Frame& f) {
-    held_.push_back({f.track, f.timecode, f.key, f.duration,
-                     mkv::Bytes(f.data.begin(), f.data.end())});
+    held_.push_back(
+        {f.track, f.timecode, f.key, f.duration, mkv::Bytes(f.data.begin(), f.data.end())});
     held_bytes_ += f.data.size();
     if (held_bytes_ > opt_.max_bytes) {
       return Fail(AckErrorId::kMaxFragmentSizeReached,
@@ -393,8 +393,9 @@ class FragmenterImpl final : public Fragmenter {
               std::optional<uint64_t> index = std::nullopt) {
     error_.status = std::move(status);
     error_.ack = ack;
-    error_.fragment_timecode =
-        timecode ? *timecode : fragment_ ? fragment_->fragment_timecode : last_timecode_;
+    error_.fragment_timecode = timecode    ? *timecode
+                               : fragment_ ? fragment_->fragment_timecode
+                                           : last_timecode_;
     if (index) {
       error_.fragment_index = index;
     } else if (fragment_ && started_) {
@@ -432,10 +433,10 @@ class FragmenterImpl final : public Fragmenter {
 
   // Output: the open fragment.
   std::unique_ptr<Fragment> fragment_;
-  std::optional<mkv::Writer> writer_;  // writes fragment_->cluster
-  bool started_ = false;               // OnFragmentStart succeeded for fragment_
-  int64_t fragment_start_ns_ = 0;      // absolute producer time of fragment_
-  int64_t fragment_end_ticks_ = 0;     // latest frame end so far
+  std::optional<mkv::Writer> writer_;     // writes fragment_->cluster
+  bool started_ = false;                  // OnFragmentStart succeeded for fragment_
+  int64_t fragment_start_ns_ = 0;         // absolute producer time of fragment_
+  int64_t fragment_end_ticks_ = 0;        // latest frame end so far
   std::optional<int64_t> prev_start_ns_;  // of the last emitted fragment
   uint64_t next_index_ = 0;
 };

@@ -60,9 +60,9 @@ struct Options {
   int64_t min_recut_duration_us = 1'000'000;
 
   // ---- Limits (KVS's defaults; duration more lenient than KVS's 10 s) ----
-  int64_t max_duration_us = 20'000'000;   // 4002 MAX_FRAGMENT_DURATION_REACHED
-  size_t max_bytes = 50 << 20;            // 4001 MAX_FRAGMENT_SIZE_REACHED (cluster bytes)
-  size_t max_tracks = 3;                  // 4012 MORE_THAN_ALLOWED_TRACKS_FOUND
+  int64_t max_duration_us = 20'000'000;  // 4002 MAX_FRAGMENT_DURATION_REACHED
+  size_t max_bytes = 50 << 20;           // 4001 MAX_FRAGMENT_SIZE_REACHED (cluster bytes)
+  size_t max_tracks = 3;                 // 4012 MORE_THAN_ALLOWED_TRACKS_FOUND
   // Per-stream rates, as token buckets on Clock::MonotonicMicros: a bucket holds up to its
   // burst and refills at its rate; a fragment start takes one fragment token, a frame its
   // size in byte tokens. An empty bucket refuses the stream with 4000 STREAM_READ_ERROR:
@@ -100,7 +100,7 @@ struct FragmentHead {
 
 // A cut-track key frame's block inside Fragment::cluster.
 struct KeyFrame {
-  uint32_t offset = 0;  // of the SimpleBlock/BlockGroup element, from the Cluster ID
+  uint32_t offset = 0;   // of the SimpleBlock/BlockGroup element, from the Cluster ID
   int64_t timecode = 0;  // absolute, ticks
 };
 
@@ -108,7 +108,7 @@ struct Fragment : FragmentHead {
   mkv::Bytes cluster;       // one Cluster of known size
   int64_t duration_ms = 0;  // from the fragment timecode to the end of its last frame
   uint32_t frame_count = 0;
-  std::vector<KeyFrame> key_frames;  // in cluster order; key_frames[0].offset is the first block
+  std::vector<KeyFrame> key_frames;    // in cluster order; key_frames[0].offset is the first block
   bool kept_producer_cluster = false;  // the producer's cluster, kept as it was
   // Producer tags received since the previous fragment opened (END_OF_FRAGMENT excluded).
   std::vector<mkv::SimpleTag> tags;

@@ -4,8 +4,8 @@ namespace streamarc::fragmenter {
 namespace {
 
 bool SameTrack(const mkv::TrackInfo& a, const mkv::TrackInfo& b) {
-  return a.number == b.number && a.uid == b.uid && a.type == b.type &&
-         a.codec_id == b.codec_id && a.codec_private == b.codec_private && a.name == b.name &&
+  return a.number == b.number && a.uid == b.uid && a.type == b.type && a.codec_id == b.codec_id &&
+         a.codec_private == b.codec_private && a.name == b.name &&
          a.default_duration_ns == b.default_duration_ns && a.codec_delay_ns == b.codec_delay_ns &&
          a.pixel_width == b.pixel_width && a.pixel_height == b.pixel_height &&
          a.sampling_frequency == b.sampling_frequency && a.channels == b.channels &&

@@ -73,9 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> in(data + 1, size - 1);
   Result whole = Decode(in, in.size() + 1);
   Result split = Decode(in, piece);
-  if (whole.code != split.code || whole.body != split.body ||
-      whole.trailers != split.trailers || whole.done != split.done ||
-      whole.consumed != split.consumed) {
+  if (whole.code != split.code || whole.body != split.body || whole.trailers != split.trailers ||
+      whole.done != split.done || whole.consumed != split.consumed) {
     abort();
   }
   return 0;

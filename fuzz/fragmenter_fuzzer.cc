@@ -71,8 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.max_duration_us = (sel & 1) ? 500'000 : 20'000'000;
   o.min_recut_duration_us = (sel & 2) ? 0 : 100'000;
   o.max_bytes = (sel & 4) ? 4096 : 1 << 20;
-  o.timecode_type = (sel & 8) ? fragmenter::TimecodeType::kRelative
-                              : fragmenter::TimecodeType::kAbsolute;
+  o.timecode_type =
+      (sel & 8) ? fragmenter::TimecodeType::kRelative : fragmenter::TimecodeType::kAbsolute;
   o.producer_start_timestamp_ms = (sel & 16) ? 1'700'000'000'000 : 0;
   if (sel & 32) o.max_fragments_per_second = 0;
   ManualClock clock;

@@ -24,17 +24,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
   size_t cluster = bytes.find(std::string_view("\x1f\x43\xb6\x75", 4));
   if (cluster == std::string_view::npos) cluster = bytes.size();
-  streamarc::playback::MkvFragment f{bytes.substr(0, cluster), bytes.substr(cluster),
-                                     10'000'000};
+  streamarc::playback::MkvFragment f{bytes.substr(0, cluster), bytes.substr(cluster), 10'000'000};
   streamarc::playback::TrackSelection tracks;
   if (mode & 0x10) tracks.tracks.push_back(1 + ((mode >> 5) & 3));
 
   auto described = streamarc::playback::DescribeTracks(f.header);
   (void)described;
   switch (mode & 3) {
-    case 0: (void)streamarc::playback::Fmp4InitSegment(f.header, tracks); break;
-    case 1: (void)streamarc::playback::Fmp4MediaSegment(f, tracks, 7); break;
-    case 2: (void)streamarc::playback::TsSegment(f, tracks); break;
+    case 0:
+      (void)streamarc::playback::Fmp4InitSegment(f.header, tracks);
+      break;
+    case 1:
+      (void)streamarc::playback::Fmp4MediaSegment(f, tracks, 7);
+      break;
+    case 2:
+      (void)streamarc::playback::TsSegment(f, tracks);
+      break;
     case 3: {
       streamarc::playback::MkvFragment two[] = {f, f};
       two[1].start_us += 1'000'000;

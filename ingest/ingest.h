@@ -22,7 +22,7 @@ struct AckEvent {
   AckEventType type = AckEventType::kIdle;
   // The producer's cluster Timecode as sent (fragmenter::FragmentHead::fragment_timecode).
   std::optional<int64_t> fragment_timecode;
-  std::string fragment_number;  // decimal digits; empty: not known (left out)
+  std::string fragment_number;                        // decimal digits; empty: not known (left out)
   kvs::AckErrorId error_id = kvs::AckErrorId::kNone;  // kError only
 
   static AckEvent Buffering(int64_t timecode, std::string number) {

@@ -87,10 +87,9 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
 
   // Checks the headers and looks the stream up on the worker pool.
   void Start(const PutMediaRequest& req) {
-    Result<archive::StreamRef> ref =
-        kvs::ParseStreamRef(req.stream_name ? &*req.stream_name : nullptr,
-                            req.stream_arn ? &*req.stream_arn : nullptr, "x-amzn-stream-name",
-                            "x-amzn-stream-arn");
+    Result<archive::StreamRef> ref = kvs::ParseStreamRef(
+        req.stream_name ? &*req.stream_name : nullptr, req.stream_arn ? &*req.stream_arn : nullptr,
+        "x-amzn-stream-name", "x-amzn-stream-arn");
     if (!ref.ok()) return Refuse({ref.status()});
     ref_ = *std::move(ref);
     limits_ = svc_.opt_.limits;

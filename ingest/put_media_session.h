@@ -9,9 +9,9 @@
 // timers, one pending per session.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
-#include <chrono>
 #include <memory>
 #include <optional>
 #include <span>

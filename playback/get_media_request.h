@@ -1,8 +1,8 @@
 // The JSON requests of GetMedia, ListFragments and GetMediaForFragmentList, parsed and
 // checked as KVS's API model constrains them (kvs-api.md §2.2, §3), and ListFragments' JSON
 // answer. Pure logic, no archive calls, so it builds into a fuzz target on its own (with
-// streamarc_common for the stream and timestamp rules). Every refusal is kInvalidArgument with a message
-// that names the field, as InvalidArgumentException's Message.
+// streamarc_common for the stream and timestamp rules). Every refusal is kInvalidArgument with a
+// message that names the field, as InvalidArgumentException's Message.
 #pragma once
 
 #include <cstdint>
@@ -16,12 +16,12 @@
 namespace streamarc::playback {
 
 enum class StartSelectorType {
-  kNow,               // the next fragment to be persisted, then live
-  kEarliest,          // the oldest fragment kept
-  kFragmentNumber,    // the fragment after AfterFragmentNumber
-  kServerTimestamp,   // the first fragment whose server timestamp is >= StartTimestamp
-  kProducerTimestamp, // the same with the producer timestamp
-  kContinuationToken, // the fragment after the one the token names
+  kNow,                // the next fragment to be persisted, then live
+  kEarliest,           // the oldest fragment kept
+  kFragmentNumber,     // the fragment after AfterFragmentNumber
+  kServerTimestamp,    // the first fragment whose server timestamp is >= StartTimestamp
+  kProducerTimestamp,  // the same with the producer timestamp
+  kContinuationToken,  // the fragment after the one the token names
 };
 
 struct GetMediaRequest {

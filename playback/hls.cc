@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "common/base64.h"
-#include "common/kvs_request.h"
 #include "common/digest.h"
+#include "common/kvs_request.h"
 
 namespace streamarc::playback {
 namespace {
@@ -167,8 +167,8 @@ Result<SessionParams> ParsePayload(std::string_view payload) {
     if (!ToInt(f[i], &n[i])) return bad;
   }
   auto in = [](int64_t v, int64_t lo, int64_t hi) { return v >= lo && v <= hi; };
-  if (n[0] != kTokenVersion || !in(n[1], 0, 1) || !kvs::ValidateStreamName(f[2]).ok() || !in(n[3], 0, 2) ||
-      !in(n[4], 0, 1) || !in(n[5], 0, 1) || !in(n[7], 0, 1) || !in(n[9], 0, 1) ||
+  if (n[0] != kTokenVersion || !in(n[1], 0, 1) || !kvs::ValidateStreamName(f[2]).ok() ||
+      !in(n[3], 0, 2) || !in(n[4], 0, 1) || !in(n[5], 0, 1) || !in(n[7], 0, 1) || !in(n[9], 0, 1) ||
       !in(n[10], 0, 2) || !in(n[11], 0, 1) || !in(n[12], 0, 1) ||
       !in(n[13], 1, kMaxPlaylistFragments)) {
     return bad;
@@ -222,9 +222,9 @@ Result<SessionRequest> ParseSessionRequest(SessionKind kind, std::string_view bo
     (i == 0 ? r.stream_name : r.stream_arn) = it->get<std::string>();
     given[i] = true;
   }
-  RETURN_IF_ERROR(kvs::ParseStreamRef(given[0] ? &r.stream_name : nullptr,
-                                      given[1] ? &r.stream_arn : nullptr)
-                      .status());
+  RETURN_IF_ERROR(
+      kvs::ParseStreamRef(given[0] ? &r.stream_name : nullptr, given[1] ? &r.stream_arn : nullptr)
+          .status());
   p.stream_name = r.stream_name;
 
   ASSIGN_OR_RETURN(int mode, Enum(j, "PlaybackMode", {"LIVE", "LIVE_REPLAY", "ON_DEMAND"}, 0));

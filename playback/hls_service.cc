@@ -1,6 +1,5 @@
 #include "playback/hls_service.h"
 
-
 #include <algorithm>
 #include <limits>
 #include <map>

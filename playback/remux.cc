@@ -94,8 +94,8 @@ Result<StreamMap> SelectStreams(AVFormatContext* in, const std::vector<TrackDesc
     }
     if (found < 0 || static_cast<unsigned>(found) >= in->nb_streams ||
         in->streams[found]->codecpar->codec_id != CodecOf(t.codec_id)) {
-      return InvalidArgument("libavformat did not read track " + std::to_string(t.number) +
-                             " as " + t.codec_id);
+      return InvalidArgument("libavformat did not read track " + std::to_string(t.number) + " as " +
+                             t.codec_id);
     }
     map.out_of_in[found] = static_cast<int>(map.in_index.size());
     map.in_index.push_back(found);
@@ -115,8 +115,8 @@ Result<OpenedFragment> OpenFragment(std::string_view header, std::string_view cl
   ASSIGN_OR_RETURN(std::vector<TrackDescription> tracks, CheckTracks(all, selection));
   // The demuxer reads its header up to the first Cluster; a header alone (an init segment)
   // gets an empty one.
-  static constexpr char kEmptyCluster[] = {'\x1f', '\x43', '\xb6', '\x75', '\x83',
-                                           '\xe7', '\x81', '\x00'};
+  static constexpr char kEmptyCluster[] = {'\x1f', '\x43', '\xb6', '\x75',
+                                           '\x83', '\xe7', '\x81', '\x00'};
   if (cluster.empty()) cluster = std::string_view(kEmptyCluster, sizeof(kEmptyCluster));
   OpenedFragment f;
   ASSIGN_OR_RETURN(f.demuxer, av::MemoryDemuxer::Open({header, cluster}));
@@ -124,8 +124,7 @@ Result<OpenedFragment> OpenFragment(std::string_view header, std::string_view cl
   return f;
 }
 
-Status AddOutputStreams(AVFormatContext* in, const StreamMap& map, AVFormatContext* out,
-                        bool mp4) {
+Status AddOutputStreams(AVFormatContext* in, const StreamMap& map, AVFormatContext* out, bool mp4) {
   for (size_t i = 0; i < map.in_index.size(); ++i) {
     const AVStream* src = in->streams[map.in_index[i]];
     AVStream* dst = avformat_new_stream(out, nullptr);
@@ -196,7 +195,8 @@ Result<std::vector<TimedPacket>> ReadFragment(av::MemoryDemuxer& demuxer, const 
     for (const TimedPacket* p : track) sorted.push_back(p->pts_us);
     std::sort(sorted.begin(), sorted.end());
     int64_t reorder = 0;
-    for (size_t i = 0; i < track.size(); ++i) reorder = std::max(reorder, sorted[i] - track[i]->pts_us);
+    for (size_t i = 0; i < track.size(); ++i)
+      reorder = std::max(reorder, sorted[i] - track[i]->pts_us);
     for (size_t i = 0; i < track.size(); ++i) track[i]->dts_us = sorted[i] - reorder;
     int64_t last_delta = 0;
     for (size_t i = 0; i < track.size(); ++i) {
@@ -218,8 +218,9 @@ class PacketWriter {
   explicit PacketWriter(AVFormatContext* out) : out_(out), last_dts_(out->nb_streams, INT64_MIN) {}
 
   Status Write(std::vector<TimedPacket>& packets) {
-    std::stable_sort(packets.begin(), packets.end(),
-                     [](const TimedPacket& a, const TimedPacket& b) { return a.dts_us < b.dts_us; });
+    std::stable_sort(
+        packets.begin(), packets.end(),
+        [](const TimedPacket& a, const TimedPacket& b) { return a.dts_us < b.dts_us; });
     for (TimedPacket& p : packets) {
       AVStream* st = out_->streams[p.out_index];
       AVPacket* pkt = p.pkt.get();
@@ -317,7 +318,8 @@ Result<std::string> Fmp4MediaSegment(const MkvFragment& fragment, const TrackSel
   m.muxer->Reserve(fragment.cluster.size() + kOutputSlack);
   ASSIGN_OR_RETURN(std::vector<TimedPacket> packets,
                    ReadFragment(*m.demuxer, m.map, fragment.start_us));
-  if (packets.empty()) return InvalidArgument("the fragment holds no frames of the selected tracks");
+  if (packets.empty())
+    return InvalidArgument("the fragment holds no frames of the selected tracks");
   PacketWriter writer(m.muxer->ctx());
   RETURN_IF_ERROR(writer.Write(packets));
   int err = av_write_frame(m.muxer->ctx(), nullptr);  // frag_custom: close the fragment now
@@ -338,7 +340,8 @@ Result<std::string> TsSegment(const MkvFragment& fragment, const TrackSelection&
   RETURN_IF_ERROR(AddOutputStreams(demuxer->ctx(), map, muxer->ctx(), /*mp4=*/false));
   ASSIGN_OR_RETURN(std::vector<TimedPacket> packets,
                    ReadFragment(*demuxer, map, fragment.start_us));
-  if (packets.empty()) return InvalidArgument("the fragment holds no frames of the selected tracks");
+  if (packets.empty())
+    return InvalidArgument("the fragment holds no frames of the selected tracks");
   av::Options opts;
   // Timestamps as given (the muxer would otherwise add its 1.4 s delay), so segments muxed
   // one by one continue each other. The muxer inserts h264/hevc_mp4toannexb and writes
@@ -405,7 +408,8 @@ Result<Mp4Clip> Mp4ClipOf(std::span<const MkvFragment> fragments, const TrackSel
     RETURN_IF_ERROR(writer.Write(packets));
     ++clip.fragments_used;
   }
-  if (min_pts == INT64_MAX) return InvalidArgument("the fragments hold no frames of the selected tracks");
+  if (min_pts == INT64_MAX)
+    return InvalidArgument("the fragments hold no frames of the selected tracks");
   err = av_write_trailer(muxer->ctx());
   if (err < 0) return av::AvStatus(err, "finishing the MP4 clip");
   clip.duration_us = max_end - min_pts;
@@ -413,8 +417,6 @@ Result<Mp4Clip> Mp4ClipOf(std::span<const MkvFragment> fragments, const TrackSel
   return clip;
 }
 
-void SetFfmpegLogVerbose(bool verbose) {
-  av_log_set_level(verbose ? AV_LOG_INFO : AV_LOG_ERROR);
-}
+void SetFfmpegLogVerbose(bool verbose) { av_log_set_level(verbose ? AV_LOG_INFO : AV_LOG_ERROR); }
 
 }  // namespace streamarc::playback

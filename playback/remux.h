@@ -30,8 +30,8 @@ struct TrackDescription {
   uint64_t number = 0;  // Matroska TrackNumber
   TrackKind kind = TrackKind::kOther;
   int matroska_type = 0;  // Matroska TrackType (1 video, 2 audio, 17 subtitle...)
-  std::string codec_id;  // Matroska CodecID: "V_MPEG4/ISO/AVC", "V_MPEGH/ISO/HEVC", "A_AAC"
-  std::string codecs;    // RFC 6381 for HLS CODECS= / DASH codecs=: "avc1.64001f", "mp4a.40.2"
+  std::string codec_id;   // Matroska CodecID: "V_MPEG4/ISO/AVC", "V_MPEGH/ISO/HEVC", "A_AAC"
+  std::string codecs;     // RFC 6381 for HLS CODECS= / DASH codecs=: "avc1.64001f", "mp4a.40.2"
   bool has_codec_private = false;
   int width = 0, height = 0;
   int sample_rate = 0, channels = 0;

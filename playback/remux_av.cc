@@ -126,7 +126,8 @@ Result<std::unique_ptr<MemoryMuxer>> MemoryMuxer::Create(const char* format) {
   if (!m->avio_) return ResourceExhausted("no memory for an AVIOContext");
   AVFormatContext* ctx = nullptr;
   int err = avformat_alloc_output_context2(&ctx, nullptr, format, nullptr);
-  if (err < 0 || ctx == nullptr) return AvStatus(err, std::string("creating a muxer for ") + format);
+  if (err < 0 || ctx == nullptr)
+    return AvStatus(err, std::string("creating a muxer for ") + format);
   m->ctx_.reset(ctx);
   ctx->pb = m->avio_.get();
   ctx->flags |= AVFMT_FLAG_CUSTOM_IO;
@@ -201,8 +202,8 @@ int MemoryMuxer::IoOpen(AVFormatContext* s, AVIOContext** pb, const char*, int f
     state->owner = m;
     // Writes buffered in the main AVIO must be visible to the reader.
     avio_flush(m->avio_.get());
-    state->avio = NewAvio(false, state.get(), &MemoryMuxer::ReadBack, nullptr,
-                          &MemoryMuxer::SeekBack);
+    state->avio =
+        NewAvio(false, state.get(), &MemoryMuxer::ReadBack, nullptr, &MemoryMuxer::SeekBack);
     if (!state->avio) return AVERROR(ENOMEM);
     *pb = state->avio.get();
     m->readers_.push_back(std::move(state));

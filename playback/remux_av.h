@@ -61,7 +61,7 @@ class MemoryDemuxer {
   std::vector<std::string_view> pieces_;
   uint64_t size_ = 0;
   uint64_t pos_ = 0;
-  AvioPtr avio_;     // declared before ctx_: the demuxer is closed first
+  AvioPtr avio_;  // declared before ctx_: the demuxer is closed first
   DemuxerPtr ctx_;
 };
 

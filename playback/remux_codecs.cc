@@ -94,8 +94,8 @@ bool IsUnsupportedCodec(const Status& status) {
 Result<std::vector<TrackDescription>> DescribeTracks(std::string_view header) {
   TracksCollector collector;
   mkv::Reader reader(collector);
-  RETURN_IF_ERROR(reader.Feed(std::span<const uint8_t>(
-      reinterpret_cast<const uint8_t*>(header.data()), header.size())));
+  RETURN_IF_ERROR(reader.Feed(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(header.data()), header.size())));
   RETURN_IF_ERROR(reader.Finish());
   if (collector.tracks_.empty()) return InvalidArgument("the header holds no tracks");
 

@@ -68,11 +68,13 @@ Status ClientImpl::EnsureStream(const StreamOptions& s) {
     if (!s.create_if_missing) {
       return NotFound("stream " + s.name + " does not exist and create_if_missing is off");
     }
-    ASSIGN_OR_RETURN(HttpResponse c, Call("createStream", {{"StreamName", s.name},
-                                                           {"MediaType", s.media_type},
-                                                           {"DataRetentionInHours", s.retention_hours}}));
+    ASSIGN_OR_RETURN(HttpResponse c,
+                     Call("createStream", {{"StreamName", s.name},
+                                           {"MediaType", s.media_type},
+                                           {"DataRetentionInHours", s.retention_hours}}));
     // ResourceInUse: someone created it meanwhile; describe again.
-    if (c.status != 200 && c.error_type != "ResourceInUseException") return ErrorOf("CreateStream", c);
+    if (c.status != 200 && c.error_type != "ResourceInUseException")
+      return ErrorOf("CreateStream", c);
   }
   return Unavailable("stream " + s.name + " did not become ACTIVE");
 }
@@ -89,8 +91,8 @@ Result<std::unique_ptr<Stream>> ClientImpl::OpenStream(const StreamOptions& opti
   }
   ASSIGN_OR_RETURN(Packager packager, Packager::Create(options.tracks));
   RETURN_IF_ERROR(EnsureStream(options));
-  ASSIGN_OR_RETURN(HttpResponse r, Call("getDataEndpoint", {{"StreamName", options.name},
-                                                            {"APIName", "PUT_MEDIA"}}));
+  ASSIGN_OR_RETURN(HttpResponse r, Call("getDataEndpoint",
+                                        {{"StreamName", options.name}, {"APIName", "PUT_MEDIA"}}));
   if (r.status != 200) return ErrorOf("GetDataEndpoint", r);
   json j = json::parse(r.body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("DataEndpoint") ||

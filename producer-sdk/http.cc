@@ -69,8 +69,8 @@ Result<CurlSlist> SignedHeaderList(const ParsedUrl& url, const std::string& path
   req.headers.emplace_back("host", url.host_header);
   req.headers.emplace_back("user-agent", ctx.user_agent);
   req.payload_sha256_hex = payload_hash;
-  ASSIGN_OR_RETURN(auto auth, sigv4::Sign(req, ctx.credentials, ctx.region, "kinesisvideo",
-                                          now_micros));
+  ASSIGN_OR_RETURN(auto auth,
+                   sigv4::Sign(req, ctx.credentials, ctx.region, "kinesisvideo", now_micros));
   headers.emplace_back("Host", url.host_header);
   headers.emplace_back("User-Agent", ctx.user_agent);
   headers.insert(headers.end(), auth.begin(), auth.end());
@@ -88,8 +88,7 @@ Result<CurlSlist> SignedHeaderList(const ParsedUrl& url, const std::string& path
 
 Result<HttpResponse> PostJson(const std::string& base_url, const std::string& path,
                               const std::string& body, const SignContext& ctx,
-                              int64_t connect_timeout_ms, int64_t timeout_ms,
-                              int64_t now_micros) {
+                              int64_t connect_timeout_ms, int64_t timeout_ms, int64_t now_micros) {
   ASSIGN_OR_RETURN(ParsedUrl url, ParseUrl(base_url));
   ASSIGN_OR_RETURN(CurlSlist headers,
                    SignedHeaderList(url, path, {{"content-type", "application/json"}},

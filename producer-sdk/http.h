@@ -63,7 +63,6 @@ struct HttpResponse {
 // cannot be reached or did not answer within `timeout_ms`.
 Result<HttpResponse> PostJson(const std::string& base_url, const std::string& path,
                               const std::string& body, const SignContext& ctx,
-                              int64_t connect_timeout_ms, int64_t timeout_ms,
-                              int64_t now_micros);
+                              int64_t connect_timeout_ms, int64_t timeout_ms, int64_t now_micros);
 
 }  // namespace streamarc::producer

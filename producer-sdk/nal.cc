@@ -114,9 +114,7 @@ void AppendLengthPrefixed(std::span<const std::span<const uint8_t>> nals, Bytes&
 }
 
 uint8_t H264Type(std::span<const uint8_t> nal) { return nal.empty() ? 0xFF : nal[0] & 0x1F; }
-uint8_t H265Type(std::span<const uint8_t> nal) {
-  return nal.empty() ? 0xFF : (nal[0] >> 1) & 0x3F;
-}
+uint8_t H265Type(std::span<const uint8_t> nal) { return nal.empty() ? 0xFF : (nal[0] >> 1) & 0x3F; }
 
 Bytes Unescape(std::span<const uint8_t> nal) {
   Bytes out;
@@ -142,8 +140,19 @@ Result<PictureSize> ParseH264SpsSize(std::span<const uint8_t> sps) {
   br.Ue();      // seq_parameter_set_id
   uint32_t chroma = 1;
   switch (profile) {
-    case 100: case 110: case 122: case 244: case 44: case 83:
-    case 86: case 118: case 128: case 138: case 139: case 134: case 135: {
+    case 100:
+    case 110:
+    case 122:
+    case 244:
+    case 44:
+    case 83:
+    case 86:
+    case 118:
+    case 128:
+    case 138:
+    case 139:
+    case 134:
+    case 135: {
       chroma = br.Ue();
       if (chroma > 3) return InvalidArgument("H.264 SPS: bad chroma_format_idc");
       if (chroma == 3) br.Bit();
@@ -208,8 +217,7 @@ Result<Bytes> BuildAvcC(std::span<const std::span<const uint8_t>> sps,
   if (sps.empty() || pps.empty()) return InvalidArgument("avcC needs an SPS and a PPS");
   if (sps.size() > 31 || pps.size() > 255) return InvalidArgument("avcC: too many SPS/PPS");
   if (sps[0].size() < 4) return InvalidArgument("avcC: SPS too short");
-  Bytes out = {1, sps[0][1], sps[0][2], sps[0][3], 0xFF,
-               static_cast<uint8_t>(0xE0 | sps.size())};
+  Bytes out = {1, sps[0][1], sps[0][2], sps[0][3], 0xFF, static_cast<uint8_t>(0xE0 | sps.size())};
   for (const auto& s : sps) {
     if (s.size() > 0xFFFF) return InvalidArgument("avcC: SPS too long");
     Put16(out, s.size());
@@ -270,8 +278,7 @@ Result<H265SpsInfo> ParseH265Sps(std::span<const uint8_t> sps) {
   uint64_t sub_w = info.chroma_format_idc == 1 || info.chroma_format_idc == 2 ? 2 : 1;
   uint64_t sub_h = info.chroma_format_idc == 1 ? 2 : 1;
   uint64_t cw = sub_w * (win[0] + win[1]), ch = sub_h * (win[2] + win[3]);
-  if (width == 0 || height == 0 || width > 16384 || height > 16384 || cw >= width ||
-      ch >= height) {
+  if (width == 0 || height == 0 || width > 16384 || height > 16384 || cw >= width || ch >= height) {
     return InvalidArgument("H.265 SPS: picture size out of range");
   }
   info.size = {static_cast<int>(width - cw), static_cast<int>(height - ch)};
@@ -288,17 +295,18 @@ Result<Bytes> BuildHvcC(std::span<const std::span<const uint8_t>> vps,
   Bytes out;
   out.push_back(1);
   out.push_back(static_cast<uint8_t>(info.profile_space << 6 | info.tier << 5 | info.profile_idc));
-  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<uint8_t>(info.compatibility_flags >> s));
+  for (int s = 24; s >= 0; s -= 8)
+    out.push_back(static_cast<uint8_t>(info.compatibility_flags >> s));
   out.insert(out.end(), std::begin(info.constraint_flags), std::end(info.constraint_flags));
   out.push_back(info.level_idc);
-  Put16(out, 0xF000);  // min_spatial_segmentation_idc 0 (unknown)
+  Put16(out, 0xF000);   // min_spatial_segmentation_idc 0 (unknown)
   out.push_back(0xFC);  // parallelismType 0 (unknown)
   out.push_back(static_cast<uint8_t>(0xFC | info.chroma_format_idc));
   out.push_back(static_cast<uint8_t>(0xF8 | (info.bit_depth_luma - 8)));
   out.push_back(static_cast<uint8_t>(0xF8 | (info.bit_depth_chroma - 8)));
   Put16(out, 0);  // avgFrameRate unknown
-  out.push_back(static_cast<uint8_t>((info.max_sub_layers & 7) << 3 |
-                                     (info.temporal_id_nested ? 4 : 0) | 3));
+  out.push_back(
+      static_cast<uint8_t>((info.max_sub_layers & 7) << 3 | (info.temporal_id_nested ? 4 : 0) | 3));
   out.push_back(3);
   auto array = [&](uint8_t type, std::span<const std::span<const uint8_t>> nals) -> Status {
     if (nals.size() > 0xFFFF) return InvalidArgument("hvcC: too many parameter sets");

@@ -13,9 +13,12 @@ bool IsVideo(Codec c) { return c == Codec::kH264 || c == Codec::kH265; }
 
 const char* CodecId(Codec c) {
   switch (c) {
-    case Codec::kH264: return "V_MPEG4/ISO/AVC";
-    case Codec::kH265: return "V_MPEGH/ISO/HEVC";
-    case Codec::kAac: return "A_AAC";
+    case Codec::kH264:
+      return "V_MPEG4/ISO/AVC";
+    case Codec::kH265:
+      return "V_MPEGH/ISO/HEVC";
+    case Codec::kAac:
+      return "A_AAC";
   }
   return "";
 }
@@ -59,7 +62,9 @@ Status Packager::Convert(const Frame& frame, mkv::Bytes& out) {
   for (TrackConfig& c : tracks_) {
     if (c.number == frame.track) t = &c;
   }
-  if (!t) return InvalidArgument("frame for track " + std::to_string(frame.track) + ", not in the stream");
+  if (!t)
+    return InvalidArgument("frame for track " + std::to_string(frame.track) +
+                           ", not in the stream");
   if (frame.data.empty()) return InvalidArgument("empty frame");
   if (!IsVideo(t->codec)) {
     out.insert(out.end(), frame.data.begin(), frame.data.end());
@@ -161,9 +166,8 @@ Status Packager::AppendClusterStart(int64_t timecode_ms, mkv::Bytes& out) {
   return w.BeginCluster(timecode_ms, mkv::ClusterSize::kUnknown);
 }
 
-Status Packager::AppendSimpleBlock(int64_t cluster_timecode_ms, uint64_t track,
-                                   int16_t relative_ms, bool key,
-                                   std::span<const uint8_t> payload, mkv::Bytes& out) {
+Status Packager::AppendSimpleBlock(int64_t cluster_timecode_ms, uint64_t track, int16_t relative_ms,
+                                   bool key, std::span<const uint8_t> payload, mkv::Bytes& out) {
   // A fragment's bytes grow frame by frame while it waits in the content store, so each
   // frame gets a fresh Writer that continues the fragment's open Cluster.
   mkv::Writer w(out);

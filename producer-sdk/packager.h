@@ -46,8 +46,7 @@ class Packager {
   // inside the Cluster AppendClusterStart began with `cluster_timecode_ms`.
   [[nodiscard]] static Status AppendSimpleBlock(int64_t cluster_timecode_ms, uint64_t track,
                                                 int16_t relative_ms, bool key,
-                                                std::span<const uint8_t> payload,
-                                                mkv::Bytes& out);
+                                                std::span<const uint8_t> payload, mkv::Bytes& out);
 
  private:
   Packager() = default;

@@ -25,9 +25,11 @@ struct Credentials {
 };
 
 struct ClientOptions {
-  std::string endpoint = "http://127.0.0.1:8080";  // control plane; PutMedia goes to GetDataEndpoint's answer
+  std::string endpoint =
+      "http://127.0.0.1:8080";  // control plane; PutMedia goes to GetDataEndpoint's answer
   std::string region = "us-west-2";
-  Credentials credentials;  // empty: taken from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
+  Credentials credentials;  // empty: taken from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+                            // AWS_SESSION_TOKEN
   std::string user_agent = "streamarc-producer/0.1";
   int64_t connect_timeout_ms = 5'000;
 };
@@ -41,7 +43,7 @@ struct TrackConfig {
   // H.264/H.265: avcC/hvcC. Empty: built from the SPS/PPS (and VPS) of the first key frame,
   // which must then be Annex-B. AAC: AudioSpecificConfig (required).
   std::string codec_private;
-  int width = 0, height = 0;         // video (0: taken from the SPS)
+  int width = 0, height = 0;          // video (0: taken from the SPS)
   int sample_rate = 0, channels = 0;  // audio
 };
 
@@ -60,7 +62,7 @@ struct StreamOptions {
   int retention_hours = 2;  // for a stream this creates
   std::string media_type = "video/h264";
   int64_t fragment_duration_ms = 2'000;  // a new fragment at the first key frame past this
-  size_t storage_bytes = 128u << 20;      // content store bound
+  size_t storage_bytes = 128u << 20;     // content store bound
   StreamingType type = StreamingType::kRealtime;
   OverflowPolicy overflow = OverflowPolicy::kDropOldest;
   std::vector<TrackConfig> tracks = {TrackConfig{}};
@@ -110,8 +112,8 @@ struct StreamStats {
   uint64_t error_acks = 0;
   uint64_t bytes_sent = 0;
   uint64_t reconnects = 0;
-  size_t store_bytes = 0;     // held in the content store now
-  size_t store_capacity = 0;  // StreamOptions::storage_bytes
+  size_t store_bytes = 0;                 // held in the content store now
+  size_t store_capacity = 0;              // StreamOptions::storage_bytes
   int64_t last_persisted_latency_us = 0;  // PutFrame of a fragment's first frame to its PERSISTED
 };
 

@@ -26,9 +26,7 @@ StreamImpl::StreamImpl(std::shared_ptr<CurlGlobal> curl, const StreamOptions& op
   stats_.store_capacity = opt_.storage_bytes;
 }
 
-StreamImpl::~StreamImpl() {
-  Stop(0).IgnoreError();
-}
+StreamImpl::~StreamImpl() { Stop(0).IgnoreError(); }
 
 StoredFragment* StreamImpl::FindByTimecode(int64_t tc) {
   for (StoredFragment& f : store_) {
@@ -185,7 +183,8 @@ Status StreamImpl::PutFrame(const Frame& frame) {
     f.timecode_ms = pts_ms;
     f.first_put_us = clock_.MonotonicMicros();
     // Room for a fragment like the previous one, so it grows without repeated copying.
-    if (store_.size() > 0) f.bytes.reserve(store_.back().bytes.size() + store_.back().bytes.size() / 4);
+    if (store_.size() > 0)
+      f.bytes.reserve(store_.back().bytes.size() + store_.back().bytes.size() / 4);
     // Cannot fail: pts_ms >= 0 and a new StoredFragment has no open Cluster.
     Status started = Packager::AppendClusterStart(pts_ms, f.bytes);
     if (!started.ok()) return started;

@@ -62,11 +62,11 @@ struct StoredFragment {
   int64_t timecode_ms = 0;  // Cluster Timecode, absolute ms: the ACKs' FragmentTimecode
   mkv::Bytes bytes;         // the Cluster (unknown size) and its blocks
   uint32_t frames = 0;
-  bool complete = false;   // a later key frame (or Stop) closed it
+  bool complete = false;  // a later key frame (or Stop) closed it
   bool persisted = false;
-  bool received = false;   // a RECEIVED ack came for it
-  bool sent_whole = false;  // every byte went out on some connection: maybe in the archive
-  bool sent_once = false;   // some byte went out on some connection
+  bool received = false;     // a RECEIVED ack came for it
+  bool sent_whole = false;   // every byte went out on some connection: maybe in the archive
+  bool sent_once = false;    // some byte went out on some connection
   int64_t first_put_us = 0;  // monotonic, PutFrame of its first frame
 };
 
@@ -138,17 +138,17 @@ class StreamImpl final : public Stream {
   std::deque<StoredFragment> store_;
   size_t store_bytes_ = 0;
   uint64_t next_seq_ = 0;
-  bool open_fragment_ = false;  // store_.back() is open
+  bool open_fragment_ = false;   // store_.back() is open
   bool skip_until_key_ = false;  // a frame was dropped: the rest of its GOP is useless
   bool have_offset_ = false;
-  int64_t pts_offset_us_ = 0;    // added to every PTS: relative timestamps made absolute
+  int64_t pts_offset_us_ = 0;  // added to every PTS: relative timestamps made absolute
   int64_t last_pts_ms_ = -1;
   StreamStats stats_;
   std::vector<Event> events_;
-  Status failure_;               // non-OK: the stream failed for good
-  bool ending_ = false;          // Stop: no more frames; end the body when all is sent
-  bool shutdown_ = false;        // the upload thread must exit
-  bool data_ready_ = false;      // PutFrame appended bytes since the reader last paused
+  Status failure_;           // non-OK: the stream failed for good
+  bool ending_ = false;      // Stop: no more frames; end the body when all is sent
+  bool shutdown_ = false;    // the upload thread must exit
+  bool data_ready_ = false;  // PutFrame appended bytes since the reader last paused
   bool pressure_reported_ = false;
   int64_t last_latency_report_us_ = 0;
 
@@ -168,10 +168,10 @@ class StreamImpl final : public Stream {
   std::string error_body_;
   std::string error_type_;  // x-amzn-ErrorType of a refused PutMedia
   long http_status_ = 0;
-  bool in_doubt_ = false;         // a connection was lost with fragments maybe committed
-  int attempts_ = 0;              // failed connections since the last PERSISTED
-  int64_t retry_at_us_ = 0;       // monotonic: no new connection before this
-  int64_t last_ack_us_ = 0;       // monotonic: staleness
+  bool in_doubt_ = false;    // a connection was lost with fragments maybe committed
+  int attempts_ = 0;         // failed connections since the last PERSISTED
+  int64_t retry_at_us_ = 0;  // monotonic: no new connection before this
+  int64_t last_ack_us_ = 0;  // monotonic: staleness
   bool stale_ = false;
   std::atomic<curl_socket_t> socket_{CURL_SOCKET_BAD};  // the PutMedia connection's
   std::mt19937_64 rng_;

@@ -1,18 +1,18 @@
 // The upload side of StreamImpl: one thread per stream drives a curl multi handle holding at
 // most one PutMedia transfer. The request body is read from the content store (ReadCb),
 // pausing while the store has nothing new; the response is the ACK stream (WriteCb).
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
-#include <strings.h>
 #include <nlohmann/json.hpp>
 
 #include "producer-sdk/stream_impl.h"
-
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace streamarc::producer {
 
@@ -63,7 +63,8 @@ size_t StreamImpl::HeaderCb(char* buf, size_t size, size_t n, void* self) noexce
   if (line.size() > kName.size() && strncasecmp(line.data(), kName.data(), kName.size()) == 0) {
     std::string_view v = line.substr(kName.size());
     while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-    static_cast<StreamImpl*>(self)->error_type_ = std::string(v.substr(0, v.find_first_of(":\r\n")));
+    static_cast<StreamImpl*>(self)->error_type_ =
+        std::string(v.substr(0, v.find_first_of(":\r\n")));
   }
   return size * n;
 }
@@ -117,7 +118,9 @@ size_t StreamImpl::Write(const char* buf, size_t n) {
     curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &http_status_);
     if (http_status_ == 200) {
       std::lock_guard<std::mutex> lock(mu_);
-      Queue([](StreamCallbacks& cb) { cb.OnConnectionState(ConnectionState::kConnected, Status::Ok()); });
+      Queue([](StreamCallbacks& cb) {
+        cb.OnConnectionState(ConnectionState::kConnected, Status::Ok());
+      });
     }
   }
   if (http_status_ != 200) {
@@ -156,12 +159,13 @@ void StreamImpl::OnAcks(std::vector<FragmentAck>& acks) {
         ++stats_.error_acks;
         const auto id = static_cast<kvs::AckErrorId>(ack.error_id);
         if (kvs::IsRetriedByProducer(id)) break;  // the server ends the session; we resend
-        Status why = kvs::MeansStreamGone(id)
-                         ? NotFound("stream " + opt_.name + " is not active (deleted?): ERROR ack " +
-                                    std::to_string(ack.error_id))
-                         : InvalidArgument("the server refused fragment " +
-                                           std::to_string(ack.timecode) + ": ERROR ack " +
-                                           std::to_string(ack.error_id) + " " + ack.error_code);
+        Status why =
+            kvs::MeansStreamGone(id)
+                ? NotFound("stream " + opt_.name + " is not active (deleted?): ERROR ack " +
+                           std::to_string(ack.error_id))
+                : InvalidArgument("the server refused fragment " + std::to_string(ack.timecode) +
+                                  ": ERROR ack " + std::to_string(ack.error_id) + " " +
+                                  ack.error_code);
         if (kvs::MeansStreamGone(id)) {
           Fail(why);
           break;
@@ -184,8 +188,9 @@ void StreamImpl::OnAcks(std::vector<FragmentAck>& acks) {
 }
 
 int64_t StreamImpl::BackoffMs() {
-  double cap = std::min<double>(static_cast<double>(opt_.retry_max_ms),
-                                static_cast<double>(opt_.retry_min_ms) * std::pow(2.0, std::min(attempts_, 30)));
+  double cap = std::min<double>(
+      static_cast<double>(opt_.retry_max_ms),
+      static_cast<double>(opt_.retry_min_ms) * std::pow(2.0, std::min(attempts_, 30)));
   std::uniform_int_distribution<int64_t> d(0, std::max<int64_t>(1, static_cast<int64_t>(cap)));
   return d(rng_);
 }
@@ -199,17 +204,19 @@ Status StreamImpl::StartTransfer() {
     send_off_ = 0;
     transfer_active_ = true;
     reader_paused_ = false;
-    Queue([](StreamCallbacks& cb) { cb.OnConnectionState(ConnectionState::kConnecting, Status::Ok()); });
+    Queue([](StreamCallbacks& cb) {
+      cb.OnConnectionState(ConnectionState::kConnecting, Status::Ok());
+    });
   }
   ASSIGN_OR_RETURN(ParsedUrl url, ParseUrl(upload_.data_endpoint));
-  ASSIGN_OR_RETURN(easy_headers_,
-                   SignedHeaderList(url, "/putMedia",
-                                    {{"x-amzn-stream-name", opt_.name},
-                                     {"x-amzn-fragment-timecode-type", "ABSOLUTE"},
-                                     {"x-amzn-producer-start-timestamp", StartTimestamp(clock_.NowMicros())},
-                                     {"x-amzn-fragment-acknowledgment-required", "1"}},
-                                    std::string(sigv4::kEmptyPayloadSha256), upload_.sign,
-                                    clock_.NowMicros()));
+  ASSIGN_OR_RETURN(
+      easy_headers_,
+      SignedHeaderList(url, "/putMedia",
+                       {{"x-amzn-stream-name", opt_.name},
+                        {"x-amzn-fragment-timecode-type", "ABSOLUTE"},
+                        {"x-amzn-producer-start-timestamp", StartTimestamp(clock_.NowMicros())},
+                        {"x-amzn-fragment-acknowledgment-required", "1"}},
+                       std::string(sigv4::kEmptyPayloadSha256), upload_.sign, clock_.NowMicros()));
   for (const char* h : {"Transfer-Encoding: chunked", "Expect:", "Content-Type:"}) {
     curl_slist* l = curl_slist_append(easy_headers_.get(), h);
     if (!l) return Internal("curl_slist_append failed");
@@ -265,12 +272,13 @@ void StreamImpl::FinishTransfer(CURLcode rc) {
     if (f.sent_whole && !f.persisted) in_doubt_ = true;
   }
   std::string what = stale_ ? "no ACK for " + std::to_string(opt_.connection_staleness_ms) + " ms"
-                            : rc != CURLE_OK ? std::string(curl_easy_strerror(rc))
-                                             : "HTTP " + std::to_string(status);
+                     : rc != CURLE_OK ? std::string(curl_easy_strerror(rc))
+                                      : "HTTP " + std::to_string(status);
   if (status != 0 && status != 200) {
     std::string detail = "PutMedia " + opt_.name + ": HTTP " + std::to_string(status) + " " +
                          error_type_ + " " + error_body_.substr(0, 300);
-    if (status == 404) return Fail(NotFound(detail + " (the stream does not exist or was deleted)"));
+    if (status == 404)
+      return Fail(NotFound(detail + " (the stream does not exist or was deleted)"));
     if (status == 401 || status == 403) return Fail(PermissionDenied(detail));
     // Limits (another PutMedia still registered, a busy server) pass; the rest of 400 is our
     // request's fault and would fail the same way again.
@@ -301,22 +309,23 @@ bool StreamImpl::CheckDoubt() {
   }
   if (doubt.empty()) return true;
   auto [lo, hi] = std::minmax_element(doubt.begin(), doubt.end());
-  nlohmann::json req = {
-      {"StreamName", opt_.name},
-      {"FragmentSelector",
-       {{"FragmentSelectorType", "PRODUCER_TIMESTAMP"},
-        {"TimestampRange",
-         {{"StartTimestamp", static_cast<double>(*lo) / 1000.0},
-          {"EndTimestamp", static_cast<double>(*hi) / 1000.0 + 0.001}}}}}};
+  nlohmann::json req = {{"StreamName", opt_.name},
+                        {"FragmentSelector",
+                         {{"FragmentSelectorType", "PRODUCER_TIMESTAMP"},
+                          {"TimestampRange",
+                           {{"StartTimestamp", static_cast<double>(*lo) / 1000.0},
+                            {"EndTimestamp", static_cast<double>(*hi) / 1000.0 + 0.001}}}}}};
   auto resp = PostJson(upload_.data_endpoint, "/listFragments", req.dump(), upload_.sign,
                        upload_.connect_timeout_ms, 10'000, clock_.NowMicros());
   if (!resp.ok()) return false;  // unreachable: try again before connecting
   std::vector<int64_t> found;
   if (resp->status == 200) {
     auto j = nlohmann::json::parse(resp->body, nullptr, false);
-    if (!j.is_discarded() && j.is_object() && j.contains("Fragments") && j["Fragments"].is_array()) {
+    if (!j.is_discarded() && j.is_object() && j.contains("Fragments") &&
+        j["Fragments"].is_array()) {
       for (const auto& f : j["Fragments"]) {
-        if (f.is_object() && f.contains("ProducerTimestamp") && f["ProducerTimestamp"].is_number()) {
+        if (f.is_object() && f.contains("ProducerTimestamp") &&
+            f["ProducerTimestamp"].is_number()) {
           found.push_back(std::llround(f["ProducerTimestamp"].get<double>() * 1000.0));
         }
       }
@@ -382,8 +391,8 @@ void StreamImpl::UploadLoop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (shutdown_) break;
-      connect = !easy_ && failure_.ok() && packager_.ready() && !store_.empty() &&
-                now >= retry_at_us_;
+      connect =
+          !easy_ && failure_.ok() && packager_.ready() && !store_.empty() && now >= retry_at_us_;
     }
     if (connect) {
       bool answered = !in_doubt_ || CheckDoubt();
@@ -398,7 +407,8 @@ void StreamImpl::UploadLoop() {
         ++attempts_;
         retry_at_us_ = now + BackoffMs() * 1000;
         Queue([](StreamCallbacks& cb) {
-          cb.OnConnectionState(ConnectionState::kDisconnected, Unavailable("the server is unreachable"));
+          cb.OnConnectionState(ConnectionState::kDisconnected,
+                               Unavailable("the server is unreachable"));
         });
       } else if (!empty) {
         Status s = StartTransfer();

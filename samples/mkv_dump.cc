@@ -26,8 +26,10 @@ class Printer : public mkv::ReaderHandler {
     return Status::Ok();
   }
   Status OnSegmentStart(uint64_t offset, std::optional<uint64_t> size) override {
-    if (size) std::printf("Segment at %" PRIu64 ", %" PRIu64 " bytes\n", offset, *size);
-    else std::printf("Segment at %" PRIu64 ", unknown size (live)\n", offset);
+    if (size)
+      std::printf("Segment at %" PRIu64 ", %" PRIu64 " bytes\n", offset, *size);
+    else
+      std::printf("Segment at %" PRIu64 ", unknown size (live)\n", offset);
     return Status::Ok();
   }
   Status OnInfo(const mkv::SegmentInfo& i) override {
@@ -57,8 +59,8 @@ class Printer : public mkv::ReaderHandler {
     keys_ += f.key;
     bytes_ += f.data.size();
     if (print_frames_) {
-      std::printf("  frame track %" PRIu64 " t=%.3f s%s %zu bytes\n", f.track,
-                  f.timestamp_ns / 1e9, f.key ? " key" : "", f.data.size());
+      std::printf("  frame track %" PRIu64 " t=%.3f s%s %zu bytes\n", f.track, f.timestamp_ns / 1e9,
+                  f.key ? " key" : "", f.data.size());
     }
     return Status::Ok();
   }

@@ -66,8 +66,9 @@ int Run(const std::string& endpoint, const std::string& stream_name, const std::
   // MP4 and Matroska carry avcC/hvcC (frames are length-prefixed); MPEG-TS and raw .h264 are
   // Annex-B, and the SDK builds the CodecPrivate from the parameter sets itself.
   const bool annex_b = par->extradata_size == 0 || par->extradata[0] == 0;
-  if (!annex_b) track.codec_private.assign(reinterpret_cast<const char*>(par->extradata),
-                                           static_cast<size_t>(par->extradata_size));
+  if (!annex_b)
+    track.codec_private.assign(reinterpret_cast<const char*>(par->extradata),
+                               static_cast<size_t>(par->extradata_size));
   track.width = par->width;
   track.height = par->height;
 
@@ -99,8 +100,8 @@ int Run(const std::string& endpoint, const std::string& stream_name, const std::
       producer::Frame frame;
       // Small timestamps are taken as relative to the stream's start (see producer.h).
       frame.pts_us = av_rescale_q(pkt->pts, video->time_base, us);
-      frame.dts_us = pkt->dts == AV_NOPTS_VALUE ? frame.pts_us
-                                                : av_rescale_q(pkt->dts, video->time_base, us);
+      frame.dts_us =
+          pkt->dts == AV_NOPTS_VALUE ? frame.pts_us : av_rescale_q(pkt->dts, video->time_base, us);
       frame.duration_us = av_rescale_q(pkt->duration, video->time_base, us);
       frame.key_frame = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
       frame.data = {pkt->data, static_cast<size_t>(pkt->size)};

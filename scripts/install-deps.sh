@@ -7,7 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git
-  clang libclang-rt-14-dev          # libFuzzer targets
+  clang libclang-rt-14-dev          # libFuzzer targets, the -Wthread-safety build
+  clang-format clang-tidy           # the style checks of scripts/test.sh
   # libraries
   zlib1g-dev
   libsqlite3-dev sqlite3

@@ -16,6 +16,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   exit 0
 fi
 
+bash scripts/check-format.sh
 bash scripts/build.sh --fuzz
 bash scripts/fuzz.sh --smoke
 bash scripts/build.sh

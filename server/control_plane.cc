@@ -10,8 +10,8 @@
 namespace streamarc::server {
 namespace {
 
-using nlohmann::json;
 using archive::StreamRef;
+using nlohmann::json;
 
 constexpr int kMaxTagsPerCall = 50;
 
@@ -110,10 +110,10 @@ Status CheckMediaType(const std::string& value) {
     size_t end = value.find(',', p);
     std::string_view pair(value.data() + p, (end == std::string::npos ? value.size() : end) - p);
     size_t slash = pair.find('/');
-    bool ok = slash != std::string_view::npos && slash > 0 && slash + 1 < pair.size() &&
-              std::all_of(pair.begin(), pair.end(),
-                          [](char c) { return c == '/' || IsTypeChar(c); }) &&
-              pair.find('/', slash + 1) == std::string_view::npos;
+    bool ok =
+        slash != std::string_view::npos && slash > 0 && slash + 1 < pair.size() &&
+        std::all_of(pair.begin(), pair.end(), [](char c) { return c == '/' || IsTypeChar(c); }) &&
+        pair.find('/', slash + 1) == std::string_view::npos;
     if (!ok) return InvalidArgument("MediaType \"" + value + "\" is not type/subtype[,...]");
     if (end == std::string::npos) break;
     p = end + 1;
@@ -161,12 +161,14 @@ class ControlPlane {
     if (s.ok()) s = f.String("MediaType", false, 1, 128, &req.media_type);
     if (s.ok()) s = CheckMediaType(req.media_type);
     if (s.ok()) s = f.String("KmsKeyId", false, 1, 2048, &req.kms_key_id);
-    if (s.ok()) s = f.Int("DataRetentionInHours", false, 0, archive::kMaxRetentionHours, &retention);
+    if (s.ok())
+      s = f.Int("DataRetentionInHours", false, 0, archive::kMaxRetentionHours, &retention);
     if (s.ok()) s = f.TagMap("Tags", false, &req.tags);
     if (!s.ok()) return KvsErrorFromStatus(s);
     req.retention_hours = static_cast<int>(retention);
     auto info = a_.CreateStream(req);
-    if (!info.ok()) return KvsErrorFromStatus(info.status(), "TagsPerResourceExceededLimitException");
+    if (!info.ok())
+      return KvsErrorFromStatus(info.status(), "TagsPerResourceExceededLimitException");
     return JsonOk(json{{"StreamARN", info->arn}}.dump());
   }
 
@@ -259,7 +261,8 @@ class ControlPlane {
     if (s.ok() && op != "INCREASE_DATA_RETENTION" && op != "DECREASE_DATA_RETENTION") {
       s = InvalidArgument("Operation must be INCREASE_DATA_RETENTION or DECREASE_DATA_RETENTION");
     }
-    if (s.ok()) s = f.Int("DataRetentionChangeInHours", true, 1, archive::kMaxRetentionHours, &change);
+    if (s.ok())
+      s = f.Int("DataRetentionChangeInHours", true, 1, archive::kMaxRetentionHours, &change);
     if (!s.ok()) return KvsErrorFromStatus(s);
     auto info = a_.DescribeStream(*ref);
     if (!info.ok()) return KvsErrorFromStatus(info.status());
@@ -269,9 +272,9 @@ class ControlPlane {
     }
     int64_t hours = info->retention_hours + (op[0] == 'I' ? change : -change);
     if (hours < 0 || hours > archive::kMaxRetentionHours) {
-      return KvsError(400, "InvalidArgumentException",
-                      "the new retention of " + std::to_string(hours) +
-                          " hours is outside 0 to 87600");
+      return KvsError(
+          400, "InvalidArgumentException",
+          "the new retention of " + std::to_string(hours) + " hours is outside 0 to 87600");
     }
     s = a_.UpdateRetention(*ref, version, static_cast<int>(hours));
     if (!s.ok()) return KvsErrorFromStatus(s);
@@ -279,10 +282,13 @@ class ControlPlane {
   }
 
   HttpResponse GetDataEndpoint(const Fields& f) {
-    static const char* const kApis[] = {"PUT_MEDIA", "GET_MEDIA", "LIST_FRAGMENTS",
+    static const char* const kApis[] = {"PUT_MEDIA",
+                                        "GET_MEDIA",
+                                        "LIST_FRAGMENTS",
                                         "GET_MEDIA_FOR_FRAGMENT_LIST",
                                         "GET_HLS_STREAMING_SESSION_URL",
-                                        "GET_DASH_STREAMING_SESSION_URL", "GET_CLIP",
+                                        "GET_DASH_STREAMING_SESSION_URL",
+                                        "GET_CLIP",
                                         "GET_IMAGES"};
     std::string api;
     auto ref = f.Stream();
@@ -363,10 +369,10 @@ void RegisterControlPlane(Router& http, archive::Archive& archive,
   auto route = [&](const char* path, std::function<HttpResponse(const json&, const Fields&)> op) {
     http.Route("POST", path, [cp, op](const HttpRequest& req) {
       json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
-      HttpResponse resp = body.is_discarded() || !body.is_object()
-                              ? KvsError(400, "InvalidArgumentException",
-                                         "the request body is not a JSON object")
-                              : op(body, Fields(body));
+      HttpResponse resp =
+          body.is_discarded() || !body.is_object()
+              ? KvsError(400, "InvalidArgumentException", "the request body is not a JSON object")
+              : op(body, Fields(body));
       return resp;
     });
   };

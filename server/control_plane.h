@@ -7,8 +7,8 @@
 #include <string>
 
 #include "archive/archive.h"
-#include "server/router.h"
 #include "server/kvs_error.h"
+#include "server/router.h"
 
 namespace streamarc::server {
 

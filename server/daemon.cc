@@ -1,15 +1,13 @@
 #include "server/daemon.h"
 
 #include <libwebsockets.h>
+#include <openssl/rand.h>
 
 #include <chrono>
 #include <filesystem>
-#include <nlohmann/json.hpp>
-
-#include <openssl/rand.h>
-
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 
 #include "archive/archive.h"
 #include "playback/live_hub.h"
@@ -18,9 +16,9 @@
 #include "server/clip_api.h"
 #include "server/control_plane.h"
 #include "server/hls_api.h"
-#include "server/media_api.h"
 #include "server/http_server.h"
 #include "server/kvs_error.h"
+#include "server/media_api.h"
 #include "server/put_media.h"
 #include "server/request_guard.h"
 #include "server/router.h"
@@ -66,10 +64,11 @@ class DaemonImpl final : public Daemon {
     ASSIGN_OR_RETURN(archive_, archive::OpenLocalArchive(ao, *env_, clock_, log_));
     // Every route is registered through `routes`: the middleware chain runs before each
     // handler, in this order. Request authentication (SigV4 or keys) goes after the guard.
-    Router routes(http_, {RequestIdMiddleware(ids_), RequestGuard(GuardOptionsFromConfig(config_))});
+    Router routes(http_,
+                  {RequestIdMiddleware(ids_), RequestGuard(GuardOptionsFromConfig(config_))});
     routes.Route("GET", "/health", [this](const HttpRequest&) {
-      nlohmann::json j = {{"status", "ok"}, {"version", kVersion},
-                          {"time", FormatIso8601(clock_.NowMicros())}};
+      nlohmann::json j = {
+          {"status", "ok"}, {"version", kVersion}, {"time", FormatIso8601(clock_.NowMicros())}};
       return HttpResponse{200, "application/json", {}, j.dump()};
     });
     RETURN_IF_ERROR(http_.Start());
@@ -87,7 +86,8 @@ class DaemonImpl final : public Daemon {
     RegisterClipApi(routes, *api_);
     log_.Info("streamarcd", "listening",
               {{"address", config_.host + ":" + std::to_string(http_.port())},
-               {"data_dir", config_.data_dir}, {"version", kVersion}});
+               {"data_dir", config_.data_dir},
+               {"version", kVersion}});
     return Status::Ok();
   }
 
@@ -131,8 +131,8 @@ class DaemonImpl final : public Daemon {
     out.write(key.data(), static_cast<std::streamsize>(key.size()));
     out.close();
     if (!out) return IoError("cannot write " + path);
-    std::filesystem::permissions(path, std::filesystem::perms::owner_read |
-                                           std::filesystem::perms::owner_write);
+    std::filesystem::permissions(
+        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     return key;
   }
 

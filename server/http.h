@@ -21,8 +21,8 @@ struct HttpRequest {
   std::string path;    // "/describeStream", without the query
   std::string query;   // "a=1&b=2" (lws URL-decodes each argument), without the '?'
   std::vector<Header> headers;
-  std::string body;    // whole body for buffered handlers; empty for streaming ones
-  std::string peer;    // client address
+  std::string body;  // whole body for buffered handlers; empty for streaming ones
+  std::string peer;  // client address
 
   // The value of a header by lowercase name, or nullptr.
   const std::string* FindHeader(std::string_view name) const;

@@ -47,7 +47,7 @@ class ServiceQueue {
   void Arm(int64_t delay_us, std::function<void()> task);
 
   std::mutex mu_;
-  lws_context* ctx_ = nullptr;  // guarded by mu_; null once closed
+  lws_context* ctx_ = nullptr;                // guarded by mu_; null once closed
   std::vector<std::function<void()>> tasks_;  // guarded by mu_
   // Service thread (and Close, after it): the armed timers, owned here until they fire.
   std::unordered_map<Timer*, Pending> timers_;
@@ -116,8 +116,7 @@ class SessionHost {
   virtual ~SessionHost() = default;
   virtual Session* Find(uint64_t id) = 0;
   virtual void StartResponse(Session& s, int status, const std::string& type,
-                             const std::vector<Header>& headers, bool chunked,
-                             uint64_t length) = 0;
+                             const std::vector<Header>& headers, bool chunked, uint64_t length) = 0;
   virtual void SetResponse(Session& s, const HttpResponse& r) = 0;
   virtual void QueueChunk(Session& s, OutPiece piece) = 0;
   virtual void QueueEnd(Session& s) = 0;

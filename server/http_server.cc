@@ -39,7 +39,7 @@ const std::string* HttpRequest::FindHeader(std::string_view name) const {
 
 namespace {
 
-constexpr size_t kWriteChunk = 16 * 1024;  // bytes per lws_write: one per writable callback
+constexpr size_t kWriteChunk = 16 * 1024;   // bytes per lws_write: one per writable callback
 constexpr unsigned kReadChunk = 64 * 1024;  // bytes per socket read
 // Input kept while a response is pending (pipelined requests); past it we stop reading.
 constexpr size_t kMaxPendingInput = 1 << 20;
@@ -120,8 +120,7 @@ class HttpServer::Impl final : public SessionHost {
   // ---- Responses (service thread) ----
 
   void StartResponse(Session& s, int status, const std::string& type,
-                     const std::vector<Header>& headers, bool chunked,
-                     uint64_t length) override {
+                     const std::vector<Header>& headers, bool chunked, uint64_t length) override {
     if (s.response_started) return;
     s.response_started = true;
     s.phase = Phase::kResponding;
@@ -301,8 +300,7 @@ class HttpServer::Impl final : public SessionHost {
     Session& s = NewSession(c);
     s.keep_alive = false;
     s.body_done = true;
-    SetResponse(s, {status, "application/json", {},
-                    "{\"Message\":\"" + message + "\"}"});
+    SetResponse(s, {status, "application/json", {}, "{\"Message\":\"" + message + "\"}"});
     s.close_after = true;
     c.closing = true;
   }
@@ -398,19 +396,21 @@ class HttpServer::Impl final : public SessionHost {
   void Dispatch(Session& s) {
     s.phase = Phase::kHandling;
     if (!s.buffered) {
-      SetResponse(s, {404, "application/json", {{"x-amzn-errortype", "UnknownOperationException"}},
+      SetResponse(s, {404,
+                      "application/json",
+                      {{"x-amzn-errortype", "UnknownOperationException"}},
                       "{\"Message\":\"No such operation: " + s.request.method + " " +
                           s.request.path + "\"}"});
       return;
     }
     auto q = queue_;
-    bool ok = pool_.Submit([q, this, id = s.id, handler = s.buffered,
-                            req = std::move(s.request)]() mutable {
-      HttpResponse resp = handler(req);
-      q->Post([this, id, resp = std::move(resp)] {
-        if (Session* s = Find(id)) SetResponse(*s, resp);
-      });
-    });
+    bool ok = pool_.Submit(
+        [q, this, id = s.id, handler = s.buffered, req = std::move(s.request)]() mutable {
+          HttpResponse resp = handler(req);
+          q->Post([this, id, resp = std::move(resp)] {
+            if (Session* s = Find(id)) SetResponse(*s, resp);
+          });
+        });
     if (!ok) SetResponse(s, opt_.busy_response);
   }
 

@@ -15,13 +15,14 @@ namespace streamarc::server {
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;  // 0: any free port; HttpServer::port() tells which
+  int port = 8080;                     // 0: any free port; HttpServer::port() tells which
   size_t max_buffered_body = 1 << 20;  // larger buffered bodies get 413
   // A request whose body stalls this long is dropped (libwebsockets' timeout_secs).
   int body_timeout_seconds = 30;
   // Sent when the worker pool's queue is full.
   // What KvsErrorFromStatus(Unavailable(kBusyMessage)) gives: busy is the same everywhere.
-  HttpResponse busy_response = {503, "application/json",
+  HttpResponse busy_response = {503,
+                                "application/json",
                                 {{"x-amzn-errortype", "ServiceUnavailableException"}},
                                 "{\"Message\":\"the server is busy; try again\"}"};
 };

@@ -16,8 +16,9 @@ bool IsTokenChar(unsigned char c) {
 }
 
 bool IsToken(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(),
-                                   [](char c) { return IsTokenChar(static_cast<unsigned char>(c)); });
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return IsTokenChar(static_cast<unsigned char>(c));
+  });
 }
 
 // Field values: visible characters, spaces, tabs and obs-text; no other control characters.
@@ -86,33 +87,60 @@ bool SplitTarget(std::string_view target, RequestHead* head) {
 
 std::string_view ReasonPhrase(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 416:
+      return "Range Not Satisfiable";
+    case 417:
+      return "Expectation Failed";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
   }
 }
 
@@ -168,8 +196,8 @@ HeadResult ParseRequestHead(std::string_view in, const HeadLimits& limits, Reque
   const size_t end = in.find("\r\n\r\n", start);
   if (end == std::string_view::npos) {
     if (in.size() - start > limits.max_head_bytes) {
-      return Fail(431, "The request head is larger than " +
-                           std::to_string(limits.max_head_bytes) + " bytes");
+      return Fail(431, "The request head is larger than " + std::to_string(limits.max_head_bytes) +
+                           " bytes");
     }
     // A bare LF is refused at once rather than waited on until the time-out.
     for (size_t i = in.find('\n', start); i != std::string_view::npos; i = in.find('\n', i + 1)) {
@@ -178,8 +206,8 @@ HeadResult ParseRequestHead(std::string_view in, const HeadLimits& limits, Reque
     return {};
   }
   if (end - start > limits.max_head_bytes) {
-    return Fail(431, "The request head is larger than " + std::to_string(limits.max_head_bytes) +
-                         " bytes");
+    return Fail(
+        431, "The request head is larger than " + std::to_string(limits.max_head_bytes) + " bytes");
   }
   std::string_view block = in.substr(start, end + 2 - start);  // each line ends with CRLF
 
@@ -272,8 +300,8 @@ HeadResult ParseRequestHead(std::string_view in, const HeadLimits& limits, Reque
   }
   if (has_te && head->minor_version == 0) return Fail(400, "Chunked bodies need HTTP/1.1");
   head->chunked = has_te;
-  head->keep_alive = head->minor_version == 1 ? !ListHas(connection, "close")
-                                              : ListHas(connection, "keep-alive");
+  head->keep_alive =
+      head->minor_version == 1 ? !ListHas(connection, "close") : ListHas(connection, "keep-alive");
   HeadResult r;
   r.state = HeadParse::kDone;
   r.consumed = end + 4;

@@ -38,9 +38,8 @@ Status ParseNumber(const char* name, const char* text, double lo, double hi, dou
   errno = 0;
   double v = std::strtod(text, &end);
   if (errno != 0 || end == text || *end != '\0' || !(v >= lo && v <= hi)) {
-    return InvalidArgument(std::string("--") + name + " wants a number from " +
-                           std::to_string(lo) + " to " + std::to_string(hi) + ", not '" +
-                           text + "'");
+    return InvalidArgument(std::string("--") + name + " wants a number from " + std::to_string(lo) +
+                           " to " + std::to_string(hi) + ", not '" + text + "'");
   }
   *out = v;
   return Status::Ok();
@@ -109,30 +108,29 @@ Exit status:
 }
 
 Result<PutOptions> ParseOptions(int argc, char** argv) {
-  static const option kLong[] = {
-      {"endpoint", required_argument, nullptr, kEndpoint},
-      {"stream", required_argument, nullptr, kStream},
-      {"region", required_argument, nullptr, kRegion},
-      {"duration", required_argument, nullptr, kDuration},
-      {"retention", required_argument, nullptr, kRetention},
-      {"bitrate", required_argument, nullptr, kBitrate},
-      {"width", required_argument, nullptr, kWidth},
-      {"height", required_argument, nullptr, kHeight},
-      {"fps", required_argument, nullptr, kFps},
-      {"device", required_argument, nullptr, kDevice},
-      {"rtsp", required_argument, nullptr, kRtsp},
-      {"file", required_argument, nullptr, kFile},
-      {"test-pattern", no_argument, nullptr, kTestPattern},
-      {"realtime", no_argument, nullptr, kRealtime},
-      {"audio", no_argument, nullptr, kAudio},
-      {"fragment-ms", required_argument, nullptr, kFragment},
-      {"storage-mb", required_argument, nullptr, kStorage},
-      {"connect-timeout", required_argument, nullptr, kConnectTimeout},
-      {"stop-timeout", required_argument, nullptr, kStopTimeout},
-      {"status-interval", required_argument, nullptr, kStatusInterval},
-      {"quiet", no_argument, nullptr, kQuiet},
-      {"help", no_argument, nullptr, kHelp},
-      {nullptr, 0, nullptr, 0}};
+  static const option kLong[] = {{"endpoint", required_argument, nullptr, kEndpoint},
+                                 {"stream", required_argument, nullptr, kStream},
+                                 {"region", required_argument, nullptr, kRegion},
+                                 {"duration", required_argument, nullptr, kDuration},
+                                 {"retention", required_argument, nullptr, kRetention},
+                                 {"bitrate", required_argument, nullptr, kBitrate},
+                                 {"width", required_argument, nullptr, kWidth},
+                                 {"height", required_argument, nullptr, kHeight},
+                                 {"fps", required_argument, nullptr, kFps},
+                                 {"device", required_argument, nullptr, kDevice},
+                                 {"rtsp", required_argument, nullptr, kRtsp},
+                                 {"file", required_argument, nullptr, kFile},
+                                 {"test-pattern", no_argument, nullptr, kTestPattern},
+                                 {"realtime", no_argument, nullptr, kRealtime},
+                                 {"audio", no_argument, nullptr, kAudio},
+                                 {"fragment-ms", required_argument, nullptr, kFragment},
+                                 {"storage-mb", required_argument, nullptr, kStorage},
+                                 {"connect-timeout", required_argument, nullptr, kConnectTimeout},
+                                 {"stop-timeout", required_argument, nullptr, kStopTimeout},
+                                 {"status-interval", required_argument, nullptr, kStatusInterval},
+                                 {"quiet", no_argument, nullptr, kQuiet},
+                                 {"help", no_argument, nullptr, kHelp},
+                                 {nullptr, 0, nullptr, 0}};
   PutOptions o;
   int sources = 0;
   auto source = [&](SourceKind kind, const char* location) {
@@ -147,30 +145,58 @@ Result<PutOptions> ParseOptions(int argc, char** argv) {
     if (c == -1) break;
     double d = 0;
     switch (c) {
-      case kEndpoint: o.endpoint = optarg; break;
-      case kStream: o.stream = optarg; break;
-      case kRegion: o.region = optarg; break;
+      case kEndpoint:
+        o.endpoint = optarg;
+        break;
+      case kStream:
+        o.stream = optarg;
+        break;
+      case kRegion:
+        o.region = optarg;
+        break;
       case kDuration:
         RETURN_IF_ERROR(ParseNumber("duration", optarg, 0.001, 1e9, &o.duration_s));
         break;
       case kRetention:
         RETURN_IF_ERROR(ParseInt("retention", optarg, 1, 87600, &o.retention_hours));
         break;
-      case kBitrate: RETURN_IF_ERROR(ParseInt("bitrate", optarg, 16, 200000, &o.bitrate_kbps)); break;
-      case kWidth: RETURN_IF_ERROR(ParseInt("width", optarg, 16, 8192, &o.width)); break;
-      case kHeight: RETURN_IF_ERROR(ParseInt("height", optarg, 16, 8192, &o.height)); break;
-      case kFps: RETURN_IF_ERROR(ParseInt("fps", optarg, 1, 240, &o.fps)); break;
-      case kDevice: source(SourceKind::kDevice, optarg); break;
-      case kRtsp: source(SourceKind::kRtsp, optarg); break;
-      case kFile: source(SourceKind::kFile, optarg); break;
-      case kTestPattern: source(SourceKind::kTestPattern, nullptr); break;
-      case kRealtime: o.realtime = true; break;
-      case kAudio: o.audio = true; break;
+      case kBitrate:
+        RETURN_IF_ERROR(ParseInt("bitrate", optarg, 16, 200000, &o.bitrate_kbps));
+        break;
+      case kWidth:
+        RETURN_IF_ERROR(ParseInt("width", optarg, 16, 8192, &o.width));
+        break;
+      case kHeight:
+        RETURN_IF_ERROR(ParseInt("height", optarg, 16, 8192, &o.height));
+        break;
+      case kFps:
+        RETURN_IF_ERROR(ParseInt("fps", optarg, 1, 240, &o.fps));
+        break;
+      case kDevice:
+        source(SourceKind::kDevice, optarg);
+        break;
+      case kRtsp:
+        source(SourceKind::kRtsp, optarg);
+        break;
+      case kFile:
+        source(SourceKind::kFile, optarg);
+        break;
+      case kTestPattern:
+        source(SourceKind::kTestPattern, nullptr);
+        break;
+      case kRealtime:
+        o.realtime = true;
+        break;
+      case kAudio:
+        o.audio = true;
+        break;
       case kFragment:
         RETURN_IF_ERROR(ParseNumber("fragment-ms", optarg, 100, 20000, &d));
         o.fragment_ms = static_cast<int64_t>(d);
         break;
-      case kStorage: RETURN_IF_ERROR(ParseInt("storage-mb", optarg, 10, 10240, &o.storage_mb)); break;
+      case kStorage:
+        RETURN_IF_ERROR(ParseInt("storage-mb", optarg, 10, 10240, &o.storage_mb));
+        break;
       case kConnectTimeout:
         RETURN_IF_ERROR(ParseNumber("connect-timeout", optarg, 0, 86400, &o.connect_timeout_s));
         break;
@@ -180,9 +206,13 @@ Result<PutOptions> ParseOptions(int argc, char** argv) {
       case kStatusInterval:
         RETURN_IF_ERROR(ParseNumber("status-interval", optarg, 0.1, 3600, &o.status_interval_s));
         break;
-      case kQuiet: o.quiet = true; break;
+      case kQuiet:
+        o.quiet = true;
+        break;
       case 'h':
-      case kHelp: o.help = true; return o;
+      case kHelp:
+        o.help = true;
+        return o;
       default: {
         std::string bad = optind - 1 < argc ? argv[optind - 1] : "?";
         return InvalidArgument("unknown or incomplete option '" + bad + "' (see --help)");
@@ -194,8 +224,7 @@ Result<PutOptions> ParseOptions(int argc, char** argv) {
   }
   if (o.stream.empty()) return InvalidArgument("--stream NAME is required");
   if (sources != 1) {
-    return InvalidArgument(
-        "give exactly one source: --device, --rtsp, --file or --test-pattern");
+    return InvalidArgument("give exactly one source: --device, --rtsp, --file or --test-pattern");
   }
   if (o.realtime && o.source != SourceKind::kFile) {
     return InvalidArgument("--realtime applies to --file only (other sources are live)");

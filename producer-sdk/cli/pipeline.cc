@@ -33,7 +33,8 @@ int KeyIntMax(const PutOptions& o) { return (o.fps > 0 ? o.fps : 30) * 2; }
 // with zerolatency, a key frame every two seconds so fragments stay near --fragment-ms).
 std::string EncodeBranch(const PutOptions& o) {
   std::string caps = "video/x-raw";
-  if (o.width > 0) caps += ",width=" + std::to_string(o.width) + ",height=" + std::to_string(o.height);
+  if (o.width > 0)
+    caps += ",width=" + std::to_string(o.width) + ",height=" + std::to_string(o.height);
   if (o.fps > 0) caps += ",framerate=" + std::to_string(o.fps) + "/1";
   return "videoconvert ! videoscale ! videorate ! " + caps +
          " ! x264enc tune=zerolatency speed-preset=veryfast key-int-max=" +
@@ -58,9 +59,10 @@ std::string RawSourceDescription(const PutOptions& o) {
           "/1 ! clockoverlay time-format=\"%H:%M:%S\" ! " + EncodeBranch(t);
     if (o.audio) {
       // A 440 Hz tone as AAC-LC with its AudioSpecificConfig in codec_data (track 2).
-      src += " ! appsink name=sink audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! "
-             "audio/x-raw,rate=48000,channels=1 ! audioconvert ! avenc_aac ! aacparse ! " +
-             CapsFilter("audio/mpeg,mpegversion=4,stream-format=raw") + " ! appsink name=audio";
+      src +=
+          " ! appsink name=sink audiotestsrc is-live=true wave=sine freq=440 volume=0.2 ! "
+          "audio/x-raw,rate=48000,channels=1 ! audioconvert ! avenc_aac ! aacparse ! " +
+          CapsFilter("audio/mpeg,mpegversion=4,stream-format=raw") + " ! appsink name=audio";
       return src;
     }
   } else {
@@ -76,17 +78,16 @@ Result<std::unique_ptr<SourcePipeline>> SourcePipeline::Create(const PutOptions&
   std::string description;
   if (options.source == SourceKind::kTestPattern || options.source == SourceKind::kDevice) {
     description = RawSourceDescription(options);
-    p->branch_ = options.source == SourceKind::kTestPattern ? "test pattern, x264"
-                                                            : "camera, x264";
+    p->branch_ = options.source == SourceKind::kTestPattern ? "test pattern, x264" : "camera, x264";
     p->video_linked_ = true;
   } else if (options.source == SourceKind::kFile) {
-    description = "filesrc location=" + Quote(options.location) +
-                  " ! parsebin name=parse  appsink name=sink";
+    description =
+        "filesrc location=" + Quote(options.location) + " ! parsebin name=parse  appsink name=sink";
   } else {
     // TCP interleaving survives NAT and lossy Wi-Fi better than UDP; rtspsrc falls back
     // across protocols by itself if the camera refuses.
-    description = "rtspsrc name=rtsp latency=200 location=" + Quote(options.location) +
-                  "  appsink name=sink";
+    description =
+        "rtspsrc name=rtsp latency=200 location=" + Quote(options.location) + "  appsink name=sink";
   }
   GError* error = nullptr;
   GstElement* pipeline = gst_parse_launch(description.c_str(), &error);
@@ -101,8 +102,8 @@ Result<std::unique_ptr<SourcePipeline>> SourcePipeline::Create(const PutOptions&
   GstCaps* caps = gst_caps_from_string(AppSinkCaps().c_str());
   // sync: only --file --realtime paces to the timestamps (live sources pace themselves);
   // no drop: a full content store pushes back on the source instead of losing frames here.
-  g_object_set(p->appsink_, "caps", caps, "sync", options.realtime ? TRUE : FALSE,
-               "max-buffers", 64u, "drop", FALSE, nullptr);
+  g_object_set(p->appsink_, "caps", caps, "sync", options.realtime ? TRUE : FALSE, "max-buffers",
+               64u, "drop", FALSE, nullptr);
   gst_caps_unref(caps);
   p->audio_appsink_ = gst_bin_get_by_name(GST_BIN(pipeline), "audio");
   if (p->audio_appsink_ != nullptr) {
@@ -148,8 +149,8 @@ SourcePipeline::Pulled SourcePipeline::Pull(int64_t timeout_ms, SamplePtr* sampl
 
 SourcePipeline::Pulled SourcePipeline::PullAudio(int64_t timeout_ms, SamplePtr* sample) {
   if (audio_appsink_ == nullptr) return Pulled::kEos;
-  GstSample* s = gst_app_sink_try_pull_sample(
-      GST_APP_SINK(audio_appsink_), static_cast<GstClockTime>(timeout_ms) * GST_MSECOND);
+  GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(audio_appsink_),
+                                              static_cast<GstClockTime>(timeout_ms) * GST_MSECOND);
   if (s != nullptr) {
     sample->reset(s);
     return Pulled::kSample;
@@ -232,8 +233,7 @@ gboolean SourcePipeline::OnAutoplugContinue(GstElement*, GstPad*, GstCaps* caps,
   return ready ? FALSE : TRUE;
 }
 
-void SourcePipeline::LinkPadGuarded(void (SourcePipeline::*link)(GstPad*),
-                                    GstPad* pad) noexcept {
+void SourcePipeline::LinkPadGuarded(void (SourcePipeline::*link)(GstPad*), GstPad* pad) noexcept {
   try {
     (this->*link)(pad);
   } catch (const std::exception& e) {
@@ -253,8 +253,7 @@ void SourcePipeline::OnRtspPad(GstElement*, GstPad* pad, gpointer self) noexcept
   static_cast<SourcePipeline*>(self)->LinkPadGuarded(&SourcePipeline::LinkRtspPad, pad);
 }
 
-Status SourcePipeline::AddAndLink(const std::string& description, GstPad* src,
-                                  GstElement** added) {
+Status SourcePipeline::AddAndLink(const std::string& description, GstPad* src, GstElement** added) {
   GError* error = nullptr;
   GstElement* bin = gst_parse_bin_from_description(description.c_str(), TRUE, &error);
   if (bin == nullptr || error != nullptr) {
@@ -285,9 +284,9 @@ void SourcePipeline::LinkParsedPad(GstPad* pad) {
   };
   // Output that is already what the appsink takes goes straight there (see
   // OnAutoplugContinue); the rest gets a parser that converts it.
-  bool ready = field("alignment") == "au" &&
-               ((name == "video/x-h264" && field("stream-format") == "avc") ||
-                (name == "video/x-h265" && field("stream-format") == "hvc1"));
+  bool ready =
+      field("alignment") == "au" && ((name == "video/x-h264" && field("stream-format") == "avc") ||
+                                     (name == "video/x-h265" && field("stream-format") == "hvc1"));
   gst_caps_unref(caps);
   bool video = name.rfind("video/", 0) == 0;
   std::string branch;
@@ -317,8 +316,10 @@ void SourcePipeline::LinkParsedPad(GstPad* pad) {
     // demuxer does not stop on not-linked.
     GstElement* bin = nullptr;
     Status s = AddAndLink("fakesink sync=false async=false", pad, &bin);
-    if (s.ok()) gst_element_sync_state_with_parent(bin);
-    else std::fprintf(stderr, "streamarc-put: %s\n", s.message().c_str());
+    if (s.ok())
+      gst_element_sync_state_with_parent(bin);
+    else
+      std::fprintf(stderr, "streamarc-put: %s\n", s.message().c_str());
     return;
   }
   // The branch ends where the appsink starts: link its src pad to the appsink.
@@ -352,8 +353,10 @@ void SourcePipeline::LinkRtspPad(GstPad* pad) {
   if (!take) {
     GstElement* bin = nullptr;
     Status s = AddAndLink("fakesink sync=false async=false", pad, &bin);
-    if (s.ok()) gst_element_sync_state_with_parent(bin);
-    else std::fprintf(stderr, "streamarc-put: %s\n", s.message().c_str());
+    if (s.ok())
+      gst_element_sync_state_with_parent(bin);
+    else
+      std::fprintf(stderr, "streamarc-put: %s\n", s.message().c_str());
     return;
   }
   // parsebin picks the depayloader and parser for whatever the camera sends.

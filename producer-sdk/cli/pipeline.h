@@ -77,7 +77,7 @@ class SourcePipeline {
   std::unique_ptr<GstElement, GstObjectUnref> pipeline_;
   GstElement* appsink_ = nullptr;        // owned by the pipeline
   GstElement* audio_appsink_ = nullptr;  // owned by the pipeline; null without audio
-  mutable std::mutex mu_;  // the pad-added callbacks run on GStreamer's threads
+  mutable std::mutex mu_;                // the pad-added callbacks run on GStreamer's threads
   bool video_linked_ = false;
   std::string branch_;  // what the video branch does, for Describe()
   Status pending_;      // a failure inside a pad-added callback

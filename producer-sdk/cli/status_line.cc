@@ -31,7 +31,11 @@ std::string FormatStatus(const StatusSample& previous, const StatusSample& now) 
 }
 
 StatusLine::StatusLine(FILE* out, bool tty, double interval_s, bool quiet)
-    : out_(out), tty_(tty), interval_s_(interval_s > 0 ? interval_s : tty ? 1.0 : 10.0),
+    : out_(out),
+      tty_(tty),
+      interval_s_(interval_s > 0 ? interval_s
+                  : tty          ? 1.0
+                                 : 10.0),
       quiet_(quiet) {}
 
 void StatusLine::Update(const StatusSample& now) {

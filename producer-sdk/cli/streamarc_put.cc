@@ -96,8 +96,10 @@ std::string Explain(const Status& s, const std::string& stream) {
 
 class Runner {
  public:
-  Runner(const PutOptions& o, int signal_fd) : o_(o), signal_fd_(signal_fd),
-      status_(stderr, isatty(STDERR_FILENO) == 1, o.status_interval_s, o.quiet) {}
+  Runner(const PutOptions& o, int signal_fd)
+      : o_(o),
+        signal_fd_(signal_fd),
+        status_(stderr, isatty(STDERR_FILENO) == 1, o.status_interval_s, o.quiet) {}
 
   int Run() {
     if (o_.source == SourceKind::kFile && access(o_.location.c_str(), R_OK) != 0) {
@@ -198,7 +200,8 @@ class Runner {
     // An upload of a file must not lose frames (a full store waits for the server); a live
     // source cannot wait, so the oldest unsent fragment goes, as in kvssink.
     sopt.type = offline ? producer::StreamingType::kOffline : producer::StreamingType::kRealtime;
-    sopt.overflow = offline ? producer::OverflowPolicy::kBlock : producer::OverflowPolicy::kDropOldest;
+    sopt.overflow =
+        offline ? producer::OverflowPolicy::kBlock : producer::OverflowPolicy::kDropOldest;
 
     int64_t deadline = clock_.MonotonicMicros() + static_cast<int64_t>(o_.connect_timeout_s * 1e6);
     int64_t backoff_ms = 250;
@@ -312,8 +315,8 @@ class Runner {
   static int64_t DecodeTime(GstSample* sample) {
     GstBuffer* b = gst_sample_get_buffer(sample);
     int64_t pts = 0, dts = 0;
-    if (b == nullptr || !producer::gst::RunningTimes(b, gst_sample_get_segment(sample), &pts,
-                                                     &dts)) {
+    if (b == nullptr ||
+        !producer::gst::RunningTimes(b, gst_sample_get_segment(sample), &pts, &dts)) {
       return 0;
     }
     return dts;
@@ -378,21 +381,20 @@ class Runner {
     Status s = stream_->Stop(static_cast<int64_t>(o_.stop_timeout_s * 1000));
     for (const std::string& m : callbacks_.TakeMessages()) status_.Message(m);
     producer::StreamStats st = stream_->stats();
-    std::string summary = std::to_string(frames_) + " frames" +
-                          (frames_ != video_frames_
-                               ? " (" + std::to_string(video_frames_) + " video)"
-                               : std::string()) +
-                          " in " +
-                          std::to_string(st.fragments_started) + " fragments, " +
-                          std::to_string(st.fragments_persisted) + " persisted";
+    std::string summary =
+        std::to_string(frames_) + " frames" +
+        (frames_ != video_frames_ ? " (" + std::to_string(video_frames_) + " video)"
+                                  : std::string()) +
+        " in " + std::to_string(st.fragments_started) + " fragments, " +
+        std::to_string(st.fragments_persisted) + " persisted";
     if (st.frames_dropped || st.fragments_dropped) {
       summary += ", dropped " + std::to_string(st.frames_dropped) + " frames / " +
                  std::to_string(st.fragments_dropped) + " fragments";
     }
     if (!s.ok()) {
       status_.Message("not everything was persisted within " +
-                      std::to_string(static_cast<int>(o_.stop_timeout_s)) + " s: " +
-                      s.message() + " (" + summary + ")");
+                      std::to_string(static_cast<int>(o_.stop_timeout_s)) + " s: " + s.message() +
+                      " (" + summary + ")");
       return rc == kExitOk ? kExitUnflushed : rc;
     }
     if (Status f = callbacks_.fatal(); !f.ok() && rc == kExitOk) {

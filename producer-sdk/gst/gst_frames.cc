@@ -80,9 +80,12 @@ Result<TrackConfig> TrackFromCaps(const GstCaps* caps, uint64_t track_number) {
 
 const char* MediaTypeFor(Codec codec) {
   switch (codec) {
-    case Codec::kH264: return "video/h264";
-    case Codec::kH265: return "video/h265";
-    case Codec::kAac: return "audio/aac";
+    case Codec::kH264:
+      return "video/h264";
+    case Codec::kH265:
+      return "video/h265";
+    case Codec::kAac:
+      return "audio/aac";
   }
   return "video/h264";
 }
@@ -94,8 +97,7 @@ int64_t TimestampMapper::Map(int64_t ts_ns, int64_t now_us) {
   return us + *offset_us_;
 }
 
-bool RunningTimes(GstBuffer* buffer, const GstSegment* segment, int64_t* pts_ns,
-                  int64_t* dts_ns) {
+bool RunningTimes(GstBuffer* buffer, const GstSegment* segment, int64_t* pts_ns, int64_t* dts_ns) {
   GstClockTime pts = GST_BUFFER_PTS(buffer);
   GstClockTime dts = GST_BUFFER_DTS(buffer);
   if (!GST_CLOCK_TIME_IS_VALID(pts)) pts = dts;
@@ -115,8 +117,7 @@ bool RunningTimes(GstBuffer* buffer, const GstSegment* segment, int64_t* pts_ns,
   return true;
 }
 
-Result<std::unique_ptr<BufferFrame>> BufferFrame::Make(GstBuffer* buffer,
-                                                       const GstSegment* segment,
+Result<std::unique_ptr<BufferFrame>> BufferFrame::Make(GstBuffer* buffer, const GstSegment* segment,
                                                        uint64_t track, TimestampMapper& mapper,
                                                        int64_t now_us) {
   int64_t pts = 0, dts = 0;

@@ -54,8 +54,7 @@ class TimestampMapper {
 // pipeline share a time line (x264enc, for one, stamps buffers 1000 h into its segment).
 // Without a TIME segment the raw timestamps are returned. DTS keeps its distance from PTS
 // (it may lie before the segment start). False when the buffer has no timestamp.
-bool RunningTimes(GstBuffer* buffer, const GstSegment* segment, int64_t* pts_ns,
-                  int64_t* dts_ns);
+bool RunningTimes(GstBuffer* buffer, const GstSegment* segment, int64_t* pts_ns, int64_t* dts_ns);
 
 // A mapped buffer seen as a Frame; the frame's data points into the mapping, which lives as
 // long as this object (PutFrame copies it).

@@ -41,8 +41,7 @@ class SinkCallbacks final : public StreamCallbacks {
     }
   }
   void OnLatencyPressure(int64_t buffered_ms) override {
-    GST_WARNING_OBJECT(element_, "latency pressure: %" G_GINT64_FORMAT " ms buffered",
-                       buffered_ms);
+    GST_WARNING_OBJECT(element_, "latency pressure: %" G_GINT64_FORMAT " ms buffered", buffered_ms);
   }
   void OnStorageOverflowPressure(size_t remaining) override {
     GST_WARNING_OBJECT(element_, "content store pressure: %zu bytes left", remaining);
@@ -184,8 +183,8 @@ bool SetCaps(GstBaseSink* sink, GstCaps* caps) {
   GST_INFO_OBJECT(sink, "opening stream %s (%s)", opt.name.c_str(), opt.media_type.c_str());
   auto stream = st.client->OpenStream(opt, st.callbacks.get());
   if (!stream.ok()) {
-    PostError(sink, "streamarcsink: cannot open stream '" + opt.name + "': " +
-                        stream.status().ToString());
+    PostError(sink, "streamarcsink: cannot open stream '" + opt.name +
+                        "': " + stream.status().ToString());
     return false;
   }
   st.stream = std::move(stream).value();
@@ -203,8 +202,8 @@ GstFlowReturn Render(GstBaseSink* sink, GstBuffer* buffer) {
     PostError(sink, "streamarcsink: the stream failed: " + st.callbacks->error().ToString());
     return GST_FLOW_ERROR;
   }
-  auto frame = BufferFrame::Make(buffer, &GST_BASE_SINK(sink)->segment, st.track.number,
-                                 st.mapper, st.clock.NowMicros());
+  auto frame = BufferFrame::Make(buffer, &GST_BASE_SINK(sink)->segment, st.track.number, st.mapper,
+                                 st.clock.NowMicros());
   if (!frame.ok()) {
     GST_WARNING_OBJECT(sink, "skipping a buffer: %s", frame.status().ToString().c_str());
     return GST_FLOW_OK;
@@ -242,8 +241,10 @@ bool Event(GstBaseSink* sink, GstEvent* event) {
       PostError(sink, "streamarcsink: the stream failed: " + st.callbacks->error().ToString());
     } else {
       auto stats = st.stream->stats();
-      GST_INFO_OBJECT(sink, "end of stream: %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
-                      " fragments persisted", stats.frames_put, stats.fragments_persisted);
+      GST_INFO_OBJECT(sink,
+                      "end of stream: %" G_GUINT64_FORMAT " frames, %" G_GUINT64_FORMAT
+                      " fragments persisted",
+                      stats.frames_put, stats.fragments_persisted);
     }
   }
   return GST_BASE_SINK_CLASS(gst_streamarc_sink_parent_class)->event(sink, event);
@@ -263,23 +264,27 @@ auto Guard(GstBaseSink* sink, F&& f, decltype(f()) on_throw) noexcept -> decltyp
 }
 
 gboolean StartThunk(GstBaseSink* s) noexcept {
-  return Guard(s, [&] { return Start(s); }, false);
+  return Guard(
+      s, [&] { return Start(s); }, false);
 }
 gboolean StopThunk(GstBaseSink* s) noexcept {
-  return Guard(s, [&] { return StopSink(s); }, false);
+  return Guard(
+      s, [&] { return StopSink(s); }, false);
 }
 gboolean SetCapsThunk(GstBaseSink* s, GstCaps* c) noexcept {
-  return Guard(s, [&] { return SetCaps(s, c); }, false);
+  return Guard(
+      s, [&] { return SetCaps(s, c); }, false);
 }
 GstFlowReturn RenderThunk(GstBaseSink* s, GstBuffer* b) noexcept {
-  return Guard(s, [&] { return Render(s, b); }, GST_FLOW_ERROR);
+  return Guard(
+      s, [&] { return Render(s, b); }, GST_FLOW_ERROR);
 }
 gboolean EventThunk(GstBaseSink* s, GstEvent* e) noexcept {
-  return Guard(s, [&] { return Event(s, e); }, false);
+  return Guard(
+      s, [&] { return Event(s, e); }, false);
 }
 
-void SetPropertyThunk(GObject* object, guint id, const GValue* value,
-                      GParamSpec* pspec) noexcept {
+void SetPropertyThunk(GObject* object, guint id, const GValue* value, GParamSpec* pspec) noexcept {
   try {
     SinkState& st = *reinterpret_cast<GstStreamarcSink*>(object)->state;
     std::lock_guard<std::mutex> lock(st.mu);

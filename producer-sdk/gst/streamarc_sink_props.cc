@@ -30,8 +30,7 @@ enum PropId : unsigned {
   kFirstIgnored,  // kvssink properties accepted for compatibility, without effect
 };
 
-constexpr GParamFlags kRw =
-    static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+constexpr GParamFlags kRw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
 
 GType StreamingTypeGType() {
   static GType type = 0;
@@ -89,8 +88,7 @@ void InstallSinkProperties(GObjectClass* k) {
   };
   auto uint = [k](unsigned id, const char* name, const char* blurb, unsigned lo, unsigned hi,
                   unsigned def) {
-    g_object_class_install_property(k, id,
-                                    g_param_spec_uint(name, name, blurb, lo, hi, def, kRw));
+    g_object_class_install_property(k, id, g_param_spec_uint(name, name, blurb, lo, hi, def, kRw));
   };
   auto boolean = [k](unsigned id, const char* name, const char* blurb, gboolean def) {
     g_object_class_install_property(k, id, g_param_spec_boolean(name, name, blurb, def, kRw));
@@ -107,13 +105,12 @@ void InstallSinkProperties(GObjectClass* k) {
   uint(kRetentionPeriod, "retention-period", "Retention in hours of a stream this creates", 1,
        87600, 2);
   uint(kFragmentDuration, "fragment-duration",
-       "Fragment duration in ms (a fragment starts at the first key frame past it)", 100,
-       20000, 2000);
+       "Fragment duration in ms (a fragment starts at the first key frame past it)", 100, 20000,
+       2000);
   g_object_class_install_property(
       k, kStreamingType,
-      g_param_spec_enum("streaming-type", "streaming-type", "Streaming type",
-                        StreamingTypeGType(), static_cast<int>(SinkStreamingType::kRealtime),
-                        kRw));
+      g_param_spec_enum("streaming-type", "streaming-type", "Streaming type", StreamingTypeGType(),
+                        static_cast<int>(SinkStreamingType::kRealtime), kRw));
   uint(kMaxLatency, "max-latency", "Latency pressure threshold in seconds", 1, 3600, 60);
   uint(kConnectionStaleness, "connection-staleness",
        "Seconds without an ack before the connection is replaced", 1, 3600, 60);
@@ -124,8 +121,7 @@ void InstallSinkProperties(GObjectClass* k) {
   uint(kConnectionTimeout, "connection-timeout", "Connect timeout in seconds", 1, 600, 5);
   str(kUserAgent, "user-agent", "HTTP User-Agent", "streamarcsink/0.1");
   boolean(kUseOriginalPts, "use-original-pts",
-          "Buffer timestamps are epoch times already (else the first frame is stamped now)",
-          false);
+          "Buffer timestamps are epoch times already (else the first frame is stamped now)", false);
   str(kTrackName, "track-name", "Matroska track name", "kinesis_video");
   unsigned id = kFirstIgnored;
   for (const IgnoredProp& p : kIgnored) {
@@ -143,27 +139,63 @@ void InstallSinkProperties(GObjectClass* k) {
 
 bool SetSinkProperty(SinkSettings& s, unsigned id, const GValue* v) {
   switch (id) {
-    case kStreamName: SetString(s.stream_name, v); return true;
-    case kEndpoint: SetString(s.endpoint, v); return true;
-    case kAccessKey: SetString(s.access_key, v); return true;
-    case kSecretKey: SetString(s.secret_key, v); return true;
-    case kSessionToken: SetString(s.session_token, v); return true;
-    case kAwsRegion: SetString(s.region, v); return true;
-    case kStorageSize: s.storage_size_mb = g_value_get_uint(v); return true;
-    case kRetentionPeriod: s.retention_hours = g_value_get_uint(v); return true;
-    case kFragmentDuration: s.fragment_duration_ms = g_value_get_uint(v); return true;
+    case kStreamName:
+      SetString(s.stream_name, v);
+      return true;
+    case kEndpoint:
+      SetString(s.endpoint, v);
+      return true;
+    case kAccessKey:
+      SetString(s.access_key, v);
+      return true;
+    case kSecretKey:
+      SetString(s.secret_key, v);
+      return true;
+    case kSessionToken:
+      SetString(s.session_token, v);
+      return true;
+    case kAwsRegion:
+      SetString(s.region, v);
+      return true;
+    case kStorageSize:
+      s.storage_size_mb = g_value_get_uint(v);
+      return true;
+    case kRetentionPeriod:
+      s.retention_hours = g_value_get_uint(v);
+      return true;
+    case kFragmentDuration:
+      s.fragment_duration_ms = g_value_get_uint(v);
+      return true;
     case kStreamingType:
       s.streaming_type = static_cast<SinkStreamingType>(g_value_get_enum(v));
       return true;
-    case kMaxLatency: s.max_latency_s = g_value_get_uint(v); return true;
-    case kConnectionStaleness: s.connection_staleness_s = g_value_get_uint(v); return true;
-    case kContentType: SetString(s.content_type, v); return true;
-    case kAllowCreateStream: s.allow_create_stream = g_value_get_boolean(v); return true;
-    case kStopStreamTimeout: s.stop_stream_timeout_s = g_value_get_uint(v); return true;
-    case kConnectionTimeout: s.connection_timeout_s = g_value_get_uint(v); return true;
-    case kUserAgent: SetString(s.user_agent, v); return true;
-    case kUseOriginalPts: s.use_original_pts = g_value_get_boolean(v); return true;
-    case kTrackName: SetString(s.track_name, v); return true;
+    case kMaxLatency:
+      s.max_latency_s = g_value_get_uint(v);
+      return true;
+    case kConnectionStaleness:
+      s.connection_staleness_s = g_value_get_uint(v);
+      return true;
+    case kContentType:
+      SetString(s.content_type, v);
+      return true;
+    case kAllowCreateStream:
+      s.allow_create_stream = g_value_get_boolean(v);
+      return true;
+    case kStopStreamTimeout:
+      s.stop_stream_timeout_s = g_value_get_uint(v);
+      return true;
+    case kConnectionTimeout:
+      s.connection_timeout_s = g_value_get_uint(v);
+      return true;
+    case kUserAgent:
+      SetString(s.user_agent, v);
+      return true;
+    case kUseOriginalPts:
+      s.use_original_pts = g_value_get_boolean(v);
+      return true;
+    case kTrackName:
+      SetString(s.track_name, v);
+      return true;
     default:
       return id >= kFirstIgnored && id < kFirstIgnored + std::size(kIgnored);
   }
@@ -171,28 +203,64 @@ bool SetSinkProperty(SinkSettings& s, unsigned id, const GValue* v) {
 
 bool GetSinkProperty(const SinkSettings& s, unsigned id, GValue* v, GParamSpec* pspec) {
   switch (id) {
-    case kStreamName: g_value_set_string(v, s.stream_name.c_str()); return true;
-    case kEndpoint: g_value_set_string(v, s.endpoint.c_str()); return true;
-    case kAccessKey: g_value_set_string(v, s.access_key.c_str()); return true;
+    case kStreamName:
+      g_value_set_string(v, s.stream_name.c_str());
+      return true;
+    case kEndpoint:
+      g_value_set_string(v, s.endpoint.c_str());
+      return true;
+    case kAccessKey:
+      g_value_set_string(v, s.access_key.c_str());
+      return true;
     // Secrets are write-only in effect: reading them back would leak them into logs.
-    case kSecretKey: g_value_set_string(v, s.secret_key.empty() ? "" : "****"); return true;
+    case kSecretKey:
+      g_value_set_string(v, s.secret_key.empty() ? "" : "****");
+      return true;
     case kSessionToken:
       g_value_set_string(v, s.session_token.empty() ? "" : "****");
       return true;
-    case kAwsRegion: g_value_set_string(v, s.region.c_str()); return true;
-    case kStorageSize: g_value_set_uint(v, s.storage_size_mb); return true;
-    case kRetentionPeriod: g_value_set_uint(v, s.retention_hours); return true;
-    case kFragmentDuration: g_value_set_uint(v, s.fragment_duration_ms); return true;
-    case kStreamingType: g_value_set_enum(v, static_cast<int>(s.streaming_type)); return true;
-    case kMaxLatency: g_value_set_uint(v, s.max_latency_s); return true;
-    case kConnectionStaleness: g_value_set_uint(v, s.connection_staleness_s); return true;
-    case kContentType: g_value_set_string(v, s.content_type.c_str()); return true;
-    case kAllowCreateStream: g_value_set_boolean(v, s.allow_create_stream); return true;
-    case kStopStreamTimeout: g_value_set_uint(v, s.stop_stream_timeout_s); return true;
-    case kConnectionTimeout: g_value_set_uint(v, s.connection_timeout_s); return true;
-    case kUserAgent: g_value_set_string(v, s.user_agent.c_str()); return true;
-    case kUseOriginalPts: g_value_set_boolean(v, s.use_original_pts); return true;
-    case kTrackName: g_value_set_string(v, s.track_name.c_str()); return true;
+    case kAwsRegion:
+      g_value_set_string(v, s.region.c_str());
+      return true;
+    case kStorageSize:
+      g_value_set_uint(v, s.storage_size_mb);
+      return true;
+    case kRetentionPeriod:
+      g_value_set_uint(v, s.retention_hours);
+      return true;
+    case kFragmentDuration:
+      g_value_set_uint(v, s.fragment_duration_ms);
+      return true;
+    case kStreamingType:
+      g_value_set_enum(v, static_cast<int>(s.streaming_type));
+      return true;
+    case kMaxLatency:
+      g_value_set_uint(v, s.max_latency_s);
+      return true;
+    case kConnectionStaleness:
+      g_value_set_uint(v, s.connection_staleness_s);
+      return true;
+    case kContentType:
+      g_value_set_string(v, s.content_type.c_str());
+      return true;
+    case kAllowCreateStream:
+      g_value_set_boolean(v, s.allow_create_stream);
+      return true;
+    case kStopStreamTimeout:
+      g_value_set_uint(v, s.stop_stream_timeout_s);
+      return true;
+    case kConnectionTimeout:
+      g_value_set_uint(v, s.connection_timeout_s);
+      return true;
+    case kUserAgent:
+      g_value_set_string(v, s.user_agent.c_str());
+      return true;
+    case kUseOriginalPts:
+      g_value_set_boolean(v, s.use_original_pts);
+      return true;
+    case kTrackName:
+      g_value_set_string(v, s.track_name.c_str());
+      return true;
     default:
       if (id >= kFirstIgnored && id < kFirstIgnored + std::size(kIgnored)) {
         g_param_value_set_default(pspec, v);
@@ -219,7 +287,7 @@ StreamOptions StreamOptionsFrom(const SinkSettings& s, const TrackConfig& track)
   o.name = s.stream_name;
   o.create_if_missing = s.allow_create_stream;
   o.retention_hours = static_cast<int>(s.retention_hours);
-  o.media_type = !s.content_type.empty() ? s.content_type
+  o.media_type = !s.content_type.empty()       ? s.content_type
                  : track.codec == Codec::kH265 ? "video/h265"
                                                : "video/h264";
   o.fragment_duration_ms = s.fragment_duration_ms;

@@ -19,7 +19,7 @@ struct SinkSettings {
   std::string stream_name = "DEFAULT_STREAM";
   std::string endpoint;  // empty: $CONTROL_PLANE_URI, else http://127.0.0.1:8080
   std::string access_key, secret_key, session_token;  // empty: the AWS_* environment
-  std::string region;  // empty: $AWS_DEFAULT_REGION, else us-west-2
+  std::string region;                                 // empty: $AWS_DEFAULT_REGION, else us-west-2
   unsigned storage_size_mb = 128;
   unsigned retention_hours = 2;
   unsigned fragment_duration_ms = 2000;

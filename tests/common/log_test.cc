@@ -12,8 +12,8 @@ TEST(Log, StructuredLineWithQuotedValues) {
   ManualClock clock(1'511'852'109'126'000);
   std::vector<std::string> lines;
   Logger log(clock, LogLevel::kInfo, [&](std::string_view l) { lines.emplace_back(l); });
-  log.Info("archive", "segment opened", {{"stream", "cam1"}, {"bytes", int64_t{42}},
-                                         {"path", "a b\"c"}});
+  log.Info("archive", "segment opened",
+           {{"stream", "cam1"}, {"bytes", int64_t{42}}, {"path", "a b\"c"}});
   log.Debug("archive", "hidden");
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0],

@@ -18,12 +18,13 @@ using namespace testing;
 namespace id = ebml;
 
 Bytes SmallStream(bool known_sizes) {
-  Bytes cluster1 = Cat({Uint(id::kTimecode, 1000), SimpleBlock(1, 0, true, Payload(100, 1)),
-                        SimpleBlock(2, 5, true, Payload(10, 2)),
-                        SimpleBlock(1, 33, false, Payload(50, 3))});
+  Bytes cluster1 =
+      Cat({Uint(id::kTimecode, 1000), SimpleBlock(1, 0, true, Payload(100, 1)),
+           SimpleBlock(2, 5, true, Payload(10, 2)), SimpleBlock(1, 33, false, Payload(50, 3))});
   Bytes cluster2 = Cat({Uint(id::kTimecode, 3000), SimpleBlock(1, 0, true, Payload(70, 4))});
-  Bytes tags = El(id::kTags, El(id::kTag, El(id::kSimpleTag, Cat({Str(id::kTagName, "A"),
-                                                                  Str(id::kTagString, "b")}))));
+  Bytes tags =
+      El(id::kTags,
+         El(id::kTag, El(id::kSimpleTag, Cat({Str(id::kTagName, "A"), Str(id::kTagString, "b")}))));
   auto c = [&](const Bytes& b) {
     return known_sizes ? El(id::kCluster, b) : UnknownSizeEl(id::kCluster, b);
   };
@@ -139,9 +140,10 @@ TEST(MkvMalformed, RandomBytes) {
 }
 
 TEST(MkvMalformed, HugeSizesAreRefusedWithoutAllocating) {
-  Bytes prefix = Cat({Header(), UnknownSizeEl(id::kSegment, Cat({
-      Info(), Tracks({Track(1, 1, "V_MPEG4/ISO/AVC")}),
-      UnknownSizeEl(id::kCluster, Uint(id::kTimecode, 0))}))});
+  Bytes prefix =
+      Cat({Header(), UnknownSizeEl(id::kSegment,
+                                   Cat({Info(), Tracks({Track(1, 1, "V_MPEG4/ISO/AVC")}),
+                                        UnknownSizeEl(id::kCluster, Uint(id::kTimecode, 0))}))});
   // A SimpleBlock claiming 2^56 - 2 bytes.
   Bytes huge = prefix;
   huge.insert(huge.end(), {0xA3, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE});
@@ -205,8 +207,8 @@ TEST(MkvMalformed, ClearErrorsNameOffsetAndElement) {
       {"doc type", El(id::kEbml, Str(id::kDocType, "avi")), Code::kInvalidArgument,
        "DocType \"avi\""},
       {"frame before tracks",
-       Seg(UnknownSizeEl(id::kCluster, Cat({Uint(id::kTimecode, 0),
-                                            SimpleBlock(1, 0, true, Payload(3, 1))}))),
+       Seg(UnknownSizeEl(id::kCluster,
+                         Cat({Uint(id::kTimecode, 0), SimpleBlock(1, 0, true, Payload(3, 1))}))),
        Code::kInvalidArgument, "a frame before Tracks"},
       {"frame before timecode",
        Seg(Cat({VideoTracks(), UnknownSizeEl(id::kCluster, SimpleBlock(1, 0, true, {1}))})),
@@ -220,12 +222,11 @@ TEST(MkvMalformed, ClearErrorsNameOffsetAndElement) {
       {"child overruns known parent",
        Cat({Header(), El(id::kSegment, Cat({Info(), Bytes{0x16, 0x54, 0xAE, 0x6B, 0x90}}))}),
        Code::kInvalidArgument, "beyond the end of its parent Segment"},
-      {"overrun inside held element",
-       Seg(El(id::kTracks, Bytes{0xAE, 0x85, 0xD7, 0x81, 0x01})), Code::kInvalidArgument,
+      {"overrun inside held element", Seg(El(id::kTracks, Bytes{0xAE, 0x85, 0xD7, 0x81, 0x01})),
+       Code::kInvalidArgument,
        "TrackEntry at offset 37 has size 5, beyond the end of its parent Tracks"},
-      {"duplicate track number",
-       Seg(Tracks({Track(1, 1, "V_VP8"), Track(1, 2, "A_OPUS")})), Code::kInvalidArgument,
-       "appears twice"},
+      {"duplicate track number", Seg(Tracks({Track(1, 1, "V_VP8"), Track(1, 2, "A_OPUS")})),
+       Code::kInvalidArgument, "appears twice"},
       {"second timecode",
        Seg(Cat({VideoTracks(), UnknownSizeEl(id::kCluster, Cat({Uint(id::kTimecode, 0),
                                                                 Uint(id::kTimecode, 1)}))})),

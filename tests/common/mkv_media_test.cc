@@ -72,20 +72,15 @@ std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
 
 INSTANTIATE_TEST_SUITE_P(
     Media, MediaTest,
-    ::testing::Values(Case{streamarc::testing::kH264AacMkv, 1 << 30},
-                      Case{streamarc::testing::kH264AacMkv, 1},
-                      Case{streamarc::testing::kH264AacMkv, 0},
-                      Case{streamarc::testing::kH264AacPipeMkv, 1 << 30},
-                      Case{streamarc::testing::kH264AacPipeMkv, 0},
-                      Case{streamarc::testing::kH265Mkv, 1 << 30},
-                      Case{streamarc::testing::kH265Mkv, 1},
-                      Case{streamarc::testing::kH265Mkv, 0},
-                      Case{streamarc::testing::kGstX264Mkv, 1 << 30},
-                      Case{streamarc::testing::kGstX264Mkv, 1},
-                      Case{streamarc::testing::kGstX264Mkv, 0},
-                      Case{streamarc::testing::kGstStreamableMkv, 0},
-                      Case{streamarc::testing::kVp9OpusWebm, 1 << 30},
-                      Case{streamarc::testing::kVp9OpusWebm, 0}),
+    ::testing::Values(
+        Case{streamarc::testing::kH264AacMkv, 1 << 30}, Case{streamarc::testing::kH264AacMkv, 1},
+        Case{streamarc::testing::kH264AacMkv, 0},
+        Case{streamarc::testing::kH264AacPipeMkv, 1 << 30},
+        Case{streamarc::testing::kH264AacPipeMkv, 0}, Case{streamarc::testing::kH265Mkv, 1 << 30},
+        Case{streamarc::testing::kH265Mkv, 1}, Case{streamarc::testing::kH265Mkv, 0},
+        Case{streamarc::testing::kGstX264Mkv, 1 << 30}, Case{streamarc::testing::kGstX264Mkv, 1},
+        Case{streamarc::testing::kGstX264Mkv, 0}, Case{streamarc::testing::kGstStreamableMkv, 0},
+        Case{streamarc::testing::kVp9OpusWebm, 1 << 30}, Case{streamarc::testing::kVp9OpusWebm, 0}),
     CaseName);
 
 TEST(MediaTrackInfo, H264AacTracksAndInfo) {

@@ -15,18 +15,23 @@ namespace id = ebml;
 
 // The KVS producer's layout: Segment and Clusters of unknown size, Tags between clusters.
 Bytes KvsLikeStream() {
-  return Cat({Header(), UnknownSizeEl(id::kSegment, Cat({
-      Info(), Tracks({Track(1, 1, "V_MPEG4/ISO/AVC"), Track(2, 2, "A_AAC")}),
-      UnknownSizeEl(id::kCluster, Cat({Uint(id::kTimecode, 1'700'000'000'000),
-                                       SimpleBlock(1, 0, true, Payload(100, 1)),
-                                       SimpleBlock(2, 5, true, Payload(10, 2)),
-                                       SimpleBlock(1, 33, false, Payload(50, 3))})),
-      El(id::kTags, El(id::kTag, El(id::kSimpleTag,
-                                    Cat({Str(id::kTagName, "AWS_KINESISVIDEO_END_OF_FRAGMENT"),
-                                         Str(id::kTagString, "")})))),
-      UnknownSizeEl(id::kCluster, Cat({Uint(id::kTimecode, 1'700'000'002'000),
-                                       SimpleBlock(1, 0, true, Payload(70, 4))})),
-  }))});
+  return Cat({Header(),
+              UnknownSizeEl(
+                  id::kSegment,
+                  Cat({
+                      Info(),
+                      Tracks({Track(1, 1, "V_MPEG4/ISO/AVC"), Track(2, 2, "A_AAC")}),
+                      UnknownSizeEl(id::kCluster, Cat({Uint(id::kTimecode, 1'700'000'000'000),
+                                                       SimpleBlock(1, 0, true, Payload(100, 1)),
+                                                       SimpleBlock(2, 5, true, Payload(10, 2)),
+                                                       SimpleBlock(1, 33, false, Payload(50, 3))})),
+                      El(id::kTags,
+                         El(id::kTag, El(id::kSimpleTag,
+                                         Cat({Str(id::kTagName, "AWS_KINESISVIDEO_END_OF_FRAGMENT"),
+                                              Str(id::kTagString, "")})))),
+                      UnknownSizeEl(id::kCluster, Cat({Uint(id::kTimecode, 1'700'000'002'000),
+                                                       SimpleBlock(1, 0, true, Payload(70, 4))})),
+                  }))});
 }
 
 TEST(MkvReader, UnknownSizeSegmentAndClusters) {
@@ -37,10 +42,9 @@ TEST(MkvReader, UnknownSizeSegmentAndClusters) {
     Reader reader(rec);
     Status st = FeedInPieces(reader, s, piece);
     ASSERT_TRUE(st.ok()) << st.ToString();
-    EXPECT_EQ(rec.events,
-              (std::vector<std::string>{"ebml", "segment", "info", "tracks", "cluster", "frame",
-                                        "frame", "frame", "/cluster", "tags", "cluster", "frame",
-                                        "/cluster", "/segment"}))
+    EXPECT_EQ(rec.events, (std::vector<std::string>{"ebml", "segment", "info", "tracks", "cluster",
+                                                    "frame", "frame", "frame", "/cluster", "tags",
+                                                    "cluster", "frame", "/cluster", "/segment"}))
         << "piece " << piece;
     ASSERT_EQ(rec.frames.size(), 4u);
     EXPECT_EQ(rec.frames[1], (RecordedFrame{2, 1'700'000'000'005, true, 0, Payload(10, 2)}));
@@ -86,13 +90,18 @@ TEST(MkvReader, FrameDataIsAViewIntoTheInputWhenWhole) {
 }
 
 TEST(MkvReader, KnownSizeSegmentEndsOnItsOwnAndAnotherSectionFollows) {
-  Bytes first = Cat({Header(), El(id::kSegment, Cat({
-      Info(), Tracks({Track(1, 1, "V_MPEG4/ISO/AVC")}),
-      El(id::kCluster, Cat({Uint(id::kTimecode, 0), SimpleBlock(1, 0, true, Payload(5, 1))}))}))});
-  Bytes second = Cat({Header("webm"), UnknownSizeEl(id::kSegment, Cat({
-      Info(), Tracks({Track(1, 1, "V_VP8"), Track(2, 2, "A_OPUS")}),
-      UnknownSizeEl(id::kCluster, Cat({Uint(id::kTimecode, 10),
-                                       SimpleBlock(2, 0, true, Payload(3, 9))}))}))});
+  Bytes first =
+      Cat({Header(), El(id::kSegment,
+                        Cat({Info(), Tracks({Track(1, 1, "V_MPEG4/ISO/AVC")}),
+                             El(id::kCluster, Cat({Uint(id::kTimecode, 0),
+                                                   SimpleBlock(1, 0, true, Payload(5, 1))}))}))});
+  Bytes second =
+      Cat({Header("webm"),
+           UnknownSizeEl(
+               id::kSegment,
+               Cat({Info(), Tracks({Track(1, 1, "V_VP8"), Track(2, 2, "A_OPUS")}),
+                    UnknownSizeEl(id::kCluster, Cat({Uint(id::kTimecode, 10),
+                                                     SimpleBlock(2, 0, true, Payload(3, 9))}))}))});
   Recorder rec;
   Reader reader(rec);
   ASSERT_TRUE(reader.Feed(first).ok());
@@ -122,9 +131,12 @@ TEST(MkvReader, NewEbmlHeaderMidStreamClosesTheUnknownSizeSection) {
 }
 
 TEST(MkvReader, RequiresTracksAgainAfterANewSection) {
-  Bytes s = Cat({KvsLikeStream(), Header(), UnknownSizeEl(id::kSegment, Cat({
-      UnknownSizeEl(id::kCluster, Cat({Uint(id::kTimecode, 5),
-                                       SimpleBlock(1, 0, true, Payload(3, 1))}))}))});
+  Bytes s =
+      Cat({KvsLikeStream(), Header(),
+           UnknownSizeEl(
+               id::kSegment,
+               Cat({UnknownSizeEl(id::kCluster, Cat({Uint(id::kTimecode, 5),
+                                                     SimpleBlock(1, 0, true, Payload(3, 1))}))}))});
   Recorder rec;
   Reader reader(rec);
   Status st = reader.Feed(s);
@@ -134,23 +146,27 @@ TEST(MkvReader, RequiresTracksAgainAfterANewSection) {
 
 TEST(MkvReader, VoidCrcAndUnknownElementsAreSkipped) {
   Bytes tracks_body = Cat({Track(1, 1, "V_MPEG4/ISO/AVC")});
-  Bytes s = Cat({Header(), El(id::kVoid, Payload(20, 0)), UnknownSizeEl(id::kSegment, Cat({
-      El(id::kSeekHead, Payload(30, 7)), El(id::kVoid, Payload(100, 0)), Info(),
-      El(id::kTracks, Cat({Crc32Of(tracks_body), tracks_body})),
-      El(0x4DBB, Payload(4, 1)),  // a Seek element where it does not belong: unknown here
-      UnknownSizeEl(id::kCluster, Cat({
-          Crc32Of(Payload(4, 4)), Uint(id::kTimecode, 0), El(id::kVoid, {}),
-          El(0x4567, Payload(9, 9)),  // unknown ID inside an unknown-size cluster
-          SimpleBlock(1, 0, true, Payload(8, 1)), El(id::kPosition, Payload(2, 0))})),
-      El(id::kCues, Payload(40, 3))}))});
+  Bytes s = Cat(
+      {Header(), El(id::kVoid, Payload(20, 0)),
+       UnknownSizeEl(
+           id::kSegment,
+           Cat({El(id::kSeekHead, Payload(30, 7)), El(id::kVoid, Payload(100, 0)), Info(),
+                El(id::kTracks, Cat({Crc32Of(tracks_body), tracks_body})),
+                El(0x4DBB, Payload(4, 1)),  // a Seek element where it does not belong: unknown here
+                UnknownSizeEl(
+                    id::kCluster,
+                    Cat({Crc32Of(Payload(4, 4)), Uint(id::kTimecode, 0), El(id::kVoid, {}),
+                         El(0x4567, Payload(9, 9)),  // unknown ID inside an unknown-size cluster
+                         SimpleBlock(1, 0, true, Payload(8, 1)),
+                         El(id::kPosition, Payload(2, 0))})),
+                El(id::kCues, Payload(40, 3))}))});
   Recorder rec;
   rec.keep_events_for_frames = true;
   Reader reader(rec);
   Status st = FeedInPieces(reader, s, 0, 9);
   ASSERT_TRUE(st.ok()) << st.ToString();
-  EXPECT_EQ(rec.events,
-            (std::vector<std::string>{"ebml", "segment", "info", "tracks", "cluster", "frame",
-                                      "/cluster", "/segment"}));
+  EXPECT_EQ(rec.events, (std::vector<std::string>{"ebml", "segment", "info", "tracks", "cluster",
+                                                  "frame", "/cluster", "/segment"}));
 }
 
 TEST(MkvReader, CrcMismatchInTracksIsDataLoss) {
@@ -172,11 +188,14 @@ TEST(MkvReader, CrcMismatchInTracksIsDataLoss) {
 }
 
 Bytes LacedStream(uint8_t lacing_bits, const Bytes& lace) {
-  return Cat({Header(), UnknownSizeEl(id::kSegment, Cat({
-      Info(), Tracks({Track(1, 2, "A_AAC", 20'000'000)}),
-      UnknownSizeEl(id::kCluster, Cat({Uint(id::kTimecode, 1000),
-                                       El(id::kSimpleBlock,
-                                          BlockBody(1, 0, 0x80 | lacing_bits, lace))}))}))});
+  return Cat(
+      {Header(),
+       UnknownSizeEl(id::kSegment,
+                     Cat({Info(), Tracks({Track(1, 2, "A_AAC", 20'000'000)}),
+                          UnknownSizeEl(id::kCluster,
+                                        Cat({Uint(id::kTimecode, 1000),
+                                             El(id::kSimpleBlock,
+                                                BlockBody(1, 0, 0x80 | lacing_bits, lace))}))}))});
 }
 
 void ExpectThreeLacedFrames(const Bytes& s) {
@@ -199,8 +218,7 @@ TEST(MkvReader, XiphLacing) {
 TEST(MkvReader, EbmlLacing) {
   // First size as a vint (300 = 0x412C in two bytes), then the signed difference 5 - 300
   // = -295 as a 2-byte signed vint (bias 8191): 7896 = 0x5ED8.
-  Bytes lace = Cat({{2, 0x41, 0x2C, 0x5E, 0xD8}, Payload(300, 1), Payload(5, 2),
-                    Payload(40, 3)});
+  Bytes lace = Cat({{2, 0x41, 0x2C, 0x5E, 0xD8}, Payload(300, 1), Payload(5, 2), Payload(40, 3)});
   ExpectThreeLacedFrames(LacedStream(0x06, lace));
 }
 
@@ -215,12 +233,12 @@ TEST(MkvReader, FixedSizeLacing) {
 
 TEST(MkvReader, BadLacesAreRefused) {
   const std::vector<std::pair<uint8_t, Bytes>> bad = {
-      {0x02, {2, 255, 255}},                  // Xiph sizes run off the end
-      {0x02, Cat({{1, 200}, Payload(100, 1)})},  // Xiph size beyond the data
-      {0x06, {1, 0x00}},                      // EBML size vint invalid
+      {0x02, {2, 255, 255}},                          // Xiph sizes run off the end
+      {0x02, Cat({{1, 200}, Payload(100, 1)})},       // Xiph size beyond the data
+      {0x06, {1, 0x00}},                              // EBML size vint invalid
       {0x06, Cat({{2, 0x85, 0x80}, Payload(8, 1)})},  // negative second size
-      {0x04, Cat({{2}, Payload(10, 1)})},     // fixed: 10 bytes do not split in 3
-      {0x02, {}},                             // no frame count
+      {0x04, Cat({{2}, Payload(10, 1)})},             // fixed: 10 bytes do not split in 3
+      {0x02, {}},                                     // no frame count
   };
   for (const auto& [bits, lace] : bad) {
     Recorder rec;
@@ -231,14 +249,15 @@ TEST(MkvReader, BadLacesAreRefused) {
 }
 
 TEST(MkvReader, BlockGroupKeyFlagComesFromReferenceBlock) {
-  Bytes group_key = El(id::kBlockGroup, Cat({El(id::kBlock, BlockBody(1, 0, 0, Payload(4, 1))),
-                                             Uint(id::kBlockDuration, 33)}));
-  Bytes group_delta = El(id::kBlockGroup,
-                         Cat({El(id::kBlock, BlockBody(1, 33, 0, Payload(4, 2))),
-                              El(id::kReferenceBlock, {0xDF})}));
-  Bytes s = Cat({Header(), UnknownSizeEl(id::kSegment, Cat({
-      Info(), Tracks({Track(1, 1, "V_MPEG4/ISO/AVC")}),
-      El(id::kCluster, Cat({Uint(id::kTimecode, 0), group_key, group_delta}))}))});
+  Bytes group_key =
+      El(id::kBlockGroup,
+         Cat({El(id::kBlock, BlockBody(1, 0, 0, Payload(4, 1))), Uint(id::kBlockDuration, 33)}));
+  Bytes group_delta = El(id::kBlockGroup, Cat({El(id::kBlock, BlockBody(1, 33, 0, Payload(4, 2))),
+                                               El(id::kReferenceBlock, {0xDF})}));
+  Bytes s = Cat({Header(), UnknownSizeEl(id::kSegment,
+                                         Cat({Info(), Tracks({Track(1, 1, "V_MPEG4/ISO/AVC")}),
+                                              El(id::kCluster, Cat({Uint(id::kTimecode, 0),
+                                                                    group_key, group_delta}))}))});
   Recorder rec;
   Reader reader(rec);
   ASSERT_TRUE(reader.Feed(s).ok());
@@ -248,10 +267,13 @@ TEST(MkvReader, BlockGroupKeyFlagComesFromReferenceBlock) {
 }
 
 TEST(MkvReader, TimecodeScaleAppliesToNanoseconds) {
-  Bytes s = Cat({Header(), UnknownSizeEl(id::kSegment, Cat({
-      Info(100'000), Tracks({Track(1, 1, "V_MPEG4/ISO/AVC")}),
-      UnknownSizeEl(id::kCluster, Cat({Uint(id::kTimecode, 50),
-                                       SimpleBlock(1, -3, true, Payload(1, 1))}))}))});
+  Bytes s = Cat(
+      {Header(),
+       UnknownSizeEl(
+           id::kSegment,
+           Cat({Info(100'000), Tracks({Track(1, 1, "V_MPEG4/ISO/AVC")}),
+                UnknownSizeEl(id::kCluster, Cat({Uint(id::kTimecode, 50),
+                                                 SimpleBlock(1, -3, true, Payload(1, 1))}))}))});
   struct H : ReaderHandler {
     int64_t ns = 0, tc = 0;
     Status OnFrame(const Frame& f) override {
@@ -268,11 +290,11 @@ TEST(MkvReader, TimecodeScaleAppliesToNanoseconds) {
 
 TEST(MkvReader, NestedSimpleTagsAreFlattened) {
   Bytes inner = El(id::kSimpleTag, Cat({Str(id::kTagName, "CHILD"), Str(id::kTagString, "c")}));
-  Bytes outer = El(id::kSimpleTag,
-                   Cat({Str(id::kTagName, "PARENT"), Str(id::kTagString, "p"), inner}));
+  Bytes outer =
+      El(id::kSimpleTag, Cat({Str(id::kTagName, "PARENT"), Str(id::kTagString, "p"), inner}));
   Bytes binary = El(id::kSimpleTag, Cat({Str(id::kTagName, "BIN"), El(id::kTagBinary, {0, 1, 2})}));
-  Bytes s = Cat({Header(), UnknownSizeEl(id::kSegment,
-                                         El(id::kTags, El(id::kTag, Cat({outer, binary}))))});
+  Bytes s = Cat(
+      {Header(), UnknownSizeEl(id::kSegment, El(id::kTags, El(id::kTag, Cat({outer, binary}))))});
   Recorder rec;
   Reader reader(rec);
   ASSERT_TRUE(reader.Feed(s).ok());

@@ -61,8 +61,8 @@ Bytes WriteLive(const Source& src, bool with_tags, ClusterSize size = ClusterSiz
         EXPECT_TRUE(w.EndCluster().ok());
         if (with_tags) {
           std::vector<SimpleTag> tags = {
-              {"AWS_KINESISVIDEO_FRAGMENT_NUMBER", "9134385233318143239268206260774392014615" +
-                                                       std::to_string(1000000 + n++)},
+              {"AWS_KINESISVIDEO_FRAGMENT_NUMBER",
+               "9134385233318143239268206260774392014615" + std::to_string(1000000 + n++)},
               {"AWS_KINESISVIDEO_SERVER_TIMESTAMP", "1511852109.126"}};
           w.WriteTags(tags);
         }

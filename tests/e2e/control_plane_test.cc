@@ -39,8 +39,8 @@ class ControlPlaneTest : public ::testing::Test {
   }
 
   std::string Version(const std::string& stream) {
-    return AwsJson({"kinesisvideo", "describe-stream", "--stream-name", stream})["StreamInfo"]
-        ["Version"];
+    return AwsJson(
+        {"kinesisvideo", "describe-stream", "--stream-name", stream})["StreamInfo"]["Version"];
   }
 
   TempDir dir_;
@@ -56,8 +56,8 @@ TEST_F(ControlPlaneTest, StreamLifecycle) {
             0u)
       << arn;
 
-  json info = AwsJson({"kinesisvideo", "describe-stream", "--stream-name", "front-door.cam_1"})
-      ["StreamInfo"];
+  json info = AwsJson(
+      {"kinesisvideo", "describe-stream", "--stream-name", "front-door.cam_1"})["StreamInfo"];
   EXPECT_EQ(info["StreamARN"], arn);
   EXPECT_EQ(info["Status"], "ACTIVE");
   EXPECT_EQ(info["DeviceName"], "dev1");
@@ -65,9 +65,9 @@ TEST_F(ControlPlaneTest, StreamLifecycle) {
   EXPECT_EQ(info["DataRetentionInHours"], 24);
   std::string v1 = info["Version"];
   EXPECT_EQ(v1.size(), 20u);
-  EXPECT_EQ(AwsJson({"kinesisvideo", "describe-stream", "--stream-arn", arn})["StreamInfo"]
-                ["StreamName"],
-            "front-door.cam_1");
+  EXPECT_EQ(
+      AwsJson({"kinesisvideo", "describe-stream", "--stream-arn", arn})["StreamInfo"]["StreamName"],
+      "front-door.cam_1");
 
   AwsJson({"kinesisvideo", "update-stream", "--stream-name", "front-door.cam_1",
            "--current-version", v1, "--media-type", "video/h265"});
@@ -88,29 +88,27 @@ TEST_F(ControlPlaneTest, StreamLifecycle) {
                   "--current-version", v3, "--operation", "INCREASE_DATA_RETENTION",
                   "--data-retention-change-in-hours", "1000"},
                  "InvalidArgumentException");  // past ten years
-  AwsJson({"kinesisvideo", "update-data-retention", "--stream-arn", arn, "--current-version",
-           v3, "--operation", "DECREASE_DATA_RETENTION", "--data-retention-change-in-hours",
-           "87023"});
-  EXPECT_EQ(AwsJson({"kinesisvideo", "describe-stream", "--stream-name", "front-door.cam_1"})
-                ["StreamInfo"]["DataRetentionInHours"],
+  AwsJson({"kinesisvideo", "update-data-retention", "--stream-arn", arn, "--current-version", v3,
+           "--operation", "DECREASE_DATA_RETENTION", "--data-retention-change-in-hours", "87023"});
+  EXPECT_EQ(AwsJson({"kinesisvideo", "describe-stream", "--stream-name",
+                     "front-door.cam_1"})["StreamInfo"]["DataRetentionInHours"],
             1);
 
   // Tags, by name and by resource ARN.
-  AwsJson({"kinesisvideo", "tag-stream", "--stream-name", "front-door.cam_1", "--tags",
-           "owner=ops"});
+  AwsJson(
+      {"kinesisvideo", "tag-stream", "--stream-name", "front-door.cam_1", "--tags", "owner=ops"});
   AwsJson({"kinesisvideo", "untag-stream", "--stream-arn", arn, "--tag-key-list", "floor"});
-  json tags = AwsJson({"kinesisvideo", "list-tags-for-stream", "--stream-name",
-                       "front-door.cam_1"})["Tags"];
+  json tags = AwsJson(
+      {"kinesisvideo", "list-tags-for-stream", "--stream-name", "front-door.cam_1"})["Tags"];
   EXPECT_EQ(tags, (json{{"owner", "ops"}, {"site", "home"}}));
-  AwsJson({"kinesisvideo", "tag-resource", "--resource-arn", arn, "--tags",
-           "Key=tier,Value=hot"});
+  AwsJson({"kinesisvideo", "tag-resource", "--resource-arn", arn, "--tags", "Key=tier,Value=hot"});
   AwsJson({"kinesisvideo", "untag-resource", "--resource-arn", arn, "--tag-key-list", "site"});
   EXPECT_EQ(AwsJson({"kinesisvideo", "list-tags-for-resource", "--resource-arn", arn})["Tags"],
             (json{{"owner", "ops"}, {"tier", "hot"}}));
 
-  for (const char* api : {"PUT_MEDIA", "GET_MEDIA", "LIST_FRAGMENTS",
-                          "GET_MEDIA_FOR_FRAGMENT_LIST", "GET_HLS_STREAMING_SESSION_URL",
-                          "GET_DASH_STREAMING_SESSION_URL", "GET_CLIP", "GET_IMAGES"}) {
+  for (const char* api : {"PUT_MEDIA", "GET_MEDIA", "LIST_FRAGMENTS", "GET_MEDIA_FOR_FRAGMENT_LIST",
+                          "GET_HLS_STREAMING_SESSION_URL", "GET_DASH_STREAMING_SESSION_URL",
+                          "GET_CLIP", "GET_IMAGES"}) {
     EXPECT_EQ(AwsJson({"kinesisvideo", "get-data-endpoint", "--stream-name", "front-door.cam_1",
                        "--api-name", api})["DataEndpoint"],
               server_.url());
@@ -127,15 +125,15 @@ TEST_F(ControlPlaneTest, StreamLifecycle) {
 
 TEST_F(ControlPlaneTest, ListStreamsPaginatesAndFilters) {
   for (const char* name : {"lobby-1", "lobby-2", "lobby-3", "garage", "lobby-4"}) {
-    AwsJson({"kinesisvideo", "create-stream", "--stream-name", name,
-             "--data-retention-in-hours", "1"});
+    AwsJson(
+        {"kinesisvideo", "create-stream", "--stream-name", name, "--data-retention-in-hours", "1"});
   }
   // The CLI follows NextToken itself: two at a time still yields every stream, in order.
   json all = AwsJson({"kinesisvideo", "list-streams", "--page-size", "2"});
   std::vector<std::string> names;
   for (const json& s : all["StreamInfoList"]) names.push_back(s["StreamName"]);
-  EXPECT_EQ(names, (std::vector<std::string>{"garage", "lobby-1", "lobby-2", "lobby-3",
-                                             "lobby-4"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"garage", "lobby-1", "lobby-2", "lobby-3", "lobby-4"}));
   json page = AwsJson({"kinesisvideo", "list-streams", "--max-results", "2", "--no-paginate"});
   EXPECT_EQ(page["StreamInfoList"].size(), 2u);
   EXPECT_TRUE(page.contains("NextToken"));
@@ -155,14 +153,15 @@ TEST_F(ControlPlaneTest, ErrorsHaveKvsShapes) {
                  "InvalidArgumentException");
   ExpectAwsError({"kinesisvideo", "create-stream", "--stream-name", "x", "--media-type", "h264"},
                  "InvalidArgumentException");
-  ExpectAwsError({"kinesisvideo", "get-data-endpoint", "--stream-name", "dup", "--api-name",
-                  "NOT_AN_API"},
-                 "InvalidArgumentException");
-  ExpectAwsError({"kinesisvideo", "get-data-endpoint", "--stream-name", "missing", "--api-name",
-                  "PUT_MEDIA"},
-                 "ResourceNotFoundException");
+  ExpectAwsError(
+      {"kinesisvideo", "get-data-endpoint", "--stream-name", "dup", "--api-name", "NOT_AN_API"},
+      "InvalidArgumentException");
+  ExpectAwsError(
+      {"kinesisvideo", "get-data-endpoint", "--stream-name", "missing", "--api-name", "PUT_MEDIA"},
+      "ResourceNotFoundException");
   std::string many_tags;
-  for (int i = 0; i < 50; ++i) many_tags += (i ? "," : "") + std::string("k") + std::to_string(i) + "=v";
+  for (int i = 0; i < 50; ++i)
+    many_tags += (i ? "," : "") + std::string("k") + std::to_string(i) + "=v";
   AwsJson({"kinesisvideo", "tag-stream", "--stream-name", "dup", "--tags", many_tags});
   ExpectAwsError({"kinesisvideo", "tag-stream", "--stream-name", "dup", "--tags", "one-more=v"},
                  "TagsPerResourceExceededLimitException");
@@ -184,15 +183,16 @@ TEST_F(ControlPlaneTest, ErrorsHaveKvsShapes) {
   std::string missing = post("/describeStream", R"({"StreamName":"nope"})");
   EXPECT_NE(missing.find("HTTP/1.1 404"), std::string::npos) << missing;
   EXPECT_NE(missing.find("x-amzn-errortype: ResourceNotFoundException"), std::string::npos);
-  std::string wrong_type = post("/createStream", R"({"StreamName":"t","DataRetentionInHours":"1"})");
+  std::string wrong_type =
+      post("/createStream", R"({"StreamName":"t","DataRetentionInHours":"1"})");
   EXPECT_NE(wrong_type.find("must be an integer"), std::string::npos) << wrong_type;
   std::string bad_token = post("/listStreams", R"({"NextToken":"abc"})");
   EXPECT_NE(bad_token.find("NextToken is not valid"), std::string::npos) << bad_token;
 }
 
 TEST_F(ControlPlaneTest, StreamsSurviveARestart) {
-  AwsJson({"kinesisvideo", "create-stream", "--stream-name", "kept",
-           "--data-retention-in-hours", "48"});
+  AwsJson({"kinesisvideo", "create-stream", "--stream-name", "kept", "--data-retention-in-hours",
+           "48"});
   std::string version = Version("kept");
   EXPECT_EQ(server_.Stop(), 0);
   ASSERT_TRUE(server_.Start(dir_.File("data")).ok()) << server_.log();

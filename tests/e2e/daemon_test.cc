@@ -26,8 +26,8 @@ TEST(Daemon, HealthAndUnknownOperation) {
   EXPECT_NE(health->out.find("HTTP/1.1 200"), std::string::npos) << health->out;
   EXPECT_NE(health->out.find("\"status\":\"ok\""), std::string::npos) << health->out;
 
-  auto unknown = RunCommand({"curl", "-sS", "-i", "-X", "POST", "-d", "{}",
-                             server.url() + "/noSuchOperation"});
+  auto unknown = RunCommand(
+      {"curl", "-sS", "-i", "-X", "POST", "-d", "{}", server.url() + "/noSuchOperation"});
   ASSERT_TRUE(unknown.ok());
   EXPECT_NE(unknown->out.find("HTTP/1.1 404"), std::string::npos) << unknown->out;
   EXPECT_NE(unknown->out.find("x-amzn-errortype: UnknownOperationException"), std::string::npos);
@@ -42,8 +42,9 @@ TEST(Daemon, ManyConcurrentAndKeepAliveRequests) {
   ServerProcess server;
   ASSERT_TRUE(server.Start(dir.File("data")).ok()) << server.log();
   // One curl, 40 requests over keep-alive connections, 8 at a time.
-  std::vector<std::string> cmd = {"curl", "-sS", "--parallel", "--parallel-max", "8", "-w",
-                                  "%{http_code}\\n", "-o", "/dev/null"};
+  std::vector<std::string> cmd = {"curl",     "-sS", "--parallel",      "--parallel-max",
+                                  "8",        "-w",  "%{http_code}\\n", "-o",
+                                  "/dev/null"};
   for (int i = 0; i < 40; ++i) {
     cmd.push_back(server.url() + "/health");
     if (i) cmd.insert(cmd.end() - 1, {"-o", "/dev/null"});
@@ -65,8 +66,8 @@ TEST(Daemon, OversizedBodyIs413AndServerKeepsServing) {
                        "--data-binary", "@" + big, server.url() + "/describeStream"});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->out, "413");
-  auto health = RunCommand({"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
-                            server.url() + "/health"});
+  auto health = RunCommand(
+      {"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", server.url() + "/health"});
   EXPECT_EQ(health->out, "200");
 }
 
@@ -87,8 +88,8 @@ TEST(Daemon, RefusesAPortInUse) {
   TempDir dir;
   ServerProcess first;
   ASSERT_TRUE(first.Start(dir.File("a")).ok());
-  auto r = RunCommand({StreamarcdPath(), "--port", std::to_string(first.port()), "--data-dir",
-                       dir.File("b")});
+  auto r = RunCommand(
+      {StreamarcdPath(), "--port", std::to_string(first.port()), "--data-dir", dir.File("b")});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->exit_code, 1);
   EXPECT_NE(r->out.find("cannot listen"), std::string::npos) << r->out;

@@ -41,17 +41,15 @@ std::vector<double> VideoTimes(const std::string& path) {
 }
 
 double Duration(const std::string& path) {
-  auto r = RunCommand({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
-                       "csv=p=0", path});
+  auto r = RunCommand(
+      {"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path});
   EXPECT_TRUE(r.ok());
   return std::atof(r->out.c_str());
 }
 
 class GetClipTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(server_.Start(dir_.File("data")).ok()) << server_.log();
-  }
+  void SetUp() override { ASSERT_TRUE(server_.Start(dir_.File("data")).ok()) << server_.log(); }
 
   void CreateStream(const std::string& name, int hours) {
     auto r = RunCommand({"curl", "-sS", "-X", "POST", "--data-binary",
@@ -140,10 +138,10 @@ TEST_F(GetClipTest, AwsCliClipPlaysFromZeroWithEveryFrame) {
   EXPECT_EQ(VideoTimes(by_server).size(), want.size());
 
   // Range over curl: the same bytes as the whole clip's.
-  std::string body = json{{"StreamName", "cam1"},
-                          {"ClipFragmentSelector",
-                           json::parse(Selector("PRODUCER_TIMESTAMP", 0, 3600))}}
-                         .dump();
+  std::string body =
+      json{{"StreamName", "cam1"},
+           {"ClipFragmentSelector", json::parse(Selector("PRODUCER_TIMESTAMP", 0, 3600))}}
+          .dump();
   auto ranged = RunCommand({"curl", "-sS", "-D", dir_.File("headers"), "-o", dir_.File("range"),
                             "-X", "POST", "-H", "Range: bytes=100-1123", "--data-binary", body,
                             server_.url() + "/getClip"});
@@ -153,9 +151,9 @@ TEST_F(GetClipTest, AwsCliClipPlaysFromZeroWithEveryFrame) {
   EXPECT_NE(headers.find("bytes 100-1123/" + std::to_string(clip.size())), std::string::npos)
       << headers;
   EXPECT_EQ(ReadFileOrDie(dir_.File("range")), clip.substr(100, 1024));
-  auto past_end = RunCommand({"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X",
-                              "POST", "-H", "Range: bytes=999999999-", "--data-binary", body,
-                              server_.url() + "/getClip"});
+  auto past_end =
+      RunCommand({"curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H",
+                  "Range: bytes=999999999-", "--data-binary", body, server_.url() + "/getClip"});
   ASSERT_TRUE(past_end.ok());
   EXPECT_EQ(past_end->out, "416");
 }
@@ -170,18 +168,18 @@ TEST_F(GetClipTest, RefusalsInKvsShapes) {
   // A range with no fragments.
   ExpectClipError("cam1", Selector("PRODUCER_TIMESTAMP", 1000, 2000), "ResourceNotFoundException");
   ExpectClipError("cam1", Selector("PRODUCER_TIMESTAMP", 60, 10), "InvalidArgumentException");
-  ExpectClipError("cam1", Selector("PRODUCER_TIMESTAMP", 0, 25 * 3600),
-                  "InvalidArgumentException");
+  ExpectClipError("cam1", Selector("PRODUCER_TIMESTAMP", 0, 25 * 3600), "InvalidArgumentException");
   ExpectClipError("noretention", Selector("SERVER_TIMESTAMP", 0, 60), "NoDataRetentionException");
   // Malformed bodies the CLI would not send.
   for (const std::string& body :
        {std::string("not json"), std::string(R"({"StreamName":"cam1"})"),
         std::string(R"({"StreamName":"cam1","ClipFragmentSelector":{"FragmentSelectorType":"X",)"
                     R"("TimestampRange":{"StartTimestamp":0,"EndTimestamp":1}}})"),
-        std::string(R"({"StreamName":"cam1","ClipFragmentSelector":{"FragmentSelectorType":)"
-                    R"("SERVER_TIMESTAMP","TimestampRange":{"StartTimestamp":"a","EndTimestamp":1}}})")}) {
-    auto r = RunCommand({"curl", "-sS", "-i", "-X", "POST", "--data-binary", body,
-                         server_.url() + "/getClip"});
+        std::string(
+            R"({"StreamName":"cam1","ClipFragmentSelector":{"FragmentSelectorType":)"
+            R"("SERVER_TIMESTAMP","TimestampRange":{"StartTimestamp":"a","EndTimestamp":1}}})")}) {
+    auto r = RunCommand(
+        {"curl", "-sS", "-i", "-X", "POST", "--data-binary", body, server_.url() + "/getClip"});
     ASSERT_TRUE(r.ok());
     EXPECT_NE(r->out.find("HTTP/1.1 400"), std::string::npos) << r->out;
     EXPECT_NE(r->out.find("InvalidArgumentException"), std::string::npos) << r->out;

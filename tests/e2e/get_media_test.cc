@@ -153,9 +153,9 @@ class GetMediaTest : public ::testing::Test {
     return PostRaw(path, body.dump());
   }
   std::pair<int, std::string> PostRaw(const std::string& path, const std::string& body) {
-    auto r = RunCommand({"curl", "-sS", "-m", "10", "-X", "POST", "-H",
-                         "Content-Type: application/json", "--data-binary", body, "-w",
-                         "\n%{http_code}", server_.url() + path});
+    auto r =
+        RunCommand({"curl", "-sS", "-m", "10", "-X", "POST", "-H", "Content-Type: application/json",
+                    "--data-binary", body, "-w", "\n%{http_code}", server_.url() + path});
     EXPECT_TRUE(r.ok());
     size_t nl = r->out.rfind('\n');
     if (nl == std::string::npos) return {0, r->out};
@@ -164,10 +164,10 @@ class GetMediaTest : public ::testing::Test {
 
   // Pushes a file with curl (chunked) and returns how many fragments were PERSISTED.
   size_t Push(const std::string& file) {
-    auto r = RunCommand({"curl", "-sS", "-X", "POST", "-H", std::string("x-amzn-stream-name: ") +
-                         kStream, "-H", "x-amzn-fragment-timecode-type: ABSOLUTE", "-H",
-                         "Transfer-Encoding: chunked", "--data-binary", "@" + file,
-                         server_.url() + "/putMedia"});
+    auto r = RunCommand(
+        {"curl", "-sS", "-X", "POST", "-H", std::string("x-amzn-stream-name: ") + kStream, "-H",
+         "x-amzn-fragment-timecode-type: ABSOLUTE", "-H", "Transfer-Encoding: chunked",
+         "--data-binary", "@" + file, server_.url() + "/putMedia"});
     EXPECT_TRUE(r.ok());
     size_t n = 0;
     for (size_t p = 0; (p = r->out.find("\"PERSISTED\"", p)) != std::string::npos; ++p) ++n;
@@ -203,13 +203,14 @@ class GetMediaTest : public ::testing::Test {
   }
 
   // Opens a GetMedia connection and waits for the response head.
-  std::unique_ptr<RawHttp> OpenGetMedia(const json& selector,
-                                        const std::string& stream = kStream) {
+  std::unique_ptr<RawHttp> OpenGetMedia(const json& selector, const std::string& stream = kStream) {
     auto c = std::make_unique<RawHttp>(server_.port());
     EXPECT_TRUE(c->connected());
     std::string body = json{{"StreamName", stream}, {"StartSelector", selector}}.dump();
-    c->Send("POST /getMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    c->Send(
+        "POST /getMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body);
     c->ReadUntil("\r\n\r\n");
     return c;
   }
@@ -300,8 +301,7 @@ TEST_F(GetMediaTest, NowReaderGetsEachFragmentWhilePutMediaStreams) {
   auto persisted = [&] {
     std::vector<std::string> out;
     const std::string& in = producer.received();
-    for (size_t p = 0; (p = in.find("{\"EventType\":\"PERSISTED\"", p)) != std::string::npos;
-         ++p) {
+    for (size_t p = 0; (p = in.find("{\"EventType\":\"PERSISTED\"", p)) != std::string::npos; ++p) {
       size_t end = in.find('}', p);
       json e = json::parse(in.substr(p, end - p + 1), nullptr, false);
       if (!e.is_discarded()) out.push_back(e["FragmentNumber"]);
@@ -326,8 +326,8 @@ TEST_F(GetMediaTest, NowReaderGetsEachFragmentWhilePutMediaStreams) {
 
 TEST_F(GetMediaTest, BadInputGetsKvsErrors) {
   const json missing = {{"StreamName", "nope"}};
-  auto gm = Post("/getMedia", {{"StreamName", "nope"},
-                               {"StartSelector", {{"StartSelectorType", "EARLIEST"}}}});
+  auto gm = Post("/getMedia",
+                 {{"StreamName", "nope"}, {"StartSelector", {{"StartSelectorType", "EARLIEST"}}}});
   EXPECT_EQ(gm.first, 404) << gm.second;
   EXPECT_NE(gm.second.find("Message"), std::string::npos);
   auto lf = Post("/listFragments",
@@ -349,9 +349,10 @@ TEST_F(GetMediaTest, BadInputGetsKvsErrors) {
   EXPECT_EQ(sel.first, 400);
   EXPECT_NE(sel.second.find("AfterFragmentNumber"), std::string::npos) << sel.second;
 
-  auto bogus = Post("/getMedia", {{"StreamName", kStream},
-                                  {"StartSelector", {{"StartSelectorType", "FRAGMENT_NUMBER"},
-                                                     {"AfterFragmentNumber", "123"}}}});
+  auto bogus = Post("/getMedia",
+                    {{"StreamName", kStream},
+                     {"StartSelector",
+                      {{"StartSelectorType", "FRAGMENT_NUMBER"}, {"AfterFragmentNumber", "123"}}}});
   EXPECT_EQ(bogus.first, 400) << bogus.second;
   EXPECT_NE(bogus.second.find("not a fragment number"), std::string::npos) << bogus.second;
 
@@ -363,8 +364,8 @@ TEST_F(GetMediaTest, BadInputGetsKvsErrors) {
                        {"TimestampRange", {{"StartTimestamp", 0}, {"EndTimestamp", 1e10}}}}}});
   EXPECT_EQ(empty.first, 200);
   EXPECT_EQ(json::parse(empty.second)["Fragments"].size(), 0u) << empty.second;
-  auto unknown = Post("/getMediaForFragmentList",
-                      {{"StreamName", kStream}, {"Fragments", {"12345"}}});
+  auto unknown =
+      Post("/getMediaForFragmentList", {{"StreamName", kStream}, {"Fragments", {"12345"}}});
   EXPECT_EQ(unknown.first, 404) << unknown.second;
   EXPECT_NE(unknown.second.find("12345"), std::string::npos);
 }
@@ -375,13 +376,13 @@ TEST_F(GetMediaTest, ConnectionLimitAndDeletedStreamEndsReaders) {
     readers.push_back(OpenGetMedia({{"StartSelectorType", "NOW"}}));
     ASSERT_NE(readers.back()->received().find("HTTP/1.1 200"), std::string::npos);
   }
-  auto fourth = Post("/getMedia", {{"StreamName", kStream},
-                                   {"StartSelector", {{"StartSelectorType", "NOW"}}}});
+  auto fourth = Post("/getMedia",
+                     {{"StreamName", kStream}, {"StartSelector", {{"StartSelectorType", "NOW"}}}});
   EXPECT_EQ(fourth.first, 400) << fourth.second;
-  auto head = RunCommand({"curl", "-sS", "-i", "-X", "POST", "--data-binary",
-                          json{{"StreamName", kStream},
-                               {"StartSelector", {{"StartSelectorType", "NOW"}}}}.dump(),
-                          server_.url() + "/getMedia"});
+  auto head = RunCommand(
+      {"curl", "-sS", "-i", "-X", "POST", "--data-binary",
+       json{{"StreamName", kStream}, {"StartSelector", {{"StartSelectorType", "NOW"}}}}.dump(),
+       server_.url() + "/getMedia"});
   EXPECT_NE(head->out.find("ConnectionLimitExceededException"), std::string::npos) << head->out;
 
   // A reader that leaves frees its slot.
@@ -397,7 +398,8 @@ TEST_F(GetMediaTest, ConnectionLimitAndDeletedStreamEndsReaders) {
 
   // Deleting the stream ends every reader with the last chunk of the response.
   auto arn = Post("/describeStream", {{"StreamName", kStream}});
-  auto del = Post("/deleteStream", {{"StreamARN", json::parse(arn.second)["StreamInfo"]["StreamARN"]}});
+  auto del =
+      Post("/deleteStream", {{"StreamARN", json::parse(arn.second)["StreamInfo"]["StreamARN"]}});
   EXPECT_EQ(del.first, 200) << del.second;
   for (auto& r : readers) {
     const std::string& raw = r->ReadUntil("0\r\n\r\n");
@@ -412,9 +414,10 @@ TEST_F(GetMediaTest, AwsCliListFragmentsAndGetMediaForFragmentList) {
   std::vector<Fragment> all = List();
 
   // The CLI pages through NextToken itself (--page-size 2).
-  CommandOutput list = Aws({"kinesis-video-archived-media", "list-fragments", "--stream-name",
-                            kStream, "--page-size", "2", "--fragment-selector",
-                            R"({"FragmentSelectorType":"SERVER_TIMESTAMP","TimestampRange":{"StartTimestamp":0,"EndTimestamp":4102444800}})"});
+  CommandOutput list = Aws(
+      {"kinesis-video-archived-media", "list-fragments", "--stream-name", kStream, "--page-size",
+       "2", "--fragment-selector",
+       R"({"FragmentSelectorType":"SERVER_TIMESTAMP","TimestampRange":{"StartTimestamp":0,"EndTimestamp":4102444800}})"});
   ASSERT_EQ(list.exit_code, 0) << list.out;
   json j = json::parse(list.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << list.out;
@@ -425,18 +428,18 @@ TEST_F(GetMediaTest, AwsCliListFragmentsAndGetMediaForFragmentList) {
 
   // Three fragments in a chosen order come back in that order.
   std::vector<std::string> asked = {all[3].number, all[0].number, all[2].number};
-  CommandOutput get = Aws({"kinesis-video-archived-media", "get-media-for-fragment-list",
-                           "--stream-name", kStream, dir_.File("list.mkv"), "--fragments",
-                           asked[0], asked[1], asked[2]});
+  CommandOutput get =
+      Aws({"kinesis-video-archived-media", "get-media-for-fragment-list", "--stream-name", kStream,
+           dir_.File("list.mkv"), "--fragments", asked[0], asked[1], asked[2]});
   ASSERT_EQ(get.exit_code, 0) << get.out;
   EXPECT_NE(get.out.find("video/webm"), std::string::npos) << get.out;
   Chunks got = ParseChunks(ReadFileOrDie(dir_.File("list.mkv")));
   EXPECT_EQ(got.numbers, asked);
   EXPECT_EQ(ProbeByStream(dir_.File("list.mkv")), got.frames);
 
-  CommandOutput missing = Aws({"kinesis-video-archived-media", "get-media-for-fragment-list",
-                               "--stream-name", kStream, dir_.File("none.mkv"), "--fragments",
-                               "999"});
+  CommandOutput missing =
+      Aws({"kinesis-video-archived-media", "get-media-for-fragment-list", "--stream-name", kStream,
+           dir_.File("none.mkv"), "--fragments", "999"});
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_NE(missing.out.find("ResourceNotFoundException"), std::string::npos) << missing.out;
 }
@@ -467,8 +470,8 @@ TEST_F(GetMediaTest, AwsCliGetMediaUntilTheStreamIsDeleted) {
   const std::string out = dir_.File("get-media.mkv");
   CommandOutput cli;
   std::thread t([&] {
-    cli = Aws({"kinesis-video-media", "get-media", "--stream-name", kStream,
-               "--start-selector", "StartSelectorType=EARLIEST", out});
+    cli = Aws({"kinesis-video-media", "get-media", "--stream-name", kStream, "--start-selector",
+               "StartSelectorType=EARLIEST", out});
   });
   // Wait (no timing assertion) until the server has sent the backlog and follows the live
   // edge (the CLI writes its file only at the end).
@@ -477,8 +480,8 @@ TEST_F(GetMediaTest, AwsCliGetMediaUntilTheStreamIsDeleted) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   auto arn = Post("/describeStream", {{"StreamName", kStream}});
-  auto del = Post("/deleteStream",
-                  {{"StreamARN", json::parse(arn.second)["StreamInfo"]["StreamARN"]}});
+  auto del =
+      Post("/deleteStream", {{"StreamARN", json::parse(arn.second)["StreamInfo"]["StreamARN"]}});
   EXPECT_EQ(del.first, 200) << del.second;
   t.join();
   EXPECT_EQ(cli.exit_code, 0) << cli.out;

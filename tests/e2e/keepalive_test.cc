@@ -118,8 +118,9 @@ class KeepAliveTest : public ::testing::Test {
 
 TEST_F(KeepAliveTest, GetAndPostInOnePacket) {
   RawHttp c(server_.port());
-  ASSERT_TRUE(c.Send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-                     "POST /listStreams HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}"));
+  ASSERT_TRUE(
+      c.Send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+             "POST /listStreams HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}"));
   std::string got = c.ReadUntil("StreamInfoList");
   size_t health = got.find("\"status\":\"ok\"");
   size_t list = got.find("StreamInfoList");
@@ -152,8 +153,8 @@ TEST_F(KeepAliveTest, TwoCurlKeepAliveLoopsOfPosts) {
   for (int i = 0; i < kCalls; ++i) config += "url = \"" + server_.url() + "/describeStream\"\n";
   WriteFileOrDie(dir_.File("urls"), config);
   auto loop = [&] {
-    return RunCommand({"curl", "-sS", "--max-time", "120", "-K", dir_.File("urls"),
-                       "--data-binary", R"({"StreamName":"ka"})", "-w", "\\n"});
+    return RunCommand({"curl", "-sS", "--max-time", "120", "-K", dir_.File("urls"), "--data-binary",
+                       R"({"StreamName":"ka"})", "-w", "\\n"});
   };
   int unanswered = UnansweredHealthDuring([&] {
     auto a = std::async(std::launch::async, loop);
@@ -177,17 +178,20 @@ TEST_F(KeepAliveTest, SigtermEndsTheServerWhateverItsConnectionsDo) {
   RawHttp half(server_.port());
   ASSERT_TRUE(half.Send("POST /describeStream HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le"));
   RawHttp put(server_.port());
-  ASSERT_TRUE(put.Send("POST /putMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amzn-stream-name: ka\r\n"
-                       "Transfer-Encoding: chunked\r\n\r\n"));
+  ASSERT_TRUE(
+      put.Send("POST /putMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amzn-stream-name: ka\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n"));
   ASSERT_TRUE(put.SendChunk(std::string(100, '\x1a')));
   RawHttp get(server_.port());
-  const std::string body = R"({"StreamName":"ka","StartSelector":{"StartSelectorType":"EARLIEST"}})";
+  const std::string body =
+      R"({"StreamName":"ka","StartSelector":{"StartSelectorType":"EARLIEST"}})";
   std::string get_media = "POST /getMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " +
                           std::to_string(body.size()) + "\r\n\r\n" + body;
   ASSERT_TRUE(get.Send(get_media + get_media + "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"));
   RawHttp trickle(server_.port());
-  ASSERT_TRUE(trickle.Send("POST /describeStream HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                           "Content-Length: 1000\r\n\r\n{"));
+  ASSERT_TRUE(
+      trickle.Send("POST /describeStream HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   "Content-Length: 1000\r\n\r\n{"));
   ASSERT_TRUE(Healthy());
 
   auto stopped = std::async(std::launch::async, [this] { return server_.Stop(); });

@@ -115,9 +115,16 @@ class PutMediaTest : public ::testing::Test {
 
   // Pushes a file with curl; returns the response (headers and ACK stream).
   std::string CurlPush(const std::string& file, const std::string& stream, bool chunked) {
-    std::vector<std::string> cmd = {"curl", "-sS", "-i", "-X", "POST", "-H",
-                                    "x-amzn-stream-name: " + stream, "-H",
-                                    "x-amzn-fragment-timecode-type: ABSOLUTE", "--data-binary",
+    std::vector<std::string> cmd = {"curl",
+                                    "-sS",
+                                    "-i",
+                                    "-X",
+                                    "POST",
+                                    "-H",
+                                    "x-amzn-stream-name: " + stream,
+                                    "-H",
+                                    "x-amzn-fragment-timecode-type: ABSOLUTE",
+                                    "--data-binary",
                                     "@" + file};
     if (chunked) cmd.insert(cmd.end(), {"-H", "Transfer-Encoding: chunked"});
     cmd.push_back(server_.url() + "/putMedia");
@@ -203,14 +210,14 @@ TEST_F(PutMediaTest, RefusalsBeforeStreaming) {
   EXPECT_NE(missing.find("HTTP/1.1 404"), std::string::npos) << missing;
   EXPECT_NE(missing.find("ResourceNotFoundException"), std::string::npos);
 
-  auto no_name = RunCommand({"curl", "-sS", "-i", "-X", "POST", "--data-binary", "x",
-                             server_.url() + "/putMedia"});
+  auto no_name = RunCommand(
+      {"curl", "-sS", "-i", "-X", "POST", "--data-binary", "x", server_.url() + "/putMedia"});
   EXPECT_NE(no_name->out.find("HTTP/1.1 400"), std::string::npos) << no_name->out;
   EXPECT_NE(no_name->out.find("x-amzn-stream-name"), std::string::npos);
 
   auto relative = RunCommand({"curl", "-sS", "-i", "-X", "POST", "-H", "x-amzn-stream-name: cam1",
-                              "-H", "x-amzn-fragment-timecode-type: RELATIVE", "--data-binary",
-                              "x", server_.url() + "/putMedia"});
+                              "-H", "x-amzn-fragment-timecode-type: RELATIVE", "--data-binary", "x",
+                              server_.url() + "/putMedia"});
   EXPECT_NE(relative->out.find("x-amzn-producer-start-timestamp"), std::string::npos)
       << relative->out;
 }
@@ -245,8 +252,7 @@ TEST_F(PutMediaTest, TimecodesGoingBackwardsAre4004AndEarlierFragmentsStay) {
   mkv::Writer w(out);
   WriteVideoHeader(w);
   const uint8_t frame[100] = {};
-  for (int64_t tc : {1'700'000'000'000, 1'700'000'001'000, 1'700'000'002'000,
-                     1'700'000'001'500}) {
+  for (int64_t tc : {1'700'000'000'000, 1'700'000'001'000, 1'700'000'002'000, 1'700'000'001'500}) {
     ASSERT_TRUE(w.BeginCluster(tc).ok());
     ASSERT_TRUE(w.WriteFrame(1, tc, true, frame).ok());
     ASSERT_TRUE(w.WriteFrame(1, tc + 500, false, frame).ok());
@@ -277,8 +283,9 @@ TEST_F(PutMediaTest, DisconnectMidFragmentThenReconnect) {
   {
     RawHttp c(server_.port());
     ASSERT_TRUE(c.connected());
-    c.Send("POST /putMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amzn-stream-name: cam1\r\n"
-           "Transfer-Encoding: chunked\r\n\r\n");
+    c.Send(
+        "POST /putMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amzn-stream-name: cam1\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n");
     // Two thirds of the file: several whole fragments and one cut in the middle.
     c.SendChunk(bytes.substr(0, bytes.size() * 2 / 3));
     std::string got = c.ReadUntil("\"PERSISTED\"");
@@ -316,8 +323,9 @@ TEST_F(PutMediaTest, SecondLiveProducerIsRefused) {
   auto input = MakeMedia(streamarc::testing::kH264AacMkv);
   std::string bytes = ReadFileOrDie(*input);
   RawHttp first(server_.port());
-  first.Send("POST /putMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amzn-stream-name: cam1\r\n"
-             "Transfer-Encoding: chunked\r\n\r\n");
+  first.Send(
+      "POST /putMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amzn-stream-name: cam1\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n");
   first.SendChunk(bytes.substr(0, 20000));
   first.ReadUntil("BUFFERING");
   first.SendChunk(bytes.substr(20000, 20000));  // still streaming: bytes within the last second
@@ -330,8 +338,9 @@ TEST_F(PutMediaTest, SigtermReportsInFlightFragmentsAndEndsCleanly) {
   ASSERT_TRUE(input.ok());
   std::string bytes = ReadFileOrDie(*input);
   RawHttp c(server_.port(), 10000);
-  c.Send("POST /putMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amzn-stream-name: cam1\r\n"
-         "Transfer-Encoding: chunked\r\n\r\n");
+  c.Send(
+      "POST /putMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amzn-stream-name: cam1\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n");
   c.SendChunk(bytes.substr(0, bytes.size() / 2));
   for (int i = 0; i < 50 && ParseAcks(c.received()).Count("RECEIVED") < 2; ++i) c.ReadFor(100);
   ASSERT_GE(ParseAcks(c.received()).Count("RECEIVED"), 2u) << c.received();

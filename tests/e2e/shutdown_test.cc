@@ -70,10 +70,10 @@ TEST(ShutdownTest, StopsCleanlyWithHlsGetMediaAndPutMediaWorkQueued) {
   // One worker: the segment jobs queue up behind each other.
   ASSERT_TRUE(server.Start(dir.path() + "/data", {"--worker-threads", "1"}).ok());
   Post(server, "createStream", {{"StreamName", "cam1"}, {"DataRetentionInHours", 1}});
-  auto pushed = RunCommand({"curl", "-sS", "-X", "POST", "-H", "x-amzn-stream-name: cam1", "-H",
-                            "x-amzn-fragment-timecode-type: ABSOLUTE", "-H",
-                            "Transfer-Encoding: chunked", "--data-binary", "@" + *media,
-                            server.url() + "/putMedia"});
+  auto pushed =
+      RunCommand({"curl", "-sS", "-X", "POST", "-H", "x-amzn-stream-name: cam1", "-H",
+                  "x-amzn-fragment-timecode-type: ABSOLUTE", "-H", "Transfer-Encoding: chunked",
+                  "--data-binary", "@" + *media, server.url() + "/putMedia"});
   ASSERT_TRUE(pushed.ok());
   ASSERT_NE(pushed->out.find("PERSISTED"), std::string::npos) << pushed->out;
 
@@ -108,13 +108,13 @@ TEST(ShutdownTest, StopsCleanlyWithHlsGetMediaAndPutMediaWorkQueued) {
   // Segment requests, each a remux job on the one worker; nobody reads the answers.
   for (int i = 0; i < 40; ++i) open(GetRequest(server, segments[i % segments.size()]));
   // GetMedia readers from the start of the stream: a backlog to read from the archive.
-  const std::string get_media = json{{"StreamName", "cam1"},
-                                     {"StartSelector", {{"StartSelectorType", "EARLIEST"}}}}
-                                    .dump();
+  const std::string get_media =
+      json{{"StreamName", "cam1"}, {"StartSelector", {{"StartSelectorType", "EARLIEST"}}}}.dump();
   for (int i = 0; i < 3; ++i) {
-    open("POST /getMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-         "Content-Length: " +
-         std::to_string(get_media.size()) + "\r\n\r\n" + get_media);
+    open(
+        "POST /getMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(get_media.size()) + "\r\n\r\n" + get_media);
   }
   // A producer half-way through its body.
   const std::string file = ReadFileOrDie(*media);

@@ -108,8 +108,11 @@ TEST(Cutting, AudioOnlyCutsAtAnyKeyFrame) {
 TEST(Cutting, AudioBeforeFirstVideoKeyFrameGoesBehindIt) {
   StreamBuilder b;
   b.Header({VideoTrack(), AudioTrack()});
-  b.Cluster(0, {{2, 0, true, 10, 0xA0}, {2, 20, true, 10, 0xA1}, {1, 7, true, 100, 0x10},
-                {2, 40, true, 10, 0xA2}, {1, 47, false, 100, 0x11}});
+  b.Cluster(0, {{2, 0, true, 10, 0xA0},
+                {2, 20, true, 10, 0xA1},
+                {1, 7, true, 100, 0x10},
+                {2, 40, true, 10, 0xA2},
+                {1, 47, false, 100, 0x11}});
   ManualClock clock;
   CollectingSink sink;
   auto run = RunStream(b.bytes(), Options{}, sink, clock);
@@ -163,7 +166,7 @@ TEST(Cutting, CodecPrivateChangeStartsANewTrackSection) {
   StreamBuilder b;
   b.Header({VideoTrack(1, {1, 2, 3})}).Gop(0, 5).Gop(200, 5);
   b.Header({VideoTrack(1, {1, 2, 3})}).Gop(400, 5);  // reconnect, same tracks
-  b.Header({VideoTrack(1, {9, 9})}).Gop(600, 5);      // new CodecPrivate
+  b.Header({VideoTrack(1, {9, 9})}).Gop(600, 5);     // new CodecPrivate
   ManualClock clock;
   CollectingSink sink;
   auto run = RunStream(b.bytes(), Options{}, sink, clock);

@@ -34,8 +34,8 @@ class CollectingSink : public FragmentSink {
 };
 
 struct RunResult {
-  Status status;         // of Reader::Feed/Finish
-  FragmentError error;   // Fragmenter::ErrorFor(status)
+  Status status;        // of Reader::Feed/Finish
+  FragmentError error;  // Fragmenter::ErrorFor(status)
   Stats stats;
 };
 
@@ -46,8 +46,8 @@ inline std::span<const uint8_t> AsBytes(const std::string& s) {
 // Feeds `bytes` through a Reader into a new Fragmenter, in pieces of `piece` bytes (0: random
 // sizes from `seed`), then Finish.
 inline RunResult RunStream(std::span<const uint8_t> bytes, const Options& options,
-                     CollectingSink& sink, const Clock& clock, size_t piece = 0,
-                     uint32_t seed = 7) {
+                           CollectingSink& sink, const Clock& clock, size_t piece = 0,
+                           uint32_t seed = 7) {
   auto f = NewFragmenter(options, sink, clock);
   EXPECT_TRUE(f.ok()) << f.status().ToString();
   mkv::Reader reader(**f);

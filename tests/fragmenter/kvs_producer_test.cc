@@ -21,34 +21,31 @@ constexpr int64_t kT0 = 1'700'000'000'000;  // ms since the epoch
 
 Bytes EndOfFragmentTags() {
   return El(ebml::kTags,
-            El(ebml::kTag, El(ebml::kSimpleTag,
-                              Cat({Str(ebml::kTagName, "AWS_KINESISVIDEO_END_OF_FRAGMENT"),
-                                   Str(ebml::kTagString, "")}))));
+            El(ebml::kTag,
+               El(ebml::kSimpleTag, Cat({Str(ebml::kTagName, "AWS_KINESISVIDEO_END_OF_FRAGMENT"),
+                                         Str(ebml::kTagString, "")}))));
 }
 
 // One PIC cluster: unknown size, Timecode, Position 0, then a GOP of 25 video frames (40 ms)
 // with two AAC frames (21 ms) after each video frame.
 Bytes PicCluster(int64_t timecode) {
-  Bytes body = Cat({Uint(ebml::kTimecode, static_cast<uint64_t>(timecode)),
-                    Uint(ebml::kPosition, 0)});
+  Bytes body =
+      Cat({Uint(ebml::kTimecode, static_cast<uint64_t>(timecode)), Uint(ebml::kPosition, 0)});
   for (int i = 0; i < 25; ++i) {
     body = Cat({body, SimpleBlock(1, static_cast<int16_t>(40 * i), i == 0,
                                   Payload(200, static_cast<uint8_t>(i)))});
     for (int a = 0; a < 2; ++a) {
-      body = Cat({body, SimpleBlock(2, static_cast<int16_t>(40 * i + 21 * a), true,
-                                    Payload(20, 0xA0))});
+      body = Cat(
+          {body, SimpleBlock(2, static_cast<int16_t>(40 * i + 21 * a), true, Payload(20, 0xA0))});
     }
   }
   return UnknownSizeEl(ebml::kCluster, body);
 }
 
-Bytes PicHeader() {
-  return Cat({Header(), UnknownSizeEl(ebml::kSegment, Bytes{})});
-}
+Bytes PicHeader() { return Cat({Header(), UnknownSizeEl(ebml::kSegment, Bytes{})}); }
 
 Bytes PicTracks() {
-  return Cat({Info(), Tracks({Track(1, 1, "V_MPEG4/ISO/AVC", 40'000'000),
-                              Track(2, 2, "A_AAC")})});
+  return Cat({Info(), Tracks({Track(1, 1, "V_MPEG4/ISO/AVC", 40'000'000), Track(2, 2, "A_AAC")})});
 }
 
 TEST(KvsProducer, UnknownSizeClustersWithEpochTimecodes) {

@@ -1,11 +1,12 @@
 // Real media from ffmpeg and GStreamer through mkv::Reader into the fragmenter: fragments
 // start at key frames, re-read cleanly, and together hold exactly the input's frames.
+#include "tests/support/media.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "tests/fragmenter/fragmenter_test_util.h"
-#include "tests/support/media.h"
 #include "tests/support/subprocess.h"
 
 namespace streamarc::fragmenter {
@@ -130,7 +131,8 @@ TEST_P(FragmenterMediaTest, ConcatenationEqualsFfprobePackets) {
 
   ManualClock clock;
   CollectingSink sink;
-  testing::RunResult run = RunStream(AsBytes(ReadFileOrDie(*path)), Options{}, sink, clock, 1 << 30);
+  testing::RunResult run =
+      RunStream(AsBytes(ReadFileOrDie(*path)), Options{}, sink, clock, 1 << 30);
   ASSERT_TRUE(run.status.ok()) << run.status.ToString();
   ASSERT_FALSE(sink.fragments.empty());
   std::string out(sink.fragments[0]->section->header.begin(),
@@ -166,16 +168,15 @@ std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
 }
 
 // Fragment counts: 6 s of 1 s GOPs, except the pipe recipe (-g 50: 2 s GOPs) and h265 (4 s).
-INSTANTIATE_TEST_SUITE_P(
-    Media, FragmenterMediaTest,
-    ::testing::Values(Case{streamarc::testing::kH264AacMkv, 6, false},
-                      Case{streamarc::testing::kH264AacPipeMkv, 3, false},
-                      Case{streamarc::testing::kH265Mkv, 4, true},
-                      Case{streamarc::testing::kGstX264Mkv, 6, true},
-                      Case{streamarc::testing::kGstStreamableMkv, 6, true},
-                      Case{streamarc::testing::kGstX264OpusMkv, 6, true},
-                      Case{streamarc::testing::kVp9OpusWebm, 6, false}),
-    CaseName);
+INSTANTIATE_TEST_SUITE_P(Media, FragmenterMediaTest,
+                         ::testing::Values(Case{streamarc::testing::kH264AacMkv, 6, false},
+                                           Case{streamarc::testing::kH264AacPipeMkv, 3, false},
+                                           Case{streamarc::testing::kH265Mkv, 4, true},
+                                           Case{streamarc::testing::kGstX264Mkv, 6, true},
+                                           Case{streamarc::testing::kGstStreamableMkv, 6, true},
+                                           Case{streamarc::testing::kGstX264OpusMkv, 6, true},
+                                           Case{streamarc::testing::kVp9OpusWebm, 6, false}),
+                         CaseName);
 
 // The same stream, fed whole, byte by byte and in random pieces, gives the same fragments.
 TEST(FragmenterMedia, AnySplitGivesTheSameFragments) {

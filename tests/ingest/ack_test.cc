@@ -11,10 +11,10 @@ using fragmenter::AckErrorId;
 
 // The examples in kvs-api.md §2.1, byte for byte.
 TEST(Ack, MatchesKvsExamples) {
-  EXPECT_EQ(FormatAck(AckEvent::Buffering(253000,
-                                          "12345678901234567890123456738870744847093249408")),
-            R"({"EventType":"BUFFERING","FragmentTimecode":253000,)"
-            R"("FragmentNumber":"12345678901234567890123456738870744847093249408"})");
+  EXPECT_EQ(
+      FormatAck(AckEvent::Buffering(253000, "12345678901234567890123456738870744847093249408")),
+      R"({"EventType":"BUFFERING","FragmentTimecode":253000,)"
+      R"("FragmentNumber":"12345678901234567890123456738870744847093249408"})");
   EXPECT_EQ(FormatAck(AckEvent::Persisted(1663277247152,
                                           "91343852333181432511524306419788296366724229586")),
             R"({"EventType":"PERSISTED","FragmentTimecode":1663277247152,)"
@@ -87,8 +87,7 @@ TEST(PutMediaHeaders, ProducerStartTimestamp) {
   EXPECT_EQ(*ParseProducerStartTimestampMs("1588143003"), 1588143003000);
   EXPECT_EQ(*ParseProducerStartTimestampMs("1588143003.123456"), 1588143003123);
   for (const char* bad : {"", ".5", "1.", "abc", "1.2x", "-1.5", "1 .5", "9999999999999.1"}) {
-    EXPECT_EQ(ParseProducerStartTimestampMs(bad).status().code(), Code::kInvalidArgument)
-        << bad;
+    EXPECT_EQ(ParseProducerStartTimestampMs(bad).status().code(), Code::kInvalidArgument) << bad;
   }
 }
 

@@ -204,8 +204,7 @@ TEST_P(ChunkedMalformed, RefusedHoweverSplit) {
   const Bad& b = GetParam();
   Outcome whole = Decode(b.framing, {}, b.options);
   ASSERT_EQ(whole.status.code(), Code::kInvalidArgument) << whole.status.ToString();
-  EXPECT_NE(whole.status.message().find(b.message), std::string::npos)
-      << whole.status.ToString();
+  EXPECT_NE(whole.status.message().find(b.message), std::string::npos) << whole.status.ToString();
   EXPECT_FALSE(whole.done);
   EXPECT_EQ(Decode(b.framing, EveryByte(b.framing.size()), b.options), whole);
   for (size_t i = 0; i <= b.framing.size(); ++i) {
@@ -239,8 +238,7 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"LfOnlyAfterData", "5\r\nhello\n0\r\n\r\n", "not followed by CRLF"},
         Bad{"ShortChunk", "6\r\nhello\r\n0\r\n\r\n", "not followed by CRLF"},
         Bad{"OversizedLine", "1;" + std::string(5000, 'a') + "\r\nx\r\n", "longer than 4096"},
-        Bad{"LeadingZerosPastTheLine", std::string(5000, '0') + "1\r\nx\r\n",
-            "longer than 4096"},
+        Bad{"LeadingZerosPastTheLine", std::string(5000, '0') + "1\r\nx\r\n", "longer than 4096"},
         Bad{"SizeOverflow", "FFFFFFFFFFFFFFFFFF\r\nx\r\n", "above the limit"},
         Bad{"SizeAboveConfiguredLimit", "100001\r\nx\r\n", "above the limit", SmallChunks()},
         Bad{"ExtensionWithoutName", "5;=x\r\nhello\r\n0\r\n\r\n", "malformed"},

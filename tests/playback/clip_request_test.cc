@@ -29,12 +29,14 @@ TEST(ClipRequestTest, ParsesNameOrArnAndBothSelectorTypes) {
 TEST(ClipRequestTest, RefusesWhatKvsRefuses) {
   const std::string name = R"("StreamName":"cam1")";
   for (const std::string& body : {
-           std::string("[]"), std::string("{"), std::string(R"({"StreamName":"cam1"})"),
-           Body(name, "NOW", "0", "1"),                            // unknown selector type
-           Body(name, "SERVER_TIMESTAMP", "5", "5"),               // end not after start
+           std::string("[]"),
+           std::string("{"),
+           std::string(R"({"StreamName":"cam1"})"),
+           Body(name, "NOW", "0", "1"),               // unknown selector type
+           Body(name, "SERVER_TIMESTAMP", "5", "5"),  // end not after start
            Body(name, "SERVER_TIMESTAMP", "5", "4"),
-           Body(name, "SERVER_TIMESTAMP", "0", "86401"),           // more than 24 hours
-           Body(name, "SERVER_TIMESTAMP", "\"0\"", "1"),           // not a number
+           Body(name, "SERVER_TIMESTAMP", "0", "86401"),  // more than 24 hours
+           Body(name, "SERVER_TIMESTAMP", "\"0\"", "1"),  // not a number
            Body(name, "SERVER_TIMESTAMP", "-1", "1"),
            Body(name, "SERVER_TIMESTAMP", "1e300", "1e301"),
            Body(R"("StreamName":"bad name!")", "SERVER_TIMESTAMP", "0", "1"),

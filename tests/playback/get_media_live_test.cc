@@ -3,11 +3,10 @@
 // reader that keeps up, and once it reads again it gets every fragment, in order, once
 // (caught up from the archive after it fell off the live feed).
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <mutex>
@@ -84,8 +83,9 @@ class Client {
     timeval tv{20, 0};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     std::string body = R"({"StreamName":"cam","StartSelector":{"StartSelectorType":"NOW"}})";
-    std::string req = "POST /getMedia HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                      std::to_string(body.size()) + "\r\n\r\n" + body;
+    std::string req =
+        "POST /getMedia HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body;
     EXPECT_EQ(send(fd_, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
     while (raw_.find("\r\n\r\n") == std::string::npos && ReadSome()) {
     }
@@ -203,7 +203,8 @@ TEST(GetMediaLive, SlowReaderFallsBackToTheArchiveWithoutHoldingUpIngestOrOthers
     Numbers f;
     {
       mkv::Reader r(f);
-      ASSERT_TRUE(r.Feed({reinterpret_cast<const uint8_t*>(fast_body.data()), fast_body.size()}).ok());
+      ASSERT_TRUE(
+          r.Feed({reinterpret_cast<const uint8_t*>(fast_body.data()), fast_body.size()}).ok());
     }
     EXPECT_EQ(f.numbers, appended);
     EXPECT_EQ(f.frames, size_t{kFragments} * 30);
@@ -213,7 +214,8 @@ TEST(GetMediaLive, SlowReaderFallsBackToTheArchiveWithoutHoldingUpIngestOrOthers
     Numbers s;
     {
       mkv::Reader r(s);
-      ASSERT_TRUE(r.Feed({reinterpret_cast<const uint8_t*>(slow_body.data()), slow_body.size()}).ok());
+      ASSERT_TRUE(
+          r.Feed({reinterpret_cast<const uint8_t*>(slow_body.data()), slow_body.size()}).ok());
     }
     EXPECT_EQ(s.numbers, appended);
     EXPECT_EQ(s.frames, size_t{kFragments} * 30);

@@ -1,11 +1,12 @@
 // GetMedia's pure logic: the chunk layout parsed back with mkv::Reader, KVS's tag values,
 // and the request parsers with good and malformed input.
+#include "playback/get_media.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "common/mkv.h"
-#include "playback/get_media.h"
 #include "playback/get_media_request.h"
 
 namespace streamarc::playback {
@@ -95,8 +96,8 @@ TEST(GetMediaChunk, LayoutIsHeaderTagsClusterTagsAndEachChunkStandsAlone) {
   Stored a = MakeFragment(n1, 1000);
   Stored b = MakeFragment(n2, 2000);
   const int64_t now = a.info.server_timestamp_us + 15'858'000;
-  std::string stream = BuildMediaChunk(a.info, a.cluster, now) +
-                       BuildMediaChunk(b.info, b.cluster, now);
+  std::string stream =
+      BuildMediaChunk(a.info, a.cluster, now) + BuildMediaChunk(b.info, b.cluster, now);
   Events e = Parse(stream);
   const std::vector<std::string> want = {"ebml", "tracks", "tags", "cluster", "tags",
                                          "ebml", "tracks", "tags", "cluster", "tags"};
@@ -104,10 +105,10 @@ TEST(GetMediaChunk, LayoutIsHeaderTagsClusterTagsAndEachChunkStandsAlone) {
   EXPECT_EQ(e.frames, (std::vector<int64_t>{1000, 1033, 1066, 2000, 2033, 2066}));
   ASSERT_EQ(e.tags.size(), 10u);
   EXPECT_EQ(e.tags[0], std::make_pair(std::string(kTagFragmentNumber), n1));
-  EXPECT_EQ(e.tags[1], std::make_pair(std::string(kTagServerTimestamp),
-                                      std::string("1511852109.126")));
-  EXPECT_EQ(e.tags[2], std::make_pair(std::string(kTagProducerTimestamp),
-                                      std::string("1511852108.513")));
+  EXPECT_EQ(e.tags[1],
+            std::make_pair(std::string(kTagServerTimestamp), std::string("1511852109.126")));
+  EXPECT_EQ(e.tags[2],
+            std::make_pair(std::string(kTagProducerTimestamp), std::string("1511852108.513")));
   EXPECT_EQ(e.tags[3], std::make_pair(std::string(kTagMillisBehindNow), std::string("15858")));
   EXPECT_EQ(e.tags[4], std::make_pair(std::string(kTagContinuationToken), n1));
   EXPECT_EQ(e.tags[9], std::make_pair(std::string(kTagContinuationToken), n2));
@@ -117,8 +118,8 @@ TEST(GetMediaChunk, ErrorChunkCarriesCodeAndId) {
   Events e = Parse(BuildErrorChunk("123", "FRAGMENT_NOT_FOUND", kErrorFragmentNotFound));
   ASSERT_EQ(e.tags.size(), 3u);
   EXPECT_EQ(e.tags[0].second, "123");
-  EXPECT_EQ(e.tags[1], std::make_pair(std::string(kTagErrorCode),
-                                      std::string("FRAGMENT_NOT_FOUND")));
+  EXPECT_EQ(e.tags[1],
+            std::make_pair(std::string(kTagErrorCode), std::string("FRAGMENT_NOT_FOUND")));
   EXPECT_EQ(e.tags[2], std::make_pair(std::string(kTagErrorId), std::string("4000")));
   // Without a fragment number the tag is left out.
   EXPECT_EQ(Parse(BuildErrorChunk("", "INTERNAL_ERROR", kErrorInternal)).tags.size(), 2u);
@@ -148,7 +149,8 @@ TEST(GetMediaChunk, FragmentNumbersOrderNumerically) {
 // ---- Requests ----
 
 TEST(GetMediaRequestTest, EverySelectorType) {
-  auto now = ParseGetMediaRequest(R"({"StreamName":"cam","StartSelector":{"StartSelectorType":"NOW"}})");
+  auto now =
+      ParseGetMediaRequest(R"({"StreamName":"cam","StartSelector":{"StartSelectorType":"NOW"}})");
   ASSERT_TRUE(now.ok()) << now.status().ToString();
   EXPECT_EQ(now->type, StartSelectorType::kNow);
   EXPECT_EQ(now->stream.name, "cam");

@@ -75,9 +75,9 @@ TEST(HttpRangeTest, UnsatisfiableIs416) {
 }
 
 TEST(HttpRangeTest, MalformedOrMultiRangeIsIgnored) {
-  for (const char* range : {"bytes=5-2", "bytes=a-b", "bytes=", "bytes=-", "items=0-1",
-                            "bytes=0-1,3-4", "bytes 0-1", "bytes=1", "bytes=--1",
-                            "bytes=99999999999999999999999-", "bytes=0x1-2"}) {
+  for (const char* range :
+       {"bytes=5-2", "bytes=a-b", "bytes=", "bytes=-", "items=0-1", "bytes=0-1,3-4", "bytes 0-1",
+        "bytes=1", "bytes=--1", "bytes=99999999999999999999999-", "bytes=0x1-2"}) {
     HttpResponse r = ServeBody(Get(range), kBody, "t");
     EXPECT_EQ(r.status, 200) << range;
     EXPECT_EQ(r.body, kBody) << range;

@@ -1,5 +1,7 @@
 // The packagers on real media: ffmpeg-made MKV, cut into fragments by the project's own
 // fragmenter, remuxed to fMP4 / MPEG-TS / MP4 and read back by the real ffprobe.
+#include "playback/remux.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,7 +11,6 @@
 #include <random>
 #include <sstream>
 
-#include "playback/remux.h"
 #include "tests/fragmenter/fragmenter_test_util.h"
 #include "tests/support/media.h"
 #include "tests/support/subprocess.h"
@@ -53,9 +54,8 @@ StoredFragments Fragment(const std::string& path) {
     out.clusters.emplace_back(f->cluster.begin(), f->cluster.end());
   }
   for (size_t i = 0; i < out.fragments.size(); ++i) {
-    out.views.push_back(MkvFragment{
-        out.header, out.clusters[i],
-        kOriginUs + out.fragments[i]->producer_timestamp_ms * 1000});
+    out.views.push_back(MkvFragment{out.header, out.clusters[i],
+                                    kOriginUs + out.fragments[i]->producer_timestamp_ms * 1000});
   }
   return out;
 }
@@ -312,8 +312,8 @@ TEST(RemuxTest, ClipStartsAtZeroWithTheRightDuration) {
   // past the last video frame.
   EXPECT_NEAR(static_cast<double>(clip->duration_us) / 1e6, clip_end - clip_start, 0.1);
 
-  auto format = RunCommand({"ffprobe", "-v", "error", "-show_entries", "format=duration",
-                            "-of", "csv=p=0", dir.File("clip.mp4")});
+  auto format = RunCommand({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
+                            "csv=p=0", dir.File("clip.mp4")});
   ASSERT_TRUE(format.ok());
   EXPECT_NEAR(std::atof(format->out.c_str()), clip_end - clip_start, 0.1) << format->out;
 }

@@ -1,11 +1,10 @@
 // streamarcsink in a real gst-launch-1.0 pipeline, uploading to the real streamarcd; the
 // archive read back afterwards.
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "tests/producer/gst_test_util.h"
 #include "tests/support/server_process.h"
@@ -44,10 +43,10 @@ TEST_F(SinkTest, ElementIsFoundAndHasKvssinkProperties) {
   auto r = RunCommand(argv);
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->exit_code, 0) << r->out;
-  for (const char* p : {"stream-name", "endpoint", "access-key", "secret-key", "session-token",
-                        "aws-region", "storage-size", "retention-period", "fragment-duration",
-                        "streaming-type", "max-latency", "connection-staleness", "content-type",
-                        "allow-create-stream", "stop-stream-timeout"}) {
+  for (const char* p :
+       {"stream-name", "endpoint", "access-key", "secret-key", "session-token", "aws-region",
+        "storage-size", "retention-period", "fragment-duration", "streaming-type", "max-latency",
+        "connection-staleness", "content-type", "allow-create-stream", "stop-stream-timeout"}) {
     EXPECT_NE(r->out.find("\n  " + std::string(p)), std::string::npos) << p;
   }
 }
@@ -56,11 +55,11 @@ TEST_F(SinkTest, ElementIsFoundAndHasKvssinkProperties) {
 // buffer becomes one archived frame, each fragment starts at a key frame.
 TEST_F(SinkTest, GstLaunchPipelineArchivesEveryFrame) {
   constexpr int kFrames = 75;
-  auto r = Launch({"videotestsrc", "num-buffers=" + std::to_string(kFrames), "!",
-                   "video/x-raw,width=320,height=240,framerate=25/1", "!", "x264enc",
-                   "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=25", "!",
-                   "h264parse", "!", "streamarcsink", "stream-name=sink-cam",
-                   "endpoint=" + server_.url(), "fragment-duration=1000"});
+  auto r =
+      Launch({"videotestsrc", "num-buffers=" + std::to_string(kFrames), "!",
+              "video/x-raw,width=320,height=240,framerate=25/1", "!", "x264enc", "tune=zerolatency",
+              "speed-preset=ultrafast", "key-int-max=25", "!", "h264parse", "!", "streamarcsink",
+              "stream-name=sink-cam", "endpoint=" + server_.url(), "fragment-duration=1000"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
   ASSERT_EQ(server_.Stop(), 0);
   StoredArchive stored = ReadArchiveFrames(Data(), "sink-cam");
@@ -91,12 +90,28 @@ TEST_F(SinkTest, ControlPlaneUriAndH265) {
 // waits for PERSISTED, and gst-launch exits 0 with every frame it rendered archived.
 TEST_F(SinkTest, InterruptedLivePipelineFlushes) {
   std::vector<std::string> argv = GstEnv();
-  argv.insert(argv.end(),
-              {"gst-launch-1.0", "-e", "-v", "videotestsrc", "is-live=true", "!",
-               "video/x-raw,width=160,height=120,framerate=15/1", "!", "x264enc",
-               "tune=zerolatency", "speed-preset=ultrafast", "key-int-max=15", "!", "h264parse",
-               "!", "identity", "silent=false", "!", "streamarcsink", "stream-name=live",
-               "endpoint=" + server_.url(), "fragment-duration=1000"});
+  argv.insert(argv.end(), {"gst-launch-1.0",
+                           "-e",
+                           "-v",
+                           "videotestsrc",
+                           "is-live=true",
+                           "!",
+                           "video/x-raw,width=160,height=120,framerate=15/1",
+                           "!",
+                           "x264enc",
+                           "tune=zerolatency",
+                           "speed-preset=ultrafast",
+                           "key-int-max=15",
+                           "!",
+                           "h264parse",
+                           "!",
+                           "identity",
+                           "silent=false",
+                           "!",
+                           "streamarcsink",
+                           "stream-name=live",
+                           "endpoint=" + server_.url(),
+                           "fragment-duration=1000"});
   Child launch(argv);
   ASSERT_TRUE(launch.WaitForOutput("PLAYING", 20000)) << launch.Output();
   // Let a few fragments go out before the interrupt.
@@ -121,17 +136,17 @@ TEST_F(SinkTest, InterruptedLivePipelineFlushes) {
 TEST_F(SinkTest, ServerDownIsAnElementError) {
   std::string url = server_.url();
   ASSERT_EQ(server_.Stop(), 0);
-  auto r = Launch({"videotestsrc", "num-buffers=10", "!", "x264enc", "!", "h264parse", "!",
-                   "streamarcsink", "stream-name=nowhere", "endpoint=" + url,
-                   "connection-timeout=1"});
+  auto r =
+      Launch({"videotestsrc", "num-buffers=10", "!", "x264enc", "!", "h264parse", "!",
+              "streamarcsink", "stream-name=nowhere", "endpoint=" + url, "connection-timeout=1"});
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("streamarcsink"), std::string::npos) << r.out;
 }
 
 // Raw video cannot be linked: caps negotiation fails cleanly.
 TEST_F(SinkTest, RawVideoIsRefusedAtNegotiation) {
-  auto r = Launch({"videotestsrc", "num-buffers=5", "!", "streamarcsink",
-                   "stream-name=raw", "endpoint=" + server_.url()});
+  auto r = Launch({"videotestsrc", "num-buffers=5", "!", "streamarcsink", "stream-name=raw",
+                   "endpoint=" + server_.url()});
   EXPECT_NE(r.exit_code, 0) << r.out;
 }
 

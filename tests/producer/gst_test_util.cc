@@ -1,6 +1,7 @@
 #include "tests/producer/gst_test_util.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -9,8 +10,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "tests/support/subprocess.h"
 
@@ -23,7 +22,8 @@ std::vector<std::string> GstEnv() {
                                   std::string("GST_REGISTRY=") + STREAMARC_GST_REGISTRY,
                                   // The SDK always signs; a loopback streamarcd without
                                   // configured keys accepts any.
-                                  "AWS_ACCESS_KEY_ID=AKIDGSTTEST", "AWS_SECRET_ACCESS_KEY=gst-test-secret"};
+                                  "AWS_ACCESS_KEY_ID=AKIDGSTTEST",
+                                  "AWS_SECRET_ACCESS_KEY=gst-test-secret"};
   std::string asan = STREAMARC_LIBASAN;
   if (!asan.empty()) {
     env.push_back("LD_PRELOAD=" + asan);
@@ -32,8 +32,7 @@ std::vector<std::string> GstEnv() {
     // glib's own start-up allocation. Full unwinding lets tests/lsan.supp name the latter.
     const char* asan_options = std::getenv("ASAN_OPTIONS");
     std::string opts = asan_options != nullptr ? asan_options : "";
-    env.push_back("ASAN_OPTIONS=" + opts + (opts.empty() ? "" : ":") +
-                  "fast_unwind_on_malloc=0");
+    env.push_back("ASAN_OPTIONS=" + opts + (opts.empty() ? "" : ":") + "fast_unwind_on_malloc=0");
   }
   return env;
 }

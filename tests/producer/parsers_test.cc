@@ -18,12 +18,14 @@ using streamarc::testing::RunCommand;
 using streamarc::testing::TempDir;
 
 TEST(AckParserTest, ParsesKvsShapes) {
-  auto a = ParseAck(R"({"EventType":"PERSISTED","FragmentTimecode":1663277247152,"FragmentNumber":"91343852333181432511524306419788296366724229586"})");
+  auto a = ParseAck(
+      R"({"EventType":"PERSISTED","FragmentTimecode":1663277247152,"FragmentNumber":"91343852333181432511524306419788296366724229586"})");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->type, AckType::kPersisted);
   EXPECT_EQ(a->timecode, 1663277247152);
   EXPECT_EQ(a->fragment_number, "91343852333181432511524306419788296366724229586");
-  auto e = ParseAck(R"({"EventType":"ERROR","FragmentTimecode":0,"FragmentNumber":"9","ErrorCode":"FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS","ErrorId":4004})");
+  auto e = ParseAck(
+      R"({"EventType":"ERROR","FragmentTimecode":0,"FragmentNumber":"9","ErrorCode":"FRAGMENT_TIMECODE_LESSER_THAN_PREVIOUS","ErrorId":4004})");
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->type, AckType::kError);
   EXPECT_EQ(e->error_id, 4004);
@@ -34,14 +36,15 @@ TEST(AckParserTest, ParsesKvsShapes) {
 }
 
 TEST(AckParserTest, RefusesMalformed) {
-  for (const char* bad : {"", "{", "[]", "null", "42", R"({"EventType":"NOPE","FragmentTimecode":1})",
-                          R"({"EventType":"BUFFERING"})", R"({"EventType":7,"FragmentTimecode":1})",
-                          R"({"EventType":"RECEIVED","FragmentTimecode":"1"})",
-                          R"({"EventType":"RECEIVED","FragmentTimecode":1.5})",
-                          R"({"EventType":"ERROR","FragmentTimecode":1})",
-                          R"({"EventType":"ERROR","FragmentTimecode":1,"ErrorId":-3})",
-                          R"({"EventType":"PERSISTED","FragmentTimecode":1,"FragmentNumber":5})",
-                          R"({"eventtype":"PERSISTED","FragmentTimecode":1})"}) {
+  for (const char* bad :
+       {"", "{", "[]", "null", "42", R"({"EventType":"NOPE","FragmentTimecode":1})",
+        R"({"EventType":"BUFFERING"})", R"({"EventType":7,"FragmentTimecode":1})",
+        R"({"EventType":"RECEIVED","FragmentTimecode":"1"})",
+        R"({"EventType":"RECEIVED","FragmentTimecode":1.5})",
+        R"({"EventType":"ERROR","FragmentTimecode":1})",
+        R"({"EventType":"ERROR","FragmentTimecode":1,"ErrorId":-3})",
+        R"({"EventType":"PERSISTED","FragmentTimecode":1,"FragmentNumber":5})",
+        R"({"eventtype":"PERSISTED","FragmentTimecode":1})"}) {
     EXPECT_FALSE(ParseAck(bad).ok()) << bad;
   }
 }
@@ -56,7 +59,8 @@ TEST(AckParserTest, StreamSplitAnywhere) {
   for (size_t step = 1; step <= body.size(); ++step) {
     AckStreamParser p;
     std::vector<FragmentAck> acks;
-    for (size_t i = 0; i < body.size(); i += step) p.Feed(std::string_view(body).substr(i, step), acks);
+    for (size_t i = 0; i < body.size(); i += step)
+      p.Feed(std::string_view(body).substr(i, step), acks);
     ASSERT_EQ(acks.size(), 3u) << "step " << step;
     EXPECT_EQ(acks[0].type, AckType::kBuffering);
     EXPECT_EQ(acks[1].type, AckType::kReceived);
@@ -204,8 +208,9 @@ TEST(PackagerTest, OutputIsValidMatroska) {
   std::string bytes(p->header().begin(), p->header().end());
   bytes.append(clusters.begin(), clusters.end());
   streamarc::testing::WriteFileOrDie(file, bytes);
-  auto probe = RunCommand({"ffprobe", "-v", "error", "-count_frames", "-show_entries",
-                           "stream=codec_name,width,height,nb_read_frames", "-of", "csv=p=0", file});
+  auto probe =
+      RunCommand({"ffprobe", "-v", "error", "-count_frames", "-show_entries",
+                  "stream=codec_name,width,height,nb_read_frames", "-of", "csv=p=0", file});
   ASSERT_TRUE(probe.ok());
   EXPECT_EQ(probe->out, "h264,320,240," + std::to_string(frames->size()) + "\n");
 }

@@ -1,9 +1,8 @@
 // streamarc-put end to end against the real streamarcd: a test pattern, a real ffmpeg-made
 // H.264 MP4 (the archive's frames equal ffprobe's), an RTSP camera simulated by rtsp_camera,
 // and the faults (server down, Ctrl-C). Plus the CLI's option parsing and status line.
-#include <signal.h>
-
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "producer-sdk/cli/options.h"
 #include "producer-sdk/cli/status_line.h"
@@ -119,8 +118,8 @@ TEST_F(PutCliTest, TestPatternForFourSeconds) {
 
 // --audio adds an AAC tone as track 2, interleaved with the video in time order.
 TEST_F(PutCliTest, TestPatternWithAudio) {
-  auto r = RunCommand(Put("pattern-av", {"--test-pattern", "--audio", "--duration", "3",
-                                         "--width", "160", "--height", "120", "--fps", "15"}));
+  auto r = RunCommand(Put("pattern-av", {"--test-pattern", "--audio", "--duration", "3", "--width",
+                                         "160", "--height", "120", "--fps", "15"}));
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->exit_code, 0) << r->out;
   EXPECT_NE(r->out.find("AAC audio"), std::string::npos) << r->out;
@@ -141,9 +140,8 @@ TEST_F(PutCliTest, TestPatternWithAudio) {
 TEST_F(PutCliTest, FileIsPassedThroughFrameForFrame) {
   std::string mp4 = dir_.File("in.mp4");
   auto made = RunCommand({"ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                          "testsrc2=size=320x240:rate=25:duration=5", "-c:v", "libx264",
-                          "-preset", "ultrafast", "-g", "25", "-bf", "2", "-pix_fmt", "yuv420p",
-                          mp4});
+                          "testsrc2=size=320x240:rate=25:duration=5", "-c:v", "libx264", "-preset",
+                          "ultrafast", "-g", "25", "-bf", "2", "-pix_fmt", "yuv420p", mp4});
   ASSERT_TRUE(made.ok());
   ASSERT_EQ(made->exit_code, 0) << made->out;
   auto probe = ProbePackets(mp4);
@@ -244,8 +242,7 @@ TEST_F(PutCliTest, ServerDownAtStartGivesUpWithExitCode3) {
 
 // Ctrl-C mid-stream: the source ends, everything put is flushed and persisted, exit 0.
 TEST_F(PutCliTest, SigintFlushesAndExitsZero) {
-  Child put(Put("sigint", {"--test-pattern", "--width", "160", "--height", "120", "--fps",
-                           "15"}));
+  Child put(Put("sigint", {"--test-pattern", "--width", "160", "--height", "120", "--fps", "15"}));
   ASSERT_TRUE(put.WaitForOutput(" fps ", 20000)) << put.Output();
   put.Signal(SIGINT);
   ASSERT_EQ(put.Wait(60000), 0) << put.Output();
@@ -258,8 +255,8 @@ TEST_F(PutCliTest, SigintFlushesAndExitsZero) {
 
 // The stream is deleted (AWS CLI) while streaming: a clear message and exit 1, no hang.
 TEST_F(PutCliTest, DeletedStreamEndsWithAMessage) {
-  Child put(Put("doomed", {"--test-pattern", "--width", "160", "--height", "120", "--fps",
-                           "15", "--fragment-ms", "1000"}));
+  Child put(Put("doomed", {"--test-pattern", "--width", "160", "--height", "120", "--fps", "15",
+                           "--fragment-ms", "1000"}));
   ASSERT_TRUE(put.WaitForOutput("persisted 1/", 30000)) << put.Output();
   // The AWS CLI (Python) runs without GstEnv's sanitizer preload.
   CommandOutput arn = RunAws(server_.url(),
@@ -272,8 +269,7 @@ TEST_F(PutCliTest, DeletedStreamEndsWithAMessage) {
       server_.url(), {"kinesisvideo", "delete-stream", "--stream-arn", stream_arn}, "us-west-2");
   ASSERT_EQ(del.exit_code, 0) << del.out;
   EXPECT_EQ(put.Wait(60000), put::kExitRuntime) << put.Output();
-  EXPECT_NE(put.Output().find("does not exist on the server"), std::string::npos)
-      << put.Output();
+  EXPECT_NE(put.Output().find("does not exist on the server"), std::string::npos) << put.Output();
 }
 
 TEST_F(PutCliTest, UsageErrorsExitWith2) {

@@ -4,9 +4,9 @@
 // SIGTERM/SIGINT.
 //
 //   rtsp_camera [--codec h264|h265] [--fps N] [--width W --height H]
+#include <glib-unix.h>
 #include <gst/gst.h>
 #include <gst/rtsp-server/rtsp-server.h>
-#include <glib-unix.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -26,24 +26,30 @@ int main(int argc, char** argv) {
   std::string codec = "h264";
   int fps = 15, width = 320, height = 240;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--codec") == 0) codec = argv[i + 1];
-    else if (std::strcmp(argv[i], "--fps") == 0) fps = std::atoi(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--width") == 0) width = std::atoi(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--height") == 0) height = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--codec") == 0)
+      codec = argv[i + 1];
+    else if (std::strcmp(argv[i], "--fps") == 0)
+      fps = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--width") == 0)
+      width = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--height") == 0)
+      height = std::atoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "rtsp_camera: unknown option %s\n", argv[i]);
       return 2;
     }
   }
   gst_init(nullptr, nullptr);
-  std::string enc = codec == "h265"
-                        ? "x265enc tune=zerolatency speed-preset=ultrafast key-int-max=" +
-                              std::to_string(fps) + " ! rtph265pay name=pay0 pt=96"
-                        : "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=" +
-                              std::to_string(fps) + " ! rtph264pay name=pay0 pt=96";
-  std::string launch = "( videotestsrc is-live=true pattern=ball ! video/x-raw,width=" +
-                       std::to_string(width) + ",height=" + std::to_string(height) +
-                       ",framerate=" + std::to_string(fps) + "/1 ! " + enc + " )";
+  std::string enc =
+      codec == "h265"
+          ? "x265enc tune=zerolatency speed-preset=ultrafast key-int-max=" + std::to_string(fps) +
+                " ! rtph265pay name=pay0 pt=96"
+          : "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=" + std::to_string(fps) +
+                " ! rtph264pay name=pay0 pt=96";
+  std::string launch =
+      "( videotestsrc is-live=true pattern=ball ! video/x-raw,width=" + std::to_string(width) +
+      ",height=" + std::to_string(height) + ",framerate=" + std::to_string(fps) + "/1 ! " + enc +
+      " )";
 
   GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
   GstRTSPServer* server = gst_rtsp_server_new();

@@ -56,8 +56,6 @@ TEST_F(ProducerSdkTest, StreamsH264EveryFrameOnce) {
   EXPECT_EQ(probe->out, "h264,320,240\n");
 }
 
-
-
 // H.265 video and AAC audio as two tracks: hvcC built from the first key frame's
 // VPS/SPS/PPS, the AudioSpecificConfig as given; both tracks archived frame for frame, and
 // ffprobe reads both streams of an archived fragment.
@@ -126,13 +124,12 @@ TEST_F(ProducerSdkTest, StreamsH265WithAac) {
   }
   std::string file = work_.File("frag265.mkv");
   streamarc::testing::WriteFileOrDie(file, got.first_fragment_file);
-  auto probe = RunCommand({"ffprobe", "-v", "error", "-show_entries",
-                           "stream=codec_name,width,height,sample_rate,channels", "-of", "csv=p=0",
-                           file});
+  auto probe =
+      RunCommand({"ffprobe", "-v", "error", "-show_entries",
+                  "stream=codec_name,width,height,sample_rate,channels", "-of", "csv=p=0", file});
   ASSERT_TRUE(probe.ok());
   EXPECT_EQ(probe->out, "hevc,320,240\naac,48000,2\n");
 }
-
 
 // A source joined mid-GOP (as an RTSP camera is): the frames before the first key frame are
 // dropped and reported, PutFrame still succeeds, and everything from the key frame on is
@@ -159,7 +156,6 @@ TEST_F(ProducerSdkTest, JoinsMidGop) {
   ExpectSameVideo(expected, got);
 }
 
-
 // Missing credentials are refused up front.
 TEST(ProducerClientTest, NoCredentialsIsPermissionDenied) {
   ClientOptions o;
@@ -173,7 +169,6 @@ TEST(ProducerClientTest, NoCredentialsIsPermissionDenied) {
   o.credentials = {"a", "b", ""};
   EXPECT_EQ(Client::Create(o).status().code(), Code::kInvalidArgument);
 }
-
 
 // A second producer on a busy stream is refused with ConnectionLimitExceeded (400): that is
 // a wait-and-retry, not a failure; it gets through once the first producer stops.
@@ -214,14 +209,15 @@ TEST_F(ProducerSdkTest, SecondProducerWaitsForTheFirst) {
   EXPECT_TRUE(rec_b.errors.empty());
 }
 
-
 // A non-retriable ERROR ack (4002: the server takes fragments of at most 1.5 s, ours last
 // 3 s) drops that fragment, reports it, and the stream goes on: no endless resend, no hang.
 TEST_F(ProducerSdkTest, NonRetriableErrorAckDropsTheFragment) {
   const int port = server_.port();
   server_.Stop();
-  ASSERT_TRUE(server_.Start(data_.path(), {"--port", std::to_string(port),
-                                           "--max-fragment-duration-ms", "1500"}).ok());
+  ASSERT_TRUE(server_
+                  .Start(data_.path(),
+                         {"--port", std::to_string(port), "--max-fragment-duration-ms", "1500"})
+                  .ok());
   auto frames = MakeAnnexBFrames(work_.path(), {});
   ASSERT_TRUE(frames.ok()) << frames.status().ToString();
   auto client = Client::Create(Options(server_));
@@ -246,11 +242,11 @@ TEST_F(ProducerSdkTest, NonRetriableErrorAckDropsTheFragment) {
   EXPECT_EQ(rec.errors[0].code(), Code::kInvalidArgument) << rec.errors[0].ToString();
 }
 
-
 // The content store fills while the server is down. Each policy does what it says, the
 // store never holds more than its bound, every drop is reported, and what reaches the
 // archive is the input minus exactly the reported drops, with no frame twice.
-class OverflowTest : public ProducerSdkTest, public ::testing::WithParamInterface<OverflowPolicy> {};
+class OverflowTest : public ProducerSdkTest,
+                     public ::testing::WithParamInterface<OverflowPolicy> {};
 
 TEST_P(OverflowTest, FullStoreFollowsPolicy) {
   const OverflowPolicy policy = GetParam();
@@ -307,9 +303,10 @@ TEST_P(OverflowTest, FullStoreFollowsPolicy) {
   EXPECT_TRUE(stop.ok()) << stop.ToString();
   StreamStats st = (*stream)->stats();
   EXPECT_LE(max_store, so.storage_bytes);
-  std::printf("frames=%zu dropped_frames=%llu dropped_fragments=%llu failed_puts=%zu max_store=%zu\n",
-              frames->size(), static_cast<unsigned long long>(st.frames_dropped),
-              static_cast<unsigned long long>(st.fragments_dropped), failed, max_store);
+  std::printf(
+      "frames=%zu dropped_frames=%llu dropped_fragments=%llu failed_puts=%zu max_store=%zu\n",
+      frames->size(), static_cast<unsigned long long>(st.frames_dropped),
+      static_cast<unsigned long long>(st.fragments_dropped), failed, max_store);
   EXPECT_EQ(static_cast<uint64_t>(rec.dropped_fragments.load()), st.fragments_dropped);
   if (policy == OverflowPolicy::kBlock) {
     EXPECT_EQ(st.frames_dropped, 0u);

@@ -62,8 +62,9 @@ TEST_F(ProducerSdkTest, ServerKilledAndRestartedKeepsEveryFrameOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(kill == 1 ? 1'500 : 150));
     StreamStats during = (*stream)->stats();
     max_store = std::max(max_store, during.store_bytes);
-    max_fragments = std::max<size_t>(max_fragments, during.fragments_started - during.fragments_persisted -
-                                                        during.fragments_dropped);
+    max_fragments =
+        std::max<size_t>(max_fragments, during.fragments_started - during.fragments_persisted -
+                                            during.fragments_dropped);
     ASSERT_TRUE(server_.Start(data_.path(), {"--port", std::to_string(port)}).ok());
   }
   producer.join();
@@ -71,11 +72,12 @@ TEST_F(ProducerSdkTest, ServerKilledAndRestartedKeepsEveryFrameOnce) {
   EXPECT_TRUE(stop.ok()) << stop.ToString();
   StreamStats st = (*stream)->stats();
   EXPECT_GE(st.reconnects, 3u);
-  std::printf("reconnects=%llu resent=%llu confirmed=%llu persisted=%llu max_store=%zu max_fragments=%zu\n",
-              static_cast<unsigned long long>(st.reconnects),
-              static_cast<unsigned long long>(st.fragments_resent),
-              static_cast<unsigned long long>(st.fragments_confirmed),
-              static_cast<unsigned long long>(st.fragments_persisted), max_store, max_fragments);
+  std::printf(
+      "reconnects=%llu resent=%llu confirmed=%llu persisted=%llu max_store=%zu max_fragments=%zu\n",
+      static_cast<unsigned long long>(st.reconnects),
+      static_cast<unsigned long long>(st.fragments_resent),
+      static_cast<unsigned long long>(st.fragments_confirmed),
+      static_cast<unsigned long long>(st.fragments_persisted), max_store, max_fragments);
   EXPECT_EQ(st.frames_dropped, 0u);
   EXPECT_LE(max_store, so.storage_bytes);
   EXPECT_GE(max_fragments, 9u);  // more than one deque block of them
@@ -84,7 +86,6 @@ TEST_F(ProducerSdkTest, ServerKilledAndRestartedKeepsEveryFrameOnce) {
   ExpectSameVideo(*frames, got);
   EXPECT_EQ(ExpectNoDuplicates(*frames, got), 0u);
 }
-
 
 // The ACKs of a live connection are lost (a proxy swallows them) while the server keeps
 // persisting; the connection is then cut. The SDK must not resend what the archive already
@@ -126,7 +127,6 @@ TEST_F(ProducerSdkTest, LostAcksAreCheckedNotResent) {
   EXPECT_EQ(ExpectNoDuplicates(*frames, got), 0u);
 }
 
-
 // A connection that stops acknowledging (the server's replies vanish) is declared stale
 // after connection_staleness_ms and replaced; nothing is lost or doubled.
 TEST_F(ProducerSdkTest, StaleConnectionIsReplaced) {
@@ -157,7 +157,6 @@ TEST_F(ProducerSdkTest, StaleConnectionIsReplaced) {
   ExpectSameVideo(*frames, got);
   EXPECT_EQ(ExpectNoDuplicates(*frames, got), 0u);
 }
-
 
 // A stream deleted while streaming: a clear NotFound through OnStreamError, PutFrame and
 // Stop return it, nothing hangs.
@@ -196,7 +195,6 @@ TEST_F(ProducerSdkTest, DeletedStreamFailsClearly) {
   ASSERT_FALSE(rec.errors.empty());
   EXPECT_EQ(rec.errors[0].code(), Code::kNotFound) << rec.errors[0].ToString();
 }
-
 
 // No server: OpenStream says so at once; a server that goes away for good makes Stop give up
 // after its timeout with kUnavailable, holding the un-PERSISTED fragments.

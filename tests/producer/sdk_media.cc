@@ -1,7 +1,6 @@
 #include "tests/producer/sdk_media.h"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,10 +45,16 @@ Result<std::vector<InputFrame>> MakeAnnexBFrames(const std::string& dir, const M
   if (!std::filesystem::exists(mkv) || !std::filesystem::exists(es)) {
     const std::string tmp = cache + "/tmp-" + std::to_string(getpid()) + "-" + key;
     std::vector<std::string> argv = {
-        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-        "testsrc2=size=" + spec.size + ":rate=" + std::to_string(spec.fps), "-t",
-        std::to_string(spec.seconds), "-pix_fmt", "yuv420p", "-c:v", spec.codec, "-g",
-        std::to_string(spec.gop), "-keyint_min", std::to_string(spec.gop)};
+        "ffmpeg",       "-nostdin",
+        "-hide_banner", "-loglevel",
+        "error",        "-y",
+        "-f",           "lavfi",
+        "-i",           "testsrc2=size=" + spec.size + ":rate=" + std::to_string(spec.fps),
+        "-t",           std::to_string(spec.seconds),
+        "-pix_fmt",     "yuv420p",
+        "-c:v",         spec.codec,
+        "-g",           std::to_string(spec.gop),
+        "-keyint_min",  std::to_string(spec.gop)};
     if (hevc) {
       argv.insert(argv.end(), {"-preset", "ultrafast", "-x265-params", "aud=1:log-level=error"});
     } else {
@@ -58,18 +63,18 @@ Result<std::vector<InputFrame>> MakeAnnexBFrames(const std::string& dir, const M
     if (!spec.bitrate.empty()) argv.insert(argv.end(), {"-b:v", spec.bitrate});
     argv.push_back(tmp + ".mkv");
     RETURN_IF_ERROR(Run(argv).status());
-    RETURN_IF_ERROR(Run({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i",
-                         tmp + ".mkv", "-c", "copy", "-bsf:v",
-                         hevc ? "hevc_mp4toannexb" : "h264_mp4toannexb", "-f",
-                         hevc ? "hevc" : "h264", tmp + ".es"})
-                        .status());
+    RETURN_IF_ERROR(
+        Run({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", tmp + ".mkv",
+             "-c", "copy", "-bsf:v", hevc ? "hevc_mp4toannexb" : "h264_mp4toannexb", "-f",
+             hevc ? "hevc" : "h264", tmp + ".es"})
+            .status());
     std::filesystem::rename(tmp + ".es", es);
     std::filesystem::rename(tmp + ".mkv", mkv);
   }
-  ASSIGN_OR_RETURN(std::string probe,
-                   Run({"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_packets",
-                        "-show_entries", "packet=pts_time,dts_time,duration_time,flags,size",
-                        "-of", "json", mkv}));
+  ASSIGN_OR_RETURN(
+      std::string probe,
+      Run({"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_packets", "-show_entries",
+           "packet=pts_time,dts_time,duration_time,flags,size", "-of", "json", mkv}));
   auto j = nlohmann::json::parse(probe, nullptr, false);
   if (j.is_discarded() || !j.contains("packets")) return Internal("ffprobe: no packets");
   std::string bytes = ReadFileOrDie(es);
@@ -119,10 +124,27 @@ Result<std::vector<InputFrame>> MakeAnnexBFrames(const std::string& dir, const M
 
 Result<AacInput> MakeAacFrames(const std::string& dir, int seconds) {
   std::string adts = dir + "/in.aac";
-  RETURN_IF_ERROR(Run({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f",
-                       "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t",
-                       std::to_string(seconds), "-ac", "2", "-c:a", "aac", "-b:a", "96k", "-f",
-                       "adts", adts})
+  RETURN_IF_ERROR(Run({"ffmpeg",
+                       "-nostdin",
+                       "-hide_banner",
+                       "-loglevel",
+                       "error",
+                       "-y",
+                       "-f",
+                       "lavfi",
+                       "-i",
+                       "sine=frequency=440:sample_rate=48000",
+                       "-t",
+                       std::to_string(seconds),
+                       "-ac",
+                       "2",
+                       "-c:a",
+                       "aac",
+                       "-b:a",
+                       "96k",
+                       "-f",
+                       "adts",
+                       adts})
                       .status());
   std::string bytes = ReadFileOrDie(adts);
   AacInput out;
@@ -139,7 +161,7 @@ Result<AacInput> MakeAacFrames(const std::string& dir, int seconds) {
       int sfi = (b(2) >> 2) & 0xF;
       int ch = ((b(2) & 1) << 2) | (b(3) >> 6);
       static const int kRates[] = {96000, 88200, 64000, 48000, 44100, 32000, 24000,
-                                   22050, 16000, 12000, 11025, 8000, 7350};
+                                   22050, 16000, 12000, 11025, 8000,  7350};
       out.sample_rate = sfi < 13 ? kRates[sfi] : 0;
       out.channels = ch;
       out.asc.push_back(static_cast<char>((profile << 3) | (sfi >> 1)));

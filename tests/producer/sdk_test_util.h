@@ -170,10 +170,10 @@ inline size_t ExpectNoDuplicates(const std::vector<InputFrame>& in, const Stored
   for (const auto& f : got.frames) {
     if (f.track == 1) ++seen[f.timecode];
   }
-  for (const auto& [tc, n] : seen) EXPECT_EQ(n, 1) << "frame at " << tc << " stored " << n << " times";
+  for (const auto& [tc, n] : seen)
+    EXPECT_EQ(n, 1) << "frame at " << tc << " stored " << n << " times";
   EXPECT_LE(seen.size(), in.size());
   return in.size() - std::min(in.size(), seen.size());
 }
-
 
 }  // namespace streamarc::producer_test

@@ -22,7 +22,8 @@ TEST(SigV4Test, AwsTestSuiteGetVanilla) {
   r.payload_sha256_hex = Sha256Hex(std::string_view());
   EXPECT_EQ(CanonicalRequest(r),
             "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\n"
-            "host;x-amz-date\n" + std::string(kEmptyPayloadSha256));
+            "host;x-amz-date\n" +
+                std::string(kEmptyPayloadSha256));
   EXPECT_EQ(Signature(r, kSecret, "20150830T123600Z", "us-east-1", "service"),
             "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
 }
@@ -59,9 +60,7 @@ TEST(SigV4Test, SignNeedsCredentials) {
   EXPECT_EQ(Sign(r, {}, "us-west-2", "kinesisvideo", 0).status().code(), Code::kPermissionDenied);
 }
 
-TEST(SigV4Test, AmzDate) {
-  EXPECT_EQ(AmzDate(1'440'938'160'000'000), "20150830T123600Z");
-}
+TEST(SigV4Test, AmzDate) { EXPECT_EQ(AmzDate(1'440'938'160'000'000), "20150830T123600Z"); }
 
 // botocore signs a PutMedia-shaped and a control-plane request; ours must match byte for
 // byte (same Authorization header).
@@ -96,8 +95,7 @@ print(req.headers['Authorization'])
   // botocore signs every header but user-agent, expect and x-amzn-trace-id: mirror that.
   r.headers = {{"content-type", "application/json"}, {"host", "127.0.0.1:8080"}};
   r.payload_sha256_hex = Sha256Hex(std::string_view(R"({"StreamName":"cam"})"));
-  auto signed_headers = Sign(r, {"AKIDEXAMPLE", kSecret, ""}, "us-west-2", "kinesisvideo",
-                             when_us);
+  auto signed_headers = Sign(r, {"AKIDEXAMPLE", kSecret, ""}, "us-west-2", "kinesisvideo", when_us);
   ASSERT_TRUE(signed_headers.ok());
   std::string auth;
   for (const auto& [k, v] : *signed_headers) {

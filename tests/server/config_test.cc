@@ -32,7 +32,8 @@ TEST(Config, FlagsInBothForms) {
 TEST(Config, FileIsReadFirstAndFlagsWin) {
   TempDir dir;
   std::string path = dir.File("streamarc.json");
-  WriteFileOrDie(path, R"({"port": 9100, "data-dir": "/var/lib/streamarc", "region": "eu-west-1"})");
+  WriteFileOrDie(path,
+                 R"({"port": 9100, "data-dir": "/var/lib/streamarc", "region": "eu-west-1"})");
   auto cl = ParseCommandLine({"--port", "9200", "--config", path});
   ASSERT_TRUE(cl.ok()) << cl.status().ToString();
   EXPECT_EQ(cl->config.port, 9200);
@@ -43,8 +44,7 @@ TEST(Config, FileIsReadFirstAndFlagsWin) {
 TEST(Config, ClearErrors) {
   EXPECT_NE(ParseCommandLine({"--port", "70000"}).status().message().find("--port"),
             std::string::npos);
-  EXPECT_NE(ParseCommandLine({"--port", "12x"}).status().message().find("12x"),
-            std::string::npos);
+  EXPECT_NE(ParseCommandLine({"--port", "12x"}).status().message().find("12x"), std::string::npos);
   EXPECT_NE(ParseCommandLine({"--colour", "red"}).status().message().find("colour"),
             std::string::npos);
   EXPECT_NE(ParseCommandLine({"--port"}).status().message().find("needs a value"),
@@ -56,9 +56,9 @@ TEST(Config, ClearErrors) {
   EXPECT_EQ(ParseCommandLine({"--config", dir.File("bad.json")}).status().code(),
             Code::kInvalidArgument);
   WriteFileOrDie(dir.File("unknown.json"), R"({"prot": 1})");
-  EXPECT_NE(ParseCommandLine({"--config", dir.File("unknown.json")}).status().message().find(
-                "prot"),
-            std::string::npos);
+  EXPECT_NE(
+      ParseCommandLine({"--config", dir.File("unknown.json")}).status().message().find("prot"),
+      std::string::npos);
 }
 
 TEST(Config, AllowedHostsAndCorsOriginsRepeatFromFileAndFlags) {
@@ -66,15 +66,15 @@ TEST(Config, AllowedHostsAndCorsOriginsRepeatFromFileAndFlags) {
   std::string path = dir.File("streamarc.json");
   WriteFileOrDie(path, R"({"allowed-host": ["nas.lan", "cam.lan:8080"],
                            "cors-origin": "http://console.lan:3000"})");
-  auto cl = ParseCommandLine({"--config", path, "--allowed-host", "video.example",
-                              "--cors-origin=*"});
+  auto cl =
+      ParseCommandLine({"--config", path, "--allowed-host", "video.example", "--cors-origin=*"});
   ASSERT_TRUE(cl.ok()) << cl.status().ToString();
   EXPECT_EQ(cl->config.allowed_hosts,
             (std::vector<std::string>{"nas.lan", "cam.lan:8080", "video.example"}));
   EXPECT_EQ(cl->config.cors_origins, (std::vector<std::string>{"http://console.lan:3000", "*"}));
-  EXPECT_NE(ParseCommandLine({"--cors-origin", "console.lan"}).status().message().find(
-                "--cors-origin"),
-            std::string::npos);
+  EXPECT_NE(
+      ParseCommandLine({"--cors-origin", "console.lan"}).status().message().find("--cors-origin"),
+      std::string::npos);
   EXPECT_NE(UsageText().find("--allowed-host"), std::string::npos);
   EXPECT_NE(UsageText().find("--cors-origin"), std::string::npos);
 }

@@ -16,8 +16,8 @@ namespace {
 using streamarc::testing::RunCommand;
 
 std::string Post(const std::string& path, const std::string& body) {
-  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + body;
+  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
 }
 std::string Get(const std::string& path) { return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n"; }
 
@@ -108,8 +108,9 @@ TEST_F(HttpPipeliningTest, ChunkedRequestEndsItsConnectionWhateverFollows) {
 TEST_F(HttpPipeliningTest, OversizedBodyIsRefusedAtOnceAndTheConnectionGoesOn) {
   int fd = Connect();
   // The fixture's limit is 64 KiB. No "100 Continue": the body is not wanted.
-  Send(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
-           "Expect: 100-continue\r\n\r\n");
+  Send(fd,
+       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+       "Expect: 100-continue\r\n\r\n");
   std::string got;
   ReadUntil(fd, "too large", &got);
   EXPECT_EQ(got.find("HTTP/1.1 413"), 0u) << got;

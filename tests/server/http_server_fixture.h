@@ -59,9 +59,11 @@ class HttpServerTest : public ::testing::Test {
     server_ = std::make_unique<HttpServer>(opt, *pool_, log_);
     server_->Route("POST", "/echo", [](const HttpRequest& r) {
       const std::string* name = r.FindHeader("x-amzn-stream-name");
-      return HttpResponse{200, "text/plain", {{"x-echo", "1"}},
-                          r.method + " " + r.path + " q=" + r.query + " name=" +
-                              (name ? *name : "-") + " body=" + r.body};
+      return HttpResponse{200,
+                          "text/plain",
+                          {{"x-echo", "1"}},
+                          r.method + " " + r.path + " q=" + r.query +
+                              " name=" + (name ? *name : "-") + " body=" + r.body};
     });
     server_->Route("GET", "/slow", [this](const HttpRequest&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms_));
@@ -70,12 +72,12 @@ class HttpServerTest : public ::testing::Test {
     server_->RoutePrefix("GET", "/hls/", [](const HttpRequest& r) {
       return HttpResponse{200, "text/plain", {}, "prefix " + r.path};
     });
-    server_->RouteStreaming("POST", "/stream",
-                            [this](const HttpRequest& r, std::shared_ptr<ResponseWriter> w) {
-      size_t total = 0;
-      if (r.query.rfind("total=", 0) == 0) total = std::stoul(r.query.substr(6));
-      return std::make_unique<CountingHandler>(std::move(w), total, &closed_);
-    });
+    server_->RouteStreaming(
+        "POST", "/stream", [this](const HttpRequest& r, std::shared_ptr<ResponseWriter> w) {
+          size_t total = 0;
+          if (r.query.rfind("total=", 0) == 0) total = std::stoul(r.query.substr(6));
+          return std::make_unique<CountingHandler>(std::move(w), total, &closed_);
+        });
     ASSERT_TRUE(server_->Start().ok());
     thread_ = std::thread([this] { server_->Run(); });
   }

@@ -34,8 +34,8 @@ TEST_F(HttpServerTest, PrefixRouteAndNotFound) {
 TEST_F(HttpServerTest, StreamingResponseIsChunkedAndEnds) {
   TempDir dir;
   WriteFileOrDie(dir.File("body"), std::string(200'000, 'x'));
-  auto r = RunCommand({"curl", "-sS", "-i", "--data-binary", "@" + dir.File("body"),
-                       Url("/stream?total=200000")});
+  auto r = RunCommand(
+      {"curl", "-sS", "-i", "--data-binary", "@" + dir.File("body"), Url("/stream?total=200000")});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->exit_code, 0) << r->out;
   EXPECT_NE(r->out.find("transfer-encoding: chunked"), std::string::npos) << r->out;
@@ -79,10 +79,30 @@ TEST_F(HttpServerTest, BusyPoolAnswers503) {
   StartServer(1, 1);
   slow_ms_ = 1500;
   // One request runs, one waits in the queue, the rest find it full.
-  auto r = RunCommand({"curl", "-sS", "--parallel", "--parallel-max", "6", "-w",
-                       "%{http_code}\\n", "-o", "/dev/null", Url("/slow"), "-o", "/dev/null",
-                       Url("/slow"), "-o", "/dev/null", Url("/slow"), "-o", "/dev/null",
-                       Url("/slow"), "-o", "/dev/null", Url("/slow"), "-o", "/dev/null",
+  auto r = RunCommand({"curl",
+                       "-sS",
+                       "--parallel",
+                       "--parallel-max",
+                       "6",
+                       "-w",
+                       "%{http_code}\\n",
+                       "-o",
+                       "/dev/null",
+                       Url("/slow"),
+                       "-o",
+                       "/dev/null",
+                       Url("/slow"),
+                       "-o",
+                       "/dev/null",
+                       Url("/slow"),
+                       "-o",
+                       "/dev/null",
+                       Url("/slow"),
+                       "-o",
+                       "/dev/null",
+                       Url("/slow"),
+                       "-o",
+                       "/dev/null",
                        Url("/slow")});
   ASSERT_TRUE(r.ok());
   size_t busy = 0, ok = 0;

@@ -107,25 +107,25 @@ TEST(HttpWireTest, LeadingEmptyLinesAreSkipped) {
 }
 
 TEST(HttpWireTest, MalformedHeadsAreRefused) {
-  EXPECT_EQ(RefusedWith("GET /\r\n\r\n"), 400);                       // no version
-  EXPECT_EQ(RefusedWith("GET  / HTTP/1.1\r\n\r\n"), 400);             // double space
-  EXPECT_EQ(RefusedWith("GET / HTTP/1.1 \r\n\r\n"), 400);             // trailing space
-  EXPECT_EQ(RefusedWith("G(T / HTTP/1.1\r\n\r\n"), 400);              // not a token
-  EXPECT_EQ(RefusedWith("GET x HTTP/1.1\r\n\r\n"), 400);              // not origin-form
-  EXPECT_EQ(RefusedWith("GET /\x01 HTTP/1.1\r\n\r\n"), 400);          // control character
-  EXPECT_EQ(RefusedWith("GET /%zz HTTP/1.1\r\n\r\n"), 400);           // bad escape
-  EXPECT_EQ(RefusedWith("GET /%4 HTTP/1.1\r\n\r\n"), 400);            // short escape
-  EXPECT_EQ(RefusedWith("GET /%00 HTTP/1.1\r\n\r\n"), 400);           // NUL in the path
+  EXPECT_EQ(RefusedWith("GET /\r\n\r\n"), 400);               // no version
+  EXPECT_EQ(RefusedWith("GET  / HTTP/1.1\r\n\r\n"), 400);     // double space
+  EXPECT_EQ(RefusedWith("GET / HTTP/1.1 \r\n\r\n"), 400);     // trailing space
+  EXPECT_EQ(RefusedWith("G(T / HTTP/1.1\r\n\r\n"), 400);      // not a token
+  EXPECT_EQ(RefusedWith("GET x HTTP/1.1\r\n\r\n"), 400);      // not origin-form
+  EXPECT_EQ(RefusedWith("GET /\x01 HTTP/1.1\r\n\r\n"), 400);  // control character
+  EXPECT_EQ(RefusedWith("GET /%zz HTTP/1.1\r\n\r\n"), 400);   // bad escape
+  EXPECT_EQ(RefusedWith("GET /%4 HTTP/1.1\r\n\r\n"), 400);    // short escape
+  EXPECT_EQ(RefusedWith("GET /%00 HTTP/1.1\r\n\r\n"), 400);   // NUL in the path
   EXPECT_EQ(RefusedWith("GET / HTTP/2.0\r\n\r\n"), 505);
   EXPECT_EQ(RefusedWith("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 505);
   EXPECT_EQ(RefusedWith("GET / HTTQ/1.1\r\n\r\n"), 400);
-  EXPECT_EQ(RefusedWith("GET / HTTP/1.1\r\nHost x\r\n\r\n"), 400);    // no colon
-  EXPECT_EQ(RefusedWith("GET / HTTP/1.1\r\nHo st: x\r\n\r\n"), 400);  // space in a name
-  EXPECT_EQ(RefusedWith("GET / HTTP/1.1\r\n: x\r\n\r\n"), 400);       // empty name
+  EXPECT_EQ(RefusedWith("GET / HTTP/1.1\r\nHost x\r\n\r\n"), 400);      // no colon
+  EXPECT_EQ(RefusedWith("GET / HTTP/1.1\r\nHo st: x\r\n\r\n"), 400);    // space in a name
+  EXPECT_EQ(RefusedWith("GET / HTTP/1.1\r\n: x\r\n\r\n"), 400);         // empty name
   EXPECT_EQ(RefusedWith("GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n"), 400);  // obsolete folding
   EXPECT_EQ(RefusedWith("GET / HTTP/1.1\r\nA: b\x7f\r\n\r\n"), 400);
-  EXPECT_EQ(RefusedWith("GET / HTTP/1.1\r\nA: b\rc\r\n\r\n"), 400);     // bare CR
-  EXPECT_EQ(RefusedWith("GET / HTTP/1.1\nHost: x\n\n"), 400);           // bare LF
+  EXPECT_EQ(RefusedWith("GET / HTTP/1.1\r\nA: b\rc\r\n\r\n"), 400);  // bare CR
+  EXPECT_EQ(RefusedWith("GET / HTTP/1.1\nHost: x\n\n"), 400);        // bare LF
   EXPECT_EQ(RefusedWith("GET / HTTP/1.1\r\nExpect: something\r\n\r\n"), 417);
 }
 
@@ -138,8 +138,7 @@ TEST(HttpWireTest, AmbiguousBodyFramingIsRefused) {
   EXPECT_EQ(RefusedWith("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n"), 400);
   EXPECT_EQ(RefusedWith("POST / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n"), 400);
   EXPECT_EQ(RefusedWith("POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n"), 400);
-  EXPECT_EQ(RefusedWith("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n"),
-            400);
+  EXPECT_EQ(RefusedWith("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n"), 400);
   EXPECT_EQ(RefusedWith("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), 501);
   EXPECT_EQ(RefusedWith("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
                         "Transfer-Encoding: chunked\r\n\r\n"),

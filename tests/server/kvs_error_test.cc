@@ -48,8 +48,8 @@ TEST(PackagingErrorTest, MapsEveryRefusalOnce) {
 }
 
 TEST(PackagingErrorTest, MalformedMediaTakesTheApisName) {
-  HttpResponse r = KvsErrorResponse(
-      playback::PackagingError(InvalidArgument("bad NAL"), playback::ErrorType::kInvalidMediaFrame));
+  HttpResponse r = KvsErrorResponse(playback::PackagingError(
+      InvalidArgument("bad NAL"), playback::ErrorType::kInvalidMediaFrame));
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(ErrorType(r), "InvalidMediaFrameException");
   EXPECT_NE(r.body.find("bad NAL"), std::string::npos);

@@ -171,9 +171,9 @@ class RouterChainTest : public ::testing::Test {
 };
 
 TEST_F(RouterChainTest, EveryResponseGetsOneRequestIdAndTheChainsHeaders) {
-  std::vector<std::string> responses = {
-      Curl("/buffered"), Curl("/streaming"), Curl("/unknown"),
-      Curl("/buffered", {"x-refuse-first: 1"}), Curl("/streaming", {"x-refuse-second: 1"})};
+  std::vector<std::string> responses = {Curl("/buffered"), Curl("/streaming"), Curl("/unknown"),
+                                        Curl("/buffered", {"x-refuse-first: 1"}),
+                                        Curl("/streaming", {"x-refuse-second: 1"})};
   std::set<std::string> ids;
   for (const std::string& r : responses) {
     std::string id = RequestId(r);

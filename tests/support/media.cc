@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -17,44 +16,44 @@ namespace {
 // Each recipe writes the file named OUT. Short, small clips: enough frames, GOPs and audio
 // to exercise the parsers, cheap to make on two cores.
 std::vector<std::string> Recipe(const std::string& name, const std::string& out) {
-  const std::vector<std::string> ff = {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel",
-                                       "error", "-y"};
+  const std::vector<std::string> ff = {"ffmpeg",    "-nostdin", "-hide_banner",
+                                       "-loglevel", "error",    "-y"};
   auto with = [&](std::vector<std::string> rest) {
     std::vector<std::string> v = ff;
     v.insert(v.end(), rest.begin(), rest.end());
     return v;
   };
-  const std::vector<std::string> av_in = {"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
-                                          "-f", "lavfi", "-i",
-                                          "sine=frequency=440:sample_rate=48000", "-t", "6"};
+  const std::vector<std::string> av_in = {
+      "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+      "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+      "-t", "6"};
   auto join = [](std::vector<std::string> a, const std::vector<std::string>& b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
   };
   if (name == kH264AacMkv) {
-    return with(join(av_in, {"-c:v", "libx264", "-g", "25", "-bf", "2", "-c:a", "aac",
-                             "-f", "matroska", out}));
+    return with(join(
+        av_in, {"-c:v", "libx264", "-g", "25", "-bf", "2", "-c:a", "aac", "-f", "matroska", out}));
   }
   if (name == kH264AacPipeMkv) {
     // Written to a pipe, ffmpeg cannot seek back: the Segment keeps an unknown size.
     std::string cmd;
-    for (const std::string& a :
-         with(join(av_in, {"-c:v", "libx264", "-g", "50", "-c:a", "aac", "-f", "matroska",
-                           "pipe:1"}))) {
+    for (const std::string& a : with(join(
+             av_in, {"-c:v", "libx264", "-g", "50", "-c:a", "aac", "-f", "matroska", "pipe:1"}))) {
       cmd += ShellQuote(a) + " ";
     }
     return {"sh", "-c", cmd + "| cat > " + ShellQuote(out)};
   }
   if (name == kH265Mkv) {
-    return with({"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "4", "-c:v",
-                 "libx265", "-x265-params", "log-level=error:keyint=25", "-f", "matroska", out});
+    return with({"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "4", "-c:v", "libx265",
+                 "-x265-params", "log-level=error:keyint=25", "-f", "matroska", out});
   }
   if (name == kGstX264Mkv || name == kGstStreamableMkv) {
     std::string mux = name == kGstX264Mkv ? "matroskamux" : "matroskamux streamable=true";
     std::string pipeline =
         "videotestsrc num-buffers=150 ! video/x-raw,width=320,height=240,framerate=25/1 ! "
-        "x264enc key-int-max=25 bframes=0 ! " + mux +
-        " ! filesink location=" + ShellQuote(out);
+        "x264enc key-int-max=25 bframes=0 ! " +
+        mux + " ! filesink location=" + ShellQuote(out);
     return {"sh", "-c", "gst-launch-1.0 -q " + pipeline};
   }
   if (name == kGstX264OpusMkv) {
@@ -63,13 +62,13 @@ std::vector<std::string> Recipe(const std::string& name, const std::string& out)
     std::string pipeline =
         "videotestsrc num-buffers=150 ! video/x-raw,width=320,height=240,framerate=25/1 ! "
         "x264enc key-int-max=25 bframes=0 ! matroskamux name=m streamable=true ! filesink "
-        "location=" + ShellQuote(out) +
-        " audiotestsrc num-buffers=280 ! audio/x-raw,rate=48000 ! opusenc ! m.";
+        "location=" +
+        ShellQuote(out) + " audiotestsrc num-buffers=280 ! audio/x-raw,rate=48000 ! opusenc ! m.";
     return {"sh", "-c", "gst-launch-1.0 -q " + pipeline};
   }
   if (name == kVp9OpusWebm) {
-    return with(join(av_in, {"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8",
-                             "-g", "25", "-c:a", "libopus", "-f", "webm", out}));
+    return with(join(av_in, {"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-g",
+                             "25", "-c:a", "libopus", "-f", "webm", out}));
   }
   return {};
 }

@@ -10,13 +10,13 @@
 namespace streamarc::testing {
 
 // Names of the media MakeMedia knows how to make.
-inline constexpr const char* kH264AacMkv = "h264_aac.mkv";         // ffmpeg libx264 + AAC
-inline constexpr const char* kH264AacPipeMkv = "h264_aac_pipe.mkv";  // same, written to a pipe
-inline constexpr const char* kH265Mkv = "h265.mkv";                // ffmpeg libx265
-inline constexpr const char* kGstX264Mkv = "gst_x264.mkv";         // x264enc ! matroskamux
+inline constexpr const char* kH264AacMkv = "h264_aac.mkv";              // ffmpeg libx264 + AAC
+inline constexpr const char* kH264AacPipeMkv = "h264_aac_pipe.mkv";     // same, written to a pipe
+inline constexpr const char* kH265Mkv = "h265.mkv";                     // ffmpeg libx265
+inline constexpr const char* kGstX264Mkv = "gst_x264.mkv";              // x264enc ! matroskamux
 inline constexpr const char* kGstStreamableMkv = "gst_streamable.mkv";  // matroskamux streamable
-inline constexpr const char* kGstX264OpusMkv = "gst_x264_opus.mkv";  // + opusenc, streamable
-inline constexpr const char* kVp9OpusWebm = "vp9_opus.webm";       // ffmpeg libvpx-vp9 + Opus
+inline constexpr const char* kGstX264OpusMkv = "gst_x264_opus.mkv";     // + opusenc, streamable
+inline constexpr const char* kVp9OpusWebm = "vp9_opus.webm";            // ffmpeg libvpx-vp9 + Opus
 
 // Returns the path of the named medium, making it with ffmpeg or GStreamer the first time
 // (cached under the build tree; safe when several test processes ask at once).

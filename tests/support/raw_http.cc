@@ -2,12 +2,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
-
 #include <cstdio>
 
 namespace streamarc::testing {
@@ -65,7 +64,8 @@ const std::string& RawHttp::ReadFor(int ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   while (fd_ >= 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now()).count();
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
     if (left <= 0) break;
     pollfd p{fd_, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left)) <= 0 || !ReadSome()) break;

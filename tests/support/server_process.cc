@@ -30,7 +30,7 @@ Status ServerProcess::Start(const std::string& data_dir,
   log_path_ = tmpl;
 
   std::vector<std::string> args = {StreamarcdPath(), "--host", "127.0.0.1", "--port", "0",
-                                   "--data-dir", data_dir};
+                                   "--data-dir",     data_dir};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

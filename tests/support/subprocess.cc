@@ -14,8 +14,10 @@ namespace streamarc::testing {
 std::string ShellQuote(const std::string& arg) {
   std::string q = "'";
   for (char c : arg) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
+    if (c == '\'')
+      q += "'\\''";
+    else
+      q += c;
   }
   q += "'";
   return q;
