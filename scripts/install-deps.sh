@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package streamarc needs to build, test and run. Idempotent; run as
-# root (or with sudo). Nothing is fetched from anywhere but Debian's archive, and npm's
+# root (or with sudo). `--no-browser-tests` leaves out the npm modules that only the browser
+# tests use (run.sh passes it: running the server needs nothing from npm). Nothing is fetched from anywhere but Debian's archive, and npm's
 # registry for the browser tests' players (tests/browser, pinned by its package-lock.json).
 set -euo pipefail
 
@@ -33,6 +34,7 @@ command -v npm >/dev/null || PACKAGES+=(npm)
 # `npm ci` in tests/browser, again only when its lock file changed since the last one.
 browser_modules() {
   local dir
+  [ "${1:-}" = "--no-browser-tests" ] && return 0
   dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
   if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.streamarc-lock"; then
     echo "install-deps: npm ci in tests/browser"
@@ -49,7 +51,7 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
-  browser_modules
+  browser_modules "$@"
   exit 0
 fi
 
@@ -62,5 +64,5 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-browser_modules
+browser_modules "$@"
 echo "install-deps: done"

@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --no-browser-tests
 bash scripts/build.sh
 
 port=${PORT:-8080}
