@@ -4,6 +4,7 @@
 #include <cassert>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -73,29 +74,44 @@ inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; 
 // become kResourceExhausted, EACCES/EPERM kPermissionDenied, the rest kIoError.
 Status ErrnoStatus(int err, std::string_view what);
 
-// A value or the Status that explains its absence (GCC 12 has no std::expected).
-template <typename T>
+// A value or the error that explains its absence (GCC 12 has no std::expected). The error
+// is a Status unless the caller's vocabulary is richer: Result<T, KvsError>
+// (common/kvs_error.h) is a value or the KVS exception that refuses it.
+template <typename T, typename E = Status>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
-    assert(!std::get<Status>(v_).ok() && "a Result needs a value or an error");
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(E error) : v_(std::in_place_index<1>, std::move(error)) {   // NOLINT: implicit by design
+    if constexpr (std::is_same_v<E, Status>) {
+      assert(!std::get<1>(v_).ok() && "a Result needs a value or an error");
+    }
   }
 
-  bool ok() const { return std::holds_alternative<T>(v_); }
-  // OK when a value is held.
-  Status status() const { return ok() ? Status::Ok() : std::get<Status>(v_); }
+  bool ok() const { return v_.index() == 0; }
+  // The error; only when !ok().
+  const E& error() const& {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
+  E&& error() && {
+    assert(!ok());
+    return std::get<1>(std::move(v_));
+  }
+  // OK when a value is held. (A Result<T, KvsError>'s cause is error().status.)
+  Status status() const requires std::is_same_v<E, Status> {
+    return ok() ? Status::Ok() : std::get<1>(v_);
+  }
 
-  T& value() & { return std::get<T>(v_); }
-  const T& value() const& { return std::get<T>(v_); }
-  T&& value() && { return std::get<T>(std::move(v_)); }
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
  private:
-  std::variant<T, Status> v_;
+  std::variant<T, E> v_;
 };
 
 // The message of every "busy" refusal (a full job queue): kUnavailable, HTTP 503, which
@@ -114,10 +130,11 @@ inline constexpr const char* kBusyMessage = "the server is busy; try again";
     if (!status_macro_.ok()) return status_macro_; \
   } while (0)
 
-// `ASSIGN_OR_RETURN(auto x, MakeX());` binds the value or returns the error.
+// `ASSIGN_OR_RETURN(auto x, MakeX());` binds the value or returns the error (a Status, or
+// whatever error type the Result carries).
 #define ASSIGN_OR_RETURN(lhs, expr) \
   ASSIGN_OR_RETURN_IMPL(STREAMARC_CONCAT(result_macro_, __LINE__), lhs, expr)
-#define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
-  auto tmp = (expr);                          \
-  if (!tmp.ok()) return tmp.status();         \
+#define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)   \
+  auto tmp = (expr);                            \
+  if (!tmp.ok()) return std::move(tmp).error(); \
   lhs = std::move(tmp).value()

@@ -90,20 +90,20 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     Result<archive::StreamRef> ref = kvs::ParseStreamRef(
         req.stream_name ? &*req.stream_name : nullptr, req.stream_arn ? &*req.stream_arn : nullptr,
         "x-amzn-stream-name", "x-amzn-stream-arn");
-    if (!ref.ok()) return Refuse({ref.status()});
+    if (!ref.ok()) return Refuse(ref.status());
     ref_ = *std::move(ref);
     limits_ = svc_.opt_.limits;
     if (req.timecode_type) {
       auto type = ParseTimecodeType(*req.timecode_type);
-      if (!type.ok()) return Refuse({type.status()});
+      if (!type.ok()) return Refuse(type.status());
       limits_.timecode_type = *type;
     }
     if (req.producer_start_timestamp) {
       auto ms = ParseProducerStartTimestampMs(*req.producer_start_timestamp);
-      if (!ms.ok()) return Refuse({ms.status()});
+      if (!ms.ok()) return Refuse(ms.status());
       limits_.producer_start_timestamp_ms = *ms;
     } else if (limits_.timecode_type == fragmenter::TimecodeType::kRelative) {
-      return Refuse({InvalidArgument("RELATIVE timecodes need x-amzn-producer-start-timestamp")});
+      return Refuse(InvalidArgument("RELATIVE timecodes need x-amzn-producer-start-timestamp"));
     }
     if (req.ack_required) acks_ = *req.ack_required != "0";
     chunked_ = req.chunked;
@@ -112,12 +112,12 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
       auto info = self->svc_.archive_.DescribeStream(self->ref_);
       self->t_->Post([self, info = std::move(info)] { self->OnLookup(info); });
     });
-    if (!queued) Refuse({Unavailable(kBusyMessage)});  // 503, as everywhere
+    if (!queued) Refuse(Unavailable(kBusyMessage));  // 503, as everywhere
   }
 
   // Shutdown: stop taking bytes, report what the archive has, end.
   void Drain() {
-    if (state_ == State::kLookup) return Refuse({Unavailable(kShuttingDown)});
+    if (state_ == State::kLookup) return Refuse(Unavailable(kShuttingDown));
     if (state_ != State::kStreaming) return;
     svc_.log_.Info("putmedia", "shutting down: ending the session",
                    {{"stream", stream_name_}, {"unreported", outstanding_.size()}});
@@ -125,10 +125,11 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     MaybeEnd();
   }
 
-  void Refuse(RequestError e) {
+  // `exhausted`: which of KVS's limits a kResourceExhausted is.
+  void Refuse(Status status, KvsErrorType exhausted = KvsErrorType::kClientLimitExceeded) {
     state_ = State::kDone;
     Finished();
-    t_->Refuse(e);
+    t_->Refuse(KvsErrorFromStatus(std::move(status), exhausted));
     t_->Close();
   }
 
@@ -239,12 +240,12 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
   void OnLookup(const Result<archive::StreamInfo>& info) {
     if (state_ != State::kLookup) return;
     if (!info.ok()) {
-      if (info.status().code() == Code::kNotFound) return Refuse({NotFound(kNoStream)});
-      return Refuse({info.status()});
+      if (info.status().code() == Code::kNotFound) return Refuse(NotFound(kNoStream));
+      return Refuse(info.status());
     }
     info_ = *info;
     stream_name_ = info_.name;
-    if (info_.status != archive::StreamStatus::kActive) return Refuse({NotFound(kNoStream)});
+    if (info_.status != archive::StreamStatus::kActive) return Refuse(NotFound(kNoStream));
     // One producer per stream, with room for a connection rotation.
     auto& list = svc_.by_stream_[stream_name_];
     std::erase_if(list, [](const std::weak_ptr<Session>& w) { return w.expired(); });
@@ -252,14 +253,14 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     for (const auto& w : list) {
       auto other = w.lock();
       if (other && now - other->last_byte_us() < svc_.opt_.rotation_quiet_us) {
-        return Refuse({ResourceExhausted("another PutMedia is streaming to " + stream_name_),
-                       "ConnectionLimitExceededException"});
+        return Refuse(ResourceExhausted("another PutMedia is streaming to " + stream_name_),
+                      KvsErrorType::kConnectionLimitExceeded);
       }
     }
     if (!closed_) list.push_back(weak_from_this());
 
     auto frag = fragmenter::NewFragmenter(limits_, *this, svc_.clock_);
-    if (!frag.ok()) return Refuse({frag.status()});
+    if (!frag.ok()) return Refuse(frag.status());
     fragmenter_ = std::move(*frag);
     reader_ = std::make_unique<mkv::Reader>(*fragmenter_);
     if (chunked_) decoder_ = std::make_unique<ChunkedDecoder>(*this);
@@ -419,7 +420,7 @@ std::shared_ptr<PutMediaSession> PutMediaService::Impl::Open(const PutMediaReque
                                                              std::shared_ptr<Transport> transport) {
   auto s = std::make_shared<Session>(shared_from_this(), std::move(transport));
   if (shutting_down_.load()) {
-    s->Refuse({Unavailable(kShuttingDown)});
+    s->Refuse(Unavailable(kShuttingDown));
     return s;
   }
   {

@@ -19,6 +19,7 @@
 
 #include "archive/archive.h"
 #include "common/clock.h"
+#include "common/kvs_error.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "common/worker_pool.h"
@@ -26,18 +27,6 @@
 #include "playback/live_hub.h"
 
 namespace streamarc::ingest {
-
-// Why a request is refused before its ACK stream begins. The status code names KVS's
-// exception as for every other API, so the HTTP front maps it in its one place
-// (server/kvs_error.h): kInvalidArgument -> 400 InvalidArgumentException, kNotFound -> 404
-// ResourceNotFoundException, kUnavailable -> 503 ServiceUnavailableException,
-// kResourceExhausted -> 400 `limit_type`, anything else -> 500 InternalFailure.
-struct RequestError {
-  Status status;
-  // Which KVS limit a kResourceExhausted is: "ConnectionLimitExceededException" (another
-  // producer is streaming) or "ClientLimitExceededException" (the server is busy).
-  std::string limit_type = "ClientLimitExceededException";
-};
 
 // One PutMedia response, as the session drives it. Implemented by the HTTP front over its
 // response writer and by tests with a fake. Every call but Post and PostAfter comes on the
@@ -47,8 +36,11 @@ class Transport {
   virtual ~Transport() = default;
   // The ACK stream begins (200, application/json, streamed until End).
   virtual void Begin() = 0;
-  // A refusal before Begin. The session then calls Close.
-  virtual void Refuse(const RequestError& error) = 0;
+  // A refusal before Begin, as KVS's exception (the front maps it in its one place,
+  // server/kvs_error.h): ConnectionLimitExceeded while another producer streams to the
+  // stream, ServiceUnavailable when busy or shutting down, ResourceNotFound, InvalidArgument
+  // for bad headers. The session then calls Close.
+  virtual void Refuse(const KvsError& error) = 0;
   // ACK bytes (whole lines) on the response stream.
   virtual void Write(std::string bytes) = 0;
   // Stops (false) or resumes (true) reading the request body: back-pressure.

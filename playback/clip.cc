@@ -3,14 +3,15 @@
 #include <algorithm>
 #include <utility>
 
+#include "playback/api_error.h"
 #include "playback/remux.h"
 
 namespace streamarc::playback {
 namespace {
 
 // GetClip calls a stored frame the packager cannot read InvalidMediaFrame.
-ApiError ClipPackagingError(const Status& s) {
-  return PackagingError(s, ErrorType::kInvalidMediaFrame);
+KvsError ClipPackagingError(const Status& s) {
+  return PackagingError(s, KvsErrorType::kInvalidMediaFrame);
 }
 
 }  // namespace
@@ -40,20 +41,20 @@ Result<std::vector<archive::FragmentInfo>> SelectClipFragments(archive::Archive&
   return infos;
 }
 
-Outcome<std::string> MakeClip(archive::Archive& archive, const ClipRequest& request,
-                              const ClipLimits& limits, Logger& log) {
+Result<std::string, KvsError> MakeClip(archive::Archive& archive, const ClipRequest& request,
+                                       const ClipLimits& limits, Logger& log) {
   auto stream = archive.DescribeStream(request.stream);
-  if (!stream.ok()) return ErrorFromStatus(stream.status());
+  if (!stream.ok()) return KvsErrorFromStatus(stream.status());
   if (stream->retention_hours == 0) {
-    return ApiError{ErrorType::kNoDataRetention,
+    return KvsError{KvsErrorType::kNoDataRetention,
                     FailedPrecondition("the stream keeps no data (DataRetentionInHours is 0)")};
   }
   const archive::StreamRef ref = archive::StreamRef::Name(stream->name);
   auto infos =
       SelectClipFragments(archive, ref, request.type, request.start_us, request.end_us, limits);
-  if (!infos.ok()) return ErrorFromStatus(infos.status());
+  if (!infos.ok()) return KvsErrorFromStatus(infos.status());
   if (infos->empty()) {
-    return ApiError{ErrorType::kResourceNotFound,
+    return KvsError{KvsErrorType::kResourceNotFound,
                     NotFound("No fragments found in the given time range")};
   }
 
@@ -64,7 +65,7 @@ Outcome<std::string> MakeClip(archive::Archive& archive, const ClipRequest& requ
     if (!b.ok()) {
       // Retention may remove a fragment between the listing and the read: the clip stops.
       if (b.status().code() == Code::kNotFound && !clusters.empty()) break;
-      return ErrorFromStatus(b.status());
+      return KvsErrorFromStatus(b.status());
     }
     clusters.push_back(std::move(b).value());
   }

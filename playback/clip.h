@@ -1,5 +1,5 @@
 // GetClip: an MP4 of a time range, remuxed from the stored fragments, within KVS's limits.
-// No HTTP here: the front door parses the request body and maps an ApiError to KVS's shape.
+// No HTTP here: the front door parses the request body and maps a KvsError to KVS's shape.
 #pragma once
 
 #include <cstddef>
@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "archive/archive.h"
+#include "common/kvs_error.h"
 #include "common/log.h"
 #include "common/status.h"
-#include "playback/api_error.h"
 
 namespace streamarc::playback {
 
@@ -46,7 +46,7 @@ Result<std::vector<archive::FragmentInfo>> SelectClipFragments(archive::Archive&
 // kNoDataRetention, kUnsupportedStreamMediaType, kMissingCodecPrivateData,
 // kClientLimitExceeded, kInvalidMediaFrame. Blocks (archive reads, remux): call it from a
 // worker thread. Thread-safe; `archive` and `log` are only used during the call.
-Outcome<std::string> MakeClip(archive::Archive& archive, const ClipRequest& request,
-                              const ClipLimits& limits, Logger& log);
+Result<std::string, KvsError> MakeClip(archive::Archive& archive, const ClipRequest& request,
+                                       const ClipLimits& limits, Logger& log);
 
 }  // namespace streamarc::playback

@@ -19,7 +19,7 @@ class ListReader final : public MediaRequest, public std::enable_shared_from_thi
     auto self = shared_from_this();
     if (!svc_->Submit([self] { self->Open(); })) {
       // Busy is 503 everywhere (server/kvs_error.h): clients retry it.
-      out_->Fail({Unavailable(kBusyMessage), ""});
+      out_->Fail(KvsErrorFromStatus(Unavailable(kBusyMessage)));
     }
   }
   void Stop() override { stopped_.store(true); }
@@ -28,17 +28,17 @@ class ListReader final : public MediaRequest, public std::enable_shared_from_thi
   // Job: checks every fragment before anything is sent (an unknown one refuses the request).
   void Open() {
     auto info = svc_->archive.DescribeStream(req_.stream);
-    if (!info.ok()) return out_->Fail({info.status(), {}});
+    if (!info.ok()) return out_->Fail(KvsErrorFromStatus(info.status()));
     ref_ = archive::StreamRef::Name(info->name);
     for (const std::string& number : req_.fragments) {
       auto f = svc_->archive.GetFragment(ref_, number);
       if (!f.ok()) {
         // A number the archive cannot decode was never issued: not found either.
         if (f.status().code() == Code::kNotFound || f.status().code() == Code::kInvalidArgument) {
-          return out_->Fail(
-              {NotFound("fragment " + number + " is not in stream " + info->name), {}});
+          return out_->Fail(KvsErrorFromStatus(
+              NotFound("fragment " + number + " is not in stream " + info->name)));
         }
-        return out_->Fail({f.status(), {}});
+        return out_->Fail(KvsErrorFromStatus(f.status()));
       }
       infos_.push_back(std::move(*f));
     }

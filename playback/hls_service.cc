@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/digest.h"
+#include "playback/api_error.h"
 #include "playback/hls_cache.h"
 #include "playback/hls_playlist.h"
 #include "playback/hls_window.h"
@@ -31,10 +32,10 @@ constexpr size_t kMaxRememberedHeaders = 256;
 // Names a header in init URLs: the first 8 bytes of its SHA-256, in hex.
 std::string HeaderId(std::string_view header) { return Sha256Hex(header).substr(0, 16); }
 
-ApiError Error(ErrorType type, std::string message) {
+KvsError Error(KvsErrorType type, std::string message) {
   // The code only matters to logs: the type is what the client sees.
   return {type,
-          Status(type == ErrorType::kInternalFailure ? Code::kInternal : Code::kInvalidArgument,
+          Status(type == KvsErrorType::kInternalFailure ? Code::kInternal : Code::kInvalidArgument,
                  std::move(message))};
 }
 
@@ -60,14 +61,14 @@ Result<TrackSelection> Packageable(std::string_view header) {
 
 // The session's rules for its codecs (KVS: track 1 H.264/H.265 or AAC, with CodecPrivate).
 // Other tracks the packagers cannot carry are left out of the playlists, not refused.
-std::optional<ApiError> CheckCodecs(const std::string& header) {
+std::optional<KvsError> CheckCodecs(const std::string& header) {
   auto tracks = DescribeTracks(header);
   if (!tracks.ok()) return PackagingError(tracks.status());
-  if (tracks->empty()) return Error(ErrorType::kUnsupportedStreamMediaType, "no tracks");
+  if (tracks->empty()) return Error(KvsErrorType::kUnsupportedStreamMediaType, "no tracks");
   const TrackDescription& t = tracks->front();
   if (t.codec_id != "V_MPEG4/ISO/AVC" && t.codec_id != "V_MPEGH/ISO/HEVC" &&
       t.codec_id != "A_AAC") {
-    return Error(ErrorType::kUnsupportedStreamMediaType,
+    return Error(KvsErrorType::kUnsupportedStreamMediaType,
                  "track 1 must be H.264, H.265 or AAC; it is " + t.codec_id);
   }
   if (Status ok = CheckPackageable(t); !ok.ok()) return PackagingError(ok);
@@ -97,21 +98,22 @@ class HlsServiceImpl final : public HlsService {
         cache_(options_.cache_entries, options_.cache_bytes),
         windows_(archive, clock) {}
 
-  Outcome<std::string> CreateSession(SessionKind kind, std::string_view json_body) override {
+  Result<std::string, KvsError> CreateSession(SessionKind kind,
+                                              std::string_view json_body) override {
     auto parsed = ParseSessionRequest(kind, json_body, clock_.NowMicros());
-    if (!parsed.ok()) return ApiError{ErrorType::kInvalidArgument, parsed.status()};
+    if (!parsed.ok()) return KvsError{KvsErrorType::kInvalidArgument, parsed.status()};
     SessionRequest& r = *parsed;
     StreamRef ref =
         r.stream_name.empty() ? StreamRef::Arn(r.stream_arn) : StreamRef::Name(r.stream_name);
     auto info = archive_.DescribeStream(ref);
-    if (!info.ok()) return ErrorFromStatus(info.status());
+    if (!info.ok()) return KvsErrorFromStatus(info.status());
     if (info->retention_hours == 0) {
-      return Error(ErrorType::kNoDataRetention,
+      return Error(KvsErrorType::kNoDataRetention,
                    "The stream " + info->name + " does not retain data");
     }
     r.params.stream_name = info->name;
     auto sample = Representative(r.params);
-    if (!sample.ok()) return ErrorFromStatus(sample.status());
+    if (!sample.ok()) return KvsErrorFromStatus(sample.status());
     if (auto bad = CheckCodecs(sample->track_info)) return *bad;
     const std::string token = EncodeSessionToken(r.params, options_.token_secret);
     log_.Info("hls", "session created",
@@ -124,22 +126,22 @@ class HlsServiceImpl final : public HlsService {
     return options_.data_endpoint + "/dash/v1/getDASHManifest.mpd?SessionToken=" + token;
   }
 
-  Outcome<Content> GetMasterPlaylist(std::string_view query) override {
-    Outcome<Opened> o = Open(SessionKind::kHls, query);
+  Result<Content, KvsError> GetMasterPlaylist(std::string_view query) override {
+    Result<Opened, KvsError> o = Open(SessionKind::kHls, query);
     if (!o.ok()) return o.error();
     auto shape = Shape(o->session);
-    if (!shape.ok()) return ErrorFromStatus(shape.status());
+    if (!shape.ok()) return KvsErrorFromStatus(shape.status());
     return Text(MasterPlaylist(o->session, o->query.token, *shape),
                 "application/vnd.apple.mpegurl");
   }
 
-  Outcome<Content> GetMediaPlaylist(std::string_view query) override {
-    Outcome<Opened> o = Open(SessionKind::kHls, query);
+  Result<Content, KvsError> GetMediaPlaylist(std::string_view query) override {
+    Result<Opened, KvsError> o = Open(SessionKind::kHls, query);
     if (!o.ok()) return o.error();
     const SessionParams& s = o->session;
     const SegmentQuery& q = o->query;
     auto window = windows_.Select(s, q.token);
-    if (!window.ok()) return ErrorFromStatus(window.status());
+    if (!window.ok()) return KvsErrorFromStatus(window.status());
     std::vector<PlaylistEntry> entries = Entries(s, q.token, *window);
     MediaPlaylistOptions mo;
     mo.track = s.container == ContainerFormat::kMpegTs ? 0 : (q.track ? q.track : 1);
@@ -148,15 +150,15 @@ class HlsServiceImpl final : public HlsService {
     return Text(MediaPlaylist(s, q.token, mo, entries), "application/vnd.apple.mpegurl");
   }
 
-  Outcome<Content> GetDashManifest(std::string_view query) override {
-    Outcome<Opened> o = Open(SessionKind::kDash, query);
+  Result<Content, KvsError> GetDashManifest(std::string_view query) override {
+    Result<Opened, KvsError> o = Open(SessionKind::kDash, query);
     if (!o.ok()) return o.error();
     const SessionParams& s = o->session;
     const SegmentQuery& q = o->query;
     auto shape = Shape(s);
-    if (!shape.ok()) return ErrorFromStatus(shape.status());
+    if (!shape.ok()) return KvsErrorFromStatus(shape.status());
     auto window = windows_.Select(s, q.token);
-    if (!window.ok()) return ErrorFromStatus(window.status());
+    if (!window.ok()) return KvsErrorFromStatus(window.status());
     std::vector<PlaylistEntry> entries = Entries(s, q.token, *window);
     ManifestOptions mo;
     mo.dynamic = s.mode != PlaybackMode::kOnDemand;
@@ -172,14 +174,14 @@ class HlsServiceImpl final : public HlsService {
     return Text(DashManifest(s, q.token, *shape, mo, entries), "application/dash+xml");
   }
 
-  Outcome<Content> GetInitSegment(SessionKind kind, std::string_view query) override {
-    Outcome<Opened> o = Open(kind, query);
+  Result<Content, KvsError> GetInitSegment(SessionKind kind, std::string_view query) override {
+    Result<Opened, KvsError> o = Open(kind, query);
     if (!o.ok()) return o.error();
     const SegmentQuery& q = o->query;
-    if (q.init_id.empty()) return Error(ErrorType::kMissingParameter, "InitId is required");
+    if (q.init_id.empty()) return Error(KvsErrorType::kMissingParameter, "InitId is required");
     const uint64_t track = q.track ? q.track : 1;
     auto header = FindHeader(o->session, q.token, q.init_id);
-    if (!header.ok()) return ErrorFromStatus(header.status());
+    if (!header.ok()) return KvsErrorFromStatus(header.status());
     auto bytes = cache_.GetOrMake("init|" + q.init_id + "|" + std::to_string(track), [&] {
       return Fmp4InitSegment(*header, TrackSelection{{track}});
     });
@@ -187,14 +189,14 @@ class HlsServiceImpl final : public HlsService {
     return Segment(std::move(bytes).value(), "video/mp4");
   }
 
-  Outcome<Content> GetMediaSegment(SessionKind kind, ContainerFormat format,
-                                   std::string_view query) override {
-    Outcome<Opened> o = Open(kind, query);
+  Result<Content, KvsError> GetMediaSegment(SessionKind kind, ContainerFormat format,
+                                            std::string_view query) override {
+    Result<Opened, KvsError> o = Open(kind, query);
     if (!o.ok()) return o.error();
     const SessionParams& s = o->session;
     const SegmentQuery& q = o->query;
     auto placed = FindFragment(s, q);
-    if (!placed.ok()) return ErrorFromStatus(placed.status());
+    if (!placed.ok()) return KvsErrorFromStatus(placed.status());
     const FragmentInfo* info = &placed->info;
     const uint64_t track = format == ContainerFormat::kMpegTs ? 0 : (q.track ? q.track : 1);
     // Where the session's playlist placed it: the media's times must agree with the timeline.
@@ -227,17 +229,17 @@ class HlsServiceImpl final : public HlsService {
 
  private:
   // Checks the token of a GET under /hls/v1/ or /dash/v1/.
-  Outcome<Opened> Open(SessionKind kind, std::string_view query) {
+  Result<Opened, KvsError> Open(SessionKind kind, std::string_view query) {
     auto q = ParseSegmentQuery(query);
     if (!q.ok()) {
       const bool missing = q.status().message().find("SessionToken") != std::string::npos;
-      return ApiError{missing ? ErrorType::kMissingParameter : ErrorType::kInvalidArgument,
+      return KvsError{missing ? KvsErrorType::kMissingParameter : KvsErrorType::kInvalidArgument,
                       q.status()};
     }
     auto session = DecodeSessionToken(q->token, options_.token_secret, clock_.NowMicros());
-    if (!session.ok()) return ApiError{ErrorType::kNotAuthorized, session.status()};
+    if (!session.ok()) return KvsError{KvsErrorType::kNotAuthorized, session.status()};
     if (session->kind != kind) {
-      return Error(ErrorType::kInvalidArgument,
+      return Error(KvsErrorType::kInvalidArgument,
                    "The session token belongs to another kind of session");
     }
     return Opened{std::move(session).value(), std::move(q).value()};

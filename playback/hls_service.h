@@ -6,7 +6,7 @@
 // remuxed once and shared by every viewer.
 //
 // No HTTP here: calls take the request body or query string as received and return bytes
-// with their content type, or an ApiError the front door maps to KVS's error shape.
+// with their content type, or a KvsError the front door maps to KVS's error shape.
 #pragma once
 
 #include <cstddef>
@@ -16,8 +16,8 @@
 
 #include "archive/archive.h"
 #include "common/clock.h"
+#include "common/kvs_error.h"
 #include "common/log.h"
-#include "playback/api_error.h"
 #include "playback/hls.h"
 
 namespace streamarc::playback {
@@ -54,21 +54,22 @@ class HlsService {
   // as KVS does, the stream and a playable fragment looked up; returns the session URL.
   // Errors: kInvalidArgument, kResourceNotFound (stream, or no fragment in range),
   // kNoDataRetention, kUnsupportedStreamMediaType, kMissingCodecPrivateData.
-  virtual Outcome<std::string> CreateSession(SessionKind kind, std::string_view json_body) = 0;
+  virtual Result<std::string, KvsError> CreateSession(SessionKind kind,
+                                                      std::string_view json_body) = 0;
 
   // The GETs under /hls/v1/ and /dash/v1/, given their query string (already URL-decoded).
   // Each checks SessionToken first: kMissingParameter without one, kNotAuthorized when forged
   // or expired, kInvalidArgument for another kind's token. A fragment gone from the archive
   // (retention) is kResourceNotFound.
-  virtual Outcome<Content> GetMasterPlaylist(std::string_view query) = 0;  // HLS
-  virtual Outcome<Content> GetMediaPlaylist(std::string_view query) = 0;   // HLS
-  virtual Outcome<Content> GetDashManifest(std::string_view query) = 0;    // DASH
+  virtual Result<Content, KvsError> GetMasterPlaylist(std::string_view query) = 0;  // HLS
+  virtual Result<Content, KvsError> GetMediaPlaylist(std::string_view query) = 0;   // HLS
+  virtual Result<Content, KvsError> GetDashManifest(std::string_view query) = 0;    // DASH
   // getMP4InitFragment (InitId=, TrackNumber=) under either prefix.
-  virtual Outcome<Content> GetInitSegment(SessionKind kind, std::string_view query) = 0;
+  virtual Result<Content, KvsError> GetInitSegment(SessionKind kind, std::string_view query) = 0;
   // getMP4MediaFragment (kFragmentedMp4, either prefix) / getTSFragment (kMpegTs, HLS):
   // FragmentNumber=, or DASH's Time= in milliseconds.
-  virtual Outcome<Content> GetMediaSegment(SessionKind kind, ContainerFormat format,
-                                           std::string_view query) = 0;
+  virtual Result<Content, KvsError> GetMediaSegment(SessionKind kind, ContainerFormat format,
+                                                    std::string_view query) = 0;
 };
 
 std::shared_ptr<HlsService> NewHlsService(HlsServiceOptions options, archive::Archive& archive,

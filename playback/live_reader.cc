@@ -11,7 +11,7 @@ void LiveReader::Start() {
   auto self = shared_from_this();
   if (!svc_->Submit([self] { self->Open(); })) {
     // Busy is 503 everywhere (server/kvs_error.h): clients retry it.
-    out_->Fail({Unavailable(kBusyMessage), ""});
+    out_->Fail(KvsErrorFromStatus(Unavailable(kBusyMessage)));
   }
 }
 
@@ -40,8 +40,8 @@ void LiveReader::Finish() {
   StopNow();
 }
 
-void LiveReader::Refuse(Status status, std::string kvs_type) {
-  out_->Fail({std::move(status), std::move(kvs_type)});
+void LiveReader::Refuse(Status status, KvsErrorType exhausted) {
+  out_->Fail(KvsErrorFromStatus(std::move(status), exhausted));
   StopNow();
 }
 
@@ -59,7 +59,7 @@ void LiveReader::Open() {
     return Refuse(
         ResourceExhausted("at most " + std::to_string(svc_->opt.max_get_media_per_stream) +
                           " GetMedia connections per stream"),
-        "ConnectionLimitExceededException");
+        KvsErrorType::kConnectionLimitExceeded);
   }
   std::weak_ptr<LiveReader> weak = self;
   uint64_t sub = svc_->hub.Subscribe(stream_, [weak](const LiveFragmentPtr& f) {

@@ -98,7 +98,7 @@ class LiveReader final : public MediaRequest, public std::enable_shared_from_thi
   void Open();
   // Where the backlog starts; false when the request was refused.
   bool FindStart(std::optional<archive::FragmentInfo>& first);
-  void Refuse(Status status, std::string kvs_type = {});
+  void Refuse(Status status, KvsErrorType exhausted = KvsErrorType::kClientLimitExceeded);
   bool SendStored(const archive::FragmentInfo& info);
   void Backlog();
   void Resubmit();

@@ -7,7 +7,7 @@
 // readers. Deleting a stream ends its readers (the archive tells the service; no polling).
 //
 // The reader drives a MediaTransport (one streamed response). The HTTP front implements it
-// over its ResponseWriter and maps a MediaError to KVS's error shape; tests use a fake.
+// over its ResponseWriter and maps a KvsError to KVS's error shape; tests use a fake.
 // Archive reads run as jobs on the caller's job runner (the worker pool), never on the
 // thread that calls GetMedia (the HTTP service thread) nor on the archive's commit thread.
 #pragma once
@@ -20,6 +20,7 @@
 
 #include "archive/archive.h"
 #include "common/clock.h"
+#include "common/kvs_error.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "playback/get_media_request.h"
@@ -40,14 +41,6 @@ struct MediaOptions {
   int backlog_batch = 8;
 };
 
-// Why a request was refused before its response began. The front maps `status.code()` to
-// an HTTP status as for any archive error; `kvs_type`, when set, is KVS's exception name
-// (e.g. "ConnectionLimitExceededException" for a kResourceExhausted).
-struct MediaError {
-  Status status;
-  std::string kvs_type;
-};
-
 // One streamed response. Thread-safe: called from job-runner threads, the archive's commit
 // thread (WriteShared, queued_bytes: these must not block) and the caller's thread. Calls
 // after the client left are ignored.
@@ -56,8 +49,8 @@ class MediaTransport {
   virtual ~MediaTransport() = default;
   // Starts the successful response (Matroska chunks follow, "video/webm" as KVS says).
   virtual void Begin() = 0;
-  // Answers with an error instead; only before Begin. The response is complete.
-  virtual void Fail(const MediaError& error) = 0;
+  // Answers with KVS's exception instead; only before Begin. The response is complete.
+  virtual void Fail(const KvsError& error) = 0;
   virtual void Write(std::string bytes) = 0;
   // Immutable bytes shared with other readers (a live fragment's chunk), with no copy.
   virtual void WriteShared(std::shared_ptr<const std::string> bytes) = 0;

@@ -7,7 +7,6 @@
 #include "playback/clip.h"
 #include "server/http_range.h"
 #include "server/kvs_error.h"
-#include "server/playback_error.h"
 
 namespace streamarc::server {
 namespace {
@@ -47,8 +46,8 @@ struct ClipService {
 
 HttpResponse GetClip(ClipService& svc, const HttpRequest& http) {
   auto req = ParseClipRequest(http.body, svc.limits);
-  if (!req.ok()) return KvsErrorFromStatus(req.status());
-  playback::Outcome<std::string> clip = playback::MakeClip(svc.archive, *req, svc.limits, svc.log);
+  if (!req.ok()) return KvsErrorResponse(KvsErrorFromStatus(req.status()));
+  Result<std::string, KvsError> clip = playback::MakeClip(svc.archive, *req, svc.limits, svc.log);
   if (!clip.ok()) return KvsErrorResponse(clip.error());
   return ServeBody(http, std::move(clip).value(), "video/mp4");
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "common/base64.h"
 #include "common/kvs_request.h"
@@ -14,6 +15,11 @@ using archive::StreamRef;
 using nlohmann::json;
 
 constexpr int kMaxTagsPerCall = 50;
+
+// A refusal in KVS's shape; `exhausted` is which of KVS's limits a kResourceExhausted is.
+HttpResponse Refuse(Status s, KvsErrorType exhausted = KvsErrorType::kClientLimitExceeded) {
+  return KvsErrorResponse(KvsErrorFromStatus(std::move(s), exhausted));
+}
 
 // A request body's fields, checked as KVS's model constrains them.
 class Fields {
@@ -164,19 +170,18 @@ class ControlPlane {
     if (s.ok())
       s = f.Int("DataRetentionInHours", false, 0, archive::kMaxRetentionHours, &retention);
     if (s.ok()) s = f.TagMap("Tags", false, &req.tags);
-    if (!s.ok()) return KvsErrorFromStatus(s);
+    if (!s.ok()) return Refuse(s);
     req.retention_hours = static_cast<int>(retention);
     auto info = a_.CreateStream(req);
-    if (!info.ok())
-      return KvsErrorFromStatus(info.status(), "TagsPerResourceExceededLimitException");
+    if (!info.ok()) return Refuse(info.status(), KvsErrorType::kTagsPerResourceExceededLimit);
     return JsonOk(json{{"StreamARN", info->arn}}.dump());
   }
 
   HttpResponse DescribeStream(const Fields& f) {
     auto ref = f.Stream();
-    if (!ref.ok()) return KvsErrorFromStatus(ref.status());
+    if (!ref.ok()) return Refuse(ref.status());
     auto info = a_.DescribeStream(*ref);
-    if (!info.ok()) return KvsErrorFromStatus(info.status());
+    if (!info.ok()) return Refuse(info.status());
     return JsonOk(json{{"StreamInfo", StreamInfoJson(*info)}}.dump());
   }
 
@@ -199,18 +204,18 @@ class ControlPlane {
         if (s.ok()) s = cf.String("ComparisonValue", false, 1, 256, &prefix);
       }
     }
-    if (!s.ok()) return KvsErrorFromStatus(s);
+    if (!s.ok()) return Refuse(s);
     std::string after;
     if (!token.empty()) {
       auto decoded = Base64Decode(token);
-      if (!decoded.ok()) return KvsErrorFromStatus(InvalidArgument("NextToken is not valid"));
+      if (!decoded.ok()) return Refuse(InvalidArgument("NextToken is not valid"));
       after = *decoded;
     }
     // One more than asked tells whether another page exists (at the 10000 cap, a full
     // page gets a token that may lead to an empty page).
     const int64_t ask = std::min<int64_t>(max + 1, 10000);
     auto list = a_.ListStreams(prefix, after, static_cast<int>(ask));
-    if (!list.ok()) return KvsErrorFromStatus(list.status());
+    if (!list.ok()) return Refuse(list.status());
     json out = {{"StreamInfoList", json::array()}};
     size_t n = std::min(list->size(), static_cast<size_t>(max));
     for (size_t i = 0; i < n; ++i) out["StreamInfoList"].push_back(StreamInfoJson((*list)[i]));
@@ -226,9 +231,9 @@ class ControlPlane {
     Status s = ref.status();
     if (s.ok()) s = f.String("CurrentVersion", false, 1, 64, &version);
     if (s.ok()) s = CheckVersion(version);
-    if (!s.ok()) return KvsErrorFromStatus(s);
+    if (!s.ok()) return Refuse(s);
     s = a_.DeleteStream(*ref, version);
-    if (!s.ok()) return KvsErrorFromStatus(s);
+    if (!s.ok()) return Refuse(s);
     return JsonOk("{}");
   }
 
@@ -242,12 +247,12 @@ class ControlPlane {
     if (s.ok()) s = f.String("DeviceName", false, 1, 128, &device, &has_device);
     if (s.ok()) s = f.String("MediaType", false, 1, 128, &media, &has_media);
     if (s.ok()) s = CheckMediaType(media);
-    if (!s.ok()) return KvsErrorFromStatus(s);
+    if (!s.ok()) return Refuse(s);
     std::optional<std::string> d, m;
     if (has_device) d = device;
     if (has_media) m = media;
     s = a_.UpdateStream(*ref, version, d, m);
-    if (!s.ok()) return KvsErrorFromStatus(s);
+    if (!s.ok()) return Refuse(s);
     return JsonOk("{}");
   }
 
@@ -263,21 +268,19 @@ class ControlPlane {
     }
     if (s.ok())
       s = f.Int("DataRetentionChangeInHours", true, 1, archive::kMaxRetentionHours, &change);
-    if (!s.ok()) return KvsErrorFromStatus(s);
+    if (!s.ok()) return Refuse(s);
     auto info = a_.DescribeStream(*ref);
-    if (!info.ok()) return KvsErrorFromStatus(info.status());
+    if (!info.ok()) return Refuse(info.status());
     if (info->version != version) {
-      return KvsError(400, "VersionMismatchException",
-                      "CurrentVersion does not match the stream's version");
+      return Refuse(FailedPrecondition("CurrentVersion does not match the stream's version"));
     }
     int64_t hours = info->retention_hours + (op[0] == 'I' ? change : -change);
     if (hours < 0 || hours > archive::kMaxRetentionHours) {
-      return KvsError(
-          400, "InvalidArgumentException",
-          "the new retention of " + std::to_string(hours) + " hours is outside 0 to 87600");
+      return Refuse(InvalidArgument("the new retention of " + std::to_string(hours) +
+                                    " hours is outside 0 to 87600"));
     }
     s = a_.UpdateRetention(*ref, version, static_cast<int>(hours));
-    if (!s.ok()) return KvsErrorFromStatus(s);
+    if (!s.ok()) return Refuse(s);
     return JsonOk("{}");
   }
 
@@ -297,9 +300,9 @@ class ControlPlane {
     if (s.ok() && std::find(std::begin(kApis), std::end(kApis), api) == std::end(kApis)) {
       s = InvalidArgument("APIName " + api + " is not one KVS knows");
     }
-    if (!s.ok()) return KvsErrorFromStatus(s);
+    if (!s.ok()) return Refuse(s);
     auto info = a_.DescribeStream(*ref);
-    if (!info.ok()) return KvsErrorFromStatus(info.status());
+    if (!info.ok()) return Refuse(info.status());
     return JsonOk(json{{"DataEndpoint", opt_.data_endpoint}}.dump());
   }
 
@@ -308,7 +311,7 @@ class ControlPlane {
     auto ref = f.Stream();
     Status s = ref.status();
     if (s.ok()) s = f.TagMap("Tags", true, &tags);
-    if (!s.ok()) return KvsErrorFromStatus(s);
+    if (!s.ok()) return Refuse(s);
     return Tag(*ref, tags);
   }
 
@@ -331,7 +334,7 @@ class ControlPlane {
         }
       }
     }
-    if (!s.ok()) return KvsErrorFromStatus(s);
+    if (!s.ok()) return Refuse(s);
     return Tag(StreamRef::Arn(arn), tags);
   }
 
@@ -339,20 +342,20 @@ class ControlPlane {
     std::vector<std::string> keys;
     Status s = f.KeyList("TagKeyList", &keys);
     if (s.ok()) s = a_.UntagStream(ref, keys);
-    if (!s.ok()) return KvsErrorFromStatus(s);
+    if (!s.ok()) return Refuse(s);
     return JsonOk("{}");
   }
 
   HttpResponse ListTags(const StreamRef& ref) {
     auto info = a_.DescribeStream(ref);
-    if (!info.ok()) return KvsErrorFromStatus(info.status());
+    if (!info.ok()) return Refuse(info.status());
     return JsonOk(json{{"Tags", TagsJson(info->tags)}}.dump());
   }
 
  private:
   HttpResponse Tag(const StreamRef& ref, const std::map<std::string, std::string>& tags) {
     Status s = a_.TagStream(ref, tags);
-    if (!s.ok()) return KvsErrorFromStatus(s, "TagsPerResourceExceededLimitException");
+    if (!s.ok()) return Refuse(s, KvsErrorType::kTagsPerResourceExceededLimit);
     return JsonOk("{}");
   }
 
@@ -369,10 +372,9 @@ void RegisterControlPlane(Router& http, archive::Archive& archive,
   auto route = [&](const char* path, std::function<HttpResponse(const json&, const Fields&)> op) {
     http.Route("POST", path, [cp, op](const HttpRequest& req) {
       json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
-      HttpResponse resp =
-          body.is_discarded() || !body.is_object()
-              ? KvsError(400, "InvalidArgumentException", "the request body is not a JSON object")
-              : op(body, Fields(body));
+      HttpResponse resp = body.is_discarded() || !body.is_object()
+                              ? Refuse(InvalidArgument("the request body is not a JSON object"))
+                              : op(body, Fields(body));
       return resp;
     });
   };
@@ -387,22 +389,22 @@ void RegisterControlPlane(Router& http, archive::Archive& archive,
   route("/tagStream", [cp](const json&, const Fields& f) { return cp->TagStream(f); });
   route("/untagStream", [cp](const json&, const Fields& f) {
     auto ref = f.Stream();
-    return ref.ok() ? cp->Untag(*ref, f) : KvsErrorFromStatus(ref.status());
+    return ref.ok() ? cp->Untag(*ref, f) : Refuse(ref.status());
   });
   route("/listTagsForStream", [cp](const json&, const Fields& f) {
     auto ref = f.Stream();
-    return ref.ok() ? cp->ListTags(*ref) : KvsErrorFromStatus(ref.status());
+    return ref.ok() ? cp->ListTags(*ref) : Refuse(ref.status());
   });
   route("/TagResource", [cp](const json& b, const Fields& f) { return cp->TagResource(b, f); });
   route("/UntagResource", [cp](const json&, const Fields& f) {
     std::string arn;
     Status s = f.String("ResourceARN", true, 1, 1024, &arn);
-    return s.ok() ? cp->Untag(StreamRef::Arn(arn), f) : KvsErrorFromStatus(s);
+    return s.ok() ? cp->Untag(StreamRef::Arn(arn), f) : Refuse(s);
   });
   route("/ListTagsForResource", [cp](const json&, const Fields& f) {
     std::string arn;
     Status s = f.String("ResourceARN", true, 1, 1024, &arn);
-    return s.ok() ? cp->ListTags(StreamRef::Arn(arn)) : KvsErrorFromStatus(s);
+    return s.ok() ? cp->ListTags(StreamRef::Arn(arn)) : Refuse(s);
   });
 }
 

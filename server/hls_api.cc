@@ -8,7 +8,6 @@
 #include "playback/hls_service.h"
 #include "server/http_range.h"
 #include "server/kvs_error.h"
-#include "server/playback_error.h"
 
 namespace streamarc::server {
 namespace {
@@ -16,12 +15,11 @@ namespace {
 using playback::ContainerFormat;
 using playback::Content;
 using playback::HlsService;
-using playback::Outcome;
 using playback::SessionKind;
 
 // A playlist as it is; a segment with its cache lifetime and Range honoured. CORS (any
 // origin: these URLs carry their own session token) comes from the request guard.
-HttpResponse Reply(const HttpRequest& req, Outcome<Content> content) {
+HttpResponse Reply(const HttpRequest& req, Result<Content, KvsError> content) {
   if (!content.ok()) return KvsErrorResponse(content.error());
   Content& c = *content;
   if (c.max_age_seconds == 0) {
@@ -32,7 +30,7 @@ HttpResponse Reply(const HttpRequest& req, Outcome<Content> content) {
 }
 
 HttpResponse CreateSession(HlsService& svc, SessionKind kind, const HttpRequest& req) {
-  Outcome<std::string> url = svc.CreateSession(kind, req.body);
+  Result<std::string, KvsError> url = svc.CreateSession(kind, req.body);
   if (!url.ok()) return KvsErrorResponse(url.error());
   nlohmann::json j;
   j[kind == SessionKind::kHls ? "HLSStreamingSessionURL" : "DASHStreamingSessionURL"] = *url;

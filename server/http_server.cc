@@ -396,11 +396,9 @@ class HttpServer::Impl final : public SessionHost {
   void Dispatch(Session& s) {
     s.phase = Phase::kHandling;
     if (!s.buffered) {
-      SetResponse(s, {404,
-                      "application/json",
-                      {{"x-amzn-errortype", "UnknownOperationException"}},
-                      "{\"Message\":\"No such operation: " + s.request.method + " " +
-                          s.request.path + "\"}"});
+      SetResponse(s, KvsErrorResponse({KvsErrorType::kUnknownOperation,
+                                       NotFound("No such operation: " + s.request.method + " " +
+                                                s.request.path)}));
       return;
     }
     auto q = queue_;

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "server/http.h"
+#include "server/kvs_error.h"
 #include "server/worker_pool.h"
 
 namespace streamarc::server {
@@ -20,11 +21,8 @@ struct HttpServerOptions {
   // A request whose body stalls this long is dropped (libwebsockets' timeout_secs).
   int body_timeout_seconds = 30;
   // Sent when the worker pool's queue is full.
-  // What KvsErrorFromStatus(Unavailable(kBusyMessage)) gives: busy is the same everywhere.
-  HttpResponse busy_response = {503,
-                                "application/json",
-                                {{"x-amzn-errortype", "ServiceUnavailableException"}},
-                                "{\"Message\":\"the server is busy; try again\"}"};
+  // Busy is the same everywhere: KVS's ServiceUnavailable (503), which clients retry.
+  HttpResponse busy_response = KvsErrorResponse(KvsErrorFromStatus(Unavailable(kBusyMessage)));
 };
 
 class HttpServer {

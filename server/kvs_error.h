@@ -1,25 +1,24 @@
 // KVS's error responses: HTTP status, `x-amzn-ErrorType` header and {"Message": ...} body,
-// which botocore, the AWS SDKs and the producer SDK all understand.
+// which botocore, the AWS SDKs and the producer SDK all understand, made from the typed
+// refusal (common/kvs_error.h) the services return.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <string>
-#include <string_view>
 
-#include "common/status.h"
+#include "common/kvs_error.h"
 #include "server/http.h"
 
 namespace streamarc::server {
 
-// One KVS exception with its HTTP status.
-HttpResponse KvsError(int http_status, std::string_view type, std::string_view message);
+// KVS's error response for a refusal: the exception's HTTP status, x-amzn-ErrorType and a
+// {"Message"} body with the cause's message. The one place each exception's HTTP status is
+// chosen; every route adapter, the middleware and the busy path answer through it.
+HttpResponse KvsErrorResponse(const KvsError& error);
 
-// The KVS exception for a Status from the archive. `exhausted_type` names what
-// kResourceExhausted means for this operation (tags, streams, rate...).
-HttpResponse KvsErrorFromStatus(const Status& status,
-                                std::string_view exhausted_type = "ClientLimitExceededException",
-                                std::string_view precondition_type = "VersionMismatchException");
+// The HTTP status KVS answers `type` with.
+int KvsHttpStatus(KvsErrorType type);
 
 // A 200 with a JSON body.
 HttpResponse JsonOk(std::string body);

@@ -13,19 +13,12 @@ namespace {
 constexpr size_t kMaxRequestBody = 256u << 10;  // 1000 fragment numbers fit easily
 constexpr char kMediaType[] = "video/webm";     // what KVS answers (kvs-api.md §2.2)
 
-// The one place a media refusal becomes KVS's error shape.
-HttpResponse MediaErrorResponse(const playback::MediaError& e) {
-  HttpResponse r = KvsErrorFromStatus(e.status);
-  if (e.kvs_type.empty()) return r;
-  return KvsError(r.status, e.kvs_type, e.status.message());
-}
-
 // A reader's response over the HTTP writer (the request id comes from the middleware).
 class HttpMediaTransport final : public playback::MediaTransport {
  public:
   explicit HttpMediaTransport(std::shared_ptr<ResponseWriter> w) : w_(std::move(w)) {}
   void Begin() override { w_->Begin(200, kMediaType, {}); }
-  void Fail(const playback::MediaError& e) override { w_->Respond(MediaErrorResponse(e)); }
+  void Fail(const KvsError& e) override { w_->Respond(KvsErrorResponse(e)); }
   void Write(std::string bytes) override { w_->Write(std::move(bytes)); }
   void WriteShared(std::shared_ptr<const std::string> b) override { w_->WriteShared(std::move(b)); }
   size_t queued_bytes() const override { return w_->queued_bytes(); }
@@ -53,7 +46,8 @@ class BodyHandler final : public StreamingHandler {
     body_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     if (body_.size() > kMaxRequestBody) {
       failed_ = true;
-      w_->Respond(KvsError(400, "InvalidArgumentException", "the request body is too large"));
+      w_->Respond(
+          KvsErrorResponse(KvsErrorFromStatus(InvalidArgument("the request body is too large"))));
     }
   }
   void OnBodyEnd() override {
@@ -81,7 +75,7 @@ BodyHandler::Start Starter(Parse parse, Call call) {
              -> std::shared_ptr<playback::MediaRequest> {
     auto req = parse(body);
     if (!req.ok()) {
-      out->Fail({req.status(), {}});
+      out->Fail(KvsErrorFromStatus(req.status()));
       return nullptr;
     }
     return call(std::move(*req), std::move(out));
@@ -123,9 +117,9 @@ void RegisterMediaApi(Router& http, const ApiContext& ctx, const MediaApiOptions
 
   http.Route("POST", "/listFragments", [svc](const HttpRequest& http_req) {
     auto req = playback::ParseListFragmentsRequest(http_req.body);
-    if (!req.ok()) return KvsErrorFromStatus(req.status());
+    if (!req.ok()) return KvsErrorResponse(KvsErrorFromStatus(req.status()));
     auto result = svc->ListFragments(*req);
-    if (!result.ok()) return KvsErrorFromStatus(result.status());
+    if (!result.ok()) return KvsErrorResponse(KvsErrorFromStatus(result.status()));
     return JsonOk(playback::ListFragmentsResponseJson(*result));
   });
 }

@@ -30,9 +30,7 @@ class WriterTransport final : public ingest::Transport {
  public:
   explicit WriterTransport(std::shared_ptr<ResponseWriter> w) : w_(std::move(w)) {}
   void Begin() override { w_->Begin(200, "application/json", {}); }
-  void Refuse(const ingest::RequestError& e) override {
-    w_->Respond(KvsErrorFromStatus(e.status, e.limit_type));
-  }
+  void Refuse(const KvsError& e) override { w_->Respond(KvsErrorResponse(e)); }
   void Write(std::string bytes) override { w_->Write(std::move(bytes)); }
   void SetReading(bool enabled) override { w_->SetReading(enabled); }
   void End() override { w_->End(); }

@@ -86,7 +86,9 @@ std::vector<Header> CorsHeaders(const std::string& origin, const GuardOptions& o
   return {{"access-control-allow-origin", origin}, {"vary", "Origin"}};
 }
 
-HttpResponse Refuse(const std::string& why) { return KvsError(403, "AccessDeniedException", why); }
+HttpResponse Refuse(const std::string& why) {
+  return KvsErrorResponse({KvsErrorType::kAccessDenied, PermissionDenied(why)});
+}
 
 }  // namespace
 

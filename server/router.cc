@@ -9,10 +9,9 @@ namespace {
 
 // What HttpServer answers when nothing matches, kept for requests that pass the middleware.
 HttpResponse NotFound(const HttpRequest& req) {
-  return {404,
-          "application/json",
-          {{"x-amzn-errortype", "UnknownOperationException"}},
-          "{\"Message\":\"No such operation: " + req.method + " " + req.path + "\"}"};
+  return KvsErrorResponse(
+      {KvsErrorType::kUnknownOperation,
+       streamarc::NotFound("No such operation: " + req.method + " " + req.path)});
 }
 
 bool HasHeader(const std::vector<Header>& headers, const std::string& lower_name) {

@@ -45,6 +45,33 @@ TEST(Status, ResultCarriesValueOrError) {
   EXPECT_EQ(*taken, 5);
 }
 
+// A Result's error may be another type than Status; ASSIGN_OR_RETURN passes it on as is.
+struct Refusal {
+  int code = 0;
+};
+
+Result<std::unique_ptr<int>, Refusal> Owned(int x) {
+  if (x < 0) return Refusal{x};
+  return std::make_unique<int>(x);
+}
+
+Result<int, Refusal> Unwrapped(int x) {
+  ASSIGN_OR_RETURN(std::unique_ptr<int> p, Owned(x));
+  return *p + 1;
+}
+
+TEST(Status, ResultWithAnotherErrorType) {
+  Result<int, Refusal> r = Unwrapped(4);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 5);
+  Result<int, Refusal> refused = Unwrapped(-7);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, -7);
+  // A Result<T> (error type Status) has both error() and status().
+  Result<int> half = Half(3);
+  EXPECT_EQ(half.error(), half.status());
+}
+
 TEST(Status, ErrnoTranslation) {
   EXPECT_EQ(ErrnoStatus(ENOSPC, "write").code(), Code::kResourceExhausted);
   EXPECT_EQ(ErrnoStatus(EACCES, "open").code(), Code::kPermissionDenied);

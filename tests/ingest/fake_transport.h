@@ -24,7 +24,7 @@ class FakeTransport final : public Transport {
 
   // ---- Transport (service-thread calls record an event each) ----
   void Begin() override { events.push_back("begin"); }
-  void Refuse(const RequestError& e) override {
+  void Refuse(const KvsError& e) override {
     refusal = e;
     events.push_back("refuse");
   }
@@ -136,7 +136,7 @@ class FakeTransport final : public Transport {
 
   std::vector<std::string> events;  // "begin", "ack", "end", "close", "refuse", ...
   std::string body;                 // the ACK lines
-  std::optional<RequestError> refusal;
+  std::optional<KvsError> refusal;
   bool reading = true;
 
  private:

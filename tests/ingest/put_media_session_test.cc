@@ -303,7 +303,7 @@ TEST_F(PutMediaSessionTest, SecondProducerIsRefusedUnlessTheFirstWasQuietForTheR
   Opened second = Start(Named("cam"));
   ASSERT_TRUE(second.t->refusal);
   EXPECT_EQ(second.t->refusal->status.code(), Code::kResourceExhausted);
-  EXPECT_EQ(second.t->refusal->limit_type, "ConnectionLimitExceededException");
+  EXPECT_EQ(KvsErrorName(second.t->refusal->type), "ConnectionLimitExceededException");
   EXPECT_EQ(second.t->events, (std::vector<std::string>{"refuse", "close"}));
 
   h_.clock.Advance(opt_.rotation_quiet_us - 1);

@@ -108,20 +108,20 @@ TEST_F(ClipTest, MakeClipAnswers) {
     r.end_us = end;
     return MakeClip(a_.archive(), r, ClipLimits{}, a_.log());
   };
-  Outcome<std::string> clip = make("cam", base_, next_us_);
+  Result<std::string, KvsError> clip = make("cam", base_, next_us_);
   ASSERT_TRUE(clip.ok()) << clip.error().status.ToString();
   EXPECT_NE(clip->find("ftyp"), std::string::npos);
   EXPECT_NE(clip->find("moov"), std::string::npos);
 
-  Outcome<std::string> empty = make("cam", next_us_ + 1, next_us_ + 60 * kSec);
+  Result<std::string, KvsError> empty = make("cam", next_us_ + 1, next_us_ + 60 * kSec);
   ASSERT_FALSE(empty.ok());
-  EXPECT_EQ(empty.error().type, ErrorType::kResourceNotFound);
-  Outcome<std::string> no_stream = make("nosuch", base_, next_us_);
+  EXPECT_EQ(empty.error().type, KvsErrorType::kResourceNotFound);
+  Result<std::string, KvsError> no_stream = make("nosuch", base_, next_us_);
   ASSERT_FALSE(no_stream.ok());
-  EXPECT_EQ(no_stream.error().type, ErrorType::kResourceNotFound);
-  Outcome<std::string> no_data = make("noretention", base_, next_us_);
+  EXPECT_EQ(no_stream.error().type, KvsErrorType::kResourceNotFound);
+  Result<std::string, KvsError> no_data = make("noretention", base_, next_us_);
   ASSERT_FALSE(no_data.ok());
-  EXPECT_EQ(no_data.error().type, ErrorType::kNoDataRetention);
+  EXPECT_EQ(no_data.error().type, KvsErrorType::kNoDataRetention);
 }
 
 }  // namespace

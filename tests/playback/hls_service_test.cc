@@ -56,7 +56,7 @@ class HlsServiceTest : public ::testing::Test {
   }
 
   std::string Session(const std::string& json, SessionKind kind = SessionKind::kHls) {
-    Outcome<std::string> url = svc_->CreateSession(kind, json);
+    Result<std::string, KvsError> url = svc_->CreateSession(kind, json);
     EXPECT_TRUE(url.ok()) << (url.ok() ? "" : url.error().status.ToString());
     return url.ok() ? TokenOf(*url) : std::string();
   }
@@ -64,7 +64,8 @@ class HlsServiceTest : public ::testing::Test {
   // The media playlist's fragment numbers; *ended: it carries EXT-X-ENDLIST.
   std::vector<std::string> Playlist(const std::string& token, bool* ended = nullptr,
                                     std::string* text = nullptr) {
-    Outcome<Content> c = svc_->GetMediaPlaylist("SessionToken=" + token + "&TrackNumber=1");
+    Result<Content, KvsError> c =
+        svc_->GetMediaPlaylist("SessionToken=" + token + "&TrackNumber=1");
     EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().status.ToString());
     if (!c.ok()) return {};
     EXPECT_EQ(c->content_type, "application/vnd.apple.mpegurl");
@@ -198,10 +199,10 @@ TEST_F(HlsServiceTest, RefusesForgedExpiredAndMisdirectedTokens) {
       Session(R"({"StreamName":"cam","PlaybackMode":"LIVE"})", SessionKind::kDash);
   ASSERT_TRUE(svc_->GetMediaPlaylist("SessionToken=" + token).ok());
 
-  auto type_of = [](const Outcome<Content>& c) {
+  auto type_of = [](const Result<Content, KvsError>& c) {
     return c.ok() ? std::string("ok") : std::to_string(static_cast<int>(c.error().type));
   };
-  const std::string not_authorized = std::to_string(static_cast<int>(ErrorType::kNotAuthorized));
+  const std::string not_authorized = std::to_string(static_cast<int>(KvsErrorType::kNotAuthorized));
   std::string forged = token;
   forged[3] = forged[3] == 'A' ? 'B' : 'A';  // one character of the signed payload
   for (const std::string& bad : {forged, token.substr(1), std::string("x~")}) {
@@ -217,18 +218,18 @@ TEST_F(HlsServiceTest, RefusesForgedExpiredAndMisdirectedTokens) {
   EXPECT_EQ(type_of(other->GetMediaPlaylist("SessionToken=" + token)), not_authorized);
   // No token; a DASH session's token on an HLS playlist.
   EXPECT_EQ(type_of(svc_->GetMediaPlaylist("TrackNumber=1")),
-            std::to_string(static_cast<int>(ErrorType::kMissingParameter)));
+            std::to_string(static_cast<int>(KvsErrorType::kMissingParameter)));
   EXPECT_EQ(type_of(svc_->GetMediaPlaylist("SessionToken=" + dash)),
-            std::to_string(static_cast<int>(ErrorType::kInvalidArgument)));
+            std::to_string(static_cast<int>(KvsErrorType::kInvalidArgument)));
   ASSERT_TRUE(svc_->GetDashManifest("SessionToken=" + dash).ok());
 
   // Expires defaults to 300 s: still good at 299 s, refused from 300 s on, as expired.
   a_.clock().Advance(299 * kSec);
   EXPECT_TRUE(svc_->GetMediaPlaylist("SessionToken=" + token).ok());
   a_.clock().Advance(1 * kSec);
-  Outcome<Content> expired = svc_->GetMediaPlaylist("SessionToken=" + token);
+  Result<Content, KvsError> expired = svc_->GetMediaPlaylist("SessionToken=" + token);
   ASSERT_FALSE(expired.ok());
-  EXPECT_EQ(expired.error().type, ErrorType::kNotAuthorized);
+  EXPECT_EQ(expired.error().type, KvsErrorType::kNotAuthorized);
   EXPECT_TRUE(IsExpiredTokenError(expired.error().status)) << expired.error().status.ToString();
 }
 
@@ -254,12 +255,12 @@ TEST_F(HlsServiceTest, AFragmentExpiredByRetentionIsNotFound) {
         SessionKind::kHls, ContainerFormat::kFragmentedMp4,
         "FragmentNumber=" + number + "&TrackNumber=1&SessionToken=" + token);
   };
-  Outcome<Content> first = segment(n[0]);
+  Result<Content, KvsError> first = segment(n[0]);
   ASSERT_TRUE(first.ok()) << first.error().status.ToString();
   EXPECT_EQ(first->content_type, "video/mp4");
   EXPECT_EQ(first->max_age_seconds, 3600);
   EXPECT_NE(first->bytes->find("moof"), std::string::npos);
-  Outcome<Content> init =
+  Result<Content, KvsError> init =
       svc_->GetInitSegment(SessionKind::kHls, "InitId=" + init_ids[0] + "&SessionToken=" + token);
   ASSERT_TRUE(init.ok()) << init.error().status.ToString();
   EXPECT_NE(init->bytes->find("moov"), std::string::npos);
@@ -267,9 +268,9 @@ TEST_F(HlsServiceTest, AFragmentExpiredByRetentionIsNotFound) {
   a_.clock().Advance(2 * 3600 * kSec);
   ASSERT_TRUE(a_.archive().Sweep().ok());
   for (const std::string& number : {n[0], n[1]}) {  // remuxed before, and never asked for
-    Outcome<Content> gone = segment(number);
+    Result<Content, KvsError> gone = segment(number);
     ASSERT_FALSE(gone.ok()) << number;
-    EXPECT_EQ(gone.error().type, ErrorType::kResourceNotFound) << gone.error().status.ToString();
+    EXPECT_EQ(gone.error().type, KvsErrorType::kResourceNotFound) << gone.error().status.ToString();
   }
   EXPECT_TRUE(Playlist(token).empty());
 }
@@ -278,18 +279,19 @@ TEST_F(HlsServiceTest, SessionCreationRefusals) {
   a_.CreateStream("noretention", /*retention_hours=*/0);
   AppendEvery2s(2, base_);
   auto type_of = [&](const std::string& json) {
-    Outcome<std::string> url = svc_->CreateSession(SessionKind::kHls, json);
+    Result<std::string, KvsError> url = svc_->CreateSession(SessionKind::kHls, json);
     return url.ok() ? -1 : static_cast<int>(url.error().type);
   };
   EXPECT_EQ(type_of(R"({"StreamName":"nosuch","PlaybackMode":"LIVE"})"),
-            static_cast<int>(ErrorType::kResourceNotFound));
+            static_cast<int>(KvsErrorType::kResourceNotFound));
   EXPECT_EQ(type_of(R"({"StreamName":"noretention","PlaybackMode":"LIVE"})"),
-            static_cast<int>(ErrorType::kNoDataRetention));
+            static_cast<int>(KvsErrorType::kNoDataRetention));
   EXPECT_EQ(type_of(OnDemand(base_ + 100 * kSec, base_ + 200 * kSec)),
-            static_cast<int>(ErrorType::kResourceNotFound));
+            static_cast<int>(KvsErrorType::kResourceNotFound));
   EXPECT_EQ(type_of(R"({"StreamName":"cam","PlaybackMode":"SOMETIMES"})"),
-            static_cast<int>(ErrorType::kInvalidArgument));
-  Outcome<std::string> url = svc_->CreateSession(SessionKind::kDash, R"({"StreamName":"cam"})");
+            static_cast<int>(KvsErrorType::kInvalidArgument));
+  Result<std::string, KvsError> url =
+      svc_->CreateSession(SessionKind::kDash, R"({"StreamName":"cam"})");
   ASSERT_TRUE(url.ok());
   EXPECT_EQ(url->rfind("http://test/dash/v1/getDASHManifest.mpd?SessionToken=", 0), 0u) << *url;
 }
@@ -300,11 +302,11 @@ TEST_F(HlsServiceTest, SessionCreationRefusals) {
 TEST_F(HlsServiceTest, AQueuedJobKeepsTheServiceAlive) {
   AppendEvery2s(3, base_);
   std::function<void()> job;
-  Outcome<Content> result = ApiError{};
+  Result<Content, KvsError> result = KvsError{};
   {
     auto options = std::make_unique<HlsServiceOptions>(HlsServiceOptions{"http://gone", kSecret});
     std::shared_ptr<HlsService> svc = NewHlsService(*options, a_.archive(), a_.clock(), a_.log());
-    Outcome<std::string> url =
+    Result<std::string, KvsError> url =
         svc->CreateSession(SessionKind::kHls, R"({"StreamName":"cam","PlaybackMode":"LIVE"})");
     ASSERT_TRUE(url.ok());
     const std::string token = TokenOf(*url);

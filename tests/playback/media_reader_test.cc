@@ -67,7 +67,7 @@ class FakeTransport final : public MediaTransport {
     std::lock_guard<std::mutex> lock(mu_);
     ++begun;
   }
-  void Fail(const MediaError& e) override {
+  void Fail(const KvsError& e) override {
     std::lock_guard<std::mutex> lock(mu_);
     error = e;
   }
@@ -117,7 +117,7 @@ class FakeTransport final : public MediaTransport {
   int begun = 0;
   int ended = 0;
   bool closed = false;
-  std::optional<MediaError> error;
+  std::optional<KvsError> error;
   std::vector<Chunk> chunks;
   size_t queued = 0;
   size_t drain_at = 0;
@@ -394,7 +394,7 @@ TEST_F(GetMediaReaderTest, PerStreamReaderLimit) {
   EXPECT_EQ(t[2]->begun, 0);
   ASSERT_TRUE(t[2]->error.has_value());
   EXPECT_EQ(t[2]->error->status.code(), Code::kResourceExhausted);
-  EXPECT_EQ(t[2]->error->kvs_type, "ConnectionLimitExceededException");
+  EXPECT_EQ(KvsErrorName(t[2]->error->type), "ConnectionLimitExceededException");
   EXPECT_EQ(other->begun, 1) << "the limit is per stream";
 
   // A slot frees when its client leaves.
