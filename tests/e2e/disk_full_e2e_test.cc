@@ -14,6 +14,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/kvs_curl.h"
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
 
@@ -21,6 +22,11 @@ namespace streamarc::e2e {
 namespace {
 
 using nlohmann::json;
+using streamarc::testing::CountOf;
+using streamarc::testing::CurlCreateStream;
+using streamarc::testing::CurlPutMedia;
+using streamarc::testing::ListAllFragments;
+using streamarc::testing::ParseAckEvents;
 using streamarc::testing::RunCommand;
 using streamarc::testing::ServerProcess;
 using streamarc::testing::TempDir;
@@ -106,32 +112,14 @@ struct Upload {
 
 class DiskFullE2eTest : public ::testing::Test {
  protected:
-  void CreateStream(const std::string& name) {
-    auto r = RunCommand({"curl", "-sS", "-X", "POST", "--data-binary",
-                         json{{"StreamName", name}, {"DataRetentionInHours", 24}}.dump(),
-                         server_.url() + "/createStream"});
-    ASSERT_TRUE(r.ok());
-    ASSERT_NE(r->out.find("StreamARN"), std::string::npos) << r->out;
-  }
-
   // The clip again, as the next 4 s of `stream` (RELATIVE timecodes from a later start).
   Upload Push(const std::string& stream, int64_t start_ms) {
     char start[32];
     std::snprintf(start, sizeof start, "%lld.%03lld", static_cast<long long>(start_ms / 1000),
                   static_cast<long long>(start_ms % 1000));
-    auto r = RunCommand({"curl", "-sS", "-X", "POST", "-H", "x-amzn-stream-name: " + stream, "-H",
-                         "x-amzn-fragment-timecode-type: RELATIVE", "-H",
-                         std::string("x-amzn-producer-start-timestamp: ") + start, "--data-binary",
-                         "@" + Clip(), server_.url() + "/putMedia"});
     Upload u;
-    if (!r.ok()) return u;
-    u.response = r->out;
-    size_t p = 0;
-    while ((p = r->out.find("{\"EventType\"", p)) != std::string::npos) {
-      const size_t end = r->out.find('}', p);
-      json e = json::parse(r->out.substr(p, end - p + 1), nullptr, false);
-      p = end;
-      if (e.is_discarded()) continue;
+    u.response = CurlPutMedia(server_.url(), {stream, Clip(), start, /*chunked=*/false, {}});
+    for (const json& e : ParseAckEvents(u.response)) {
       if (e["EventType"] == "PERSISTED") u.persisted.push_back(e["FragmentNumber"]);
       if (e["EventType"] == "ERROR") {
         ++u.errors;
@@ -144,23 +132,8 @@ class DiskFullE2eTest : public ::testing::Test {
   // ListFragments over all time: fragment number -> size.
   std::map<std::string, uint64_t> List(const std::string& stream) {
     std::map<std::string, uint64_t> out;
-    json req = {{"StreamName", stream},
-                {"MaxResults", 1000},
-                {"FragmentSelector",
-                 {{"FragmentSelectorType", "SERVER_TIMESTAMP"},
-                  {"TimestampRange", {{"StartTimestamp", 0}, {"EndTimestamp", 4102444800}}}}}};
-    for (int page = 0; page < 100; ++page) {
-      auto r = RunCommand({"curl", "-sS", "-X", "POST", "--data-binary", req.dump(),
-                           server_.url() + "/listFragments"});
-      if (!r.ok()) break;
-      json j = json::parse(r->out, nullptr, false);
-      EXPECT_FALSE(j.is_discarded()) << r->out;
-      if (j.is_discarded()) break;
-      for (const json& f : j["Fragments"]) {
-        out[f["FragmentNumber"]] = f["FragmentSizeInBytes"].get<uint64_t>();
-      }
-      if (!j.contains("NextToken")) break;
-      req = {{"StreamName", stream}, {"MaxResults", 1000}, {"NextToken", j["NextToken"]}};
+    for (const json& f : ListAllFragments(server_.url(), stream)) {
+      out[f["FragmentNumber"]] = f["FragmentSizeInBytes"].get<uint64_t>();
     }
     return out;
   }
@@ -177,7 +150,7 @@ class DiskFullE2eTest : public ::testing::Test {
     std::vector<std::string> streams;
     for (int i = 0; i < stream_count; ++i) {
       streams.push_back("cam" + std::to_string(i));
-      CreateStream(streams.back());
+      CurlCreateStream(server_.url(), streams.back());
     }
     const auto began = std::chrono::steady_clock::now();
     std::vector<int64_t> start_ms(streams.size(), 1'767'225'600'000);
@@ -216,8 +189,7 @@ class DiskFullE2eTest : public ::testing::Test {
     size_t listed = 0;
     for (const std::string& name : streams) listed += List(name).size();
     const std::string log = server_.log();
-    size_t evictions = 0;
-    for (size_t p = 0; (p = log.find("reason=budget", p)) != std::string::npos; ++p) ++evictions;
+    const size_t evictions = CountOf(log, "reason=budget");
     EXPECT_GT(evictions, 0u) << "the disk never filled up";
     EXPECT_EQ(server_.Stop(), 0);
     const double secs =
@@ -248,7 +220,7 @@ TEST_F(DiskFullE2eTest, RefusesWith5001WhenOnlyTheNewestIsLeftAndResumesWhenSpac
   ASSERT_TRUE(server_.Start(disk_->path() + "/data", {"--min-free-bytes", "48M"}).ok())
       << server_.log();
   const std::vector<std::string> streams = {"cam0", "cam1", "cam2"};
-  for (const std::string& s : streams) CreateStream(s);
+  for (const std::string& s : streams) CurlCreateStream(server_.url(), s);
   std::map<std::string, std::vector<std::string>> last_acked;
   std::vector<int64_t> start_ms(streams.size(), 1'767'225'600'000);
   size_t refused = 0;

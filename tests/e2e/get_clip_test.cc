@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "tests/support/aws_cli.h"
+#include "tests/support/kvs_curl.h"
 #include "tests/support/media.h"
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
@@ -18,6 +19,8 @@ namespace {
 
 using nlohmann::json;
 using streamarc::testing::CommandOutput;
+using streamarc::testing::CurlCreateStream;
+using streamarc::testing::CurlPutMedia;
 using streamarc::testing::MakeMedia;
 using streamarc::testing::ReadFileOrDie;
 using streamarc::testing::RunAws;
@@ -27,24 +30,21 @@ using streamarc::testing::TempDir;
 
 // Sorted video presentation times (seconds) of a file.
 std::vector<double> VideoTimes(const std::string& path) {
-  auto r = RunCommand({"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-                       "packet=pts_time", "-of", "csv=p=0", path});
-  EXPECT_TRUE(r.ok());
-  EXPECT_EQ(r->exit_code, 0) << r->out;
+  auto probed = streamarc::testing::ProbeTimes(path);
+  EXPECT_TRUE(probed.ok()) << probed.status().ToString();
   std::vector<double> t;
-  std::istringstream in(r->out);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) t.push_back(std::atof(line.c_str()));
+  if (!probed.ok()) return t;
+  for (const auto& p : *probed) {
+    if (p.type == "video") t.push_back(p.pts_s);
   }
   std::sort(t.begin(), t.end());
   return t;
 }
 
 double Duration(const std::string& path) {
-  auto r = RunCommand(
-      {"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path});
-  EXPECT_TRUE(r.ok());
-  return std::atof(r->out.c_str());
+  auto d = streamarc::testing::ProbeDuration(path);
+  EXPECT_TRUE(d.ok()) << d.status().ToString();
+  return d.ok() ? *d : 0;
 }
 
 class GetClipTest : public ::testing::Test {
@@ -52,22 +52,15 @@ class GetClipTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(server_.Start(dir_.File("data")).ok()) << server_.log(); }
 
   void CreateStream(const std::string& name, int hours) {
-    auto r = RunCommand({"curl", "-sS", "-X", "POST", "--data-binary",
-                         json{{"StreamName", name}, {"DataRetentionInHours", hours}}.dump(),
-                         server_.url() + "/createStream"});
-    ASSERT_TRUE(r.ok());
-    ASSERT_NE(r->out.find("StreamARN"), std::string::npos) << r->out;
+    CurlCreateStream(server_.url(), name, hours);
   }
 
   // Pushes a file with absolute timecodes: producer timestamps are the file's own times,
   // seconds after the epoch.
   void Push(const std::string& file, const std::string& stream) {
-    auto r = RunCommand({"curl", "-sS", "-X", "POST", "-H", "x-amzn-stream-name: " + stream, "-H",
-                         "x-amzn-fragment-timecode-type: ABSOLUTE", "--data-binary", "@" + file,
-                         server_.url() + "/putMedia"});
-    ASSERT_TRUE(r.ok());
-    ASSERT_NE(r->out.find("PERSISTED"), std::string::npos) << r->out;
-    ASSERT_EQ(r->out.find("\"ERROR\""), std::string::npos) << r->out;
+    const std::string out = CurlPutMedia(server_.url(), {stream, file, "", /*chunked=*/false, {}});
+    ASSERT_NE(out.find("PERSISTED"), std::string::npos) << out;
+    ASSERT_EQ(out.find("\"ERROR\""), std::string::npos) << out;
   }
 
   static std::string Selector(const std::string& type, double start, double end) {

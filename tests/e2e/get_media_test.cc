@@ -11,6 +11,7 @@
 
 #include "common/mkv.h"
 #include "tests/support/aws_cli.h"
+#include "tests/support/kvs_curl.h"
 #include "tests/support/media.h"
 #include "tests/support/raw_http.h"
 #include "tests/support/server_process.h"
@@ -21,6 +22,10 @@ namespace {
 
 using nlohmann::json;
 using streamarc::testing::CommandOutput;
+using streamarc::testing::CountOf;
+using streamarc::testing::CurlPost;
+using streamarc::testing::CurlPutMedia;
+using streamarc::testing::ListAllFragments;
 using streamarc::testing::MakeMedia;
 using streamarc::testing::RawHttp;
 using streamarc::testing::ReadFileOrDie;
@@ -102,26 +107,15 @@ Chunks ParseChunks(const std::string& body) {
   return c;
 }
 
-// ffprobe's packets per stream. Run here rather than with ProbePackets: on a chunk stream
-// ffprobe warns at every new Segment (as it does on KVS's own GetMedia output).
+// ffprobe's packets per stream, quiet: on a chunk stream ffprobe warns at every new Segment
+// (as it does on KVS's own GetMedia output).
 std::map<size_t, std::vector<Packet>> ProbeByStream(const std::string& path) {
   std::map<size_t, std::vector<Packet>> by;
-  auto r = RunCommand({"ffprobe", "-v", "quiet", "-show_entries",
-                       "packet=stream_index,pts,flags,size", "-of", "csv=p=0", path});
-  EXPECT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->out : "");
-  if (!r.ok()) return by;
-  size_t p = 0;
-  while (p < r->out.size()) {
-    size_t eol = r->out.find('\n', p);
-    if (eol == std::string::npos) eol = r->out.size();
-    std::string line = r->out.substr(p, eol - p);
-    p = eol + 1;
-    // stream_index,pts,size,flags (ffprobe's order)
-    int index = 0;
-    long long pts = 0, size = 0;
-    char flags[16] = "";
-    if (std::sscanf(line.c_str(), "%d,%lld,%lld,%15s", &index, &pts, &size, flags) != 4) continue;
-    by[static_cast<size_t>(index)].push_back({pts, flags[0] == 'K', size});
+  auto packets = streamarc::testing::ProbePackets(path, /*quiet=*/true);
+  EXPECT_TRUE(packets.ok()) << packets.status().ToString();
+  if (!packets.ok()) return by;
+  for (const auto& p : *packets) {
+    by[static_cast<size_t>(p.stream_index)].push_back({p.pts, p.key, p.size});
   }
   return by;
 }
@@ -154,46 +148,22 @@ class GetMediaTest : public ::testing::Test {
   }
   std::pair<int, std::string> PostRaw(const std::string& path, const std::string& body) {
     auto r =
-        RunCommand({"curl", "-sS", "-m", "10", "-X", "POST", "-H", "Content-Type: application/json",
-                    "--data-binary", body, "-w", "\n%{http_code}", server_.url() + path});
-    EXPECT_TRUE(r.ok());
-    size_t nl = r->out.rfind('\n');
-    if (nl == std::string::npos) return {0, r->out};
-    return {std::atoi(r->out.c_str() + nl + 1), r->out.substr(0, nl)};
+        CurlPost(server_.url() + path, body, {"-m", "10", "-H", "Content-Type: application/json"});
+    return {r.status, r.body};
   }
 
   // Pushes a file with curl (chunked) and returns how many fragments were PERSISTED.
   size_t Push(const std::string& file) {
-    auto r = RunCommand(
-        {"curl", "-sS", "-X", "POST", "-H", std::string("x-amzn-stream-name: ") + kStream, "-H",
-         "x-amzn-fragment-timecode-type: ABSOLUTE", "-H", "Transfer-Encoding: chunked",
-         "--data-binary", "@" + file, server_.url() + "/putMedia"});
-    EXPECT_TRUE(r.ok());
-    size_t n = 0;
-    for (size_t p = 0; (p = r->out.find("\"PERSISTED\"", p)) != std::string::npos; ++p) ++n;
-    return n;
+    return CountOf(CurlPutMedia(server_.url(), {kStream, file, "", true, {}}), "\"PERSISTED\"");
   }
 
   // Every fragment by ListFragments, paging through NextToken, in number order.
   std::vector<Fragment> List(int page = 1000) {
     std::vector<Fragment> out;
-    json req = {{"StreamName", kStream},
-                {"MaxResults", page},
-                {"FragmentSelector",
-                 {{"FragmentSelectorType", "SERVER_TIMESTAMP"},
-                  {"TimestampRange", {{"StartTimestamp", 0}, {"EndTimestamp", 4102444800}}}}}};
-    for (int guard = 0; guard < 100; ++guard) {
-      auto [code, body] = Post("/listFragments", req);
-      EXPECT_EQ(code, 200) << body;
-      json j = json::parse(body, nullptr, false);
-      if (j.is_discarded()) break;
-      for (const json& f : j["Fragments"]) {
-        EXPECT_TRUE(f["FragmentSizeInBytes"].is_number());
-        EXPECT_GT(f["FragmentLengthInMilliseconds"].get<int64_t>(), 0);
-        out.push_back({f["FragmentNumber"], f["ServerTimestamp"], f["ProducerTimestamp"]});
-      }
-      if (!j.contains("NextToken")) break;
-      req = {{"StreamName", kStream}, {"MaxResults", page}, {"NextToken", j["NextToken"]}};
+    for (const json& f : ListAllFragments(server_.url(), kStream, page)) {
+      EXPECT_TRUE(f["FragmentSizeInBytes"].is_number());
+      EXPECT_GT(f["FragmentLengthInMilliseconds"].get<int64_t>(), 0);
+      out.push_back({f["FragmentNumber"], f["ServerTimestamp"], f["ProducerTimestamp"]});
     }
     std::sort(out.begin(), out.end(), [](const Fragment& a, const Fragment& b) {
       return a.number.size() != b.number.size() ? a.number.size() < b.number.size()

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "server/daemon.h"
+#include "tests/support/kvs_curl.h"
 #include "tests/support/media.h"
 #include "tests/support/subprocess.h"
 
@@ -16,8 +17,11 @@ namespace streamarc::e2e {
 namespace {
 
 using nlohmann::json;
+using streamarc::testing::CountOf;
+using streamarc::testing::Curl;
+using streamarc::testing::CurlPost;
+using streamarc::testing::CurlPutMedia;
 using streamarc::testing::MakeMedia;
-using streamarc::testing::RunCommand;
 using streamarc::testing::TempDir;
 
 constexpr int64_t kMinute = 60'000'000;
@@ -49,12 +53,6 @@ class JumpingClock {
   std::thread ticker_;
 };
 
-size_t Count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t p = 0; (p = text.find(what, p)) != std::string::npos; p += what.size()) ++n;
-  return n;
-}
-
 class HlsRetentionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -76,22 +74,12 @@ class HlsRetentionTest : public ::testing::Test {
     if (runner_.joinable()) runner_.join();
   }
 
-  std::string Curl(std::vector<std::string> args) {
-    args.insert(args.begin(), {"curl", "-sS"});
-    auto r = RunCommand(args);
-    EXPECT_TRUE(r.ok());
-    return r->out;
-  }
   std::string Post(const std::string& op, const json& body) {
-    return Curl({"-X", "POST", "--data-binary", body.dump(), url_ + "/" + op});
+    return CurlPost(url_ + "/" + op, body.dump()).body;
   }
   void Push(const std::string& start) {
-    std::string out =
-        Curl({"-X", "POST", "-H", "x-amzn-stream-name: cam1", "-H",
-              "x-amzn-fragment-timecode-type: RELATIVE", "-H",
-              "x-amzn-producer-start-timestamp: " + start, "-H", "Transfer-Encoding: chunked",
-              "--data-binary", "@" + input_, url_ + "/putMedia"});
-    ASSERT_GE(Count(out, "PERSISTED"), 5u) << out;
+    std::string out = CurlPutMedia(url_, {"cam1", input_, start, true, {}});
+    ASSERT_GE(CountOf(out, "PERSISTED"), 5u) << out;
   }
   // The media playlist URL of a session (master → first variant). Players read the master
   // once and then refresh the media playlist.
@@ -125,7 +113,7 @@ TEST_F(HlsRetentionTest, ExpiredFragmentsLeaveThePlaylistsCleanly) {
   ASSERT_FALSE(live_url.empty()) << live.dump();
   const std::string live_media = MediaUrl(live_url);
   std::string before = Curl({live_media});
-  const size_t first_batch = Count(before, "#EXTINF:");
+  const size_t first_batch = CountOf(before, "#EXTINF:");
   EXPECT_GE(first_batch, 5u) << before;
   std::string old_segment;
   {
@@ -141,7 +129,7 @@ TEST_F(HlsRetentionTest, ExpiredFragmentsLeaveThePlaylistsCleanly) {
   Push("5000.000");
   clock_.Jump(15 * kMinute);
   std::string after = Curl({live_media});
-  EXPECT_EQ(Count(after, "#EXTINF:"), first_batch) << after;  // the second batch only
+  EXPECT_EQ(CountOf(after, "#EXTINF:"), first_batch) << after;  // the second batch only
   EXPECT_EQ(after.find("FragmentNumber=" + before.substr(before.find("FragmentNumber=") + 15, 47)),
             std::string::npos)
       << "an expired fragment is still listed";
@@ -168,14 +156,14 @@ TEST_F(HlsRetentionTest, ExpiredFragmentsLeaveThePlaylistsCleanly) {
                                  {{"StartTimestamp", static_cast<double>(first_push_us) / 1e6 - 60},
                                   {"EndTimestamp", now_s}}}}}}));
   std::string od_playlist = Curl({MediaUrl(od.value("HLSStreamingSessionURL", ""))});
-  EXPECT_EQ(Count(od_playlist, "#EXTINF:"), first_batch) << od_playlist;
+  EXPECT_EQ(CountOf(od_playlist, "#EXTINF:"), first_batch) << od_playlist;
   EXPECT_NE(od_playlist.find("#EXT-X-ENDLIST"), std::string::npos);
 
   // Everything expires: the live playlist is empty but well formed, never an error.
   clock_.Jump(2 * 60 * kMinute);
   std::string empty = Curl({live_media});
   EXPECT_EQ(empty.rfind("#EXTM3U\n", 0), 0u) << empty;
-  EXPECT_EQ(Count(empty, "#EXTINF:"), 0u) << empty;
+  EXPECT_EQ(CountOf(empty, "#EXTINF:"), 0u) << empty;
   EXPECT_GE(seq(empty), seq(after));
 }
 
@@ -193,16 +181,16 @@ TEST_F(HlsRetentionTest, LiveReplaySkipsGapsInTheRecording) {
               {"TimestampRange", {{"StartTimestamp", 900}, {"EndTimestamp", 1030}}}}}}));
   const std::string media = MediaUrl(replay.value("HLSStreamingSessionURL", ""));
   std::string now = Curl({media});
-  EXPECT_EQ(Count(now, "#EXTINF:"), 1u) << now;
+  EXPECT_EQ(CountOf(now, "#EXTINF:"), 1u) << now;
   // 6.5 s on, the six fragments of the first recording have played and the second
   // recording's first fragment is due: the replay does not wait out the gap.
   clock_.Jump(6'500'000);
   now = Curl({media});
-  EXPECT_EQ(Count(now, "#EXTINF:"), 7u) << now;
+  EXPECT_EQ(CountOf(now, "#EXTINF:"), 7u) << now;
   EXPECT_EQ(now.find("#EXT-X-ENDLIST"), std::string::npos);
   clock_.Jump(10'000'000);
   now = Curl({media});
-  EXPECT_EQ(Count(now, "#EXTINF:"), 12u) << now;
+  EXPECT_EQ(CountOf(now, "#EXTINF:"), 12u) << now;
   EXPECT_NE(now.find("#EXT-X-ENDLIST"), std::string::npos) << now;
 }
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "tests/support/aws_cli.h"
+#include "tests/support/kvs_curl.h"
 #include "tests/support/media.h"
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
@@ -22,6 +23,11 @@ namespace {
 
 using nlohmann::json;
 using streamarc::testing::CommandOutput;
+using streamarc::testing::CountOf;
+using streamarc::testing::CurlCreateStream;
+using streamarc::testing::CurlGet;
+using streamarc::testing::CurlPost;
+using streamarc::testing::CurlPutMedia;
 using streamarc::testing::MakeMedia;
 using streamarc::testing::RunAws;
 using streamarc::testing::RunCommand;
@@ -37,28 +43,15 @@ struct Seen {
 using Probe = std::map<std::string, Seen>;  // by codec_type: "video", "audio"
 
 Probe ProbeUrl(const std::string& url, std::vector<std::string> extra = {}) {
-  std::vector<std::string> cmd = {"ffprobe", "-v", "error"};
-  cmd.insert(cmd.end(), extra.begin(), extra.end());
-  cmd.insert(cmd.end(), {"-show_entries", "packet=codec_type,pts_time", "-of", "csv=p=0", url});
-  auto r = RunCommand(cmd);
-  EXPECT_TRUE(r.ok());
-  EXPECT_EQ(r->exit_code, 0) << r->out.substr(0, 2000);
+  auto probed = streamarc::testing::ProbeTimes(url, extra);
+  EXPECT_TRUE(probed.ok()) << probed.status().ToString();
   Probe p;
-  size_t pos = 0;
-  while (pos < r->out.size()) {
-    size_t end = r->out.find('\n', pos);
-    if (end == std::string::npos) end = r->out.size();
-    std::string line = r->out.substr(pos, end - pos);
-    pos = end + 1;
-    size_t comma = line.find(',');
-    if (comma == std::string::npos) continue;
-    std::string type = line.substr(0, comma);
-    if (type != "video" && type != "audio") continue;
-    double t = std::atof(line.c_str() + comma + 1);
-    Seen& s = p[type];
+  if (!probed.ok()) return p;
+  for (const auto& t : *probed) {
+    Seen& s = p[t.type];
     ++s.packets;
-    s.min_pts = std::min(s.min_pts, t);
-    s.max_pts = std::max(s.max_pts, t);
+    s.min_pts = std::min(s.min_pts, t.pts_s);
+    s.max_pts = std::max(s.max_pts, t.pts_s);
   }
   return p;
 }
@@ -84,18 +77,7 @@ void ExpectSameMedia(const Probe& got, const Probe& want, double offset_s, bool 
 }
 
 std::string Get(const std::string& url, bool headers = false) {
-  std::vector<std::string> cmd = {"curl", "-sS"};
-  if (headers) cmd.push_back("-i");
-  cmd.push_back(url);
-  auto r = RunCommand(cmd);
-  EXPECT_TRUE(r.ok());
-  return r->out;
-}
-
-size_t Count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t p = 0; (p = text.find(what, p)) != std::string::npos; p += what.size()) ++n;
-  return n;
+  return CurlGet(url, headers ? std::vector<std::string>{"-i"} : std::vector<std::string>{});
 }
 
 // The relative URL of the first line after `after` (master → media playlist).
@@ -123,44 +105,19 @@ class HlsTest : public ::testing::Test {
   }
 
   void CreateStream(const std::string& name, int hours = 24) {
-    auto r = RunCommand({"curl", "-sS", "-X", "POST", "--data-binary",
-                         json{{"StreamName", name}, {"DataRetentionInHours", hours}}.dump(),
-                         server_.url() + "/createStream"});
-    ASSERT_TRUE(r.ok());
-    ASSERT_NE(r->out.find("StreamARN"), std::string::npos) << r->out;
+    CurlCreateStream(server_.url(), name, hours);
   }
 
   // Pushes the input with curl. `start` set: RELATIVE timecodes from that producer time.
   void Push(const std::string& stream, const std::string& start = "") {
-    std::vector<std::string> cmd = {"curl",
-                                    "-sS",
-                                    "-X",
-                                    "POST",
-                                    "-H",
-                                    "x-amzn-stream-name: " + stream,
-                                    "-H",
-                                    "Transfer-Encoding: chunked",
-                                    "--data-binary",
-                                    "@" + input_};
-    if (start.empty()) {
-      cmd.insert(cmd.end(), {"-H", "x-amzn-fragment-timecode-type: ABSOLUTE"});
-    } else {
-      cmd.insert(cmd.end(), {"-H", "x-amzn-fragment-timecode-type: RELATIVE", "-H",
-                             "x-amzn-producer-start-timestamp: " + start});
-    }
-    cmd.push_back(server_.url() + "/putMedia");
-    auto r = RunCommand(cmd);
-    ASSERT_TRUE(r.ok());
-    ASSERT_GE(Count(r->out, "PERSISTED"), 5u) << r->out;
+    const std::string out = CurlPutMedia(server_.url(), {stream, input_, start, true, {}});
+    ASSERT_GE(CountOf(out, "PERSISTED"), 5u) << out;
   }
 
   // POSTs a session request; returns the HTTP status and the body.
   std::pair<int, std::string> Post(const std::string& op, const json& body) {
-    auto r = RunCommand({"curl", "-sS", "-w", "\n%{http_code}", "-X", "POST", "--data-binary",
-                         body.dump(), server_.url() + "/" + op});
-    EXPECT_TRUE(r.ok());
-    size_t nl = r->out.rfind('\n');
-    return {std::atoi(r->out.c_str() + nl + 1), r->out.substr(0, nl)};
+    auto r = CurlPost(server_.url() + "/" + op, body.dump());
+    return {r.status, r.body};
   }
 
   std::string Session(const std::string& op, const json& body) {
@@ -211,7 +168,7 @@ TEST_F(HlsTest, OnDemandFmp4TsAndDashMatchTheInput) {
   std::string media = Get(Base(fmp4) + LineAfter(master, "#EXT-X-STREAM-INF"));
   EXPECT_NE(media.find("#EXT-X-MAP:URI="), std::string::npos) << media;
   EXPECT_NE(media.find("#EXT-X-ENDLIST"), std::string::npos);
-  EXPECT_EQ(Count(media, "#EXT-X-DISCONTINUITY"), 0u) << media;  // PRODUCER: NEVER
+  EXPECT_EQ(CountOf(media, "#EXT-X-DISCONTINUITY"), 0u) << media;  // PRODUCER: NEVER
   {
     SCOPED_TRACE("fMP4");
     ExpectSameMedia(ProbeUrl(fmp4), want, kStartSeconds);
@@ -249,7 +206,7 @@ TEST_F(HlsTest, LiveReplayPlaysToItsEnd) {
   std::string url = Session("getHLSStreamingSessionURL", req);
   std::string media = Get(Base(url) + LineAfter(Get(url), "#EXT-X-STREAM-INF"));
   // Just made: the first fragment only, and the replay goes on.
-  EXPECT_EQ(Count(media, "#EXTINF:"), 1u) << media;
+  EXPECT_EQ(CountOf(media, "#EXTINF:"), 1u) << media;
   EXPECT_EQ(media.find("#EXT-X-ENDLIST"), std::string::npos);
   // ffmpeg follows the growing playlist from its start until the replay ends.
   ExpectSameMedia(ProbeUrl(url, {"-live_start_index", "0"}), want, kStartSeconds);
@@ -309,13 +266,13 @@ TEST_F(HlsTest, AGapInTheRecordingIsADiscontinuity) {
                 {"TimestampRange", {{"StartTimestamp", 900}, {"EndTimestamp", 1100}}}}}};
   std::string url = Session("getHLSStreamingSessionURL", req);
   std::string media = Get(Base(url) + LineAfter(Get(url), "#EXT-X-STREAM-INF"));
-  EXPECT_EQ(Count(media, "#EXT-X-DISCONTINUITY\n"), 1u) << media;
-  size_t extinf = Count(media, "#EXTINF:");
+  EXPECT_EQ(CountOf(media, "#EXT-X-DISCONTINUITY\n"), 1u) << media;
+  size_t extinf = CountOf(media, "#EXTINF:");
   EXPECT_GE(extinf, 10u);
   req["DiscontinuityMode"] = "ALWAYS";
   media = Get(Base(url) +
               LineAfter(Get(Session("getHLSStreamingSessionURL", req)), "#EXT-X-STREAM-INF"));
-  EXPECT_EQ(Count(media, "#EXT-X-DISCONTINUITY\n"), extinf);
+  EXPECT_EQ(CountOf(media, "#EXT-X-DISCONTINUITY\n"), extinf);
   req["DisplayFragmentTimestamp"] = "ALWAYS";
   media = Get(Base(url) +
               LineAfter(Get(Session("getHLSStreamingSessionURL", req)), "#EXT-X-STREAM-INF"));

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/support/kvs_curl.h"
 #include "tests/support/media.h"
 #include "tests/support/raw_http.h"
 #include "tests/support/server_process.h"
@@ -19,18 +20,15 @@ namespace streamarc::e2e {
 namespace {
 
 using nlohmann::json;
+using streamarc::testing::CountOf;
+using streamarc::testing::CurlCreateStream;
+using streamarc::testing::CurlPutMedia;
 using streamarc::testing::MakeMedia;
 using streamarc::testing::RawHttp;
 using streamarc::testing::RunCommand;
 using streamarc::testing::ServerProcess;
 using streamarc::testing::TempDir;
 using streamarc::testing::WriteFileOrDie;
-
-size_t CountOf(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
-  return n;
-}
 
 // N threads of one botocore client (its connection pool keeps each connection alive), each
 // calling DescribeStream `calls` times. No retries: a hang shows as a read time-out.
@@ -64,11 +62,7 @@ class KeepAliveTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(server_.Start(dir_.File("data")).ok()) << server_.log();
-    auto r = RunCommand({"curl", "-sS", "--max-time", "10", "--data-binary",
-                         json{{"StreamName", "ka"}, {"DataRetentionInHours", 24}}.dump(),
-                         server_.url() + "/createStream"});
-    ASSERT_TRUE(r.ok());
-    ASSERT_NE(r->out.find("StreamARN"), std::string::npos) << r->out;
+    ASSERT_NO_FATAL_FAILURE(CurlCreateStream(server_.url(), "ka", 24, {"--max-time", "10"}));
   }
 
   // /health on a fresh connection, answered within RawHttp's 5 s.
@@ -101,15 +95,12 @@ class KeepAliveTest : public ::testing::Test {
   void ExpectPutMediaGetsEveryAck() {
     auto input = MakeMedia(streamarc::testing::kH264AacMkv);
     ASSERT_TRUE(input.ok());
-    auto r = RunCommand({"curl", "-sS", "--max-time", "60", "-X", "POST", "-H",
-                         "x-amzn-stream-name: ka", "-H", "x-amzn-fragment-timecode-type: ABSOLUTE",
-                         "-H", "Transfer-Encoding: chunked", "--data-binary", "@" + *input,
-                         server_.url() + "/putMedia"});
-    ASSERT_TRUE(r.ok());
-    size_t received = CountOf(r->out, "\"RECEIVED\"");
-    EXPECT_GE(received, 5u) << r->out;
-    EXPECT_EQ(CountOf(r->out, "\"PERSISTED\""), received) << r->out;
-    EXPECT_EQ(CountOf(r->out, "\"ERROR\""), 0u) << r->out;
+    const std::string out =
+        CurlPutMedia(server_.url(), {"ka", *input, "", true, {"--max-time", "60"}});
+    size_t received = CountOf(out, "\"RECEIVED\"");
+    EXPECT_GE(received, 5u) << out;
+    EXPECT_EQ(CountOf(out, "\"PERSISTED\""), received) << out;
+    EXPECT_EQ(CountOf(out, "\"ERROR\""), 0u) << out;
   }
 
   TempDir dir_;

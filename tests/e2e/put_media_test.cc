@@ -9,7 +9,9 @@
 
 #include "common/mkv.h"
 #include "tests/support/archive_reader.h"
+#include "tests/support/kvs_curl.h"
 #include "tests/support/media.h"
+#include "tests/support/mkv_stream.h"
 #include "tests/support/raw_http.h"
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
@@ -18,6 +20,8 @@ namespace streamarc::e2e {
 namespace {
 
 using nlohmann::json;
+using streamarc::testing::CurlCreateStream;
+using streamarc::testing::CurlPutMedia;
 using streamarc::testing::MakeMedia;
 using streamarc::testing::ProbePackets;
 using streamarc::testing::RawHttp;
@@ -83,18 +87,7 @@ struct Acks {
   }
 };
 
-Acks ParseAcks(const std::string& body) {
-  Acks a;
-  size_t p = 0;
-  while ((p = body.find("{\"EventType\"", p)) != std::string::npos) {
-    size_t end = body.find('}', p);
-    json j = json::parse(body.substr(p, end - p + 1), nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << body.substr(p, end - p + 1);
-    a.events.push_back(j);
-    p = end;
-  }
-  return a;
-}
+Acks ParseAcks(const std::string& body) { return {streamarc::testing::ParseAckEvents(body)}; }
 
 class PutMediaTest : public ::testing::Test {
  protected:
@@ -106,31 +99,12 @@ class PutMediaTest : public ::testing::Test {
   std::string Data() { return dir_.File("data"); }
 
   void CreateStream(const std::string& name, int hours) {
-    auto r = RunCommand({"curl", "-sS", "-X", "POST", "--data-binary",
-                         json{{"StreamName", name}, {"DataRetentionInHours", hours}}.dump(),
-                         server_.url() + "/createStream"});
-    ASSERT_TRUE(r.ok());
-    ASSERT_NE(r->out.find("StreamARN"), std::string::npos) << r->out;
+    CurlCreateStream(server_.url(), name, hours);
   }
 
   // Pushes a file with curl; returns the response (headers and ACK stream).
   std::string CurlPush(const std::string& file, const std::string& stream, bool chunked) {
-    std::vector<std::string> cmd = {"curl",
-                                    "-sS",
-                                    "-i",
-                                    "-X",
-                                    "POST",
-                                    "-H",
-                                    "x-amzn-stream-name: " + stream,
-                                    "-H",
-                                    "x-amzn-fragment-timecode-type: ABSOLUTE",
-                                    "--data-binary",
-                                    "@" + file};
-    if (chunked) cmd.insert(cmd.end(), {"-H", "Transfer-Encoding: chunked"});
-    cmd.push_back(server_.url() + "/putMedia");
-    auto r = RunCommand(cmd);
-    EXPECT_TRUE(r.ok());
-    return r->out;
+    return CurlPutMedia(server_.url(), {stream, file, "", chunked, {"-i"}});
   }
 
   void ExpectArchiveEqualsInput(const std::string& input, const std::string& stream) {
@@ -237,14 +211,7 @@ TEST_F(PutMediaTest, GarbageGetsAnErrorAckAndTheConnectionEnds) {
 
 // Starts a hand-made live stream with one H.264 track, number 1.
 void WriteVideoHeader(mkv::Writer& w) {
-  w.WriteEbmlHeader();
-  w.BeginSegment();
-  w.WriteInfo({});
-  mkv::TrackInfo t;
-  t.number = 1;
-  t.codec_id = "V_MPEG4/ISO/AVC";
-  t.codec_private = {1, 0x64, 0, 0x1f, 0xff, 0xe0, 0, 0};
-  w.WriteTracks({&t, 1});
+  streamarc::testing::WriteMkvHeader(w, {streamarc::testing::H264Track()});
 }
 
 TEST_F(PutMediaTest, TimecodesGoingBackwardsAre4004AndEarlierFragmentsStay) {

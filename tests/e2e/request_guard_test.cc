@@ -11,6 +11,7 @@
 #include "server/config.h"
 #include "server/daemon.h"
 #include "tests/support/aws_cli.h"
+#include "tests/support/kvs_curl.h"
 #include "tests/support/media.h"
 #include "tests/support/raw_http.h"
 #include "tests/support/server_process.h"
@@ -21,6 +22,7 @@ namespace {
 
 using nlohmann::json;
 using streamarc::testing::CommandOutput;
+using streamarc::testing::CurlPutMedia;
 using streamarc::testing::MakeMedia;
 using streamarc::testing::RawHttp;
 using streamarc::testing::RunAws;
@@ -68,13 +70,8 @@ class RequestGuardTest : public ::testing::Test {
   void Push(const std::string& stream) {
     auto input = MakeMedia(streamarc::testing::kH264AacMkv);
     ASSERT_TRUE(input.ok());
-    auto r =
-        RunCommand({"curl", "-sS", "-X", "POST", "-H", "x-amzn-stream-name: " + stream, "-H",
-                    "x-amzn-fragment-timecode-type: RELATIVE", "-H",
-                    "x-amzn-producer-start-timestamp: 1000.000", "-H", "Transfer-Encoding: chunked",
-                    "--data-binary", "@" + *input, server_.url() + "/putMedia"});
-    ASSERT_TRUE(r.ok());
-    ASSERT_NE(r->out.find("PERSISTED"), std::string::npos) << r->out;
+    const std::string out = CurlPutMedia(server_.url(), {stream, *input, "1000.000", true, {}});
+    ASSERT_NE(out.find("PERSISTED"), std::string::npos) << out;
   }
 
   TempDir dir_;

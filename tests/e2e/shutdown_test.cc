@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/kvs_curl.h"
 #include "tests/support/media.h"
 #include "tests/support/raw_http.h"
 #include "tests/support/server_process.h"
@@ -20,41 +21,21 @@ namespace streamarc::e2e {
 namespace {
 
 using nlohmann::json;
+using streamarc::testing::CurlGet;
+using streamarc::testing::CurlPost;
+using streamarc::testing::CurlPutMedia;
 using streamarc::testing::MakeMedia;
+using streamarc::testing::PlaylistUris;
 using streamarc::testing::RawHttp;
 using streamarc::testing::ReadFileOrDie;
-using streamarc::testing::RunCommand;
 using streamarc::testing::ServerProcess;
 using streamarc::testing::TempDir;
 
 std::string Post(const ServerProcess& server, const std::string& op, const json& body) {
-  auto r = RunCommand({"curl", "-sS", "-m", "20", "-X", "POST", "--data-binary", body.dump(),
-                       server.url() + "/" + op});
-  EXPECT_TRUE(r.ok());
-  return r.ok() ? r->out : "";
+  return CurlPost(server.url() + "/" + op, body.dump(), {"-m", "20"}).body;
 }
 
-std::string Get(const std::string& url) {
-  auto r = RunCommand({"curl", "-sS", "-m", "20", url});
-  EXPECT_TRUE(r.ok());
-  return r.ok() ? r->out : "";
-}
-
-// The lines of a playlist that are URIs, resolved against the playlist's URL.
-std::vector<std::string> Uris(const std::string& playlist_url, const std::string& text) {
-  const std::string base = playlist_url.substr(0, playlist_url.rfind('/') + 1);
-  std::vector<std::string> out;
-  size_t p = 0;
-  while (p < text.size()) {
-    size_t eol = text.find('\n', p);
-    if (eol == std::string::npos) eol = text.size();
-    std::string line = text.substr(p, eol - p);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty() && line[0] != '#') out.push_back(base + line);
-    p = eol + 1;
-  }
-  return out;
-}
+std::string Get(const std::string& url) { return CurlGet(url, {"-m", "20"}); }
 
 // "GET <path?query> HTTP/1.1" for a URL on the server.
 std::string GetRequest(const ServerProcess& server, const std::string& url) {
@@ -70,12 +51,8 @@ TEST(ShutdownTest, StopsCleanlyWithHlsGetMediaAndPutMediaWorkQueued) {
   // One worker: the segment jobs queue up behind each other.
   ASSERT_TRUE(server.Start(dir.path() + "/data", {"--worker-threads", "1"}).ok());
   Post(server, "createStream", {{"StreamName", "cam1"}, {"DataRetentionInHours", 1}});
-  auto pushed =
-      RunCommand({"curl", "-sS", "-X", "POST", "-H", "x-amzn-stream-name: cam1", "-H",
-                  "x-amzn-fragment-timecode-type: ABSOLUTE", "-H", "Transfer-Encoding: chunked",
-                  "--data-binary", "@" + *media, server.url() + "/putMedia"});
-  ASSERT_TRUE(pushed.ok());
-  ASSERT_NE(pushed->out.find("PERSISTED"), std::string::npos) << pushed->out;
+  const std::string pushed = CurlPutMedia(server.url(), {"cam1", *media, "", true, {}});
+  ASSERT_NE(pushed.find("PERSISTED"), std::string::npos) << pushed;
 
   // An HLS session over the last hour (server time), and its media segments.
   const int64_t now = std::time(nullptr);
@@ -90,10 +67,10 @@ TEST(ShutdownTest, StopsCleanlyWithHlsGetMediaAndPutMediaWorkQueued) {
   ASSERT_FALSE(session.is_discarded());
   const std::string master = session.value("HLSStreamingSessionURL", "");
   ASSERT_FALSE(master.empty()) << session.dump();
-  std::vector<std::string> playlists = Uris(master, Get(master));
+  std::vector<std::string> playlists = PlaylistUris(master, Get(master));
   ASSERT_FALSE(playlists.empty());
   std::vector<std::string> segments;
-  for (const std::string& uri : Uris(playlists[0], Get(playlists[0]))) {
+  for (const std::string& uri : PlaylistUris(playlists[0], Get(playlists[0]))) {
     if (uri.find("getMP4MediaFragment") != std::string::npos) segments.push_back(uri);
   }
   ASSERT_GE(segments.size(), 3u);

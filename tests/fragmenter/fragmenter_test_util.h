@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/mkv.h"
 #include "fragmenter/fragmenter.h"
+#include "tests/support/mkv_stream.h"
 
 namespace streamarc::fragmenter::testing {
 
@@ -104,10 +105,7 @@ class StreamBuilder {
  public:
   StreamBuilder& Header(const std::vector<mkv::TrackInfo>& tracks) {
     mkv::Writer w(out_);
-    w.WriteEbmlHeader();
-    w.BeginSegment();
-    w.WriteInfo({});
-    w.WriteTracks(tracks);
+    streamarc::testing::WriteMkvHeader(w, tracks);
     return *this;
   }
   StreamBuilder& Cluster(int64_t timecode, const std::vector<SynthFrame>& frames) {

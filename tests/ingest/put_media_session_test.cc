@@ -12,6 +12,7 @@
 #include "tests/archive/test_util.h"
 #include "tests/ingest/fake_transport.h"
 #include "tests/ingest/holding_archive.h"
+#include "tests/support/mkv_stream.h"
 
 namespace streamarc::ingest {
 namespace {
@@ -22,19 +23,7 @@ using testing::FakeTransport;
 constexpr int64_t kSecond = 1'000'000;
 constexpr int64_t kTc0 = archive::testing::kStartUs / 1000;  // ms, as ABSOLUTE timecodes are
 
-mkv::Bytes Header() {
-  mkv::Bytes out;
-  mkv::Writer w(out);
-  w.WriteEbmlHeader();
-  w.BeginSegment();
-  w.WriteInfo({});
-  mkv::TrackInfo t;
-  t.number = 1;
-  t.codec_id = "V_MPEG4/ISO/AVC";
-  t.codec_private = {1, 0x64, 0, 0x1f, 0xff, 0xe0, 0, 0};
-  w.WriteTracks({&t, 1});
-  return out;
-}
+mkv::Bytes Header() { return streamarc::testing::MkvHeader({streamarc::testing::H264Track()}); }
 
 // One cluster = one fragment: a key frame and a delta frame, 2 s from the previous cluster.
 mkv::Bytes Cluster(int i, size_t frame_bytes = 100) {

@@ -2,9 +2,7 @@
 // and handler) with small bounds: a reader that stops reading never holds up ingest or a
 // reader that keeps up, and once it reads again it gets every fragment, in order, once
 // (caught up from the archive after it fell off the live feed).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +16,8 @@
 #include "server/api_context.h"
 #include "server/http_server.h"
 #include "server/media_api.h"
+#include "tests/support/mkv_stream.h"
+#include "tests/support/raw_http.h"
 #include "tests/support/subprocess.h"
 
 namespace streamarc::playback {
@@ -27,15 +27,7 @@ constexpr int kFragments = 200;
 constexpr size_t kFrameBytes = 4000;  // 30 frames: ~120 KB per fragment, ~24 MB in all
 
 std::string Header() {
-  mkv::Bytes h;
-  mkv::Writer w(h);
-  w.WriteEbmlHeader();
-  w.BeginSegment();
-  w.WriteInfo({});
-  mkv::TrackInfo video;
-  video.number = 1;
-  video.codec_id = "V_MPEG4/ISO/AVC";
-  w.WriteTracks(std::span<const mkv::TrackInfo>(&video, 1));
+  mkv::Bytes h = testing::MkvHeader({testing::H264Track(/*codec_private=*/{})});
   return std::string(h.begin(), h.end());
 }
 
@@ -72,16 +64,8 @@ class Numbers : public mkv::ReaderHandler {
 class Client {
  public:
   explicit Client(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    int small = 32 * 1024;
-    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    timeval tv{20, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    fd_ = testing::ConnectLoopback(port, 20'000, /*rcvbuf_bytes=*/32 * 1024);
+    EXPECT_GE(fd_, 0);
     std::string body = R"({"StreamName":"cam","StartSelector":{"StartSelectorType":"NOW"}})";
     std::string req =
         "POST /getMedia HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +

@@ -8,6 +8,7 @@
 
 #include "common/mkv.h"
 #include "playback/get_media_request.h"
+#include "tests/support/mkv_stream.h"
 
 namespace streamarc::playback {
 namespace {
@@ -53,17 +54,10 @@ struct Stored {
 
 Stored MakeFragment(const std::string& number, int64_t first_timecode_ms) {
   Stored s;
-  mkv::Bytes header;
-  mkv::Writer hw(header);
-  hw.WriteEbmlHeader();
-  hw.BeginSegment();
-  hw.WriteInfo({});
-  mkv::TrackInfo video;
-  video.number = 1;
-  video.codec_id = "V_MPEG4/ISO/AVC";
+  mkv::TrackInfo video = streamarc::testing::H264Track(/*codec_private=*/{});
   video.pixel_width = 320;
   video.pixel_height = 240;
-  hw.WriteTracks(std::span<const mkv::TrackInfo>(&video, 1));
+  const mkv::Bytes header = streamarc::testing::MkvHeader({video});
   s.info.track_info.assign(header.begin(), header.end());
   mkv::Bytes cluster;
   mkv::Writer cw(cluster);

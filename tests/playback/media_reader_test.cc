@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tests/archive/test_util.h"
+#include "tests/support/forwarding_archive.h"
 
 namespace streamarc::playback {
 namespace {
@@ -134,57 +135,14 @@ class FakeTransport final : public MediaTransport {
 
 // The archive with a hook after a FragmentsAfter that found nothing: lets a test commit and
 // publish a fragment in the window between a reader's last empty read and its switch to live.
-class RacingArchive final : public archive::Archive {
+class RacingArchive final : public streamarc::testing::ForwardingArchive {
  public:
-  explicit RacingArchive(archive::Archive& a) : a_(a) {}
+  explicit RacingArchive(archive::Archive& a) : ForwardingArchive(a) {}
   std::function<void()> after_empty_read;  // runs once, then is cleared
 
-  Result<archive::StreamInfo> CreateStream(const archive::CreateStreamRequest& r) override {
-    return a_.CreateStream(r);
-  }
-  Result<archive::StreamInfo> DescribeStream(const archive::StreamRef& r) override {
-    return a_.DescribeStream(r);
-  }
-  Result<std::vector<archive::StreamInfo>> ListStreams(std::string_view p, std::string_view a,
-                                                       int m) override {
-    return a_.ListStreams(p, a, m);
-  }
-  Status UpdateStream(const archive::StreamRef& r, std::string_view v, std::optional<std::string> d,
-                      std::optional<std::string> m) override {
-    return a_.UpdateStream(r, v, std::move(d), std::move(m));
-  }
-  Status UpdateRetention(const archive::StreamRef& r, std::string_view v, int h) override {
-    return a_.UpdateRetention(r, v, h);
-  }
-  Status TagStream(const archive::StreamRef& r,
-                   const std::map<std::string, std::string>& t) override {
-    return a_.TagStream(r, t);
-  }
-  Status UntagStream(const archive::StreamRef& r, const std::vector<std::string>& k) override {
-    return a_.UntagStream(r, k);
-  }
-  Status DeleteStream(const archive::StreamRef& r, std::string_view v) override {
-    return a_.DeleteStream(r, v);
-  }
-  uint64_t AddStreamDeletedListener(StreamDeletedListener l) override {
-    return a_.AddStreamDeletedListener(std::move(l));
-  }
-  void RemoveStreamDeletedListener(uint64_t id) override { a_.RemoveStreamDeletedListener(id); }
-  Result<std::string> Append(const archive::StreamRef& r, archive::FragmentInput f,
-                             archive::DurableCallback cb) override {
-    return a_.Append(r, std::move(f), std::move(cb));
-  }
-  void Flush() override { a_.Flush(); }
-  Result<archive::FragmentInfo> GetFragment(const archive::StreamRef& r,
-                                            std::string_view n) override {
-    return a_.GetFragment(r, n);
-  }
-  Result<archive::ListResult> ListFragments(const archive::ListRequest& r) override {
-    return a_.ListFragments(r);
-  }
   Result<std::vector<archive::FragmentInfo>> FragmentsAfter(const archive::StreamRef& r,
                                                             std::string_view n, int m) override {
-    auto out = a_.FragmentsAfter(r, n, m);
+    auto out = inner().FragmentsAfter(r, n, m);
     if (out.ok() && out->empty() && after_empty_read) {
       auto hook = std::move(after_empty_read);
       after_empty_read = nullptr;
@@ -192,27 +150,6 @@ class RacingArchive final : public archive::Archive {
     }
     return out;
   }
-  Result<archive::FragmentInfo> FirstAtOrAfter(const archive::StreamRef& r,
-                                               archive::TimestampType t, int64_t us) override {
-    return a_.FirstAtOrAfter(r, t, us);
-  }
-  Result<archive::FragmentInfo> Latest(const archive::StreamRef& r) override {
-    return a_.Latest(r);
-  }
-  Result<archive::FragmentBytes> OpenFragment(const archive::StreamRef& r,
-                                              std::string_view n) override {
-    return a_.OpenFragment(r, n);
-  }
-  Result<std::string> ReadFragment(const archive::StreamRef& r, std::string_view n) override {
-    return a_.ReadFragment(r, n);
-  }
-  Status Sweep() override { return a_.Sweep(); }
-  Status Verify() override { return a_.Verify(); }
-  archive::ArchiveStats Stats() const override { return a_.Stats(); }
-  archive::RecoveryReport Recovery() const override { return a_.Recovery(); }
-
- private:
-  archive::Archive& a_;
 };
 
 class GetMediaReaderTest : public ::testing::Test {

@@ -13,6 +13,7 @@
 
 #include "tests/fragmenter/fragmenter_test_util.h"
 #include "tests/support/media.h"
+#include "tests/support/mkv_stream.h"
 #include "tests/support/subprocess.h"
 
 namespace streamarc::playback {
@@ -61,7 +62,6 @@ StoredFragments Fragment(const std::string& path) {
 }
 
 struct ProbedFrame {
-  int stream = 0;
   std::string type;  // "video" / "audio"
   double pts = 0;
   bool key = false;
@@ -69,30 +69,11 @@ struct ProbedFrame {
 
 // Every packet ffprobe reads, with its stream's codec type and pts in seconds.
 std::vector<ProbedFrame> Probe(const std::string& path) {
-  auto streams = RunCommand({"ffprobe", "-v", "error", "-show_entries", "stream=index,codec_type",
-                             "-of", "csv=p=0", path});
-  EXPECT_TRUE(streams.ok());
-  std::map<int, std::string> types;
-  std::istringstream s(streams->out);
-  for (std::string line; std::getline(s, line);) {
-    int index = 0;
-    char type[32] = {};
-    if (std::sscanf(line.c_str(), "%d,%31s", &index, type) == 2) types[index] = type;
-  }
-  auto packets = RunCommand({"ffprobe", "-v", "error", "-show_entries",
-                             "packet=stream_index,pts_time,flags", "-of", "csv=p=0", path});
-  EXPECT_TRUE(packets.ok());
-  EXPECT_EQ(packets->exit_code, 0) << packets->out;
+  auto probed = streamarc::testing::ProbeTimes(path);
+  EXPECT_TRUE(probed.ok()) << probed.status().ToString();
   std::vector<ProbedFrame> frames;
-  std::istringstream p(packets->out);
-  for (std::string line; std::getline(p, line);) {
-    ProbedFrame f;
-    char flags[16] = {};
-    if (std::sscanf(line.c_str(), "%d,%lf,%15s", &f.stream, &f.pts, flags) < 2) continue;
-    f.type = types[f.stream];
-    f.key = flags[0] == 'K';
-    frames.push_back(f);
-  }
+  if (!probed.ok()) return frames;
+  for (const auto& p : *probed) frames.push_back({p.type, p.pts_s, p.key});
   return frames;
 }
 
@@ -312,10 +293,9 @@ TEST(RemuxTest, ClipStartsAtZeroWithTheRightDuration) {
   // past the last video frame.
   EXPECT_NEAR(static_cast<double>(clip->duration_us) / 1e6, clip_end - clip_start, 0.1);
 
-  auto format = RunCommand({"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
-                            "csv=p=0", dir.File("clip.mp4")});
-  ASSERT_TRUE(format.ok());
-  EXPECT_NEAR(std::atof(format->out.c_str()), clip_end - clip_start, 0.1) << format->out;
+  auto format = streamarc::testing::ProbeDuration(dir.File("clip.mp4"));
+  ASSERT_TRUE(format.ok()) << format.status().ToString();
+  EXPECT_NEAR(*format, clip_end - clip_start, 0.1);
 }
 
 TEST(RemuxTest, ClipEndsWhereTheTracksChange) {
@@ -334,12 +314,7 @@ TEST(RemuxTest, ClipEndsWhereTheTracksChange) {
 // ---- Refusals ----
 
 std::string HeaderWith(const std::vector<mkv::TrackInfo>& tracks) {
-  mkv::Bytes out;
-  mkv::Writer w(out);
-  w.WriteEbmlHeader();
-  w.BeginSegment();
-  w.WriteInfo({});
-  w.WriteTracks(tracks);
+  const mkv::Bytes out = streamarc::testing::MkvHeader(tracks);
   return std::string(out.begin(), out.end());
 }
 

@@ -1,19 +1,8 @@
 #include "tests/producer/gst_test_util.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
-#include <thread>
-
-#include "tests/support/subprocess.h"
-
-extern char** environ;
 
 namespace streamarc::gsttest {
 
@@ -39,74 +28,6 @@ std::vector<std::string> GstEnv() {
 
 std::string PutPath() { return STREAMARC_PUT_PATH; }
 std::string RtspCameraPath() { return STREAMARC_RTSP_CAMERA_PATH; }
-
-Child::Child(const std::vector<std::string>& argv) {
-  char tmpl[] = "/tmp/streamarc-gst-child-XXXXXX";
-  int fd = mkstemp(tmpl);
-  if (fd < 0) return;
-  out_path_ = tmpl;
-  std::vector<std::string> args = argv;
-  std::vector<char*> cargv;
-  for (auto& a : args) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&fa, fd, STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  if (posix_spawnp(&pid_, cargv[0], &fa, nullptr, cargv.data(), environ) != 0) pid_ = -1;
-  posix_spawn_file_actions_destroy(&fa);
-  close(fd);
-}
-
-Child::~Child() {
-  if (pid_ > 0) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  if (!out_path_.empty()) unlink(out_path_.c_str());
-}
-
-void Child::Signal(int sig) {
-  if (pid_ > 0) kill(pid_, sig);
-}
-
-int Child::Wait(int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (pid_ > 0) {
-    int status = 0;
-    pid_t r = waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      pid_ = -1;
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      break;
-    }
-    if (std::chrono::steady_clock::now() > deadline) return -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return exit_code_;
-}
-
-bool Child::WaitForOutput(const std::string& text, int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (Output().find(text) != std::string::npos) return true;
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      return Output().find(text) != std::string::npos;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
-std::string Child::Output() const {
-  if (out_path_.empty()) return "";
-  return testing::ReadFileOrDie(out_path_);
-}
 
 long DoneFrames(const std::string& output) {
   size_t at = output.rfind("done: ");

@@ -2,13 +2,12 @@
 // process the test can signal, and what streamarc-put printed.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "tests/support/archive_reader.h"
+#include "tests/support/subprocess.h"
 
 namespace streamarc::gsttest {
 
@@ -21,27 +20,8 @@ std::vector<std::string> GstEnv();
 std::string PutPath();
 std::string RtspCameraPath();
 
-// A child process with stdout+stderr going to a file. Killed (SIGKILL) if still running
-// when destroyed.
-class Child {
- public:
-  explicit Child(const std::vector<std::string>& argv);
-  ~Child();
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  bool started() const { return pid_ > 0; }
-  void Signal(int sig);
-  // Waits up to `timeout_ms`; the exit code (128+signal if killed), or -1 on timeout.
-  int Wait(int timeout_ms);
-  // Waits until `text` appears in the output; false on timeout or if the child exited.
-  bool WaitForOutput(const std::string& text, int timeout_ms);
-  std::string Output() const;
-
- private:
-  pid_t pid_ = -1;
-  int exit_code_ = -1;
-  std::string out_path_;
-};
+// A child process the test can signal: tests/support/subprocess.h.
+using Child = streamarc::testing::ChildProcess;
 
 using streamarc::testing::ReadArchiveFrames;
 using streamarc::testing::StoredArchive;

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/support/raw_http.h"
+
 namespace streamarc::producer_test {
 
 TcpProxy::TcpProxy(int target_port) : target_port_(target_port) {
@@ -38,13 +40,8 @@ void TcpProxy::AcceptLoop() {
     if (poll(&p, 1, 50) <= 0) continue;
     int client = accept(listen_fd_, nullptr, nullptr);
     if (client < 0) continue;
-    int server = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<uint16_t>(target_port_));
-    if (connect(server, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      close(server);
+    int server = streamarc::testing::ConnectLoopback(target_port_, /*timeout_ms=*/0);
+    if (server < 0) {
       close(client);
       continue;
     }

@@ -1,22 +1,63 @@
-// The HttpServer fixture shared by the in-process HTTP tests: buffered routes (/echo, /slow,
-// the /hls/ prefix), a streaming route (/stream) that counts its body, on a free port.
+// In-process HTTP tests: RunningHttpServer, an HttpServer on a free loopback port served on
+// a thread of its own (as streamarcd's service thread), and the HttpServerTest fixture with
+// buffered routes (/echo, /slow, the /hls/ prefix) and a streaming route (/stream) that
+// counts its body.
 #pragma once
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include "common/clock.h"
 #include "server/http_server.h"
+#include "tests/support/raw_http.h"
 
 namespace streamarc::server {
+
+// Routes go on http() before Start. Stop (or the destructor) stops the server, joins its
+// thread and destroys it; the pool goes last, as in streamarcd.
+class RunningHttpServer {
+ public:
+  RunningHttpServer(Logger& log, size_t threads, size_t queue, HttpServerOptions options = {})
+      : pool_(threads, queue) {
+    options.port = 0;
+    server_ = std::make_unique<HttpServer>(options, pool_, log);
+  }
+  ~RunningHttpServer() { Stop(); }
+  RunningHttpServer(const RunningHttpServer&) = delete;
+  RunningHttpServer& operator=(const RunningHttpServer&) = delete;
+
+  HttpServer& http() { return *server_; }
+  // Listens, then serves on a new thread.
+  Status Start() {
+    Status s = server_->Start();
+    if (s.ok()) thread_ = std::thread([this] { server_->Run(); });
+    return s;
+  }
+  void Stop() {
+    if (!server_) return;
+    server_->Stop();
+    if (thread_.joinable()) thread_.join();
+    server_.reset();
+  }
+  int port() const { return server_->port(); }
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port()) + path;
+  }
+  // The service thread's id (valid after Start, until Stop).
+  std::thread::id service_thread() const { return thread_.get_id(); }
+
+ private:
+  WorkerPool pool_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+};
 
 // Counts body bytes; answers one line per piece received, and "done" once `total` bytes
 // (the query's total=N) have arrived.
@@ -52,12 +93,11 @@ class HttpServerTest : public ::testing::Test {
   void TearDown() override { StopServer(); }
 
   void StartServer(size_t threads, size_t queue) {
-    pool_ = std::make_unique<WorkerPool>(threads, queue);
     HttpServerOptions opt;
-    opt.port = 0;
     opt.max_buffered_body = 1 << 16;
-    server_ = std::make_unique<HttpServer>(opt, *pool_, log_);
-    server_->Route("POST", "/echo", [](const HttpRequest& r) {
+    server_ = std::make_unique<RunningHttpServer>(log_, threads, queue, opt);
+    HttpServer& http = server_->http();
+    http.Route("POST", "/echo", [](const HttpRequest& r) {
       const std::string* name = r.FindHeader("x-amzn-stream-name");
       return HttpResponse{200,
                           "text/plain",
@@ -65,44 +105,30 @@ class HttpServerTest : public ::testing::Test {
                           r.method + " " + r.path + " q=" + r.query +
                               " name=" + (name ? *name : "-") + " body=" + r.body};
     });
-    server_->Route("GET", "/slow", [this](const HttpRequest&) {
+    http.Route("GET", "/slow", [this](const HttpRequest&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms_));
       return HttpResponse{200, "text/plain", {}, "slow"};
     });
-    server_->RoutePrefix("GET", "/hls/", [](const HttpRequest& r) {
+    http.RoutePrefix("GET", "/hls/", [](const HttpRequest& r) {
       return HttpResponse{200, "text/plain", {}, "prefix " + r.path};
     });
-    server_->RouteStreaming(
-        "POST", "/stream", [this](const HttpRequest& r, std::shared_ptr<ResponseWriter> w) {
-          size_t total = 0;
-          if (r.query.rfind("total=", 0) == 0) total = std::stoul(r.query.substr(6));
-          return std::make_unique<CountingHandler>(std::move(w), total, &closed_);
-        });
+    http.RouteStreaming("POST", "/stream",
+                        [this](const HttpRequest& r, std::shared_ptr<ResponseWriter> w) {
+                          size_t total = 0;
+                          if (r.query.rfind("total=", 0) == 0)
+                            total = std::stoul(r.query.substr(6));
+                          return std::make_unique<CountingHandler>(std::move(w), total, &closed_);
+                        });
     ASSERT_TRUE(server_->Start().ok());
-    thread_ = std::thread([this] { server_->Run(); });
   }
 
-  void StopServer() {
-    if (!server_) return;
-    server_->Stop();
-    thread_.join();
-    server_.reset();
-    pool_.reset();
-  }
+  void StopServer() { server_.reset(); }
 
-  std::string Url(const std::string& path) {
-    return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
-  }
+  std::string Url(const std::string& path) { return server_->Url(path); }
 
   int Connect() {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(server_->port()));
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int fd = streamarc::testing::ConnectLoopback(server_->port());
+    EXPECT_GE(fd, 0);
     return fd;
   }
 
@@ -123,9 +149,7 @@ class HttpServerTest : public ::testing::Test {
 
   ManualClock clock_;
   Logger log_{clock_, LogLevel::kError, [](std::string_view) {}};
-  std::unique_ptr<WorkerPool> pool_;
-  std::unique_ptr<HttpServer> server_;
-  std::thread thread_;
+  std::unique_ptr<RunningHttpServer> server_;
   std::atomic<int> closed_{0};
   int slow_ms_ = 0;
 };

@@ -1,7 +1,5 @@
 // ResponseWriter::PostAfter: delayed tasks on the service thread, on libwebsockets timers.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +13,8 @@
 
 #include "common/clock.h"
 #include "server/http_server.h"
+#include "tests/server/http_server_fixture.h"
+#include "tests/support/raw_http.h"
 
 namespace streamarc::server {
 namespace {
@@ -35,38 +35,25 @@ class Quiet final : public StreamingHandler {
 class PostAfterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    HttpServerOptions opt;
-    opt.port = 0;
-    server_ = std::make_unique<HttpServer>(opt, pool_, log_);
-    server_->RouteStreaming("POST", "/timers",
-                            [this](const HttpRequest&, std::shared_ptr<ResponseWriter> w) {
-                              Note("open", std::move(w));
-                              return std::make_unique<Quiet>([this] { Note("closed"); });
-                            });
-    ASSERT_TRUE(server_->Start().ok());
-    thread_ = std::thread([this] { server_->Run(); });
-    server_->Post([this] { Note("service thread"); });
+    server_.http().RouteStreaming("POST", "/timers",
+                                  [this](const HttpRequest&, std::shared_ptr<ResponseWriter> w) {
+                                    Note("open", std::move(w));
+                                    return std::make_unique<Quiet>([this] { Note("closed"); });
+                                  });
+    ASSERT_TRUE(server_.Start().ok());
+    server_.http().Post([this] { Note("service thread"); });
     ASSERT_TRUE(WaitFor("service thread"));
-    service_thread_ = thread_.get_id();
+    service_thread_ = server_.service_thread();
   }
 
   void TearDown() override { StopServer(); }
 
-  void StopServer() {
-    if (!server_) return;
-    server_->Stop();
-    thread_.join();
-    server_.reset();
-  }
+  void StopServer() { server_.Stop(); }
 
   // Sends the head of a streaming request (its body never comes); returns its writer.
   std::shared_ptr<ResponseWriter> OpenWriter() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(server_->port()));
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    fd_ = streamarc::testing::ConnectLoopback(server_.port());
+    EXPECT_GE(fd_, 0);
     std::string head = "POST /timers HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n";
     EXPECT_EQ(send(fd_, head.data(), head.size(), MSG_NOSIGNAL), static_cast<ssize_t>(head.size()));
     EXPECT_TRUE(WaitFor("open"));
@@ -110,9 +97,7 @@ class PostAfterTest : public ::testing::Test {
 
   ManualClock clock_;
   Logger log_{clock_, LogLevel::kError, [](std::string_view) {}};
-  WorkerPool pool_{1, 16};
-  std::unique_ptr<HttpServer> server_;
-  std::thread thread_;
+  RunningHttpServer server_{log_, 1, 16};
   std::thread::id service_thread_;
   int fd_ = -1;
   std::mutex mu_;

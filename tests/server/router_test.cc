@@ -11,6 +11,8 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "tests/server/http_server_fixture.h"
+#include "tests/support/kvs_curl.h"
 #include "tests/support/subprocess.h"
 
 namespace streamarc::server {
@@ -36,16 +38,13 @@ class Streamed final : public StreamingHandler {
 class RouterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    HttpServerOptions opt;
-    opt.port = 0;
-    server_ = std::make_unique<HttpServer>(opt, pool_, log_);
     Middleware m;
     m.check = [](const HttpRequest& r) -> std::optional<HttpResponse> {
       if (r.FindHeader("x-refuse")) return HttpResponse{403, "text/plain", {}, "refused"};
       return std::nullopt;
     };
     m.response_headers = [](const HttpRequest&) { return std::vector<Header>{{"x-mw", "1"}}; };
-    Router routes(*server_, std::move(m));
+    Router routes(server_.http(), std::move(m));
     routes.Route("POST", "/buffered", [this](const HttpRequest&) {
       ++handled_;
       return HttpResponse{200, "text/plain", {}, "buffered"};
@@ -55,18 +54,14 @@ class RouterTest : public ::testing::Test {
                             ++handled_;
                             return std::make_unique<Streamed>(std::move(w));
                           });
-    ASSERT_TRUE(server_->Start().ok());
-    thread_ = std::thread([this] { server_->Run(); });
+    ASSERT_TRUE(server_.Start().ok());
   }
-  void TearDown() override {
-    server_->Stop();
-    thread_.join();
-  }
+  void TearDown() override { server_.Stop(); }
 
   std::string Curl(const std::string& path, bool refuse) {
     std::vector<std::string> cmd = {"curl", "-sS", "-i", "-X", "POST", "--data", "x"};
     if (refuse) cmd.insert(cmd.end(), {"-H", "x-refuse: 1"});
-    cmd.push_back("http://127.0.0.1:" + std::to_string(server_->port()) + path);
+    cmd.push_back(server_.Url(path));
     auto r = RunCommand(cmd);
     EXPECT_TRUE(r.ok());
     return r.ok() ? r->out : "";
@@ -74,9 +69,7 @@ class RouterTest : public ::testing::Test {
 
   SystemClock clock_;
   Logger log_{clock_, LogLevel::kError};
-  WorkerPool pool_{2, 16};
-  std::unique_ptr<HttpServer> server_;
-  std::thread thread_;
+  RunningHttpServer server_{log_, 2, 16};
   std::atomic<int> handled_{0};
 };
 
@@ -104,9 +97,6 @@ TEST_F(RouterTest, MiddlewareRunsFirstOnEveryKindOfRoute) {
 class RouterChainTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    HttpServerOptions opt;
-    opt.port = 0;
-    server_ = std::make_unique<HttpServer>(opt, pool_, log_);
     Middleware first;
     first.check = [this](const HttpRequest& r) -> std::optional<HttpResponse> {
       ++first_checks_;
@@ -121,7 +111,7 @@ class RouterChainTest : public ::testing::Test {
     second.response_headers = [](const HttpRequest&) {
       return std::vector<Header>{{"x-second", "1"}, {"x-handler-sets", "middleware"}};
     };
-    Router routes(*server_, {RequestIdMiddleware(ids_), std::move(first), std::move(second)});
+    Router routes(server_.http(), {RequestIdMiddleware(ids_), std::move(first), std::move(second)});
     routes.Route("POST", "/buffered", [](const HttpRequest&) {
       return HttpResponse{200, "text/plain", {{"x-handler-sets", "handler"}}, "buffered"};
     });
@@ -129,29 +119,21 @@ class RouterChainTest : public ::testing::Test {
                           [](const HttpRequest&, std::shared_ptr<ResponseWriter> w) {
                             return std::make_unique<Streamed>(std::move(w));
                           });
-    ASSERT_TRUE(server_->Start().ok());
-    thread_ = std::thread([this] { server_->Run(); });
+    ASSERT_TRUE(server_.Start().ok());
   }
-  void TearDown() override {
-    server_->Stop();
-    thread_.join();
-  }
+  void TearDown() override { server_.Stop(); }
 
   std::string Curl(const std::string& path, std::vector<std::string> headers = {}) {
     std::vector<std::string> cmd = {"curl", "-sS", "-i", "-X", "POST", "--data", "x"};
     for (const std::string& h : headers) cmd.insert(cmd.end(), {"-H", h});
-    cmd.push_back("http://127.0.0.1:" + std::to_string(server_->port()) + path);
+    cmd.push_back(server_.Url(path));
     auto r = RunCommand(cmd);
     EXPECT_TRUE(r.ok());
     return r.ok() ? r->out : "";
   }
 
   static int Count(const std::string& text, const std::string& needle) {
-    int n = 0;
-    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-      ++n;
-    }
-    return n;
+    return static_cast<int>(streamarc::testing::CountOf(text, needle));
   }
 
   // The request id of a response, or "" if it has none (or more than one).
@@ -164,9 +146,7 @@ class RouterChainTest : public ::testing::Test {
   SystemClock clock_;
   Logger log_{clock_, LogLevel::kError};
   RequestIds ids_{42};
-  WorkerPool pool_{2, 16};
-  std::unique_ptr<HttpServer> server_;
-  std::thread thread_;
+  RunningHttpServer server_{log_, 2, 16};
   std::atomic<int> first_checks_{0};
 };
 

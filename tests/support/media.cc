@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -101,8 +102,8 @@ Result<std::string> MakeMedia(const std::string& name) {
   return path;
 }
 
-Result<std::vector<ProbePacket>> ProbePackets(const std::string& path) {
-  auto r = RunCommand({"ffprobe", "-v", "error", "-show_entries",
+Result<std::vector<ProbePacket>> ProbePackets(const std::string& path, bool quiet) {
+  auto r = RunCommand({"ffprobe", "-v", quiet ? "quiet" : "error", "-show_entries",
                        "packet=stream_index,pts,flags,size", "-of", "csv=p=0", path});
   if (!r.ok()) return r.status();
   if (r->exit_code != 0) return Internal("ffprobe failed: " + r->out);
@@ -125,6 +126,41 @@ Result<std::vector<ProbePacket>> ProbePackets(const std::string& path) {
     packets.push_back(p);
   }
   return packets;
+}
+
+Result<std::vector<ProbeTime>> ProbeTimes(const std::string& input,
+                                          const std::vector<std::string>& extra) {
+  std::vector<std::string> cmd = {"ffprobe", "-v", "error"};
+  cmd.insert(cmd.end(), extra.begin(), extra.end());
+  cmd.insert(cmd.end(),
+             {"-show_entries", "packet=codec_type,pts_time,flags", "-of", "csv=p=0", input});
+  auto r = RunCommand(cmd);
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) return Internal("ffprobe failed: " + r->out.substr(0, 2000));
+  std::vector<ProbeTime> out;
+  std::istringstream lines(r->out);
+  for (std::string line; std::getline(lines, line);) {
+    // codec_type,pts_time,flags (ffprobe's order)
+    const size_t comma = line.find(',');
+    if (comma == std::string::npos) continue;
+    ProbeTime t;
+    t.type = line.substr(0, comma);
+    if (t.type != "video" && t.type != "audio") continue;
+    if (line.compare(comma + 1, 3, "N/A") == 0) continue;
+    t.pts_s = std::atof(line.c_str() + comma + 1);
+    const size_t flags = line.find(',', comma + 1);
+    t.key = flags != std::string::npos && line.compare(flags + 1, 1, "K") == 0;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+Result<double> ProbeDuration(const std::string& input) {
+  auto r = RunCommand(
+      {"ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", input});
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) return Internal("ffprobe failed: " + r->out.substr(0, 2000));
+  return std::atof(r->out.c_str());
 }
 
 }  // namespace streamarc::testing

@@ -29,7 +29,23 @@ struct ProbePacket {
   int64_t size = 0;
 };
 
-// `ffprobe -show_packets` of a file, in file order.
-Result<std::vector<ProbePacket>> ProbePackets(const std::string& path);
+// `ffprobe -show_packets` of a file, in file order. `quiet`: ffprobe reports nothing, not
+// even errors (a GetMedia chunk stream makes it complain at every new Segment).
+Result<std::vector<ProbePacket>> ProbePackets(const std::string& path, bool quiet = false);
+
+struct ProbeTime {
+  std::string type;  // the stream's codec type: "video", "audio"
+  double pts_s = 0;  // presentation time in seconds
+  bool key = false;
+};
+
+// Every audio and video packet with a pts that ffprobe reads from a file or URL, in read
+// order; `extra` goes before the input (e.g. {"-live_start_index", "0"}). An error when
+// ffprobe fails.
+Result<std::vector<ProbeTime>> ProbeTimes(const std::string& input,
+                                          const std::vector<std::string>& extra = {});
+
+// The duration ffprobe reports for the container, in seconds.
+Result<double> ProbeDuration(const std::string& input);
 
 }  // namespace streamarc::testing

@@ -11,20 +11,26 @@
 
 namespace streamarc::testing {
 
-RawHttp::RawHttp(int port, int timeout_ms) {
-  fd_ = socket(AF_INET, SOCK_STREAM, 0);
+int ConnectLoopback(int port, int timeout_ms, int rcvbuf_bytes) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  if (rcvbuf_bytes > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf_bytes, sizeof rcvbuf_bytes);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
   inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd_);
-    fd_ = -1;
-    return;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
   }
-  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (timeout_ms > 0) {
+    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  return fd;
 }
+
+RawHttp::RawHttp(int port, int timeout_ms) : fd_(ConnectLoopback(port, timeout_ms)) {}
 
 RawHttp::~RawHttp() {
   if (fd_ >= 0) close(fd_);

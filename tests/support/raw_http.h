@@ -6,6 +6,11 @@
 
 namespace streamarc::testing {
 
+// A TCP connection to 127.0.0.1:`port` whose reads time out after `timeout_ms` (0: never),
+// with a receive buffer of `rcvbuf_bytes` unless 0 (set before connecting, so the window is
+// small from the start). Returns the socket, which the caller closes, or -1.
+int ConnectLoopback(int port, int timeout_ms = 5000, int rcvbuf_bytes = 0);
+
 class RawHttp {
  public:
   // Connects to 127.0.0.1:port; reads time out after `timeout_ms`.

@@ -4,10 +4,12 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "tests/support/subprocess.h"
 
 namespace streamarc::testing {
 
@@ -31,14 +33,13 @@ class ServerProcess {
 
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  pid_t pid() const { return pid_; }
-  // Everything the server wrote to stderr so far.
+  pid_t pid() const { return child_ ? child_->pid() : -1; }
+  // Everything the server wrote to stderr (and stdout) so far.
   std::string log() const;
 
  private:
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> child_;
   int port_ = 0;
-  std::string log_path_;
 };
 
 }  // namespace streamarc::testing
