@@ -65,7 +65,8 @@ Status LocalArchive::LoadStreams() {
     }
     MutexLock lock(mu_);
     names_by_id_[r.id] = r.info.name;
-    streams_[r.info.name] = StreamState{r.id, std::move(r.info)};
+    const std::string name = r.info.name;
+    streams_[name] = StreamState{r.id, std::move(r.info)};
   }
   // A crash interrupted these deletions: finish them.
   for (const auto& [id, name] : deleting) RETURN_IF_ERROR(FinishDeletingStream(id, name));
