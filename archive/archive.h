@@ -2,10 +2,13 @@
 //
 // The archive stores fragments as opaque bytes (the caller's MKV cluster, as GetMedia will
 // serve it) with their metadata, and tells the caller through a callback when a fragment
-// is durable. It knows nothing of HTTP or Matroska. `Archive` is the storage-backend
-// interface (a later S3 + PostgreSQL backend implements the same calls); OpenLocalArchive
-// builds the embedded backend: append-only segment files plus a SQLite (WAL) index, with
-// the on-disk format in archive/FORMAT.md.
+// is durable. It knows nothing of HTTP or Matroska. `Archive` is the facade ingest, playback
+// and server use. OpenLocalArchive builds the embedded backend: its commit pipeline,
+// retention, eviction and recovery talk to three seams, a stream registry
+// (archive/stream_registry.h), a fragment index (archive/fragment_index.h) and a segment
+// store (archive/segment_store.h), whose defaults are SQLite (WAL) and append-only local
+// files, with the on-disk format in archive/FORMAT.md. PostgreSQL and an S3-compatible
+// bucket can stand in for them later without touching the pipeline.
 #pragma once
 
 #include <cstdint>
@@ -81,11 +84,25 @@ struct FragmentInfo {
   std::vector<uint32_t> key_frame_offsets;
 };
 
-// A fragment's bytes as a file range, for pread(2) or sendfile(2). `file` stays readable
-// while this object lives, even if retention removes the segment meanwhile. (A fragment
-// evicted for space from a segment that stays reads as zeros: its blocks are given back.)
+// Read access to one stored segment, handed out by the archive's segment store
+// (archive/segment_store.h). Thread-safe. Local files stay readable while this object
+// lives, even if retention removes the segment meanwhile; a remote store's reads may fail
+// with kNotFound/kDataLoss once the segment is deleted.
+class SegmentReader {
+ public:
+  virtual ~SegmentReader() = default;
+  // Reads exactly `n` bytes at `offset` into `buf`; kDataLoss when the segment is shorter.
+  virtual Status Read(uint64_t offset, size_t n, char* buf) const = 0;
+  // A descriptor of the same bytes for sendfile(2), valid while this object lives; -1 when
+  // the store has none (an object store): use Read instead.
+  virtual int fd() const { return -1; }
+};
+
+// A fragment's bytes as a range of a stored segment, for Read or (local files) pread(2) /
+// sendfile(2) on reader->fd(). (A fragment evicted for space from a segment that stays
+// reads as zeros: its blocks are given back.)
 struct FragmentBytes {
-  std::shared_ptr<const RandomAccessFile> file;
+  std::shared_ptr<const SegmentReader> reader;
   uint64_t offset = 0;
   uint64_t length = 0;
   uint32_t crc32 = 0;  // of the bytes, as written

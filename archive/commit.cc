@@ -1,8 +1,8 @@
 // Ingest: Append queues; the commit thread writes, syncs and indexes in groups.
 //
 // One group commit: write every queued fragment (from any number of streams) to its
-// stream's open segment file, fdatasync each touched file once, then insert all index rows
-// in one SQLite transaction, and only then report each fragment durable. A failed write or
+// stream's open segment, fdatasync each touched segment once, then insert all index rows
+// in one index transaction, and only then report each fragment durable. A failed write or
 // sync fails just the fragments it affects; their segment is closed and truncated back to
 // its committed end, and the next fragment of that stream opens a new segment file.
 #include <algorithm>
@@ -25,7 +25,7 @@ int64_t FloorTo(int64_t v, int64_t step) {
 Result<std::string> LocalArchive::Append(const StreamRef& ref, FragmentInput fragment,
                                          DurableCallback on_durable) {
   auto reject = [&](Status s) -> Result<std::string> {
-    std::lock_guard<std::mutex> lock(stats_mu_);
+    MutexLock lock(stats_mu_);
     ++stats_.appends_rejected;
     return s;
   };
@@ -44,10 +44,13 @@ Result<std::string> LocalArchive::Append(const StreamRef& ref, FragmentInput fra
   const uint64_t size = fragment.bytes.size();
   uint64_t seq;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stop_) return reject(Unavailable("archive is shutting down"));
+    MutexLock lock(mu_);
+    if (stop_) {
+      lock.Unlock();
+      return reject(Unavailable("archive is shutting down"));
+    }
     if (pending_bytes_ > 0 && pending_bytes_ + size > options_.max_pending_bytes) {
-      std::lock_guard<std::mutex> sl(stats_mu_);
+      MutexLock sl(stats_mu_);
       ++stats_.appends_rejected;
       return ResourceExhausted("archive commit queue is full");
     }
@@ -58,20 +61,23 @@ Result<std::string> LocalArchive::Append(const StreamRef& ref, FragmentInput fra
     pending_bytes_ += size;
     ++enqueued_;
   }
-  work_cv_.notify_one();
+  work_cv_.NotifyOne();
   return FormatFragmentNumber(seq, suffix_);
 }
 
 void LocalArchive::CommitLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (;;) {
-    work_cv_.wait_for(lock, std::chrono::seconds(1),
-                      [&] { return stop_ || !queue_.empty() || !tasks_.empty(); });
+    // Woken by work, or once a second to seal segments whose window has passed.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (!stop_ && queue_.empty() && tasks_.empty()) {
+      if (!work_cv_.WaitUntil(mu_, deadline)) break;
+    }
     if (queue_.empty() && tasks_.empty()) {
       if (stop_) break;
-      lock.unlock();
+      lock.Unlock();
       SealIdleSegments();
-      lock.lock();
+      lock.Lock();
       continue;
     }
     std::vector<Pending> batch;
@@ -84,20 +90,20 @@ void LocalArchive::CommitLoop() {
     }
     std::deque<std::function<void()>> tasks;
     tasks.swap(tasks_);
-    lock.unlock();
+    lock.Unlock();
     if (!batch.empty()) CommitBatch(batch);
     for (auto& t : tasks) t();
     if (!batch.empty()) SealIdleSegments();
-    lock.lock();
+    lock.Lock();
     pending_bytes_ -= bytes;
     reported_ += batch.size();
-    done_cv_.notify_all();
+    done_cv_.NotifyAll();
   }
-  lock.unlock();
+  lock.Unlock();
   std::vector<int64_t> ids;
   for (const auto& [id, seg] : open_) ids.push_back(id);
   for (int64_t id : ids) CloseSegment(id, /*seal_in_db=*/true);
-  lock.lock();
+  lock.Lock();
   commit_running_ = false;
 }
 
@@ -124,22 +130,14 @@ Result<LocalArchive::OpenSegment*> LocalArchive::SegmentFor(const Pending& p) {
   seg.id = next_segment_id_++;
   seg.stream_id = p.stream_id;
   seg.window_start = FloorTo(p.in.server_timestamp_us, window);
-  const std::string dir = StreamDir(options_.root, p.stream_id);
-  const std::string path = SegmentPath(options_.root, p.stream_id, seg.id);
-  RETURN_IF_ERROR(env_.CreateDirs(dir));
-  ASSIGN_OR_RETURN(seg.file, env_.OpenWritable(path));
-  if (seg.file->Size() != 0) RETURN_IF_ERROR(seg.file->Truncate(0));
+  const SegmentKey key{p.stream_id, seg.id};
+  // Its existence is made durable once per group commit, before the index transaction
+  // (SegmentStore::SyncCreated).
+  ASSIGN_OR_RETURN(seg.file, segments_->Create(key));
   Status s = seg.file->Append(EncodeSegmentHeader(p.stream_id, seg.id));
-  // The new directory entry must be durable before any row points into the file.
-  // The new directory entries must be durable before a row points into the file: synced
-  // once per directory per group commit, before the index transaction (SyncNewDirs).
-  if (s.ok() && options_.sync) {
-    dirs_to_sync_.insert(dir);
-    dirs_to_sync_.insert(options_.root + "/segments");
-  }
   if (!s.ok()) {
     seg.file.reset();
-    env_.RemoveFile(path).IgnoreError();
+    segments_->Remove(key).IgnoreError();
     return s;
   }
   seg.committed_end = kSegmentHeaderSize;
@@ -154,7 +152,7 @@ Result<LocalArchive::OpenSegment*> LocalArchive::SegmentFor(const Pending& p) {
 Status LocalArchive::WriteOne(Written& w) {
   Pending& p = *w.p;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!names_by_id_.count(p.stream_id)) return NotFound("stream deleted: " + p.stream_name);
   }
   ASSIGN_OR_RETURN(w.seg, SegmentFor(p));
@@ -195,15 +193,11 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
         segs[i]->broken_status = results[i];
         sync_status[segs[i]] = results[i];
       }
-      std::lock_guard<std::mutex> lock(stats_mu_);
+      MutexLock lock(stats_mu_);
       stats_.file_syncs += files.size();
     }
-    if (!dirs_to_sync_.empty()) {
-      Status d;
-      for (const std::string& dir : dirs_to_sync_) {
-        if (d.ok()) d = env_.SyncDir(dir);
-      }
-      dirs_to_sync_.clear();
+    {
+      Status d = segments_->SyncCreated();
       if (!d.ok()) {
         // Which entry is durable is unknown: fail every fragment in a new file.
         for (OpenSegment* seg : touched) {
@@ -276,7 +270,7 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
     }
   }
   {
-    std::lock_guard<std::mutex> lock(stats_mu_);
+    MutexLock lock(stats_mu_);
     stats_.fragments_appended += ok_count;
     stats_.bytes_appended += ok_bytes;
     stats_.fragments_failed += failed;
@@ -306,109 +300,46 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
   }
 }
 
-Result<int64_t> LocalArchive::InsertTrackInfo(int64_t stream_id, const std::string& blob) {
-  ASSIGN_OR_RETURN(Stmt * st,
-                   writer_->Prepare("INSERT INTO track_infos(stream_id, blob) VALUES(?1, ?2)"));
-  st->Bind(1, stream_id).BindBlob(2, blob);
-  Status s = st->Run();
-  st->Reset();
-  RETURN_IF_ERROR(s);
-  return sqlite3_last_insert_rowid(writer_->raw());
-}
-
 Status LocalArchive::CommitIndex(std::vector<Written*>& ok) {
-  Db& db = *writer_;
   // Announced before the transaction, so a sweep between two deletions lets it go first.
   {
-    std::lock_guard<std::mutex> lock(index_turn_mu_);
+    MutexLock lock(index_turn_mu_);
     ++commits_in_index_;
   }
   struct Done {
     LocalArchive* a;
     ~Done() {
       {
-        std::lock_guard<std::mutex> lock(a->index_turn_mu_);
+        MutexLock lock(a->index_turn_mu_);
         --a->commits_in_index_;
       }
-      a->index_turn_cv_.notify_all();
+      a->index_turn_cv_.NotifyAll();
     }
   } done{this};
-  RETURN_IF_ERROR(db.Begin());
-  std::map<OpenSegment*, OpenSegment> next;  // segment state after this commit
-  std::unordered_map<int64_t, std::pair<std::string, int64_t>> new_tracks;
-  auto body = [&]() -> Status {
-    ASSIGN_OR_RETURN(
-        Stmt * ins,
-        db.Prepare("INSERT INTO fragments(seq, stream_id, segment_id, byte_offset, byte_length,"
-                   " producer_us, server_us, duration_us, track_info_id, key_frames)"
-                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
-    for (Written* w : ok) {
-      const Pending& p = *w->p;
-      ins->Reset();
-      ins->Bind(1, static_cast<int64_t>(p.seq)).Bind(2, p.stream_id).Bind(3, w->seg->id);
-      ins->Bind(4, static_cast<int64_t>(w->offset));
-      ins->Bind(5, static_cast<int64_t>(p.in.bytes.size()));
-      ins->Bind(6, p.in.producer_timestamp_us).Bind(7, p.in.server_timestamp_us);
-      ins->Bind(8, p.in.duration_us);
-      if (!p.in.track_info.empty()) {
-        auto nt = new_tracks.find(p.stream_id);
-        int64_t tid;
-        if (nt != new_tracks.end() && nt->second.first == p.in.track_info) {
-          tid = nt->second.second;
-        } else {
-          auto cached = track_cache_.find(p.stream_id);
-          const bool hit = nt == new_tracks.end() && cached != track_cache_.end() &&
-                           cached->second.first == p.in.track_info;
-          if (hit) {
-            tid = cached->second.second;
-          } else {
-            ASSIGN_OR_RETURN(tid, InsertTrackInfo(p.stream_id, p.in.track_info));
-            new_tracks[p.stream_id] = {p.in.track_info, tid};
-          }
-        }
-        ins->Bind(9, tid);
-      }
-      if (!p.in.key_frame_offsets.empty()) ins->BindBlob(10, EncodeOffsets(p.in.key_frame_offsets));
-      Status s = ins->Run();
-      ins->Reset();
-      RETURN_IF_ERROR(s);
-      auto [it, fresh] = next.emplace(w->seg, OpenSegment{});
-      OpenSegment& n = it->second;
-      if (fresh) {
-        n.first_seq = w->seg->in_db ? w->seg->first_seq : p.seq;
-        n.min_server_us = w->seg->in_db ? w->seg->min_server_us : p.in.server_timestamp_us;
-        n.max_server_us = w->seg->in_db ? w->seg->max_server_us : p.in.server_timestamp_us;
-      }
-      n.last_seq = p.seq;
-      n.min_server_us = std::min(n.min_server_us, p.in.server_timestamp_us);
-      n.max_server_us = std::max(n.max_server_us, p.in.server_timestamp_us);
-      n.committed_end = std::max(n.committed_end, w->offset + p.in.bytes.size());
+  std::vector<NewFragmentRow> rows;
+  rows.reserve(ok.size());
+  std::map<OpenSegment*, SegmentRow> next;  // segment state after this commit
+  for (Written* w : ok) {
+    const Pending& p = *w->p;
+    rows.push_back(NewFragmentRow{p.seq, p.stream_id, w->seg->id, w->offset, &p.in});
+    auto [it, fresh] = next.emplace(w->seg, SegmentRow{});
+    SegmentRow& n = it->second;
+    if (fresh) {
+      n.id = w->seg->id;
+      n.stream_id = w->seg->stream_id;
+      n.window_start_us = w->seg->window_start;
+      n.first_seq = w->seg->in_db ? w->seg->first_seq : p.seq;
+      n.min_server_us = w->seg->in_db ? w->seg->min_server_us : p.in.server_timestamp_us;
+      n.max_server_us = w->seg->in_db ? w->seg->max_server_us : p.in.server_timestamp_us;
     }
-    for (auto& [seg, n] : next) {
-      ASSIGN_OR_RETURN(
-          Stmt * up,
-          db.Prepare(
-              "INSERT INTO segments(id, stream_id, window_start_us, first_seq, last_seq,"
-              " min_server_us, max_server_us, committed_end, sealed)"
-              " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0) ON CONFLICT(id) DO UPDATE SET"
-              " last_seq=excluded.last_seq, min_server_us=excluded.min_server_us,"
-              " max_server_us=excluded.max_server_us, committed_end=excluded.committed_end"));
-      up->Bind(1, seg->id).Bind(2, seg->stream_id).Bind(3, seg->window_start);
-      up->Bind(4, static_cast<int64_t>(n.first_seq)).Bind(5, static_cast<int64_t>(n.last_seq));
-      up->Bind(6, n.min_server_us).Bind(7, n.max_server_us);
-      up->Bind(8, static_cast<int64_t>(n.committed_end));
-      Status s = up->Run();
-      up->Reset();
-      RETURN_IF_ERROR(s);
-    }
-    return Status::Ok();
-  };
-  Status s = body();
-  if (s.ok()) s = db.Commit();
-  if (!s.ok()) {
-    db.Rollback();
-    return s;
+    n.last_seq = p.seq;
+    n.min_server_us = std::min(n.min_server_us, p.in.server_timestamp_us);
+    n.max_server_us = std::max(n.max_server_us, p.in.server_timestamp_us);
+    n.committed_end = std::max(n.committed_end, w->offset + p.in.bytes.size());
   }
+  std::vector<SegmentRow> seg_rows;
+  for (const auto& [seg, n] : next) seg_rows.push_back(n);
+  RETURN_IF_ERROR(index_->Commit(rows, seg_rows));
   // Committed: now the in-memory state may move forward.
   uint64_t grown = 0;
   for (auto& [seg, n] : next) {
@@ -420,9 +351,7 @@ Status LocalArchive::CommitIndex(std::vector<Written*>& ok) {
     seg->max_server_us = n.max_server_us;
     seg->committed_end = n.committed_end;
   }
-  for (auto& [sid, t] : new_tracks) track_cache_[sid] = std::move(t);
-
-  std::lock_guard<std::mutex> lock(stats_mu_);
+  MutexLock lock(stats_mu_);
   ++stats_.commits;
   stats_.total_bytes += grown;
   return Status::Ok();
@@ -436,43 +365,35 @@ void LocalArchive::CloseSegment(int64_t stream_id, bool seal_in_db) {
 }
 
 void LocalArchive::FinishSegment(OpenSegment& seg, bool seal_in_db) {
-  const std::string path = SegmentPath(options_.root, seg.stream_id, seg.id);
+  const SegmentKey key{seg.stream_id, seg.id};
   if (!seg.in_db) {
-    // Nothing committed: the file is an orphan-to-be; remove it now.
+    // Nothing committed: the segment is an orphan-to-be; remove it now.
     seg.file.reset();
-    env_.RemoveFile(path).IgnoreError();
-  } else {
-    if (seg.file->Size() != seg.committed_end) {
-      Status t = seg.file->Truncate(seg.committed_end);
-      if (!t.ok()) {
-        logger_.Warn("archive", "could not truncate segment; recovery will",
-                     {{"path", path}, {"error", t.ToString()}});
-      }
+    segments_->Remove(key).IgnoreError();
+    return;
+  }
+  if (seg.file->Size() != seg.committed_end) {
+    Status t = seg.file->Truncate(seg.committed_end);
+    if (!t.ok()) {
+      logger_.Warn("archive", "could not truncate segment; recovery will",
+                   {{"segment", seg.id}, {"error", t.ToString()}});
     }
-    seg.file.reset();
-    if (seal_in_db) {
-      Result<Stmt*> st = writer_->Prepare("UPDATE segments SET sealed=1 WHERE id=?1");
-      Status s = st.ok() ? (*st)->Bind(1, seg.id).Run() : st.status();
-      if (st.ok()) (*st)->Reset();
-      if (!s.ok()) {
-        logger_.Warn("archive", "could not seal segment; it stays until restart",
-                     {{"path", path}, {"error", s.ToString()}});
-      }
-    }
+  }
+  seg.file.reset();
+  if (!seal_in_db) return;
+  Status s = segments_->Seal(key);
+  if (s.ok()) s = index_->SealSegment(seg.id);
+  if (!s.ok()) {
+    logger_.Warn("archive", "could not seal segment; it stays until restart",
+                 {{"segment", seg.id}, {"error", s.ToString()}});
   }
 }
 
 void LocalArchive::SealIdleSegments() {
-  bool all;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    all = seal_all_requested_;
-    seal_all_requested_ = false;
-  }
   const int64_t now = clock_.NowMicros();
   std::vector<int64_t> ids;
   for (const auto& [id, seg] : open_) {
-    if (all || now >= seg.window_start + options_.segment_window_us) ids.push_back(id);
+    if (now >= seg.window_start + options_.segment_window_us) ids.push_back(id);
   }
   for (int64_t id : ids) CloseSegment(id, /*seal_in_db=*/true);
 }

@@ -9,8 +9,9 @@
 // Part of a segment (a prefix of its fragments) is evicted in two steps: its rows go, and
 // the segment row moves first_seq and min_server_us forward, in one transaction; then its
 // bytes are punched out of the file. A crash between the two leaves unreferenced bytes that
-// a later punch of that segment, or its deletion, frees. Where the file system cannot punch
-// holes, only whole segments are evicted.
+// a later punch of that segment, or its deletion, frees. Where the segment store cannot
+// punch holes (a file system without them, an object store), only whole segments are
+// evicted.
 #include <algorithm>
 #include <limits>
 #include <set>
@@ -63,7 +64,7 @@ void LocalArchive::ResolveSpaceLimits() {
 
 bool LocalArchive::OverBudget(uint64_t headroom) {
   if (options_.max_total_bytes > 0) {
-    std::lock_guard<std::mutex> lock(stats_mu_);
+    MutexLock lock(stats_mu_);
     if (stats_.total_bytes + headroom > options_.max_total_bytes) return true;
   }
   if (min_free_ > 0) {
@@ -73,112 +74,52 @@ bool LocalArchive::OverBudget(uint64_t headroom) {
   return false;
 }
 
-Result<int64_t> LocalArchive::KeepFrom(int64_t stream_id) {
-  std::lock_guard<std::mutex> control(control_mu_);
-  ASSIGN_OR_RETURN(Stmt * st, control_->Prepare("SELECT seq, duration_us FROM fragments"
-                                                " WHERE stream_id=?1 ORDER BY seq DESC LIMIT ?2"));
-  st->Bind(1, stream_id).Bind(2, kKeepScanLimit);
-  int64_t keep = std::numeric_limits<int64_t>::max();
+Result<uint64_t> LocalArchive::KeepFrom(int64_t stream_id) {
+  // No rows: nothing to protect (an int64 bound, as the index compares signed seqs).
+  uint64_t keep = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   int count = 0;
   int64_t duration = 0;
-  for (;;) {
-    Result<bool> row = st->Step();
-    if (!row.ok()) {
-      st->Reset();
-      return row.status();
-    }
-    if (!*row) break;
-    keep = st->Int(0);
-    duration += std::max<int64_t>(0, st->Int(1));
-    if (++count >= options_.keep_newest_fragments && duration >= options_.keep_newest_us) break;
-  }
-  st->Reset();
+  RETURN_IF_ERROR(
+      index_->ForEachNewest(stream_id, kKeepScanLimit, [&](uint64_t seq, int64_t duration_us) {
+        keep = seq;
+        duration += std::max<int64_t>(0, duration_us);
+        return !(++count >= options_.keep_newest_fragments && duration >= options_.keep_newest_us);
+      }));
   return keep;
 }
 
-Status LocalArchive::EvictPrefix(int64_t segment_id, int64_t stream_id, int64_t keep_from,
+Status LocalArchive::EvictPrefix(int64_t segment_id, int64_t stream_id, uint64_t keep_from,
                                  uint64_t* freed) {
   *freed = 0;
-  int64_t count = 0, payload = 0, end = 0, first_seq = 0, min_us = 0;
-  {
-    std::lock_guard<std::mutex> control(control_mu_);
-    Db& db = *control_;
-    // The segment's rows below keep_from: seq range first_seq..keep_from-1 of the stream.
-    constexpr const char* kRange =
-        " FROM fragments WHERE stream_id=?1 AND segment_id=?2 AND seq >= (SELECT first_seq"
-        " FROM segments WHERE id=?2) AND seq < ?3";
-    auto body = [&]() -> Status {
-      ASSIGN_OR_RETURN(Stmt * sel,
-                       db.Prepare(std::string("SELECT COUNT(*),"
-                                              " IFNULL(SUM(byte_length), 0),"
-                                              " IFNULL(MAX(byte_offset + byte_length), 0)") +
-                                  kRange));
-      sel->Bind(1, stream_id).Bind(2, segment_id).Bind(3, keep_from);
-      Result<bool> row = sel->Step();
-      if (row.ok() && *row) {
-        count = sel->Int(0);
-        payload = sel->Int(1);
-        end = sel->Int(2);
-      }
-      sel->Reset();
-      RETURN_IF_ERROR(row.status());
-      if (count == 0) return Status::Ok();
-      ASSIGN_OR_RETURN(Stmt * del, db.Prepare(std::string("DELETE") + kRange));
-      Status s = del->Bind(1, stream_id).Bind(2, segment_id).Bind(3, keep_from).Run();
-      del->Reset();
-      RETURN_IF_ERROR(s);
-      // The rows left start at keep_from or later: the segment now begins there.
-      ASSIGN_OR_RETURN(
-          Stmt * up,
-          db.Prepare("UPDATE segments SET"
-                     " first_seq=IFNULL((SELECT MIN(seq) FROM fragments WHERE stream_id=?1 AND"
-                     " segment_id=?2 AND seq BETWEEN ?3 AND segments.last_seq), first_seq),"
-                     " min_server_us=IFNULL((SELECT MIN(server_us) FROM fragments WHERE"
-                     " stream_id=?1 AND segment_id=?2 AND seq BETWEEN ?3 AND segments.last_seq),"
-                     " min_server_us) WHERE id=?2 RETURNING first_seq, min_server_us"));
-      up->Bind(1, stream_id).Bind(2, segment_id).Bind(3, keep_from);
-      Result<bool> r = up->Step();
-      if (r.ok() && *r) {
-        first_seq = up->Int(0);
-        min_us = up->Int(1);
-      }
-      up->Reset();  // RETURNING: the update is complete after the first step
-      return r.status();
-    };
-    RETURN_IF_ERROR(WithReserve([&]() -> Status {
-      count = 0;
-      RETURN_IF_ERROR(db.Begin());
-      Status s = body();
-      if (s.ok()) s = db.Commit();
-      if (!s.ok()) db.Rollback();
-      return s;
-    }));
-  }
-  if (count == 0) return Status::Ok();
+  EvictedPrefix ev;
+  RETURN_IF_ERROR(WithReserve([&]() -> Status {
+    ASSIGN_OR_RETURN(ev, index_->EvictPrefix(segment_id, stream_id, keep_from));
+    return Status::Ok();
+  }));
+  if (ev.fragments == 0) return Status::Ok();
   // The open segment's in-memory copy must not write the old values back at the next commit.
   auto open = open_.find(stream_id);
   if (open != open_.end() && open->second.id == segment_id) {
-    open->second.first_seq = static_cast<uint64_t>(first_seq);
-    open->second.min_server_us = min_us;
+    open->second.first_seq = ev.first_seq;
+    open->second.min_server_us = ev.min_server_us;
   }
-  const uint64_t bytes = static_cast<uint64_t>(payload + count * int64_t{kRecordHeaderSize});
+  const uint64_t bytes = ev.payload_bytes + ev.fragments * kRecordHeaderSize;
   // Everything before the first kept record: earlier evictions' ranges again, which is
   // harmless and frees what a crash may have left behind.
-  const std::string path = SegmentPath(options_.root, stream_id, segment_id);
-  Status punch =
-      env_.PunchHole(path, kSegmentHeaderSize, static_cast<uint64_t>(end) - kSegmentHeaderSize);
+  Status punch = segments_->PunchHole(SegmentKey{stream_id, segment_id}, kSegmentHeaderSize,
+                                      ev.end - kSegmentHeaderSize);
   if (!punch.ok()) {
     if (punch.code() == Code::kFailedPrecondition) punch_ok_ = false;
     logger_.Warn("archive",
                  punch_ok_ ? "could not punch evicted fragments out of a segment"
-                           : "file system cannot punch holes: space is freed by whole segments",
-                 {{"path", path}, {"error", punch.ToString()}});
+                           : "segment store cannot punch holes: space is freed by whole segments",
+                 {{"segment", segment_id}, {"error", punch.ToString()}});
   } else {
     *freed = bytes;
   }
   {
-    std::lock_guard<std::mutex> lock(stats_mu_);
-    stats_.fragments_evicted += static_cast<uint64_t>(count);
+    MutexLock lock(stats_mu_);
+    stats_.fragments_evicted += ev.fragments;
     stats_.bytes_deleted += bytes;
     stats_.total_bytes -= std::min(stats_.total_bytes, bytes);
     if (punch.ok()) stats_.bytes_punched += bytes;
@@ -188,7 +129,7 @@ Status LocalArchive::EvictPrefix(int64_t segment_id, int64_t stream_id, int64_t 
                {{"reason", "budget"},
                 {"stream_id", stream_id},
                 {"segment", segment_id},
-                {"fragments", count},
+                {"fragments", ev.fragments},
                 {"bytes", bytes},
                 {"punched", punch.ok()}});
   return Status::Ok();
@@ -196,38 +137,23 @@ Status LocalArchive::EvictPrefix(int64_t segment_id, int64_t stream_id, int64_t 
 
 Status LocalArchive::EvictOldest(uint64_t bytes_to_free) {
   uint64_t freed = 0;
-  std::unordered_map<int64_t, int64_t> keep;  // stream id -> lowest protected seq
-  std::set<int64_t> spent;                    // segments with nothing left to take
+  std::unordered_map<int64_t, uint64_t> keep;  // stream id -> lowest protected seq
+  std::set<int64_t> spent;                     // segments with nothing left to take
   for (;;) {
     if (freed >= bytes_to_free && !OverBudget(evict_headroom_)) return Status::Ok();
     bool stepped = false;
     int64_t after_us = std::numeric_limits<int64_t>::min(), after_id = -1;
     while (!stepped) {
-      struct Candidate {
-        int64_t id, stream_id, first_seq, last_seq;
-      };
-      std::vector<Candidate> page;
-      {
-        std::lock_guard<std::mutex> control(control_mu_);
-        ASSIGN_OR_RETURN(
-            Stmt * st,
-            control_->Prepare("SELECT id, stream_id, first_seq, last_seq, min_server_us FROM"
-                              " segments WHERE (min_server_us, id) > (?1, ?2)"
-                              " ORDER BY min_server_us, id LIMIT ?3"));
-        st->Bind(1, after_us).Bind(2, after_id).Bind(3, kCandidatePage);
-        RETURN_IF_ERROR(st->ForEachRow([&](const Stmt& row) {
-          page.push_back({row.Int(0), row.Int(1), row.Int(2), row.Int(3)});
-          after_us = row.Int(4);
-          after_id = row.Int(0);
-          return Status::Ok();
-        }));
-      }
+      ASSIGN_OR_RETURN(std::vector<SegmentRow> page,
+                       index_->SegmentsByAge(after_us, after_id, kCandidatePage));
       if (page.empty()) break;
-      for (const Candidate& c : page) {
+      after_us = page.back().min_server_us;
+      after_id = page.back().id;
+      for (const SegmentRow& c : page) {
         if (spent.count(c.id)) continue;
         auto k = keep.find(c.stream_id);
         if (k == keep.end()) {
-          ASSIGN_OR_RETURN(int64_t from, KeepFrom(c.stream_id));
+          ASSIGN_OR_RETURN(uint64_t from, KeepFrom(c.stream_id));
           k = keep.emplace(c.stream_id, from).first;
         }
         if (c.first_seq >= k->second) continue;  // all protected

@@ -1,21 +1,21 @@
-// The embedded backend (private to archive/): segment files + SQLite index.
+// The embedded backend (private to archive/): the commit pipeline, retention, eviction and
+// recovery over three seams: a stream registry, a fragment index and a segment store
+// (SQLite and local files by default; see OpenLocalArchive).
 //
 // Threads and ownership:
-//  - the commit thread owns `writer_` (a SQLite connection), the open segment files and
-//    the track-info cache; it is the only writer of segment bytes;
-//  - `control_` (guarded by control_mu_) does registry writes and retention deletes;
-//  - queries borrow a connection from `readers_` (WAL: readers never block the writer);
+//  - the commit thread owns the open segments' writers; it is the only writer of segment
+//    bytes and the only caller of FragmentIndex::Commit/SealSegment;
+//  - registry_mu_ serialises registry writes with the in-memory stream cache;
+//  - queries go straight to the index and the segment store (both thread-safe);
 //  - mu_ guards the stream cache, the commit queue and the flush counters;
 //  - the sweeper thread calls Sweep() every sweep_interval_us.
-// Lock order: control_mu_ before mu_; nothing is called back with a lock held.
+// Lock order: registry_mu_ before mu_; nothing is called back with a lock held.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -23,20 +23,32 @@
 #include <vector>
 
 #include "archive/archive.h"
+#include "archive/fragment_index.h"
 #include "archive/names.h"
-#include "archive/sqlite.h"
+#include "archive/segment_store.h"
+#include "archive/stream_registry.h"
 #include "archive/sync_pool.h"
+#include "common/mutex.h"
 
 namespace streamarc::archive {
 
+// The three seams LocalArchive runs on.
+struct Backend {
+  std::unique_ptr<StreamRegistry> registry;
+  std::unique_ptr<FragmentIndex> index;
+  std::unique_ptr<SegmentStore> segments;
+};
+
 class LocalArchive final : public Archive {
  public:
-  LocalArchive(const Options& options, Env& env, const Clock& clock, Logger& logger);
+  // `env` still serves the local space accounting (free space, the reserve file).
+  LocalArchive(const Options& options, Backend backend, Env& env, const Clock& clock,
+               Logger& logger);
   // Stops the threads after every queued fragment has been committed and reported.
   ~LocalArchive() override;
 
   // Recovery (see OpenLocalArchive), then starts the commit and sweeper threads.
-  Status Open();
+  Status Open() EXCLUDES(mu_);
 
   Result<StreamInfo> CreateStream(const CreateStreamRequest& req) override;
   Result<StreamInfo> DescribeStream(const StreamRef& ref) override;
@@ -107,51 +119,31 @@ class LocalArchive final : public Archive {
     uint64_t offset = 0;  // of the payload
     Status status;
   };
-  // A reader connection borrowed from the pool, returned to it when destroyed.
-  class Reader {
-   public:
-    Reader(const LocalArchive* owner, std::unique_ptr<Db> db) : owner_(owner), db_(std::move(db)) {}
-    Reader(Reader&& o) noexcept : owner_(o.owner_), db_(std::move(o.db_)) {}
-    Reader& operator=(Reader&&) = delete;
-    ~Reader() {
-      if (!db_) return;
-      std::lock_guard<std::mutex> lock(owner_->readers_mu_);
-      owner_->readers_.push_back(std::move(db_));
-    }
-    Db& db() { return *db_; }
-
-   private:
-    const LocalArchive* owner_;
-    std::unique_ptr<Db> db_;
-  };
-  // Deletes a segment's rows, then its file; counts and logs. `reason` for the log.
   enum class DeleteReason { kRetention, kBudget, kStream };
 
   // recovery.cc
-  Status Recover();
-  Status LoadStreams();
+  Status Recover() REQUIRES(registry_mu_);
+  Status LoadStreams() REQUIRES(registry_mu_);
   Status CheckSegments();
-  Status RemoveOrphans();
-  Status CheckOpenSegmentTail(const std::string& path, int64_t stream_id, int64_t segment_id,
-                              uint64_t committed_end);
+  Status CheckOpenSegmentTail(const SegmentRow& seg);
   Status FinishDeletingStream(int64_t stream_id, const std::string& name);
 
   // commit.cc (commit thread only)
-  void CommitLoop();
+  void CommitLoop() EXCLUDES(mu_);
   void CommitBatch(std::vector<Pending>& batch);
-  Status WriteOne(Written& w);
+  Status WriteOne(Written& w) EXCLUDES(mu_);
   Result<OpenSegment*> SegmentFor(const Pending& p);
   Status CommitIndex(std::vector<Written*>& ok);
-  Result<int64_t> InsertTrackInfo(int64_t stream_id, const std::string& blob);
   // Closes the stream's open segment: cuts it back to its committed end, then seals its
-  // row (or removes the file when no row points into it).
+  // row (or removes the segment when no row points into it).
   void CloseSegment(int64_t stream_id, bool seal_in_db);
   void FinishSegment(OpenSegment& seg, bool seal_in_db);
   void SealIdleSegments();
-  void RunOnCommitThread(std::function<void()> fn);
+  void RunOnCommitThread(std::function<void()> fn) EXCLUDES(mu_);
 
   // sweep.cc
-  // `freed` (optional) receives the bytes the segment still held.
+  // Deletes a segment's rows, then its bytes; counts and logs. `freed` (optional)
+  // receives the bytes the segment still held.
   Status DeleteSegment(int64_t segment_id, DeleteReason reason, uint64_t* freed = nullptr);
 
   // evict.cc (commit thread only: it may evict from the open segments)
@@ -162,15 +154,15 @@ class LocalArchive final : public Archive {
   // with some headroom. kResourceExhausted when nothing was evictable.
   Status EvictOldest(uint64_t bytes_to_free);
   // True when the byte budget or the free-space floor is crossed with `headroom` to spare.
-  bool OverBudget(uint64_t headroom);
+  bool OverBudget(uint64_t headroom) EXCLUDES(stats_mu_);
   // The floor, before a group commit: fragments that would take free space below it are
   // failed (after evicting what can go); the others stay in `unwritten`.
   void AdmitByFloor(std::vector<Written*>& unwritten);
   // The lowest seq eviction must keep for the stream (Options::keep_newest_*).
-  Result<int64_t> KeepFrom(int64_t stream_id);
+  Result<uint64_t> KeepFrom(int64_t stream_id);
   // Evicts the fragments of segment `seg` with seq < keep_from (not all of them) and
-  // punches their bytes out of the file. `freed` receives what was punched.
-  Status EvictPrefix(int64_t segment_id, int64_t stream_id, int64_t keep_from, uint64_t* freed);
+  // punches their bytes out of the segment. `freed` receives what was punched.
+  Status EvictPrefix(int64_t segment_id, int64_t stream_id, uint64_t keep_from, uint64_t* freed);
   // The reserve file: created when there is room, released to let a deletion through.
   void EnsureReserve();
   bool ReleaseReserve();
@@ -179,76 +171,69 @@ class LocalArchive final : public Archive {
   Status WithReserve(const std::function<Status()>& op);
 
   // query.cc
-  Result<StreamState> Resolve(const StreamRef& ref) const;
-  Result<Reader> Borrow() const;
+  Result<StreamState> Resolve(const StreamRef& ref) const EXCLUDES(mu_);
   int64_t Cutoff(const StreamState& s) const;
-  Result<FragmentInfo> RowToInfo(const Stmt& st, const StreamState& s) const;
+  FragmentInfo ToInfo(IndexedFragment f, const StreamState& s) const;
 
   // registry.cc
-  Result<StreamInfo> LoadStreamInfo(Db& db, int64_t id);
+  Result<StreamInfo> LoadStreamInfo(int64_t id) EXCLUDES(mu_);
   Status CheckVersion(const StreamState& s, std::string_view current_version) const;
+  // Stores `s` (a cached stream with a changed field) with a new version, then caches it.
+  Status StoreUpdate(StreamState s) REQUIRES(registry_mu_) EXCLUDES(mu_);
 
   const Options options_;
+  const std::unique_ptr<StreamRegistry> registry_;
+  const std::unique_ptr<FragmentIndex> index_;
+  const std::unique_ptr<SegmentStore> segments_;
   Env& env_;
   const Clock& clock_;
   Logger& logger_;
-  std::string suffix_;  // fragment number suffix
+  std::string suffix_;  // fragment number suffix; set by Open, read-only after
   RecoveryReport recovery_;
 
-  mutable std::mutex mu_;
-  std::condition_variable work_cv_;                       // commit thread: work arrived or stop
-  std::condition_variable done_cv_;                       // Flush: fragments reported
-  std::unordered_map<std::string, StreamState> streams_;  // by name
-  std::unordered_map<int64_t, std::string> names_by_id_;
-  std::deque<Pending> queue_;
-  std::deque<std::function<void()>> tasks_;
-  uint64_t pending_bytes_ = 0;
-  uint64_t enqueued_ = 0;
-  uint64_t reported_ = 0;
-  uint64_t last_seq_ = 0;
-  bool stop_ = false;        // the commit thread drains its queue and ends
-  bool sweep_stop_ = false;  // the sweeper thread ends
-  bool commit_running_ = false;
-  VersionMaker versions_;
+  // Registry writes one at a time, so the cache and the registry change together.
+  Mutex registry_mu_ ACQUIRED_BEFORE(mu_);
 
-  std::mutex control_mu_;
-  std::unique_ptr<Db> control_;
+  mutable Mutex mu_;
+  CondVar work_cv_;   // commit thread: work arrived or stop
+  CondVar done_cv_;   // Flush: fragments reported
+  CondVar sweep_cv_;  // the sweeper: its period passed or stop
+  std::unordered_map<std::string, StreamState> streams_ GUARDED_BY(mu_);  // by name
+  std::unordered_map<int64_t, std::string> names_by_id_ GUARDED_BY(mu_);
+  std::deque<Pending> queue_ GUARDED_BY(mu_);
+  std::deque<std::function<void()>> tasks_ GUARDED_BY(mu_);
+  uint64_t pending_bytes_ GUARDED_BY(mu_) = 0;
+  uint64_t enqueued_ GUARDED_BY(mu_) = 0;
+  uint64_t reported_ GUARDED_BY(mu_) = 0;
+  uint64_t last_seq_ GUARDED_BY(mu_) = 0;
+  bool stop_ GUARDED_BY(mu_) = false;        // the commit thread drains its queue and ends
+  bool sweep_stop_ GUARDED_BY(mu_) = false;  // the sweeper thread ends
+  bool commit_running_ GUARDED_BY(mu_) = false;
+  VersionMaker versions_ GUARDED_BY(mu_);
 
-  mutable std::mutex readers_mu_;
-  mutable std::vector<std::unique_ptr<Db>> readers_;
+  mutable Mutex stats_mu_;
+  ArchiveStats stats_ GUARDED_BY(stats_mu_);
 
-  mutable std::mutex stats_mu_;
-  ArchiveStats stats_;
-
-  // Commit-thread state.
-  std::unique_ptr<Db> writer_;
+  // Commit-thread state (and Open's, before the thread starts): confined, not locked.
   std::unordered_map<int64_t, OpenSegment> open_;  // by stream id
   // Rolled during the current batch, closed once the batch is committed.
   std::vector<std::unordered_map<int64_t, OpenSegment>::node_type> retiring_;
-  std::unordered_map<int64_t, std::pair<std::string, int64_t>> track_cache_;
   int64_t next_segment_id_ = 1;
+  bool punch_ok_ = true;  // false once the segment store refused to punch a hole
+  std::unique_ptr<SyncPool> sync_pool_;
   // Set once by Open (ResolveSpaceLimits), read-only after.
   uint64_t segment_limit_ = 0;   // max_segment_bytes, capped by the space
   uint64_t min_free_ = 0;        // the floor, resolved
   uint64_t evict_headroom_ = 0;  // freed beyond what is needed, so eviction runs seldom
   uint64_t reserve_bytes_ = 0;   // Options::reserve_bytes, at most 1/64 of the space
-  bool punch_ok_ = true;         // commit thread: false once the file system refused
-  std::unique_ptr<SyncPool> sync_pool_;
-  std::set<std::string> dirs_to_sync_;  // directories that gained a segment file
-  bool seal_all_requested_ = false;     // guarded by mu_
 
-  // Stream-deletion listeners (registry.cc); copied out before they are called.
-  std::mutex listeners_mu_;
-  uint64_t next_listener_id_ = 1;
-  std::map<uint64_t, std::shared_ptr<const StreamDeletedListener>> deleted_listeners_;
-
-  std::mutex sweep_mu_;  // one sweep at a time
-  std::condition_variable sweep_cv_;
-  // SQLite has one writer at a time: a sweep deleting many segments waits between two
-  // deletions while a group commit wants the index, so acks never queue behind retention.
-  std::mutex index_turn_mu_;
-  std::condition_variable index_turn_cv_;
-  int commits_in_index_ = 0;  // guarded by index_turn_mu_
+  Mutex sweep_mu_;  // one sweep at a time
+  // The index may take one writer at a time (SQLite): a sweep deleting many segments waits
+  // between two deletions while a group commit wants the index, so acks never queue
+  // behind retention.
+  Mutex index_turn_mu_;
+  CondVar index_turn_cv_;
+  int commits_in_index_ GUARDED_BY(index_turn_mu_) = 0;
   std::thread commit_thread_;
   std::thread sweep_thread_;
 };

@@ -44,9 +44,9 @@ TEST(AppendTest, OpenFragmentGivesARangeForPread) {
   ASSERT_TRUE(f.ok());
   Result<FragmentBytes> r = h.a().OpenFragment(StreamRef::Name("cam"), f->number);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  ASSERT_GE(r->file->fd(), 0);
+  ASSERT_GE(r->reader->fd(), 0);
   std::string buf(r->length, '\0');
-  ASSERT_EQ(::pread(r->file->fd(), buf.data(), buf.size(), static_cast<off_t>(r->offset)),
+  ASSERT_EQ(::pread(r->reader->fd(), buf.data(), buf.size(), static_cast<off_t>(r->offset)),
             static_cast<ssize_t>(buf.size()));
   EXPECT_EQ(buf, in.bytes);
 }

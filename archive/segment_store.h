@@ -1,0 +1,81 @@
+// The segment store (private to archive/): where the bytes of segments live.
+//
+// A segment is one stream's run of fragment records (archive/FORMAT.md); the archive's
+// commit pipeline decides what goes into which segment and writes the records, the store
+// only keeps bytes under a key. The default keeps them in local files over `Env`
+// (<root>/segments/<stream id>/<segment id>.seg).
+//
+// How an object store (S3-compatible) fits: it cannot append, sync a prefix, truncate or
+// punch holes. Such a store would stage the open segment in a local file (Create/Append/
+// Sync/Truncate go there, so group commit stays an fdatasync) and upload it whole at Seal,
+// after which Open reads it with ranged GETs (fd() == -1) and the staged file goes. Until
+// Seal has uploaded it, Open serves the staged copy. PunchHole answers kFailedPrecondition,
+// and eviction then frees space by whole segments, as it does on a file system without
+// holes. Recovery (List/Size/Truncate) then concerns the staged files only; an upload
+// that a crash interrupted is simply done again at the next Seal of that key.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "archive/archive.h"
+#include "archive/env.h"
+#include "common/log.h"
+#include "common/status.h"
+
+namespace streamarc::archive {
+
+struct SegmentKey {
+  int64_t stream_id = 0;
+  int64_t segment_id = 0;
+  auto operator<=>(const SegmentKey&) const = default;
+};
+
+// Thread-safe. Create and Seal are called by the commit thread only; reads from any thread.
+class SegmentStore {
+ public:
+  virtual ~SegmentStore() = default;
+
+  // A new, empty segment to append to (a leftover under the same key is emptied). The
+  // writer's Sync makes its appended bytes durable; its existence is durable after the next
+  // SyncCreated.
+  virtual Result<std::unique_ptr<WritableFile>> Create(const SegmentKey& key) = 0;
+  // Makes the existence of every segment created since the last call durable (local files:
+  // fsync of the directories that gained one). Called once per group commit, before an
+  // index row may point into a new segment.
+  virtual Status SyncCreated() = 0;
+  // The segment will not be appended to again; its writer is closed and its bytes are
+  // final (local files: nothing to do; an object store uploads it here).
+  virtual Status Seal(const SegmentKey& key) = 0;
+
+  // Reads a stored segment; kNotFound when it does not exist.
+  virtual Result<std::shared_ptr<const SegmentReader>> Open(const SegmentKey& key) = 0;
+  // kNotFound when it does not exist.
+  virtual Result<uint64_t> Size(const SegmentKey& key) = 0;
+  // Cuts a closed segment to `size` bytes, durably (recovery: bytes never committed).
+  virtual Status Truncate(const SegmentKey& key, uint64_t size) = 0;
+  // kNotFound when it did not exist. Readers opened before keep reading (local files).
+  virtual Status Remove(const SegmentKey& key) = 0;
+  // Gives back the space of [offset, offset + length) without changing the segment's size;
+  // the range then reads as zeros. Works on the open segment. kFailedPrecondition where
+  // the store cannot (eviction then frees whole segments only).
+  virtual Status PunchHole(const SegmentKey& key, uint64_t offset, uint64_t length) = 0;
+  // Best effort, once a stream's segments are all removed: whatever held them goes too.
+  virtual void RemoveStream(int64_t stream_id) = 0;
+
+  // Recovery, before any Create: removes every stored segment `keep` rejects and anything
+  // else that is not a segment (stray files). Returns how many objects it removed.
+  virtual Result<uint64_t> RemoveOrphans(const std::function<bool(int64_t stream_id)>& stream_known,
+                                         const std::function<bool(const SegmentKey&)>& keep) = 0;
+};
+
+// Segment files under `root`/segments over `env` (which must outlive the store). `sync`
+// false skips the directory fsyncs (Options::sync). `logger` hears of removed orphans.
+std::unique_ptr<SegmentStore> NewLocalSegmentStore(Env& env, const std::string& root, bool sync,
+                                                   Logger& logger);
+
+}  // namespace streamarc::archive
