@@ -89,8 +89,7 @@ class CondVar {
   }
   // As Wait, until `deadline` at the latest. True when woken before it.
   template <class Clock, class Duration>
-  bool WaitUntil(Mutex& mu, const std::chrono::time_point<Clock, Duration>& deadline)
-      REQUIRES(mu) {
+  bool WaitUntil(Mutex& mu, const std::chrono::time_point<Clock, Duration>& deadline) REQUIRES(mu) {
     std::unique_lock<std::mutex> lock(mu.mu_, std::adopt_lock);
     const bool woken = cv_.wait_until(lock, deadline) == std::cv_status::no_timeout;
     lock.release();
