@@ -97,7 +97,7 @@ void Logger::Log(LogLevel level, std::string_view component, std::string_view me
     AppendValue(line, f.value);
   }
   line += '\n';
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   sink_(line);
 }
 

@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <functional>
 #include <initializer_list>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 
 namespace streamarc {
 
@@ -61,8 +61,8 @@ class Logger {
  private:
   const Clock& clock_;
   LogLevel min_level_;
-  Sink sink_;
-  std::mutex mu_;
+  Mutex mu_;
+  Sink sink_ GUARDED_BY(mu_);  // called under mu_ so that lines never interleave
 };
 
 }  // namespace streamarc

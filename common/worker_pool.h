@@ -2,13 +2,13 @@
 // the HTTP service thread. In common/ so that ingest/ and playback/ services can take one.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace streamarc {
 
@@ -29,10 +29,10 @@ class WorkerPool {
   void Loop();
 
   const size_t max_queued_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  bool stopping_ = false;
+  mutable Mutex mu_;
+  CondVar cv_;  // a job queued, or stopping
+  std::deque<std::function<void()>> jobs_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 

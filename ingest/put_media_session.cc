@@ -2,15 +2,14 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <vector>
 
 #include "common/kvs_request.h"
 #include "common/mkv.h"
+#include "common/mutex.h"
 #include "ingest/chunked.h"
 #include "ingest/ingest.h"
 
@@ -40,7 +39,7 @@ class PutMediaService::Impl : public std::enable_shared_from_this<Impl> {
   void Shutdown();
 
   void Count(uint64_t Counters::*field) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     ++(counters_.*field);
   }
 
@@ -54,14 +53,15 @@ class PutMediaService::Impl : public std::enable_shared_from_this<Impl> {
   // Service thread: the sessions writing to each stream now (the rotation rule).
   std::map<std::string, std::vector<std::weak_ptr<Session>>> by_stream_;
 
-  mutable std::mutex mu_;
-  Counters counters_;                        // guarded by mu_
-  std::vector<std::weak_ptr<Session>> all_;  // guarded by mu_: what Shutdown drains
+  mutable Mutex mu_;
+  Counters counters_ GUARDED_BY(mu_);
+  std::vector<std::weak_ptr<Session>> all_ GUARDED_BY(mu_);  // what Shutdown drains
+  // Read and set under mu_, with all_: a session Open lets in is one Shutdown drains.
+  bool shutting_down_ GUARDED_BY(mu_) = false;
   std::atomic<int> active_{0};
-  std::atomic<bool> shutting_down_{false};
   // WaitUntilIdle's: a lock of its own, since a session may finish while mu_ is held.
-  std::mutex idle_mu_;
-  std::condition_variable idle_cv_;  // active_ reached 0
+  Mutex idle_mu_;
+  CondVar idle_cv_;  // active_ reached 0
 };
 
 // One PutMedia request. Everything but the lookup job and the durable callback's first hop
@@ -369,8 +369,8 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     if (!finished_) {
       finished_ = true;
       if (svc_.active_.fetch_sub(1) == 1) {
-        std::lock_guard<std::mutex> lock(svc_.idle_mu_);
-        svc_.idle_cv_.notify_all();
+        MutexLock lock(svc_.idle_mu_);
+        svc_.idle_cv_.NotifyAll();
       }
     }
   }
@@ -419,22 +419,29 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
 std::shared_ptr<PutMediaSession> PutMediaService::Impl::Open(const PutMediaRequest& request,
                                                              std::shared_ptr<Transport> transport) {
   auto s = std::make_shared<Session>(shared_from_this(), std::move(transport));
-  if (shutting_down_.load()) {
+  bool refused;
+  {
+    // The flag is checked under the lock Shutdown sets it under while walking all_, so a
+    // session is either refused here or drained there (with an atomic flag checked before
+    // the lock, a session opened during Shutdown was neither, and held WaitUntilIdle).
+    MutexLock lock(mu_);
+    refused = shutting_down_;
+    if (!refused) {
+      std::erase_if(all_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+      all_.push_back(s);
+    }
+  }
+  if (refused) {
     s->Refuse(Unavailable(kShuttingDown));
     return s;
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::erase_if(all_, [](const std::weak_ptr<Session>& w) { return w.expired(); });
-    all_.push_back(s);
   }
   s->Start(request);
   return s;
 }
 
 void PutMediaService::Impl::Shutdown() {
-  shutting_down_.store(true);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
+  shutting_down_ = true;
   for (const auto& w : all_) {
     if (auto s = w.lock()) s->transport().Post([s] { s->Drain(); });
   }
@@ -457,12 +464,16 @@ void PutMediaService::Shutdown() { impl_->Shutdown(); }
 int PutMediaService::active_sessions() const { return impl_->active_.load(); }
 
 bool PutMediaService::WaitUntilIdle(std::chrono::microseconds timeout) {
-  std::unique_lock<std::mutex> lock(impl_->idle_mu_);
-  return impl_->idle_cv_.wait_for(lock, timeout, [this] { return impl_->active_.load() == 0; });
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  MutexLock lock(impl_->idle_mu_);
+  while (impl_->active_.load() != 0) {
+    if (!impl_->idle_cv_.WaitUntil(impl_->idle_mu_, deadline)) return impl_->active_.load() == 0;
+  }
+  return true;
 }
 
 PutMediaService::Counters PutMediaService::counters() const {
-  std::lock_guard<std::mutex> lock(impl_->mu_);
+  MutexLock lock(impl_->mu_);
   return impl_->counters_;
 }
 

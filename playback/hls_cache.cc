@@ -5,7 +5,7 @@ namespace streamarc::playback {
 Result<SegmentCache::Value> SegmentCache::GetOrMake(const std::string& key, const Maker& make) {
   std::shared_ptr<Pending> pending;
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = entries_.find(key); it != entries_.end()) {
       lru_.splice(lru_.begin(), lru_, it->second.lru);
       ++stats_.hits;
@@ -15,7 +15,7 @@ Result<SegmentCache::Value> SegmentCache::GetOrMake(const std::string& key, cons
       // One remux in flight per key: wait for it rather than doing the same work twice.
       std::shared_ptr<Pending> other = it->second;
       ++stats_.waits;
-      done_cv_.wait(lock, [&] { return other->done; });
+      while (!other->done) done_cv_.Wait(mu_);
       if (!other->status.ok()) return other->status;
       return other->value;
     }
@@ -24,7 +24,7 @@ Result<SegmentCache::Value> SegmentCache::GetOrMake(const std::string& key, cons
     ++stats_.misses;
   }
   Result<std::string> made = make();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   pending->done = true;
   pending_.erase(key);
   if (made.ok()) {
@@ -33,7 +33,7 @@ Result<SegmentCache::Value> SegmentCache::GetOrMake(const std::string& key, cons
   } else {
     pending->status = made.status();
   }
-  done_cv_.notify_all();
+  done_cv_.NotifyAll();
   if (!pending->status.ok()) return pending->status;
   return pending->value;
 }
@@ -53,7 +53,7 @@ void SegmentCache::InsertLocked(const std::string& key, Value value) {
 }
 
 SegmentCacheStats SegmentCache::Stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   SegmentCacheStats s = stats_;
   s.entries = entries_.size();
   s.bytes = bytes_;

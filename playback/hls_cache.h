@@ -3,15 +3,14 @@
 // that remux instead of starting its own.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace streamarc::playback {
@@ -40,7 +39,7 @@ class SegmentCache {
   SegmentCacheStats Stats() const;
 
  private:
-  struct Pending {
+  struct Pending {  // fields guarded by mu_ (the analysis cannot name it from here)
     bool done = false;
     Status status;
     Value value;
@@ -49,17 +48,17 @@ class SegmentCache {
     Value value;
     std::list<std::string>::iterator lru;
   };
-  void InsertLocked(const std::string& key, Value value);
+  void InsertLocked(const std::string& key, Value value) REQUIRES(mu_);
 
   const size_t max_entries_;
   const size_t max_bytes_;
-  mutable std::mutex mu_;
-  std::condition_variable done_cv_;
-  std::unordered_map<std::string, Entry> entries_;
-  std::unordered_map<std::string, std::shared_ptr<Pending>> pending_;
-  std::list<std::string> lru_;  // most recent first
-  size_t bytes_ = 0;
-  SegmentCacheStats stats_;
+  mutable Mutex mu_;
+  CondVar done_cv_;  // a Pending became done
+  std::unordered_map<std::string, Entry> entries_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::shared_ptr<Pending>> pending_ GUARDED_BY(mu_);
+  std::list<std::string> lru_ GUARDED_BY(mu_);  // most recent first
+  size_t bytes_ GUARDED_BY(mu_) = 0;
+  SegmentCacheStats stats_ GUARDED_BY(mu_);
 };
 
 }  // namespace streamarc::playback

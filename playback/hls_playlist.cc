@@ -244,7 +244,7 @@ std::string DashManifest(const SessionParams& session, std::string_view token,
 LiveSequencer::Numbering LiveSequencer::Assign(const std::string& session,
                                                std::span<const PlaylistEntry> window,
                                                uint64_t floor) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   State& s = sessions_.Get(session);
   Numbering n;
   if (window.empty()) {
@@ -283,7 +283,7 @@ LiveSequencer::Numbering LiveSequencer::Assign(const std::string& session,
 
 void SessionTimeline::Recall(const std::string& session, std::span<PlaylistFragment> fragments,
                              PlaylistFragment* previous) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   const State* s = sessions_.Find(session);
   if (!s) return;
   auto recall = [s](PlaylistFragment& f) {
@@ -295,7 +295,7 @@ void SessionTimeline::Recall(const std::string& session, std::span<PlaylistFragm
 
 void SessionTimeline::Remember(const std::string& session, std::span<const PlaylistEntry> entries) {
   if (entries.empty()) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   State& s = sessions_.Get(session);
   for (const PlaylistEntry& e : entries) {
     if (auto old = s.by_number.find(e.number); old != s.by_number.end()) {
@@ -319,7 +319,7 @@ void SessionTimeline::Remember(const std::string& session, std::span<const Playl
 
 std::optional<int64_t> SessionTimeline::StartOf(const std::string& session,
                                                 const std::string& number) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   const State* s = sessions_.Find(session);
   if (!s) return std::nullopt;
   auto it = s->by_number.find(number);
@@ -329,7 +329,7 @@ std::optional<int64_t> SessionTimeline::StartOf(const std::string& session,
 
 std::optional<SessionTimeline::Placement> SessionTimeline::At(const std::string& session,
                                                               int64_t time_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   const State* s = sessions_.Find(session);
   if (!s || time_ms < 0 || time_ms > INT64_MAX / 1000 - 1) return std::nullopt;
   // The manifest wrote Millis(start): starts from time_ms to time_ms + 999 µs (starts are at

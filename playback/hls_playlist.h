@@ -5,13 +5,13 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/mutex.h"
 #include "playback/hls.h"
 #include "playback/remux.h"
 #include "playback/session_lru.h"
@@ -130,8 +130,8 @@ class LiveSequencer {
     uint64_t last_seq = 0;
     uint64_t last_disc = 0;
   };
-  std::mutex mu_;
-  SessionLru<State> sessions_;
+  Mutex mu_;
+  SessionLru<State> sessions_ GUARDED_BY(mu_);
 };
 
 // Where each session's playlists placed their fragments (BuildEntries), so that a refresh of a
@@ -164,8 +164,8 @@ class SessionTimeline {
     std::map<std::string, int64_t> by_number;
     std::map<int64_t, std::string> by_start;
   };
-  std::mutex mu_;
-  SessionLru<State> sessions_;
+  Mutex mu_;
+  SessionLru<State> sessions_ GUARDED_BY(mu_);
 };
 
 }  // namespace streamarc::playback

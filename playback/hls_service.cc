@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <limits>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "common/digest.h"
+#include "common/mutex.h"
 #include "playback/api_error.h"
 #include "playback/hls_cache.h"
 #include "playback/hls_playlist.h"
@@ -298,7 +298,7 @@ class HlsServiceImpl final : public HlsService {
     if (w.previous) prev = to_playlist(*w.previous);
     {
       // Remember the headers just named, so their init segments are found without a search.
-      std::lock_guard<std::mutex> lock(headers_mu_);
+      MutexLock lock(headers_mu_);
       for (const FragmentInfo& f : w.fragments) {
         if (headers_.size() > kMaxRememberedHeaders) headers_.clear();
         headers_.emplace(HeaderId(f.track_info), f.track_info);
@@ -341,7 +341,7 @@ class HlsServiceImpl final : public HlsService {
   Result<std::string> FindHeader(const SessionParams& s, const std::string& token,
                                  const std::string& id) {
     {
-      std::lock_guard<std::mutex> lock(headers_mu_);
+      MutexLock lock(headers_mu_);
       if (auto it = headers_.find(id); it != headers_.end()) return it->second;
     }
     // Not seen since the server started: search what the session shows now.
@@ -393,8 +393,9 @@ class HlsServiceImpl final : public HlsService {
   WindowSelector windows_;
   LiveSequencer sequencer_;
   SessionTimeline timeline_;
-  std::mutex headers_mu_;
-  std::map<std::string, std::string> headers_;  // HeaderId → header, bounded
+  Mutex headers_mu_;
+  std::map<std::string, std::string> headers_
+      GUARDED_BY(headers_mu_);  // HeaderId → header, bounded
 };
 
 }  // namespace

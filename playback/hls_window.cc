@@ -76,7 +76,7 @@ Result<std::optional<int64_t>> WindowSelector::AdvanceReplay(const SessionParams
                                                              bool* ended) {
   ReplayState st;
   {
-    std::lock_guard<std::mutex> lock(replay_mu_);
+    MutexLock lock(replay_mu_);
     if (auto it = replay_.find(token); it != replay_.end()) st = it->second;
   }
   const TimestampType type = ArchiveType(s.selector);
@@ -102,7 +102,7 @@ Result<std::optional<int64_t>> WindowSelector::AdvanceReplay(const SessionParams
   }
   *ended = s.has_end && st.started && !more;
   {
-    std::lock_guard<std::mutex> lock(replay_mu_);
+    MutexLock lock(replay_mu_);
     if (replay_.size() > kMaxReplaySessions) replay_.clear();  // sessions re-count from Start
     replay_[token] = st;
   }

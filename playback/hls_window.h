@@ -5,13 +5,13 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "archive/archive.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "playback/hls.h"
 
@@ -58,8 +58,8 @@ class WindowSelector {
 
   archive::Archive& archive_;
   const Clock& clock_;
-  std::mutex replay_mu_;
-  std::map<std::string, ReplayState> replay_;  // by session token
+  Mutex replay_mu_;
+  std::map<std::string, ReplayState> replay_ GUARDED_BY(replay_mu_);  // by session token
 };
 
 }  // namespace streamarc::playback

@@ -5,7 +5,7 @@
 namespace streamarc::playback {
 
 uint64_t LiveHub::Subscribe(const std::string& stream_name, Listener listener) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   uint64_t id = next_id_++;
   entries_[id] = Entry{stream_name, std::make_shared<Listener>(std::move(listener))};
   by_stream_.emplace(stream_name, id);
@@ -14,7 +14,7 @@ uint64_t LiveHub::Subscribe(const std::string& stream_name, Listener listener) {
 
 void LiveHub::Unsubscribe(uint64_t id) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = entries_.find(id);
     if (it == entries_.end()) return;
     auto range = by_stream_.equal_range(it->second.stream);
@@ -27,19 +27,19 @@ void LiveHub::Unsubscribe(uint64_t id) {
     entries_.erase(it);
   }
   // A Publish that copied the listener before the erase may still be running it: wait.
-  std::lock_guard<std::mutex> wait(publish_mu_);
+  MutexLock wait(publish_mu_);
 }
 
 bool LiveHub::HasListeners(const std::string& stream_name) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return by_stream_.count(stream_name) > 0;
 }
 
 void LiveHub::Publish(const LiveFragmentPtr& fragment) {
-  std::lock_guard<std::mutex> publishing(publish_mu_);
+  MutexLock publishing(publish_mu_);
   std::vector<std::pair<uint64_t, std::shared_ptr<Listener>>> targets;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto range = by_stream_.equal_range(fragment->stream_name);
     for (auto s = range.first; s != range.second; ++s) {
       targets.emplace_back(s->second, entries_.at(s->second).listener);
@@ -50,7 +50,7 @@ void LiveHub::Publish(const LiveFragmentPtr& fragment) {
       // Skip a listener unsubscribed since the copy (Unsubscribe waits on publish_mu_, so
       // this only happens when a listener unsubscribes another one: not allowed, but cheap
       // to guard).
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (!entries_.count(id)) continue;
     }
     (*listener)(fragment);

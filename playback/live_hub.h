@@ -7,10 +7,10 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "archive/archive.h"
+#include "common/mutex.h"
 
 namespace streamarc::playback {
 
@@ -32,22 +32,22 @@ class LiveHub {
 
   // Returns an id for Unsubscribe. After Unsubscribe returns, the listener is not running
   // and will not run again.
-  uint64_t Subscribe(const std::string& stream_name, Listener listener);
-  void Unsubscribe(uint64_t id);
-  bool HasListeners(const std::string& stream_name) const;
-  void Publish(const LiveFragmentPtr& fragment);
+  uint64_t Subscribe(const std::string& stream_name, Listener listener) EXCLUDES(mu_);
+  void Unsubscribe(uint64_t id) EXCLUDES(mu_, publish_mu_);
+  bool HasListeners(const std::string& stream_name) const EXCLUDES(mu_);
+  void Publish(const LiveFragmentPtr& fragment) EXCLUDES(mu_, publish_mu_);
 
  private:
   struct Entry {
     std::string stream;
     std::shared_ptr<Listener> listener;
   };
-  mutable std::mutex mu_;
   // Held while listeners run, so Unsubscribe can wait for a running listener to return.
-  std::mutex publish_mu_;
-  uint64_t next_id_ = 1;
-  std::multimap<std::string, uint64_t> by_stream_;
-  std::map<uint64_t, Entry> entries_;
+  Mutex publish_mu_ ACQUIRED_BEFORE(mu_);
+  mutable Mutex mu_;
+  uint64_t next_id_ GUARDED_BY(mu_) = 1;
+  std::multimap<std::string, uint64_t> by_stream_ GUARDED_BY(mu_);
+  std::map<uint64_t, Entry> entries_ GUARDED_BY(mu_);
 };
 
 }  // namespace streamarc::playback

@@ -25,7 +25,7 @@ void LiveReader::StopNow() {
   uint64_t sub = 0;
   bool acquired = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (stopped_) return;
     stopped_ = true;
     sub = sub_id_;
@@ -67,7 +67,7 @@ void LiveReader::Open() {
   });
   bool undo;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     undo = stopped_;  // the client left while we looked: StopNow saw nothing to release
     if (!undo) {
       acquired_ = true;
@@ -85,7 +85,7 @@ void LiveReader::Open() {
   out_->Begin();
   if (first) {
     if (!SendStored(*first)) return;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     last_sent_ = first->number;
   }
   Backlog();
@@ -103,13 +103,19 @@ bool LiveReader::FindStart(std::optional<archive::FragmentInfo>& first) {
       // Any well-formed number works (a fragment expired since is simply passed over); one
       // the archive cannot decode was never issued.
       const bool by_number = req_.type == StartSelectorType::kFragmentNumber;
-      last_sent_ = by_number ? req_.after_fragment_number : req_.continuation_token;
-      auto probe = a.FragmentsAfter(ref_, last_sent_, 1);
+      const std::string after = by_number ? req_.after_fragment_number : req_.continuation_token;
+      {
+        // The hub's listener reads last_sent_ once the reader is live (not yet): the lock
+        // costs nothing and keeps every access under it.
+        MutexLock lock(mu_);
+        last_sent_ = after;
+      }
+      auto probe = a.FragmentsAfter(ref_, after, 1);
       if (probe.ok()) return true;
       if (probe.status().code() == Code::kInvalidArgument) {
         Refuse(
             InvalidArgument(std::string(by_number ? "AfterFragmentNumber" : "ContinuationToken") +
-                            " \"" + last_sent_ + "\" is not a fragment number of this stream"));
+                            " \"" + after + "\" is not a fragment number of this stream"));
       } else {
         Refuse(probe.status());
       }
@@ -135,6 +141,7 @@ bool LiveReader::FindStart(std::optional<archive::FragmentInfo>& first) {
     case StartSelectorType::kNow: {
       auto latest = a.Latest(ref_);
       if (latest.ok()) {
+        MutexLock lock(mu_);
         last_sent_ = latest->number;
       } else if (latest.status().code() != Code::kNotFound) {
         Refuse(latest.status());
@@ -168,7 +175,7 @@ void LiveReader::Backlog() {
   for (;;) {
     std::string after;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (stopped_) return;
       after = last_sent_;
     }
@@ -186,7 +193,7 @@ void LiveReader::Backlog() {
     }
     if (batch->empty()) {
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         if (missed_) {
           missed_ = false;
           continue;
@@ -199,7 +206,7 @@ void LiveReader::Backlog() {
     }
     for (const archive::FragmentInfo& info : *batch) {
       if (!SendStored(info)) return;
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (stopped_) return;
       last_sent_ = info.number;
     }
@@ -223,7 +230,7 @@ void LiveReader::OnLive(const LiveFragmentPtr& f) {
   std::shared_ptr<const std::string> chunk;
   bool lagging = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (stopped_) return;
     if (mode_ != Mode::kLive) {
       missed_ = true;

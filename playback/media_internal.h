@@ -5,12 +5,12 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "playback/media_reader.h"
 
 namespace streamarc::playback {
@@ -58,11 +58,13 @@ class MediaServiceImpl final : public MediaService,
 
   JobRunner jobs_;
   uint64_t listener_id_ = 0;
-  std::mutex mu_;
-  std::map<std::string, std::set<std::weak_ptr<LiveReader>, std::owner_less<>>> readers_;
+  // Taken after a LiveReader's mu_ (OnLive calls LiveChunk under it), never before.
+  Mutex mu_;
+  std::map<std::string, std::set<std::weak_ptr<LiveReader>, std::owner_less<>>> readers_
+      GUARDED_BY(mu_);
   std::map<std::string,
            std::pair<std::weak_ptr<const LiveFragment>, std::shared_ptr<const std::string>>>
-      chunks_;
+      chunks_ GUARDED_BY(mu_);
 };
 
 // One GetMedia connection: the archived backlog from the start selector, then the live edge.
@@ -110,13 +112,13 @@ class LiveReader final : public MediaRequest, public std::enable_shared_from_thi
   std::string stream_;  // resolved name (set in Open, then read-only)
   archive::StreamRef ref_;
 
-  std::mutex mu_;
-  Mode mode_ = Mode::kStarting;
-  bool missed_ = false;
-  bool stopped_ = false;
-  bool acquired_ = false;
-  uint64_t sub_id_ = 0;
-  std::string last_sent_;
+  Mutex mu_;
+  Mode mode_ GUARDED_BY(mu_) = Mode::kStarting;
+  bool missed_ GUARDED_BY(mu_) = false;
+  bool stopped_ GUARDED_BY(mu_) = false;
+  bool acquired_ GUARDED_BY(mu_) = false;
+  uint64_t sub_id_ GUARDED_BY(mu_) = 0;
+  std::string last_sent_ GUARDED_BY(mu_);
 };
 
 // fragment_list_reader.cc: starts one GetMediaForFragmentList response.

@@ -45,7 +45,7 @@ Result<archive::ListResult> MediaServiceImpl::ListFragments(const archive::ListR
 
 bool MediaServiceImpl::Acquire(const std::string& stream,
                                const std::shared_ptr<LiveReader>& reader) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto& readers = readers_[stream];
   if (static_cast<int>(readers.size()) >= opt.max_get_media_per_stream) {
     if (readers.empty()) readers_.erase(stream);
@@ -56,7 +56,7 @@ bool MediaServiceImpl::Acquire(const std::string& stream,
 }
 
 void MediaServiceImpl::Release(const std::string& stream, const LiveReader* reader) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = readers_.find(stream);
   if (it == readers_.end()) return;
   for (auto r = it->second.begin(); r != it->second.end(); ++r) {
@@ -72,7 +72,7 @@ void MediaServiceImpl::Release(const std::string& stream, const LiveReader* read
 }
 
 std::shared_ptr<const std::string> MediaServiceImpl::LiveChunk(const LiveFragmentPtr& f) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto& cached = chunks_[f->stream_name];
   if (cached.first.lock() != f) {
     cached.first = f;
@@ -84,7 +84,7 @@ std::shared_ptr<const std::string> MediaServiceImpl::LiveChunk(const LiveFragmen
 
 std::vector<std::shared_ptr<LiveReader>> MediaServiceImpl::ReadersOf(const std::string* stream) {
   std::vector<std::shared_ptr<LiveReader>> out;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (auto& [name, readers] : readers_) {
     if (stream && name != *stream) continue;
     for (auto& w : readers) {

@@ -61,7 +61,10 @@ Status ClientImpl::EnsureStream(const StreamOptions& s) {
       }
       if (status == "ACTIVE") return Status::Ok();
       if (status == "DELETING") return FailedPrecondition("stream " + s.name + " is being deleted");
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // CREATING, UPDATING
+      // CREATING, UPDATING: the server changes that state, not this process, and nothing
+      // notifies us of it, so polling with a pause is the only way (as KVS's own SDK does);
+      // bounded by the 50 tries (about 10 s plus the calls).
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
     }
     if (r.status != 404) return ErrorOf("DescribeStream", r);

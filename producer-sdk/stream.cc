@@ -54,7 +54,7 @@ void StreamImpl::Fail(const Status& s) {
     cb.OnConnectionState(ConnectionState::kFailed, s);
     cb.OnStreamError(s);
   });
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 void StreamImpl::CloseOpenFragment() {
@@ -66,7 +66,7 @@ void StreamImpl::EraseFragment(std::deque<StoredFragment>::iterator it) {
   store_bytes_ -= it->bytes.size();
   if (open_fragment_ && &*it == &store_.back()) open_fragment_ = false;
   store_.erase(it);
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 // The oldest fragment that is not the open one and not half-way out on the live connection
@@ -91,7 +91,7 @@ void StreamImpl::DropFrame(int64_t pts_us) {
   Queue([pts_us](StreamCallbacks& cb) { cb.OnDroppedFrame(pts_us); });
 }
 
-Status StreamImpl::MakeRoom(size_t need, std::unique_lock<std::mutex>& lock) {
+Status StreamImpl::MakeRoom(size_t need) {
   OverflowPolicy policy = opt_.overflow;
   // Offline uploads never lose data to a full store: they wait.
   if (opt_.type == StreamingType::kOffline && policy == OverflowPolicy::kDropOldest) {
@@ -107,7 +107,7 @@ Status StreamImpl::MakeRoom(size_t need, std::unique_lock<std::mutex>& lock) {
       if (store_.empty() || only_open || shutdown_) {
         return ResourceExhausted("the content store is full");
       }
-      cv_.wait_for(lock, std::chrono::milliseconds(100));
+      cv_.WaitFor(mu_, std::chrono::milliseconds(100));
     } else {
       return ResourceExhausted("the content store is full");
     }
@@ -116,7 +116,7 @@ Status StreamImpl::MakeRoom(size_t need, std::unique_lock<std::mutex>& lock) {
 }
 
 Status StreamImpl::PutFrame(const Frame& frame) {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!failure_.ok()) return failure_;
   if (ending_) return FailedPrecondition("PutFrame after Stop");
   ++stats_.frames_put;
@@ -165,7 +165,7 @@ Status StreamImpl::PutFrame(const Frame& frame) {
     }
   }
   size_t need = payload.size() + 16 + (new_fragment ? 16 : 0);
-  Status room = MakeRoom(need, lock);
+  Status room = MakeRoom(need);
   if (!room.ok()) {
     DropFrame(frame.pts_us);
     if (frame.track == packager_.cut_track()) skip_until_key_ = true;
@@ -222,20 +222,22 @@ Status StreamImpl::Stop(int64_t timeout_ms) {
   if (std::this_thread::get_id() == thread_.get_id()) {
     return FailedPrecondition("Stop called from a stream callback");
   }
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!thread_.joinable()) return failure_;
   ending_ = true;
   CloseOpenFragment();
   data_ready_ = true;
   Wake();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  cv_.wait_until(lock, deadline, [&] { return store_.empty() || !failure_.ok(); });
+  while (!store_.empty() && failure_.ok()) {
+    if (!cv_.WaitUntil(mu_, deadline)) break;
+  }
   size_t left = store_.size();
   shutdown_ = true;
   Wake();
-  lock.unlock();
+  lock.Unlock();
   thread_.join();
-  lock.lock();
+  lock.Lock();
   if (!failure_.ok()) return failure_;
   if (left > 0) {
     return Unavailable(std::to_string(left) + " fragment(s) not PERSISTED when Stop's " +
@@ -245,7 +247,7 @@ Status StreamImpl::Stop(int64_t timeout_ms) {
 }
 
 StreamStats StreamImpl::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   StreamStats s = stats_;
   s.store_bytes = store_bytes_;
   s.store_capacity = opt_.storage_bytes;

@@ -24,12 +24,10 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -37,6 +35,7 @@
 
 #include "common/clock.h"
 #include "common/mkv.h"
+#include "common/mutex.h"
 #include "producer-sdk/ack_parser.h"
 #include "producer-sdk/http.h"
 #include "producer-sdk/packager.h"
@@ -83,9 +82,9 @@ class StreamImpl final : public Stream {
              UploadConfig upload, StreamCallbacks* callbacks, const Clock& clock);
   ~StreamImpl() override;
 
-  Status PutFrame(const Frame& frame) override;
-  Status Stop(int64_t timeout_ms) override;
-  StreamStats stats() const override;
+  Status PutFrame(const Frame& frame) override EXCLUDES(mu_);
+  Status Stop(int64_t timeout_ms) override EXCLUDES(mu_);
+  StreamStats stats() const override EXCLUDES(mu_);
 
   // Starts the upload thread (after construction, so the thread sees a whole object).
   Status Start();
@@ -94,18 +93,18 @@ class StreamImpl final : public Stream {
   using Event = std::function<void(StreamCallbacks&)>;
 
   // ---- content store (stream.cc), all under mu_ ----
-  StoredFragment* FindByTimecode(int64_t timecode_ms);
-  std::deque<StoredFragment>::iterator IterOf(const StoredFragment& f);
-  void CloseOpenFragment();
+  StoredFragment* FindByTimecode(int64_t timecode_ms) REQUIRES(mu_);
+  std::deque<StoredFragment>::iterator IterOf(const StoredFragment& f) REQUIRES(mu_);
+  void CloseOpenFragment() REQUIRES(mu_);
   // Makes room for `need` bytes per the overflow policy. OK: room made; otherwise the frame
   // must be dropped (kResourceExhausted) or the stream failed.
-  Status MakeRoom(size_t need, std::unique_lock<std::mutex>& lock);
-  bool DropOldestDroppable();
-  void EraseFragment(std::deque<StoredFragment>::iterator it);
-  void DropFrame(int64_t pts_us);
-  void Queue(Event e);
+  Status MakeRoom(size_t need) REQUIRES(mu_);
+  bool DropOldestDroppable() REQUIRES(mu_);
+  void EraseFragment(std::deque<StoredFragment>::iterator it) REQUIRES(mu_);
+  void DropFrame(int64_t pts_us) REQUIRES(mu_);
+  void Queue(Event e) REQUIRES(mu_);
   void Wake();
-  void Fail(const Status& s);
+  void Fail(const Status& s) REQUIRES(mu_);
 
   // ---- upload thread (upload.cc) ----
   void UploadLoop();
@@ -122,7 +121,7 @@ class StreamImpl final : public Stream {
   static size_t HeaderCb(char* buf, size_t size, size_t n, void* self) noexcept;
   static size_t ReadCb(char* buf, size_t size, size_t n, void* self) noexcept;
   static size_t WriteCb(char* buf, size_t size, size_t n, void* self) noexcept;
-  size_t Read(char* buf, size_t max);
+  size_t Read(char* buf, size_t max) EXCLUDES(mu_);
   size_t Write(const char* buf, size_t n);
 
   std::shared_ptr<CurlGlobal> curl_global_;
@@ -132,33 +131,35 @@ class StreamImpl final : public Stream {
   StreamCallbacks no_callbacks_;
   const Clock& clock_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;  // store changes: room made, fragments persisted, failure
-  Packager packager_;
-  std::deque<StoredFragment> store_;
-  size_t store_bytes_ = 0;
-  uint64_t next_seq_ = 0;
-  bool open_fragment_ = false;   // store_.back() is open
-  bool skip_until_key_ = false;  // a frame was dropped: the rest of its GOP is useless
-  bool have_offset_ = false;
-  int64_t pts_offset_us_ = 0;  // added to every PTS: relative timestamps made absolute
-  int64_t last_pts_ms_ = -1;
-  StreamStats stats_;
-  std::vector<Event> events_;
-  Status failure_;           // non-OK: the stream failed for good
-  bool ending_ = false;      // Stop: no more frames; end the body when all is sent
-  bool shutdown_ = false;    // the upload thread must exit
-  bool data_ready_ = false;  // PutFrame appended bytes since the reader last paused
-  bool pressure_reported_ = false;
-  int64_t last_latency_report_us_ = 0;
+  mutable Mutex mu_;
+  CondVar cv_;  // store changes: room made, fragments persisted, failure
+  Packager packager_ GUARDED_BY(mu_);
+  std::deque<StoredFragment> store_ GUARDED_BY(mu_);
+  size_t store_bytes_ GUARDED_BY(mu_) = 0;
+  uint64_t next_seq_ GUARDED_BY(mu_) = 0;
+  bool open_fragment_ GUARDED_BY(mu_) = false;  // store_.back() is open
+  bool skip_until_key_ GUARDED_BY(mu_) =
+      false;  // a frame was dropped: the rest of its GOP is useless
+  bool have_offset_ GUARDED_BY(mu_) = false;
+  int64_t pts_offset_us_ GUARDED_BY(mu_) =
+      0;  // added to every PTS: relative timestamps made absolute
+  int64_t last_pts_ms_ GUARDED_BY(mu_) = -1;
+  StreamStats stats_ GUARDED_BY(mu_);
+  std::vector<Event> events_ GUARDED_BY(mu_);
+  Status failure_ GUARDED_BY(mu_);           // non-OK: the stream failed for good
+  bool ending_ GUARDED_BY(mu_) = false;      // Stop: no more frames; end the body when all is sent
+  bool shutdown_ GUARDED_BY(mu_) = false;    // the upload thread must exit
+  bool data_ready_ GUARDED_BY(mu_) = false;  // PutFrame appended bytes since the reader last paused
+  bool pressure_reported_ GUARDED_BY(mu_) = false;
+  int64_t last_latency_report_us_ GUARDED_BY(mu_) = 0;
 
-  // Upload cursor (under mu_): header bytes first, then fragments by seq.
-  mkv::Bytes conn_header_;
-  size_t header_off_ = 0;
-  uint64_t send_seq_ = 0;
-  size_t send_off_ = 0;
-  bool transfer_active_ = false;
-  bool reader_paused_ = false;
+  // Upload cursor: header bytes first, then fragments by seq.
+  mkv::Bytes conn_header_ GUARDED_BY(mu_);
+  size_t header_off_ GUARDED_BY(mu_) = 0;
+  uint64_t send_seq_ GUARDED_BY(mu_) = 0;
+  size_t send_off_ GUARDED_BY(mu_) = 0;
+  bool transfer_active_ GUARDED_BY(mu_) = false;
+  bool reader_paused_ GUARDED_BY(mu_) = false;
 
   // Upload thread only.
   CurlMulti multi_;

@@ -70,7 +70,7 @@ size_t StreamImpl::HeaderCb(char* buf, size_t size, size_t n, void* self) noexce
 }
 
 size_t StreamImpl::Read(char* buf, size_t max) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   data_ready_ = false;
   size_t n = 0;
   bool more = true;
@@ -82,8 +82,9 @@ size_t StreamImpl::Read(char* buf, size_t max) {
       n += k;
       continue;
     }
+    const uint64_t seq = send_seq_;  // a lambda is analysed without the lock: copied
     auto it = std::find_if(store_.begin(), store_.end(),
-                           [&](const StoredFragment& f) { return f.seq >= send_seq_; });
+                           [seq](const StoredFragment& f) { return f.seq >= seq; });
     if (it == store_.end()) {
       more = false;
       break;
@@ -117,7 +118,7 @@ size_t StreamImpl::Write(const char* buf, size_t n) {
   if (http_status_ == 0) {
     curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &http_status_);
     if (http_status_ == 200) {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       Queue([](StreamCallbacks& cb) {
         cb.OnConnectionState(ConnectionState::kConnected, Status::Ok());
       });
@@ -137,7 +138,7 @@ size_t StreamImpl::Write(const char* buf, size_t n) {
 }
 
 void StreamImpl::OnAcks(std::vector<FragmentAck>& acks) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (FragmentAck& ack : acks) {
     StoredFragment* f = ack.type == AckType::kIdle ? nullptr : FindByTimecode(ack.timecode);
     switch (ack.type) {
@@ -197,7 +198,7 @@ int64_t StreamImpl::BackoffMs() {
 
 Status StreamImpl::StartTransfer() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     conn_header_ = packager_.header();
     header_off_ = 0;
     send_seq_ = store_.empty() ? next_seq_ : store_.front().seq;
@@ -266,7 +267,7 @@ void StreamImpl::FinishTransfer(CURLcode rc) {
   curl_multi_remove_handle(multi_.get(), easy_.get());
   easy_.reset();
   easy_headers_.reset();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   transfer_active_ = false;
   for (const StoredFragment& f : store_) {
     if (f.sent_whole && !f.persisted) in_doubt_ = true;
@@ -302,7 +303,7 @@ void StreamImpl::FinishTransfer(CURLcode rc) {
 bool StreamImpl::CheckDoubt() {
   std::vector<int64_t> doubt;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     for (const StoredFragment& f : store_) {
       if (f.sent_whole && !f.persisted) doubt.push_back(f.timecode_ms);
     }
@@ -331,7 +332,7 @@ bool StreamImpl::CheckDoubt() {
       }
     }
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (int64_t tc : found) {
     StoredFragment* f = FindByTimecode(tc);
     if (f && f->sent_whole) {
@@ -346,7 +347,7 @@ bool StreamImpl::CheckDoubt() {
 }
 
 void StreamImpl::CheckPressure() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (store_.empty()) return;
   int64_t now = clock_.MonotonicMicros();
   int64_t age_ms = (now - store_.front().first_put_us) / 1000;
@@ -359,7 +360,7 @@ void StreamImpl::CheckPressure() {
 void StreamImpl::DeliverEvents() {
   std::vector<Event> events;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     events.swap(events_);
   }
   for (Event& e : events) e(*callbacks_);
@@ -371,7 +372,7 @@ void StreamImpl::DeliverEvents() {
 bool StreamImpl::PeerClosed() {
   bool paused;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     paused = reader_paused_;
   }
   if (!paused) return false;
@@ -389,7 +390,7 @@ void StreamImpl::UploadLoop() {
     int64_t now = clock_.MonotonicMicros();
     bool connect = false;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (shutdown_) break;
       connect =
           !easy_ && failure_.ok() && packager_.ready() && !store_.empty() && now >= retry_at_us_;
@@ -399,11 +400,11 @@ void StreamImpl::UploadLoop() {
       if (answered) in_doubt_ = false;
       bool empty;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         empty = store_.empty();
       }
       if (!answered) {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         ++attempts_;
         retry_at_us_ = now + BackoffMs() * 1000;
         Queue([](StreamCallbacks& cb) {
@@ -413,7 +414,7 @@ void StreamImpl::UploadLoop() {
       } else if (!empty) {
         Status s = StartTransfer();
         if (!s.ok()) {
-          std::lock_guard<std::mutex> lock(mu_);
+          MutexLock lock(mu_);
           Fail(s);
         }
       }
@@ -431,7 +432,7 @@ void StreamImpl::UploadLoop() {
     if (easy_) {
       bool resume = false;
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         if (reader_paused_ && data_ready_) {
           reader_paused_ = false;
           resume = true;
@@ -455,7 +456,7 @@ void StreamImpl::UploadLoop() {
     easy_.reset();
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     transfer_active_ = false;
   }
   DeliverEvents();

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Configures and builds streamarc. Usage: scripts/build.sh [--sanitize|--fuzz]
+# Configures and builds streamarc. Usage: scripts/build.sh [--sanitize|--fuzz|--clang]
 #   (default)   build/       RelWithDebInfo
 #   --sanitize  build-asan/  the same with AddressSanitizer + UBSan
 #   --fuzz      build-fuzz/  clang, libFuzzer targets only
+#   --clang     build-clang/ clang, every library and program (no tests, no benchmarks):
+#               what clang alone checks, -Wthread-safety on the GUARDED_BY state first
 # Every mode treats warnings as errors (STREAMARC_WERROR); a plain `cmake` build does not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +15,10 @@ case "$mode" in
   --sanitize) dir=build-asan; flags=(-DSTREAMARC_SANITIZE=ON -DSTREAMARC_BENCH=OFF) ;;
   --fuzz) dir=build-fuzz
           flags=(-DSTREAMARC_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++) ;;
-  *) echo "usage: $0 [--sanitize|--fuzz]" >&2; exit 2 ;;
+  --clang) dir=build-clang
+           flags=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DSTREAMARC_TESTS=OFF
+                  -DSTREAMARC_BENCH=OFF) ;;
+  *) echo "usage: $0 [--sanitize|--fuzz|--clang]" >&2; exit 2 ;;
 esac
 
 # Paths below the checkout are hashed relative to it, so a clone elsewhere (CI's, the fresh

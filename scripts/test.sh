@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test. Usage: scripts/test.sh [--sanitize]
-# Without a flag: the normal build's suite plus a short libFuzzer smoke run of each fuzz
+# Without a flag: the normal build's suite, a clang build of the libraries and programs
+# (warnings and -Wthread-safety as errors) and a short libFuzzer smoke run of each fuzz
 # target. With --sanitize: the same suite built with AddressSanitizer + UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,8 @@ fi
 
 bash scripts/check-format.sh
 bash scripts/build.sh --fuzz
+# clang's checks on the whole non-test tree (-Wthread-safety among them), as errors.
+bash scripts/build.sh --clang
 bash scripts/fuzz.sh --smoke
 bash scripts/build.sh
 (cd build && ctest -j "$(nproc)" --output-on-failure --timeout 900)

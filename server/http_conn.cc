@@ -6,20 +6,19 @@
 namespace streamarc::server {
 
 void ServiceQueue::Post(std::function<void()> task) {
-  lws_context* ctx;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!ctx_) return;
-    tasks_.push_back(std::move(task));
-    ctx = ctx_;
-  }
-  lws_cancel_service(ctx);  // thread-safe: wakes lws_service with EVENT_WAIT_CANCELLED
+  // lws_cancel_service is thread-safe and does not block (it writes to the context's event
+  // pipe): called under the lock, because Close (taking it) is followed by
+  // lws_context_destroy, and a context copied out of the lock could be gone by the call.
+  MutexLock lock(mu_);
+  if (!ctx_) return;
+  tasks_.push_back(std::move(task));
+  lws_cancel_service(ctx_);  // wakes lws_service with EVENT_WAIT_CANCELLED
 }
 
 void ServiceQueue::Drain() {
   std::vector<std::function<void()>> tasks;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     tasks.swap(tasks_);
   }
   for (auto& t : tasks) t();
@@ -33,7 +32,7 @@ void ServiceQueue::PostAfter(int64_t delay_us, std::function<void()> task) {
 void ServiceQueue::Arm(int64_t delay_us, std::function<void()> task) {
   lws_context* ctx;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     ctx = ctx_;
   }
   if (!ctx) return;
@@ -60,14 +59,14 @@ void ServiceQueue::OnTimer(lws_sorted_usec_list_t* sul) noexcept {
 }
 
 void ServiceQueue::Open(lws_context* ctx) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   ctx_ = ctx;
 }
 
 void ServiceQueue::Close() {
   std::vector<std::function<void()>> tasks;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     ctx_ = nullptr;
     tasks.swap(tasks_);
   }

@@ -9,11 +9,11 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "server/http.h"
 
 namespace streamarc::server {
@@ -46,9 +46,9 @@ class ServiceQueue {
   static void OnTimer(lws_sorted_usec_list_t* sul) noexcept;
   void Arm(int64_t delay_us, std::function<void()> task);
 
-  std::mutex mu_;
-  lws_context* ctx_ = nullptr;                // guarded by mu_; null once closed
-  std::vector<std::function<void()>> tasks_;  // guarded by mu_
+  Mutex mu_;
+  lws_context* ctx_ GUARDED_BY(mu_) = nullptr;  // null once closed
+  std::vector<std::function<void()>> tasks_ GUARDED_BY(mu_);
   // Service thread (and Close, after it): the armed timers, owned here until they fire.
   std::unordered_map<Timer*, Pending> timers_;
 };

@@ -78,6 +78,7 @@ Result<std::unique_ptr<SourcePipeline>> SourcePipeline::Create(const PutOptions&
   std::string description;
   if (options.source == SourceKind::kTestPattern || options.source == SourceKind::kDevice) {
     description = RawSourceDescription(options);
+    MutexLock lock(p->mu_);  // no callback runs yet: taken for the analysis only
     p->branch_ = options.source == SourceKind::kTestPattern ? "test pattern, x264" : "camera, x264";
     p->video_linked_ = true;
   } else if (options.source == SourceKind::kFile) {
@@ -160,7 +161,7 @@ SourcePipeline::Pulled SourcePipeline::PullAudio(int64_t timeout_ms, SamplePtr* 
 
 Status SourcePipeline::CheckBus() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!pending_.ok()) return pending_;
   }
   std::unique_ptr<GstBus, GstObjectUnref> bus(gst_element_get_bus(pipeline_.get()));
@@ -211,7 +212,7 @@ std::string SourcePipeline::Describe() const {
     }
     gst_caps_unref(caps);
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return out + (branch_.empty() ? "" : ", " + branch_);
 }
 
@@ -237,10 +238,10 @@ void SourcePipeline::LinkPadGuarded(void (SourcePipeline::*link)(GstPad*), GstPa
   try {
     (this->*link)(pad);
   } catch (const std::exception& e) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     pending_ = Internal(e.what());
   } catch (...) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     pending_ = Internal("unknown exception");
   }
 }
@@ -292,7 +293,7 @@ void SourcePipeline::LinkParsedPad(GstPad* pad) {
   std::string branch;
   std::string what;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (video && !video_linked_) {
       video_linked_ = true;
       if (ready) {
@@ -334,7 +335,7 @@ void SourcePipeline::LinkParsedPad(GstPad* pad) {
     gst_element_sync_state_with_parent(bin);
   }
   if (!s.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (pending_.ok()) pending_ = s;
   }
 }
@@ -347,7 +348,7 @@ void SourcePipeline::LinkRtspPad(GstPad* pad) {
   gst_caps_unref(caps);
   bool take = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     take = video && !video_linked_;
   }
   if (!take) {
@@ -362,7 +363,7 @@ void SourcePipeline::LinkRtspPad(GstPad* pad) {
   // parsebin picks the depayloader and parser for whatever the camera sends.
   GstElement* parse = gst_element_factory_make("parsebin", nullptr);
   if (parse == nullptr) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     pending_ = Internal("GStreamer has no parsebin (gstreamer1.0-plugins-base)");
     return;
   }
@@ -373,7 +374,7 @@ void SourcePipeline::LinkRtspPad(GstPad* pad) {
   gst_object_unref(sink);
   gst_element_sync_state_with_parent(parse);
   if (r != GST_PAD_LINK_OK) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     pending_ = Internal("cannot link the camera's video to parsebin");
   }
 }

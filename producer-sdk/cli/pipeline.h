@@ -8,9 +8,9 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "producer-sdk/cli/options.h"
 
@@ -77,10 +77,10 @@ class SourcePipeline {
   std::unique_ptr<GstElement, GstObjectUnref> pipeline_;
   GstElement* appsink_ = nullptr;        // owned by the pipeline
   GstElement* audio_appsink_ = nullptr;  // owned by the pipeline; null without audio
-  mutable std::mutex mu_;                // the pad-added callbacks run on GStreamer's threads
-  bool video_linked_ = false;
-  std::string branch_;  // what the video branch does, for Describe()
-  Status pending_;      // a failure inside a pad-added callback
+  mutable Mutex mu_;                     // the pad-added callbacks run on GStreamer's threads
+  bool video_linked_ GUARDED_BY(mu_) = false;
+  std::string branch_ GUARDED_BY(mu_);  // what the video branch does, for Describe()
+  Status pending_ GUARDED_BY(mu_);      // a failure inside a pad-added callback
 };
 
 }  // namespace streamarc::put

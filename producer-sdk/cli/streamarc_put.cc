@@ -7,20 +7,21 @@
 // to it. SIGINT/SIGTERM are blocked in every thread and read from a signalfd here, so no
 // signal handler and no global flag are needed.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "producer-sdk/cli/options.h"
 #include "producer-sdk/cli/pipeline.h"
 #include "producer-sdk/cli/status_line.h"
@@ -44,7 +45,7 @@ constexpr int64_t kDrainUs = 5'000'000;
 class PutCallbacks final : public producer::StreamCallbacks {
  public:
   void OnConnectionState(producer::ConnectionState state, const Status& why) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     using producer::ConnectionState;
     if (state == ConnectionState::kDisconnected && !disconnected_) {
       disconnected_ = true;
@@ -57,29 +58,29 @@ class PutCallbacks final : public producer::StreamCallbacks {
     }
   }
   void OnStreamError(const Status& status) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (fatal_.ok()) fatal_ = status;
   }
   void OnFragmentAck(const producer::FragmentAck& ack) override {
     if (ack.type != producer::AckType::kError) return;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     messages_.push_back("server refused fragment at " + std::to_string(ack.timecode) +
                         " ms: " + std::to_string(ack.error_id) + " " + ack.error_code);
   }
   std::vector<std::string> TakeMessages() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     return std::exchange(messages_, {});
   }
   Status fatal() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     return fatal_;
   }
 
  private:
-  mutable std::mutex mu_;
-  std::vector<std::string> messages_;
-  Status fatal_;
-  bool disconnected_ = false;
+  mutable Mutex mu_;
+  std::vector<std::string> messages_ GUARDED_BY(mu_);
+  Status fatal_ GUARDED_BY(mu_);
+  bool disconnected_ GUARDED_BY(mu_) = false;
 };
 
 // Says what a stream error means to someone at a terminal.
@@ -223,12 +224,12 @@ class Runner {
         status_.Message("cannot reach " + o_.endpoint + " (" + s.message() + "); retrying for " +
                         std::to_string(static_cast<int>(o_.connect_timeout_s)) + " s");
       }
-      for (int64_t waited = 0; waited < backoff_ms; waited += 50) {
-        if (Signalled()) {
-          status_.Message("stopped before the stream was opened");
-          return kExitConnect;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      // A retry back-off against the remote server (bounded by connect_timeout_s, doubling
+      // to 4 s): the wait is the point. It ends early on SIGINT/SIGTERM, waited for on the
+      // signalfd rather than polled in slices.
+      if (SignalledWithin(backoff_ms)) {
+        status_.Message("stopped before the stream was opened");
+        return kExitConnect;
       }
       backoff_ms = std::min<int64_t>(backoff_ms * 2, 4000);
     }
@@ -412,6 +413,18 @@ class Runner {
       signalled_ = true;
     }
     return signalled_;
+  }
+
+  // Waits up to `timeout_ms` for SIGINT/SIGTERM; true when one came.
+  bool SignalledWithin(int64_t timeout_ms) {
+    const int64_t until_us = clock_.MonotonicMicros() + timeout_ms * 1000;
+    while (!Signalled()) {
+      const int64_t left_ms = (until_us - clock_.MonotonicMicros() + 999) / 1000;
+      if (left_ms <= 0) return false;
+      pollfd p{signal_fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left_ms)) < 0 && errno != EINTR) return Signalled();
+    }
+    return true;
   }
 
   PutOptions o_;

@@ -12,11 +12,11 @@
 #include <cstdlib>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <string>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "producer-sdk/gst/gst_frames.h"
 #include "producer-sdk/gst/streamarc_sink_props.h"
 #include "producer-sdk/producer.h"
@@ -57,27 +57,30 @@ class SinkCallbacks final : public StreamCallbacks {
                     why.ToString().c_str());
   }
   void OnStreamError(const Status& status) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (error_.ok()) error_ = status;
     failed_.store(true);
   }
   bool failed() const { return failed_.load(); }
   Status error() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     return error_;
   }
 
  private:
   GstElement* element_;
-  mutable std::mutex mu_;
-  Status error_;
+  mutable Mutex mu_;
+  Status error_ GUARDED_BY(mu_);
   std::atomic<bool> failed_{false};
 };
 
 // Everything C++ the element owns; created in instance_init, deleted in finalize.
 struct SinkState {
-  std::mutex mu;  // guards settings (properties may be set from any thread)
-  SinkSettings settings;
+  // The defaults, set here where no other thread can see the state yet.
+  SinkState() { InitSinkSettings(settings); }
+
+  Mutex mu;  // properties may be set from any thread
+  SinkSettings settings GUARDED_BY(mu);
   // The rest is used from the streaming thread (and start/stop) only.
   SystemClock clock;
   std::unique_ptr<Client> client;
@@ -119,7 +122,7 @@ bool Start(GstBaseSink* sink) {
   SinkState& st = StateOf(sink);
   SinkSettings s;
   {
-    std::lock_guard<std::mutex> lock(st.mu);
+    MutexLock lock(st.mu);
     s = st.settings;
   }
   ClientOptions opt = ClientOptionsFrom(s);
@@ -143,7 +146,7 @@ bool StopSink(GstBaseSink* sink) {
   if (st.stream && !st.stopped) {
     int64_t timeout_ms;
     {
-      std::lock_guard<std::mutex> lock(st.mu);
+      MutexLock lock(st.mu);
       timeout_ms = std::min<int64_t>(st.settings.stop_stream_timeout_s * 1000, 5000);
     }
     Status s = st.stream->Stop(timeout_ms);
@@ -176,7 +179,7 @@ bool SetCaps(GstBaseSink* sink, GstCaps* caps) {
   }
   SinkSettings s;
   {
-    std::lock_guard<std::mutex> lock(st.mu);
+    MutexLock lock(st.mu);
     s = st.settings;
   }
   StreamOptions opt = StreamOptionsFrom(s, *track);
@@ -229,7 +232,7 @@ bool Event(GstBaseSink* sink, GstEvent* event) {
   if (GST_EVENT_TYPE(event) == GST_EVENT_EOS && st.stream && !st.stopped) {
     int64_t timeout_ms;
     {
-      std::lock_guard<std::mutex> lock(st.mu);
+      MutexLock lock(st.mu);
       timeout_ms = st.settings.stop_stream_timeout_s * 1000;
     }
     st.stopped = true;
@@ -287,7 +290,7 @@ gboolean EventThunk(GstBaseSink* s, GstEvent* e) noexcept {
 void SetPropertyThunk(GObject* object, guint id, const GValue* value, GParamSpec* pspec) noexcept {
   try {
     SinkState& st = *reinterpret_cast<GstStreamarcSink*>(object)->state;
-    std::lock_guard<std::mutex> lock(st.mu);
+    MutexLock lock(st.mu);
     if (!SetSinkProperty(st.settings, id, value)) {
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
     }
@@ -299,7 +302,7 @@ void SetPropertyThunk(GObject* object, guint id, const GValue* value, GParamSpec
 void GetPropertyThunk(GObject* object, guint id, GValue* value, GParamSpec* pspec) noexcept {
   try {
     SinkState& st = *reinterpret_cast<GstStreamarcSink*>(object)->state;
-    std::lock_guard<std::mutex> lock(st.mu);
+    MutexLock lock(st.mu);
     if (!GetSinkProperty(st.settings, id, value, pspec)) {
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
     }
@@ -354,7 +357,6 @@ static void gst_streamarc_sink_init(GstStreamarcSink* self) {
   // Called from C: an allocation failure must not unwind through GObject.
   self->state = new (std::nothrow) SinkState();
   if (self->state == nullptr) g_error("streamarcsink: out of memory");
-  sgst::InitSinkSettings(self->state->settings);
   // An upload sink does not pace to the clock: frames go out as soon as they come.
   gst_base_sink_set_sync(GST_BASE_SINK(self), FALSE);
   gst_base_sink_set_last_sample_enabled(GST_BASE_SINK(self), FALSE);
