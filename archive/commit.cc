@@ -185,6 +185,7 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
     if (options_.sync && !touched.empty()) {
       std::vector<OpenSegment*> segs(touched.begin(), touched.end());
       std::vector<WritableFile*> files;
+      files.reserve(segs.size());
       for (OpenSegment* seg : segs) files.push_back(seg->file.get());
       std::vector<Status> results = sync_pool_->SyncAll(files);
       for (size_t i = 0; i < segs.size(); ++i) {
@@ -338,6 +339,7 @@ Status LocalArchive::CommitIndex(std::vector<Written*>& ok) {
     n.committed_end = std::max(n.committed_end, w->offset + p.in.bytes.size());
   }
   std::vector<SegmentRow> seg_rows;
+  seg_rows.reserve(next.size());
   for (const auto& [seg, n] : next) seg_rows.push_back(n);
   RETURN_IF_ERROR(index_->Commit(rows, seg_rows));
   // Committed: now the in-memory state may move forward.

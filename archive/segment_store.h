@@ -32,6 +32,7 @@ namespace streamarc::archive {
 struct SegmentKey {
   int64_t stream_id = 0;
   int64_t segment_id = 0;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   auto operator<=>(const SegmentKey&) const = default;
 };
 

@@ -39,6 +39,7 @@ void SyncPool::Work() {
 std::vector<Status> SyncPool::SyncAll(const std::vector<WritableFile*>& files) {
   if (files.size() <= 1 || threads_.empty()) {
     std::vector<Status> out;
+    out.reserve(files.size());
     for (WritableFile* f : files) out.push_back(f->Sync());
     return out;
   }

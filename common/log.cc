@@ -57,16 +57,17 @@ void AppendValue(std::string& out, std::string_view v) {
 }  // namespace
 
 bool ParseLogLevel(std::string_view text, LogLevel* level) {
-  if (text == "debug")
+  if (text == "debug") {
     *level = LogLevel::kDebug;
-  else if (text == "info")
+  } else if (text == "info") {
     *level = LogLevel::kInfo;
-  else if (text == "warn")
+  } else if (text == "warn") {
     *level = LogLevel::kWarn;
-  else if (text == "error")
+  } else if (text == "error") {
     *level = LogLevel::kError;
-  else
+  } else {
     return false;
+  }
   return true;
 }
 

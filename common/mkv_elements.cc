@@ -100,10 +100,12 @@ Status ParseTrackEntry(uint64_t offset, std::span<const uint8_t> body, const Rea
           case kVideo:
             return ForEachChild(kVideo, off, v, opt,
                                 [&](uint32_t cid, std::span<const uint8_t> cv, uint64_t) {
-                                  if (cid == kPixelWidth)
+                                  if (cid == kPixelWidth) {
                                     t->pixel_width = static_cast<uint32_t>(ReadUint(cv));
-                                  if (cid == kPixelHeight)
+                                  }
+                                  if (cid == kPixelHeight) {
                                     t->pixel_height = static_cast<uint32_t>(ReadUint(cv));
+                                  }
                                   return Status::Ok();
                                 });
           case kAudio:

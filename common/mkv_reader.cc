@@ -215,12 +215,13 @@ class Reader::Impl {
     if (ctx == kSegment && id == kCluster) return Descend(id, size, offset, header_len);
 
     bool hold = false;
-    if (ctx == 0)
+    if (ctx == 0) {
       hold = id == kEbml;
-    else if (ctx == kSegment)
+    } else if (ctx == kSegment) {
       hold = id == kInfo || id == kTracks || id == kTags;
-    else if (ctx == kCluster)
+    } else if (ctx == kCluster) {
       hold = id == kTimecode || id == kSimpleBlock || id == kBlockGroup;
+    }
 
     if (size > opt_.max_element_size) {
       return ResourceExhausted("mkv: " + At(offset, id) + " has size " + std::to_string(size) +

@@ -134,7 +134,10 @@ inline constexpr const char* kBusyMessage = "the server is busy; try again";
 // whatever error type the Result carries).
 #define ASSIGN_OR_RETURN(lhs, expr) \
   ASSIGN_OR_RETURN_IMPL(STREAMARC_CONCAT(result_macro_, __LINE__), lhs, expr)
+// `lhs` is a declaration or an lvalue, so it cannot be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)   \
   auto tmp = (expr);                            \
   if (!tmp.ok()) return std::move(tmp).error(); \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

@@ -101,8 +101,9 @@ Status CheckModeRules(const SessionParams& p) {
       break;
   }
   if (p.has_start && p.has_end) {
-    if (p.end_us < p.start_us)
+    if (p.end_us < p.start_us) {
       return InvalidArgument("EndTimestamp must not be before StartTimestamp");
+    }
     if (p.end_us - p.start_us > kMaxRangeMicros) {
       return InvalidArgument("EndTimestamp must be within 24 hours of StartTimestamp");
     }

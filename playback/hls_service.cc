@@ -54,8 +54,9 @@ Result<TrackSelection> Packageable(std::string_view header) {
   for (const TrackDescription& t : tracks) {
     if (CheckPackageable(t).ok()) sel.tracks.push_back(t.number);
   }
-  if (sel.tracks.empty())
+  if (sel.tracks.empty()) {
     return InvalidArgument(std::string(kUnsupportedCodecPrefix) + ": no track can be packaged");
+  }
   return sel;
 }
 

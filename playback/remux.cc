@@ -195,8 +195,9 @@ Result<std::vector<TimedPacket>> ReadFragment(av::MemoryDemuxer& demuxer, const 
     for (const TimedPacket* p : track) sorted.push_back(p->pts_us);
     std::sort(sorted.begin(), sorted.end());
     int64_t reorder = 0;
-    for (size_t i = 0; i < track.size(); ++i)
+    for (size_t i = 0; i < track.size(); ++i) {
       reorder = std::max(reorder, sorted[i] - track[i]->pts_us);
+    }
     for (size_t i = 0; i < track.size(); ++i) track[i]->dts_us = sorted[i] - reorder;
     int64_t last_delta = 0;
     for (size_t i = 0; i < track.size(); ++i) {
@@ -318,8 +319,9 @@ Result<std::string> Fmp4MediaSegment(const MkvFragment& fragment, const TrackSel
   m.muxer->Reserve(fragment.cluster.size() + kOutputSlack);
   ASSIGN_OR_RETURN(std::vector<TimedPacket> packets,
                    ReadFragment(*m.demuxer, m.map, fragment.start_us));
-  if (packets.empty())
+  if (packets.empty()) {
     return InvalidArgument("the fragment holds no frames of the selected tracks");
+  }
   PacketWriter writer(m.muxer->ctx());
   RETURN_IF_ERROR(writer.Write(packets));
   int err = av_write_frame(m.muxer->ctx(), nullptr);  // frag_custom: close the fragment now
@@ -340,8 +342,9 @@ Result<std::string> TsSegment(const MkvFragment& fragment, const TrackSelection&
   RETURN_IF_ERROR(AddOutputStreams(demuxer->ctx(), map, muxer->ctx(), /*mp4=*/false));
   ASSIGN_OR_RETURN(std::vector<TimedPacket> packets,
                    ReadFragment(*demuxer, map, fragment.start_us));
-  if (packets.empty())
+  if (packets.empty()) {
     return InvalidArgument("the fragment holds no frames of the selected tracks");
+  }
   av::Options opts;
   // Timestamps as given (the muxer would otherwise add its 1.4 s delay), so segments muxed
   // one by one continue each other. The muxer inserts h264/hevc_mp4toannexb and writes
@@ -408,8 +411,9 @@ Result<Mp4Clip> Mp4ClipOf(std::span<const MkvFragment> fragments, const TrackSel
     RETURN_IF_ERROR(writer.Write(packets));
     ++clip.fragments_used;
   }
-  if (min_pts == INT64_MAX)
+  if (min_pts == INT64_MAX) {
     return InvalidArgument("the fragments hold no frames of the selected tracks");
+  }
   err = av_write_trailer(muxer->ctx());
   if (err < 0) return av::AvStatus(err, "finishing the MP4 clip");
   clip.duration_us = max_end - min_pts;

@@ -126,8 +126,9 @@ Result<std::unique_ptr<MemoryMuxer>> MemoryMuxer::Create(const char* format) {
   if (!m->avio_) return ResourceExhausted("no memory for an AVIOContext");
   AVFormatContext* ctx = nullptr;
   int err = avformat_alloc_output_context2(&ctx, nullptr, format, nullptr);
-  if (err < 0 || ctx == nullptr)
+  if (err < 0 || ctx == nullptr) {
     return AvStatus(err, std::string("creating a muxer for ") + format);
+  }
   m->ctx_.reset(ctx);
   ctx->pb = m->avio_.get();
   ctx->flags |= AVFMT_FLAG_CUSTOM_IO;
@@ -181,6 +182,7 @@ int MemoryMuxer::ReadBack(void* opaque, uint8_t* buf, int size) noexcept {
   const std::string& bytes = r->owner->bytes_;
   if (r->pos >= bytes.size()) return AVERROR_EOF;
   size_t n = static_cast<size_t>(std::min<uint64_t>(bytes.size() - r->pos, size));
+  // NOLINTNEXTLINE(bugprone-not-null-terminated-result): bytes, not a C string
   std::memcpy(buf, bytes.data() + r->pos, n);
   r->pos += n;
   return static_cast<int>(n);

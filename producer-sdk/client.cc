@@ -76,8 +76,9 @@ Status ClientImpl::EnsureStream(const StreamOptions& s) {
                                            {"MediaType", s.media_type},
                                            {"DataRetentionInHours", s.retention_hours}}));
     // ResourceInUse: someone created it meanwhile; describe again.
-    if (c.status != 200 && c.error_type != "ResourceInUseException")
+    if (c.status != 200 && c.error_type != "ResourceInUseException") {
       return ErrorOf("CreateStream", c);
+    }
   }
   return Unavailable("stream " + s.name + " did not become ACTIVE");
 }

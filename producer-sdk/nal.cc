@@ -295,8 +295,9 @@ Result<Bytes> BuildHvcC(std::span<const std::span<const uint8_t>> vps,
   Bytes out;
   out.push_back(1);
   out.push_back(static_cast<uint8_t>(info.profile_space << 6 | info.tier << 5 | info.profile_idc));
-  for (int s = 24; s >= 0; s -= 8)
+  for (int s = 24; s >= 0; s -= 8) {
     out.push_back(static_cast<uint8_t>(info.compatibility_flags >> s));
+  }
   out.insert(out.end(), std::begin(info.constraint_flags), std::end(info.constraint_flags));
   out.push_back(info.level_idc);
   Put16(out, 0xF000);   // min_spatial_segmentation_idc 0 (unknown)

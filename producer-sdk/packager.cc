@@ -62,9 +62,10 @@ Status Packager::Convert(const Frame& frame, mkv::Bytes& out) {
   for (TrackConfig& c : tracks_) {
     if (c.number == frame.track) t = &c;
   }
-  if (!t)
+  if (!t) {
     return InvalidArgument("frame for track " + std::to_string(frame.track) +
                            ", not in the stream");
+  }
   if (frame.data.empty()) return InvalidArgument("empty frame");
   if (!IsVideo(t->codec)) {
     out.insert(out.end(), frame.data.begin(), frame.data.end());

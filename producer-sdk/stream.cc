@@ -62,7 +62,7 @@ void StreamImpl::CloseOpenFragment() {
   open_fragment_ = false;
 }
 
-void StreamImpl::EraseFragment(std::deque<StoredFragment>::iterator it) {
+void StreamImpl::EraseFragment(const std::deque<StoredFragment>::iterator& it) {
   store_bytes_ -= it->bytes.size();
   if (open_fragment_ && &*it == &store_.back()) open_fragment_ = false;
   store_.erase(it);
@@ -183,8 +183,9 @@ Status StreamImpl::PutFrame(const Frame& frame) {
     f.timecode_ms = pts_ms;
     f.first_put_us = clock_.MonotonicMicros();
     // Room for a fragment like the previous one, so it grows without repeated copying.
-    if (store_.size() > 0)
+    if (store_.size() > 0) {
       f.bytes.reserve(store_.back().bytes.size() + store_.back().bytes.size() / 4);
+    }
     // Cannot fail: pts_ms >= 0 and a new StoredFragment has no open Cluster.
     Status started = Packager::AppendClusterStart(pts_ms, f.bytes);
     if (!started.ok()) return started;

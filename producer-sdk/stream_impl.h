@@ -100,7 +100,7 @@ class StreamImpl final : public Stream {
   // must be dropped (kResourceExhausted) or the stream failed.
   Status MakeRoom(size_t need) REQUIRES(mu_);
   bool DropOldestDroppable() REQUIRES(mu_);
-  void EraseFragment(std::deque<StoredFragment>::iterator it) REQUIRES(mu_);
+  void EraseFragment(const std::deque<StoredFragment>::iterator& it) REQUIRES(mu_);
   void DropFrame(int64_t pts_us) REQUIRES(mu_);
   void Queue(Event e) REQUIRES(mu_);
   void Wake();

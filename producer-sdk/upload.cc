@@ -278,8 +278,9 @@ void StreamImpl::FinishTransfer(CURLcode rc) {
   if (status != 0 && status != 200) {
     std::string detail = "PutMedia " + opt_.name + ": HTTP " + std::to_string(status) + " " +
                          error_type_ + " " + error_body_.substr(0, 300);
-    if (status == 404)
+    if (status == 404) {
       return Fail(NotFound(detail + " (the stream does not exist or was deleted)"));
+    }
     if (status == 401 || status == 403) return Fail(PermissionDenied(detail));
     // Limits (another PutMedia still registered, a busy server) pass; the rest of 400 is our
     // request's fault and would fail the same way again.

@@ -26,10 +26,11 @@ class Printer : public mkv::ReaderHandler {
     return Status::Ok();
   }
   Status OnSegmentStart(uint64_t offset, std::optional<uint64_t> size) override {
-    if (size)
+    if (size) {
       std::printf("Segment at %" PRIu64 ", %" PRIu64 " bytes\n", offset, *size);
-    else
+    } else {
       std::printf("Segment at %" PRIu64 ", unknown size (live)\n", offset);
+    }
     return Status::Ok();
   }
   Status OnInfo(const mkv::SegmentInfo& i) override {

@@ -66,9 +66,10 @@ int Run(const std::string& endpoint, const std::string& stream_name, const std::
   // MP4 and Matroska carry avcC/hvcC (frames are length-prefixed); MPEG-TS and raw .h264 are
   // Annex-B, and the SDK builds the CodecPrivate from the parameter sets itself.
   const bool annex_b = par->extradata_size == 0 || par->extradata[0] == 0;
-  if (!annex_b)
+  if (!annex_b) {
     track.codec_private.assign(reinterpret_cast<const char*>(par->extradata),
                                static_cast<size_t>(par->extradata_size));
+  }
   track.width = par->width;
   track.height = par->height;
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test. Usage: scripts/test.sh [--sanitize]
-# Without a flag: the normal build's suite, a clang build of the libraries and programs
+# Without a flag: the format check, the normal build's suite, clang-tidy over the
+# libraries and programs, a clang build of the libraries and programs
 # (warnings and -Wthread-safety as errors) and a short libFuzzer smoke run of each fuzz
 # target. With --sanitize: the same suite built with AddressSanitizer + UBSan.
 set -euo pipefail
@@ -23,4 +24,5 @@ bash scripts/build.sh --fuzz
 bash scripts/build.sh --clang
 bash scripts/fuzz.sh --smoke
 bash scripts/build.sh
+bash scripts/check-tidy.sh
 (cd build && ctest -j "$(nproc)" --output-on-failure --timeout 900)

@@ -15,8 +15,9 @@ using json = nlohmann::json;
 
 Result<int64_t> EpochSeconds(const json& obj, const char* key) {
   auto it = obj.find(key);
-  if (it == obj.end())
+  if (it == obj.end()) {
     return InvalidArgument(std::string("TimestampRange.") + key + " is required");
+  }
   if (!it->is_number()) {
     return InvalidArgument(std::string("TimestampRange.") + key + " must be epoch seconds");
   }

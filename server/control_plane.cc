@@ -167,8 +167,9 @@ class ControlPlane {
     if (s.ok()) s = f.String("MediaType", false, 1, 128, &req.media_type);
     if (s.ok()) s = CheckMediaType(req.media_type);
     if (s.ok()) s = f.String("KmsKeyId", false, 1, 2048, &req.kms_key_id);
-    if (s.ok())
+    if (s.ok()) {
       s = f.Int("DataRetentionInHours", false, 0, archive::kMaxRetentionHours, &retention);
+    }
     if (s.ok()) s = f.TagMap("Tags", false, &req.tags);
     if (!s.ok()) return Refuse(s);
     req.retention_hours = static_cast<int>(retention);
@@ -266,8 +267,9 @@ class ControlPlane {
     if (s.ok() && op != "INCREASE_DATA_RETENTION" && op != "DECREASE_DATA_RETENTION") {
       s = InvalidArgument("Operation must be INCREASE_DATA_RETENTION or DECREASE_DATA_RETENTION");
     }
-    if (s.ok())
+    if (s.ok()) {
       s = f.Int("DataRetentionChangeInHours", true, 1, archive::kMaxRetentionHours, &change);
+    }
     if (!s.ok()) return Refuse(s);
     auto info = a_.DescribeStream(*ref);
     if (!info.ok()) return Refuse(info.status());
@@ -369,7 +371,8 @@ void RegisterControlPlane(Router& http, archive::Archive& archive,
                           const ControlPlaneOptions& options) {
   auto cp = std::make_shared<ControlPlane>(archive, options);
   // Every operation: parse the JSON body, run (the request id comes from the middleware).
-  auto route = [&](const char* path, std::function<HttpResponse(const json&, const Fields&)> op) {
+  auto route = [&](const char* path,
+                   const std::function<HttpResponse(const json&, const Fields&)>& op) {
     http.Route("POST", path, [cp, op](const HttpRequest& req) {
       json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
       HttpResponse resp = body.is_discarded() || !body.is_object()

@@ -60,6 +60,8 @@ class HttpServer::Impl final : public SessionHost {
   }
 
   Status Start() {
+    // Per-session data is one pointer: the connection it belongs to.
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     protocols_[0] = {kProtocol, &Impl::Callback, sizeof(Conn*), kReadChunk, 0, nullptr, 0};
     protocols_[1] = {nullptr, nullptr, 0, 0, 0, nullptr, 0};
     lws_context_creation_info info;
@@ -507,7 +509,8 @@ void HttpServer::RouteStreaming(std::string method, std::string path, StreamingF
   impl_->streaming_[{std::move(method), std::move(path)}] = std::move(f);
 }
 void HttpServer::RoutePrefix(std::string method, std::string prefix, BufferedHandler handler) {
-  impl_->prefixes_.push_back({{std::move(method), std::move(prefix)}, std::move(handler)});
+  impl_->prefixes_.emplace_back(std::make_pair(std::move(method), std::move(prefix)),
+                                std::move(handler));
 }
 void HttpServer::SetFallback(BufferedHandler handler) { impl_->fallback_ = std::move(handler); }
 Status HttpServer::Start() { return impl_->Start(); }

@@ -7,6 +7,8 @@
 #include "server/config.h"
 #include "server/daemon.h"
 
+// Only an allocation failure can throw here: ending the process (with a core) is right.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   using namespace streamarc;
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -48,7 +50,8 @@ int main(int argc, char** argv) {
   });
   (*daemon)->Run();
   // Run returned (Stop): wake the signal thread if it is still waiting.
-  pthread_kill(signals.native_handle(), SIGTERM);
+  // It waits in sigwait(), so the signal is consumed there and terminates nothing.
+  pthread_kill(signals.native_handle(), SIGTERM);  // NOLINT(bugprone-bad-signal-to-kill-thread)
   signals.join();
   log.Info("streamarcd", "stopped");
   return 0;

@@ -94,11 +94,11 @@ void RegisterMediaApi(Router& http, const ApiContext& ctx, const MediaApiOptions
       [svc](const HttpRequest&,
             std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
         return std::make_unique<BodyHandler>(
-            w, Starter(playback::ParseGetMediaRequest,
-                       [svc](playback::GetMediaRequest req,
-                             std::shared_ptr<playback::MediaTransport> out) {
-                         return svc->GetMedia(std::move(req), std::move(out));
-                       }));
+            std::move(w), Starter(playback::ParseGetMediaRequest,
+                                  [svc](playback::GetMediaRequest req,
+                                        std::shared_ptr<playback::MediaTransport> out) {
+                                    return svc->GetMedia(std::move(req), std::move(out));
+                                  }));
       });
 
   http.RouteStreaming(
@@ -106,11 +106,12 @@ void RegisterMediaApi(Router& http, const ApiContext& ctx, const MediaApiOptions
       [svc](const HttpRequest&,
             std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
         return std::make_unique<BodyHandler>(
-            w, Starter(playback::ParseFragmentListRequest,
-                       [svc](playback::FragmentListRequest req,
-                             std::shared_ptr<playback::MediaTransport> out) {
-                         return svc->GetMediaForFragmentList(std::move(req), std::move(out));
-                       }));
+            std::move(w), Starter(playback::ParseFragmentListRequest,
+                                  [svc](playback::FragmentListRequest req,
+                                        std::shared_ptr<playback::MediaTransport> out) {
+                                    return svc->GetMediaForFragmentList(std::move(req),
+                                                                        std::move(out));
+                                  }));
       });
 
   http.OnShutdown([svc] { svc->EndAll(); });

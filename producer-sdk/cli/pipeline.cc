@@ -33,8 +33,9 @@ int KeyIntMax(const PutOptions& o) { return (o.fps > 0 ? o.fps : 30) * 2; }
 // with zerolatency, a key frame every two seconds so fragments stay near --fragment-ms).
 std::string EncodeBranch(const PutOptions& o) {
   std::string caps = "video/x-raw";
-  if (o.width > 0)
+  if (o.width > 0) {
     caps += ",width=" + std::to_string(o.width) + ",height=" + std::to_string(o.height);
+  }
   if (o.fps > 0) caps += ",framerate=" + std::to_string(o.fps) + "/1";
   return "videoconvert ! videoscale ! videorate ! " + caps +
          " ! x264enc tune=zerolatency speed-preset=veryfast key-int-max=" +
@@ -317,10 +318,11 @@ void SourcePipeline::LinkParsedPad(GstPad* pad) {
     // demuxer does not stop on not-linked.
     GstElement* bin = nullptr;
     Status s = AddAndLink("fakesink sync=false async=false", pad, &bin);
-    if (s.ok())
+    if (s.ok()) {
       gst_element_sync_state_with_parent(bin);
-    else
+    } else {
       std::fprintf(stderr, "streamarc-put: %s\n", s.message().c_str());
+    }
     return;
   }
   // The branch ends where the appsink starts: link its src pad to the appsink.
@@ -354,10 +356,11 @@ void SourcePipeline::LinkRtspPad(GstPad* pad) {
   if (!take) {
     GstElement* bin = nullptr;
     Status s = AddAndLink("fakesink sync=false async=false", pad, &bin);
-    if (s.ok())
+    if (s.ok()) {
       gst_element_sync_state_with_parent(bin);
-    else
+    } else {
       std::fprintf(stderr, "streamarc-put: %s\n", s.message().c_str());
+    }
     return;
   }
   // parsebin picks the depayloader and parser for whatever the camera sends.

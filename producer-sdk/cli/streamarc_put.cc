@@ -452,6 +452,8 @@ class Runner {
 }  // namespace
 }  // namespace streamarc::put
 
+// Only an allocation failure can throw here: ending the process (with a core) is right.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   using namespace streamarc::put;
   auto options = ParseOptions(argc, argv);
