@@ -18,6 +18,8 @@ PACKAGES=(
   libcurl4-openssl-dev                                          # producer SDK upload
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev          # producer capture, sink element
   libgstrtspserver-1.0-dev                                      # the RTSP camera in tests
+  libopencv-dev                                                 # frame tap (cv::Mat), samples
+  pybind11-dev python3-dev python3-numpy python3-opencv         # the Python binding, its example
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   ffmpeg mkvtoolnix curl awscli
