@@ -65,7 +65,16 @@ TEST_F(ProducerSdkTest, ServerKilledAndRestartedKeepsEveryFrameOnce) {
     max_fragments =
         std::max<size_t>(max_fragments, during.fragments_started - during.fragments_persisted -
                                             during.fragments_dropped);
+    const int connected_before = rec.States(ConnectionState::kConnected);
     ASSERT_TRUE(server_.Start(data_.path(), {"--port", std::to_string(port)}).ok());
+    // The next kill must find a live connection: wait for the SDK to have reconnected (a
+    // slow, sanitized build may take longer than the pushes between two kills).
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (rec.States(ConnectionState::kConnected) == connected_before &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_GT(rec.States(ConnectionState::kConnected), connected_before) << "no reconnect";
   }
   producer.join();
   Status stop = (*stream)->Stop(30'000);

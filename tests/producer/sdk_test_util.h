@@ -53,6 +53,10 @@ class Recorder : public StreamCallbacks {
     std::lock_guard<std::mutex> l(mu);
     return acks[t];
   }
+  int States(ConnectionState s) {
+    std::lock_guard<std::mutex> l(mu);
+    return states[s];
+  }
   // Polls (500 times, 10 ms apart) until OnConnectionState reported `s` at least once; false
   // if it never did.
   bool WaitForState(ConnectionState s) {
