@@ -61,8 +61,6 @@ KvsError KvsErrorFromStatus(Status s, KvsErrorType exhausted) {
       return {KvsErrorType::kVersionMismatch, std::move(s)};
     case Code::kResourceExhausted:
       return {exhausted, std::move(s)};
-    case Code::kPermissionDenied:
-      return {KvsErrorType::kNotAuthorized, std::move(s)};
     case Code::kUnavailable:
       return {KvsErrorType::kServiceUnavailable, std::move(s)};
     default:

@@ -47,12 +47,13 @@ struct KvsError {
 
 // The exception a Status stands for, wherever an API has no more specific one: kNotFound is
 // ResourceNotFound, kAlreadyExists ResourceInUse, kInvalidArgument/kOutOfRange
-// InvalidArgument, kFailedPrecondition VersionMismatch, kPermissionDenied NotAuthorized,
-// kUnavailable ServiceUnavailable, and kResourceExhausted is `exhausted`: which of KVS's
-// limits the operation hit (ClientLimitExceeded unless the caller knows better, e.g.
-// TagsPerResourceExceededLimit for CreateStream and TagStream, ConnectionLimitExceeded for
-// a connection slot). Codes with no KVS meaning are an InternalFailure whose message names
-// the code ("IoError: ...").
+// InvalidArgument, kFailedPrecondition VersionMismatch, kUnavailable ServiceUnavailable, and
+// kResourceExhausted is `exhausted`: which of KVS's limits the operation hit (ClientLimitExceeded
+// unless the caller knows better, e.g. TagsPerResourceExceededLimit for CreateStream and TagStream,
+// ConnectionLimitExceeded for a connection slot). Codes with no KVS meaning are an InternalFailure
+// whose message names the code ("IoError: ..."). kPermissionDenied is one of them: inside the
+// server it is the disk refusing us (EACCES), never the client's fault; a refused client is named
+// explicitly (kNotAuthorized, kAccessDenied) where the credentials are checked.
 KvsError KvsErrorFromStatus(Status status,
                             KvsErrorType exhausted = KvsErrorType::kClientLimitExceeded);
 

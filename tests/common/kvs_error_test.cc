@@ -43,7 +43,6 @@ TEST(KvsErrorTest, StatusDefaults) {
       {OutOfRange("too late"), KvsErrorType::kInvalidArgument},
       {FailedPrecondition("version"), KvsErrorType::kVersionMismatch},
       {ResourceExhausted("too fast"), KvsErrorType::kClientLimitExceeded},
-      {PermissionDenied("token expired"), KvsErrorType::kNotAuthorized},
       {Unavailable(kBusyMessage), KvsErrorType::kServiceUnavailable},
   };
   for (const Case& c : cases) {
@@ -52,8 +51,8 @@ TEST(KvsErrorTest, StatusDefaults) {
     EXPECT_EQ(e.status, c.status) << "the cause is kept as it is";
   }
   // Codes with no KVS meaning are ours; the message says which failure it was.
-  for (const Status& s :
-       {IoError("fsync: EIO"), DataLoss("bad CRC"), Internal("bug"), Cancelled("stopped")}) {
+  for (const Status& s : {IoError("fsync: EIO"), DataLoss("bad CRC"), Internal("bug"),
+                          Cancelled("stopped"), PermissionDenied("open segment: EACCES")}) {
     KvsError e = KvsErrorFromStatus(s);
     EXPECT_EQ(e.type, KvsErrorType::kInternalFailure) << s.ToString();
     EXPECT_EQ(e.status.code(), s.code());
