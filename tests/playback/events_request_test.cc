@@ -128,7 +128,8 @@ TEST(EventsRequestTest, RefusesMalformedPuts) {
   refuse_event([](json& e) { e.erase("EndTimestamp"); }, "EndTimestamp is required");
   refuse_event([](json& e) { e["EndTimestamp"] = 1767225600.0; },
                "EndTimestamp must not be before StartTimestamp");
-  refuse_event([](json& e) { e["EndTimestamp"] = 1767225600.25 + 86400.001; }, "at most 24 hours");
+  refuse_event([](json& e) { e["EndTimestamp"] = 1767225600.25 + 86400.001; },
+               "an event may last at most 24 hours");
   refuse_event([](json& e) { e.erase("Score"); }, "Score is required");
   refuse_event([](json& e) { e["Score"] = "high"; }, "Score must be a number");
   refuse_event([](json& e) { e["Score"] = 1.0001; }, "Score must be from 0 to 1");
