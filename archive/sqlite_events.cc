@@ -123,6 +123,16 @@ Result<uint64_t> SqliteDeleteExpiredEvents(Db& db, int64_t stream_id, int64_t cu
     bound = row.Int(0);
     return Status::Ok();
   }));
+  // A read first: most sweeps find nothing to delete, and then take no write lock.
+  ASSIGN_OR_RETURN(Stmt * any, db.Prepare("SELECT 1 FROM events WHERE stream_id=?1 AND"
+                                          " start_us < ?2 AND end_us < ?2 LIMIT 1"));
+  any->Bind(1, stream_id).Bind(2, bound);
+  bool expired = false;
+  RETURN_IF_ERROR(any->ForEachRow([&](const Stmt&) {
+    expired = true;
+    return Status::Ok();
+  }));
+  if (!expired) return uint64_t{0};
   uint64_t deleted = 0;
   RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
     // end_us >= start_us, so the index range start_us < bound holds every candidate.
