@@ -15,8 +15,10 @@
 #include "server/api_context.h"
 #include "server/clip_api.h"
 #include "server/control_plane.h"
+#include "server/frame_tap.h"
 #include "server/hls_api.h"
 #include "server/http_server.h"
+#include "server/images_api.h"
 #include "server/kvs_error.h"
 #include "server/media_api.h"
 #include "server/put_media.h"
@@ -84,6 +86,13 @@ class DaemonImpl final : public Daemon {
     RegisterMediaApi(routes, *api_);
     RegisterHlsApi(routes, *api_);
     RegisterClipApi(routes, *api_);
+    playback::ImagesOptions images;
+    images.max_fragment_duration_us = config_.max_fragment_duration_ms * 1000;
+    RegisterImagesApi(routes, *api_, images);
+    if (!config_.frame_tap.empty())
+      tap_ = std::make_unique<ServerTap>(config_.frame_tap, hub_, log_);
+    RegisterThumbnailApi(
+        routes, tap_ ? tap_->thumbnails() : std::make_shared<const frametap::ThumbnailSink>());
     log_.Info("streamarcd", "listening",
               {{"address", config_.host + ":" + std::to_string(http_.port())},
                {"data_dir", config_.data_dir},
@@ -147,6 +156,7 @@ class DaemonImpl final : public Daemon {
   std::unique_ptr<archive::Archive> archive_;
   RequestIds ids_;
   playback::LiveHub hub_;
+  std::unique_ptr<ServerTap> tap_;  // unsubscribes from the hub before the hub goes
   std::unique_ptr<ApiContext> api_;
   std::unique_ptr<PutMediaService> put_media_;
   WorkerPool pool_;
