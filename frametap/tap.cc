@@ -60,7 +60,8 @@ class SinkWorker {
       {
         MutexLock lock(mu_);
         while (queue_.empty() && !stopping_) cv_.Wait(mu_);
-        if (stopping_) return;
+        // Stopping delivers what is queued first (a few frames at most).
+        if (queue_.empty()) return;
         item = std::move(queue_.front());
         queue_.pop_front();
       }

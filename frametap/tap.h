@@ -53,7 +53,8 @@ struct TapStats {
   uint64_t frames_dropped = 0;    // a sink's queue was full (summed over sinks)
 };
 
-// Thread-safe. The destructor stops the threads (frames still queued are dropped).
+// Thread-safe. The destructor stops decoding (fragments still queued are dropped), hands
+// the frames already queued for each sink to it, and joins the threads.
 class FrameTap {
  public:
   static std::unique_ptr<FrameTap> Create(const TapOptions& options);

@@ -3,6 +3,7 @@
 #include <libwebsockets.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -88,6 +89,8 @@ class DaemonImpl final : public Daemon {
     RegisterClipApi(routes, *api_);
     playback::ImagesOptions images;
     images.max_fragment_duration_us = config_.max_fragment_duration_ms * 1000;
+    // Decoding may take at most half the workers: the other APIs keep theirs.
+    images.max_concurrent = std::max(1, WorkerThreads(config_) / 2);
     RegisterImagesApi(routes, *api_, images);
     if (!config_.frame_tap.empty())
       tap_ = std::make_unique<ServerTap>(config_.frame_tap, hub_, log_);
