@@ -31,18 +31,18 @@ class SinkWorker {
   SinkWorker(const SinkWorker&) = delete;
   SinkWorker& operator=(const SinkWorker&) = delete;
 
-  // Never blocks: false (and counted) when the queue is full.
-  bool Push(const std::string& stream, const cv::Mat& image, const FrameInfo& info) {
+  // Never blocks. A full queue drops its oldest frame (counted): a sink that falls behind
+  // gets the newest frames, which is what live analysis and thumbnails want.
+  void Push(const std::string& stream, const cv::Mat& image, const FrameInfo& info) {
     {
       MutexLock lock(mu_);
       if (queue_.size() >= capacity_) {
+        queue_.pop_front();
         dropped_.fetch_add(1, std::memory_order_relaxed);
-        return false;
       }
       queue_.push_back(Item{stream, image, info});
     }
     cv_.NotifyOne();
-    return true;
   }
   uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }

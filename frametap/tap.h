@@ -2,7 +2,7 @@
 // configured to tap; the tap decodes on its own worker thread (never the ingest or HTTP
 // service thread) and gives the decoded frames (cv::Mat + FrameInfo) to registered sinks,
 // each on its own delivery thread. Nothing here blocks the caller: a full decode queue drops
-// the fragment and a slow sink's full queue drops the frame, and both are counted.
+// the new fragment, a slow sink's full queue drops its oldest frame, and both are counted.
 // Knows no server and no playback: the server wires its live fragment fan-out to Offer.
 #pragma once
 
@@ -27,7 +27,8 @@ struct TapFragment {
 };
 
 // Receives decoded frames. Called on this sink's own delivery thread, one frame at a time
-// in each stream's order; may be slow (frames it cannot take are dropped and counted).
+// in each stream's order; may be slow (the oldest frames it has not taken are dropped and
+// counted, so it always gets the newest).
 class TapSink {
  public:
   virtual ~TapSink() = default;
@@ -38,7 +39,7 @@ class TapSink {
 
 struct TapOptions {
   size_t max_queued_fragments = 8;  // waiting for the decoder; more are dropped
-  size_t sink_queue_frames = 4;     // waiting for each sink; more are dropped
+  size_t sink_queue_frames = 4;     // waiting for each sink; the oldest are dropped
   bool key_frames_only = false;     // decode only key frames (thumbnails need no more)
   Target target;                    // BGR at source size by default
   int decode_threads = 1;           // libavcodec threads of each stream's decoder
@@ -50,7 +51,7 @@ struct TapStats {
   uint64_t fragments_failed = 0;   // no video, or media the decoder refused
   uint64_t frames_decoded = 0;
   uint64_t frames_delivered = 0;  // summed over sinks
-  uint64_t frames_dropped = 0;    // a sink's queue was full (summed over sinks)
+  uint64_t frames_dropped = 0;    // pushed out of a full sink queue (summed over sinks)
 };
 
 // Thread-safe. The destructor stops decoding (fragments still queued are dropped), hands

@@ -162,9 +162,10 @@ TEST_F(GetImagesTest, PagesOf25WithNextTokenAndKvsErrors) {
   CurlCreateStream(server_.url(), "cam1", 24);
   Push("cam1", "1000.000");
   // Over curl, to see KVS's raw answer: 0.2 s apart over 5.8 s = 30 instants, pages of 25.
-  json req = {{"StreamName", "cam1"},    {"ImageSelectorType", "PRODUCER_TIMESTAMP"},
-              {"StartTimestamp", 1000},  {"EndTimestamp", 1005.8},
-              {"SamplingInterval", 200}, {"Format", "JPEG"},
+  // (The media's first frame, and so its first fragment, is at 1000.021.)
+  json req = {{"StreamName", "cam1"},     {"ImageSelectorType", "PRODUCER_TIMESTAMP"},
+              {"StartTimestamp", 1000.1}, {"EndTimestamp", 1005.9},
+              {"SamplingInterval", 200},  {"Format", "JPEG"},
               {"MaxResults", 100}};
   CurlReply first = CurlPost(server_.url() + "/getImages", req.dump());
   ASSERT_EQ(first.status, 200) << first.body;
@@ -185,9 +186,9 @@ TEST_F(GetImagesTest, PagesOf25WithNextTokenAndKvsErrors) {
     }
   }
   for (size_t i = 0; i < times.size(); ++i) {
-    EXPECT_NEAR(times[i], 1000 + 0.2 * static_cast<double>(i), 1e-6) << i;
+    EXPECT_NEAR(times[i], 1000.1 + 0.2 * static_cast<double>(i), 1e-6) << i;
   }
-  // The frames at 1000.0 and 1000.2 differ (testsrc2 moves), and so do their images.
+  // The frames at 1000.1 and 1000.3 differ (testsrc2 moves), and so do their images.
   EXPECT_NE(page1["Images"][0]["ImageContent"], page1["Images"][1]["ImageContent"]);
 
   // KVS's errors through the CLI.
