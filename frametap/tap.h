@@ -12,7 +12,8 @@
 #include <opencv2/core.hpp>
 #include <string>
 
-#include "frametap/frametap.h"
+#include "frametap/decoder.h"
+#include "frametap/frame_info.h"
 
 namespace streamarc::frametap {
 

@@ -136,8 +136,10 @@ Result<std::vector<ImageResult>, KvsError> ImagesService::Render(const GetImages
   std::string codec_id;
   mkv::Bytes codec_private;
   // Decodes each fragment once, from its key frame, for all of its instants.
-  for (const auto& [index, members] : by_fragment) {
-    const archive::FragmentInfo& info = fragments[static_cast<size_t>(index)];
+  for (const auto& entry : by_fragment) {
+    // Named copies: clang 14 cannot capture a structured binding in the lambdas below.
+    const std::vector<size_t>& members = entry.second;
+    const archive::FragmentInfo& info = fragments[static_cast<size_t>(entry.first)];
     auto fail = [&](const Status& s) {
       log_.Warn("getimages", "cannot make images of a fragment",
                 {{"stream", info.stream_name}, {"fragment", info.number}, {"error", s.ToString()}});

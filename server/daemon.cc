@@ -92,8 +92,9 @@ class DaemonImpl final : public Daemon {
     // Decoding may take at most half the workers: the other APIs keep theirs.
     images.max_concurrent = std::max(1, WorkerThreads(config_) / 2);
     RegisterImagesApi(routes, *api_, images);
-    if (!config_.frame_tap.empty())
+    if (!config_.frame_tap.empty()) {
       tap_ = std::make_unique<ServerTap>(config_.frame_tap, hub_, log_);
+    }
     RegisterThumbnailApi(
         routes, tap_ ? tap_->thumbnails() : std::make_shared<const frametap::ThumbnailSink>());
     log_.Info("streamarcd", "listening",
