@@ -26,6 +26,7 @@
 
 #include "common/status.h"
 #include "frametap/decoder.h"
+#include "frametap/frame_info.h"
 
 namespace streamarc::frametap {
 
@@ -84,13 +85,7 @@ struct ConsumerOptions {
   int64_t reconnect_backoff_ms = 200;  // doubled per failure in a row, at most 5 s
 };
 
-struct FrameInfo {
-  int64_t producer_timestamp_us = 0;  // the frame's own time, as the producer stamped it
-  int64_t server_timestamp_us = 0;    // its fragment's server time plus its offset in it
-  std::string fragment_number;
-  bool key_frame = false;
-  uint64_t frame_index = 0;  // frames seen since Open, sampled out or not
-};
+// FrameInfo (producer/server time, fragment number, key flag): frametap/frame_info.h.
 
 struct ConsumerStats {
   uint64_t frames_read = 0;       // frames received from the server

@@ -11,13 +11,6 @@ namespace {
 using nlohmann::json;
 using namespace json_fields;  // the readers every playback request shares
 
-bool AllDigits(std::string_view s) {
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return !s.empty();
-}
-
 bool TokenChars(std::string_view s) {
   for (char c : s) {
     bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

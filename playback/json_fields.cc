@@ -2,6 +2,13 @@
 
 namespace streamarc::playback::json_fields {
 
+bool AllDigits(std::string_view s) {
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return !s.empty();
+}
+
 bool Base64Chars(std::string_view s) {
   size_t end = s.size();
   int pad = 0;

@@ -26,6 +26,8 @@ Result<std::string> String(const json& j, const char* key, size_t min, size_t ma
 Result<int64_t> Timestamp(const json& j, const char* key);
 // StreamName / StreamARN: the JSON types here, the rules kvs::ParseStreamRef's.
 Result<kvs::StreamRef> Stream(const json& j);
+// Non-empty and only ASCII digits (fragment numbers, quoted integers).
+bool AllDigits(std::string_view s);
 // KVS's NextToken pattern for the archived-media APIs: [a-zA-Z0-9+/]+={0,2}.
 bool Base64Chars(std::string_view s);
 // Microseconds as epoch seconds (a JSON number), as KVS's responses carry timestamps.

@@ -12,11 +12,20 @@ uint64_t LiveHub::Subscribe(const std::string& stream_name, Listener listener) {
   return id;
 }
 
+uint64_t LiveHub::SubscribeMatching(Matcher match, Listener listener) {
+  MutexLock lock(mu_);
+  uint64_t id = next_id_++;
+  entries_[id] = Entry{"", std::make_shared<Listener>(std::move(listener))};
+  matchers_[id] = std::move(match);
+  return id;
+}
+
 void LiveHub::Unsubscribe(uint64_t id) {
   {
     MutexLock lock(mu_);
     auto it = entries_.find(id);
     if (it == entries_.end()) return;
+    matchers_.erase(id);
     auto range = by_stream_.equal_range(it->second.stream);
     for (auto s = range.first; s != range.second; ++s) {
       if (s->second == id) {
@@ -32,7 +41,11 @@ void LiveHub::Unsubscribe(uint64_t id) {
 
 bool LiveHub::HasListeners(const std::string& stream_name) const {
   MutexLock lock(mu_);
-  return by_stream_.count(stream_name) > 0;
+  if (by_stream_.count(stream_name) > 0) return true;
+  for (const auto& [id, match] : matchers_) {
+    if (match(stream_name)) return true;
+  }
+  return false;
 }
 
 void LiveHub::Publish(const LiveFragmentPtr& fragment) {
@@ -43,6 +56,9 @@ void LiveHub::Publish(const LiveFragmentPtr& fragment) {
     auto range = by_stream_.equal_range(fragment->stream_name);
     for (auto s = range.first; s != range.second; ++s) {
       targets.emplace_back(s->second, entries_.at(s->second).listener);
+    }
+    for (const auto& [id, match] : matchers_) {
+      if (match(fragment->stream_name)) targets.emplace_back(id, entries_.at(id).listener);
     }
   }
   for (auto& [id, listener] : targets) {

@@ -33,6 +33,10 @@ class LiveHub {
   // Returns an id for Unsubscribe. After Unsubscribe returns, the listener is not running
   // and will not run again.
   uint64_t Subscribe(const std::string& stream_name, Listener listener) EXCLUDES(mu_);
+  // As Subscribe, for every stream whose name `match` accepts (the frame tap's patterns).
+  // `match` runs on any thread under the hub's lock: it must be quick and must not block.
+  using Matcher = std::function<bool(const std::string& stream_name)>;
+  uint64_t SubscribeMatching(Matcher match, Listener listener) EXCLUDES(mu_);
   void Unsubscribe(uint64_t id) EXCLUDES(mu_, publish_mu_);
   bool HasListeners(const std::string& stream_name) const EXCLUDES(mu_);
   void Publish(const LiveFragmentPtr& fragment) EXCLUDES(mu_, publish_mu_);
@@ -48,6 +52,7 @@ class LiveHub {
   uint64_t next_id_ GUARDED_BY(mu_) = 1;
   std::multimap<std::string, uint64_t> by_stream_ GUARDED_BY(mu_);
   std::map<uint64_t, Entry> entries_ GUARDED_BY(mu_);
+  std::map<uint64_t, Matcher> matchers_ GUARDED_BY(mu_);  // ids in entries_ (stream "")
 };
 
 }  // namespace streamarc::playback

@@ -48,6 +48,13 @@ Status Apply(Config* c, const std::string& key, const std::string& value) {
       return InvalidArgument("--cors-origin: expected an origin such as http://host:port, or *");
     }
     c->cors_origins.push_back(value);
+  } else if (key == "frame-tap") {
+    const bool pattern = value.find_first_of("*?[") != std::string::npos;
+    if (value.empty() || value.size() > 256 ||
+        (!pattern && !archive::ValidateStreamName(value).ok())) {
+      return InvalidArgument("--frame-tap: expected a stream name or a pattern such as cam*");
+    }
+    c->frame_tap.push_back(value);
   } else if (key == "log-level") {
     if (!ParseLogLevel(value, &c->log_level)) {
       return InvalidArgument("--log-level: expected debug, info, warn or error");
@@ -124,6 +131,10 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
                                call the API, with CORS headers; repeatable; * allows
                                every origin. Other cross-origin requests get 403, except
                                HLS/DASH URLs with a session token, open to any page
+  --frame-tap NAME|PATTERN     decode this stream's key frames as they are persisted
+                               (the in-server frame tap; shell patterns such as cam*
+                               allowed; repeatable, or a list in the config file) and
+                               serve the latest as JPEG at GET /thumbnail?StreamName=NAME
   --log-level LEVEL            debug, info, warn or error (default info)
   --worker-threads N           disk/SQLite/remux worker threads (default: one per core, >= 2)
   --sync-threads N             threads syncing a group commit's files (default: 4 per core,

@@ -41,6 +41,9 @@ struct Config {
   // space kept on the data dir's file system (kAutoMinFreeBytes: 5% of it, at most 256 MiB).
   uint64_t max_total_bytes = 0;
   uint64_t min_free_bytes = archive::kAutoMinFreeBytes;
+  // Streams the in-server frame tap decodes as they are persisted (names or fnmatch(3)
+  // patterns such as "cam*"): their latest key frames are served at GET /thumbnail.
+  std::vector<std::string> frame_tap;
 };
 
 // What the command line asked for.

@@ -3,6 +3,7 @@
 #include <libwebsockets.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -16,8 +17,10 @@
 #include "server/clip_api.h"
 #include "server/control_plane.h"
 #include "server/events_api.h"
+#include "server/frame_tap.h"
 #include "server/hls_api.h"
 #include "server/http_server.h"
+#include "server/images_api.h"
 #include "server/kvs_error.h"
 #include "server/media_api.h"
 #include "server/put_media.h"
@@ -86,6 +89,16 @@ class DaemonImpl final : public Daemon {
     RegisterHlsApi(routes, *api_);
     RegisterClipApi(routes, *api_);
     RegisterEventsApi(routes, *api_);
+    playback::ImagesOptions images;
+    images.max_fragment_duration_us = config_.max_fragment_duration_ms * 1000;
+    // Decoding may take at most half the workers: the other APIs keep theirs.
+    images.max_concurrent = std::max(1, WorkerThreads(config_) / 2);
+    RegisterImagesApi(routes, *api_, images);
+    if (!config_.frame_tap.empty()) {
+      tap_ = std::make_unique<ServerTap>(config_.frame_tap, hub_, log_);
+    }
+    RegisterThumbnailApi(
+        routes, tap_ ? tap_->thumbnails() : std::make_shared<const frametap::ThumbnailSink>());
     log_.Info("streamarcd", "listening",
               {{"address", config_.host + ":" + std::to_string(http_.port())},
                {"data_dir", config_.data_dir},
@@ -149,6 +162,7 @@ class DaemonImpl final : public Daemon {
   std::unique_ptr<archive::Archive> archive_;
   RequestIds ids_;
   playback::LiveHub hub_;
+  std::unique_ptr<ServerTap> tap_;  // unsubscribes from the hub before the hub goes
   std::unique_ptr<ApiContext> api_;
   std::unique_ptr<PutMediaService> put_media_;
   WorkerPool pool_;

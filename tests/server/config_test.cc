@@ -79,6 +79,21 @@ TEST(Config, AllowedHostsAndCorsOriginsRepeatFromFileAndFlags) {
   EXPECT_NE(UsageText().find("--cors-origin"), std::string::npos);
 }
 
+TEST(Config, FrameTapStreamsAndPatterns) {
+  TempDir dir;
+  std::string path = dir.File("streamarc.json");
+  WriteFileOrDie(path, R"({"frame-tap": ["cam*", "door"]})");
+  auto cl = ParseCommandLine({"--config", path, "--frame-tap", "garage-[12]"});
+  ASSERT_TRUE(cl.ok()) << cl.status().ToString();
+  EXPECT_EQ(cl->config.frame_tap, (std::vector<std::string>{"cam*", "door", "garage-[12]"}));
+  EXPECT_TRUE(ParseCommandLine({}).value().config.frame_tap.empty());
+  for (const char* bad : {"", "bad name!", "a/b"}) {
+    auto r = ParseCommandLine({"--frame-tap", bad});
+    EXPECT_NE(r.status().message().find("--frame-tap"), std::string::npos) << bad;
+  }
+  EXPECT_NE(UsageText().find("--frame-tap"), std::string::npos);
+}
+
 TEST(Config, HelpAndVersion) {
   EXPECT_TRUE(ParseCommandLine({"--help"})->show_help);
   EXPECT_TRUE(ParseCommandLine({"--version"})->show_version);
