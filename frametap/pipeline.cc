@@ -92,11 +92,11 @@ Status Pipeline::OnTags(const std::vector<mkv::SimpleTag>& tags) {
     fragment_ = *number;
     in_fragment_ = true;
     ledger_.Begin(fragment_);
-    if (opt_.end_producer_us && fragment_producer_us_ >= *opt_.end_producer_us) return EndRange();
   }
   if (token && in_fragment_) {
     in_fragment_ = false;
     ledger_.ReadDone(fragment_, *token);
+    if (end_key_seen_) return EndRange();
   }
   return Status::Ok();
 }
@@ -115,8 +115,13 @@ Status Pipeline::OnFrame(const mkv::Frame& f) {
   const int64_t producer_us = absolute_
                                   ? f.timestamp_ns / 1000
                                   : fragment_producer_us_ + (f.timestamp_ns - cluster_ns_) / 1000;
-  // Nothing at or after a key frame past the end is shown before it (closed GOPs).
-  if (opt_.end_producer_us && f.key && producer_us >= *opt_.end_producer_us) return EndRange();
+  if (opt_.end_producer_us && producer_us >= *opt_.end_producer_us) {
+    // The first key frame past the end is still decoded: in an open GOP (HEVC's CRA) the
+    // frames right after it in decode order are shown before it and reference it. The first
+    // other frame past the end after it ends the range.
+    if (end_key_seen_) return EndRange();
+    if (f.key) end_key_seen_ = true;
+  }
   ++frames_read_;
   if (opt_.sampling.mode == Sampling::Mode::kKeyFramesOnly && !f.key) return Status::Ok();
   const int64_t seq = next_seq_++;

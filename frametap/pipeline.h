@@ -88,6 +88,7 @@ class Pipeline : public mkv::ReaderHandler {
   std::optional<int64_t> skip_through_us_;  // after a reconnect: already handed on
   uint64_t frame_index_ = 0;
   std::optional<int64_t> fps_bucket_;
+  bool end_key_seen_ = false;  // a key frame at or past end_producer_us went to the decoder
   bool ended_ = false;
 
   std::atomic<uint64_t> frames_read_{0};
