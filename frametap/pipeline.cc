@@ -19,6 +19,8 @@ constexpr char kTagContinuationToken[] = "AWS_KINESISVIDEO_CONTINUATION_TOKEN";
 constexpr char kTagErrorCode[] = "AWS_KINESISVIDEO_ERROR_CODE";
 // Far more frames than any decoder holds back (reordering plus frame threads).
 constexpr int64_t kMaxReorder = 256;
+// Pooled images beyond the queue's: the one the user holds and the one being converted.
+constexpr size_t kSpareImages = 3;
 
 }  // namespace
 
@@ -172,6 +174,18 @@ Status Pipeline::EndRange() {
   return Cancelled("the end of the range");
 }
 
+cv::Mat* Pipeline::FreeImage() {
+  // A full-HD BGR picture is 6 MB: allocating one per frame costs page faults that show in
+  // the frame rate. A pooled image is free again once only the pool references it (the user
+  // dropped every copy of the cv::Mat, or numpy its array); refcount is updated atomically by
+  // OpenCV, so it is read atomically here.
+  for (cv::Mat& m : images_) {
+    if (m.u == nullptr || __atomic_load_n(&m.u->refcount, __ATOMIC_ACQUIRE) == 1) return &m;
+  }
+  if (images_.size() < opt_.queue_frames + kSpareImages) return &images_.emplace_back();
+  return nullptr;  // all held by the user: a fresh one
+}
+
 bool Pipeline::Sample(int64_t producer_us) {
   const uint64_t index = frame_index_++;
   switch (opt_.sampling.mode) {
@@ -209,7 +223,9 @@ Status Pipeline::OnPicture(const Meta& meta, const AVFrame& picture) {
     return Status::Ok();
   }
   DecodedFrame frame;
-  RETURN_IF_ERROR(converter_.ToMat(picture, opt_.target, &frame.image));
+  cv::Mat* slot = FreeImage();
+  RETURN_IF_ERROR(converter_.ToMat(picture, opt_.target, slot != nullptr ? slot : &frame.image));
+  if (slot != nullptr) frame.image = *slot;  // shares the pooled buffer
   frame.info.producer_timestamp_us = meta.producer_us;
   frame.info.server_timestamp_us = meta.server_us;
   frame.info.fragment_number = meta.fragment;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,12 +62,15 @@ class Pipeline : public mkv::ReaderHandler {
   Status Receive();
   Status OnPicture(const Meta& meta, const AVFrame& picture);
   bool Sample(int64_t producer_us);
+  // A pooled image no one else holds, or nullptr.
+  cv::Mat* FreeImage();
   Status EndRange();
 
   const ConsumerOptions opt_;
   PictureSink& sink_;
   FragmentLedger& ledger_;
   Converter converter_;
+  std::deque<cv::Mat> images_;  // the pool (a deque: growing keeps the others in place)
   std::unique_ptr<VideoDecoder> decoder_;
   std::string codec_id_;
   mkv::Bytes codec_private_;
