@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "frametap/frametap.h"
+#include "tests/frametap/cut_proxy.h"
 #include "tests/support/kvs_curl.h"
 #include "tests/support/media.h"
 #include "tests/support/server_process.h"
@@ -372,6 +373,28 @@ TEST_F(ConsumerTest, ServerRestartIsSurvived) {
   ASSERT_TRUE(got.status.ok()) << got.status.ToString();
   EXPECT_EQ(got.Times(), want);
   EXPECT_GE(got.stats.reconnects, 1u);
+}
+
+// The connection breaks in the middle of a fragment whose first frames were already handed
+// out: the consumer reconnects after the last fragment done and skips what it had shown.
+TEST_F(ConsumerTest, BrokenConnectionResumesWithoutRepeats) {
+  const std::string file = Media(streamarc::testing::kH264AacMkv);
+  Upload(file);
+  Probe probe = ProbeVideo(file, kStartUs);
+  const std::vector<int64_t> all = probe.Before(probe.keys.back());
+  const size_t file_bytes = streamarc::testing::ReadFileOrDie(file).size();
+  for (size_t cut : {file_bytes / 3, file_bytes / 2 + 777}) {
+    CutProxy proxy(server_.port(), cut);
+    ConsumerOptions o = Options();
+    o.endpoint = "http://127.0.0.1:" + std::to_string(proxy.port());
+    o.end_producer_us = probe.keys.back();
+    o.reconnect_backoff_ms = 1;
+    Got got = Collect(o);
+    ASSERT_TRUE(got.status.ok()) << got.status.ToString();
+    EXPECT_EQ(got.Times(), all) << "cut after " << cut << " bytes";
+    EXPECT_EQ(got.stats.reconnects, 1u);
+    EXPECT_EQ(proxy.connections(), 2);
+  }
 }
 
 // The Python binding, run by the interpreter CMake found: the same frames and timestamps,
