@@ -31,6 +31,8 @@ Pipeline::~Pipeline() = default;
 
 void Pipeline::BeginConnection() {
   if (decoder_) decoder_->Reset();
+  gop_.clear();
+  replay_.clear();
   in_decoder_.clear();
   in_fragment_ = false;
   skip_through_us_ = last_out_us_;
@@ -39,7 +41,10 @@ void Pipeline::BeginConnection() {
 
 Status Pipeline::OnIdle() {
   if (in_fragment_ || in_decoder_.empty() || !decoder_ || ended_) return Status::Ok();
-  return Drain();
+  std::vector<mkv::Bytes> gop = std::move(gop_);
+  Status s = Drain();
+  replay_ = std::move(gop);
+  return s;
 }
 
 Status Pipeline::OnInfo(const mkv::SegmentInfo& info) {
@@ -73,6 +78,11 @@ Status Pipeline::OnTracks(const std::vector<mkv::TrackInfo>& tracks) {
   decoder_ = std::move(*d);
   codec_id_ = video->codec_id;
   codec_private_ = video->codec_private;
+  hevc_ = codec_id_ == "V_MPEGH/ISO/HEVC";
+  // hvcC's lengthSizeMinusOne (byte 21, low two bits).
+  nal_length_size_ = hevc_ && codec_private_.size() > 22 ? (codec_private_[21] & 3) + 1 : 4;
+  gop_.clear();
+  replay_.clear();
   return Status::Ok();
 }
 
@@ -126,6 +136,11 @@ Status Pipeline::OnFrame(const mkv::Frame& f) {
   }
   ++frames_read_;
   if (opt_.sampling.mode == Sampling::Mode::kKeyFramesOnly && !f.key) return Status::Ok();
+  if (!replay_.empty()) RETURN_IF_ERROR(Replay(f.data));
+  if (hevc_ && opt_.sampling.mode != Sampling::Mode::kKeyFramesOnly) {
+    if (f.key) gop_.clear();
+    gop_.emplace_back(f.data.begin(), f.data.end());
+  }
   const int64_t seq = next_seq_++;
   in_decoder_[seq] = {fragment_, producer_us,
                       fragment_server_us_ + (producer_us - fragment_producer_us_), f.key};
@@ -154,8 +169,39 @@ Status Pipeline::Receive() {
     while (!in_decoder_.empty() && in_decoder_.begin()->first < seq - kMaxReorder) {
       in_decoder_.erase(in_decoder_.begin());
     }
-    RETURN_IF_ERROR(OnPicture(meta, **picture));
+    if (!meta.replay) RETURN_IF_ERROR(OnPicture(meta, **picture));
   }
+}
+
+bool Pipeline::OpensOpenGop(std::span<const uint8_t> frame) const {
+  size_t p = 0;
+  while (p + nal_length_size_ < frame.size()) {
+    size_t len = 0;
+    for (size_t i = 0; i < nal_length_size_; ++i) len = (len << 8) | frame[p + i];
+    p += nal_length_size_;
+    if (len == 0 || len > frame.size() - p) return false;
+    const int type = (frame[p] >> 1) & 0x3f;
+    if (type >= 16 && type <= 21) return type != 19 && type != 20;  // BLA, CRA; not IDR
+    p += len;
+  }
+  return false;
+}
+
+Status Pipeline::Replay(std::span<const uint8_t> next) {
+  std::vector<mkv::Bytes> frames = std::move(replay_);
+  replay_.clear();
+  if (!OpensOpenGop(next)) return Status::Ok();
+  bool key = true;
+  for (const mkv::Bytes& data : frames) {
+    const int64_t seq = next_seq_++;
+    Meta meta;
+    meta.replay = true;
+    in_decoder_[seq] = std::move(meta);
+    if (!decoder_->Send(data, seq, key).ok()) in_decoder_.erase(seq);
+    key = false;
+    RETURN_IF_ERROR(Receive());
+  }
+  return Status::Ok();
 }
 
 Status Pipeline::Drain() {

@@ -9,7 +9,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "common/mkv.h"
 #include "frametap/decoder.h"
@@ -56,12 +58,17 @@ class Pipeline : public mkv::ReaderHandler {
     int64_t producer_us = 0;
     int64_t server_us = 0;
     bool key = false;
+    bool replay = false;  // a frame decoded again for its references only: not shown
   };
   // Sends nothing more: lets every held picture out, then makes Send possible again.
   Status Drain();
   Status Receive();
   Status OnPicture(const Meta& meta, const AVFrame& picture);
   bool Sample(int64_t producer_us);
+  // After the live edge drained the decoder: when `next` opens an open GOP (an HEVC CRA/BLA,
+  // whose leading pictures reference the GOP before), decodes that GOP again, unshown.
+  Status Replay(std::span<const uint8_t> next);
+  bool OpensOpenGop(std::span<const uint8_t> frame) const;
   // A pooled image no one else holds, or nullptr.
   cv::Mat* FreeImage();
   Status EndRange();
@@ -75,6 +82,10 @@ class Pipeline : public mkv::ReaderHandler {
   std::string codec_id_;
   mkv::Bytes codec_private_;
   uint64_t video_track_ = 0;
+  bool hevc_ = false;
+  size_t nal_length_size_ = 4;
+  std::vector<mkv::Bytes> gop_;     // HEVC: the frames sent since the last key frame
+  std::vector<mkv::Bytes> replay_;  // HEVC: gop_ as it was when the live edge drained
   uint64_t scale_ns_ = 1'000'000;
 
   // The fragment being read (from its leading tags).
