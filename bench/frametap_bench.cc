@@ -4,8 +4,8 @@
 //   2. through a real streamarcd: uploaded with PutMedia, read back EARLIEST by a Consumer
 //      (GetMedia over loopback HTTP), every frame and key frames only;
 //   3. the same through the Python binding (numpy arrays), with Debian's python3.
-// Usage: frametap_bench [--seconds 60] [--streamarcd build/server/streamarcd]
-//                       [--python-path build/python]
+// Usage: frametap_bench [--seconds 60]   (run from the checkout: inputs go to bench-data/)
+// The streamarcd, the Python module and the interpreter are the ones this build made/found.
 // No assertions: it prints figures (see bench/README.md).
 #include <algorithm>
 #include <chrono>
@@ -97,13 +97,9 @@ double Consume(const std::string& url, int64_t end_us, bool key_only, size_t* fr
 }
 
 int Main(int argc, char** argv) {
-  std::string bin = "build/server/streamarcd", python_path = "build/python";
   int seconds = 60;
   for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
-    if (k == "--streamarcd") bin = v;
-    if (k == "--seconds") seconds = std::atoi(v.c_str());
-    if (k == "--python-path") python_path = v;
+    if (std::string(argv[i]) == "--seconds") seconds = std::atoi(argv[i + 1]);
   }
   const std::string source = "bench-data/h264_200mb.mkv";
   if (!EnsureH264Input(source)) return 1;
@@ -155,8 +151,9 @@ for image, info in streamarc.frames(sys.argv[1], "cam", start="EARLIEST", end=fl
     n += 1
 print(n, n / (time.monotonic() - t0))
 )");
-  auto py = testing::RunCommand({"env", "PYTHONPATH=" + python_path, "/usr/bin/python3", script,
-                                 server.url(), std::to_string(end_us / 1'000'000)});
+  auto py = testing::RunCommand({"env", std::string("PYTHONPATH=") + FRAMETAP_BENCH_PYTHONPATH,
+                                 FRAMETAP_BENCH_PYTHON3, script, server.url(),
+                                 std::to_string(end_us / 1'000'000)});
   long py_frames = 0;
   double py_fps = 0;
   if (py.ok()) std::sscanf(py->out.c_str(), "%ld %lf", &py_frames, &py_fps);
