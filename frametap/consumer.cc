@@ -155,10 +155,14 @@ class ConsumerImpl final : public Consumer, public PictureSink {
   }
 
   // Where the next connection starts: after the last fragment whose pictures all left the
-  // decoder, or where the user asked.
+  // decoder; else at the first fragment seen (by its producer timestamp, which the server
+  // matches exactly: both are milliseconds); else where the user asked.
   StartSelector NextStart() const {
     if (auto at = ledger_.ResumePoint()) {
       return {StartType::kContinuationToken, 0, at->continuation_token};
+    }
+    if (auto first = pipeline_.first_fragment_producer_us()) {
+      return {StartType::kProducerTimestamp, *first, ""};
     }
     return start_;
   }

@@ -103,6 +103,7 @@ Status Pipeline::OnTags(const std::vector<mkv::SimpleTag>& tags) {
     ASSIGN_OR_RETURN(fragment_producer_us_, ParseEpochSecondsTag(*producer));
     fragment_ = *number;
     in_fragment_ = true;
+    if (!first_fragment_us_) first_fragment_us_ = fragment_producer_us_;
     ledger_.Begin(fragment_);
   }
   if (token && in_fragment_) {

@@ -43,6 +43,10 @@ class Pipeline : public mkv::ReaderHandler {
   // The end of the range was reached: every picture before it has gone out.
   bool ended() const { return ended_; }
 
+  // The producer start of the first fragment seen since Open: where a connection broken
+  // before any fragment was done resumes (a NOW must not skip what came meanwhile).
+  std::optional<int64_t> first_fragment_producer_us() const { return first_fragment_us_; }
+
   uint64_t frames_read() const { return frames_read_.load(); }
   uint64_t frames_decoded() const { return frames_decoded_.load(); }
 
@@ -93,6 +97,7 @@ class Pipeline : public mkv::ReaderHandler {
   int64_t fragment_producer_us_ = 0;
   int64_t fragment_server_us_ = 0;
   bool in_fragment_ = false;  // leading tags seen, trailing not yet
+  std::optional<int64_t> first_fragment_us_;
   int64_t cluster_ns_ = 0;
   bool absolute_ = true;  // block timecodes are epoch time (not relative to a start)
 

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "common/mutex.h"
 #include "frametap/frametap.h"
 #include "tests/frametap/cut_proxy.h"
 #include "tests/support/kvs_curl.h"
@@ -77,6 +78,34 @@ struct Got {
     for (const auto& f : frames) t.push_back(f.producer_timestamp_us);
     return t;
   }
+};
+
+// Stops a consumer that has not finished within a minute, so a consumer waiting for frames
+// that never come (the bug a test looks for) fails the test instead of hanging it.
+class Watchdog {
+ public:
+  explicit Watchdog(Consumer& c)
+      : thread_([this, &c] {
+          MutexLock lock(mu_);
+          const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+          while (!done_ && mu_cv_.WaitUntil(mu_, deadline)) {
+          }
+          if (!done_) c.Stop();
+        }) {}
+  ~Watchdog() {
+    {
+      MutexLock lock(mu_);
+      done_ = true;
+      mu_cv_.NotifyAll();
+    }
+    thread_.join();
+  }
+
+ private:
+  Mutex mu_;
+  CondVar mu_cv_;
+  bool done_ = false;
+  std::thread thread_;
 };
 
 class ConsumerTest : public ::testing::Test {
@@ -210,6 +239,7 @@ TEST_P(ConsumerCodecTest, LiveFromNowMatchesFfprobe) {
   ASSERT_NE(server_.log().find("reader is at the live edge"), std::string::npos);
   Upload(file);
   Got got;
+  Watchdog watchdog(**c);
   ASSERT_TRUE((*c)->Run([&](const cv::Mat&, const FrameInfo& info) {
                     got.frames.push_back(info);
                     return true;
@@ -395,6 +425,34 @@ TEST_F(ConsumerTest, BrokenConnectionResumesWithoutRepeats) {
     EXPECT_EQ(got.stats.reconnects, 1u);
     EXPECT_EQ(proxy.connections(), 2);
   }
+}
+
+// Started with NOW, the connection breaks inside the first fragment: the consumer resumes at
+// that fragment (by its producer timestamp), not at a new NOW that would skip what came.
+TEST_F(ConsumerTest, BrokenFirstFragmentOfNowResumesThere) {
+  const std::string file = Media(streamarc::testing::kH264AacMkv);
+  Probe probe = ProbeVideo(file, kStartUs);
+  CutProxy proxy(server_.port(), 3000);  // the response head and part of the first chunk
+  ConsumerOptions o = Options(StartType::kNow);
+  o.endpoint = "http://127.0.0.1:" + std::to_string(proxy.port());
+  o.end_producer_us = probe.keys.back();
+  o.reconnect_backoff_ms = 1;
+  auto c = Consumer::Open(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  for (int i = 0; i < 2000 && server_.log().find("reader is at the live edge") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  Upload(file);
+  Got got;
+  Watchdog watchdog(**c);
+  ASSERT_TRUE((*c)->Run([&](const cv::Mat&, const FrameInfo& info) {
+                    got.frames.push_back(info);
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(got.Times(), probe.Before(probe.keys.back()));
+  EXPECT_EQ((*c)->stats().reconnects, 1u);
 }
 
 // The Python binding, run by the interpreter CMake found: the same frames and timestamps,
