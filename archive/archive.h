@@ -126,6 +126,55 @@ struct ListResult {
   std::string next_token;  // empty when there is nothing more
 };
 
+// --- Analysis events ------------------------------------------------------------------
+// What an analysis found in a stream: a labelled interval of producer time with a score and,
+// optionally, a box in the frame. Stored in the index next to the fragments and deleted with
+// the stream's data (retention, eviction, DeleteStream).
+
+// Events per PutEvents call, and one event's longest interval: the listing scans back at
+// most this far before a range's start to find the events that overlap it.
+inline constexpr size_t kMaxEventsPerPut = 100;
+inline constexpr int64_t kMaxEventDurationUs = 24 * kMicrosPerHour;
+inline constexpr int kMaxListEventsResults = 1000;
+
+struct EventBox {  // pixels
+  int64_t x = 0;
+  int64_t y = 0;
+  int64_t width = 0;
+  int64_t height = 0;
+  friend bool operator==(const EventBox&, const EventBox&) = default;
+};
+
+struct EventInput {
+  std::string label;
+  int64_t start_us = 0;  // producer time, µs since the epoch
+  int64_t end_us = 0;    // >= start_us
+  double score = 0;
+  std::optional<EventBox> box;
+  std::string source;  // who found it; "" when not given
+};
+
+struct EventInfo {
+  std::string id;  // opaque, unique within the archive, never reused
+  EventInput event;
+};
+
+// ListEvents: the events whose [start, end] overlaps [start_us, end_us] (both inclusive),
+// ascending by start then id. With `next_token` set, the range and label come from the token.
+struct ListEventsRequest {
+  StreamRef stream;
+  int64_t start_us = 0;
+  int64_t end_us = 0;
+  std::string label;  // only events with this label; "" for all
+  int max_results = 100;
+  std::string next_token;  // opaque, from a previous ListEventsResult
+};
+
+struct ListEventsResult {
+  std::vector<EventInfo> events;
+  std::string next_token;  // empty when there is nothing more
+};
+
 // The durable callback: status OK means the bytes are synced and the index row committed.
 // Called once per fragment on the archive's commit thread; it must not block. It may call
 // the archive again (no archive lock is held).
@@ -144,6 +193,7 @@ struct ArchiveStats {
   uint64_t bytes_punched = 0;           // freed inside segments (evicted fragments)
   uint64_t punch_unsupported = 0;       // the file system could not punch a hole
   uint64_t fragments_deleted_with_stream = 0;
+  uint64_t events_expired = 0;  // deleted by a sweep (retention or evicted data)
   uint64_t segments_deleted = 0;
   uint64_t bytes_deleted = 0;
   uint64_t total_bytes = 0;  // segment bytes currently stored
@@ -222,6 +272,19 @@ class Archive {
   virtual Result<FragmentBytes> OpenFragment(const StreamRef& ref, std::string_view number) = 0;
   // Reads the bytes and checks their CRC (kDataLoss on a mismatch).
   virtual Result<std::string> ReadFragment(const StreamRef& ref, std::string_view number) = 0;
+
+  // --- Analysis events ---------------------------------------------------------------
+  // Stores `events` in one transaction and returns their ids, in order. The archive checks
+  // what its listing relies on (the request's parser checks the rest): kInvalidArgument
+  // unless there are 1 to kMaxEventsPerPut events, each with a label and with
+  // start <= end <= start + kMaxEventDurationUs; kNotFound for an unknown stream;
+  // kFailedPrecondition for a stream without retention (there is no data to annotate).
+  virtual Result<std::vector<std::string>> PutEvents(const StreamRef& ref,
+                                                     const std::vector<EventInput>& events) = 0;
+  // kInvalidArgument for max_results outside 1..kMaxListEventsResults, an end before the
+  // start, or a token that is not one of ours for this stream; kNotFound for an unknown
+  // stream. Reads an index range that starts kMaxEventDurationUs (at most) before the range.
+  virtual Result<ListEventsResult> ListEvents(const ListEventsRequest& req) = 0;
 
   // --- Maintenance -------------------------------------------------------------------
   // Runs one retention + budget sweep now (the background sweeper calls the same).

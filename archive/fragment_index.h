@@ -12,6 +12,7 @@
 // timestamp is older (retention) even before they are deleted.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -90,6 +91,22 @@ struct IndexTotals {
   uint64_t segments = 0;
 };
 
+// An analysis event as the index returns it.
+struct IndexedEvent {
+  int64_t id = 0;
+  EventInput event;
+};
+
+// One ListEvents page: events of a stream overlapping [start_us, end_us], ascending by
+// (start, id), strictly after (after_start_us, after_id), with `label` when it is not empty.
+struct EventQuery {
+  int64_t start_us = 0;
+  int64_t end_us = 0;
+  std::string label;
+  int64_t after_start_us = INT64_MIN;
+  int64_t after_id = -1;
+};
+
 enum class IndexTime { kProducer, kServer };
 
 // Thread-safe. Commit and SealSegment are the commit thread's; queries run from any thread
@@ -145,10 +162,26 @@ class FragmentIndex {
   virtual Result<EvictedPrefix> EvictPrefix(int64_t segment_id, int64_t stream_id,
                                             uint64_t keep_from) = 0;
   virtual Result<std::vector<int64_t>> StreamSegments(int64_t stream_id) = 0;
-  // The stream's remaining fragment rows and track infos, in one transaction.
+  // The stream's remaining fragment rows, track infos and events, in one transaction.
   virtual Status DeleteStreamRows(int64_t stream_id) = 0;
   // Housekeeping after a sweep (SQLite: a passive WAL checkpoint).
   virtual Status Checkpoint() = 0;
+
+  // --- Analysis events (a PostgreSQL index implements the same three calls) ---
+  // Inserts the stream's events in one transaction; their ids, in order. Ids are never
+  // reused, even after deletions.
+  virtual Result<std::vector<int64_t>> InsertEvents(int64_t stream_id,
+                                                    const std::vector<EventInput>& events) = 0;
+  // Up to `limit` events of `query`. An index range scan on (stream, start, id) from
+  // start_us minus the longest event the stream ever stored (kMaxEventDurationUs at most):
+  // no event that starts earlier can overlap the range.
+  virtual Result<std::vector<IndexedEvent>> ListEvents(int64_t stream_id, const EventQuery& query,
+                                                       int limit) = 0;
+  // Deletes up to `limit` of the stream's events that end before the producer timestamp of
+  // its oldest fragment kept (the oldest by server time at or after `cutoff_us`), or, when
+  // it keeps none, before `cutoff_us`. Returns how many went; call again while it is
+  // `limit`.
+  virtual Result<uint64_t> DeleteExpiredEvents(int64_t stream_id, int64_t cutoff_us, int limit) = 0;
 
   // --- Recovery and verification ---
   virtual Result<std::vector<SegmentRow>> Segments() = 0;

@@ -80,6 +80,10 @@ class LocalArchive final : public Archive {
   Result<FragmentBytes> OpenFragment(const StreamRef& ref, std::string_view number) override;
   Result<std::string> ReadFragment(const StreamRef& ref, std::string_view number) override;
 
+  Result<std::vector<std::string>> PutEvents(const StreamRef& ref,
+                                             const std::vector<EventInput>& events) override;
+  Result<ListEventsResult> ListEvents(const ListEventsRequest& req) override;
+
   Status Sweep() override;
   Status Verify() override;
   ArchiveStats Stats() const override;
@@ -145,6 +149,12 @@ class LocalArchive final : public Archive {
   // Deletes a segment's rows, then its bytes; counts and logs. `freed` (optional)
   // receives the bytes the segment still held.
   Status DeleteSegment(int64_t segment_id, DeleteReason reason, uint64_t* freed = nullptr);
+  // Waits while a group commit wants the index: a sweep's next deletion goes after it.
+  void YieldIndexToCommits() EXCLUDES(index_turn_mu_);
+
+  // events.cc (a sweep's last step): deletes the stream's events that end before the data
+  // it still stores (FragmentIndex::DeleteExpiredEvents), in batches.
+  Status ExpireEvents(int64_t stream_id, int64_t cutoff_us);
 
   // evict.cc (commit thread only: it may evict from the open segments)
   // Sizes segments and resolves the floor from the file system's size (Open).

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 #include "archive/archive.h"
@@ -80,6 +81,41 @@ Result<ListCursor> DecodeCursor(std::string_view token) {
                       &v[1], &v[2], &v[3], &v[4], &v[5], &tail);
   if (n != 6 || v[0] != 1 || (v[2] != 0 && v[2] != 1)) return bad();
   return ListCursor{v[1], static_cast<int>(v[2]), v[3], v[4], v[5]};
+}
+
+std::string EncodeEventCursor(const EventCursor& c) {
+  // The label goes last: it may hold ':' (the fields before it cannot).
+  std::string body = "e1:" + std::to_string(c.stream_id) + ":" + std::to_string(c.start_us) + ":" +
+                     std::to_string(c.end_us) + ":" + std::to_string(c.last_start_us) + ":" +
+                     std::to_string(c.last_id) + ":" + c.label;
+  body += ":" + std::to_string(Crc32(body));
+  return Base64Encode(body);
+}
+
+Result<EventCursor> DecodeEventCursor(std::string_view token) {
+  auto bad = [] { return InvalidArgument("invalid NextToken"); };
+  if (token.size() > 4096) return bad();
+  auto raw = Base64Decode(token);
+  if (!raw.ok()) return bad();
+  std::string_view body = *raw;
+  const size_t crc_pos = body.rfind(':');
+  if (crc_pos == std::string_view::npos ||
+      body.substr(crc_pos + 1) != std::to_string(Crc32(body.substr(0, crc_pos)))) {
+    return bad();
+  }
+  body = body.substr(0, crc_pos);
+  if (body.substr(0, 3) != "e1:") return bad();
+  body.remove_prefix(3);
+  int64_t v[5];
+  for (int64_t& field : v) {
+    const size_t colon = body.find(':');
+    if (colon == std::string_view::npos) return bad();
+    auto [end, ec] = std::from_chars(body.data(), body.data() + colon, field);
+    if (ec != std::errc() || end != body.data() + colon) return bad();
+    body.remove_prefix(colon + 1);
+  }
+  if (v[2] < v[1]) return bad();
+  return EventCursor{v[0], v[1], v[2], std::string(body), v[3], v[4]};
 }
 
 std::string EncodeOffsets(const std::vector<uint32_t>& offsets) {

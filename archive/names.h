@@ -45,6 +45,20 @@ struct ListCursor {
 std::string EncodeCursor(const ListCursor& c);
 Result<ListCursor> DecodeCursor(std::string_view token);
 
+// ListEvents continuation state: the query (stream, range, label) and the last event
+// returned, encoded like ListCursor.
+struct EventCursor {
+  int64_t stream_id = 0;
+  int64_t start_us = 0;
+  int64_t end_us = 0;
+  std::string label;
+  int64_t last_start_us = 0;
+  int64_t last_id = 0;
+};
+std::string EncodeEventCursor(const EventCursor& c);
+// kInvalidArgument "invalid NextToken" for anything EncodeEventCursor did not write.
+Result<EventCursor> DecodeEventCursor(std::string_view token);
+
 // Key-frame offsets as LEB128 deltas (ascending offsets expected; any order round-trips).
 std::string EncodeOffsets(const std::vector<uint32_t>& offsets);
 Result<std::vector<uint32_t>> DecodeOffsets(std::string_view blob);

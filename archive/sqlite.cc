@@ -33,6 +33,11 @@ Stmt& Stmt::Bind(int idx, int64_t v) {
   return *this;
 }
 
+Stmt& Stmt::BindDouble(int idx, double v) {
+  sqlite3_bind_double(st_.get(), idx, v);
+  return *this;
+}
+
 Stmt& Stmt::BindText(int idx, std::string_view v) {
   sqlite3_bind_text(st_.get(), idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;

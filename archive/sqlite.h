@@ -34,6 +34,7 @@ class Stmt {
  public:
   explicit Stmt(sqlite3_stmt* st, sqlite3* db) : st_(st), db_(db) {}
   Stmt& Bind(int idx, int64_t v);
+  Stmt& BindDouble(int idx, double v);
   Stmt& BindText(int idx, std::string_view v);
   Stmt& BindBlob(int idx, std::string_view v);
   Stmt& BindNull(int idx);
@@ -45,6 +46,7 @@ class Stmt {
   // statement whatever happened.
   Status ForEachRow(const std::function<Status(const Stmt&)>& fn);
   int64_t Int(int col) const { return sqlite3_column_int64(st_.get(), col); }
+  double Double(int col) const { return sqlite3_column_double(st_.get(), col); }
   bool IsNull(int col) const { return sqlite3_column_type(st_.get(), col) == SQLITE_NULL; }
   std::string Text(int col) const;
   std::string Blob(int col) const;

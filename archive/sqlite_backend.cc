@@ -4,7 +4,9 @@
 namespace streamarc::archive {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 2 added the analysis events (`events`, `event_bounds`); a version-1 index is upgraded at
+// open: the schema below creates the new tables, then the version is raised.
+constexpr int kSchemaVersion = 2;
 
 // The index schema; archive/FORMAT.md explains every column.
 constexpr const char* kSchema = R"sql(
@@ -32,6 +34,14 @@ CREATE INDEX IF NOT EXISTS fragments_by_stream ON fragments(stream_id);
 CREATE INDEX IF NOT EXISTS fragments_by_producer ON fragments(stream_id, producer_us);
 CREATE INDEX IF NOT EXISTS fragments_by_server ON fragments(stream_id, server_us);
 CREATE INDEX IF NOT EXISTS segments_by_age ON segments(min_server_us, id);
+CREATE TABLE IF NOT EXISTS events(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, stream_id INTEGER NOT NULL,
+  start_us INTEGER NOT NULL, end_us INTEGER NOT NULL, label TEXT NOT NULL, score REAL NOT NULL,
+  box_x INTEGER, box_y INTEGER, box_w INTEGER, box_h INTEGER, source TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_by_start ON events(stream_id, start_us);
+CREATE INDEX IF NOT EXISTS events_by_label ON events(stream_id, label, start_us);
+CREATE TABLE IF NOT EXISTS event_bounds(
+  stream_id INTEGER PRIMARY KEY, max_duration_us INTEGER NOT NULL);
 )sql";
 
 StreamStatus ParseStatus(const std::string& s) {
@@ -64,9 +74,15 @@ class SqliteStreamRegistry final : public StreamRegistry {
       get->Reset();
       get->BindText(1, "schema_version");
       ASSIGN_OR_RETURN(bool have_version, get->Step());
-      const bool known = have_version && get->Text(0) == std::to_string(kSchemaVersion);
+      const std::string version = have_version ? get->Text(0) : "";
       get->Reset();
-      if (!known) return DataLoss("index has an unknown schema version");
+      if (version == "1") {
+        // The schema (run at open) has created what version 2 added.
+        RETURN_IF_ERROR(RunStmt(db, "UPDATE meta SET value=?1 WHERE key='schema_version'",
+                                [](Stmt& st) { st.BindText(1, std::to_string(kSchemaVersion)); }));
+      } else if (version != std::to_string(kSchemaVersion)) {
+        return DataLoss("index has an unknown schema version");
+      }
       return id;
     }
     get->Reset();

@@ -74,6 +74,15 @@ Status InTransaction(Db& db, F&& body) {
   return s;
 }
 
+// The events half of the SQLite fragment index (sqlite_events.cc): FragmentIndex's event
+// calls, on the connection the caller holds (the control connection for writes, a pooled
+// reader for ListEvents).
+Result<std::vector<int64_t>> SqliteInsertEvents(Db& db, int64_t stream_id,
+                                                const std::vector<EventInput>& events);
+Result<std::vector<IndexedEvent>> SqliteListEvents(Db& db, int64_t stream_id,
+                                                   const EventQuery& query, int limit);
+Result<uint64_t> SqliteDeleteExpiredEvents(Db& db, int64_t stream_id, int64_t cutoff_us, int limit);
+
 std::unique_ptr<StreamRegistry> NewSqliteStreamRegistry(std::shared_ptr<SqliteConnections> c);
 std::unique_ptr<FragmentIndex> NewSqliteFragmentIndex(std::shared_ptr<SqliteConnections> c);
 

@@ -220,9 +220,11 @@ class SqliteFragmentIndex final : public FragmentIndex {
     MutexLock lock(c_->control_mu);
     Db& db = c_->control();
     return InTransaction(db, [&]() -> Status {
-      for (const char* sql : {"DELETE FROM fragments WHERE stream_id=?1",
-                              "DELETE FROM track_infos WHERE stream_id=?1",
-                              "DELETE FROM segments WHERE stream_id=?1"}) {
+      for (const char* sql :
+           {"DELETE FROM fragments WHERE stream_id=?1",
+            "DELETE FROM track_infos WHERE stream_id=?1", "DELETE FROM segments WHERE stream_id=?1",
+            "DELETE FROM events WHERE stream_id=?1",
+            "DELETE FROM event_bounds WHERE stream_id=?1"}) {
         ASSIGN_OR_RETURN(Stmt * st, db.Prepare(sql));
         Status s = st->Bind(1, stream_id).Run();
         st->Reset();
@@ -230,6 +232,22 @@ class SqliteFragmentIndex final : public FragmentIndex {
       }
       return Status::Ok();
     });
+  }
+
+  // Events (sqlite_events.cc): writes on the control connection, like the registry's.
+  Result<std::vector<int64_t>> InsertEvents(int64_t stream_id,
+                                            const std::vector<EventInput>& events) override {
+    MutexLock lock(c_->control_mu);
+    return SqliteInsertEvents(c_->control(), stream_id, events);
+  }
+  Result<std::vector<IndexedEvent>> ListEvents(int64_t stream_id, const EventQuery& query,
+                                               int limit) override {
+    ASSIGN_OR_RETURN(SqliteConnections::Reader r, c_->Borrow());
+    return SqliteListEvents(r.db(), stream_id, query, limit);
+  }
+  Result<uint64_t> DeleteExpiredEvents(int64_t stream_id, int64_t cutoff_us, int limit) override {
+    MutexLock lock(c_->control_mu);
+    return SqliteDeleteExpiredEvents(c_->control(), stream_id, cutoff_us, limit);
   }
 
   Status Checkpoint() override {

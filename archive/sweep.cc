@@ -102,6 +102,11 @@ Status LocalArchive::DeleteSegment(int64_t segment_id, DeleteReason reason, uint
   return Status::Ok();
 }
 
+void LocalArchive::YieldIndexToCommits() {
+  MutexLock lock(index_turn_mu_);
+  while (commits_in_index_ != 0) index_turn_cv_.Wait(index_turn_mu_);
+}
+
 Status LocalArchive::Sweep() {
   MutexLock one_at_a_time(sweep_mu_);
   std::unordered_map<int64_t, int64_t> cutoffs;  // stream id -> oldest server time kept
@@ -117,11 +122,7 @@ Status LocalArchive::Sweep() {
   RunOnCommitThread([this] { SealIdleSegments(); });
   ASSIGN_OR_RETURN(std::vector<int64_t> expired, index_->ExpiredSegments(cutoffs));
   for (int64_t id : expired) {
-    // A group commit that wants the index goes before the next deletion.
-    {
-      MutexLock lock(index_turn_mu_);
-      while (commits_in_index_ != 0) index_turn_cv_.Wait(index_turn_mu_);
-    }
+    YieldIndexToCommits();
     RETURN_IF_ERROR(DeleteSegment(id, DeleteReason::kRetention));
   }
   if (OverBudget(0)) {
@@ -130,6 +131,8 @@ Status LocalArchive::Sweep() {
     RunOnCommitThread([&] { ev = EvictOldest(0); });
     if (!ev.ok() && ev.code() != Code::kResourceExhausted) return ev;
   }
+  // Events go with the data: after retention and eviction, so in the same pass.
+  for (const auto& [stream_id, cutoff] : cutoffs) RETURN_IF_ERROR(ExpireEvents(stream_id, cutoff));
   EnsureReserve();
   Status c = index_->Checkpoint();
   if (!c.ok()) logger_.Warn("archive", "checkpoint failed", {{"error", c.ToString()}});

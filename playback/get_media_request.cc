@@ -3,11 +3,13 @@
 #include <nlohmann/json.hpp>
 
 #include "common/kvs_request.h"
+#include "playback/json_fields.h"
 
 namespace streamarc::playback {
 namespace {
 
 using nlohmann::json;
+using namespace json_fields;  // the readers every playback request shares
 
 bool AllDigits(std::string_view s) {
   for (char c : s) {
@@ -25,79 +27,11 @@ bool TokenChars(std::string_view s) {
   return true;
 }
 
-// ListFragments' NextToken pattern: [a-zA-Z0-9+/]+={0,2}.
-bool Base64Chars(std::string_view s) {
-  size_t end = s.size();
-  int pad = 0;
-  while (end > 0 && s[end - 1] == '=' && pad < 2) {
-    --end;
-    ++pad;
-  }
-  if (end == 0) return false;
-  for (size_t i = 0; i < end; ++i) {
-    char c = s[i];
-    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              c == '+' || c == '/';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-Result<json> ParseObject(std::string_view body) {
-  json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return InvalidArgument("the request body is not valid JSON");
-  if (!j.is_object()) return InvalidArgument("the request body must be a JSON object");
-  return j;
-}
-
-const json* Find(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-Result<std::string> String(const json& j, const char* key, size_t min, size_t max) {
-  const json* v = Find(j, key);
-  if (!v) return InvalidArgument(std::string(key) + " is required");
-  if (!v->is_string()) return InvalidArgument(std::string(key) + " must be a string");
-  std::string s = v->get<std::string>();
-  if (s.size() < min || s.size() > max) {
-    return InvalidArgument(std::string(key) + " must be " + std::to_string(min) + " to " +
-                           std::to_string(max) + " characters");
-  }
-  return s;
-}
-
 Result<std::string> FragmentNumber(const json& j, const char* key) {
   ASSIGN_OR_RETURN(std::string n, String(j, key, 1, 128));
   if (!AllDigits(n)) return InvalidArgument(std::string(key) + " \"" + n + "\" must be digits");
   return n;
 }
-
-// Epoch seconds (a JSON number, fractions allowed) to microseconds.
-Result<int64_t> Timestamp(const json& j, const char* key) {
-  const json* v = Find(j, key);
-  if (!v) return InvalidArgument(std::string(key) + " is required");
-  if (!v->is_number()) {
-    return InvalidArgument(std::string(key) + " must be a number of seconds since the epoch");
-  }
-  return kvs::EpochSecondsToMicros(v->get<double>(), key);
-}
-
-Result<archive::StreamRef> Stream(const json& j) {
-  const json* name = Find(j, "StreamName");
-  const json* arn = Find(j, "StreamARN");
-  // The JSON types first (when only one is given); the rules are ParseStreamRef's.
-  std::string n, a;
-  if (name && !arn) {
-    ASSIGN_OR_RETURN(n, String(j, "StreamName", 1, 256));
-  } else if (arn && !name) {
-    ASSIGN_OR_RETURN(a, String(j, "StreamARN", 1, 1024));
-  }
-  return kvs::ParseStreamRef(name ? &n : nullptr, arn ? &a : nullptr);
-}
-
-json Seconds(int64_t micros) { return static_cast<double>(micros) / 1e6; }
 
 }  // namespace
 

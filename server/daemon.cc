@@ -15,6 +15,7 @@
 #include "server/api_context.h"
 #include "server/clip_api.h"
 #include "server/control_plane.h"
+#include "server/events_api.h"
 #include "server/hls_api.h"
 #include "server/http_server.h"
 #include "server/kvs_error.h"
@@ -84,6 +85,7 @@ class DaemonImpl final : public Daemon {
     RegisterMediaApi(routes, *api_);
     RegisterHlsApi(routes, *api_);
     RegisterClipApi(routes, *api_);
+    RegisterEventsApi(routes, *api_);
     log_.Info("streamarcd", "listening",
               {{"address", config_.host + ":" + std::to_string(http_.port())},
                {"data_dir", config_.data_dir},

@@ -84,6 +84,13 @@ class ForwardingArchive : public archive::Archive {
                                    std::string_view number) override {
     return inner_.ReadFragment(ref, number);
   }
+  Result<std::vector<std::string>> PutEvents(
+      const archive::StreamRef& ref, const std::vector<archive::EventInput>& events) override {
+    return inner_.PutEvents(ref, events);
+  }
+  Result<archive::ListEventsResult> ListEvents(const archive::ListEventsRequest& req) override {
+    return inner_.ListEvents(req);
+  }
   Status Sweep() override { return inner_.Sweep(); }
   Status Verify() override { return inner_.Verify(); }
   archive::ArchiveStats Stats() const override { return inner_.Stats(); }
