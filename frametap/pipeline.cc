@@ -19,6 +19,8 @@ constexpr char kTagContinuationToken[] = "AWS_KINESISVIDEO_CONTINUATION_TOKEN";
 constexpr char kTagErrorCode[] = "AWS_KINESISVIDEO_ERROR_CODE";
 // Far more frames than any decoder holds back (reordering plus frame threads).
 constexpr int64_t kMaxReorder = 256;
+// Pooled images beyond the queue's: the one the user holds and the one being converted.
+constexpr size_t kSpareImages = 3;
 
 }  // namespace
 
@@ -29,6 +31,8 @@ Pipeline::~Pipeline() = default;
 
 void Pipeline::BeginConnection() {
   if (decoder_) decoder_->Reset();
+  gop_.clear();
+  replay_.clear();
   in_decoder_.clear();
   in_fragment_ = false;
   skip_through_us_ = last_out_us_;
@@ -37,7 +41,10 @@ void Pipeline::BeginConnection() {
 
 Status Pipeline::OnIdle() {
   if (in_fragment_ || in_decoder_.empty() || !decoder_ || ended_) return Status::Ok();
-  return Drain();
+  std::vector<mkv::Bytes> gop = std::move(gop_);
+  Status s = Drain();
+  replay_ = std::move(gop);
+  return s;
 }
 
 Status Pipeline::OnInfo(const mkv::SegmentInfo& info) {
@@ -71,6 +78,11 @@ Status Pipeline::OnTracks(const std::vector<mkv::TrackInfo>& tracks) {
   decoder_ = std::move(*d);
   codec_id_ = video->codec_id;
   codec_private_ = video->codec_private;
+  hevc_ = codec_id_ == "V_MPEGH/ISO/HEVC";
+  // hvcC's lengthSizeMinusOne (byte 21, low two bits).
+  nal_length_size_ = hevc_ && codec_private_.size() > 22 ? (codec_private_[21] & 3) + 1 : 4;
+  gop_.clear();
+  replay_.clear();
   return Status::Ok();
 }
 
@@ -92,11 +104,11 @@ Status Pipeline::OnTags(const std::vector<mkv::SimpleTag>& tags) {
     fragment_ = *number;
     in_fragment_ = true;
     ledger_.Begin(fragment_);
-    if (opt_.end_producer_us && fragment_producer_us_ >= *opt_.end_producer_us) return EndRange();
   }
   if (token && in_fragment_) {
     in_fragment_ = false;
     ledger_.ReadDone(fragment_, *token);
+    if (end_key_seen_) return EndRange();
   }
   return Status::Ok();
 }
@@ -115,10 +127,20 @@ Status Pipeline::OnFrame(const mkv::Frame& f) {
   const int64_t producer_us = absolute_
                                   ? f.timestamp_ns / 1000
                                   : fragment_producer_us_ + (f.timestamp_ns - cluster_ns_) / 1000;
-  // Nothing at or after a key frame past the end is shown before it (closed GOPs).
-  if (opt_.end_producer_us && f.key && producer_us >= *opt_.end_producer_us) return EndRange();
+  if (opt_.end_producer_us && producer_us >= *opt_.end_producer_us) {
+    // The first key frame past the end is still decoded: in an open GOP (HEVC's CRA) the
+    // frames right after it in decode order are shown before it and reference it. The first
+    // other frame past the end after it ends the range.
+    if (end_key_seen_) return EndRange();
+    if (f.key) end_key_seen_ = true;
+  }
   ++frames_read_;
   if (opt_.sampling.mode == Sampling::Mode::kKeyFramesOnly && !f.key) return Status::Ok();
+  if (!replay_.empty()) RETURN_IF_ERROR(Replay(f.data));
+  if (hevc_ && opt_.sampling.mode != Sampling::Mode::kKeyFramesOnly) {
+    if (f.key) gop_.clear();
+    gop_.emplace_back(f.data.begin(), f.data.end());
+  }
   const int64_t seq = next_seq_++;
   in_decoder_[seq] = {fragment_, producer_us,
                       fragment_server_us_ + (producer_us - fragment_producer_us_), f.key};
@@ -147,8 +169,39 @@ Status Pipeline::Receive() {
     while (!in_decoder_.empty() && in_decoder_.begin()->first < seq - kMaxReorder) {
       in_decoder_.erase(in_decoder_.begin());
     }
-    RETURN_IF_ERROR(OnPicture(meta, **picture));
+    if (!meta.replay) RETURN_IF_ERROR(OnPicture(meta, **picture));
   }
+}
+
+bool Pipeline::OpensOpenGop(std::span<const uint8_t> frame) const {
+  size_t p = 0;
+  while (p + nal_length_size_ < frame.size()) {
+    size_t len = 0;
+    for (size_t i = 0; i < nal_length_size_; ++i) len = (len << 8) | frame[p + i];
+    p += nal_length_size_;
+    if (len == 0 || len > frame.size() - p) return false;
+    const int type = (frame[p] >> 1) & 0x3f;
+    if (type >= 16 && type <= 21) return type != 19 && type != 20;  // BLA, CRA; not IDR
+    p += len;
+  }
+  return false;
+}
+
+Status Pipeline::Replay(std::span<const uint8_t> next) {
+  std::vector<mkv::Bytes> frames = std::move(replay_);
+  replay_.clear();
+  if (!OpensOpenGop(next)) return Status::Ok();
+  bool key = true;
+  for (const mkv::Bytes& data : frames) {
+    const int64_t seq = next_seq_++;
+    Meta meta;
+    meta.replay = true;
+    in_decoder_[seq] = std::move(meta);
+    if (!decoder_->Send(data, seq, key).ok()) in_decoder_.erase(seq);
+    key = false;
+    RETURN_IF_ERROR(Receive());
+  }
+  return Status::Ok();
 }
 
 Status Pipeline::Drain() {
@@ -165,6 +218,18 @@ Status Pipeline::EndRange() {
   ended_ = true;
   if (!s.ok()) return s;
   return Cancelled("the end of the range");
+}
+
+cv::Mat* Pipeline::FreeImage() {
+  // A full-HD BGR picture is 6 MB: allocating one per frame costs page faults that show in
+  // the frame rate. A pooled image is free again once only the pool references it (the user
+  // dropped every copy of the cv::Mat, or numpy its array); refcount is updated atomically by
+  // OpenCV, so it is read atomically here.
+  for (cv::Mat& m : images_) {
+    if (m.u == nullptr || __atomic_load_n(&m.u->refcount, __ATOMIC_ACQUIRE) == 1) return &m;
+  }
+  if (images_.size() < opt_.queue_frames + kSpareImages) return &images_.emplace_back();
+  return nullptr;  // all held by the user: a fresh one
 }
 
 bool Pipeline::Sample(int64_t producer_us) {
@@ -204,7 +269,9 @@ Status Pipeline::OnPicture(const Meta& meta, const AVFrame& picture) {
     return Status::Ok();
   }
   DecodedFrame frame;
-  RETURN_IF_ERROR(converter_.ToMat(picture, opt_.target, &frame.image));
+  cv::Mat* slot = FreeImage();
+  RETURN_IF_ERROR(converter_.ToMat(picture, opt_.target, slot != nullptr ? slot : &frame.image));
+  if (slot != nullptr) frame.image = *slot;  // shares the pooled buffer
   frame.info.producer_timestamp_us = meta.producer_us;
   frame.info.server_timestamp_us = meta.server_us;
   frame.info.fragment_number = meta.fragment;

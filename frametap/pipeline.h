@@ -5,10 +5,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "common/mkv.h"
 #include "frametap/decoder.h"
@@ -55,22 +58,34 @@ class Pipeline : public mkv::ReaderHandler {
     int64_t producer_us = 0;
     int64_t server_us = 0;
     bool key = false;
+    bool replay = false;  // a frame decoded again for its references only: not shown
   };
   // Sends nothing more: lets every held picture out, then makes Send possible again.
   Status Drain();
   Status Receive();
   Status OnPicture(const Meta& meta, const AVFrame& picture);
   bool Sample(int64_t producer_us);
+  // After the live edge drained the decoder: when `next` opens an open GOP (an HEVC CRA/BLA,
+  // whose leading pictures reference the GOP before), decodes that GOP again, unshown.
+  Status Replay(std::span<const uint8_t> next);
+  bool OpensOpenGop(std::span<const uint8_t> frame) const;
+  // A pooled image no one else holds, or nullptr.
+  cv::Mat* FreeImage();
   Status EndRange();
 
   const ConsumerOptions opt_;
   PictureSink& sink_;
   FragmentLedger& ledger_;
   Converter converter_;
+  std::deque<cv::Mat> images_;  // the pool (a deque: growing keeps the others in place)
   std::unique_ptr<VideoDecoder> decoder_;
   std::string codec_id_;
   mkv::Bytes codec_private_;
   uint64_t video_track_ = 0;
+  bool hevc_ = false;
+  size_t nal_length_size_ = 4;
+  std::vector<mkv::Bytes> gop_;     // HEVC: the frames sent since the last key frame
+  std::vector<mkv::Bytes> replay_;  // HEVC: gop_ as it was when the live edge drained
   uint64_t scale_ns_ = 1'000'000;
 
   // The fragment being read (from its leading tags).
@@ -88,6 +103,7 @@ class Pipeline : public mkv::ReaderHandler {
   std::optional<int64_t> skip_through_us_;  // after a reconnect: already handed on
   uint64_t frame_index_ = 0;
   std::optional<int64_t> fps_bucket_;
+  bool end_key_seen_ = false;  // a key frame at or past end_producer_us went to the decoder
   bool ended_ = false;
 
   std::atomic<uint64_t> frames_read_{0};
