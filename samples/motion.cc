@@ -19,6 +19,7 @@
 // removes specks; the share of marked pixels goes to MotionTracker, whose hysteresis turns
 // per-frame figures into intervals.
 #include <cstdio>
+#include <exception>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/video/background_segm.hpp>
 
@@ -34,9 +35,7 @@ using namespace streamarc;
 constexpr int kWidth = 320;        // analysis width; the height keeps the aspect ratio
 constexpr int kWarmupFrames = 10;  // MOG2 calls every pixel foreground until it has a model
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   samples::BlockStopSignals();  // first: before the consumer starts its threads
   auto args = samples::ParseArgs({argv, argv + argc}, {"--post-events", "--progress"}, {});
   if (!args.ok()) {
@@ -103,4 +102,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   return post_failed ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // OpenCV reports its errors (a bad size, no encoder for a file name) as cv::Exception.
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "streamarc-motion: %s\n", e.what());
+    return 1;
+  }
 }

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/objdetect.hpp>
 #include <vector>
@@ -32,9 +33,7 @@ using namespace streamarc;
 
 constexpr int kAnalysisWidth = 640;
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   samples::BlockStopSignals();  // first: before the consumer starts its threads
   auto args = samples::ParseArgs({argv, argv + argc}, {"--post-events"}, {"--fps", "--min-score"});
   auto fps = args.ok() ? samples::NumberOption(*args, "--fps", 2, 0.01, 60) : args.status();
@@ -117,4 +116,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   return post_failed ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // OpenCV reports its errors (a bad size, no encoder for a file name) as cv::Exception.
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "streamarc-people: %s\n", e.what());
+    return 1;
+  }
 }

@@ -10,6 +10,7 @@
 // height keeps the stream's aspect ratio); tiles the range has no frame for stay black.
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <vector>
@@ -19,9 +20,11 @@
 #include "samples/sample_args.h"
 #include "samples/signals.h"
 
+namespace {
+
 using namespace streamarc;
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   samples::BlockStopSignals();  // first: before the consumer starts its threads
   auto args =
       samples::ParseArgs({argv, argv + argc}, {}, {"--out", "--count", "--columns", "--width"});
@@ -106,4 +109,16 @@ int main(int argc, char** argv) {
   std::printf("%s: %dx%d tiles of %dx%d\n", out.c_str(), cols, rows, sheet.cols / cols,
               sheet.rows / rows);
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // OpenCV reports its errors (a bad size, no encoder for a file name) as cv::Exception.
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "streamarc-thumbsheet: %s\n", e.what());
+    return 1;
+  }
 }
