@@ -80,7 +80,7 @@ std::vector<json> JsonLines(const std::string& out) {
   return v;
 }
 
-class MotionSampleTest : public ::testing::Test {
+class SamplesTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     media_ = new TempDir();
@@ -152,7 +152,7 @@ class MotionSampleTest : public ::testing::Test {
   ServerProcess server_;
 };
 
-TempDir* MotionSampleTest::media_ = nullptr;
+TempDir* SamplesTest::media_ = nullptr;
 
 // Ranges end at a key frame (whole seconds here): the frame tap ends a range at the first key
 // frame or fragment at or past --end, which for a range ending before the live edge must
@@ -160,7 +160,7 @@ TempDir* MotionSampleTest::media_ = nullptr;
 
 // Over the archived range: exactly the two known intervals, and with --post-events
 // listEvents returns them as printed.
-TEST_F(MotionSampleTest, ArchivedRangeGivesTheKnownIntervalsAndStoresThem) {
+TEST_F(SamplesTest, ArchivedRangeGivesTheKnownIntervalsAndStoresThem) {
   ASSERT_GE(Upload(Clip(), kT0), 10u);
   int rc = -1;
   std::string out = RunSample(
@@ -194,7 +194,7 @@ TEST_F(MotionSampleTest, ArchivedRangeGivesTheKnownIntervalsAndStoresThem) {
 
 // A range given by producer timestamps (ISO 8601), from after the first interval to after the
 // second: the second alone.
-TEST_F(MotionSampleTest, RangeFromATimestampEndsBeforeTheSecondInterval) {
+TEST_F(SamplesTest, RangeFromATimestampEndsBeforeTheSecondInterval) {
   ASSERT_GE(Upload(Clip(), kT0), 10u);
   int rc = -1;
   std::string out = RunSample(
@@ -210,7 +210,7 @@ TEST_F(MotionSampleTest, RangeFromATimestampEndsBeforeTheSecondInterval) {
 
 // Live: started at NOW before the upload. Still clips are uploaded until the sample shows it
 // reads the stream (its --progress line), then the clip; it ends by itself at --end.
-TEST_F(MotionSampleTest, LiveFromNowGivesTheKnownIntervals) {
+TEST_F(SamplesTest, LiveFromNowGivesTheKnownIntervals) {
   const int64_t lead_t0 = kT0 + 1000 * kSecond;
   const int64_t clip_t0 = lead_t0 + 1000 * kSecond;
   ChildProcess motion({SamplePath("streamarc-motion"), "--endpoint", server_.url(), "--stream",
@@ -232,7 +232,7 @@ TEST_F(MotionSampleTest, LiveFromNowGivesTheKnownIntervals) {
 
 // Ctrl-C ends a run and prints the interval still open: the stream ends (for now) at 10 s,
 // in the middle of the second interval, and the sample waits at the live edge.
-TEST_F(MotionSampleTest, InterruptPrintsTheOpenInterval) {
+TEST_F(SamplesTest, InterruptPrintsTheOpenInterval) {
   ASSERT_GE(Upload(media_->File("cut.mkv"), kT0), 8u);
   ChildProcess motion({SamplePath("streamarc-motion"), "--endpoint", server_.url(), "--stream",
                        kStream, "--start", "EARLIEST", "--progress"});
@@ -250,7 +250,7 @@ TEST_F(MotionSampleTest, InterruptPrintsTheOpenInterval) {
 
 // streamarc-people on a stream without people (no image of a person is at hand offline, and
 // a faked detection would prove nothing): it reads the range at the asked rate and ends.
-TEST_F(MotionSampleTest, PeopleRunsOverARangeAtItsSamplingRate) {
+TEST_F(SamplesTest, PeopleRunsOverARangeAtItsSamplingRate) {
   ASSERT_GE(Upload(Clip(), kT0), 10u);
   int rc = -1;
   std::string out = RunSample("streamarc-people",
@@ -272,7 +272,7 @@ TEST_F(MotionSampleTest, PeopleRunsOverARangeAtItsSamplingRate) {
 
 // The contact sheet: a PNG of the asked grid, whose tiles show the clip at their times (the
 // green square only in the tiles inside a motion interval).
-TEST_F(MotionSampleTest, ThumbsheetWritesTheAskedGridOfTheRange) {
+TEST_F(SamplesTest, ThumbsheetWritesTheAskedGridOfTheRange) {
   ASSERT_GE(Upload(Clip(), kT0), 10u);
   const std::string sheet = dir_.File("sheet.png");
   int rc = -1;
@@ -317,7 +317,7 @@ TEST_F(MotionSampleTest, ThumbsheetWritesTheAskedGridOfTheRange) {
 
 // samples/python/detector.py with the interpreter the module was built for: one line per
 // frame of the range, in order, the frame differencing seeing the square move at 3 s.
-TEST_F(MotionSampleTest, PythonDetectorPrintsEveryFrameOfTheRange) {
+TEST_F(SamplesTest, PythonDetectorPrintsEveryFrameOfTheRange) {
   if (std::string(STREAMARC_PYTHON3).empty()) {
     GTEST_SKIP() << "no Python module in this build (the sanitizer build has none)";
   }
