@@ -1,0 +1,33 @@
+// PutEvents: one signed JSON POST to /putEvents through the producer SDK's libcurl wrapper
+// (producer-sdk/http.h), the same request path every control-plane call takes.
+#include "common/clock.h"
+#include "frametap/events_json.h"
+#include "frametap/frametap.h"
+#include "producer-sdk/http.h"
+
+namespace streamarc::frametap {
+
+namespace {
+constexpr int64_t kConnectTimeoutMs = 5'000;
+constexpr int64_t kTimeoutMs = 15'000;
+}  // namespace
+
+Result<std::vector<std::string>> PutEvents(const EventsClientOptions& options,
+                                           const std::vector<Event>& events) {
+  if (events.empty()) return std::vector<std::string>{};
+  producer::SignContext sign;
+  sign.region = options.region.empty() ? "us-west-2" : options.region;
+  // A server without configured keys (loopback) accepts any signature, so unsigned use
+  // needs no keys; a server with keys refuses these placeholders with its own error.
+  sign.credentials = {options.access_key.empty() ? "ANONYMOUS" : options.access_key,
+                      options.secret_key.empty() ? "anonymous" : options.secret_key, ""};
+  sign.user_agent = "streamarc-frametap";
+  SystemClock clock;
+  ASSIGN_OR_RETURN(producer::HttpResponse r,
+                   producer::PostJson(options.endpoint, "/putEvents",
+                                      PutEventsRequestJson(options.stream_name, events), sign,
+                                      kConnectTimeoutMs, kTimeoutMs, clock.NowMicros()));
+  return ParsePutEventsReply(r.status, r.body, r.error_type, events.size());
+}
+
+}  // namespace streamarc::frametap
