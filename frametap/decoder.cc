@@ -52,8 +52,9 @@ Result<std::unique_ptr<VideoDecoder>> VideoDecoder::Open(std::string_view codec_
     return DataLoss(std::string(codec_id) + " track has no CodecPrivate (avcC/hvcC)");
   }
   const AVCodec* codec = avcodec_find_decoder(id);
-  if (codec == nullptr)
+  if (codec == nullptr) {
     return FailedPrecondition("libavcodec has no decoder for " + std::string(codec_id));
+  }
 
   std::unique_ptr<VideoDecoder> d(new VideoDecoder);
   d->ctx_.reset(avcodec_alloc_context3(codec));
