@@ -136,7 +136,8 @@ struct EventsClientOptions {
   std::string access_key;
   std::string secret_key;
 };
-// Stores `events` with one PutEvents call; returns their ids.
+// Stores `events` with PutEvents (one call per 100, the server's limit per call); returns
+// their ids in order. A failed call ends it: the events of the calls before it are stored.
 Result<std::vector<std::string>> PutEvents(const EventsClientOptions& options,
                                            const std::vector<Event>& events);
 

@@ -129,6 +129,17 @@ class ConsumerTest : public ::testing::Test {
     ASSERT_GT(CountOf(acks, "\"PERSISTED\""), 0u) << acks.substr(0, 500);
   }
 
+  // The server logs when a GetMedia reader reaches the live edge (for a NOW reader of an
+  // empty stream: at once). A test uploads only then, or NOW would start after the first
+  // fragments. Polls the log for up to a minute (a loaded sanitizer build is slow).
+  bool ReaderIsLive() {
+    for (int i = 0; i < 12'000; ++i) {
+      if (server_.log().find("reader is at the live edge") != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
+
   ConsumerOptions Options(StartType start = StartType::kEarliest) {
     ConsumerOptions o;
     o.endpoint = server_.url();
@@ -230,13 +241,7 @@ TEST_P(ConsumerCodecTest, LiveFromNowMatchesFfprobe) {
   o.end_producer_us = probe.keys.back();
   auto c = Consumer::Open(o);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  // The server logs when the reader reaches the live edge (here: at once, the stream is
-  // empty); upload only then, or NOW would start after the first fragments.
-  for (int i = 0; i < 2000 && server_.log().find("reader is at the live edge") == std::string::npos;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ASSERT_NE(server_.log().find("reader is at the live edge"), std::string::npos);
+  ASSERT_TRUE(ReaderIsLive()) << server_.log();
   Upload(file);
   Got got;
   Watchdog watchdog(**c);
@@ -439,10 +444,7 @@ TEST_F(ConsumerTest, BrokenFirstFragmentOfNowResumesThere) {
   o.reconnect_backoff_ms = 1;
   auto c = Consumer::Open(o);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  for (int i = 0; i < 2000 && server_.log().find("reader is at the live edge") == std::string::npos;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  ASSERT_TRUE(ReaderIsLive()) << server_.log();
   Upload(file);
   Got got;
   Watchdog watchdog(**c);
