@@ -509,6 +509,45 @@ except streamarc.Error as e:
 #endif
 }
 
+// Ctrl-C reaches a Python loop waiting for the next frame of a stream that sends none: the
+// iterator raises KeyboardInterrupt instead of blocking the interpreter's signal handler.
+TEST_F(ConsumerTest, PythonWaitingForAFrameTakesCtrlC) {
+#ifndef STREAMARC_PYTHON3
+  GTEST_SKIP() << "the Python module is not built (sanitizer build)";
+#else
+  const std::string script = dir_.File("wait.py");
+  streamarc::testing::WriteFileOrDie(script, R"(
+import sys
+import streamarc
+try:
+    for image, info in streamarc.frames(sys.argv[1], sys.argv[2], start="NOW"):
+        print("frame", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+)");
+  ChildProcess python({"env", std::string("PYTHONPATH=") + STREAMARC_PYTHONPATH, STREAMARC_PYTHON3,
+                       script, server_.url(), kStream});
+  ASSERT_TRUE(ReaderIsLive()) << server_.log();  // Python is in the iterator, waiting
+  python.Signal(SIGINT);
+  EXPECT_EQ(python.Wait(30'000), 0) << python.Output();
+  EXPECT_NE(python.Output().find("interrupted"), std::string::npos) << python.Output();
+  EXPECT_EQ(python.Output().find("frame"), std::string::npos) << python.Output();
+#endif
+}
+
+// WaitReady: false while nothing comes, true at once after Stop.
+TEST_F(ConsumerTest, WaitReadyTimesOutThenSeesStop) {
+  auto c = Consumer::Open(Options(StartType::kNow));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(ReaderIsLive()) << server_.log();
+  EXPECT_FALSE((*c)->WaitReady(50));
+  (*c)->Stop();
+  EXPECT_TRUE((*c)->WaitReady(0));
+  auto next = (*c)->Next();
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE(next->has_value());
+}
+
 TEST_F(ConsumerTest, UnknownStreamIsResourceNotFound) {
   ConsumerOptions o = Options();
   o.stream_name = "no-such-stream";
