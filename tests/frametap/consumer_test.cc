@@ -328,6 +328,57 @@ TEST_F(ConsumerTest, DropPolicyCountsAndBlockPolicyLosesNothing) {
   EXPECT_EQ(b.stats.frames_dropped, 0u);
 }
 
+// A consumer stuck in its callback (a detector that hangs) holds up nobody: while it is
+// stuck, PutMedia gets every fragment PERSISTED and another consumer reads every frame. (The
+// ack latency beside a stalled consumer is a benchmark figure, not a test.)
+TEST_F(ConsumerTest, AStuckCallbackHoldsUpNeitherIngestNorOtherReaders) {
+  const std::string file = Media(streamarc::testing::kH264AacMkv);
+  const Probe first = ProbeVideo(file, kStartUs);
+  constexpr int64_t kLaterUs = kStartUs + 100'000'000;  // the second upload, 100 s on
+  const Probe second = ProbeVideo(file, kLaterUs);
+  ConsumerOptions o = Options();
+  o.queue_frames = 1;
+  o.overflow = Overflow::kBlock;
+  auto stuck = Consumer::Open(o);
+  ASSERT_TRUE(stuck.ok()) << stuck.status().ToString();
+  Mutex mu;
+  CondVar cv;
+  bool entered = false, release = false;
+  Upload(file);
+  std::thread runner([&] {
+    Status s = (*stuck)->Run([&](const cv::Mat&, const FrameInfo&) {
+      MutexLock lock(mu);
+      entered = true;
+      cv.NotifyAll();
+      while (!release) cv.Wait(mu);
+      return false;
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  });
+  {
+    MutexLock lock(mu);
+    while (!entered) cv.Wait(mu);
+  }
+  // Stuck now, its queue full: the next upload is acknowledged all the same.
+  const std::string acks = CurlPutMedia(server_.url(), {kStream, file, "1700000100.000", true, {}});
+  EXPECT_GT(CountOf(acks, "\"PERSISTED\""), 0u) << acks.substr(0, 500);
+  EXPECT_EQ(CountOf(acks, "\"PERSISTED\""), CountOf(acks, "\"RECEIVED\"")) << acks;
+  ConsumerOptions other = Options();
+  other.end_producer_us = second.keys.back();
+  Got got = Collect(other);
+  ASSERT_TRUE(got.status.ok()) << got.status.ToString();
+  std::vector<int64_t> want = first.times;
+  const std::vector<int64_t> rest = second.Before(second.keys.back());
+  want.insert(want.end(), rest.begin(), rest.end());
+  EXPECT_EQ(got.Times(), want);
+  {
+    MutexLock lock(mu);
+    release = true;
+    cv.NotifyAll();
+  }
+  runner.join();
+}
+
 TEST_F(ConsumerTest, GrayAndScaledTargets) {
   const std::string file = Media(streamarc::testing::kH264AacMkv);
   Upload(file);
