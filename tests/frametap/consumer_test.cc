@@ -149,15 +149,18 @@ class ConsumerTest : public ::testing::Test {
     return o;
   }
 
-  // Runs a consumer to its end; `each` may stop it (false) or act mid-stream.
-  Got Collect(const ConsumerOptions& o,
-              const std::function<bool(const FrameInfo&)>& each = nullptr) {
+  // Runs a consumer to its end (a minute at most); `each` may stop it (false) or act
+  // mid-stream; `before_run` acts between Open and Run.
+  Got Collect(const ConsumerOptions& o, const std::function<bool(const FrameInfo&)>& each = nullptr,
+              const std::function<void()>& before_run = nullptr) {
     Got got;
     auto c = Consumer::Open(o);
     if (!c.ok()) {
       got.status = c.status();
       return got;
     }
+    if (before_run) before_run();
+    Watchdog watchdog(**c);
     got.status = (*c)->Run([&](const cv::Mat& image, const FrameInfo& info) {
       got.frames.push_back(info);
       got.sizes.push_back(image.size());
@@ -166,6 +169,14 @@ class ConsumerTest : public ::testing::Test {
     });
     got.stats = (*c)->stats();
     return got;
+  }
+
+  // `o` (a NOW start) opened on the empty stream, `file` uploaded once its reader is live.
+  Got CollectLive(const ConsumerOptions& o, const std::string& file) {
+    return Collect(o, nullptr, [&] {
+      ASSERT_TRUE(ReaderIsLive()) << server_.log();
+      Upload(file);
+    });
   }
 
   // Every frame's fragment number and server timestamp agree with ListFragments.
@@ -239,17 +250,8 @@ TEST_P(ConsumerCodecTest, LiveFromNowMatchesFfprobe) {
   Probe probe = ProbeVideo(file, kStartUs);
   ConsumerOptions o = Options(StartType::kNow);
   o.end_producer_us = probe.keys.back();
-  auto c = Consumer::Open(o);
-  ASSERT_TRUE(c.ok()) << c.status().ToString();
-  ASSERT_TRUE(ReaderIsLive()) << server_.log();
-  Upload(file);
-  Got got;
-  Watchdog watchdog(**c);
-  ASSERT_TRUE((*c)->Run([&](const cv::Mat&, const FrameInfo& info) {
-                    got.frames.push_back(info);
-                    return true;
-                  })
-                  .ok());
+  Got got = CollectLive(o, file);
+  ASSERT_TRUE(got.status.ok()) << got.status.ToString();
   EXPECT_EQ(got.Times(), probe.Before(probe.keys.back()));
   CheckAgainstListFragments(got, std::string(GetParam()) == streamarc::testing::kH265Mkv);
 }
@@ -493,19 +495,10 @@ TEST_F(ConsumerTest, BrokenFirstFragmentOfNowResumesThere) {
   o.endpoint = "http://127.0.0.1:" + std::to_string(proxy.port());
   o.end_producer_us = probe.keys.back();
   o.reconnect_backoff_ms = 1;
-  auto c = Consumer::Open(o);
-  ASSERT_TRUE(c.ok()) << c.status().ToString();
-  ASSERT_TRUE(ReaderIsLive()) << server_.log();
-  Upload(file);
-  Got got;
-  Watchdog watchdog(**c);
-  ASSERT_TRUE((*c)->Run([&](const cv::Mat&, const FrameInfo& info) {
-                    got.frames.push_back(info);
-                    return true;
-                  })
-                  .ok());
+  Got got = CollectLive(o, file);
+  ASSERT_TRUE(got.status.ok()) << got.status.ToString();
   EXPECT_EQ(got.Times(), probe.Before(probe.keys.back()));
-  EXPECT_EQ((*c)->stats().reconnects, 1u);
+  EXPECT_EQ(got.stats.reconnects, 1u);
 }
 
 // The Python binding, run by the interpreter CMake found: the same frames and timestamps,
