@@ -114,18 +114,10 @@ Result<archive::ListEventsRequest> ParseListEventsRequest(std::string_view body)
     ASSIGN_OR_RETURN(r.label, Text(j, "Label"));
   }
   ASSIGN_OR_RETURN(r.next_token, NextToken(j));
-  const json* range = Find(j, "TimestampRange");
-  if (!range) {
-    if (r.next_token.empty()) {
-      return InvalidArgument("TimestampRange is required when there is no NextToken");
-    }
-    return r;
-  }
-  if (!range->is_object()) return InvalidArgument("TimestampRange must be an object");
-  ASSIGN_OR_RETURN(r.start_us, Timestamp(*range, "StartTimestamp"));
-  ASSIGN_OR_RETURN(r.end_us, Timestamp(*range, "EndTimestamp"));
-  if (r.end_us < r.start_us) {
-    return InvalidArgument("EndTimestamp must not be before StartTimestamp");
+  ASSIGN_OR_RETURN(std::optional<TimeRange> range, PagedTimestampRange(j, r.next_token));
+  if (range) {
+    r.start_us = range->start_us;
+    r.end_us = range->end_us;
   }
   return r;
 }

@@ -75,6 +75,24 @@ Result<std::string> NextToken(const json& j) {
   return token;
 }
 
+Result<std::optional<TimeRange>> PagedTimestampRange(const json& j, std::string_view next_token) {
+  const json* range = Find(j, "TimestampRange");
+  if (!range) {
+    if (next_token.empty()) {
+      return InvalidArgument("TimestampRange is required when there is no NextToken");
+    }
+    return std::optional<TimeRange>();
+  }
+  if (!range->is_object()) return InvalidArgument("TimestampRange must be an object");
+  TimeRange r;
+  ASSIGN_OR_RETURN(r.start_us, Timestamp(*range, "StartTimestamp"));
+  ASSIGN_OR_RETURN(r.end_us, Timestamp(*range, "EndTimestamp"));
+  if (r.end_us < r.start_us) {
+    return InvalidArgument("EndTimestamp must not be before StartTimestamp");
+  }
+  return std::optional<TimeRange>(r);
+}
+
 Result<int64_t> Timestamp(const json& j, const char* key) {
   const json* v = Find(j, key);
   if (!v) return InvalidArgument(std::string(key) + " is required");

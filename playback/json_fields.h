@@ -28,6 +28,14 @@ Result<std::optional<int64_t>> Integer(const json& j, const char* key, int64_t l
 // The optional NextToken of the archived-media list APIs, checked against KVS's pattern
 // (Base64Chars); "" when absent.
 Result<std::string> NextToken(const json& j);
+// The TimestampRange {StartTimestamp, EndTimestamp} of the list APIs that page with
+// NextToken: required on a first request, optional on a later page (`next_token` set, the
+// token then carries the range); the end must not be before the start.
+struct TimeRange {
+  int64_t start_us = 0;
+  int64_t end_us = 0;
+};
+Result<std::optional<TimeRange>> PagedTimestampRange(const json& j, std::string_view next_token);
 // A required timestamp: epoch seconds (a JSON number, fractions allowed) to microseconds.
 Result<int64_t> Timestamp(const json& j, const char* key);
 // StreamName / StreamARN: the JSON types here, the rules kvs::ParseStreamRef's.

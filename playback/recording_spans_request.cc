@@ -28,15 +28,8 @@ Result<archive::ListSpansRequest> ParseListSpansRequest(std::string_view body) {
   archive::ListSpansRequest r;
   ASSIGN_OR_RETURN(r.stream, Stream(j));
   r.max_results = kDefaultListSpansMaxResults;
-  if (const json* m = Find(j, "MaxResults")) {
-    if (!m->is_number_integer()) return InvalidArgument("MaxResults must be an integer");
-    const int64_t v = m->get<int64_t>();  // past int64: negative, refused
-    if (v < 1 || v > archive::kMaxListSpansResults) {
-      return InvalidArgument("MaxResults must be from 1 to " +
-                             std::to_string(archive::kMaxListSpansResults));
-    }
-    r.max_results = static_cast<int>(v);
-  }
+  ASSIGN_OR_RETURN(auto max_results, Integer(j, "MaxResults", 1, archive::kMaxListSpansResults));
+  if (max_results) r.max_results = static_cast<int>(*max_results);
   if (const json* t = Find(j, "TimestampType")) {
     if (!t->is_string()) return InvalidArgument("TimestampType must be a string");
     const std::string& type = t->get_ref<const std::string&>();
@@ -58,24 +51,11 @@ Result<archive::ListSpansRequest> ParseListSpansRequest(std::string_view body) {
     }
     r.min_gap_us = static_cast<int64_t>(std::llround(seconds * 1e6));
   }
-  if (Find(j, "NextToken")) {
-    ASSIGN_OR_RETURN(r.next_token, String(j, "NextToken", 1, 4096));
-    if (!Base64Chars(r.next_token)) {
-      return InvalidArgument("NextToken must match [a-zA-Z0-9+/]+={0,2}");
-    }
-  }
-  const json* range = Find(j, "TimestampRange");
-  if (!range) {
-    if (r.next_token.empty()) {
-      return InvalidArgument("TimestampRange is required when there is no NextToken");
-    }
-    return r;
-  }
-  if (!range->is_object()) return InvalidArgument("TimestampRange must be an object");
-  ASSIGN_OR_RETURN(r.start_us, Timestamp(*range, "StartTimestamp"));
-  ASSIGN_OR_RETURN(r.end_us, Timestamp(*range, "EndTimestamp"));
-  if (r.end_us < r.start_us) {
-    return InvalidArgument("EndTimestamp must not be before StartTimestamp");
+  ASSIGN_OR_RETURN(r.next_token, NextToken(j));
+  ASSIGN_OR_RETURN(std::optional<TimeRange> range, PagedTimestampRange(j, r.next_token));
+  if (range) {
+    r.start_us = range->start_us;
+    r.end_us = range->end_us;
   }
   return r;
 }
