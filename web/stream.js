@@ -8,7 +8,10 @@ import { Timeline } from '/web/timeline.js';
 const kThumbDebounceMs = 150;
 const kThumbCacheSize = 200;
 
-const stream = new URLSearchParams(location.search).get('name') || '';
+// ?name=STREAM[&span=SECONDS]: the stream, and how much of its recent past the timeline
+// shows at first (default an hour).
+const params = new URLSearchParams(location.search);
+const stream = params.get('name') || '';
 const $ = (id) => document.getElementById(id);
 document.title = `streamarc — ${stream}`;
 $('title').textContent = stream;
@@ -93,6 +96,7 @@ function select(sel) {
 }
 
 const timeline = new Timeline($('timeline'), {
+  initialSpan: Number(params.get('span')) || 3600,
   fetchSpans,
   fetchEvents: (start, end) => api.listEvents(stream, start, end),
   onSeek: (t) => {

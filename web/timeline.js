@@ -38,12 +38,14 @@ export class Timeline {
   // opts: fetchSpans(start, end, minGap) → [{StartTimestamp, EndTimestamp, ...}] (throws to
   // say why none); fetchEvents(start, end) → [{StartTimestamp, EndTimestamp, Label}];
   // onSeek(t); onHover(t | null, x, events); onSelect({start, end} | null); onView(view);
-  // onNote(text | null): why there are no spans.
+  // onNote(text | null): why there are no spans; initialSpan: seconds in view at first
+  // (default an hour, up to now).
   constructor(canvas, opts) {
     this.canvas = canvas;
     this.opts = opts;
     const now = Date.now() / 1000;
-    this.view = { start: now - 3600, end: now + 60 };
+    const span = Math.min(kMaxSpanSeconds, Math.max(kMinSpanSeconds, opts.initialSpan || 3600));
+    this.view = { start: now - span, end: now + 0.02 * span };
     this.spans = [];
     this.events = [];
     this.selection = null;
