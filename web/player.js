@@ -7,6 +7,22 @@ import * as api from '/web/api.js';
 const kReplayLeadSeconds = 10;
 const kReplaySeconds = 3 * 3600;
 
+// hls.js (about 600 KB) is loaded once, when the first session starts, so that the rest of
+// the page (the timeline) does not wait for it to be parsed.
+let hlsLoading = null;
+function loadHls() {
+  if (!hlsLoading) {
+    hlsLoading = new Promise((resolve) => {
+      const script = document.createElement('script');
+      script.src = '/web/vendor/hls.min.js';
+      script.onload = () => resolve(window.Hls || null);
+      script.onerror = () => resolve(null);
+      document.head.append(script);
+    });
+  }
+  return hlsLoading;
+}
+
 export class Player {
   // `onError(text)` gets fatal errors, as text for a person; `onMode(mode)` 'live'|'replay'.
   constructor(video, stream, { onError, onMode }) {
@@ -37,7 +53,7 @@ export class Player {
 
   async start(mode, time) {
     const generation = ++this.generation;
-    if (!window.Hls) {
+    if (!(await loadHls())) {
       this.onError('The player (hls.js) is not installed on the server: run ' +
                    '"npm ci --prefix web" in the streamarc checkout (scripts/install-deps.sh ' +
                    'does), then reload.');
