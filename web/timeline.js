@@ -121,20 +121,16 @@ export class Timeline {
     const start = Math.max(0, this.view.start - span);
     const end = this.view.end + span;
     const minGap = span / this.width;
-    try {
-      const [spans, events] = await Promise.all([
-        this.opts.fetchSpans(start, end, minGap),
-        this.opts.fetchEvents(start, end).catch(() => []),
-      ]);
-      if (generation !== this.generation) return;
-      this.spans = spans;
-      this.events = events;
-      this.opts.onNote(null);
-    } catch (e) {
-      if (generation !== this.generation) return;
-      this.spans = [];
-      this.opts.onNote(e.message || String(e));
-    }
+    // Each on its own: events still show when spans cannot, and the other way round.
+    const [spans, events] = await Promise.allSettled([
+      this.opts.fetchSpans(start, end, minGap),
+      this.opts.fetchEvents(start, end),
+    ]);
+    if (generation !== this.generation) return;
+    this.spans = spans.status === 'fulfilled' ? spans.value : [];
+    this.events = events.status === 'fulfilled' ? events.value : this.events;
+    const failed = [spans, events].find((r) => r.status === 'rejected');
+    this.opts.onNote(failed ? (failed.reason.message || String(failed.reason)) : null);
     this.draw();
     if (!this.drawnOnce) {
       this.drawnOnce = true;

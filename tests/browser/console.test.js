@@ -175,6 +175,17 @@ test('the browser console lists, plays, seeks and clips a live stream', async (t
     await page.waitForFunction(() => document.body.dataset.mode === 'live', null, { timeout: kWaitMs });
   });
 
+  await t.test('an analysis event shows as a mark on the timeline', async () => {
+    const at = Date.now() / 1000 - 10;
+    await support.postJson(server.url, 'putEvents', {
+      StreamName: stream,
+      Events: [{ Label: 'motion', StartTimestamp: at, EndTimestamp: at + 2, Score: 0.9 }],
+    });
+    await page.waitForFunction(() => window.streamarcConsole.timeline.events
+                                         .some((e) => e.Label === 'motion'),
+                               null, { timeout: kWaitMs, polling: 200 });
+  });
+
   await t.test('a hovered moment shows its thumbnail', async () => {
     const box = await page.locator('#timeline').boundingBox();
     const x = await page.evaluate((tt) => window.streamarcConsole.timeline.timeToX(tt),
@@ -226,6 +237,27 @@ test('the browser console lists, plays, seeks and clips a live stream', async (t
     assert.ok(seconds >= 8 && seconds <= 16, `the clip lasts ${seconds} s`);
     assert.match(await page.textContent('#progress-text'), /Downloaded/);
     await shot(page, 'clip');
+  });
+
+  await t.test('a clip over past GetClip limits is refused, and the page says why', async () => {
+    // Zoomed out to days: a selection across the whole timeline is past GetClip's 24 hours.
+    for (let i = 0; i < 9; i++) await page.click('#zoom-out');
+    const box = await page.locator('#timeline').boundingBox();
+    refusing = true;
+    await page.keyboard.down('Shift');
+    await page.mouse.move(box.x + 5, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 4 });
+    await page.mouse.move(box.x + box.width - 5, box.y + box.height / 2, { steps: 4 });
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    await page.click('#download');
+    await page.waitForFunction(() => !document.getElementById('error').hidden, null,
+                               { timeout: kWaitMs });
+    const text = await page.textContent('#error');
+    refusing = false;
+    assert.match(text, /^getClip: \w+Exception: ./, text);
+    await shot(page, 'clip-refused');
   });
   await page.close();
 
