@@ -138,7 +138,8 @@ $('download').addEventListener('click', async () => {
   progress.hidden = false;
   progress.removeAttribute('value');
   text.textContent = 'Asking for the clip…';
-  showError(null);
+  const clipError = $('clip-error');
+  clipError.hidden = true;
   try {
     const blob = await api.getClip(stream, selection.start, selection.end, (received, total) => {
       if (total) {
@@ -156,8 +157,10 @@ $('download').addEventListener('click', async () => {
     setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
     text.textContent = `Downloaded ${fmt.bytes(blob.size)}`;
   } catch (e) {
+    // Next to the button: GetClip's limits (24 hours, 200 fragments, 100 MB) as KVS words them.
     text.textContent = '';
-    showError(e.message);
+    clipError.textContent = e.message;
+    clipError.hidden = false;
   } finally {
     progress.hidden = true;
     $('download').disabled = !selection;

@@ -64,7 +64,8 @@ test('the browser console lists, plays, seeks and clips a live stream', async (t
     });
     page.on('pageerror', (e) => errors.push(`${page.url()}: pageerror ${e.message}`));
   };
-  const shot = async (page, name) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
+  const shot = async (page, name) => page.screenshot({ path: path.join(artifacts, `${name}.png`),
+                                                       fullPage: true });
 
   await t.test('the streams page lists the stream with a live bitrate', async () => {
     const page = await context.newPage();
@@ -252,9 +253,9 @@ test('the browser console lists, plays, seeks and clips a live stream', async (t
     await page.mouse.up();
     await page.keyboard.up('Shift');
     await page.click('#download');
-    await page.waitForFunction(() => !document.getElementById('error').hidden, null,
+    await page.waitForFunction(() => !document.getElementById('clip-error').hidden, null,
                                { timeout: kWaitMs });
-    const text = await page.textContent('#error');
+    const text = await page.textContent('#clip-error');
     refusing = false;
     assert.match(text, /^getClip: \w+Exception: ./, text);
     await shot(page, 'clip-refused');
