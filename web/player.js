@@ -1,6 +1,6 @@
 // The video: hls.js (served by streamarcd from web/node_modules, pinned by
 // web/package-lock.json) playing a LIVE session, or an ON_DEMAND one from a past moment.
-import * as api from '/web/api.js';
+import * as api from './api.js';
 
 // An ON_DEMAND session from a past moment starts this much earlier (so that the fragment
 // holding the moment is in it) and lasts this long (KVS allows 24 h).

@@ -1,9 +1,9 @@
 // The stream page: the live view, the timeline of the recording (seek, thumbnails, event
 // marks), the time of the frame on screen, and clip export.
-import * as api from '/web/api.js';
-import * as fmt from '/web/format.js';
-import { Player } from '/web/player.js';
-import { Timeline } from '/web/timeline.js';
+import * as api from './api.js';
+import * as fmt from './format.js';
+import { Player } from './player.js';
+import { Timeline } from './timeline.js';
 
 const kThumbDebounceMs = 150;
 const kThumbCacheSize = 200;

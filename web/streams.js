@@ -1,7 +1,7 @@
 // The streams page: every stream with its state, retention, live bitrate, last fragment
 // time and stored bytes; create and delete. Refreshed every few seconds.
-import * as api from '/web/api.js';
-import * as fmt from '/web/format.js';
+import * as api from './api.js';
+import * as fmt from './format.js';
 
 const kRefreshMs = 5000;
 const kBitrateWindowSeconds = 10;

@@ -3,7 +3,7 @@
 // mode) selects a clip. The spans come from the server already merged to the resolution
 // drawn (MinGapSeconds = the time one pixel covers), so a month of 2 s fragments is one
 // small answer. Events are drawn as marks under the spans.
-import * as fmt from '/web/format.js';
+import * as fmt from './format.js';
 
 export const kMinSpanSeconds = 60;
 export const kMaxSpanSeconds = 400 * 86400;
@@ -194,8 +194,7 @@ export class Timeline {
         if (this.pointers.size < 2) return;
         const [a, b] = [...this.pointers.values()];
         const factor = d.distance / (Math.abs(a - b) || 1);
-        this.setView(zoomView(d.view, factor * (d.view.end - d.view.start) /
-                                      (d.view.end - d.view.start), d.at));
+        this.setView(zoomView(d.view, factor, d.at));
         return;
       }
       if (Math.abs(x - d.x) > kDragThresholdPx) d.moved = true;
