@@ -5,8 +5,9 @@ import * as fmt from './format.js';
 
 const kRefreshMs = 5000;
 const kBitrateWindowSeconds = 10;
-// A span query over the whole history merged into one span: its bytes and its end.
-const kWholeHistoryGapSeconds = 1e12;
+// A span query over the whole history merged into one span: its bytes and its end. The
+// largest gap the server merges is the longest retention, 10 years: everything kept.
+const kWholeHistoryGapSeconds = 87600 * 3600;
 
 const tbody = document.querySelector('#streams tbody');
 const errorBox = document.getElementById('error');
