@@ -7,6 +7,8 @@
 // Debian's chromium, and tests/browser's node modules (npm ci --prefix tests/browser).
 //
 // Usage: node bench/console_open_bench.js [--runs 20] [--days 30] [--dir bench-data/console-open]
+//        node bench/console_open_bench.js --url http://127.0.0.1:PORT [--days 30] [--runs 20]
+//          (a server already running on a data dir console_open_seed made: nothing started)
 'use strict';
 
 const { spawn, execFileSync } = require('node:child_process');
@@ -26,18 +28,13 @@ function percentile(values, p) {
   return v[Math.min(v.length - 1, Math.round(p * (v.length - 1)))];
 }
 
-async function main() {
-  const runs = Number(arg('runs', 20));
-  const days = Number(arg('days', 30));
-  const dir = path.resolve(arg('dir', path.join(top, 'bench-data/console-open')));
-  const build = path.resolve(arg('build', path.join(top, 'build')));
-
-  // A fresh seed each run: the fragments end now, so the month in view is the recorded one.
+// A fresh seed each run (the fragments end now, so the month in view is the recorded one),
+// and the daemon of this build tree on it.
+async function seedAndStart(dir, days, build) {
   const t0 = Date.now();
   process.stdout.write(execFileSync(path.join(build, 'bench/console_open_seed'),
                                     ['--dir', dir, '--days', String(days)]));
   console.log(`seeded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-
   const server = spawn(path.join(build, 'server/streamarcd'),
                        ['--host', '127.0.0.1', '--port', '0', '--data-dir', dir],
                        { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -51,7 +48,19 @@ async function main() {
     });
     server.on('exit', (code) => reject(new Error(`streamarcd exited (${code}):\n${log}`)));
   });
-  const url = `http://127.0.0.1:${port}/web/stream.html?name=cam&span=${days * 86400}`;
+  return { base: `http://127.0.0.1:${port}`, server };
+}
+
+async function main() {
+  const runs = Number(arg('runs', 20));
+  const days = Number(arg('days', 30));
+  const dir = path.resolve(arg('dir', path.join(top, 'bench-data/console-open')));
+  const build = path.resolve(arg('build', path.join(top, 'build')));
+
+  let base = arg('url', '');
+  let server = null;
+  if (!base) ({ base, server } = await seedAndStart(dir, days, build));
+  const url = `${base}/web/stream.html?name=cam&span=${days * 86400}`;
   const browser = await support.launchChromium();
   const times = [];
   let spans = 0;
@@ -74,7 +83,7 @@ async function main() {
     }
   } finally {
     await browser.close();
-    server.kill('SIGTERM');
+    if (server) server.kill('SIGTERM');
   }
   console.log(`console_open_bench: ${days} days of 2-second fragments, ${spans} spans drawn` +
               (note ? ` (${note})` : ''));
