@@ -127,11 +127,15 @@ std::shared_ptr<const WebSite> WebSite::Load(const std::string& root_arg, Logger
     const std::string name = path.filename().string();
     // Symlinks are not followed (a link could lead out of the root), node_modules is
     // served only for the one file the page uses, dot-files are editors' and git's.
-    if (it->is_directory() && (name == "node_modules" || name.starts_with("."))) {
+    // The error_code overloads: a file that vanishes mid-walk is skipped, never thrown.
+    std::error_code entry_ec;
+    if (it->is_directory(entry_ec) && (name == "node_modules" || name.starts_with("."))) {
       it.disable_recursion_pending();
       continue;
     }
-    if (!it->is_regular_file() || it->is_symlink() || name.starts_with(".")) continue;
+    if (!it->is_regular_file(entry_ec) || it->is_symlink(entry_ec) || name.starts_with(".")) {
+      continue;
+    }
     const std::string_view type = ContentType(path);
     if (type.empty()) continue;
     if (site->files_.size() >= kMaxFiles) {
