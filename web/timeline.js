@@ -60,6 +60,7 @@ export class Timeline {
     this.resize();
     new ResizeObserver(() => { this.resize(); this.draw(); }).observe(canvas);
     this.listen();
+    this.opts.onView(this.view);
     this.fetchNow();
     setInterval(() => this.tick(), 1000);
   }
