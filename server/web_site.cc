@@ -179,7 +179,8 @@ const WebFile* WebSite::Find(std::string_view url_path) const {
 
 HttpResponse WebSite::Serve(const HttpRequest& request) const {
   const WebFile* file = Find(request.path);
-  if (!file) return PlainNotFound("Not found: " + request.path.substr(0, 200) + "\n");
+  // The path is not echoed: nothing a request sends comes back in the body.
+  if (!file) return PlainNotFound("Not found\n");
   std::vector<Header> headers = {{"etag", file->etag},
                                  // Revalidated on every load (a 304 when unchanged), so a
                                  // new server version's page is never mixed with an old one.
