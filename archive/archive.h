@@ -175,6 +175,63 @@ struct ListEventsResult {
   std::string next_token;  // empty when there is nothing more
 };
 
+// --- Recorded spans ---------------------------------------------------------------------
+// Where a stream has video: its fragments joined into spans of time, kept in the index as
+// fragments arrive and expire, so a month of 2-second fragments is read as a few rows. A
+// fragment covers [start, start + duration] of its timestamp type. The next fragment joins
+// the span when it starts no earlier than the span's last fragment and at most the join
+// tolerance after the span's end: 100 ms of producer time (one frame interval at 10 fps and
+// the millisecond rounding of durations, for producers whose durations leave out the last
+// frame), 1 s of server time (arrival times jitter with the network; a real outage is longer).
+inline constexpr int64_t kSpanJoinProducerUs = 100'000;
+inline constexpr int64_t kSpanJoinServerUs = 1'000'000;
+inline constexpr int kMaxListSpansResults = 10'000;
+
+struct RecordedSpan {
+  int64_t start_us = 0;
+  int64_t end_us = 0;
+  uint64_t fragments = 0;
+  uint64_t size_bytes = 0;
+  friend bool operator==(const RecordedSpan&, const RecordedSpan&) = default;
+};
+
+// ListRecordingSpans: the spans overlapping [start_us, end_us] (both inclusive), each whole
+// (its true start and end, not clipped), ascending by start, with spans whose gap is shorter
+// than `min_gap_us` (or within the join tolerance, or overlapping) merged into one. With
+// `next_token` set, the type, range and gap come from the token.
+struct ListSpansRequest {
+  StreamRef stream;
+  TimestampType type = TimestampType::kProducer;
+  int64_t start_us = 0;
+  int64_t end_us = 0;
+  int64_t min_gap_us = 0;
+  int max_results = 1000;
+  std::string next_token;  // opaque, from a previous ListSpansResult
+};
+
+struct ListSpansResult {
+  std::vector<RecordedSpan> spans;
+  std::string next_token;  // empty when there is nothing more
+};
+
+// Merges spans given in ascending start order the way ListRecordingSpans does: a span joins
+// the previous one when it starts at most max(join tolerance of `type`, less than
+// `min_gap_us`) after its end. Pure; the listing and its reference (a merge of every
+// fragment, each a span of its own) share it.
+class SpanMerger {
+ public:
+  SpanMerger(TimestampType type, int64_t min_gap_us);
+  // Adds `s` (s.start_us >= the previous one's). Returns the merged span it closed, if any.
+  std::optional<RecordedSpan> Add(const RecordedSpan& s);
+  // The span still open, if any; the merger is empty after.
+  std::optional<RecordedSpan> Finish();
+
+ private:
+  const int64_t join_us_;
+  const int64_t min_gap_us_;
+  std::optional<RecordedSpan> open_;
+};
+
 // The durable callback: status OK means the bytes are synced and the index row committed.
 // Called once per fragment on the archive's commit thread; it must not block. It may call
 // the archive again (no archive lock is held).
@@ -285,6 +342,13 @@ class Archive {
   // start, or a token that is not one of ours for this stream; kNotFound for an unknown
   // stream. Reads an index range that starts kMaxEventDurationUs (at most) before the range.
   virtual Result<ListEventsResult> ListEvents(const ListEventsRequest& req) = 0;
+
+  // --- Recorded spans ----------------------------------------------------------------
+  // kInvalidArgument for max_results outside 1..kMaxListSpansResults, an end before the
+  // start, a negative gap, or a token that is not one of ours for this stream; kNotFound
+  // for an unknown stream. Reads the index's spans, never its fragments (one probe for the
+  // oldest fragment within retention).
+  virtual Result<ListSpansResult> ListRecordingSpans(const ListSpansRequest& req) = 0;
 
   // --- Maintenance -------------------------------------------------------------------
   // Runs one retention + budget sweep now (the background sweeper calls the same).

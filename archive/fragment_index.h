@@ -109,6 +109,37 @@ struct EventQuery {
 
 enum class IndexTime { kProducer, kServer };
 
+// A recorded span as the index keeps it: a run of the stream's fragments in seq order
+// (first_seq..last_seq) joined by the rule of archive.h's kSpanJoin*Us, in one timestamp
+// type. `start_us` is its first fragment's start (starts never decrease within a span),
+// `end_us` the latest end.
+struct IndexedSpan {
+  int64_t id = 0;
+  int64_t start_us = 0;
+  int64_t end_us = 0;
+  uint64_t fragments = 0;
+  uint64_t size_bytes = 0;
+};
+
+// One ListSpans page: spans of one type overlapping [start_us, end_us], ascending by
+// (start, id), strictly after (after_start_us, after_id).
+struct SpanQuery {
+  IndexTime type = IndexTime::kProducer;
+  int64_t start_us = 0;
+  int64_t end_us = 0;
+  int64_t after_start_us = INT64_MIN;
+  int64_t after_id = -1;
+};
+
+struct SpanPage {
+  std::vector<IndexedSpan> spans;
+  // The page was full: ask again from (after_start_us, after_id), the key of the last row
+  // read (rows read may be left out of `spans`: hidden by the cutoff).
+  bool more = false;
+  int64_t after_start_us = 0;
+  int64_t after_id = 0;
+};
+
 // Thread-safe. Commit and SealSegment are the commit thread's; queries run from any thread
 // and never wait for a commit; maintenance calls are serialised by the index.
 class FragmentIndex {
@@ -182,6 +213,15 @@ class FragmentIndex {
   // it keeps none, before `cutoff_us`. Returns how many went; call again while it is
   // `limit`.
   virtual Result<uint64_t> DeleteExpiredEvents(int64_t stream_id, int64_t cutoff_us, int limit) = 0;
+
+  // --- Recorded spans (a PostgreSQL index implements the same call and upkeep) ---
+  // Commit extends or starts each stream's spans (both types) in its transaction;
+  // DeleteSegment and EvictPrefix shrink, split or delete the spans that held the deleted
+  // rows in theirs; DeleteStreamRows deletes them. Reads up to `limit` spans of `query` as the
+  // visible fragments make them: fragments older than `cutoff_us` (by server time, as
+  // everywhere) are left out, which moves the first span's start and counts.
+  virtual Result<SpanPage> ListSpans(int64_t stream_id, const SpanQuery& query, int64_t cutoff_us,
+                                     int limit) = 0;
 
   // --- Recovery and verification ---
   virtual Result<std::vector<SegmentRow>> Segments() = 0;

@@ -83,6 +83,7 @@ class LocalArchive final : public Archive {
   Result<std::vector<std::string>> PutEvents(const StreamRef& ref,
                                              const std::vector<EventInput>& events) override;
   Result<ListEventsResult> ListEvents(const ListEventsRequest& req) override;
+  Result<ListSpansResult> ListRecordingSpans(const ListSpansRequest& req) override;
 
   Status Sweep() override;
   Status Verify() override;

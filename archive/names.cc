@@ -118,6 +118,40 @@ Result<EventCursor> DecodeEventCursor(std::string_view token) {
   return EventCursor{v[0], v[1], v[2], std::string(body), v[3], v[4]};
 }
 
+std::string EncodeSpanCursor(const SpanCursor& c) {
+  std::string body = "s1:" + std::to_string(c.stream_id) + ":" + std::to_string(c.type) + ":" +
+                     std::to_string(c.start_us) + ":" + std::to_string(c.end_us) + ":" +
+                     std::to_string(c.min_gap_us) + ":" + std::to_string(c.after_end_us);
+  body += ":" + std::to_string(Crc32(body));
+  return Base64Encode(body);
+}
+
+Result<SpanCursor> DecodeSpanCursor(std::string_view token) {
+  auto bad = [] { return InvalidArgument("invalid NextToken"); };
+  if (token.size() > 4096) return bad();
+  auto raw = Base64Decode(token);
+  if (!raw.ok()) return bad();
+  std::string_view body = *raw;
+  const size_t crc_pos = body.rfind(':');
+  if (crc_pos == std::string_view::npos ||
+      body.substr(crc_pos + 1) != std::to_string(Crc32(body.substr(0, crc_pos)))) {
+    return bad();
+  }
+  body = body.substr(0, crc_pos);
+  if (body.substr(0, 3) != "s1:") return bad();
+  body.remove_prefix(3);
+  int64_t v[6];
+  for (size_t i = 0; i < 6; ++i) {
+    const size_t colon = i + 1 < 6 ? body.find(':') : body.size();
+    if (colon == std::string_view::npos) return bad();
+    auto [end, ec] = std::from_chars(body.data(), body.data() + colon, v[i]);
+    if (ec != std::errc() || end != body.data() + colon) return bad();
+    body.remove_prefix(std::min(colon + 1, body.size()));
+  }
+  if ((v[1] != 0 && v[1] != 1) || v[3] < v[2] || v[4] < 0) return bad();
+  return SpanCursor{v[0], static_cast<int>(v[1]), v[2], v[3], v[4], v[5]};
+}
+
 std::string EncodeOffsets(const std::vector<uint32_t>& offsets) {
   std::string out;
   uint32_t prev = 0;

@@ -59,6 +59,20 @@ std::string EncodeEventCursor(const EventCursor& c);
 // kInvalidArgument "invalid NextToken" for anything EncodeEventCursor did not write.
 Result<EventCursor> DecodeEventCursor(std::string_view token);
 
+// ListRecordingSpans continuation state: the query and the end of the last span returned
+// (the next page holds the spans starting after it), encoded like ListCursor.
+struct SpanCursor {
+  int64_t stream_id = 0;
+  int type = 0;  // 0 producer, 1 server
+  int64_t start_us = 0;
+  int64_t end_us = 0;
+  int64_t min_gap_us = 0;
+  int64_t after_end_us = 0;
+};
+std::string EncodeSpanCursor(const SpanCursor& c);
+// kInvalidArgument "invalid NextToken" for anything EncodeSpanCursor did not write.
+Result<SpanCursor> DecodeSpanCursor(std::string_view token);
+
 // Key-frame offsets as LEB128 deltas (ascending offsets expected; any order round-trips).
 std::string EncodeOffsets(const std::vector<uint32_t>& offsets);
 Result<std::vector<uint32_t>> DecodeOffsets(std::string_view blob);

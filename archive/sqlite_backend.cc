@@ -4,9 +4,11 @@
 namespace streamarc::archive {
 namespace {
 
-// 2 added the analysis events (`events`, `event_bounds`); a version-1 index is upgraded at
-// open: the schema below creates the new tables, then the version is raised.
-constexpr int kSchemaVersion = 2;
+// 2 added the analysis events (`events`, `event_bounds`), 3 the recorded spans (`spans`,
+// `span_overlaps`). An older index is upgraded at open: the schema below creates the new
+// tables, the spans are built from the fragments, then the version is raised (one
+// transaction).
+constexpr int kSchemaVersion = 3;
 
 // The index schema; archive/FORMAT.md explains every column.
 constexpr const char* kSchema = R"sql(
@@ -42,6 +44,16 @@ CREATE INDEX IF NOT EXISTS events_by_start ON events(stream_id, start_us);
 CREATE INDEX IF NOT EXISTS events_by_label ON events(stream_id, label, start_us);
 CREATE TABLE IF NOT EXISTS event_bounds(
   stream_id INTEGER PRIMARY KEY, max_duration_us INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS spans(
+  id INTEGER PRIMARY KEY, stream_id INTEGER NOT NULL, time_type INTEGER NOT NULL,
+  start_us INTEGER NOT NULL, end_us INTEGER NOT NULL, last_start_us INTEGER NOT NULL,
+  first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, fragments INTEGER NOT NULL,
+  bytes INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS spans_by_start ON spans(stream_id, time_type, start_us);
+CREATE INDEX IF NOT EXISTS spans_by_seq ON spans(stream_id, time_type, last_seq);
+CREATE TABLE IF NOT EXISTS span_overlaps(
+  stream_id INTEGER NOT NULL, time_type INTEGER NOT NULL,
+  PRIMARY KEY(stream_id, time_type)) WITHOUT ROWID;
 )sql";
 
 StreamStatus ParseStatus(const std::string& s) {
@@ -76,10 +88,14 @@ class SqliteStreamRegistry final : public StreamRegistry {
       ASSIGN_OR_RETURN(bool have_version, get->Step());
       const std::string version = have_version ? get->Text(0) : "";
       get->Reset();
-      if (version == "1") {
-        // The schema (run at open) has created what version 2 added.
-        RETURN_IF_ERROR(RunStmt(db, "UPDATE meta SET value=?1 WHERE key='schema_version'",
-                                [](Stmt& st) { st.BindText(1, std::to_string(kSchemaVersion)); }));
+      if (version == "1" || version == "2") {
+        // The schema (run at open) has created the tables versions 2 and 3 added; the spans
+        // are built from the fragments already stored.
+        RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
+          RETURN_IF_ERROR(SqliteSpansRebuild(db));
+          return RunStmt(db, "UPDATE meta SET value=?1 WHERE key='schema_version'",
+                         [](Stmt& st) { st.BindText(1, std::to_string(kSchemaVersion)); });
+        }));
       } else if (version != std::to_string(kSchemaVersion)) {
         return DataLoss("index has an unknown schema version");
       }

@@ -83,6 +83,17 @@ Result<std::vector<IndexedEvent>> SqliteListEvents(Db& db, int64_t stream_id,
                                                    const EventQuery& query, int limit);
 Result<uint64_t> SqliteDeleteExpiredEvents(Db& db, int64_t stream_id, int64_t cutoff_us, int limit);
 
+// The spans half (sqlite_spans.cc), inside the caller's transaction on the connection it
+// holds: Append after a commit's rows are inserted (writer); Forget before the stream's rows
+// with seq in [from_seq, to_seq] are deleted, all of them (control); Rebuild from every
+// fragment (the upgrade to schema version 3); List on a pooled reader, in its own read
+// transaction.
+Status SqliteSpansAppend(Db& db, const std::vector<NewFragmentRow>& rows);
+Status SqliteSpansForget(Db& db, int64_t stream_id, int64_t from_seq, int64_t to_seq);
+Status SqliteSpansRebuild(Db& db);
+Result<SpanPage> SqliteListSpans(Db& db, int64_t stream_id, const SpanQuery& query,
+                                 int64_t cutoff_us, int limit);
+
 std::unique_ptr<StreamRegistry> NewSqliteStreamRegistry(std::shared_ptr<SqliteConnections> c);
 std::unique_ptr<FragmentIndex> NewSqliteFragmentIndex(std::shared_ptr<SqliteConnections> c);
 

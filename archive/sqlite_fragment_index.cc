@@ -223,8 +223,9 @@ class SqliteFragmentIndex final : public FragmentIndex {
       for (const char* sql :
            {"DELETE FROM fragments WHERE stream_id=?1",
             "DELETE FROM track_infos WHERE stream_id=?1", "DELETE FROM segments WHERE stream_id=?1",
-            "DELETE FROM events WHERE stream_id=?1",
-            "DELETE FROM event_bounds WHERE stream_id=?1"}) {
+            "DELETE FROM events WHERE stream_id=?1", "DELETE FROM event_bounds WHERE stream_id=?1",
+            "DELETE FROM spans WHERE stream_id=?1",
+            "DELETE FROM span_overlaps WHERE stream_id=?1"}) {
         ASSIGN_OR_RETURN(Stmt * st, db.Prepare(sql));
         Status s = st->Bind(1, stream_id).Run();
         st->Reset();
@@ -248,6 +249,13 @@ class SqliteFragmentIndex final : public FragmentIndex {
   Result<uint64_t> DeleteExpiredEvents(int64_t stream_id, int64_t cutoff_us, int limit) override {
     MutexLock lock(c_->control_mu);
     return SqliteDeleteExpiredEvents(c_->control(), stream_id, cutoff_us, limit);
+  }
+
+  // Spans (sqlite_spans.cc): kept by Commit and the deletions above, read on a pooled reader.
+  Result<SpanPage> ListSpans(int64_t stream_id, const SpanQuery& query, int64_t cutoff_us,
+                             int limit) override {
+    ASSIGN_OR_RETURN(SqliteConnections::Reader r, c_->Borrow());
+    return SqliteListSpans(r.db(), stream_id, query, cutoff_us, limit);
   }
 
   Status Checkpoint() override {
@@ -415,7 +423,7 @@ Status SqliteFragmentIndex::InsertRows(Db& db, const std::vector<NewFragmentRow>
     up->Reset();
     RETURN_IF_ERROR(s);
   }
-  return Status::Ok();
+  return SqliteSpansAppend(db, rows);
 }
 
 Result<std::optional<DeletedSegment>> SqliteFragmentIndex::DeleteSegment(int64_t segment_id) {
@@ -447,6 +455,7 @@ Result<std::optional<DeletedSegment>> SqliteFragmentIndex::DeleteSegment(int64_t
     sel->Reset();
   }
   RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
+    RETURN_IF_ERROR(SqliteSpansForget(db, out.stream_id, first_seq, last_seq));
     // A stream's segments hold disjoint sequence ranges, so this is an index range scan.
     ASSIGN_OR_RETURN(Stmt * del,
                      db.Prepare("DELETE FROM fragments WHERE stream_id=?1 AND seq BETWEEN ?2 AND"
@@ -491,6 +500,13 @@ Result<EvictedPrefix> SqliteFragmentIndex::EvictPrefix(int64_t segment_id, int64
     sel->Reset();
     RETURN_IF_ERROR(row.status());
     if (out.fragments == 0) return Status::Ok();
+    ASSIGN_OR_RETURN(Stmt * first, db.Prepare("SELECT first_seq FROM segments WHERE id=?1"));
+    int64_t first_seq = keep;
+    RETURN_IF_ERROR(first->Bind(1, segment_id).ForEachRow([&](const Stmt& r) {
+      first_seq = r.Int(0);
+      return Status::Ok();
+    }));
+    RETURN_IF_ERROR(SqliteSpansForget(db, stream_id, first_seq, keep - 1));
     ASSIGN_OR_RETURN(Stmt * del, db.Prepare(std::string("DELETE") + kRange));
     Status s = del->Bind(1, stream_id).Bind(2, segment_id).Bind(3, keep).Run();
     del->Reset();

@@ -3,73 +3,18 @@
 // timed by curl over loopback. Prints figures; asserts nothing.
 //
 // Usage: get_images_bench [--streamarcd build/server/streamarcd] [--runs 5]
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "bench/bench_media.h"
-
-extern char** environ;
+#include "bench/bench_process.h"
 
 namespace streamarc::bench {
 namespace {
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-std::string Capture(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
-// Starts streamarcd on a free port; its log tells the port (polled: a bench, not a test).
-pid_t StartServer(const std::string& bin, const std::string& data, int* port) {
-  const std::string log = data + ".log";
-  std::vector<std::string> args = {bin, "--port", "0", "--data-dir", data};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log.c_str(), O_CREAT | O_TRUNC | O_WRONLY,
-                                   0644);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return -1;
-  for (int i = 0; i < 400; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    std::string text = Slurp(log);
-    size_t p = text.find("address=127.0.0.1:");
-    if (p != std::string::npos) {
-      *port = std::atoi(text.c_str() + p + 18);
-      return pid;
-    }
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -1;
-}
 
 int Main(int argc, char** argv) {
   std::string bin = "build/server/streamarcd", source = "bench-data/h264_200mb.mkv";
@@ -88,13 +33,12 @@ int Main(int argc, char** argv) {
                clip) != 0) {
     return 1;
   }
-  int port = 0;
-  pid_t pid = StartServer(bin, root + "/data", &port);
-  if (pid < 0) {
+  BenchServer server;
+  if (!server.Start(bin, root + "/data")) {
     std::fprintf(stderr, "streamarcd did not start\n");
     return 1;
   }
-  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  const std::string url = server.url();
   Capture("curl -sS -X POST --data '{\"StreamName\":\"cam\",\"DataRetentionInHours\":24}' " + url +
           "/createStream");
   Capture(
@@ -129,8 +73,7 @@ int Main(int argc, char** argv) {
                 size.empty() ? "source size" : "640 wide", ms.front(), ms[ms.size() / 2], ms.back(),
                 bytes);
   }
-  kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
+  server.Stop();
   return 0;
 }
 

@@ -34,42 +34,13 @@
 #include <vector>
 
 #include "bench/bench_media.h"
-
-extern char** environ;
+#include "bench/bench_process.h"
 
 namespace streamarc::bench {
 namespace {
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-std::string Capture(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
-double CpuSeconds(pid_t pid) {
-  std::string s = Slurp("/proc/" + std::to_string(pid) + "/stat");
-  std::istringstream f(s.substr(s.rfind(')') + 2));
-  std::string field;
-  long ut = 0, st = 0;
-  for (int i = 3; i <= 15 && f >> field; ++i) {
-    if (i == 14) ut = std::stol(field);
-    if (i == 15) st = std::stol(field);
-  }
-  return static_cast<double>(ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // A child's CPU time (user + system) for one shell command.
@@ -80,42 +51,6 @@ double ChildCpuSeconds(const std::string& cmd) {
   getrusage(RUSAGE_CHILDREN, &after);
   auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
   return sec(after.ru_utime) - sec(before.ru_utime) + sec(after.ru_stime) - sec(before.ru_stime);
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
-
-struct Server {
-  pid_t pid = -1;
-  int port = 0;
-};
-
-bool StartServer(const std::string& bin, const std::string& data, Server* s) {
-  const std::string log = data + ".log";
-  std::vector<std::string> args = {bin, "--port", "0", "--data-dir", data, "--worker-threads", "2"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log.c_str(), O_CREAT | O_TRUNC | O_WRONLY,
-                                   0644);
-  int rc = posix_spawn(&s->pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return false;
-  for (int i = 0; i < 400; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    std::string text = Slurp(log);
-    size_t p = text.find("address=127.0.0.1:");
-    if (p != std::string::npos) {
-      s->port = std::atoi(text.c_str() + p + 18);
-      return true;
-    }
-  }
-  return false;
 }
 
 // One keep-alive HTTP/1.1 connection reading Content-Length bodies.
@@ -230,8 +165,8 @@ int Main(int argc, char** argv) {
     return 1;
   }
 
-  Server server;
-  if (!StartServer(bin, root + "/data", &server)) {
+  BenchServer server;
+  if (!server.Start(bin, root + "/data", {"--worker-threads", "2"})) {
     std::fprintf(stderr, "streamarcd did not start\n");
     return 1;
   }
@@ -272,8 +207,7 @@ int Main(int argc, char** argv) {
   }
   if (segments.empty()) {
     std::fprintf(stderr, "no segments listed (PutMedia said: %.300s)\n", acks.c_str());
-    kill(server.pid, SIGTERM);
-    waitpid(server.pid, nullptr, 0);
+    server.Stop();
     return 1;
   }
 
@@ -402,8 +336,7 @@ int Main(int argc, char** argv) {
       live_cpu / wrk_seconds);
   if (wrk.find("Requests/sec") == std::string::npos) std::printf("%s\n", wrk.c_str());
 
-  kill(server.pid, SIGTERM);
-  waitpid(server.pid, nullptr, 0);
+  server.Stop();
   if (!keep) std::filesystem::remove_all(root);
   return 0;
 }

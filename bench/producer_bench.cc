@@ -33,15 +33,15 @@
 #include <vector>
 
 #include "bench/bench_media.h"
+#include "bench/bench_process.h"
 #include "common/clock.h"
 #include "producer-sdk/nal.h"
 #include "producer-sdk/producer.h"
 
-extern char** environ;
-
 namespace {
 
 using namespace streamarc;
+using namespace streamarc::bench;
 using SteadyClock = std::chrono::steady_clock;
 
 struct AccessUnit {
@@ -49,24 +49,6 @@ struct AccessUnit {
   bool key = false;
   std::vector<uint8_t> data;
 };
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Capture(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
 
 // The first `seconds` of the input as access units in decode order, with ffprobe's PTS and
 // key flags. An access unit starts at the first non-VCL NAL after a slice, or at a slice
@@ -164,37 +146,6 @@ class LatencyRecorder : public producer::StreamCallbacks {
   std::map<int64_t, SteadyClock::time_point> persisted;
 };
 
-struct Server {
-  pid_t pid = -1;
-  int port = 0;
-};
-
-bool StartServer(const std::string& bin, const std::string& dir, Server* s) {
-  std::filesystem::create_directories(dir);
-  std::string log = dir + "/streamarcd.log";
-  std::vector<std::string> args = {bin, "--host", "127.0.0.1", "--port", "0", "--data-dir", dir};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  int rc = posix_spawn(&s->pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return false;
-  const std::string marker = "listening address=127.0.0.1:";
-  for (int i = 0; i < 400; ++i) {
-    std::string text = Slurp(log);
-    if (size_t at = text.find(marker); at != std::string::npos) {
-      s->port = std::atoi(text.c_str() + at + marker.size());
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
 // CPU of `ffmpeg -re` remuxing the first `seconds` of the input to Matroska, as a fraction
 // of one core (user+sys of the child over wall time).
 double FfmpegReferenceCpu(const std::string& mkv, int seconds) {
@@ -216,14 +167,6 @@ double FfmpegReferenceCpu(const std::string& mkv, int seconds) {
   double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   return cpu / wall;
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i =
-      std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5));
-  return v[i];
 }
 
 }  // namespace
@@ -259,8 +202,9 @@ int main(int argc, char** argv) {
   double base_cpu =
       (CpuSeconds() - cpu0) / std::chrono::duration<double>(SteadyClock::now() - w0).count();
 
-  Server server;
-  if (!StartServer(bin, dir + "/data", &server)) {
+  std::filesystem::create_directories(dir);
+  BenchServer server;
+  if (!server.Start(bin, dir + "/data")) {
     std::fprintf(stderr, "cannot start %s\n", bin.c_str());
     return 1;
   }
@@ -315,8 +259,7 @@ int main(int argc, char** argv) {
   double sdk_cpu = (CpuSeconds() - cpu0) / wall - base_cpu;
   Status stop = (*stream)->Stop(20'000);
   producer::StreamStats st = (*stream)->stats();
-  kill(server.pid, SIGTERM);
-  waitpid(server.pid, nullptr, 0);
+  server.Stop();
 
   std::vector<double> lat_ms;
   {

@@ -84,6 +84,15 @@ class ConsumerImpl final : public Consumer, public PictureSink {
     return end_status_;
   }
 
+  bool WaitReady(int64_t timeout_ms) override {
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(std::max<int64_t>(0, timeout_ms));
+    MutexLock lock(mu_);
+    while (queue_.empty() && !closed_ && !stop_ && cv_.WaitUntil(mu_, deadline)) {
+    }
+    return !queue_.empty() || closed_ || stop_;
+  }
+
   Status Run(const std::function<bool(const cv::Mat&, const FrameInfo&)>& callback) override {
     for (;;) {
       ASSIGN_OR_RETURN(std::optional<DecodedFrame> f, Next());

@@ -1,5 +1,8 @@
 // PutEvents: one signed JSON POST to /putEvents through the producer SDK's libcurl wrapper
 // (producer-sdk/http.h), the same request path every control-plane call takes.
+#include <algorithm>
+#include <cstddef>
+
 #include "common/clock.h"
 #include "frametap/events_json.h"
 #include "frametap/frametap.h"
@@ -10,6 +13,9 @@ namespace streamarc::frametap {
 namespace {
 constexpr int64_t kConnectTimeoutMs = 5'000;
 constexpr int64_t kTimeoutMs = 15'000;
+// The server takes at most this many events per call (archive::kMaxEventsPerPut; the
+// consumer library does not link the archive).
+constexpr size_t kEventsPerCall = 100;
 }  // namespace
 
 Result<std::vector<std::string>> PutEvents(const EventsClientOptions& options,
@@ -23,11 +29,20 @@ Result<std::vector<std::string>> PutEvents(const EventsClientOptions& options,
                       options.secret_key.empty() ? "anonymous" : options.secret_key, ""};
   sign.user_agent = "streamarc-frametap";
   SystemClock clock;
-  ASSIGN_OR_RETURN(producer::HttpResponse r,
-                   producer::PostJson(options.endpoint, "/putEvents",
-                                      PutEventsRequestJson(options.stream_name, events), sign,
-                                      kConnectTimeoutMs, kTimeoutMs, clock.NowMicros()));
-  return ParsePutEventsReply(r.status, r.body, r.error_type, events.size());
+  std::vector<std::string> ids;
+  for (size_t at = 0; at < events.size(); at += kEventsPerCall) {
+    const std::vector<Event> batch(
+        events.begin() + static_cast<std::ptrdiff_t>(at),
+        events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), at + kEventsPerCall)));
+    ASSIGN_OR_RETURN(producer::HttpResponse r,
+                     producer::PostJson(options.endpoint, "/putEvents",
+                                        PutEventsRequestJson(options.stream_name, batch), sign,
+                                        kConnectTimeoutMs, kTimeoutMs, clock.NowMicros()));
+    ASSIGN_OR_RETURN(std::vector<std::string> batch_ids,
+                     ParsePutEventsReply(r.status, r.body, r.error_type, batch.size()));
+    ids.insert(ids.end(), batch_ids.begin(), batch_ids.end());
+  }
+  return ids;
 }
 
 }  // namespace streamarc::frametap

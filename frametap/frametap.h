@@ -110,6 +110,10 @@ class Consumer {
   // The next frame; std::nullopt at the end of the range (or after Stop). An error when
   // the server refuses the stream or reconnecting gave up.
   virtual Result<std::optional<DecodedFrame>> Next() = 0;
+  // Waits up to `timeout_ms` until Next would not block (a frame is queued, the range
+  // ended, it failed or was stopped); false on timeout. For callers that must look at
+  // something else while they wait (Python's Ctrl-C).
+  virtual bool WaitReady(int64_t timeout_ms) = 0;
   // Calls `callback` for each frame until the end, Stop, or the callback returns false.
   // The frame's image is valid during the call only; clone it to keep it.
   virtual Status Run(const std::function<bool(const cv::Mat&, const FrameInfo&)>& callback) = 0;
@@ -136,7 +140,8 @@ struct EventsClientOptions {
   std::string access_key;
   std::string secret_key;
 };
-// Stores `events` with one PutEvents call; returns their ids.
+// Stores `events` with PutEvents (one call per 100, the server's limit per call); returns
+// their ids in order. A failed call ends it: the events of the calls before it are stored.
 Result<std::vector<std::string>> PutEvents(const EventsClientOptions& options,
                                            const std::vector<Event>& events);
 

@@ -108,24 +108,12 @@ Result<archive::ListEventsRequest> ParseListEventsRequest(std::string_view body)
   archive::ListEventsRequest r;
   ASSIGN_OR_RETURN(r.stream, Stream(j));
   r.max_results = kDefaultListEventsMaxResults;
-  if (const json* m = Find(j, "MaxResults")) {
-    if (!m->is_number_integer()) return InvalidArgument("MaxResults must be an integer");
-    const int64_t v = m->get<int64_t>();  // past int64: negative, refused
-    if (v < 1 || v > archive::kMaxListEventsResults) {
-      return InvalidArgument("MaxResults must be from 1 to " +
-                             std::to_string(archive::kMaxListEventsResults));
-    }
-    r.max_results = static_cast<int>(v);
-  }
+  ASSIGN_OR_RETURN(auto max_results, Integer(j, "MaxResults", 1, archive::kMaxListEventsResults));
+  if (max_results) r.max_results = static_cast<int>(*max_results);
   if (Find(j, "Label")) {
     ASSIGN_OR_RETURN(r.label, Text(j, "Label"));
   }
-  if (Find(j, "NextToken")) {
-    ASSIGN_OR_RETURN(r.next_token, String(j, "NextToken", 1, 4096));
-    if (!Base64Chars(r.next_token)) {
-      return InvalidArgument("NextToken must match [a-zA-Z0-9+/]+={0,2}");
-    }
-  }
+  ASSIGN_OR_RETURN(r.next_token, NextToken(j));
   const json* range = Find(j, "TimestampRange");
   if (!range) {
     if (r.next_token.empty()) {

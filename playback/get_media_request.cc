@@ -80,20 +80,9 @@ Result<archive::ListRequest> ParseListFragmentsRequest(std::string_view body) {
   archive::ListRequest r;
   ASSIGN_OR_RETURN(r.stream, Stream(j));
   r.max_results = kDefaultListMaxResults;
-  if (const json* m = Find(j, "MaxResults")) {
-    if (!m->is_number_integer()) return InvalidArgument("MaxResults must be an integer");
-    int64_t v = m->get<int64_t>();
-    if (v < 1 || v > kMaxListMaxResults) {
-      return InvalidArgument("MaxResults must be from 1 to " + std::to_string(kMaxListMaxResults));
-    }
-    r.max_results = static_cast<int>(v);
-  }
-  if (Find(j, "NextToken")) {
-    ASSIGN_OR_RETURN(r.next_token, String(j, "NextToken", 1, 4096));
-    if (!Base64Chars(r.next_token)) {
-      return InvalidArgument("NextToken must match [a-zA-Z0-9+/]+={0,2}");
-    }
-  }
+  ASSIGN_OR_RETURN(auto max_results, Integer(j, "MaxResults", 1, kMaxListMaxResults));
+  if (max_results) r.max_results = static_cast<int>(*max_results);
+  ASSIGN_OR_RETURN(r.next_token, NextToken(j));
   const json* sel = Find(j, "FragmentSelector");
   if (!sel) {
     if (r.next_token.empty()) {

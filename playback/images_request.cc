@@ -11,28 +11,11 @@ namespace {
 
 using json_fields::Base64Chars;
 using json_fields::Find;
+using json_fields::Integer;
 using json_fields::ParseObject;
 using json_fields::String;
 using json_fields::Timestamp;
 using nlohmann::json;
-
-// An optional integer member in lo..hi; nullopt when absent.
-Result<std::optional<int64_t>> Integer(const json& j, const char* key, int64_t lo, int64_t hi) {
-  const json* v = Find(j, key);
-  if (!v) return std::optional<int64_t>();
-  if (!v->is_number_integer()) return InvalidArgument(std::string(key) + " must be an integer");
-  // A huge unsigned value reads as negative through int64: refuse it as out of range too.
-  if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(hi)) {
-    return InvalidArgument(std::string(key) + " must be from " + std::to_string(lo) + " to " +
-                           std::to_string(hi));
-  }
-  const int64_t n = v->get<int64_t>();
-  if (n < lo || n > hi) {
-    return InvalidArgument(std::string(key) + " must be from " + std::to_string(lo) + " to " +
-                           std::to_string(hi));
-  }
-  return std::optional<int64_t>(n);
-}
 
 // The fields a page token is bound to.
 std::string TokenBody(const GetImagesRequest& r, int64_t index) {

@@ -51,6 +51,30 @@ Result<std::string> String(const json& j, const char* key, size_t min, size_t ma
   return s;
 }
 
+Result<std::optional<int64_t>> Integer(const json& j, const char* key, int64_t lo, int64_t hi) {
+  const json* v = Find(j, key);
+  if (!v) return std::optional<int64_t>();
+  if (!v->is_number_integer()) return InvalidArgument(std::string(key) + " must be an integer");
+  // A huge unsigned value reads as negative through int64: refuse it as out of range too.
+  if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(hi)) {
+    return InvalidArgument(std::string(key) + " must be from " + std::to_string(lo) + " to " +
+                           std::to_string(hi));
+  }
+  const int64_t n = v->get<int64_t>();
+  if (n < lo || n > hi) {
+    return InvalidArgument(std::string(key) + " must be from " + std::to_string(lo) + " to " +
+                           std::to_string(hi));
+  }
+  return std::optional<int64_t>(n);
+}
+
+Result<std::string> NextToken(const json& j) {
+  if (!Find(j, "NextToken")) return std::string();
+  ASSIGN_OR_RETURN(std::string token, String(j, "NextToken", 1, 4096));
+  if (!Base64Chars(token)) return InvalidArgument("NextToken must match [a-zA-Z0-9+/]+={0,2}");
+  return token;
+}
+
 Result<int64_t> Timestamp(const json& j, const char* key) {
   const json* v = Find(j, key);
   if (!v) return InvalidArgument(std::string(key) + " is required");

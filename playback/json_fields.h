@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,11 @@ Result<json> ParseObject(std::string_view body);
 const json* Find(const json& j, const char* key);
 // A required string field of min..max characters.
 Result<std::string> String(const json& j, const char* key, size_t min, size_t max);
+// An optional integer field in lo..hi; nullopt when absent.
+Result<std::optional<int64_t>> Integer(const json& j, const char* key, int64_t lo, int64_t hi);
+// The optional NextToken of the archived-media list APIs, checked against KVS's pattern
+// (Base64Chars); "" when absent.
+Result<std::string> NextToken(const json& j);
 // A required timestamp: epoch seconds (a JSON number, fractions allowed) to microseconds.
 Result<int64_t> Timestamp(const json& j, const char* key);
 // StreamName / StreamARN: the JSON types here, the rules kvs::ParseStreamRef's.

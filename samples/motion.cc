@@ -19,11 +19,11 @@
 // removes specks; the share of marked pixels goes to MotionTracker, whose hysteresis turns
 // per-frame figures into intervals.
 #include <cstdio>
-#include <exception>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/video/background_segm.hpp>
 
 #include "frametap/frametap.h"
+#include "samples/event_output.h"
 #include "samples/motion_tracker.h"
 #include "samples/sample_args.h"
 #include "samples/signals.h"
@@ -46,7 +46,6 @@ int Main(int argc, char** argv) {
                  args.status().message().c_str());
     return 2;
   }
-  const bool post = args->options.count("--post-events") > 0;
   const bool progress = args->options.count("--progress") > 0;
 
   frametap::ConsumerOptions options = samples::ConsumerOptionsFor(*args);
@@ -66,21 +65,10 @@ int Main(int argc, char** argv) {
   cv::Mat mask;
   uint64_t frames = 0;
   std::string fragment;
-  bool post_failed = false;
 
+  samples::EventOutput out("streamarc-motion", *args);
   auto emit = [&](const samples::MotionInterval& m) {
-    std::printf("{\"Label\":\"motion\",\"StartTimestamp\":%s,\"EndTimestamp\":%s,\"Score\":%.4f}\n",
-                samples::EpochSeconds(m.start_us).c_str(), samples::EpochSeconds(m.end_us).c_str(),
-                m.score);
-    std::fflush(stdout);
-    if (!post) return;
-    auto ids =
-        frametap::PutEvents(samples::EventsOptionsFor(*args),
-                            {{"motion", m.start_us, m.end_us, m.score, {}, "streamarc-motion"}});
-    if (!ids.ok()) {
-      std::fprintf(stderr, "streamarc-motion: PutEvents: %s\n", ids.status().ToString().c_str());
-      post_failed = true;
-    }
+    out.Emit({{"motion", m.start_us, m.end_us, m.score, {}, "streamarc-motion"}});
   };
 
   Status s = (*consumer)->Run([&](const cv::Mat& gray, const frametap::FrameInfo& info) {
@@ -97,21 +85,11 @@ int Main(int argc, char** argv) {
     return true;
   });
   if (auto m = tracker.Finish()) emit(*m);
-  if (!s.ok()) {
-    std::fprintf(stderr, "streamarc-motion: %s\n", s.ToString().c_str());
-    return 1;
-  }
-  return post_failed ? 1 : 0;
+  return out.Finish(s);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  // OpenCV reports its errors (a bad size, no encoder for a file name) as cv::Exception.
-  try {
-    return Main(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "streamarc-motion: %s\n", e.what());
-    return 1;
-  }
+  return streamarc::samples::RunSample("streamarc-motion", Main, argc, argv);
 }

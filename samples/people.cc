@@ -18,12 +18,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <exception>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/objdetect.hpp>
 #include <vector>
 
 #include "frametap/frametap.h"
+#include "samples/event_output.h"
 #include "samples/sample_args.h"
 #include "samples/signals.h"
 
@@ -47,7 +47,6 @@ int Main(int argc, char** argv) {
                  (fps.ok() ? min_score.status() : fps.status()).message().c_str());
     return 2;
   }
-  const bool post = args->options.count("--post-events") > 0;
   const int64_t period_us = static_cast<int64_t>(1e6 / *fps);
 
   frametap::ConsumerOptions options = samples::ConsumerOptionsFor(*args);
@@ -63,7 +62,7 @@ int Main(int argc, char** argv) {
   cv::HOGDescriptor hog;
   hog.setSVMDetector(cv::HOGDescriptor::getDefaultPeopleDetector());
   cv::Mat small;
-  bool post_failed = false;
+  samples::EventOutput out("streamarc-people", *args);
   uint64_t frames = 0, people = 0;
 
   Status s = (*consumer)->Run([&](const cv::Mat& bgr, const frametap::FrameInfo& info) {
@@ -91,41 +90,18 @@ int Main(int argc, char** argv) {
       const double score = 1.0 / (1.0 + std::exp(-weights[i]));
       events.push_back({"person", info.producer_timestamp_us,
                         info.producer_timestamp_us + period_us, score, box, "streamarc-people"});
-      std::printf(
-          "{\"Label\":\"person\",\"StartTimestamp\":%s,\"EndTimestamp\":%s,\"Score\":%.3f,"
-          "\"Box\":{\"X\":%d,\"Y\":%d,\"Width\":%d,\"Height\":%d}}\n",
-          samples::EpochSeconds(events.back().start_us).c_str(),
-          samples::EpochSeconds(events.back().end_us).c_str(), score, box.x, box.y, box.width,
-          box.height);
     }
-    std::fflush(stdout);
     people += events.size();
-    if (post && !events.empty()) {
-      auto ids = frametap::PutEvents(samples::EventsOptionsFor(*args), events);
-      if (!ids.ok()) {
-        std::fprintf(stderr, "streamarc-people: PutEvents: %s\n", ids.status().ToString().c_str());
-        post_failed = true;
-      }
-    }
+    out.Emit(events);
     return true;
   });
   std::fprintf(stderr, "streamarc-people: %llu frames looked at, %llu people found\n",
                static_cast<unsigned long long>(frames), static_cast<unsigned long long>(people));
-  if (!s.ok()) {
-    std::fprintf(stderr, "streamarc-people: %s\n", s.ToString().c_str());
-    return 1;
-  }
-  return post_failed ? 1 : 0;
+  return out.Finish(s);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  // OpenCV reports its errors (a bad size, no encoder for a file name) as cv::Exception.
-  try {
-    return Main(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "streamarc-people: %s\n", e.what());
-    return 1;
-  }
+  return streamarc::samples::RunSample("streamarc-people", Main, argc, argv);
 }

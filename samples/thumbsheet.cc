@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "frametap/frametap.h"
+#include "samples/event_output.h"
 #include "samples/sample_args.h"
 #include "samples/signals.h"
 
@@ -114,11 +115,5 @@ int Main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // OpenCV reports its errors (a bad size, no encoder for a file name) as cv::Exception.
-  try {
-    return Main(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "streamarc-thumbsheet: %s\n", e.what());
-    return 1;
-  }
+  return streamarc::samples::RunSample("streamarc-thumbsheet", Main, argc, argv);
 }

@@ -7,22 +7,36 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
+# Each step's time, printed at the end: CI has a budget, and this says where it goes.
+timings=()
+step() {
+  local start=$SECONDS
+  "$@"
+  timings+=("$((SECONDS - start)) s  ${*}")
+}
+report() {
+  echo "test.sh: step times"
+  printf '  %s\n' "${timings[@]}"
+}
+
+step bash scripts/install-deps.sh
 
 if [ "${1:-}" = "--sanitize" ]; then
-  bash scripts/build.sh --sanitize
+  step bash scripts/build.sh --sanitize
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
-  (cd build-asan && ctest -j "$(nproc)" --output-on-failure --timeout 900)
+  step ctest --test-dir build-asan -j "$(nproc)" --output-on-failure --timeout 900
+  report
   exit 0
 fi
 
-bash scripts/check-format.sh
-bash scripts/build.sh --fuzz
+step bash scripts/check-format.sh
+step bash scripts/build.sh --fuzz
 # clang's checks on the whole non-test tree (-Wthread-safety among them), as errors.
-bash scripts/build.sh --clang
-bash scripts/fuzz.sh --smoke
-bash scripts/build.sh
-bash scripts/check-tidy.sh
-(cd build && ctest -j "$(nproc)" --output-on-failure --timeout 900)
+step bash scripts/build.sh --clang
+step bash scripts/fuzz.sh --smoke
+step bash scripts/build.sh
+step bash scripts/check-tidy.sh
+step ctest --test-dir build -j "$(nproc)" --output-on-failure --timeout 900
+report

@@ -26,6 +26,7 @@
 #include "server/put_media.h"
 #include "server/request_guard.h"
 #include "server/router.h"
+#include "server/spans_api.h"
 #include "server/web_api.h"
 #include "server/worker_pool.h"
 
@@ -90,6 +91,7 @@ class DaemonImpl final : public Daemon {
     RegisterHlsApi(routes, *api_);
     RegisterClipApi(routes, *api_);
     RegisterEventsApi(routes, *api_);
+    RegisterSpansApi(routes, *api_);
     playback::ImagesOptions images;
     images.max_fragment_duration_us = config_.max_fragment_duration_ms * 1000;
     // Decoding may take at most half the workers: the other APIs keep theirs.

@@ -108,15 +108,29 @@ py::array ToArray(cv::Mat image) {
                               owner);
 }
 
+// How often a waiting iterator looks for signals.
+constexpr int64_t kSignalCheckMs = 100;
+
 class Frames {
  public:
   explicit Frames(std::unique_ptr<Consumer> c) : consumer_(std::move(c)) {}
 
   py::tuple Next() {
     if (!consumer_) throw py::stop_iteration();
+    // Waits in slices with the GIL released (the reader thread fills the queue meanwhile;
+    // other Python threads run), looking for signals between them: Python runs its handlers
+    // (Ctrl-C's KeyboardInterrupt) only when asked, never inside a blocking call.
+    for (;;) {
+      bool ready;
+      {
+        py::gil_scoped_release release;
+        ready = consumer_->WaitReady(kSignalCheckMs);
+      }
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      if (ready) break;
+    }
     std::optional<Result<std::optional<DecodedFrame>>> r;
     {
-      // The reader thread fills the queue meanwhile; other Python threads run.
       py::gil_scoped_release release;
       r.emplace(consumer_->Next());
     }

@@ -293,7 +293,7 @@ TEST_F(EventsTest, AVersionOneIndexIsUpgradedAtOpen) {
   // A version this build does not know is refused.
   h_.Close();
   ASSERT_EQ(sqlite3_open((h_.options.root + "/index.sqlite").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value='3' WHERE key='schema_version'", nullptr,
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value='999' WHERE key='schema_version'", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);

@@ -129,6 +129,17 @@ class ConsumerTest : public ::testing::Test {
     ASSERT_GT(CountOf(acks, "\"PERSISTED\""), 0u) << acks.substr(0, 500);
   }
 
+  // The server logs when a GetMedia reader reaches the live edge (for a NOW reader of an
+  // empty stream: at once). A test uploads only then, or NOW would start after the first
+  // fragments. Polls the log for up to a minute (a loaded sanitizer build is slow).
+  bool ReaderIsLive() {
+    for (int i = 0; i < 12'000; ++i) {
+      if (server_.log().find("reader is at the live edge") != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+  }
+
   ConsumerOptions Options(StartType start = StartType::kEarliest) {
     ConsumerOptions o;
     o.endpoint = server_.url();
@@ -138,15 +149,18 @@ class ConsumerTest : public ::testing::Test {
     return o;
   }
 
-  // Runs a consumer to its end; `each` may stop it (false) or act mid-stream.
-  Got Collect(const ConsumerOptions& o,
-              const std::function<bool(const FrameInfo&)>& each = nullptr) {
+  // Runs a consumer to its end (a minute at most); `each` may stop it (false) or act
+  // mid-stream; `before_run` acts between Open and Run.
+  Got Collect(const ConsumerOptions& o, const std::function<bool(const FrameInfo&)>& each = nullptr,
+              const std::function<void()>& before_run = nullptr) {
     Got got;
     auto c = Consumer::Open(o);
     if (!c.ok()) {
       got.status = c.status();
       return got;
     }
+    if (before_run) before_run();
+    Watchdog watchdog(**c);
     got.status = (*c)->Run([&](const cv::Mat& image, const FrameInfo& info) {
       got.frames.push_back(info);
       got.sizes.push_back(image.size());
@@ -155,6 +169,14 @@ class ConsumerTest : public ::testing::Test {
     });
     got.stats = (*c)->stats();
     return got;
+  }
+
+  // `o` (a NOW start) opened on the empty stream, `file` uploaded once its reader is live.
+  Got CollectLive(const ConsumerOptions& o, const std::string& file) {
+    return Collect(o, nullptr, [&] {
+      ASSERT_TRUE(ReaderIsLive()) << server_.log();
+      Upload(file);
+    });
   }
 
   // Every frame's fragment number and server timestamp agree with ListFragments.
@@ -228,23 +250,8 @@ TEST_P(ConsumerCodecTest, LiveFromNowMatchesFfprobe) {
   Probe probe = ProbeVideo(file, kStartUs);
   ConsumerOptions o = Options(StartType::kNow);
   o.end_producer_us = probe.keys.back();
-  auto c = Consumer::Open(o);
-  ASSERT_TRUE(c.ok()) << c.status().ToString();
-  // The server logs when the reader reaches the live edge (here: at once, the stream is
-  // empty); upload only then, or NOW would start after the first fragments.
-  for (int i = 0; i < 2000 && server_.log().find("reader is at the live edge") == std::string::npos;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ASSERT_NE(server_.log().find("reader is at the live edge"), std::string::npos);
-  Upload(file);
-  Got got;
-  Watchdog watchdog(**c);
-  ASSERT_TRUE((*c)->Run([&](const cv::Mat&, const FrameInfo& info) {
-                    got.frames.push_back(info);
-                    return true;
-                  })
-                  .ok());
+  Got got = CollectLive(o, file);
+  ASSERT_TRUE(got.status.ok()) << got.status.ToString();
   EXPECT_EQ(got.Times(), probe.Before(probe.keys.back()));
   CheckAgainstListFragments(got, std::string(GetParam()) == streamarc::testing::kH265Mkv);
 }
@@ -321,6 +328,57 @@ TEST_F(ConsumerTest, DropPolicyCountsAndBlockPolicyLosesNothing) {
   Got b = Collect(block, slow);
   EXPECT_EQ(b.Times(), all);
   EXPECT_EQ(b.stats.frames_dropped, 0u);
+}
+
+// A consumer stuck in its callback (a detector that hangs) holds up nobody: while it is
+// stuck, PutMedia gets every fragment PERSISTED and another consumer reads every frame. (The
+// ack latency beside a stalled consumer is a benchmark figure, not a test.)
+TEST_F(ConsumerTest, AStuckCallbackHoldsUpNeitherIngestNorOtherReaders) {
+  const std::string file = Media(streamarc::testing::kH264AacMkv);
+  const Probe first = ProbeVideo(file, kStartUs);
+  constexpr int64_t kLaterUs = kStartUs + 100'000'000;  // the second upload, 100 s on
+  const Probe second = ProbeVideo(file, kLaterUs);
+  ConsumerOptions o = Options();
+  o.queue_frames = 1;
+  o.overflow = Overflow::kBlock;
+  auto stuck = Consumer::Open(o);
+  ASSERT_TRUE(stuck.ok()) << stuck.status().ToString();
+  Mutex mu;
+  CondVar cv;
+  bool entered = false, release = false;
+  Upload(file);
+  std::thread runner([&] {
+    Status s = (*stuck)->Run([&](const cv::Mat&, const FrameInfo&) {
+      MutexLock lock(mu);
+      entered = true;
+      cv.NotifyAll();
+      while (!release) cv.Wait(mu);
+      return false;
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  });
+  {
+    MutexLock lock(mu);
+    while (!entered) cv.Wait(mu);
+  }
+  // Stuck now, its queue full: the next upload is acknowledged all the same.
+  const std::string acks = CurlPutMedia(server_.url(), {kStream, file, "1700000100.000", true, {}});
+  EXPECT_GT(CountOf(acks, "\"PERSISTED\""), 0u) << acks.substr(0, 500);
+  EXPECT_EQ(CountOf(acks, "\"PERSISTED\""), CountOf(acks, "\"RECEIVED\"")) << acks;
+  ConsumerOptions other = Options();
+  other.end_producer_us = second.keys.back();
+  Got got = Collect(other);
+  ASSERT_TRUE(got.status.ok()) << got.status.ToString();
+  std::vector<int64_t> want = first.times;
+  const std::vector<int64_t> rest = second.Before(second.keys.back());
+  want.insert(want.end(), rest.begin(), rest.end());
+  EXPECT_EQ(got.Times(), want);
+  {
+    MutexLock lock(mu);
+    release = true;
+    cv.NotifyAll();
+  }
+  runner.join();
 }
 
 TEST_F(ConsumerTest, GrayAndScaledTargets) {
@@ -437,22 +495,10 @@ TEST_F(ConsumerTest, BrokenFirstFragmentOfNowResumesThere) {
   o.endpoint = "http://127.0.0.1:" + std::to_string(proxy.port());
   o.end_producer_us = probe.keys.back();
   o.reconnect_backoff_ms = 1;
-  auto c = Consumer::Open(o);
-  ASSERT_TRUE(c.ok()) << c.status().ToString();
-  for (int i = 0; i < 2000 && server_.log().find("reader is at the live edge") == std::string::npos;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  Upload(file);
-  Got got;
-  Watchdog watchdog(**c);
-  ASSERT_TRUE((*c)->Run([&](const cv::Mat&, const FrameInfo& info) {
-                    got.frames.push_back(info);
-                    return true;
-                  })
-                  .ok());
+  Got got = CollectLive(o, file);
+  ASSERT_TRUE(got.status.ok()) << got.status.ToString();
   EXPECT_EQ(got.Times(), probe.Before(probe.keys.back()));
-  EXPECT_EQ((*c)->stats().reconnects, 1u);
+  EXPECT_EQ(got.stats.reconnects, 1u);
 }
 
 // The Python binding, run by the interpreter CMake found: the same frames and timestamps,
@@ -505,6 +551,45 @@ except streamarc.Error as e:
   EXPECT_EQ(times, probe.Before(probe.keys.back()));
   EXPECT_NE(run->out.find("error NotFound"), std::string::npos) << run->out;
 #endif
+}
+
+// Ctrl-C reaches a Python loop waiting for the next frame of a stream that sends none: the
+// iterator raises KeyboardInterrupt instead of blocking the interpreter's signal handler.
+TEST_F(ConsumerTest, PythonWaitingForAFrameTakesCtrlC) {
+#ifndef STREAMARC_PYTHON3
+  GTEST_SKIP() << "the Python module is not built (sanitizer build)";
+#else
+  const std::string script = dir_.File("wait.py");
+  streamarc::testing::WriteFileOrDie(script, R"(
+import sys
+import streamarc
+try:
+    for image, info in streamarc.frames(sys.argv[1], sys.argv[2], start="NOW"):
+        print("frame", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+)");
+  ChildProcess python({"env", std::string("PYTHONPATH=") + STREAMARC_PYTHONPATH, STREAMARC_PYTHON3,
+                       script, server_.url(), kStream});
+  ASSERT_TRUE(ReaderIsLive()) << server_.log();  // Python is in the iterator, waiting
+  python.Signal(SIGINT);
+  EXPECT_EQ(python.Wait(30'000), 0) << python.Output();
+  EXPECT_NE(python.Output().find("interrupted"), std::string::npos) << python.Output();
+  EXPECT_EQ(python.Output().find("frame"), std::string::npos) << python.Output();
+#endif
+}
+
+// WaitReady: false while nothing comes, true at once after Stop.
+TEST_F(ConsumerTest, WaitReadyTimesOutThenSeesStop) {
+  auto c = Consumer::Open(Options(StartType::kNow));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(ReaderIsLive()) << server_.log();
+  EXPECT_FALSE((*c)->WaitReady(50));
+  (*c)->Stop();
+  EXPECT_TRUE((*c)->WaitReady(0));
+  auto next = (*c)->Next();
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE(next->has_value());
 }
 
 TEST_F(ConsumerTest, UnknownStreamIsResourceNotFound) {

@@ -66,6 +66,31 @@ TEST_F(PutEventsTest, StoresEventsThatListEventsReturns) {
   EXPECT_TRUE(none->empty());
 }
 
+// 250 events: three calls (the server takes 100 a call), the ids in the events' order.
+TEST_F(PutEventsTest, MoreEventsThanOneCallTakesAreSplit) {
+  std::vector<Event> events;
+  for (int i = 0; i < 250; ++i) {
+    const int64_t start = 1'700'000'000'000'000 + int64_t{i} * 10'000;
+    events.push_back({"n" + std::to_string(i), start, start + 5'000, 0.5, std::nullopt, ""});
+  }
+  auto ids = PutEvents(options_, events);
+  ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+  ASSERT_EQ(ids->size(), events.size());
+  auto listed = testing::CurlPost(
+      server_.url() + "/listEvents",
+      json{{"StreamName", "gate"},
+           {"MaxResults", 1000},
+           {"TimestampRange", {{"StartTimestamp", 1'700'000'000}, {"EndTimestamp", 1'700'000'010}}}}
+          .dump());
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  json got = json::parse(listed.body)["Events"];
+  ASSERT_EQ(got.size(), events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(got[i]["EventId"], (*ids)[i]) << i;
+    EXPECT_EQ(got[i]["Label"], events[i].label) << i;
+  }
+}
+
 TEST_F(PutEventsTest, RefusalsKeepKvsErrorTypes) {
   const Event ok{"motion", 1'700'000'000'000'000, 1'700'000'001'000'000, 0.5, std::nullopt, ""};
   EventsClientOptions missing = options_;

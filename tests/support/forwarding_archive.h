@@ -91,6 +91,10 @@ class ForwardingArchive : public archive::Archive {
   Result<archive::ListEventsResult> ListEvents(const archive::ListEventsRequest& req) override {
     return inner_.ListEvents(req);
   }
+  Result<archive::ListSpansResult> ListRecordingSpans(
+      const archive::ListSpansRequest& req) override {
+    return inner_.ListRecordingSpans(req);
+  }
   Status Sweep() override { return inner_.Sweep(); }
   Status Verify() override { return inner_.Verify(); }
   archive::ArchiveStats Stats() const override { return inner_.Stats(); }
