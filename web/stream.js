@@ -177,5 +177,12 @@ function frame() {
 }
 requestAnimationFrame(frame);
 
-if (!stream) showError('No stream named: open a stream from the streams page.');
-else player.live();
+// The player starts once the timeline is drawn (or after a second at most): parsing
+// hls.js (600 KB) would otherwise hold up the timeline's first drawing.
+const kPlayerStartLimitMs = 1000;
+if (!stream) {
+  showError('No stream named: open a stream from the streams page.');
+} else {
+  Promise.race([timeline.firstDraw, new Promise((r) => setTimeout(r, kPlayerStartLimitMs))])
+      .then(() => { if (!player.mode) player.live(); });
+}

@@ -55,6 +55,8 @@ export class Timeline {
     this.fetchTimer = null;
     this.lastFetch = 0;
     this.drawnOnce = false;
+    // Resolved once the first spans are on the canvas (or could not be fetched).
+    this.firstDraw = new Promise((resolve) => { this.resolveFirstDraw = resolve; });
     this.pointers = new Map();
     this.drag = null;
     this.resize();
@@ -137,6 +139,7 @@ export class Timeline {
       this.drawnOnce = true;
       performance.mark('timeline-drawn');
       this.canvas.dataset.drawn = 'true';
+      this.resolveFirstDraw();
     }
   }
 
