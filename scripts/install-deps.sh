@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs every Debian package streamarc needs to build, test and run. Idempotent; run as
 # root (or with sudo). `--no-browser-tests` leaves out the npm modules that only the browser
-# tests use (run.sh passes it: running the server needs nothing from npm). Nothing is fetched from anywhere but Debian's archive, and npm's
-# registry for the browser tests' players (tests/browser, pinned by its package-lock.json).
+# tests use (run.sh passes it); the browser console's player (web/: hls.js, which streamarcd
+# serves) is installed either way. Nothing is fetched from anywhere but Debian's archive, and
+# npm's registry for those players (web/ and tests/browser, each pinned by its
+# package-lock.json).
 set -euo pipefail
 
 PACKAGES=(
@@ -29,20 +31,27 @@ PACKAGES=(
   python3 python3-botocore          # tests: ACK JSON check; SigV4 compared with botocore's signer
   wrk
   chromium nodejs                   # browser tests: dash.js, hls.js in headless Chromium
+                                    # (nodejs's npm also installs the console's hls.js)
 )
 # Debian's npm, unless the nodejs installed brings its own (NodeSource's does, and conflicts).
 command -v npm >/dev/null || PACKAGES+=(npm)
 
-# `npm ci` in tests/browser, again only when its lock file changed since the last one.
-browser_modules() {
+# `npm ci` in a folder of the checkout, again only when its lock file changed since the last.
+npm_modules() {
   local dir
-  [ "${1:-}" = "--no-browser-tests" ] && return 0
-  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/$1"
   if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.streamarc-lock"; then
-    echo "install-deps: npm ci in tests/browser"
+    echo "install-deps: npm ci in $1"
     npm ci --prefix "$dir" --no-audit --no-fund >/dev/null
     cp "$dir/package-lock.json" "$dir/node_modules/.streamarc-lock"
   fi
+}
+
+# The console's hls.js (web/) always; the browser tests' players unless --no-browser-tests.
+browser_modules() {
+  npm_modules web
+  [ "${1:-}" = "--no-browser-tests" ] && return 0
+  npm_modules tests/browser
 }
 
 missing=()

@@ -116,12 +116,14 @@ cat <<MSG
 streamarcd is listening on $url (data in $data), with a demo camera streaming into "demo"
 (streamarc-put's test pattern, 720p30 H.264 + AAC).
 
-Live playback (the URLs stay valid for 12 hours):
+Watch it in a browser (the console: streams, live view, timeline, clips):
+  $url/
+  $url/web/stream.html?name=demo
+
+Live playback in a player (the URLs stay valid for 12 hours):
   HLS   $hls
   DASH  ${dash:-<see get-dash-streaming-session-url>}
-Safari plays the HLS URL when pasted into its address bar; so do ffplay, VLC and mpv
-(ffplay '<URL>'). Chrome and Firefox need a player page; streamarc's browser console
-comes with a later issue.
+ffplay, VLC and mpv play the HLS URL (ffplay '<URL>'); so does Safari.
 
 Try, in another terminal:
   aws --endpoint-url $url kinesisvideo list-streams          (any access key works)

@@ -55,6 +55,8 @@ Status Apply(Config* c, const std::string& key, const std::string& value) {
       return InvalidArgument("--frame-tap: expected a stream name or a pattern such as cam*");
     }
     c->frame_tap.push_back(value);
+  } else if (key == "web-root") {
+    c->web_root = value;
   } else if (key == "log-level") {
     if (!ParseLogLevel(value, &c->log_level)) {
       return InvalidArgument("--log-level: expected debug, info, warn or error");
@@ -135,6 +137,8 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
                                (the in-server frame tap; shell patterns such as cam*
                                allowed; repeatable, or a list in the config file) and
                                serve the latest as JPEG at GET /thumbnail?StreamName=NAME
+  --web-root DIR               the browser console's files, served at / (default: the
+                               source tree's web/; its player needs npm ci --prefix DIR)
   --log-level LEVEL            debug, info, warn or error (default info)
   --worker-threads N           disk/SQLite/remux worker threads (default: one per core, >= 2)
   --sync-threads N             threads syncing a group commit's files (default: 4 per core,

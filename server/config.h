@@ -44,6 +44,9 @@ struct Config {
   // Streams the in-server frame tap decodes as they are persisted (names or fnmatch(3)
   // patterns such as "cam*"): their latest key frames are served at GET /thumbnail.
   std::vector<std::string> frame_tap;
+  // The browser console's files (web/ in the source tree, served at /); empty: the source
+  // tree's web/, compiled in.
+  std::string web_root;
 };
 
 // What the command line asked for.

@@ -27,6 +27,7 @@
 #include "server/request_guard.h"
 #include "server/router.h"
 #include "server/spans_api.h"
+#include "server/web_api.h"
 #include "server/worker_pool.h"
 
 namespace streamarc::server {
@@ -99,6 +100,7 @@ class DaemonImpl final : public Daemon {
     if (!config_.frame_tap.empty()) {
       tap_ = std::make_unique<ServerTap>(config_.frame_tap, hub_, log_);
     }
+    RegisterWebApi(routes, WebSite::Load(config_.web_root, log_));
     RegisterThumbnailApi(
         routes, tap_ ? tap_->thumbnails() : std::make_shared<const frametap::ThumbnailSink>());
     log_.Info("streamarcd", "listening",

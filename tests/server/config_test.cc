@@ -94,6 +94,17 @@ TEST(Config, FrameTapStreamsAndPatterns) {
   EXPECT_NE(UsageText().find("--frame-tap"), std::string::npos);
 }
 
+TEST(Config, WebRootFromFlagOrFile) {
+  TempDir dir;
+  std::string path = dir.File("streamarc.json");
+  WriteFileOrDie(path, R"({"web-root": "/srv/console"})");
+  EXPECT_EQ(ParseCommandLine({"--config", path}).value().config.web_root, "/srv/console");
+  EXPECT_EQ(ParseCommandLine({"--config", path, "--web-root", "/opt/web"}).value().config.web_root,
+            "/opt/web");
+  EXPECT_EQ(ParseCommandLine({}).value().config.web_root, "");  // the compiled-in default
+  EXPECT_NE(UsageText().find("--web-root"), std::string::npos);
+}
+
 TEST(Config, HelpAndVersion) {
   EXPECT_TRUE(ParseCommandLine({"--help"})->show_help);
   EXPECT_TRUE(ParseCommandLine({"--version"})->show_version);

@@ -1,0 +1,216 @@
+// The console's static route over real HTTP: the files of a web root served from memory with
+// their content types and validators, 304 for a matching If-None-Match, a plain 404 for
+// anything else, and no way out of the root (.., encoded .., symlinks, node_modules,
+// package files). A missing root or a missing hls.js still serves, and the log says how to
+// install what is missing.
+#include "server/web_api.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "server/request_guard.h"
+#include "tests/server/http_server_fixture.h"
+#include "tests/support/subprocess.h"
+
+namespace streamarc::server {
+namespace {
+
+using streamarc::testing::RunCommand;
+using streamarc::testing::TempDir;
+using streamarc::testing::WriteFileOrDie;
+
+constexpr const char* kIndex = "<!doctype html><title>console</title>";
+constexpr const char* kSecret = "SECRET-OUTSIDE-THE-ROOT";
+
+struct Reply {
+  int status = 0;
+  std::string head;  // status line and headers, lowercase
+  std::string body;
+};
+
+class WebApiTest : public ::testing::Test {
+ protected:
+  // A web root: index.html, a module, a style sheet, an SVG in a subfolder, package files,
+  // hls.js where npm puts it, a dot-file, a symlink to a file outside the root, and that
+  // outside file next to the root.
+  void MakeRoot(bool with_hls = true) {
+    namespace fs = std::filesystem;
+    const std::string root = dir_.File("web");
+    fs::create_directories(root + "/img");
+    fs::create_directories(root + "/node_modules/hls.js/dist");
+    WriteFileOrDie(root + "/index.html", kIndex);
+    WriteFileOrDie(root + "/app.js", "export const x = 1;\n");
+    WriteFileOrDie(root + "/style.css", "body{}\n");
+    WriteFileOrDie(root + "/img/logo.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>");
+    WriteFileOrDie(root + "/package.json", "{}");
+    WriteFileOrDie(root + "/.hidden.js", "hidden");
+    WriteFileOrDie(root + "/node_modules/other.js", "not served");
+    if (with_hls) WriteFileOrDie(root + "/node_modules/hls.js/dist/hls.min.js", "var Hls;");
+    WriteFileOrDie(dir_.File("secret.js"), kSecret);
+    fs::create_symlink(dir_.File("secret.js"), root + "/link.js");
+  }
+
+  void Start(const std::string& root) {
+    site_ = WebSite::Load(root, log_);
+    Router routes(server_.http(), RequestGuard(GuardOptions{}));
+    RegisterWebApi(routes, site_);
+    ASSERT_TRUE(server_.Start().ok());
+  }
+  void TearDown() override { server_.Stop(); }
+
+  // curl --path-as-is: the path reaches the server as written (no .. folding by curl).
+  Reply Get(const std::string& path, std::vector<std::string> extra = {}) {
+    std::vector<std::string> cmd = {"curl", "-sS", "-i", "--path-as-is"};
+    cmd.insert(cmd.end(), extra.begin(), extra.end());
+    cmd.push_back(server_.Url(path));
+    auto r = RunCommand(cmd);
+    EXPECT_TRUE(r.ok());
+    Reply out;
+    if (!r.ok()) return out;
+    const size_t split = r->out.find("\r\n\r\n");
+    out.head = r->out.substr(0, split);
+    for (char& c : out.head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.body = split == std::string::npos ? "" : r->out.substr(split + 4);
+    if (out.head.size() > 12) out.status = std::atoi(out.head.c_str() + 9);
+    return out;
+  }
+
+  static std::string HeaderValue(const Reply& r, const std::string& name) {
+    const size_t at = r.head.find("\n" + name + ": ");
+    if (at == std::string::npos) return "";
+    const size_t from = at + name.size() + 3;
+    return r.head.substr(from, r.head.find('\r', from) - from);
+  }
+
+  std::string Logged() {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    return logged_;
+  }
+
+  TempDir dir_;
+  SystemClock clock_;
+  std::mutex log_mu_;
+  std::string logged_;
+  Logger log_{clock_, LogLevel::kInfo, [this](std::string_view line) {
+                std::lock_guard<std::mutex> lock(log_mu_);
+                logged_ += line;
+              }};
+  RunningHttpServer server_{log_, 2, 16};
+  std::shared_ptr<const WebSite> site_;
+};
+
+TEST_F(WebApiTest, ServesEachFileWithItsContentTypeAndValidators) {
+  MakeRoot();
+  Start(dir_.File("web"));
+  struct Case {
+    const char* path;
+    const char* type;
+    std::string body;
+  };
+  for (const Case& c :
+       {Case{"/", "text/html; charset=utf-8", kIndex},
+        Case{"/web/index.html", "text/html; charset=utf-8", kIndex},
+        Case{"/web/app.js", "text/javascript; charset=utf-8", "export const x = 1;\n"},
+        Case{"/web/style.css", "text/css; charset=utf-8", "body{}\n"},
+        Case{"/web/img/logo.svg", "image/svg+xml", "<svg xmlns='http://www.w3.org/2000/svg'/>"},
+        Case{"/web/vendor/hls.min.js", "text/javascript; charset=utf-8", "var Hls;"}}) {
+    Reply r = Get(c.path);
+    EXPECT_EQ(r.status, 200) << c.path << "\n" << r.head;
+    EXPECT_EQ(HeaderValue(r, "content-type"), c.type) << c.path;
+    EXPECT_EQ(r.body, c.body) << c.path;
+    EXPECT_EQ(HeaderValue(r, "cache-control"), "no-cache") << c.path;
+    EXPECT_EQ(HeaderValue(r, "x-content-type-options"), "nosniff") << c.path;
+    EXPECT_NE(HeaderValue(r, "content-security-policy").find("default-src 'self'"),
+              std::string::npos);
+    EXPECT_EQ(HeaderValue(r, "etag").front(), '"') << c.path;
+  }
+  // Distinct contents, distinct validators; the same file, the same one.
+  EXPECT_NE(HeaderValue(Get("/web/app.js"), "etag"), HeaderValue(Get("/web/style.css"), "etag"));
+  EXPECT_EQ(HeaderValue(Get("/"), "etag"), HeaderValue(Get("/web/index.html"), "etag"));
+  EXPECT_NE(Logged().find("console loaded"), std::string::npos) << Logged();
+}
+
+TEST_F(WebApiTest, AnswersIfNoneMatchWith304) {
+  MakeRoot();
+  Start(dir_.File("web"));
+  const std::string etag = HeaderValue(Get("/web/app.js"), "etag");
+  ASSERT_FALSE(etag.empty());
+  for (const std::string& inm : {etag, "\"other\", " + etag, "W/" + etag, std::string("*")}) {
+    Reply r = Get("/web/app.js", {"-H", "If-None-Match: " + inm});
+    EXPECT_EQ(r.status, 304) << inm << "\n" << r.head;
+    EXPECT_EQ(r.body, "") << inm;
+    EXPECT_EQ(HeaderValue(r, "etag"), etag) << inm;
+  }
+  Reply stale = Get("/web/app.js", {"-H", "If-None-Match: \"0123\""});
+  EXPECT_EQ(stale.status, 200);
+  EXPECT_EQ(stale.body, "export const x = 1;\n");
+}
+
+TEST_F(WebApiTest, AnythingElseIsAPlain404) {
+  MakeRoot();
+  Start(dir_.File("web"));
+  for (const char* path : {"/web/", "/web/missing.js", "/web/package.json", "/web/.hidden.js",
+                           "/web/node_modules/other.js", "/web/node_modules/hls.js/dist/hls.min.js",
+                           "/web/APP.JS", "/web/app.js/", "/web/img"}) {
+    Reply r = Get(path);
+    EXPECT_EQ(r.status, 404) << path << "\n" << r.head;
+    EXPECT_EQ(HeaderValue(r, "content-type"), "text/plain; charset=utf-8") << path;
+    EXPECT_EQ(r.body.rfind("Not found", 0), 0u) << path << ": " << r.body;
+  }
+}
+
+TEST_F(WebApiTest, NoPathLeadsOutOfTheRoot) {
+  MakeRoot();
+  Start(dir_.File("web"));
+  for (const char* path : {"/web/../secret.js", "/web/img/../../secret.js", "/web/%2e%2e/secret.js",
+                           "/web/..%2fsecret.js", "/web/%2e%2e%2fsecret.js", "/web//secret.js",
+                           "/web/link.js", "/web/./../secret.js", "/web/..\\secret.js",
+                           "/web/vendor/../../secret.js", "/web/%00/../secret.js"}) {
+    Reply r = Get(path);
+    EXPECT_NE(r.status, 200) << path << "\n" << r.head;
+    EXPECT_EQ(r.body.find(kSecret), std::string::npos) << path;
+  }
+  // The pure lookup agrees, for paths no HTTP parser would pass on.
+  EXPECT_EQ(site_->Find("/web/../secret.js"), nullptr);
+  EXPECT_EQ(site_->Find("/web/link.js"), nullptr);
+  EXPECT_EQ(site_->Find(std::string_view("/web/app.js\0x", 13)), nullptr);
+  EXPECT_NE(site_->Find("/web/app.js"), nullptr);
+}
+
+TEST_F(WebApiTest, OtherMethodsAndOtherOriginsAreNotServed) {
+  MakeRoot();
+  Start(dir_.File("web"));
+  std::vector<std::string> post = {"-X", "POST", "--data", "x"};
+  EXPECT_NE(Get("/web/app.js", post).status, 200);
+  // The request guard sits in front: a foreign Host (DNS rebinding) is refused here too.
+  EXPECT_EQ(Get("/", {"-H", "Host: evil.example"}).status, 403);
+}
+
+TEST_F(WebApiTest, WithoutHlsJsTheRestIsServedAndTheLogSaysHowToInstallIt) {
+  MakeRoot(/*with_hls=*/false);
+  Start(dir_.File("web"));
+  EXPECT_EQ(Get("/").status, 200);
+  EXPECT_EQ(Get("/web/vendor/hls.min.js").status, 404);
+  EXPECT_NE(Logged().find("npm ci --prefix " + dir_.File("web")), std::string::npos) << Logged();
+}
+
+TEST_F(WebApiTest, WithoutARootSlashSaysTheConsoleIsNotInstalled) {
+  Start(dir_.File("nowhere"));
+  Reply r = Get("/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("--web-root"), std::string::npos) << r.body;
+  EXPECT_EQ(Get("/web/index.html").status, 404);
+  EXPECT_NE(Logged().find(dir_.File("nowhere")), std::string::npos) << Logged();
+}
+
+TEST(WebSiteTest, TheDefaultRootIsTheSourceTreesWebFolder) {
+  EXPECT_TRUE(std::filesystem::exists(DefaultWebRoot() + "/index.html")) << DefaultWebRoot();
+  EXPECT_TRUE(std::filesystem::exists(DefaultWebRoot() + "/api.js")) << DefaultWebRoot();
+}
+
+}  // namespace
+}  // namespace streamarc::server
