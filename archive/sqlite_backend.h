@@ -95,6 +95,9 @@ Result<SpanPage> SqliteListSpans(Db& db, int64_t stream_id, const SpanQuery& que
                                  int64_t cutoff_us, int limit);
 
 std::unique_ptr<StreamRegistry> NewSqliteStreamRegistry(std::shared_ptr<SqliteConnections> c);
-std::unique_ptr<FragmentIndex> NewSqliteFragmentIndex(std::shared_ptr<SqliteConnections> c);
+// `keep_spans` false leaves the spans alone on commit (ListSpans then answers wrongly): for
+// bench/recording_spans_bench only, which times ingest with and without their upkeep.
+std::unique_ptr<FragmentIndex> NewSqliteFragmentIndex(std::shared_ptr<SqliteConnections> c,
+                                                      bool keep_spans = true);
 
 }  // namespace streamarc::archive

@@ -72,7 +72,8 @@ constexpr const char* kSegmentCols =
 
 class SqliteFragmentIndex final : public FragmentIndex {
  public:
-  explicit SqliteFragmentIndex(std::shared_ptr<SqliteConnections> c) : c_(std::move(c)) {}
+  SqliteFragmentIndex(std::shared_ptr<SqliteConnections> c, bool keep_spans)
+      : c_(std::move(c)), keep_spans_(keep_spans) {}
 
   Status Commit(const std::vector<NewFragmentRow>& rows,
                 const std::vector<SegmentRow>& segments) override;
@@ -334,6 +335,7 @@ class SqliteFragmentIndex final : public FragmentIndex {
       REQUIRES(c_->writer_mu);
 
   std::shared_ptr<SqliteConnections> c_;
+  const bool keep_spans_;
   // The last track info stored per stream: most fragments of a stream repeat it. Advanced
   // only after a commit succeeds.
   Tracks track_cache_ GUARDED_BY(c_->writer_mu);
@@ -423,7 +425,7 @@ Status SqliteFragmentIndex::InsertRows(Db& db, const std::vector<NewFragmentRow>
     up->Reset();
     RETURN_IF_ERROR(s);
   }
-  return SqliteSpansAppend(db, rows);
+  return keep_spans_ ? SqliteSpansAppend(db, rows) : Status::Ok();
 }
 
 Result<std::optional<DeletedSegment>> SqliteFragmentIndex::DeleteSegment(int64_t segment_id) {
@@ -566,8 +568,9 @@ Status SqliteFragmentIndex::ForEachSegmentSnapshot(
 
 }  // namespace
 
-std::unique_ptr<FragmentIndex> NewSqliteFragmentIndex(std::shared_ptr<SqliteConnections> c) {
-  return std::make_unique<SqliteFragmentIndex>(std::move(c));
+std::unique_ptr<FragmentIndex> NewSqliteFragmentIndex(std::shared_ptr<SqliteConnections> c,
+                                                      bool keep_spans) {
+  return std::make_unique<SqliteFragmentIndex>(std::move(c), keep_spans);
 }
 
 }  // namespace streamarc::archive

@@ -56,20 +56,21 @@ class SpanAppender {
 
   Status Load() {
     ASSIGN_OR_RETURN(Stmt * st,
-                     db_.Prepare(std::string(kSpanCols) + "ORDER BY last_seq DESC LIMIT 1"));
+                     db_.Prepare("SELECT id, start_us, end_us, last_start_us, fragments, bytes,"
+                                 " first_seq, last_seq FROM spans WHERE stream_id=?1 AND"
+                                 " time_type=?2 ORDER BY last_seq DESC LIMIT 1"));
     st->Bind(1, stream_id_).Bind(2, TypeCode(type_));
     return st->ForEachRow([&](const Stmt& row) {
       open_ = Open{row.Int(0),
                    row.Int(1),
                    row.Int(2),
-                   0,
-                   static_cast<uint64_t>(row.Int(3)),
+                   row.Int(3),
                    static_cast<uint64_t>(row.Int(4)),
                    static_cast<uint64_t>(row.Int(5)),
                    static_cast<uint64_t>(row.Int(6)),
+                   static_cast<uint64_t>(row.Int(7)),
                    false};
-      // The last start is only needed to extend: the newest fragment's, from its row.
-      return LastStart(*open_);
+      return Status::Ok();
     });
   }
 
@@ -130,15 +131,6 @@ class SpanAppender {
     uint64_t last_seq = 0;
     bool dirty = false;
   };
-
-  Status LastStart(Open& o) {
-    ASSIGN_OR_RETURN(Stmt * st, db_.Prepare("SELECT last_start_us FROM spans WHERE id=?1"));
-    st->Bind(1, o.id);
-    return st->ForEachRow([&](const Stmt& row) {
-      o.last_start_us = row.Int(0);
-      return Status::Ok();
-    });
-  }
 
   Status MarkOverlapping() {
     ASSIGN_OR_RETURN(Stmt * st, db_.Prepare("INSERT OR IGNORE INTO span_overlaps(stream_id,"
