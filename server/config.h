@@ -44,6 +44,9 @@ struct Config {
   // Streams the in-server frame tap decodes as they are persisted (names or fnmatch(3)
   // patterns such as "cam*"): their latest key frames are served at GET /thumbnail.
   std::vector<std::string> frame_tap;
+  // Low-Latency HLS for LIVE fMP4 sessions, and its part target.
+  bool hls_low_latency = true;
+  int hls_part_target_ms = 333;
 };
 
 // What the command line asked for.
