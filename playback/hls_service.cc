@@ -30,6 +30,9 @@ constexpr int64_t kTsWrapMicros = (int64_t{1} << 33) * 1'000'000 / 90'000;
 constexpr int64_t kLiveSequenceStepMicros = 10'000;  // see LiveSequencer's floor
 constexpr int kSegmentMaxAgeSeconds = 3600;
 constexpr size_t kMaxRememberedHeaders = 256;
+// How long a LL session reuses its stream's LIVE window (the live edge covers what is newer;
+// it keeps about 8 s).
+constexpr int64_t kLiveWindowReuseMicros = 500'000;
 
 // Names a header in init URLs: the first 8 bytes of its SHA-256, in hex.
 std::string HeaderId(std::string_view header) { return Sha256Hex(header).substr(0, 16); }
@@ -411,7 +414,7 @@ class HlsServiceImpl final : public HlsService,
   // *target_us: its target duration.
   Result<Content, KvsError> LowLatencyPlaylist(const SessionParams& s, const SegmentQuery& q,
                                                LiveEnd* end, int64_t* target_us = nullptr) {
-    auto window = windows_.Select(s, q.token);
+    auto window = LiveArchiveWindow(s, q.token);
     if (!window.ok()) return KvsErrorFromStatus(window.status());
     const EdgeView view = edge_->Follow(s.stream_name);
     LiveWindow lw =
@@ -447,6 +450,26 @@ class HlsServiceImpl final : public HlsService,
     end->open = lw.last_open;
     end->fragment_id = lw.end_fragment_id;
     return Text(MediaPlaylist(s, q.token, mo, entries), "application/vnd.apple.mpegurl");
+  }
+
+  // The archive's LIVE window of a LL session, shared by the stream's sessions for a moment:
+  // a blocking reload wakes every viewer at once, and the edge (MergeEdge) covers what the
+  // archive gained since, so they need not each query the index.
+  Result<Window> LiveArchiveWindow(const SessionParams& s, const std::string& token) {
+    const std::string key = s.stream_name + "|" + std::to_string(s.max_results);
+    const int64_t now = clock_.MonotonicMicros();
+    {
+      MutexLock lock(live_mu_);
+      auto it = live_windows_.find(key);
+      if (it != live_windows_.end() && now - it->second.first < kLiveWindowReuseMicros) {
+        return it->second.second;
+      }
+    }
+    ASSIGN_OR_RETURN(Window w, windows_.Select(s, token));
+    MutexLock lock(live_mu_);
+    if (live_windows_.size() > kMaxRememberedHeaders) live_windows_.clear();
+    live_windows_[key] = {now, w};
+    return w;
   }
 
   // Checks the token of a GET under /hls/v1/ or /dash/v1/.
@@ -613,6 +636,9 @@ class HlsServiceImpl final : public HlsService,
 
   const HlsServiceOptions options_;
   std::shared_ptr<LiveEdge> edge_;  // null: no LL-HLS
+  Mutex live_mu_;
+  // "stream|max_results" -> (when, LIVE window), bounded.
+  std::map<std::string, std::pair<int64_t, Window>> live_windows_ GUARDED_BY(live_mu_);
   archive::Archive& archive_;
   const Clock& clock_;
   Logger& log_;
