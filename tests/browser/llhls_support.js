@@ -10,38 +10,56 @@ const path = require('node:path');
 
 const support = require('./support');
 
-// Starts pushing `seconds` of 25 fps H.264 (2 s GOPs, no B-frames) in real time; RELATIVE
-// timecodes from now, so each frame's producer time is when it was made. Resolves once the
-// first fragment is PERSISTED; the result's stop() ends the push.
+// Starts pushing `seconds` of 25 fps H.264 (2 s GOPs, no B-frames) in real time: ffmpeg -re
+// with 40 ms clusters flushed at once, piped into curl's chunked PutMedia (curl -T streams
+// stdin as it comes). RELATIVE timecodes from the moment ffmpeg's first frame comes out (its
+// encoder is ready by then), so each frame's producer time is when it was made. Resolves
+// once the first fragment is PERSISTED; the result's stop() ends the push.
 function startRealtimeProducer(base, stream, seconds) {
-  const now = Date.now();
-  const start = `${Math.floor(now / 1000)}.${String(now % 1000).padStart(3, '0')}`;
-  const cmd = `ffmpeg -v error -nostdin -re -f lavfi -i testsrc2=size=320x240:rate=25 -t ${seconds}` +
-    ' -c:v libx264 -preset veryfast -tune zerolatency -g 50 -bf 0 -pix_fmt yuv420p' +
-    ' -cluster_time_limit 40 -f matroska pipe:1 | curl -sS -N -X POST' +
-    ` -H 'x-amzn-stream-name: ${stream}' -H 'x-amzn-fragment-timecode-type: RELATIVE'` +
-    ` -H 'x-amzn-producer-start-timestamp: ${start}' -H 'Transfer-Encoding: chunked'` +
-    ` -T - '${base}/putMedia'`;
-  const child = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const ffmpeg = spawn('ffmpeg', [
+    '-v', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25',
+    '-t', String(seconds), '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency',
+    '-g', '50', '-bf', '0', '-pix_fmt', 'yuv420p', '-cluster_time_limit', '40',
+    '-flush_packets', '1', '-f', 'matroska', 'pipe:1',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (c) => { out += c; });
+  let curl = null;
+  ffmpeg.stderr.setEncoding('utf8');
+  ffmpeg.stderr.on('data', (c) => { out += c; });
   const persisted = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no PERSISTED in 30 s:\n' + out)), 30_000);
-    child.stdout.on('data', (c) => {
-      out += c;
-      if (out.includes('PERSISTED')) {
-        clearTimeout(timer);
-        resolve();
-      }
+    ffmpeg.stdout.once('data', (first) => {
+      const now = Date.now();
+      const start = `${Math.floor(now / 1000)}.${String(now % 1000).padStart(3, '0')}`;
+      curl = spawn('curl', [
+        '-sS', '-N', '-X', 'POST', '-H', `x-amzn-stream-name: ${stream}`,
+        '-H', 'x-amzn-fragment-timecode-type: RELATIVE',
+        '-H', `x-amzn-producer-start-timestamp: ${start}`, '-H', 'Transfer-Encoding: chunked',
+        '-T', '-', `${base}/putMedia`,
+      ], { stdio: ['pipe', 'pipe', 'pipe'] });
+      curl.stdin.on('error', () => {});
+      curl.stdin.write(first);
+      ffmpeg.stdout.pipe(curl.stdin);
+      curl.stdout.setEncoding('utf8');
+      curl.stderr.setEncoding('utf8');
+      curl.stderr.on('data', (c) => { out += c; });
+      curl.stdout.on('data', (c) => {
+        out += c;
+        if (out.includes('PERSISTED')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      curl.on('exit', (code) => reject(new Error(`curl exited (${code}):\n${out}`)));
     });
-    child.on('exit', (code) => reject(new Error(`producer exited (${code}):\n${out}`)));
+    ffmpeg.on('exit', (code) => { if (!curl) reject(new Error(`ffmpeg exited (${code}):\n${out}`)); });
   });
   return persisted.then(() => ({
     output: () => out,
-    // The whole pipeline (its own process group).
-    stop: () => { try { process.kill(-child.pid, 'SIGTERM'); } catch (e) { /* gone */ } },
+    stop: () => {
+      ffmpeg.kill('SIGTERM');
+      if (curl) curl.kill('SIGTERM');
+    },
   }));
 }
 

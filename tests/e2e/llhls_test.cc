@@ -48,7 +48,7 @@ std::string ProducerCommand(const std::string& url, const std::string& stream, i
   return "ffmpeg -v error -nostdin -re -f lavfi -i testsrc2=size=320x240:rate=25 -t " +
          std::to_string(seconds) +
          " -c:v libx264 -preset veryfast -tune zerolatency -g 50 -bf 0 -pix_fmt yuv420p"
-         " -cluster_time_limit 40 -f matroska pipe:1 | curl -sS -N -X POST"
+         " -cluster_time_limit 40 -flush_packets 1 -f matroska pipe:1 | curl -sS -N -X POST"
          " -H 'x-amzn-stream-name: " +
          stream +
          "' -H 'x-amzn-fragment-timecode-type: RELATIVE'"
