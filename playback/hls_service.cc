@@ -11,6 +11,7 @@
 #include "common/mutex.h"
 #include "playback/api_error.h"
 #include "playback/hls_cache.h"
+#include "playback/hls_content.h"
 #include "playback/hls_low_latency.h"
 #include "playback/hls_playlist.h"
 #include "playback/hls_window.h"
@@ -20,6 +21,7 @@
 namespace streamarc::playback {
 namespace {
 
+using namespace hls_internal;
 using archive::FragmentInfo;
 using archive::StreamRef;
 
@@ -28,58 +30,10 @@ using archive::StreamRef;
 // encoder's does; players know that wrap.
 constexpr int64_t kTsWrapMicros = (int64_t{1} << 33) * 1'000'000 / 90'000;
 constexpr int64_t kLiveSequenceStepMicros = 10'000;  // see LiveSequencer's floor
-constexpr int kSegmentMaxAgeSeconds = 3600;
 constexpr size_t kMaxRememberedHeaders = 256;
 // How long a LL session reuses its stream's LIVE window (the live edge covers what is newer;
 // it keeps about 8 s).
 constexpr int64_t kLiveWindowReuseMicros = 500'000;
-
-// Names a header in init URLs: the first 8 bytes of its SHA-256, in hex.
-std::string HeaderId(std::string_view header) { return Sha256Hex(header).substr(0, 16); }
-
-KvsError Error(KvsErrorType type, std::string message) {
-  // The code only matters to logs: the type is what the client sees.
-  return {type,
-          Status(type == KvsErrorType::kInternalFailure ? Code::kInternal : Code::kInvalidArgument,
-                 std::move(message))};
-}
-
-Content Text(std::string body, std::string type) {
-  return Content{std::make_shared<const std::string>(std::move(body)), std::move(type), 0};
-}
-
-Content Segment(std::shared_ptr<const std::string> bytes, std::string type) {
-  return Content{std::move(bytes), std::move(type), kSegmentMaxAgeSeconds};
-}
-
-// The tracks of `header` the packagers can carry (the rest are left out).
-Result<TrackSelection> Packageable(std::string_view header) {
-  ASSIGN_OR_RETURN(std::vector<TrackDescription> tracks, DescribeTracks(header));
-  TrackSelection sel;
-  for (const TrackDescription& t : tracks) {
-    if (CheckPackageable(t).ok()) sel.tracks.push_back(t.number);
-  }
-  if (sel.tracks.empty()) {
-    return InvalidArgument(std::string(kUnsupportedCodecPrefix) + ": no track can be packaged");
-  }
-  return sel;
-}
-
-// The session's rules for its codecs (KVS: track 1 H.264/H.265 or AAC, with CodecPrivate).
-// Other tracks the packagers cannot carry are left out of the playlists, not refused.
-std::optional<KvsError> CheckCodecs(const std::string& header) {
-  auto tracks = DescribeTracks(header);
-  if (!tracks.ok()) return PackagingError(tracks.status());
-  if (tracks->empty()) return Error(KvsErrorType::kUnsupportedStreamMediaType, "no tracks");
-  const TrackDescription& t = tracks->front();
-  if (t.codec_id != "V_MPEG4/ISO/AVC" && t.codec_id != "V_MPEGH/ISO/HEVC" &&
-      t.codec_id != "A_AAC") {
-    return Error(KvsErrorType::kUnsupportedStreamMediaType,
-                 "track 1 must be H.264, H.265 or AAC; it is " + t.codec_id);
-  }
-  if (Status ok = CheckPackageable(t); !ok.ok()) return PackagingError(ok);
-  return std::nullopt;
-}
 
 // A segment request's session: its token checked, and what the query names.
 struct Opened {
@@ -94,22 +48,6 @@ struct PlacedFragment {
   // Set for a fragment the live edge has but the archive has not persisted yet.
   std::shared_ptr<const std::string> cluster;
 };
-
-// A session opts out of LL-HLS with LowLatency=0 on its URLs; the master playlist carries it
-// into the media playlist URLs (players copy query strings no further).
-constexpr char kLowLatencyOff[] = "&LowLatency=0";
-
-bool LowLatencyOff(std::string_view query) {
-  auto q = ParseQuery(query);
-  if (!q.ok()) return false;
-  auto it = q->find("LowLatency");
-  return it != q->end() && it->second == "0";
-}
-
-// The timeline time of an edge fragment (which has no number yet, or is not persisted).
-int64_t EdgeTime(const EdgeFragment& f, SelectorType s) {
-  return s == SelectorType::kServerTimestamp ? f.server_timestamp_us : f.producer_timestamp_us;
-}
 
 class HlsServiceImpl final : public HlsService,
                              public std::enable_shared_from_this<HlsServiceImpl> {
@@ -423,27 +361,11 @@ class HlsServiceImpl final : public HlsService,
     MediaPlaylistOptions mo;
     mo.track = q.track ? q.track : 1;
     Number(s, q.token, entries, &mo.media_sequence, &mo.discontinuity_sequence);
-    int64_t longest_us = 1'000'000, end_us = 0;
-    for (const PlaylistEntry& e : entries) {
-      longest_us = std::max(longest_us, e.duration_us);
-      end_us = std::max(end_us, e.start_us + e.duration_us);
-    }
+    int64_t longest_us = 1'000'000;
+    for (const PlaylistEntry& e : entries) longest_us = std::max(longest_us, e.duration_us);
     const int64_t target = (longest_us + 999'999) / 1'000'000 * 1'000'000;
     if (target_us) *target_us = target;
-    LowLatencyOptions ll;
-    ll.part_target_us = options_.part_target_us;
-    ll.parts.resize(entries.size());
-    ll.last_open = lw.last_open;
-    ll.hint = PlaylistPart{lw.hint.fragment_id, lw.hint.part, 0, false};
-    for (size_t i = 0; i < entries.size(); ++i) {
-      // Parts older than three target durations from the end are left out (the spec's rule).
-      if (!lw.edge[i] || entries[i].start_us + entries[i].duration_us <= end_us - 3 * target) {
-        continue;
-      }
-      for (const CutPart& p : lw.edge[i]->parts) {
-        ll.parts[i].push_back(PlaylistPart{lw.edge[i]->id, p.index, p.duration_us, p.independent});
-      }
-    }
+    LowLatencyOptions ll = ListParts(entries, lw, options_.part_target_us, target);
     mo.low_latency = &ll;
     end->msn = mo.media_sequence + (entries.empty() ? 0 : entries.size() - 1);
     end->parts = entries.empty() ? 0 : static_cast<uint32_t>(ll.parts.back().size());
