@@ -65,6 +65,9 @@ void LiveEdge::Park(const std::string& stream, const EdgeWant& want,
     MutexLock lock(mu_);
     auto it = streams_.find(stream);
     if (!shut_down_ && it != streams_.end()) {
+      // Requests answered by their timeout go here too, not only on the stream's next event
+      // (which may never come).
+      std::erase_if(it->second.parked, [](const Parked& p) { return p.waiter->done_.load(); });
       it->second.parked.push_back({want, waiter});
       due = Due(it->second);
     } else {
