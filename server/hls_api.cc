@@ -63,8 +63,7 @@ StreamingFactory Parkable(WorkerPool& pool, Call call) {
                        std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
     auto out = std::make_shared<WriterResponder>(head, std::move(w));
     if (!pool.Submit([call, out, query = head.query] { call(query, out); })) {
-      out->Send(KvsError{KvsErrorType::kServiceUnavailable,
-                         Status(Code::kUnavailable, "the server is busy")});
+      out->Send(KvsError{KvsErrorType::kServiceUnavailable, Unavailable(kBusyMessage)});
     }
     return std::make_unique<NoBody>();
   };
