@@ -237,6 +237,7 @@ class HlsServiceImpl final : public HlsService,
     });
     out->PostAfter(std::max<int64_t>(deadline_us - clock_.MonotonicMicros(), 0), [waiter, out] {
       if (waiter->Claim()) {
+        waiter->Release();
         out->Send(Error(KvsErrorType::kServiceUnavailable,
                         "the requested part did not arrive within three target durations"));
       }

@@ -75,7 +75,10 @@ void LiveEdge::Park(const std::string& stream, const EdgeWant& want,
     }
   }
   if (refused) {
-    if (waiter->Claim() && waiter->busy_) waiter->busy_();
+    if (waiter->Claim() && waiter->busy_) {
+      waiter->busy_();
+      waiter->Release();
+    }
     return;
   }
   Run(due);
@@ -92,7 +95,10 @@ void LiveEdge::Shutdown() {
     }
   }
   for (auto& w : all) {
-    if (w->Claim() && w->busy_) w->busy_();
+    if (w->Claim() && w->busy_) {
+      w->busy_();
+      w->Release();
+    }
   }
 }
 
@@ -115,6 +121,7 @@ void LiveEdge::Run(const std::vector<std::shared_ptr<EdgeWaiter>>& due) {
     } else if (!submit_(w->ready_)) {
       if (w->busy_) w->busy_();
     }
+    w->Release();
   }
 }
 
@@ -195,7 +202,10 @@ void LiveEdge::Leave(const std::string& stream) {
   }
   hub_.Unsubscribe(subscription);
   for (auto& w : parked) {
-    if (w->Claim() && w->busy_) w->busy_();
+    if (w->Claim() && w->busy_) {
+      w->busy_();
+      w->Release();
+    }
   }
 }
 

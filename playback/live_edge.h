@@ -69,6 +69,11 @@ class EdgeWaiter {
   EdgeWaiter(std::function<void()> ready, std::function<void()> busy)
       : ready_(std::move(ready)), busy_(std::move(busy)) {}
   bool Claim() { return !done_.exchange(true); }
+  // Drops the closures (and what they hold) once run; only its claimer may call it.
+  void Release() {
+    ready_ = nullptr;
+    busy_ = nullptr;
+  }
 
  private:
   friend class LiveEdge;

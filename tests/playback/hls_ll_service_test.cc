@@ -126,6 +126,9 @@ class LowLatencyServiceTest : public ::testing::Test {
     token_ = url->substr(url->find("SessionToken=") + 13);
   }
 
+  // As the daemon does when it stops: parked requests are answered and let go.
+  void TearDown() override { svc_->Shutdown(); }
+
   int64_t ServerTime(size_t k) const {
     int64_t t = kT0;
     for (size_t i = 0; i < k; ++i) t += Recorded().fragments[i]->duration_ms * 1000;
