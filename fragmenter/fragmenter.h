@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,15 @@ struct Fragment : FragmentHead {
   std::vector<mkv::SimpleTag> tags;
 };
 
+// One block of the open fragment, as written into its cluster.
+struct WrittenFrame {
+  uint64_t track = 0;
+  int64_t timecode = 0;  // absolute, TimecodeScale ticks (as in the cluster)
+  bool key = false;
+  bool cut_track = false;  // of the track fragments start on (key frames there start a GOP)
+  std::span<const uint8_t> data;
+};
+
 // Receives the fragmenter's output, in order. Returning non-OK stops the fragmenter: the
 // session ends with 5001 ARCHIVAL_ERROR (the sink's job is to persist).
 class FragmentSink {
@@ -123,6 +133,11 @@ class FragmentSink {
   virtual Status OnFragmentStart(const FragmentHead&) { return Status::Ok(); }
   // A fragment is complete. It is immutable and may be shared with live readers.
   virtual Status OnFragment(std::shared_ptr<const Fragment> fragment) = 0;
+  // A frame was written into the open fragment (`head`, the one OnFragmentStart announced),
+  // in the fragment's block order: what a live view can show before the fragment is
+  // complete (LL-HLS parts). `frame.data` is valid during the call only. Optional; must not
+  // block (it runs on the session's thread, between two frames).
+  virtual void OnFrameWritten(const FragmentHead& /*head*/, const WrittenFrame& /*frame*/) {}
 };
 
 // Why the session was refused: what to log and what to send in the ERROR ack.

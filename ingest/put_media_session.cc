@@ -167,7 +167,37 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
   // ---- FragmentSink ----
   Status OnFragmentStart(const fragmenter::FragmentHead& head) override {
     Ack(AckEvent::Buffering(head.fragment_timecode, ""));
+    // The live edge (LL-HLS) sees the fragment as it arrives, only while someone follows it.
+    parts_on_ = info_.retention_hours > 0 && svc_.hub_.parts().HasListeners(stream_name_);
+    if (parts_on_) {
+      if (part_section_ != head.section) {
+        part_section_ = head.section;
+        part_header_ = std::make_shared<const std::string>(head.section->header.begin(),
+                                                           head.section->header.end());
+      }
+      playback::PartEvent e;
+      e.type = playback::PartEvent::Type::kFragmentStart;
+      e.stream_name = stream_name_;
+      e.header = part_header_;
+      e.producer_timestamp_us = head.producer_timestamp_ms * 1000;
+      e.server_timestamp_us = head.server_timestamp_us;
+      e.timecode_scale_ns = static_cast<int64_t>(head.section->info.timecode_scale_ns);
+      svc_.hub_.parts().Publish(e);
+    }
     return Status::Ok();
+  }
+
+  void OnFrameWritten(const fragmenter::FragmentHead&, const fragmenter::WrittenFrame& f) override {
+    if (!parts_on_) return;
+    playback::PartEvent e;
+    e.type = playback::PartEvent::Type::kFrame;
+    e.stream_name = stream_name_;
+    e.track = f.track;
+    e.timecode = f.timecode;
+    e.key = f.key;
+    e.cut_track = f.cut_track;
+    e.data = f.data;
+    svc_.hub_.parts().Publish(e);
   }
 
   Status OnFragment(std::shared_ptr<const fragmenter::Fragment> f) override {
@@ -189,9 +219,10 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     // Live readers share one copy of the bytes; without readers the hub gets none (a reader
     // that subscribes meanwhile reads the fragment from the archive).
     std::shared_ptr<const std::string> shared;
-    if (svc_.hub_.HasListeners(stream_name_)) {
+    if (parts_on_ || svc_.hub_.HasListeners(stream_name_)) {
       shared = std::make_shared<const std::string>(in.bytes);
     }
+    const std::shared_ptr<const std::string> for_parts = parts_on_ ? shared : nullptr;
     auto number = svc_.archive_.Append(
         ref_, std::move(in),
         [self, seq = next_seq_, shared = std::move(shared)](const Status& s,
@@ -212,6 +243,16 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
                      {{"stream", stream_name_}, {"error", number.status().ToString()}});
       // Stops the fragmenter; the session ends with 5001 (the producer resends).
       return number.status();
+    }
+    if (for_parts) {
+      // Complete and numbered: the live edge lists it as a segment before it is persisted.
+      playback::PartEvent e;
+      e.type = playback::PartEvent::Type::kFragmentEnd;
+      e.stream_name = stream_name_;
+      e.fragment_number = *number;
+      e.duration_us = f->duration_ms * 1000;
+      e.cluster = for_parts;
+      svc_.hub_.parts().Publish(e);
     }
     outstanding_.push_back({next_seq_++, tc, *number, std::nullopt});
     Ack(AckEvent::Received(tc, *number));
@@ -398,6 +439,10 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
   bool acks_ = true;
   bool body_done_ = false;
   bool closed_ = false;
+  // The open fragment goes to the live edge (playback::PartHub), frame by frame.
+  bool parts_on_ = false;
+  std::shared_ptr<const fragmenter::TrackSection> part_section_;
+  std::shared_ptr<const std::string> part_header_;  // part_section_'s header, shared
   bool finished_ = false;
   mkv::Bytes pending_;
   std::unique_ptr<fragmenter::Fragmenter> fragmenter_;

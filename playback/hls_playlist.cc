@@ -149,6 +149,16 @@ std::string MediaPlaylist(const SessionParams& session, std::string_view token,
   m += ts ? "3\n" : "7\n";
   // Rounded up: every EXTINF, rounded to the nearest second, must not exceed it.
   m += "#EXT-X-TARGETDURATION:" + std::to_string((longest_us + 999'999) / 1'000'000) + "\n";
+  const LowLatencyOptions* ll = options.low_latency;
+  if (ll) {
+    // Blocking reloads (_HLS_msn/_HLS_part) are answered; players keep 3 part targets back
+    // (the spec's floor is two). No EXT-X-RENDITION-REPORT: each session's playlists are one
+    // rendition per track, and audio and video playlists share their parts' boundaries and
+    // reload independently, so there is no other rendition's position worth reporting.
+    m += "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=" +
+         Seconds(3 * ll->part_target_us) + "\n";
+    m += "#EXT-X-PART-INF:PART-TARGET=" + Seconds(ll->part_target_us) + "\n";
+  }
   m += "#EXT-X-MEDIA-SEQUENCE:" + std::to_string(options.media_sequence) + "\n";
   if (options.discontinuity_sequence > 0) {
     m += "#EXT-X-DISCONTINUITY-SEQUENCE:" + std::to_string(options.discontinuity_sequence) + "\n";
@@ -156,7 +166,12 @@ std::string MediaPlaylist(const SessionParams& session, std::string_view token,
   if (session.mode == PlaybackMode::kOnDemand) m += "#EXT-X-PLAYLIST-TYPE:VOD\n";
   m += "#EXT-X-INDEPENDENT-SEGMENTS\n";
   const std::string track = options.track ? Track(options.track) : std::string();
-  for (const PlaylistEntry& e : entries) {
+  auto part_uri = [&](const PlaylistPart& p) {
+    return "getMP4PartFragment.mp4?SessionToken=" + std::string(token) + track +
+           "&LiveFragment=" + std::to_string(p.fragment_id) + "&Part=" + std::to_string(p.index);
+  };
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const PlaylistEntry& e = entries[i];
     if (e.discontinuity) m += "#EXT-X-DISCONTINUITY\n";
     if (!ts && e.new_header) {
       m += "#EXT-X-MAP:URI=\"" + InitUrl(token, options.track, e.init_id) + "\"\n";
@@ -164,10 +179,18 @@ std::string MediaPlaylist(const SessionParams& session, std::string_view token,
     if (session.display_timestamp) {
       m += "#EXT-X-PROGRAM-DATE-TIME:" + FormatIso8601(e.start_us) + "\n";
     }
+    if (ll && i < ll->parts.size()) {
+      for (const PlaylistPart& p : ll->parts[i]) {
+        m += "#EXT-X-PART:DURATION=" + Seconds(p.duration_us) + ",URI=\"" + part_uri(p) + "\"" +
+             (p.independent ? ",INDEPENDENT=YES" : "") + "\n";
+      }
+    }
+    if (ll && ll->last_open && i + 1 == entries.size()) break;  // still arriving
     m += "#EXTINF:" + Seconds(e.duration_us) + ",\n";
     m += ts ? "getTSFragment.ts" : "getMP4MediaFragment.mp4";
     m += "?FragmentNumber=" + e.number + "&SessionToken=" + std::string(token) + track + "\n";
   }
+  if (ll) m += "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" + part_uri(ll->hint) + "\"\n";
   if (options.ended) m += "#EXT-X-ENDLIST\n";
   return m;
 }

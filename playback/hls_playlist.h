@@ -80,6 +80,23 @@ struct StreamShape {
 std::string MasterPlaylist(const SessionParams& session, std::string_view token,
                            const StreamShape& shape);
 
+// LL-HLS (RFC 8216bis): the partial segments of the newest entries, named by the live edge's
+// fragment id and their index (getMP4PartFragment.mp4?...&LiveFragment=ID&Part=K).
+struct PlaylistPart {
+  uint64_t fragment_id = 0;
+  uint32_t index = 0;
+  int64_t duration_us = 0;
+  bool independent = false;  // starts with a key frame
+};
+struct LowLatencyOptions {
+  int64_t part_target_us = 0;  // EXT-X-PART-INF:PART-TARGET
+  // Per entry (empty, or one per entry): the parts listed before its EXTINF.
+  std::vector<std::vector<PlaylistPart>> parts;
+  // The last entry is still arriving: its parts only, with no EXTINF and URI yet.
+  bool last_open = false;
+  PlaylistPart hint;  // EXT-X-PRELOAD-HINT:TYPE=PART, the next part (duration unused)
+};
+
 struct MediaPlaylistOptions {
   uint64_t track = 0;  // TrackNumber in the segment URLs (0: none, MPEG-TS with all tracks)
   uint64_t media_sequence = 0;
@@ -87,6 +104,9 @@ struct MediaPlaylistOptions {
   bool ended = false;  // EXT-X-ENDLIST (ON_DEMAND, or a LIVE_REPLAY that reached its end)
   // EXT-X-PROGRAM-DATE-TIME (when the session displays fragment timestamps) is each entry's
   // placed start, so it grows with the media's own times.
+  // Non-null: a Low-Latency HLS playlist (players without LL-HLS ignore its tags and play
+  // the whole segments as before).
+  const LowLatencyOptions* low_latency = nullptr;
 };
 std::string MediaPlaylist(const SessionParams& session, std::string_view token,
                           const MediaPlaylistOptions& options,

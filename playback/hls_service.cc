@@ -11,13 +11,17 @@
 #include "common/mutex.h"
 #include "playback/api_error.h"
 #include "playback/hls_cache.h"
+#include "playback/hls_content.h"
+#include "playback/hls_low_latency.h"
 #include "playback/hls_playlist.h"
 #include "playback/hls_window.h"
+#include "playback/live_edge.h"
 #include "playback/remux.h"
 
 namespace streamarc::playback {
 namespace {
 
+using namespace hls_internal;
 using archive::FragmentInfo;
 using archive::StreamRef;
 
@@ -26,55 +30,10 @@ using archive::StreamRef;
 // encoder's does; players know that wrap.
 constexpr int64_t kTsWrapMicros = (int64_t{1} << 33) * 1'000'000 / 90'000;
 constexpr int64_t kLiveSequenceStepMicros = 10'000;  // see LiveSequencer's floor
-constexpr int kSegmentMaxAgeSeconds = 3600;
 constexpr size_t kMaxRememberedHeaders = 256;
-
-// Names a header in init URLs: the first 8 bytes of its SHA-256, in hex.
-std::string HeaderId(std::string_view header) { return Sha256Hex(header).substr(0, 16); }
-
-KvsError Error(KvsErrorType type, std::string message) {
-  // The code only matters to logs: the type is what the client sees.
-  return {type,
-          Status(type == KvsErrorType::kInternalFailure ? Code::kInternal : Code::kInvalidArgument,
-                 std::move(message))};
-}
-
-Content Text(std::string body, std::string type) {
-  return Content{std::make_shared<const std::string>(std::move(body)), std::move(type), 0};
-}
-
-Content Segment(std::shared_ptr<const std::string> bytes, std::string type) {
-  return Content{std::move(bytes), std::move(type), kSegmentMaxAgeSeconds};
-}
-
-// The tracks of `header` the packagers can carry (the rest are left out).
-Result<TrackSelection> Packageable(std::string_view header) {
-  ASSIGN_OR_RETURN(std::vector<TrackDescription> tracks, DescribeTracks(header));
-  TrackSelection sel;
-  for (const TrackDescription& t : tracks) {
-    if (CheckPackageable(t).ok()) sel.tracks.push_back(t.number);
-  }
-  if (sel.tracks.empty()) {
-    return InvalidArgument(std::string(kUnsupportedCodecPrefix) + ": no track can be packaged");
-  }
-  return sel;
-}
-
-// The session's rules for its codecs (KVS: track 1 H.264/H.265 or AAC, with CodecPrivate).
-// Other tracks the packagers cannot carry are left out of the playlists, not refused.
-std::optional<KvsError> CheckCodecs(const std::string& header) {
-  auto tracks = DescribeTracks(header);
-  if (!tracks.ok()) return PackagingError(tracks.status());
-  if (tracks->empty()) return Error(KvsErrorType::kUnsupportedStreamMediaType, "no tracks");
-  const TrackDescription& t = tracks->front();
-  if (t.codec_id != "V_MPEG4/ISO/AVC" && t.codec_id != "V_MPEGH/ISO/HEVC" &&
-      t.codec_id != "A_AAC") {
-    return Error(KvsErrorType::kUnsupportedStreamMediaType,
-                 "track 1 must be H.264, H.265 or AAC; it is " + t.codec_id);
-  }
-  if (Status ok = CheckPackageable(t); !ok.ok()) return PackagingError(ok);
-  return std::nullopt;
-}
+// How long a LL session reuses its stream's LIVE window (the live edge covers what is newer;
+// it keeps about 8 s).
+constexpr int64_t kLiveWindowReuseMicros = 500'000;
 
 // A segment request's session: its token checked, and what the query names.
 struct Opened {
@@ -86,18 +45,27 @@ struct Opened {
 struct PlacedFragment {
   FragmentInfo info;
   int64_t start_us = 0;
+  // Set for a fragment the live edge has but the archive has not persisted yet.
+  std::shared_ptr<const std::string> cluster;
 };
 
-class HlsServiceImpl final : public HlsService {
+class HlsServiceImpl final : public HlsService,
+                             public std::enable_shared_from_this<HlsServiceImpl> {
  public:
   HlsServiceImpl(HlsServiceOptions options, archive::Archive& archive, const Clock& clock,
-                 Logger& log)
+                 Logger& log, PartHub* parts)
       : options_(std::move(options)),
         archive_(archive),
         clock_(clock),
         log_(log),
         cache_(options_.cache_entries, options_.cache_bytes),
-        windows_(archive, clock) {}
+        windows_(archive, clock) {
+    if (parts && options_.low_latency) {
+      LiveEdgeOptions eo;
+      eo.part_target_us = options_.part_target_us;
+      edge_ = std::make_shared<LiveEdge>(*parts, clock, eo, options_.submit);
+    }
+  }
 
   Result<std::string, KvsError> CreateSession(SessionKind kind,
                                               std::string_view json_body) override {
@@ -132,8 +100,8 @@ class HlsServiceImpl final : public HlsService {
     if (!o.ok()) return o.error();
     auto shape = Shape(o->session);
     if (!shape.ok()) return KvsErrorFromStatus(shape.status());
-    return Text(MasterPlaylist(o->session, o->query.token, *shape),
-                "application/vnd.apple.mpegurl");
+    const std::string token = o->query.token + (LowLatencyOff(query) ? kLowLatencyOff : "");
+    return Text(MasterPlaylist(o->session, token, *shape), "application/vnd.apple.mpegurl");
   }
 
   Result<Content, KvsError> GetMediaPlaylist(std::string_view query) override {
@@ -141,6 +109,10 @@ class HlsServiceImpl final : public HlsService {
     if (!o.ok()) return o.error();
     const SessionParams& s = o->session;
     const SegmentQuery& q = o->query;
+    if (LowLatency(s, query)) {
+      LiveEnd end;
+      return LowLatencyPlaylist(s, q, &end);
+    }
     auto window = windows_.Select(s, q.token);
     if (!window.ok()) return KvsErrorFromStatus(window.status());
     std::vector<PlaylistEntry> entries = Entries(s, q.token, *window);
@@ -207,8 +179,11 @@ class HlsServiceImpl final : public HlsService {
                             std::to_string(ts);
     const StreamRef ref = StreamRef::Name(s.stream_name);
     auto bytes = cache_.GetOrMake(key, [&]() -> Result<std::string> {
-      ASSIGN_OR_RETURN(std::string cluster, archive_.ReadFragment(ref, info->number));
-      MkvFragment f{info->track_info, cluster, ts};
+      std::string stored;
+      if (!placed->cluster) {
+        ASSIGN_OR_RETURN(stored, archive_.ReadFragment(ref, info->number));
+      }
+      MkvFragment f{info->track_info, placed->cluster ? *placed->cluster : stored, ts};
       TrackSelection sel;
       if (track) {
         sel.tracks.push_back(track);
@@ -228,7 +203,198 @@ class HlsServiceImpl final : public HlsService {
                    format == ContainerFormat::kMpegTs ? "video/MP2T" : "video/mp4");
   }
 
+  void GetMediaPlaylist(std::string_view query, std::shared_ptr<Responder> out) override {
+    AnswerPlaylist(std::string(query), std::move(out), std::nullopt);
+  }
+
+  void GetPartSegment(std::string_view query, std::shared_ptr<Responder> out) override {
+    AnswerPart(std::string(query), std::move(out), std::nullopt);
+  }
+
+  void Shutdown() override {
+    if (edge_) edge_->Shutdown();
+  }
+
  private:
+  // LL-HLS: LIVE fMP4 HLS sessions, unless the server or the session (LowLatency=0) said no.
+  bool LowLatency(const SessionParams& s, std::string_view query) const {
+    return edge_ && s.kind == SessionKind::kHls && s.mode == PlaybackMode::kLive &&
+           s.container == ContainerFormat::kFragmentedMp4 && !LowLatencyOff(query);
+  }
+
+  // A parked request's timeout: three target durations (the spec's bound for blocking
+  // reloads), counted from its first arrival, however often it is parked again.
+  int64_t Deadline(int64_t target_duration_us) const {
+    return clock_.MonotonicMicros() + 3 * target_duration_us;
+  }
+
+  // Parks `out` on the edge until `want`; `again` then runs on a worker (submit). Answers 503
+  // when `deadline_us` (monotonic) passes first.
+  void Park(const std::string& stream, const EdgeWant& want, int64_t deadline_us,
+            const std::shared_ptr<Responder>& out, std::function<void()> again) {
+    auto waiter = std::make_shared<EdgeWaiter>(std::move(again), [out] {
+      out->Send(Error(KvsErrorType::kServiceUnavailable, "the server is busy or stopping"));
+    });
+    out->PostAfter(std::max<int64_t>(deadline_us - clock_.MonotonicMicros(), 0), [waiter, out] {
+      if (waiter->Claim()) {
+        waiter->Release();
+        out->Send(Error(KvsErrorType::kServiceUnavailable,
+                        "the requested part did not arrive within three target durations"));
+      }
+    });
+    edge_->Park(stream, want, std::move(waiter));
+  }
+
+  void AnswerPlaylist(std::string query, std::shared_ptr<Responder> out,
+                      std::optional<int64_t> deadline_us) {
+    Result<Opened, KvsError> o = Open(SessionKind::kHls, query);
+    if (!o.ok()) return out->Send(o.error());
+    if (!LowLatency(o->session, query)) return out->Send(GetMediaPlaylist(query));
+    auto blocking = ParseBlockingRequest(query);
+    if (!blocking.ok())
+      return out->Send(KvsError{KvsErrorType::kInvalidArgument, blocking.status()});
+    LiveEnd end;
+    int64_t target_us = 0;
+    Result<Content, KvsError> playlist = LowLatencyPlaylist(o->session, o->query, &end, &target_us);
+    if (!playlist.ok()) return out->Send(std::move(playlist));
+    const uint32_t per_segment = static_cast<uint32_t>(
+        std::max<int64_t>(1, target_us / std::max<int64_t>(options_.part_target_us, 1)));
+    const Decision d = Decide(*blocking, end, options_.part_target_us, per_segment);
+    if (d.verdict == Verdict::kNow) return out->Send(std::move(playlist));
+    if (d.verdict == Verdict::kTooFar) {
+      return out->Send(Error(KvsErrorType::kInvalidArgument,
+                             "_HLS_msn/_HLS_part is too far ahead of the live edge"));
+    }
+    const int64_t deadline = deadline_us.value_or(Deadline(target_us));
+    if (clock_.MonotonicMicros() >= deadline) {
+      return out->Send(Error(KvsErrorType::kServiceUnavailable,
+                             "the requested segment did not arrive within three target durations"));
+    }
+    auto self = shared_from_this();
+    Park(o->session.stream_name, d.want, deadline, out,
+         [self, query, out, deadline] { self->AnswerPlaylist(query, out, deadline); });
+  }
+
+  void AnswerPart(std::string query, std::shared_ptr<Responder> out,
+                  std::optional<int64_t> deadline_us) {
+    Result<Opened, KvsError> o = Open(SessionKind::kHls, query);
+    if (!o.ok()) return out->Send(o.error());
+    const SessionParams& s = o->session;
+    if (!LowLatency(s, query)) {
+      return out->Send(Error(KvsErrorType::kInvalidArgument, "not a low-latency HLS session"));
+    }
+    auto address = ParsePartAddress(query);
+    if (!address.ok()) return out->Send(KvsError{KvsErrorType::kInvalidArgument, address.status()});
+    const EdgeView view = edge_->Follow(s.stream_name);
+    const EdgeWant want{address->fragment_id, address->part};
+    for (const EdgeFragmentPtr& f : view.fragments) {
+      if (f->id == address->fragment_id && address->part < f->parts.size()) {
+        return out->Send(ServePart(s, o->query, *f, f->parts[address->part]));
+      }
+    }
+    // Not there: wait only for what is coming next (the preload hint and a few parts on);
+    // anything else is gone or never existed.
+    const bool coming = !Reached(view, want) && address->fragment_id + 1 >= view.next_id &&
+                        address->fragment_id <= view.next_id &&
+                        address->part < AdvancePartLimit(options_.part_target_us);
+    if (!coming) return out->Send(Error(KvsErrorType::kResourceNotFound, "no such part"));
+    const int64_t deadline = deadline_us.value_or(Deadline(4 * options_.part_target_us));
+    if (clock_.MonotonicMicros() >= deadline) {
+      return out->Send(Error(KvsErrorType::kServiceUnavailable, "the part did not arrive"));
+    }
+    auto self = shared_from_this();
+    Park(s.stream_name, want, deadline, out,
+         [self, query, out, deadline] { self->AnswerPart(query, out, deadline); });
+  }
+
+  // One part as fMP4 (moof+mdat), on the session's timeline where its fragment is placed.
+  Result<Content, KvsError> ServePart(const SessionParams& s, const SegmentQuery& q,
+                                      const EdgeFragment& f, const CutPart& part) {
+    const uint64_t track = q.track ? q.track : 1;
+    const std::string name = f.complete ? f.number : "~" + std::to_string(f.id);
+    std::optional<int64_t> placed = timeline_.StartOf(q.token, name);
+    if (!placed && f.complete) placed = timeline_.StartOf(q.token, "~" + std::to_string(f.id));
+    const int64_t start = placed.value_or(EdgeTime(f, s.selector)) + part.offset_us;
+    const std::string key = "part|" + s.stream_name + "|" + std::to_string(f.id) + "|" +
+                            std::to_string(part.index) + "|" + std::to_string(track) + "|" +
+                            std::to_string(start);
+    auto bytes = cache_.GetOrMake(key, [&]() -> Result<std::string> {
+      return Fmp4MediaSegment(MkvFragment{*f.header, *part.cluster, start}, TrackSelection{{track}},
+                              static_cast<uint32_t>(start / 1000));
+    });
+    if (!bytes.ok()) return PackagingError(bytes.status());
+    return Segment(std::move(bytes).value(), "video/mp4");
+  }
+
+  // A fragment a LL playlist listed before the archive persisted it.
+  std::optional<PlacedFragment> FromEdge(const SessionParams& s, const std::string& token,
+                                         const std::string& number) {
+    const EdgeView view = edge_->Follow(s.stream_name);
+    for (const EdgeFragmentPtr& f : view.fragments) {
+      if (!f->complete || f->number != number) continue;
+      PlacedFragment p;
+      p.info.number = f->number;
+      p.info.stream_name = s.stream_name;
+      p.info.producer_timestamp_us = f->producer_timestamp_us;
+      p.info.server_timestamp_us = f->server_timestamp_us;
+      p.info.duration_us = f->duration_us;
+      p.info.track_info = *f->header;
+      std::optional<int64_t> placed = timeline_.StartOf(token, number);
+      if (!placed) placed = timeline_.StartOf(token, "~" + std::to_string(f->id));
+      p.start_us = placed.value_or(EdgeTime(*f, s.selector));
+      p.cluster = f->cluster;
+      return p;
+    }
+    return std::nullopt;
+  }
+
+  // The LL media playlist: the archive's window extended with the live edge, the newest
+  // segments' parts, and the preload hint. *end: where it ends (for blocking reloads);
+  // *target_us: its target duration.
+  Result<Content, KvsError> LowLatencyPlaylist(const SessionParams& s, const SegmentQuery& q,
+                                               LiveEnd* end, int64_t* target_us = nullptr) {
+    auto window = LiveArchiveWindow(s, q.token);
+    if (!window.ok()) return KvsErrorFromStatus(window.status());
+    const EdgeView view = edge_->Follow(s.stream_name);
+    LiveWindow lw =
+        MergeEdge(std::move(window).value(), view, s.selector, static_cast<size_t>(s.max_results));
+    std::vector<PlaylistEntry> entries = Entries(s, q.token, lw.window);
+    MediaPlaylistOptions mo;
+    mo.track = q.track ? q.track : 1;
+    Number(s, q.token, entries, &mo.media_sequence, &mo.discontinuity_sequence);
+    int64_t longest_us = 1'000'000;
+    for (const PlaylistEntry& e : entries) longest_us = std::max(longest_us, e.duration_us);
+    const int64_t target = (longest_us + 999'999) / 1'000'000 * 1'000'000;
+    if (target_us) *target_us = target;
+    LowLatencyOptions ll = ListParts(entries, lw, options_.part_target_us, target);
+    mo.low_latency = &ll;
+    end->msn = mo.media_sequence + (entries.empty() ? 0 : entries.size() - 1);
+    end->parts = entries.empty() ? 0 : static_cast<uint32_t>(ll.parts.back().size());
+    end->open = lw.last_open;
+    end->fragment_id = lw.end_fragment_id;
+    return Text(MediaPlaylist(s, q.token, mo, entries), "application/vnd.apple.mpegurl");
+  }
+
+  // The archive's LIVE window of a LL session, shared by the stream's sessions for a moment:
+  // a blocking reload wakes every viewer at once, and the edge (MergeEdge) covers what the
+  // archive gained since, so they need not each query the index.
+  Result<Window> LiveArchiveWindow(const SessionParams& s, const std::string& token) {
+    const std::string key = s.stream_name + "|" + std::to_string(s.max_results);
+    const int64_t now = clock_.MonotonicMicros();
+    {
+      MutexLock lock(live_mu_);
+      auto it = live_windows_.find(key);
+      if (it != live_windows_.end() && now - it->second.first < kLiveWindowReuseMicros) {
+        return it->second.second;
+      }
+    }
+    ASSIGN_OR_RETURN(Window w, windows_.Select(s, token));
+    MutexLock lock(live_mu_);
+    if (live_windows_.size() > kMaxRememberedHeaders) live_windows_.clear();
+    live_windows_[key] = {now, w};
+    return w;
+  }
+
   // Checks the token of a GET under /hls/v1/ or /dash/v1/.
   Result<Opened, KvsError> Open(SessionKind kind, std::string_view query) {
     auto q = ParseSegmentQuery(query);
@@ -357,7 +523,12 @@ class HlsServiceImpl final : public HlsService {
   Result<PlacedFragment> FindFragment(const SessionParams& s, const SegmentQuery& q) {
     const StreamRef ref = StreamRef::Name(s.stream_name);
     if (!q.fragment_number.empty()) {
-      ASSIGN_OR_RETURN(FragmentInfo f, archive_.GetFragment(ref, q.fragment_number));
+      auto stored = archive_.GetFragment(ref, q.fragment_number);
+      if (!stored.ok() && stored.status().code() == Code::kNotFound && LowLatency(s, "")) {
+        // Listed by a LL playlist before it was persisted: serve it from the live edge.
+        if (auto pending = FromEdge(s, q.token, q.fragment_number)) return *pending;
+      }
+      ASSIGN_OR_RETURN(FragmentInfo f, std::move(stored));
       ASSIGN_OR_RETURN(std::optional<int64_t> start, FindPlaced(s, q.token, [&] {
                          return timeline_.StartOf(q.token, f.number);
                        }));
@@ -387,6 +558,10 @@ class HlsServiceImpl final : public HlsService {
   }
 
   const HlsServiceOptions options_;
+  std::shared_ptr<LiveEdge> edge_;  // null: no LL-HLS
+  Mutex live_mu_;
+  // "stream|max_results" -> (when, LIVE window), bounded.
+  std::map<std::string, std::pair<int64_t, Window>> live_windows_ GUARDED_BY(live_mu_);
   archive::Archive& archive_;
   const Clock& clock_;
   Logger& log_;
@@ -402,8 +577,8 @@ class HlsServiceImpl final : public HlsService {
 }  // namespace
 
 std::shared_ptr<HlsService> NewHlsService(HlsServiceOptions options, archive::Archive& archive,
-                                          const Clock& clock, Logger& log) {
-  return std::make_shared<HlsServiceImpl>(std::move(options), archive, clock, log);
+                                          const Clock& clock, Logger& log, PartHub* parts) {
+  return std::make_shared<HlsServiceImpl>(std::move(options), archive, clock, log, parts);
 }
 
 }  // namespace streamarc::playback

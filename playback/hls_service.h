@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@
 #include "common/kvs_error.h"
 #include "common/log.h"
 #include "playback/hls.h"
+#include "playback/part_hub.h"
 
 namespace streamarc::playback {
 
@@ -28,6 +30,14 @@ struct HlsServiceOptions {
   // The remuxed-segment cache, shared by every session.
   size_t cache_entries = 512;
   size_t cache_bytes = 256u << 20;
+  // Low-Latency HLS (RFC 8216bis) for LIVE fMP4 sessions: partial segments of the fragment
+  // still arriving, preload hints and blocking playlist reloads. Needs the part feed given to
+  // NewHlsService; a session opts out with LowLatency=0 on its URL (README, HLS).
+  bool low_latency = true;
+  int64_t part_target_us = 333'000;  // parts are cut at frames, at most this long
+  // Where the continuation of a parked request runs (the worker pool); false: busy. Unset:
+  // runs on the thread that published the awaited part (tests).
+  std::function<bool(std::function<void()>)> submit;
 };
 
 // A body to send. Playlists and manifests change on every refresh; segments never do.
@@ -37,6 +47,18 @@ struct Content {
   // 0: "no-cache" (playlists, manifests). Otherwise segments, cacheable for this long; the
   // front door serves byte ranges of them.
   int max_age_seconds = 0;
+};
+
+// Answers a request that may have to wait for the live edge (a blocking playlist reload, a
+// preload-hinted part). The HTTP front implements it over its response writer.
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  // The answer. Called once, from any thread.
+  virtual void Send(Result<Content, KvsError> content) = 0;
+  // Runs `task` after about `delay_us` on a timer (no thread waits for it); the task must be
+  // quick. Any thread.
+  virtual void PostAfter(int64_t delay_us, std::function<void()> task) = 0;
 };
 
 // Thread-safe. Every call may read the archive and remux, so it blocks: call it from a worker
@@ -70,9 +92,27 @@ class HlsService {
   // FragmentNumber=, or DASH's Time= in milliseconds.
   virtual Result<Content, KvsError> GetMediaSegment(SessionKind kind, ContainerFormat format,
                                                     std::string_view query) = 0;
+
+  // ---- Low-Latency HLS ----
+  // The media playlist with blocking reloads: with _HLS_msn (and _HLS_part) the answer goes
+  // out once that segment (part) is in the playlist, kInvalidArgument (400) when it is too
+  // far ahead (RFC 8216bis 6.2.5.2), kServiceUnavailable (503) when it has not come within
+  // three target durations. Call from a worker: it may read the archive, then parks the
+  // request (no thread waits) when it has to wait. Without directives, or for a session that
+  // is not low-latency, as GetMediaPlaylist(query).
+  virtual void GetMediaPlaylist(std::string_view query, std::shared_ptr<Responder> out) = 0;
+  // getMP4PartFragment.mp4 (LiveFragment=, Part=, TrackNumber=): one part (fMP4 moof+mdat).
+  // The part a preload hint names is answered once it exists; kResourceNotFound for a part
+  // that is gone or will never exist.
+  virtual void GetPartSegment(std::string_view query, std::shared_ptr<Responder> out) = 0;
+  // Answers every parked request (503) and parks no more: the server is stopping.
+  virtual void Shutdown() = 0;
 };
 
+// `parts`, when given (LiveHub::parts()), feeds the live edge of Low-Latency HLS; it outlives
+// the service. Without it, or with options.low_latency false, every playlist is plain HLS.
 std::shared_ptr<HlsService> NewHlsService(HlsServiceOptions options, archive::Archive& archive,
-                                          const Clock& clock, Logger& log);
+                                          const Clock& clock, Logger& log,
+                                          PartHub* parts = nullptr);
 
 }  // namespace streamarc::playback

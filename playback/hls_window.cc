@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <string>
+#include <utility>
 
 namespace streamarc::playback {
 namespace {
@@ -144,6 +147,63 @@ Result<Window> WindowSelector::Select(const SessionParams& s, const std::string&
   }
   w.fragments = std::move(found);
   return w;
+}
+
+LiveWindow MergeEdge(Window archive_window, const EdgeView& edge, SelectorType selector,
+                     size_t max_complete) {
+  LiveWindow out;
+  out.window = std::move(archive_window);
+  std::vector<archive::FragmentInfo>& list = out.window.fragments;
+  out.edge.assign(list.size(), nullptr);
+  std::map<std::string, size_t> by_number;
+  for (size_t i = 0; i < list.size(); ++i) by_number[list[i].number] = i;
+  int64_t last_time =
+      list.empty() ? std::numeric_limits<int64_t>::min() : SelectorTime(list.back(), selector);
+  uint64_t next_unlisted = edge.next_id;
+  for (const EdgeFragmentPtr& f : edge.fragments) {
+    if (f->complete) {
+      if (auto it = by_number.find(f->number); it != by_number.end()) {
+        out.edge[it->second] = f;
+        continue;
+      }
+    }
+    archive::FragmentInfo info;
+    info.producer_timestamp_us = f->producer_timestamp_us;
+    info.server_timestamp_us = f->server_timestamp_us;
+    const int64_t t = SelectorTime(info, selector);
+    if (t <= last_time) continue;  // older than what the archive shows
+    if (!f->complete && f->parts.empty()) {
+      next_unlisted = f->id;  // nothing to show of it yet
+      break;
+    }
+    info.number = f->complete ? f->number : "~" + std::to_string(f->id);
+    if (f->complete) {
+      info.duration_us = f->duration_us;
+    } else {
+      for (const CutPart& p : f->parts) info.duration_us += p.duration_us;
+    }
+    info.track_info = *f->header;
+    list.push_back(std::move(info));
+    out.edge.push_back(f);
+    last_time = t;
+    out.last_open = !f->complete;
+  }
+  const size_t complete = list.size() - (out.last_open ? 1 : 0);
+  const size_t drop = complete > max_complete ? complete - max_complete : 0;
+  if (drop > 0) {
+    out.window.previous = list[drop - 1];
+    list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(drop));
+    out.edge.erase(out.edge.begin(), out.edge.begin() + static_cast<std::ptrdiff_t>(drop));
+  }
+  if (out.last_open) {
+    const EdgeFragment& open = *out.edge.back();
+    out.hint = {open.id, static_cast<uint32_t>(open.parts.size())};
+    out.end_fragment_id = open.id;
+  } else {
+    out.hint = {next_unlisted, 0};
+    out.end_fragment_id = next_unlisted - 1;
+  }
+  return out;
 }
 
 }  // namespace streamarc::playback

@@ -14,6 +14,8 @@
 #include "common/mutex.h"
 #include "common/status.h"
 #include "playback/hls.h"
+#include "playback/hls_low_latency.h"
+#include "playback/live_edge.h"
 
 namespace streamarc::playback {
 
@@ -61,5 +63,19 @@ class WindowSelector {
   Mutex replay_mu_;
   std::map<std::string, ReplayState> replay_ GUARDED_BY(replay_mu_);  // by session token
 };
+
+// A LIVE window of the archive extended with the live edge: the edge's fragments newer than
+// the archive's newest (complete but not yet persisted, and the one still arriving, named
+// "~<id>" until it has a number), at most `max_complete` complete ones in all (the oldest go
+// to `previous`).
+struct LiveWindow {
+  Window window;
+  std::vector<EdgeFragmentPtr> edge;  // one per window fragment: its edge fragment, or null
+  bool last_open = false;             // the last fragment is still arriving
+  PartAddress hint;                   // the next part to come (EXT-X-PRELOAD-HINT)
+  uint64_t end_fragment_id = 0;       // LiveEnd::fragment_id of the last fragment
+};
+LiveWindow MergeEdge(Window archive_window, const EdgeView& edge, SelectorType selector,
+                     size_t max_complete);
 
 }  // namespace streamarc::playback

@@ -1,6 +1,7 @@
-// Live fan-out of persisted fragments to GetMedia readers (and, later, the frame tap and the
-// LL-HLS edge). PutMedia publishes each fragment once it is PERSISTED; every subscriber of
-// that stream gets the same immutable bytes, with no copy per reader.
+// Live fan-out of persisted fragments to GetMedia readers and the frame tap; parts() carries
+// the fragment still arriving to the LL-HLS edge. PutMedia publishes each fragment once it is
+// PERSISTED; every subscriber of that stream gets the same immutable bytes, with no copy per
+// reader.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 #include "archive/archive.h"
 #include "common/mutex.h"
+#include "playback/part_hub.h"
 
 namespace streamarc::playback {
 
@@ -41,6 +43,9 @@ class LiveHub {
   bool HasListeners(const std::string& stream_name) const EXCLUDES(mu_);
   void Publish(const LiveFragmentPtr& fragment) EXCLUDES(mu_, publish_mu_);
 
+  // The fragments still arriving, frame by frame, before they are persisted (LL-HLS).
+  PartHub& parts() { return parts_; }
+
  private:
   struct Entry {
     std::string stream;
@@ -53,6 +58,7 @@ class LiveHub {
   std::multimap<std::string, uint64_t> by_stream_ GUARDED_BY(mu_);
   std::map<uint64_t, Entry> entries_ GUARDED_BY(mu_);
   std::map<uint64_t, Matcher> matchers_ GUARDED_BY(mu_);  // ids in entries_ (stream "")
+  PartHub parts_;
 };
 
 }  // namespace streamarc::playback

@@ -57,6 +57,18 @@ Status Apply(Config* c, const std::string& key, const std::string& value) {
     c->frame_tap.push_back(value);
   } else if (key == "web-root") {
     c->web_root = value;
+  } else if (key == "hls-low-latency") {
+    // "on"/"off" on the command line; true/false in the config file (JSON booleans).
+    if (value == "on" || value == "true") {
+      c->hls_low_latency = true;
+    } else if (value == "off" || value == "false") {
+      c->hls_low_latency = false;
+    } else {
+      return InvalidArgument("--hls-low-latency: expected on or off, got \"" + value + "\"");
+    }
+  } else if (key == "hls-part-target-ms") {
+    RETURN_IF_ERROR(to_int(100, 1000, &n));
+    c->hls_part_target_ms = static_cast<int>(n);
   } else if (key == "log-level") {
     if (!ParseLogLevel(value, &c->log_level)) {
       return InvalidArgument("--log-level: expected debug, info, warn or error");
@@ -139,6 +151,12 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
                                serve the latest as JPEG at GET /thumbnail?StreamName=NAME
   --web-root DIR               the browser console's files, served at / (default: the
                                source tree's web/; its player needs npm ci --prefix DIR)
+  --hls-low-latency on|off     Low-Latency HLS for LIVE fMP4 sessions (default on):
+                               parts of the fragment still arriving, preload hints,
+                               blocking playlist reloads; players without LL-HLS play
+                               the same playlists as plain HLS. A session opts out with
+                               LowLatency=0 on its URL
+  --hls-part-target-ms N       LL-HLS part target, 100 to 1000 (default 333)
   --log-level LEVEL            debug, info, warn or error (default info)
   --worker-threads N           disk/SQLite/remux worker threads (default: one per core, >= 2)
   --sync-threads N             threads syncing a group commit's files (default: 4 per core,

@@ -47,6 +47,9 @@ struct Config {
   // The browser console's files (web/ in the source tree, served at /); empty: the source
   // tree's web/, compiled in.
   std::string web_root;
+  // Low-Latency HLS for LIVE fMP4 sessions, and its part target.
+  bool hls_low_latency = true;
+  int hls_part_target_ms = 333;
 };
 
 // What the command line asked for.

@@ -88,7 +88,7 @@ class DaemonImpl final : public Daemon {
     api_ = std::make_unique<ApiContext>(
         ApiContext{*archive_, hub_, pool_, clock_, log_, ids_, cp.data_endpoint, secret});
     RegisterMediaApi(routes, *api_);
-    RegisterHlsApi(routes, *api_);
+    RegisterHlsApi(routes, *api_, {config_.hls_low_latency, config_.hls_part_target_ms * 1000});
     RegisterClipApi(routes, *api_);
     RegisterEventsApi(routes, *api_);
     RegisterSpansApi(routes, *api_);

@@ -1,7 +1,9 @@
 #include "server/hls_api.h"
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -29,6 +31,44 @@ HttpResponse Reply(const HttpRequest& req, Result<Content, KvsError> content) {
                    {{"cache-control", "max-age=" + std::to_string(c.max_age_seconds)}});
 }
 
+// A request that may wait for the live edge (LL-HLS), answered through its writer from
+// whichever thread has the answer. GETs carry no body.
+class WriterResponder final : public playback::Responder {
+ public:
+  WriterResponder(const HttpRequest& head, std::shared_ptr<ResponseWriter> w)
+      : head_(head), w_(std::move(w)) {}
+  void Send(Result<Content, KvsError> content) override {
+    w_->Respond(Reply(head_, std::move(content)));
+  }
+  void PostAfter(int64_t delay_us, std::function<void()> task) override {
+    w_->PostAfter(delay_us, std::move(task));
+  }
+
+ private:
+  const HttpRequest head_;  // for Range
+  std::shared_ptr<ResponseWriter> w_;
+};
+
+class NoBody final : public StreamingHandler {
+ public:
+  void OnBody(std::span<const uint8_t>) override {}
+  void OnBodyEnd() override {}
+  void OnClose() override {}
+};
+
+// A GET whose answer may be parked: the service thread hands it to a worker at once.
+template <typename Call>
+StreamingFactory Parkable(WorkerPool& pool, Call call) {
+  return [&pool, call](const HttpRequest& head,
+                       std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
+    auto out = std::make_shared<WriterResponder>(head, std::move(w));
+    if (!pool.Submit([call, out, query = head.query] { call(query, out); })) {
+      out->Send(KvsError{KvsErrorType::kServiceUnavailable, Unavailable(kBusyMessage)});
+    }
+    return std::make_unique<NoBody>();
+  };
+}
+
 HttpResponse CreateSession(HlsService& svc, SessionKind kind, const HttpRequest& req) {
   Result<std::string, KvsError> url = svc.CreateSession(kind, req.body);
   if (!url.ok()) return KvsErrorResponse(url.error());
@@ -39,13 +79,19 @@ HttpResponse CreateSession(HlsService& svc, SessionKind kind, const HttpRequest&
 
 }  // namespace
 
-void RegisterHlsApi(Router& http, const ApiContext& ctx) {
+void RegisterHlsApi(Router& http, const ApiContext& ctx) { RegisterHlsApi(http, ctx, {}); }
+
+void RegisterHlsApi(Router& http, const ApiContext& ctx, const HlsApiOptions& options) {
   // The handlers run on the worker pool and hold the service by shared_ptr: a job still
   // queued at shutdown keeps it alive. It copies what it needs of `ctx` and refers only to
   // the archive, clock and logger, which the daemon destroys after the pool has drained.
+  playback::HlsServiceOptions so{ctx.data_endpoint, ctx.token_secret};
+  so.low_latency = options.low_latency;
+  so.part_target_us = options.part_target_us;
+  so.submit = [&pool = ctx.pool](std::function<void()> job) { return pool.Submit(std::move(job)); };
   std::shared_ptr<HlsService> svc =
-      playback::NewHlsService(playback::HlsServiceOptions{ctx.data_endpoint, ctx.token_secret},
-                              ctx.archive, ctx.clock, ctx.log);
+      playback::NewHlsService(std::move(so), ctx.archive, ctx.clock, ctx.log, &ctx.hub.parts());
+  http.OnShutdown([svc] { svc->Shutdown(); });
   http.Route("POST", "/getHLSStreamingSessionURL",
              [svc](const HttpRequest& r) { return CreateSession(*svc, SessionKind::kHls, r); });
   http.Route("POST", "/getDASHStreamingSessionURL",
@@ -55,8 +101,15 @@ void RegisterHlsApi(Router& http, const ApiContext& ctx) {
   };
   get("/hls/v1/getHLSMasterPlaylist.m3u8",
       [svc](const HttpRequest& r) { return Reply(r, svc->GetMasterPlaylist(r.query)); });
-  get("/hls/v1/getHLSMediaPlaylist.m3u8",
-      [svc](const HttpRequest& r) { return Reply(r, svc->GetMediaPlaylist(r.query)); });
+  // Blocking playlist reloads and preload-hinted parts (LL-HLS) wait for the live edge.
+  http.RouteStreaming("GET", "/hls/v1/getHLSMediaPlaylist.m3u8",
+                      Parkable(ctx.pool, [svc](const std::string& q, auto out) {
+                        svc->GetMediaPlaylist(q, std::move(out));
+                      }));
+  http.RouteStreaming("GET", "/hls/v1/getMP4PartFragment.mp4",
+                      Parkable(ctx.pool, [svc](const std::string& q, auto out) {
+                        svc->GetPartSegment(q, std::move(out));
+                      }));
   get("/dash/v1/getDASHManifest.mpd",
       [svc](const HttpRequest& r) { return Reply(r, svc->GetDashManifest(r.query)); });
   // A named copy of the kind: clang 14 cannot capture a structured binding.

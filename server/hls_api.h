@@ -4,11 +4,20 @@
 // KVS's error shape).
 #pragma once
 
+#include <cstdint>
+
 #include "server/api_context.h"
 #include "server/router.h"
 
 namespace streamarc::server {
 
-void RegisterHlsApi(Router& http, const ApiContext& ctx);
+struct HlsApiOptions {
+  // Low-Latency HLS for LIVE fMP4 sessions (--hls-low-latency), parts of about this long.
+  bool low_latency = true;
+  int64_t part_target_us = 333'000;
+};
+
+void RegisterHlsApi(Router& http, const ApiContext& ctx, const HlsApiOptions& options);
+void RegisterHlsApi(Router& http, const ApiContext& ctx);  // default options
 
 }  // namespace streamarc::server

@@ -105,6 +105,34 @@ TEST(Config, WebRootFromFlagOrFile) {
   EXPECT_NE(UsageText().find("--web-root"), std::string::npos);
 }
 
+TEST(Config, HlsLowLatencyOnByDefaultOffByFlagOrFile) {
+  auto none = ParseCommandLine({});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->config.hls_low_latency);
+  EXPECT_EQ(none->config.hls_part_target_ms, 333);
+  auto off = ParseCommandLine({"--hls-low-latency=off", "--hls-part-target-ms", "200"});
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_FALSE(off->config.hls_low_latency);
+  EXPECT_EQ(off->config.hls_part_target_ms, 200);
+  TempDir dir;
+  std::string path = dir.File("streamarc.json");
+  WriteFileOrDie(path, R"({"hls-low-latency": false})");
+  auto file = ParseCommandLine({"--config", path});
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_FALSE(file->config.hls_low_latency);
+  auto flag_wins = ParseCommandLine({"--config", path, "--hls-low-latency", "on"});
+  ASSERT_TRUE(flag_wins.ok());
+  EXPECT_TRUE(flag_wins->config.hls_low_latency);
+  for (const char* bad : {"yes", "", "0"}) {
+    auto r = ParseCommandLine({"--hls-low-latency", bad});
+    EXPECT_NE(r.status().message().find("--hls-low-latency"), std::string::npos) << bad;
+  }
+  for (const char* bad : {"99", "1001", "x"}) {
+    EXPECT_FALSE(ParseCommandLine({"--hls-part-target-ms", bad}).ok()) << bad;
+  }
+  EXPECT_NE(UsageText().find("--hls-low-latency"), std::string::npos);
+}
+
 TEST(Config, HelpAndVersion) {
   EXPECT_TRUE(ParseCommandLine({"--help"})->show_help);
   EXPECT_TRUE(ParseCommandLine({"--version"})->show_version);
