@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "bench/bench_media.h"
+#include "bench/bench_process.h"
 #include "common/mkv.h"
 
 extern char** environ;
@@ -182,19 +183,6 @@ bool StartServer(const std::string& bin, const std::string& data, Server* s) {
   return false;
 }
 
-double ServerCpuSeconds(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(stat)), {});
-  std::istringstream f(s.substr(s.rfind(')') + 2));
-  std::string field;
-  long ut = 0, st = 0;
-  for (int i = 3; i <= 15 && f >> field; ++i) {
-    if (i == 14) ut = std::stol(field);
-    if (i == 15) st = std::stol(field);
-  }
-  return static_cast<double>(ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 int Connect(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -300,7 +288,7 @@ RunResult RunOnce(const std::string& bin, const std::string& data_root, const St
   while (true) {
     double now = Since(t0);
     if (cpu0 < 0 && now >= warmup_s) {
-      cpu0 = ServerCpuSeconds(server.pid);
+      cpu0 = bench::CpuSeconds(server.pid);
       cpu_t0 = now;
     }
     bool all_done = true;
@@ -376,7 +364,7 @@ RunResult RunOnce(const std::string& bin, const std::string& data_root, const St
     }
     if (all_done || now > end_s + 10) break;
   }
-  double cpu1 = ServerCpuSeconds(server.pid);
+  double cpu1 = bench::CpuSeconds(server.pid);
   double window = Since(t0) - cpu_t0;
   for (Conn& c : conns) {
     res.persisted += c.persisted;
