@@ -235,13 +235,21 @@ class HlsServiceImpl final : public HlsService,
     auto waiter = std::make_shared<EdgeWaiter>(std::move(again), [out] {
       out->Send(Error(KvsErrorType::kServiceUnavailable, "the server is busy or stopping"));
     });
-    out->PostAfter(std::max<int64_t>(deadline_us - clock_.MonotonicMicros(), 0), [waiter, out] {
-      if (waiter->Claim()) {
-        waiter->Release();
-        out->Send(Error(KvsErrorType::kServiceUnavailable,
-                        "the requested part did not arrive within three target durations"));
-      }
-    });
+    // The timer holds `out` weakly: a responder may own its timers, and while the request is
+    // parked the waiter's closures keep `out` alive anyway.
+    std::weak_ptr<Responder> weak_out = out;
+    out->PostAfter(std::max<int64_t>(deadline_us - clock_.MonotonicMicros(), 0),
+                   [waiter, weak_out] {
+                     if (!waiter->Claim()) return;
+                     // Locked before Release: the waiter's closures may be all that hold it.
+                     std::shared_ptr<Responder> o = weak_out.lock();
+                     waiter->Release();
+                     if (o) {
+                       o->Send(Error(KvsErrorType::kServiceUnavailable,
+                                     "the requested part did not arrive within three target "
+                                     "durations"));
+                     }
+                   });
     edge_->Park(stream, want, std::move(waiter));
   }
 
