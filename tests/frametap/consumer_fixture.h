@@ -26,7 +26,6 @@
 
 namespace streamarc::frametap::consumer_test {
 
-
 using streamarc::testing::ChildProcess;
 using streamarc::testing::CountOf;
 using streamarc::testing::CurlPutMedia;
