@@ -31,13 +31,13 @@ std::optional<RecordedSpan> SpanMerger::Add(const RecordedSpan& s) {
       return std::nullopt;
     }
   }
-  std::optional<RecordedSpan> closed = std::move(open_);
+  std::optional<RecordedSpan> closed = open_;
   open_ = s;
   return closed;
 }
 
 std::optional<RecordedSpan> SpanMerger::Finish() {
-  std::optional<RecordedSpan> closed = std::move(open_);
+  std::optional<RecordedSpan> closed = open_;
   open_.reset();
   return closed;
 }

@@ -334,8 +334,9 @@ class FragmenterImpl final : public Fragmenter {
     if (key && cut_track) {
       fragment_->key_frames.push_back({static_cast<uint32_t>(offset), timecode});
     }
-    if (started_)
+    if (started_) {
       sink_.OnFrameWritten(*fragment_, WrittenFrame{track, timecode, key, cut_track, data});
+    }
     ++fragment_->frame_count;
     fragment_end_ticks_ = std::max(fragment_end_ticks_, end);
     if (fragment_->cluster.size() > opt_.max_bytes) {

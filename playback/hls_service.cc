@@ -204,11 +204,11 @@ class HlsServiceImpl final : public HlsService,
   }
 
   void GetMediaPlaylist(std::string_view query, std::shared_ptr<Responder> out) override {
-    AnswerPlaylist(std::string(query), std::move(out), std::nullopt);
+    AnswerPlaylist(std::string(query), out, std::nullopt);
   }
 
   void GetPartSegment(std::string_view query, std::shared_ptr<Responder> out) override {
-    AnswerPart(std::string(query), std::move(out), std::nullopt);
+    AnswerPart(std::string(query), out, std::nullopt);
   }
 
   void Shutdown() override {
@@ -250,17 +250,18 @@ class HlsServiceImpl final : public HlsService,
                                      "durations"));
                      }
                    });
-    edge_->Park(stream, want, std::move(waiter));
+    edge_->Park(stream, want, waiter);
   }
 
-  void AnswerPlaylist(std::string query, std::shared_ptr<Responder> out,
+  void AnswerPlaylist(const std::string& query, const std::shared_ptr<Responder>& out,
                       std::optional<int64_t> deadline_us) {
     Result<Opened, KvsError> o = Open(SessionKind::kHls, query);
     if (!o.ok()) return out->Send(o.error());
     if (!LowLatency(o->session, query)) return out->Send(GetMediaPlaylist(query));
     auto blocking = ParseBlockingRequest(query);
-    if (!blocking.ok())
+    if (!blocking.ok()) {
       return out->Send(KvsError{KvsErrorType::kInvalidArgument, blocking.status()});
+    }
     LiveEnd end;
     int64_t target_us = 0;
     Result<Content, KvsError> playlist = LowLatencyPlaylist(o->session, o->query, &end, &target_us);
@@ -283,7 +284,7 @@ class HlsServiceImpl final : public HlsService,
          [self, query, out, deadline] { self->AnswerPlaylist(query, out, deadline); });
   }
 
-  void AnswerPart(std::string query, std::shared_ptr<Responder> out,
+  void AnswerPart(const std::string& query, const std::shared_ptr<Responder>& out,
                   std::optional<int64_t> deadline_us) {
     Result<Opened, KvsError> o = Open(SessionKind::kHls, query);
     if (!o.ok()) return out->Send(o.error());

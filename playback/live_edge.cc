@@ -58,7 +58,7 @@ EdgeView LiveEdge::Follow(const std::string& stream) {
 }
 
 void LiveEdge::Park(const std::string& stream, const EdgeWant& want,
-                    std::shared_ptr<EdgeWaiter> waiter) {
+                    const std::shared_ptr<EdgeWaiter>& waiter) {
   std::vector<std::shared_ptr<EdgeWaiter>> due;
   bool refused = false;
   {

@@ -98,8 +98,8 @@ class LiveEdge : public std::enable_shared_from_this<LiveEdge> {
   // Follows `stream` from now on (if not yet) and returns its edge.
   EdgeView Follow(const std::string& stream) EXCLUDES(mu_);
   // Parks `waiter` until `want` is reached (or runs it through submit at once when it is).
-  void Park(const std::string& stream, const EdgeWant& want, std::shared_ptr<EdgeWaiter> waiter)
-      EXCLUDES(mu_);
+  void Park(const std::string& stream, const EdgeWant& want,
+            const std::shared_ptr<EdgeWaiter>& waiter) EXCLUDES(mu_);
   // Answers every parked request with its `busy` and takes no more.
   void Shutdown() EXCLUDES(mu_);
 
