@@ -170,15 +170,10 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     // The live edge (LL-HLS) sees the fragment as it arrives, only while someone follows it.
     parts_on_ = info_.retention_hours > 0 && svc_.hub_.parts().HasListeners(stream_name_);
     if (parts_on_) {
-      if (part_section_ != head.section) {
-        part_section_ = head.section;
-        part_header_ = std::make_shared<const std::string>(head.section->header.begin(),
-                                                           head.section->header.end());
-      }
       playback::PartEvent e;
       e.type = playback::PartEvent::Type::kFragmentStart;
       e.stream_name = stream_name_;
-      e.header = part_header_;
+      e.header = PartHeader(head.section);
       e.producer_timestamp_us = head.producer_timestamp_ms * 1000;
       e.server_timestamp_us = head.server_timestamp_us;
       e.timecode_scale_ns = static_cast<int64_t>(head.section->info.timecode_scale_ns);
@@ -218,11 +213,13 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     const int64_t tc = f->fragment_timecode;
     // Live readers share one copy of the bytes; without readers the hub gets none (a reader
     // that subscribes meanwhile reads the fragment from the archive).
+    // The live edge also hears of a fragment whose start came before its first listener.
+    const bool parts_listen = parts_on_ || svc_.hub_.parts().HasListeners(stream_name_);
     std::shared_ptr<const std::string> shared;
-    if (parts_on_ || svc_.hub_.HasListeners(stream_name_)) {
+    if (parts_listen || svc_.hub_.HasListeners(stream_name_)) {
       shared = std::make_shared<const std::string>(in.bytes);
     }
-    const std::shared_ptr<const std::string> for_parts = parts_on_ ? shared : nullptr;
+    const std::shared_ptr<const std::string> for_parts = parts_listen ? shared : nullptr;
     auto number = svc_.archive_.Append(
         ref_, std::move(in),
         [self, seq = next_seq_, shared = std::move(shared)](const Status& s,
@@ -249,6 +246,10 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
       playback::PartEvent e;
       e.type = playback::PartEvent::Type::kFragmentEnd;
       e.stream_name = stream_name_;
+      e.header = PartHeader(f->section);
+      e.producer_timestamp_us = f->producer_timestamp_ms * 1000;
+      e.server_timestamp_us = f->server_timestamp_us;
+      e.timecode_scale_ns = static_cast<int64_t>(f->section->info.timecode_scale_ns);
       e.fragment_number = *number;
       e.duration_us = f->duration_ms * 1000;
       e.cluster = for_parts;
@@ -257,6 +258,17 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     outstanding_.push_back({next_seq_++, tc, *number, std::nullopt});
     Ack(AckEvent::Received(tc, *number));
     return Status::Ok();
+  }
+
+  // The section's Matroska header for the part hub, made once per section and shared.
+  std::shared_ptr<const std::string> PartHeader(
+      const std::shared_ptr<const fragmenter::TrackSection>& section) {
+    if (part_section_ != section) {
+      part_section_ = section;
+      part_header_ =
+          std::make_shared<const std::string>(section->header.begin(), section->header.end());
+    }
+    return part_header_;
   }
 
   // ---- ChunkedHandler ----

@@ -74,7 +74,7 @@ LowLatencyOptions ListParts(const std::vector<PlaylistEntry>& entries, const Liv
   ll.part_target_us = part_target_us;
   ll.parts.resize(entries.size());
   ll.last_open = lw.last_open;
-  ll.hint = PlaylistPart{lw.hint.fragment_id, lw.hint.part, 0, false};
+  if (lw.hint) ll.hint = PlaylistPart{lw.hint->fragment_id, lw.hint->part, 0, false};
   int64_t end_us = 0;
   for (const PlaylistEntry& e : entries) end_us = std::max(end_us, e.start_us + e.duration_us);
   for (size_t i = 0; i < entries.size() && i < lw.edge.size(); ++i) {

@@ -190,7 +190,7 @@ std::string MediaPlaylist(const SessionParams& session, std::string_view token,
     m += ts ? "getTSFragment.ts" : "getMP4MediaFragment.mp4";
     m += "?FragmentNumber=" + e.number + "&SessionToken=" + std::string(token) + track + "\n";
   }
-  if (ll) m += "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" + part_uri(ll->hint) + "\"\n";
+  if (ll && ll->hint) m += "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" + part_uri(*ll->hint) + "\"\n";
   if (options.ended) m += "#EXT-X-ENDLIST\n";
   return m;
 }

@@ -94,7 +94,8 @@ struct LowLatencyOptions {
   std::vector<std::vector<PlaylistPart>> parts;
   // The last entry is still arriving: its parts only, with no EXTINF and URI yet.
   bool last_open = false;
-  PlaylistPart hint;  // EXT-X-PRELOAD-HINT:TYPE=PART, the next part (duration unused)
+  // EXT-X-PRELOAD-HINT:TYPE=PART, the next part (duration unused); the spec makes it optional.
+  std::optional<PlaylistPart> hint;
 };
 
 struct MediaPlaylistOptions {

@@ -200,7 +200,9 @@ LiveWindow MergeEdge(Window archive_window, const EdgeView& edge, SelectorType s
     out.hint = {open.id, static_cast<uint32_t>(open.parts.size())};
     out.end_fragment_id = open.id;
   } else {
-    out.hint = {next_unlisted, 0};
+    // Until the edge has seen a fragment start it cannot tell whether one is under way (whose
+    // parts it could not serve): no hint then.
+    if (!edge.fragments.empty()) out.hint = {next_unlisted, 0};
     out.end_fragment_id = next_unlisted - 1;
   }
   return out;

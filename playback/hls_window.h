@@ -72,8 +72,9 @@ struct LiveWindow {
   Window window;
   std::vector<EdgeFragmentPtr> edge;  // one per window fragment: its edge fragment, or null
   bool last_open = false;             // the last fragment is still arriving
-  PartAddress hint;                   // the next part to come (EXT-X-PRELOAD-HINT)
-  uint64_t end_fragment_id = 0;       // LiveEnd::fragment_id of the last fragment
+  // The next part to come (EXT-X-PRELOAD-HINT); none before the edge has seen a fragment.
+  std::optional<PartAddress> hint;
+  uint64_t end_fragment_id = 0;  // LiveEnd::fragment_id of the last fragment
 };
 LiveWindow MergeEdge(Window archive_window, const EdgeView& edge, SelectorType selector,
                      size_t max_complete);

@@ -166,7 +166,24 @@ void LiveEdge::OnEvent(const std::string& stream, const PartEvent& e) {
         break;
       }
       case PartEvent::Type::kFragmentEnd: {
-        if (!open) return;
+        if (!open) {
+          // A fragment whose start the edge missed (it was under way when the edge began to
+          // follow): complete, with no parts. It takes the next id, so that ids keep step
+          // with the archive's fragments and a reload waiting for it is answered now.
+          if (!e.header) return;
+          auto f = std::make_shared<EdgeFragment>();
+          f->id = s.next_id++;
+          f->header = e.header;
+          f->producer_timestamp_us = e.producer_timestamp_us;
+          f->server_timestamp_us = e.server_timestamp_us;
+          f->complete = true;
+          f->number = std::string(e.fragment_number);
+          f->duration_us = e.duration_us;
+          f->cluster = e.cluster;
+          s.fragments.push_back(std::move(f));
+          while (s.fragments.size() > options_.keep_fragments) s.fragments.pop_front();
+          break;
+        }
         auto f = replace_open(s.cutter->Finish(e.duration_us), true);
         f->number = std::string(e.fragment_number);
         f->duration_us = e.duration_us;

@@ -29,7 +29,7 @@ struct PartEvent {
   Type type = Type::kFrame;
   std::string_view stream_name;
 
-  // kFragmentStart.
+  // kFragmentStart (and kFragmentEnd).
   std::shared_ptr<const std::string> header;  // the Matroska header (FragmentInfo::track_info)
   int64_t producer_timestamp_us = 0;
   int64_t server_timestamp_us = 0;
@@ -42,7 +42,8 @@ struct PartEvent {
   bool cut_track = false;  // the track fragments start on
   std::span<const uint8_t> data;
 
-  // kFragmentEnd.
+  // kFragmentEnd. Also header and timestamps: a listener that came after the start has them
+  // from here.
   std::string_view fragment_number;
   int64_t duration_us = 0;
   // The fragment's cluster as it will be stored (shared, never copied per reader).

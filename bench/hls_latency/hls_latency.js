@@ -12,6 +12,7 @@
 // Goals (issue 13): LL-HLS p50 < 1.5 s; plain HLS p50 < 3 fragment durations (6 s).
 //
 // Usage: STREAMARCD=build/server/streamarcd node bench/hls_latency/hls_latency.js [--seconds S]
+//        [--verbose] (prints hls.js's warnings: stalls, nudges)
 // (needs tests/browser/node_modules: npm ci --prefix tests/browser)
 'use strict';
 
@@ -41,7 +42,12 @@ async function main() {
                         // hls.js's own target at the end (PART-HOLD-BACK, or three target
                         // durations, plus 1 s per stall it saw) and its non-fatal errors.
                         target: run.samples.at(-1).targetLatency,
-                        warnings: [...new Set(run.report.warnings)] };
+                        warnings: [...new Set(run.report.warnings)],
+                        // From a part's (or segment's) last frame made to it loaded in the page.
+                        loaded: ll.percentile(run.report.loadedAfter, 0.5) };
+      if (process.argv.includes('--verbose')) {
+        console.log(`${name}: hls.js said\n  ${run.report.log.slice(0, 40).join('\n  ')}`);
+      }
     }
   } finally {
     producer.stop();
@@ -53,7 +59,8 @@ async function main() {
   console.log(`hls_latency: glass-to-glass in Chromium (hls.js), ${seconds} s each, 2 s fragments`);
   for (const [name, r] of Object.entries(results)) {
     console.log(`  ${name.padEnd(9)}: p50 ${(r.p50 / 1000).toFixed(2)} s, p95 ${(r.p95 / 1000).toFixed(2)} s` +
-                ` (${r.n} samples, ${r.parts} parts loaded, hls.js target ${r.target} s` +
+                ` (${r.n} samples, ${r.parts} parts loaded, each in the page p50 ${Math.round(r.loaded)} ms` +
+                ` after its last frame, hls.js target ${r.target} s` +
                 `${r.warnings.length ? ', warnings: ' + r.warnings.join('; ') : ''}` +
                 `${r.errors.length ? ', errors: ' + r.errors.join('; ') : ''})`);
   }

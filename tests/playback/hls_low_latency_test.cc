@@ -9,10 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/mkv.h"
 #include "playback/hls_playlist.h"
 #include "playback/hls_window.h"
+#include "playback/live_edge.h"
 #include "playback/part_cutter.h"
+#include "playback/part_hub.h"
 
 namespace streamarc::playback {
 namespace {
@@ -355,8 +358,8 @@ TEST(MergeEdge, AppendsWhatTheArchiveHasNotPersisted) {
   EXPECT_EQ(lw.edge[0], nullptr);
   EXPECT_EQ(lw.edge[1]->id, 10u);
   EXPECT_TRUE(lw.last_open);
-  EXPECT_EQ(lw.hint.fragment_id, 12u);
-  EXPECT_EQ(lw.hint.part, 2u);
+  EXPECT_EQ(lw.hint->fragment_id, 12u);
+  EXPECT_EQ(lw.hint->part, 2u);
   EXPECT_EQ(lw.end_fragment_id, 12u);
 }
 
@@ -367,13 +370,66 @@ TEST(MergeEdge, AnOpenFragmentWithoutPartsIsHintedNotListed) {
   LiveWindow lw = MergeEdge(w, v, SelectorType::kServerTimestamp, 5);
   ASSERT_EQ(lw.window.fragments.size(), 1u);
   EXPECT_FALSE(lw.last_open);
-  EXPECT_EQ(lw.hint.fragment_id, 11u);
-  EXPECT_EQ(lw.hint.part, 0u);
+  EXPECT_EQ(lw.hint->fragment_id, 11u);
+  EXPECT_EQ(lw.hint->part, 0u);
   EXPECT_EQ(lw.end_fragment_id, 10u);
-  // Nothing on the edge yet: the next fragment to start is hinted.
+  // Nothing on the edge yet: no hint (a fragment may be under way that it cannot serve).
   LiveWindow bare = MergeEdge(w, EdgeView{{}, 40}, SelectorType::kServerTimestamp, 5);
-  EXPECT_EQ(bare.hint.fragment_id, 40u);
+  EXPECT_FALSE(bare.hint.has_value());
   EXPECT_EQ(bare.end_fragment_id, 39u);
+}
+
+// The edge began to follow a stream halfway through a fragment: ingest tells it of that
+// fragment only when it ends. It is then complete (no parts) with the next id, so that ids
+// keep step with the archive's fragments and a wait for it is answered; before that, no
+// part is hinted (the edge cannot tell whether one is under way).
+TEST(LiveEdge, AFragmentUnderWayWhenFollowingBeganTakesTheNextIdWhenItEnds) {
+  PartHub hub;
+  ManualClock clock(1'700'000'000'000'000);
+  auto edge = std::make_shared<LiveEdge>(hub, clock, LiveEdgeOptions{}, nullptr);
+  const uint64_t x = edge->Follow("cam").next_id;
+  auto publish = [&](PartEvent::Type type, const char* number) {
+    PartEvent e;
+    e.type = type;
+    e.stream_name = "cam";
+    e.header = std::make_shared<const std::string>("header");
+    e.server_timestamp_us = 2 * kSec;
+    e.fragment_number = number;
+    e.duration_us = 2 * kSec;
+    e.cluster = std::make_shared<const std::string>("cluster");
+    hub.Publish(e);
+  };
+  Window w;
+  w.fragments = {Stored("90", 0)};
+  LiveWindow lw = MergeEdge(w, edge->Follow("cam"), SelectorType::kServerTimestamp, 5);
+  EXPECT_FALSE(lw.hint.has_value());
+  EXPECT_EQ(lw.end_fragment_id, x - 1);  // the archive's 90; 91, under way, will be x
+
+  bool answered = false;
+  edge->Park("cam", EdgeWant{x, std::nullopt},
+             std::make_shared<EdgeWaiter>([&] { answered = true; }, nullptr));
+  EXPECT_FALSE(answered);
+  publish(PartEvent::Type::kFragmentEnd, "91");
+  EXPECT_TRUE(answered);
+  EdgeView v = edge->Follow("cam");
+  ASSERT_EQ(v.fragments.size(), 1u);
+  EXPECT_EQ(v.fragments[0]->id, x);
+  EXPECT_TRUE(v.fragments[0]->complete);
+  EXPECT_TRUE(v.fragments[0]->parts.empty());
+  EXPECT_EQ(v.next_id, x + 1);
+  // Listed before the archive has it, hinting the next one's first part.
+  lw = MergeEdge(w, v, SelectorType::kServerTimestamp, 5);
+  ASSERT_EQ(lw.window.fragments.size(), 2u);
+  EXPECT_EQ(lw.window.fragments[1].number, "91");
+  ASSERT_TRUE(lw.hint.has_value());
+  EXPECT_EQ(lw.hint->fragment_id, x + 1);
+  EXPECT_EQ(lw.end_fragment_id, x);
+
+  publish(PartEvent::Type::kFragmentStart, "");
+  v = edge->Follow("cam");
+  ASSERT_EQ(v.fragments.size(), 2u);
+  EXPECT_EQ(v.fragments[1]->id, x + 1);
+  edge->Shutdown();
 }
 
 }  // namespace
