@@ -14,6 +14,14 @@ std::string_view KvsErrorName(KvsErrorType type) {
       return "NotAuthorizedException";
     case KvsErrorType::kAccessDenied:
       return "AccessDeniedException";
+    case KvsErrorType::kMissingAuthenticationToken:
+      return "MissingAuthenticationTokenException";
+    case KvsErrorType::kIncompleteSignature:
+      return "IncompleteSignatureException";
+    case KvsErrorType::kInvalidSignature:
+      return "InvalidSignatureException";
+    case KvsErrorType::kUnrecognizedClient:
+      return "UnrecognizedClientException";
     case KvsErrorType::kResourceNotFound:
       return "ResourceNotFoundException";
     case KvsErrorType::kResourceInUse:

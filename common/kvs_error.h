@@ -17,7 +17,11 @@ enum class KvsErrorType {
   kInvalidArgument,               // InvalidArgumentException: a malformed or out-of-range field
   kMissingParameter,              // MissingParameter: a required query parameter is absent
   kNotAuthorized,                 // NotAuthorizedException: a forged or expired session token
-  kAccessDenied,                  // AccessDeniedException: the request guard's refusal
+  kAccessDenied,                  // AccessDeniedException: the guard's, or a key's missing right
+  kMissingAuthenticationToken,    // MissingAuthenticationTokenException: keys needed, none sent
+  kIncompleteSignature,           // IncompleteSignatureException: a malformed SigV4 signature
+  kInvalidSignature,              // InvalidSignatureException: wrong, or outside the clock skew
+  kUnrecognizedClient,            // UnrecognizedClientException: an access key we do not know
   kResourceNotFound,              // ResourceNotFoundException: stream, fragment, data in range
   kResourceInUse,                 // ResourceInUseException: creating a stream that exists
   kVersionMismatch,               // VersionMismatchException: CurrentVersion is not the stream's

@@ -67,6 +67,40 @@ std::string Signature(const Request& request, std::string_view secret_key,
 // "YYYYMMDDTHHMMSSZ" for a time in microseconds since the epoch (UTC).
 std::string AmzDate(int64_t micros_since_epoch);
 
+// What a signed request says about its signature: from the Authorization header, or from a
+// presigned URL's query (X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=...). The
+// verifier (server/auth.h) looks up the key, rebuilds the canonical request over
+// `signed_headers` and compares.
+struct SignedBy {
+  std::string access_key;
+  std::string date;     // the credential scope's YYYYMMDD
+  std::string region;   // as the client scoped it
+  std::string service;  // "kinesisvideo" for every KVS API
+  std::vector<std::string> signed_headers;  // lowercase, in the order listed
+  std::string signature;                    // 64 lowercase hex digits
+  bool presigned = false;
+  std::string amz_date;         // presigned: X-Amz-Date ("YYYYMMDDTHHMMSSZ")
+  int64_t expires_seconds = 0;  // presigned: X-Amz-Expires, 1 to 604800
+};
+
+// Parses "AWS4-HMAC-SHA256 Credential=AKID/20201106/us-west-2/kinesisvideo/aws4_request,
+// SignedHeaders=host;x-amz-date, Signature=<hex>" (spaces after the commas optional).
+// kInvalidArgument, naming what is wrong, for anything else.
+Result<SignedBy> ParseAuthorization(std::string_view header);
+
+// True when a query as received (percent-encoded) is a presigned URL's: it has
+// X-Amz-Algorithm or X-Amz-Signature.
+bool IsPresignedQuery(std::string_view raw_query);
+
+// The X-Amz-* parameters of a presigned URL's query as received (percent-encoded).
+Result<SignedBy> ParsePresignedQuery(std::string_view raw_query);
+
+// `raw_query` without its X-Amz-Signature parameter: what a presigned URL signs.
+std::string QueryWithoutSignature(std::string_view raw_query);
+
+// "YYYYMMDDTHHMMSSZ" as microseconds since the epoch (UTC); kInvalidArgument if malformed.
+Result<int64_t> ParseAmzDate(std::string_view amz_date);
+
 // Signs `request` in place: adds x-amz-date (from `now_micros`) to its headers, then
 // returns the headers to send: X-Amz-Date, Authorization and, with a session token,
 // X-Amz-Security-Token. The request must already carry its Host header. Fails when the

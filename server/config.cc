@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -69,6 +71,18 @@ Status Apply(Config* c, const std::string& key, const std::string& value) {
   } else if (key == "hls-part-target-ms") {
     RETURN_IF_ERROR(to_int(100, 1000, &n));
     c->hls_part_target_ms = static_cast<int>(n);
+  } else if (key == "access-keys") {
+    // Each list entry of the config file arrives here as its JSON text.
+    ASSIGN_OR_RETURN(AccessKey k, ParseAccessKey(value));
+    for (const AccessKey& other : c->access_keys) {
+      if (other.id == k.id) return InvalidArgument("access key " + k.id + " is listed twice");
+    }
+    c->access_keys.push_back(std::move(k));
+  } else if (key == "allow-unauthenticated") {
+    if (value != "true" && value != "false") {
+      return InvalidArgument("allow-unauthenticated: expected true or false");
+    }
+    c->allow_unauthenticated = value == "true";
   } else if (key == "log-level") {
     if (!ParseLogLevel(value, &c->log_level)) {
       return InvalidArgument("--log-level: expected debug, info, warn or error");
@@ -121,6 +135,56 @@ Status Apply(Config* c, const std::string& key, const std::string& value) {
 
 }  // namespace
 
+Result<AccessKey> ParseAccessKey(std::string_view json) {
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return InvalidArgument("an access key must be an object such as {\"access-key-id\": ...}");
+  }
+  AccessKey key;
+  key.rights = kRightRead | kRightWrite | kRightAdmin;
+  bool has_id = false, has_secret = false;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& name = it.key();
+    if (name == "access-key-id" || name == "secret-access-key") {
+      if (!it->is_string() || it->get<std::string>().empty()) {
+        return InvalidArgument("access key: \"" + name + "\" must be a non-empty string");
+      }
+      (name == "access-key-id" ? key.id : key.secret) = it->get<std::string>();
+      (name == "access-key-id" ? has_id : has_secret) = true;
+    } else if (name == "streams" || name == "actions") {
+      if (!it->is_array() || it->empty()) {
+        return InvalidArgument("access key: \"" + name + "\" must be a non-empty list");
+      }
+      if (name == "actions") key.rights = 0;
+      for (const nlohmann::json& v : *it) {
+        const std::string s = v.is_string() ? v.get<std::string>() : "";
+        if (name == "streams") {
+          if (s.empty() || s.size() > 256) {
+            return InvalidArgument("access key: \"streams\" holds names or patterns such as cam-*");
+          }
+          key.streams.push_back(s);
+        } else if (s == "read" || s == "write" || s == "admin") {
+          key.rights |= s == "read" ? kRightRead : s == "write" ? kRightWrite : kRightAdmin;
+        } else {
+          return InvalidArgument("access key: \"actions\" holds read, write and admin, not " +
+                                 v.dump());
+        }
+      }
+    } else {
+      return InvalidArgument("access key: unknown field \"" + name +
+                             "\" (access-key-id, secret-access-key, streams, actions)");
+    }
+  }
+  if (!has_id || !has_secret) {
+    return InvalidArgument("access key: needs \"access-key-id\" and \"secret-access-key\"");
+  }
+  // Access key ids are what AWS's clients accept: no '/', which would break the scope.
+  if (key.id.find_first_of("/ ,=") != std::string::npos) {
+    return InvalidArgument("access key: \"access-key-id\" may not hold '/', ' ', ',' or '='");
+  }
+  return key;
+}
+
 std::string UsageText() {
   return R"(usage: streamarcd [options]
 
@@ -157,6 +221,10 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
                                the same playlists as plain HLS. A session opts out with
                                LowLatency=0 on its URL
   --hls-part-target-ms N       LL-HLS part target, 100 to 1000 (default 333)
+  --allow-unauthenticated      accept unsigned requests from anyone who can reach the
+                               server: without access keys streamarcd listens on a
+                               loopback address only, and refuses any other --host
+                               unless this is given (it then warns, and so does /health)
   --log-level LEVEL            debug, info, warn or error (default info)
   --worker-threads N           disk/SQLite/remux worker threads (default: one per core, >= 2)
   --sync-threads N             threads syncing a group commit's files (default: 4 per core,
@@ -172,6 +240,15 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
                                newest 10 s; when only that is left, new fragments get an
                                ERROR ack 5001 (the producer resends) until space frees up
   --help, --version
+
+Access keys (config file only, so that secrets stay out of process listings): with any,
+every API request must be signed with AWS Signature Version 4 (service kinesisvideo) by
+one of them, as the AWS CLI, the KVS SDKs and streamarc's clients do:
+  "access-keys": [{"access-key-id": "AKIDCAMERA1", "secret-access-key": "...",
+                   "streams": ["cam-*"], "actions": ["write"]}, ...]
+"streams" (names or shell patterns; absent: every stream) and "actions" (read: describe,
+list, GetMedia, archived media, HLS/DASH, clips, images, events; write: PutMedia,
+putEvents; admin: create, delete, update, tags; absent: all three) limit a key.
 )";
 }
 
@@ -193,6 +270,13 @@ Status LoadConfigFile(const std::string& path, Config* config) {
     }
   }
   return Status::Ok();
+}
+
+bool IsLoopbackAddress(std::string_view host) {
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  in_addr v4{};
+  const std::string h(host);
+  return inet_pton(AF_INET, h.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 bool IsWildcardAddress(std::string_view host) {
@@ -226,6 +310,10 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
       cl.show_version = true;
       continue;
     }
+    if (a == "--allow-unauthenticated") {  // a switch: takes no value
+      flags.emplace_back("allow-unauthenticated", "true");
+      continue;
+    }
     if (a.rfind("--", 0) != 0) return InvalidArgument("unexpected argument \"" + a + "\"");
     std::string key = a.substr(2), value;
     if (size_t eq = key.find('='); eq != std::string::npos) {
@@ -239,6 +327,13 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
   }
   for (const auto& [k, v] : flags) {
     if (k == "config") RETURN_IF_ERROR(LoadConfigFile(v, &cl.config));
+  }
+  for (const auto& [k, v] : flags) {
+    if (k == "access-keys") {
+      return InvalidArgument(
+          "--access-keys: access keys go in the config file (--config), which keeps secrets "
+          "out of process listings");
+    }
   }
   for (const auto& [k, v] : flags) {
     if (k != "config") RETURN_IF_ERROR(Apply(&cl.config, k, v));

@@ -13,6 +13,26 @@
 
 namespace streamarc::server {
 
+// The rights a key may hold, as bits.
+enum Right : uint8_t {
+  kRightRead = 1,   // describe, list, GetMedia, archived media, HLS/DASH, clips, images, events
+  kRightWrite = 2,  // PutMedia, putEvents
+  kRightAdmin = 4,  // create, delete, update, tags
+};
+
+struct AccessKey {
+  std::string id;
+  std::string secret;
+  std::vector<std::string> streams;  // fnmatch(3) patterns such as "cam-*"; empty: every stream
+  uint8_t rights = 0;                // Right bits
+};
+
+// One entry of the config file's "access-keys" list, as JSON text:
+// {"access-key-id": K, "secret-access-key": S, "streams": ["cam-*"], "actions": ["read"]}.
+// "streams" absent means every stream, "actions" absent means all three. kInvalidArgument
+// naming the problem otherwise.
+Result<AccessKey> ParseAccessKey(std::string_view json);
+
 struct Config {
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -50,6 +70,10 @@ struct Config {
   // Low-Latency HLS for LIVE fMP4 sessions, and its part target.
   bool hls_low_latency = true;
   int hls_part_target_ms = 333;
+  // SigV4 access keys (server/auth.h). None: requests are not authenticated, and the server
+  // listens on a loopback address only unless allow_unauthenticated.
+  std::vector<AccessKey> access_keys;
+  bool allow_unauthenticated = false;
 };
 
 // What the command line asked for.
@@ -67,6 +91,9 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args);
 Status LoadConfigFile(const std::string& path, Config* config);
 
 std::string UsageText();
+
+// True for 127.0.0.0/8, ::1 and localhost: addresses only this machine reaches.
+bool IsLoopbackAddress(std::string_view host);
 
 // True for an address that listens everywhere (0.0.0.0, ::, [::], empty).
 bool IsWildcardAddress(std::string_view host);

@@ -14,6 +14,7 @@
 #include "playback/live_hub.h"
 #include "playback/remux.h"
 #include "server/api_context.h"
+#include "server/auth.h"
 #include "server/clip_api.h"
 #include "server/control_plane.h"
 #include "server/events_api.h"
@@ -55,8 +56,10 @@ class DaemonImpl final : public Daemon {
   }
 
   Status Init() {
-    // Refused before anything is opened: a wildcard address without public_url.
+    // Refused before anything is opened: a wildcard address without public_url, and one
+    // other machines reach without access keys.
     RETURN_IF_ERROR(AdvertisedUrl(config_, config_.port).status());
+    RETURN_IF_ERROR(CheckExposure());
     std::error_code ec;
     std::filesystem::create_directories(config_.data_dir, ec);
     if (ec) return IoError("cannot create data dir " + config_.data_dir + ": " + ec.message());
@@ -69,12 +72,21 @@ class DaemonImpl final : public Daemon {
     ao.sync_threads = SyncThreads(config_);
     ASSIGN_OR_RETURN(archive_, archive::OpenLocalArchive(ao, *env_, clock_, log_));
     // Every route is registered through `routes`: the middleware chain runs before each
-    // handler, in this order. Request authentication (SigV4 or keys) goes after the guard.
-    Router routes(http_,
-                  {RequestIdMiddleware(ids_), RequestGuard(GuardOptionsFromConfig(config_))});
+    // handler, in this order.
+    AuthOptions auth;
+    auth.keys = config_.access_keys;
+    Router routes(http_, {RequestIdMiddleware(ids_), RequestGuard(GuardOptionsFromConfig(config_)),
+                          Authentication(std::move(auth), clock_)});
     routes.Route("GET", "/health", [this](const HttpRequest&) {
-      nlohmann::json j = {
-          {"status", "ok"}, {"version", kVersion}, {"time", FormatIso8601(clock_.NowMicros())}};
+      nlohmann::json j = {{"status", "ok"},
+                          {"version", kVersion},
+                          {"time", FormatIso8601(clock_.NowMicros())},
+                          {"authentication", AuthenticationMode()}};
+      if (!config_.access_keys.empty() || IsLoopbackAddress(config_.host)) {
+        j["warnings"] = nlohmann::json::array();
+      } else {
+        j["warnings"] = {kUnauthenticatedWarning};
+      }
       return HttpResponse{200, "application/json", {}, j.dump()};
     });
     RETURN_IF_ERROR(http_.Start());
@@ -127,6 +139,34 @@ class DaemonImpl final : public Daemon {
   int port() const override { return http_.port(); }
 
  private:
+  static constexpr const char* kUnauthenticatedWarning =
+      "--allow-unauthenticated: no access keys, so anyone who can reach this server can watch, "
+      "write and delete every stream";
+
+  std::string AuthenticationMode() const {
+    if (!config_.access_keys.empty()) return "sigv4";
+    return IsLoopbackAddress(config_.host) ? "none (loopback only)" : "none";
+  }
+
+  // Without access keys, a server other machines can reach lets anyone watch and delete
+  // every camera: refused unless the operator said so.
+  Status CheckExposure() {
+    if (!config_.access_keys.empty() || IsLoopbackAddress(config_.host)) return Status::Ok();
+    if (config_.allow_unauthenticated) {
+      log_.Warn("streamarcd", kUnauthenticatedWarning, {{"host", config_.host}});
+      return Status::Ok();
+    }
+    return FailedPrecondition(
+        "--host " + config_.host +
+        " is reachable from other machines, and no access keys are configured: anyone who "
+        "reaches this server could watch, write and delete every stream. Add a key to a config "
+        "file (--config FILE) and give it to your clients as AWS_ACCESS_KEY_ID / "
+        "AWS_SECRET_ACCESS_KEY:\n  {\"access-keys\": [{\"access-key-id\": \"AKIDCAMERAS\", "
+        "\"secret-access-key\": \"<at least 20 random characters, e.g. from openssl rand -hex "
+        "20>\"}]}\nor listen on 127.0.0.1, or pass --allow-unauthenticated to accept unsigned "
+        "requests from anyone (not recommended)");
+  }
+
   static HttpServerOptions HttpOptions(const Config& c) {
     HttpServerOptions o;
     o.host = c.host;

@@ -323,6 +323,7 @@ class HttpServer::Impl final : public SessionHost {
     r.method = std::move(head.method);
     r.path = std::move(head.path);
     r.query = std::move(head.query);
+    r.raw_query = std::move(head.raw_query);
     r.headers = std::move(head.headers);
     r.peer = c.peer;
     s.keep_alive = head.keep_alive;

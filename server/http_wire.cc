@@ -68,8 +68,10 @@ bool SplitTarget(std::string_view target, RequestHead* head) {
   if (!PercentDecode(target.substr(0, q), false, &head->path)) return false;
   if (head->path.find('\0') != std::string::npos) return false;
   head->query.clear();
+  head->raw_query.clear();
   if (q == std::string_view::npos) return true;
   std::string_view rest = target.substr(q + 1);
+  head->raw_query = rest;
   size_t p = 0;
   while (p <= rest.size()) {
     size_t amp = rest.find('&', p);

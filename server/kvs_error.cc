@@ -14,6 +14,10 @@ int KvsHttpStatus(KvsErrorType type) {
     // expired token with 403, and so have we for a session token and the request guard.
     case KvsErrorType::kNotAuthorized:
     case KvsErrorType::kAccessDenied:
+    // AWS's front door, for a request it cannot authenticate.
+    case KvsErrorType::kMissingAuthenticationToken:
+    case KvsErrorType::kInvalidSignature:
+    case KvsErrorType::kUnrecognizedClient:
       return 403;
     case KvsErrorType::kServiceUnavailable:
       return 503;  // clients and the AWS SDKs retry it
@@ -21,6 +25,7 @@ int KvsHttpStatus(KvsErrorType type) {
       return 500;
     case KvsErrorType::kInvalidArgument:
     case KvsErrorType::kMissingParameter:
+    case KvsErrorType::kIncompleteSignature:
     case KvsErrorType::kResourceInUse:
     case KvsErrorType::kVersionMismatch:
     case KvsErrorType::kNoDataRetention:

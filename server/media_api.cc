@@ -33,52 +33,34 @@ class HttpMediaTransport final : public playback::MediaTransport {
   std::shared_ptr<ResponseWriter> w_;
 };
 
-// Collects a small JSON request body on the service thread, then starts the request; stops
-// it when the connection closes.
-class BodyHandler final : public StreamingHandler {
+// Stops the request when the connection closes (its body came with the request).
+class StopOnClose final : public StreamingHandler {
  public:
-  using Start = std::function<std::shared_ptr<playback::MediaRequest>(
-      std::string body, std::shared_ptr<playback::MediaTransport> out)>;
-  BodyHandler(std::shared_ptr<ResponseWriter> w, Start start)
-      : w_(std::move(w)), start_(std::move(start)) {}
-  void OnBody(std::span<const uint8_t> bytes) override {
-    if (failed_) return;
-    body_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    if (body_.size() > kMaxRequestBody) {
-      failed_ = true;
-      w_->Respond(
-          KvsErrorResponse(KvsErrorFromStatus(InvalidArgument("the request body is too large"))));
-    }
-  }
-  void OnBodyEnd() override {
-    if (failed_ || !start_) return;
-    auto start = std::move(start_);
-    start_ = nullptr;
-    request_ = start(std::move(body_), std::make_shared<HttpMediaTransport>(w_));
-  }
+  explicit StopOnClose(std::shared_ptr<playback::MediaRequest> request)
+      : request_(std::move(request)) {}
+  void OnBody(std::span<const uint8_t>) override {}
+  void OnBodyEnd() override {}
   void OnClose() override {
     if (request_) request_->Stop();
   }
 
  private:
-  std::shared_ptr<ResponseWriter> w_;
-  Start start_;
-  std::string body_;
-  bool failed_ = false;
-  std::shared_ptr<playback::MediaRequest> request_;  // null until the body is in
+  const std::shared_ptr<playback::MediaRequest> request_;  // null: refused at once
 };
 
-// Parses with `parse`, then calls `start` on the service; a parse error is answered here.
+// The factory for a request parsed with `parse` and started by `call` on the service; a
+// parse error is answered here.
 template <typename Parse, typename Call>
-BodyHandler::Start Starter(Parse parse, Call call) {
-  return [parse, call](std::string body, std::shared_ptr<playback::MediaTransport> out)
-             -> std::shared_ptr<playback::MediaRequest> {
-    auto req = parse(body);
+StreamingFactory Starter(Parse parse, Call call) {
+  return [parse, call](const HttpRequest& request,
+                       std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
+    auto out = std::make_shared<HttpMediaTransport>(std::move(w));
+    auto req = parse(request.body);
     if (!req.ok()) {
       out->Fail(KvsErrorFromStatus(req.status()));
       return nullptr;
     }
-    return call(std::move(*req), std::move(out));
+    return std::make_unique<StopOnClose>(call(std::move(*req), std::move(out)));
   };
 }
 
@@ -89,30 +71,18 @@ void RegisterMediaApi(Router& http, const ApiContext& ctx, const MediaApiOptions
       options, ctx.archive, ctx.hub,
       [&pool = ctx.pool](std::function<void()> job) { return pool.Submit(std::move(job)); },
       ctx.clock, ctx.log);
-  http.RouteStreaming(
-      "POST", "/getMedia",
-      [svc](const HttpRequest&,
-            std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
-        return std::make_unique<BodyHandler>(
-            std::move(w), Starter(playback::ParseGetMediaRequest,
-                                  [svc](playback::GetMediaRequest req,
-                                        std::shared_ptr<playback::MediaTransport> out) {
-                                    return svc->GetMedia(std::move(req), std::move(out));
-                                  }));
-      });
-
-  http.RouteStreaming(
-      "POST", "/getMediaForFragmentList",
-      [svc](const HttpRequest&,
-            std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
-        return std::make_unique<BodyHandler>(
-            std::move(w), Starter(playback::ParseFragmentListRequest,
-                                  [svc](playback::FragmentListRequest req,
-                                        std::shared_ptr<playback::MediaTransport> out) {
-                                    return svc->GetMediaForFragmentList(std::move(req),
-                                                                        std::move(out));
-                                  }));
-      });
+  http.RouteWithBody(
+      "POST", "/getMedia", kMaxRequestBody,
+      Starter(playback::ParseGetMediaRequest,
+              [svc](playback::GetMediaRequest req, std::shared_ptr<playback::MediaTransport> out) {
+                return svc->GetMedia(std::move(req), std::move(out));
+              }));
+  http.RouteWithBody("POST", "/getMediaForFragmentList", kMaxRequestBody,
+                     Starter(playback::ParseFragmentListRequest,
+                             [svc](playback::FragmentListRequest req,
+                                   std::shared_ptr<playback::MediaTransport> out) {
+                               return svc->GetMediaForFragmentList(std::move(req), std::move(out));
+                             }));
 
   http.OnShutdown([svc] { svc->EndAll(); });
 

@@ -85,6 +85,69 @@ class HeaderWriter final : public ResponseWriter {
   const std::vector<Header> extra_;  // immutable after construction: safe from any thread
 };
 
+// Runs the chain on a request (its whole body there, or its head only), then the factory;
+// a refusal is answered here and makes no handler.
+std::unique_ptr<StreamingHandler> CheckThenCreate(const std::vector<Middleware>* chain,
+                                                  const StreamingFactory& factory,
+                                                  const HttpRequest& request,
+                                                  std::shared_ptr<ResponseWriter> writer) {
+  if (chain == nullptr) return factory(request, std::move(writer));
+  std::vector<Header> extra = ChainHeaders(*chain, request);
+  if (std::optional<HttpResponse> answer = ChainCheck(*chain, request)) {
+    // Refused before the handler exists: the body that may follow is dropped.
+    AddHeaders(&answer->headers, extra);
+    writer->Respond(*std::move(answer));
+    return nullptr;
+  }
+  if (!extra.empty()) {
+    writer = std::make_shared<HeaderWriter>(std::move(writer), std::move(extra));
+  }
+  return factory(request, std::move(writer));
+}
+
+// Collects a small request body, then checks the whole request and makes the handler.
+class CollectingHandler final : public StreamingHandler {
+ public:
+  CollectingHandler(HttpRequest head, std::shared_ptr<ResponseWriter> writer, size_t max_body,
+                    std::shared_ptr<const std::vector<Middleware>> chain, StreamingFactory factory)
+      : request_(std::move(head)),
+        writer_(std::move(writer)),
+        max_body_(max_body),
+        chain_(std::move(chain)),
+        factory_(std::move(factory)) {}
+
+  void OnBody(std::span<const uint8_t> bytes) override {
+    if (done_) return;
+    request_.body.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    if (request_.body.size() > max_body_) {
+      done_ = true;
+      HttpResponse r = KvsErrorResponse(
+          {KvsErrorType::kInvalidArgument,
+           InvalidArgument("the request body is larger than " + std::to_string(max_body_) +
+                           " bytes")});
+      if (chain_) AddHeaders(&r.headers, ChainHeaders(*chain_, request_));
+      writer_->Respond(std::move(r));
+    }
+  }
+  void OnBodyEnd() override {
+    if (done_) return;
+    done_ = true;
+    inner_ = CheckThenCreate(chain_.get(), factory_, request_, std::move(writer_));
+  }
+  void OnClose() override {
+    if (inner_) inner_->OnClose();
+  }
+
+ private:
+  HttpRequest request_;
+  std::shared_ptr<ResponseWriter> writer_;  // handed to the handler once the body is in
+  const size_t max_body_;
+  const std::shared_ptr<const std::vector<Middleware>> chain_;  // null: none
+  const StreamingFactory factory_;
+  bool done_ = false;
+  std::unique_ptr<StreamingHandler> inner_;
+};
+
 }  // namespace
 
 Middleware RequestIdMiddleware(RequestIds& ids) {
@@ -115,20 +178,26 @@ BufferedHandler Router::Wrap(BufferedHandler handler) const {
 
 StreamingFactory Router::Wrap(StreamingFactory factory) const {
   if (!chain_) return factory;
-  return [chain = chain_, factory = std::move(factory)](
+  return [chain = chain_, factory = std::move(factory)](const HttpRequest& head,
+                                                        std::shared_ptr<ResponseWriter> writer) {
+    return CheckThenCreate(chain.get(), factory, head, std::move(writer));
+  };
+}
+
+StreamingFactory Router::WrapCollecting(size_t max_body, StreamingFactory factory) const {
+  return [chain = chain_, max_body, factory = std::move(factory)](
              const HttpRequest& head,
              std::shared_ptr<ResponseWriter> writer) -> std::unique_ptr<StreamingHandler> {
-    std::vector<Header> extra = ChainHeaders(*chain, head);
-    if (std::optional<HttpResponse> answer = ChainCheck(*chain, head)) {
-      // Refused before the handler exists: the body that may follow is dropped.
-      AddHeaders(&answer->headers, extra);
-      writer->Respond(*std::move(answer));
+    const std::string* te = head.FindHeader("transfer-encoding");
+    if (te != nullptr && te->find("chunked") != std::string::npos) {
+      HttpResponse r = KvsErrorResponse(
+          {KvsErrorType::kInvalidArgument,
+           InvalidArgument("this API takes a request body with a Content-Length")});
+      if (chain) AddHeaders(&r.headers, ChainHeaders(*chain, head));
+      writer->Respond(std::move(r));
       return nullptr;
     }
-    if (!extra.empty()) {
-      writer = std::make_shared<HeaderWriter>(std::move(writer), std::move(extra));
-    }
-    return factory(head, std::move(writer));
+    return std::make_unique<CollectingHandler>(head, std::move(writer), max_body, chain, factory);
   };
 }
 
@@ -138,6 +207,12 @@ void Router::Route(std::string method, std::string path, BufferedHandler handler
 
 void Router::RouteStreaming(std::string method, std::string path, StreamingFactory factory) {
   http_.RouteStreaming(std::move(method), std::move(path), Wrap(std::move(factory)));
+}
+
+void Router::RouteWithBody(std::string method, std::string path, size_t max_body,
+                           StreamingFactory factory) {
+  http_.RouteStreaming(std::move(method), std::move(path),
+                       WrapCollecting(max_body, std::move(factory)));
 }
 
 void Router::RoutePrefix(std::string method, std::string prefix, BufferedHandler handler) {

@@ -45,6 +45,12 @@ class Router {
   // As HttpServer's, with the middleware in front.
   void Route(std::string method, std::string path, BufferedHandler handler);
   void RouteStreaming(std::string method, std::string path, StreamingFactory factory);
+  // A streamed response to a small request body (GetMedia's JSON): the body (Content-Length,
+  // at most `max_body` bytes) is collected first, so the middleware sees the whole request
+  // (a signature covers the body); then `factory` gets it in `request.body`. The handler it
+  // returns is told OnClose only. Every call is on the service thread.
+  void RouteWithBody(std::string method, std::string path, size_t max_body,
+                     StreamingFactory factory);
   void RoutePrefix(std::string method, std::string prefix, BufferedHandler handler);
   void SetFallback(BufferedHandler handler);
   // HttpServer::OnShutdown (not a route: no middleware).
@@ -53,6 +59,7 @@ class Router {
  private:
   BufferedHandler Wrap(BufferedHandler handler) const;
   StreamingFactory Wrap(StreamingFactory factory) const;
+  StreamingFactory WrapCollecting(size_t max_body, StreamingFactory factory) const;
 
   HttpServer& http_;
   std::shared_ptr<const std::vector<Middleware>> chain_;  // null: none

@@ -116,6 +116,44 @@ TEST_F(PutCliTest, TestPatternForFourSeconds) {
   EXPECT_TRUE(stored.EveryFragmentStartsWithKey());
 }
 
+// With access keys configured, streamarc-put signs with the key it is given (GstEnv's
+// AWS_* variables), and a key the server refuses is a clear, final error.
+TEST(PutCliAuthTest, SignsWithItsKeyAndARefusalIsClear) {
+  TempDir dir;
+  streamarc::testing::WriteFileOrDie(dir.File("keys.json"), R"({"access-keys": [
+      {"access-key-id": "AKIDGSTTEST", "secret-access-key": "gst-test-secret",
+       "streams": ["cam-*"]}]})");
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(dir.File("data"), {"--config", dir.File("keys.json")}).ok())
+      << server.log();
+  auto put = [&](const std::string& stream, std::vector<std::string> env_extra) {
+    std::vector<std::string> argv = GstEnv();
+    argv.insert(argv.end(), env_extra.begin(), env_extra.end());
+    argv.insert(argv.end(), {PutPath(), "--endpoint", server.url(), "--stream", stream,
+                             "--test-pattern", "--duration", "2", "--width", "160", "--height",
+                             "120", "--fps", "15"});
+    auto r = RunCommand(argv);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : CommandOutput{};
+  };
+  CommandOutput ok = put("cam-signed", {});
+  ASSERT_EQ(ok.exit_code, 0) << ok.out;
+  const long sent = DoneFrames(ok.out);
+  EXPECT_GE(sent, 25) << ok.out;
+
+  CommandOutput outside = put("door", {});
+  EXPECT_NE(outside.exit_code, 0) << outside.out;
+  EXPECT_NE(outside.out.find("AccessDenied"), std::string::npos) << outside.out;
+  // `env` takes the last value: the wrong secret.
+  CommandOutput wrong = put("cam-wrong", {"AWS_SECRET_ACCESS_KEY=not-the-secret"});
+  EXPECT_NE(wrong.exit_code, 0) << wrong.out;
+  EXPECT_NE(wrong.out.find("signature"), std::string::npos) << wrong.out;
+
+  ASSERT_EQ(server.Stop(), 0);
+  EXPECT_EQ(static_cast<long>(ReadArchiveFrames(dir.File("data"), "cam-signed").frames.size()),
+            sent);
+}
+
 // --audio adds an AAC tone as track 2, interleaved with the video in time order.
 TEST_F(PutCliTest, TestPatternWithAudio) {
   auto r = RunCommand(Put("pattern-av", {"--test-pattern", "--audio", "--duration", "3", "--width",

@@ -158,5 +158,76 @@ TEST(Config, DiskSpaceBudgetAndFloor) {
   EXPECT_NE(UsageText().find("--min-free-bytes"), std::string::npos);
 }
 
+TEST(Config, AccessKeysComeFromTheConfigFile) {
+  TempDir dir;
+  std::string path = dir.File("streamarc.json");
+  WriteFileOrDie(path, R"({"access-keys": [
+      {"access-key-id": "AKIDADMIN", "secret-access-key": "s1"},
+      {"access-key-id": "AKIDCAM", "secret-access-key": "s2", "streams": ["cam-*", "door"],
+       "actions": ["write", "read"]}]})");
+  auto cl = ParseCommandLine({"--config", path});
+  ASSERT_TRUE(cl.ok()) << cl.status().ToString();
+  ASSERT_EQ(cl->config.access_keys.size(), 2u);
+  EXPECT_EQ(cl->config.access_keys[0].id, "AKIDADMIN");
+  EXPECT_EQ(cl->config.access_keys[0].secret, "s1");
+  EXPECT_TRUE(cl->config.access_keys[0].streams.empty());
+  EXPECT_EQ(cl->config.access_keys[0].rights, kRightRead | kRightWrite | kRightAdmin);
+  EXPECT_EQ(cl->config.access_keys[1].streams, (std::vector<std::string>{"cam-*", "door"}));
+  EXPECT_EQ(cl->config.access_keys[1].rights, kRightRead | kRightWrite);
+}
+
+TEST(Config, BadAccessKeysAreRefusedByName) {
+  TempDir dir;
+  std::string path = dir.File("streamarc.json");
+  for (const auto& [json, words] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"access-keys": [{"access-key-id": "A"}]})", "secret-access-key"},
+           {R"({"access-keys": [{"access-key-id": "", "secret-access-key": "s"}]})",
+            "non-empty"},
+           {R"({"access-keys": [{"access-key-id": "A/B", "secret-access-key": "s"}]})", "'/'"},
+           {R"({"access-keys": [{"access-key-id": "A", "secret-access-key": "s",
+                "actions": ["delete"]}]})",
+            "read, write and admin"},
+           {R"({"access-keys": [{"access-key-id": "A", "secret-access-key": "s",
+                "streams": []}]})",
+            "non-empty list"},
+           {R"({"access-keys": [{"access-key-id": "A", "secret-access-key": "s",
+                "secret": "x"}]})",
+            "unknown field"},
+           {R"({"access-keys": [{"access-key-id": "A", "secret-access-key": "s"},
+                                {"access-key-id": "A", "secret-access-key": "t"}]})",
+            "twice"},
+           {R"({"access-keys": ["A:s"]})", "object"}}) {
+    WriteFileOrDie(path, json);
+    auto cl = ParseCommandLine({"--config", path});
+    ASSERT_FALSE(cl.ok()) << json;
+    EXPECT_NE(cl.status().message().find(words), std::string::npos) << cl.status().ToString();
+  }
+}
+
+TEST(Config, AccessKeysAreNotTakenFromTheCommandLine) {
+  auto cl = ParseCommandLine(
+      {"--access-keys", R"({"access-key-id": "A", "secret-access-key": "s"})"});
+  ASSERT_FALSE(cl.ok());
+  EXPECT_NE(cl.status().message().find("config file"), std::string::npos);
+}
+
+TEST(Config, AllowUnauthenticatedIsASwitch) {
+  auto cl = ParseCommandLine({"--allow-unauthenticated", "--port", "9000"});
+  ASSERT_TRUE(cl.ok()) << cl.status().ToString();
+  EXPECT_TRUE(cl->config.allow_unauthenticated);
+  EXPECT_EQ(cl->config.port, 9000);
+  EXPECT_FALSE(ParseCommandLine({})->config.allow_unauthenticated);
+}
+
+TEST(Config, LoopbackAddresses) {
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"}) {
+    EXPECT_TRUE(IsLoopbackAddress(host)) << host;
+  }
+  for (const char* host : {"0.0.0.0", "::", "", "192.168.1.10", "128.0.0.1", "localhost.evil",
+                           "127.0.0.1.example", "10.0.0.1"}) {
+    EXPECT_FALSE(IsLoopbackAddress(host)) << host;
+  }
+}
+
 }  // namespace
 }  // namespace streamarc::server

@@ -6,9 +6,14 @@ namespace streamarc::testing {
 
 CommandOutput RunAws(const std::string& url, const std::vector<std::string>& args,
                      const std::string& region) {
+  return RunAwsAs({"AKIDEXAMPLE", "secret"}, url, args, region);
+}
+
+CommandOutput RunAwsAs(const AwsKey& key, const std::string& url,
+                       const std::vector<std::string>& args, const std::string& region) {
   std::vector<std::string> cmd = {"env",
-                                  "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
-                                  "AWS_SECRET_ACCESS_KEY=secret",
+                                  "AWS_ACCESS_KEY_ID=" + key.id,
+                                  "AWS_SECRET_ACCESS_KEY=" + key.secret,
                                   "AWS_DEFAULT_REGION=" + region,
                                   "AWS_PAGER=",
                                   "AWS_CONFIG_FILE=/dev/null",

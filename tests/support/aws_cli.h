@@ -15,4 +15,13 @@ namespace streamarc::testing {
 CommandOutput RunAws(const std::string& url, const std::vector<std::string>& args,
                      const std::string& region = "us-east-1");
 
+// As above, signed with this access key and secret.
+struct AwsKey {
+  std::string id;
+  std::string secret;
+};
+CommandOutput RunAwsAs(const AwsKey& key, const std::string& url,
+                       const std::vector<std::string>& args,
+                       const std::string& region = "us-east-1");
+
 }  // namespace streamarc::testing
