@@ -73,10 +73,10 @@ class DaemonImpl final : public Daemon {
     ASSIGN_OR_RETURN(archive_, archive::OpenLocalArchive(ao, *env_, clock_, log_));
     // Every route is registered through `routes`: the middleware chain runs before each
     // handler, in this order.
-    AuthOptions auth;
-    auth.keys = config_.access_keys;
+    auto auth = std::make_shared<AuthOptions>();
+    auth->keys = config_.access_keys;
     Router routes(http_, {RequestIdMiddleware(ids_), RequestGuard(GuardOptionsFromConfig(config_)),
-                          Authentication(std::move(auth), clock_)});
+                          Authentication(*auth, clock_)});
     routes.Route("GET", "/health", [this](const HttpRequest&) {
       nlohmann::json j = {{"status", "ok"},
                           {"version", kVersion},
@@ -92,6 +92,11 @@ class DaemonImpl final : public Daemon {
     RETURN_IF_ERROR(http_.Start());
     ControlPlaneOptions cp;
     ASSIGN_OR_RETURN(cp.data_endpoint, AdvertisedUrl(config_, http_.port()));
+    if (!config_.access_keys.empty()) {
+      cp.visible = [auth](const HttpRequest& req, const std::string& stream) {
+        return StreamVisible(req, *auth, stream);
+      };
+    }
     RegisterControlPlane(routes, *archive_, cp);
     put_media_ = std::make_unique<PutMediaService>(PutOptions(config_), *archive_, pool_, hub_,
                                                    clock_, log_);
