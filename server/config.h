@@ -50,6 +50,13 @@ struct Config {
   // Low-Latency HLS for LIVE fMP4 sessions, and its part target.
   bool hls_low_latency = true;
   int hls_part_target_ms = 333;
+  // The HTTP front's limits (server/http_server.h, HttpServerOptions, says what each does).
+  int request_head_timeout_seconds = 30;
+  int64_t min_body_bytes_per_second = 1024;
+  int send_timeout_seconds = 60;
+  int max_request_head_bytes = 32 << 10;
+  int max_connections = 10'000;
+  int max_connections_per_address = 1'000;
 };
 
 // What the command line asked for.
