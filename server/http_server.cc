@@ -608,6 +608,7 @@ class HttpServer::Impl final : public SessionHost {
       s.streaming = it->second(r, s.writer);
       if (s.streaming && !has_body) s.streaming->OnBodyEnd();
       if (!s.interim.empty()) lws_callback_on_writable(c.wsi);
+      Schedule(c);  // a "100 Continue" the client does not read
       return;
     }
     s.buffered = FindBuffered(r);

@@ -40,7 +40,9 @@ class HttpLimitsE2eTest : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(CurlCreateStream(server_.url(), kStream, 24, {"--max-time", "10"}));
   }
   void TearDown() override {
-    if (server_.pid() > 0) EXPECT_EQ(server_.Stop(), 0) << server_.log();
+    if (server_.pid() > 0) {
+      EXPECT_EQ(server_.Stop(), 0) << server_.log();
+    }
   }
 
   // /health on a fresh connection.
@@ -86,8 +88,9 @@ TEST_F(HttpLimitsE2eTest, GetMediaReadersThatStopReadingGiveTheirSlotsBack) {
   Start({"--send-timeout-seconds", "1"});
   auto input = MakeMedia(streamarc::testing::kH264AacMkv);
   ASSERT_TRUE(input.ok());
-  // History well past what the sockets buffer, so that an EARLIEST reader backs up.
-  for (int i = 0; i < 4; ++i) {
+  // History well past what the sockets buffer (on loopback the server's send buffer starts
+  // at about 2.6 MB), so that an EARLIEST reader backs up: 24 pushes, about 6.7 MB.
+  for (int i = 0; i < 24; ++i) {
     ASSERT_GE(CountOf(CurlPutMedia(server_.url(), {kStream, *input, "", true, {"-m", "60"}}),
                       "\"PERSISTED\""),
               1u);
