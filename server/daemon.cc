@@ -45,7 +45,7 @@ class DaemonImpl final : public Daemon {
         env_(archive::NewPosixEnv()),
         ids_(clock.NowMicros()),
         pool_(static_cast<size_t>(WorkerThreads(config)), 1024),
-        http_(HttpOptions(config), pool_, log) {}
+        http_(HttpOptions(config, ids_), pool_, log) {}
 
   static PutMediaOptions PutOptions(const Config& c) {
     PutMediaOptions o;
@@ -172,11 +172,19 @@ class DaemonImpl final : public Daemon {
         "requests from anyone (not recommended)");
   }
 
-  static HttpServerOptions HttpOptions(const Config& c) {
+  // `ids` outlives the server.
+  static HttpServerOptions HttpOptions(const Config& c, RequestIds& ids) {
     HttpServerOptions o;
     o.host = c.host;
     o.port = c.port;
     o.body_timeout_seconds = c.idle_timeout_seconds;
+    o.head_timeout_ms = int64_t{c.request_head_timeout_seconds} * 1000;
+    o.min_body_bytes_per_second = static_cast<uint64_t>(c.min_body_bytes_per_second);
+    o.send_timeout_ms = int64_t{c.send_timeout_seconds} * 1000;
+    o.max_head_bytes = static_cast<size_t>(c.max_request_head_bytes);
+    o.max_connections = static_cast<size_t>(c.max_connections);
+    o.max_connections_per_address = static_cast<size_t>(c.max_connections_per_address);
+    o.request_id = [&ids] { return ids.Next(); };
     return o;
   }
 
