@@ -63,8 +63,7 @@ double InProcessMicros(const server::HttpRequest& r, const server::AuthOptions& 
   int refused = 0;
   const auto t0 = Clock::now();
   for (int i = 0; i < kRounds; ++i) refused += server::Authenticate(r, o, now) ? 1 : 0;
-  const double us =
-      std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / kRounds;
+  const double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / kRounds;
   if (refused != 0) std::printf("  (unexpected: %d refusals)\n", refused);
   return us;
 }
@@ -138,10 +137,11 @@ int main(int argc, char** argv) {
                           .count();
 
   server::AuthOptions options;
-  options.keys = {{kKeyId, kSecret, {}, server::kRightRead | server::kRightWrite | server::kRightAdmin}};
+  options.keys = {
+      {kKeyId, kSecret, {}, server::kRightRead | server::kRightWrite | server::kRightAdmin}};
   std::printf("sigv4_auth_bench: SigV4 verification, one core\n");
-  const double describe =
-      InProcessMicros(SignedRequest("/describeStream", R"({"StreamName":"cam-1"})", now), options, now);
+  const double describe = InProcessMicros(
+      SignedRequest("/describeStream", R"({"StreamName":"cam-1"})", now), options, now);
   const double getmedia = InProcessMicros(
       SignedRequest("/getMedia",
                     R"({"StreamName":"cam-1","StartSelector":{"StartSelectorType":"NOW"}})", now),
@@ -149,9 +149,10 @@ int main(int argc, char** argv) {
   const double put = InProcessMicros(SignedRequest("/putMedia", "", now), options, now);
   std::printf("  in process: DescribeStream %.2f us, GetMedia %.2f us, PutMedia head %.2f us\n",
               describe, getmedia, put);
-  std::printf("  PutMedia: verified once per connection, %.2f us per 40-minute connection "
-              "(%.1e of a core per camera)\n",
-              put, put / (40 * 60 * 1e6));
+  std::printf(
+      "  PutMedia: verified once per connection, %.2f us per 40-minute connection "
+      "(%.1e of a core per camera)\n",
+      put, put / (40 * 60 * 1e6));
 
   const std::string dir = std::filesystem::temp_directory_path() / "sigv4_auth_bench";
   std::filesystem::remove_all(dir);
@@ -187,13 +188,14 @@ int main(int argc, char** argv) {
   }
   std::filesystem::remove_all(dir);
   std::printf("  loopback DescribeStream, %d requests on one connection:\n", n);
-  std::printf("    unsigned (reference): server CPU %.1f us/request, p50 %.0f us, p99 %.0f us, "
-              "%d failed\n",
-              unsigned_r.cpu_us_per_request, unsigned_r.p50_us, unsigned_r.p99_us,
-              unsigned_r.failures);
-  std::printf("    signed:               server CPU %.1f us/request, p50 %.0f us, p99 %.0f us, "
-              "%d failed\n",
-              signed_r.cpu_us_per_request, signed_r.p50_us, signed_r.p99_us, signed_r.failures);
+  std::printf(
+      "    unsigned (reference): server CPU %.1f us/request, p50 %.0f us, p99 %.0f us, "
+      "%d failed\n",
+      unsigned_r.cpu_us_per_request, unsigned_r.p50_us, unsigned_r.p99_us, unsigned_r.failures);
+  std::printf(
+      "    signed:               server CPU %.1f us/request, p50 %.0f us, p99 %.0f us, "
+      "%d failed\n",
+      signed_r.cpu_us_per_request, signed_r.p50_us, signed_r.p99_us, signed_r.failures);
   std::printf("    ratio signed/unsigned: CPU %.2fx, p50 %.2fx, p99 %.2fx\n",
               signed_r.cpu_us_per_request / unsigned_r.cpu_us_per_request,
               signed_r.p50_us / unsigned_r.p50_us, signed_r.p99_us / unsigned_r.p99_us);

@@ -92,7 +92,6 @@ std::string CanonicalQuery(std::string_view query) {
   return out;
 }
 
-
 bool IsHex64(std::string_view s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -100,8 +99,7 @@ bool IsHex64(std::string_view s) {
 }
 
 bool IsDigits(std::string_view s) {
-  return !s.empty() &&
-         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // "AKID/YYYYMMDD/region/service/aws4_request" into `out`.

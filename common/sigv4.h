@@ -73,9 +73,9 @@ std::string AmzDate(int64_t micros_since_epoch);
 // `signed_headers` and compares.
 struct SignedBy {
   std::string access_key;
-  std::string date;     // the credential scope's YYYYMMDD
-  std::string region;   // as the client scoped it
-  std::string service;  // "kinesisvideo" for every KVS API
+  std::string date;                         // the credential scope's YYYYMMDD
+  std::string region;                       // as the client scoped it
+  std::string service;                      // "kinesisvideo" for every KVS API
   std::vector<std::string> signed_headers;  // lowercase, in the order listed
   std::string signature;                    // 64 lowercase hex digits
   bool presigned = false;

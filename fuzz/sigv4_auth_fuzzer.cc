@@ -25,8 +25,8 @@ std::string Field(std::string_view* in) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace streamarc;
   if (size < 1) return 0;
-  static const char* const kPaths[] = {"/describeStream", "/putMedia", "/getMedia",
-                                       "/thumbnail", "/listStreams", "/noSuchOperation"};
+  static const char* const kPaths[] = {"/describeStream", "/putMedia",    "/getMedia",
+                                       "/thumbnail",      "/listStreams", "/noSuchOperation"};
   std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
   server::HttpRequest r;
   r.path = kPaths[data[0] % 6];

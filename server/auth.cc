@@ -131,8 +131,8 @@ Result<const AccessKey*, KvsError> VerifySignature(const HttpRequest& req,
                   "Missing Authentication Token: this server requires requests signed with "
                   "AWS Signature Version 4 by one of its access keys");
   }
-  auto parsed =
-      presigned ? sigv4::ParsePresignedQuery(req.raw_query) : sigv4::ParseAuthorization(*authorization);
+  auto parsed = presigned ? sigv4::ParsePresignedQuery(req.raw_query)
+                          : sigv4::ParseAuthorization(*authorization);
   if (!parsed.ok()) {
     return Refuse(KvsErrorType::kIncompleteSignature, parsed.status().message());
   }
@@ -158,7 +158,8 @@ Result<const AccessKey*, KvsError> VerifySignature(const HttpRequest& req,
     amz_date = *d;
   }
   auto signed_at = sigv4::ParseAmzDate(amz_date);
-  if (!signed_at.ok()) return Refuse(KvsErrorType::kIncompleteSignature, signed_at.status().message());
+  if (!signed_at.ok())
+    return Refuse(KvsErrorType::kIncompleteSignature, signed_at.status().message());
   if (amz_date.substr(0, 8) != by.date) {
     return Refuse(KvsErrorType::kInvalidSignature,
                   "Date in Credential scope does not match YYYYMMDD from X-Amz-Date");
@@ -170,7 +171,8 @@ Result<const AccessKey*, KvsError> VerifySignature(const HttpRequest& req,
   }
   if ((!presigned && *signed_at < now_us - options.max_skew_us) ||
       *signed_at > now_us + options.max_skew_us) {
-    return Refuse(KvsErrorType::kInvalidSignature, SkewMessage(amz_date, now_us, options.max_skew_us));
+    return Refuse(KvsErrorType::kInvalidSignature,
+                  SkewMessage(amz_date, now_us, options.max_skew_us));
   }
 
   sigv4::Request canonical;
@@ -270,23 +272,22 @@ std::optional<KvsError> Authenticate(const HttpRequest& req, const AuthOptions& 
   auto key = VerifySignature(req, options, now_us);
   if (!key.ok()) return key.error();
   if (need.right != 0 && ((*key)->rights & need.right) == 0) {
-    return Refuse(KvsErrorType::kAccessDenied,
-                  "access key " + (*key)->id + " may not perform " + req.path.substr(1) +
-                      ": it needs the " + std::string(RightName(need.right)) + " action");
+    return Refuse(KvsErrorType::kAccessDenied, "access key " + (*key)->id + " may not perform " +
+                                                   req.path.substr(1) + ": it needs the " +
+                                                   std::string(RightName(need.right)) + " action");
   }
   if (need.names_stream && !(*key)->streams.empty()) {
     const std::string stream = RequestStream(req);
     if (stream.empty() || !StreamAllowed(**key, stream)) {
-      return Refuse(KvsErrorType::kAccessDenied,
-                    "access key " + (*key)->id + " may not perform " + req.path.substr(1) +
-                        " on stream \"" + stream + "\": it is limited to the streams it lists");
+      return Refuse(KvsErrorType::kAccessDenied, "access key " + (*key)->id + " may not perform " +
+                                                     req.path.substr(1) + " on stream \"" + stream +
+                                                     "\": it is limited to the streams it lists");
     }
   }
   return std::nullopt;
 }
 
-bool StreamVisible(const HttpRequest& req, const AuthOptions& options,
-                   const std::string& stream) {
+bool StreamVisible(const HttpRequest& req, const AuthOptions& options, const std::string& stream) {
   if (options.keys.empty()) return true;
   const std::string* authorization = req.FindHeader("authorization");
   auto by = authorization != nullptr ? sigv4::ParseAuthorization(*authorization)

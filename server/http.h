@@ -17,9 +17,9 @@ struct Header {
 };
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // "/describeStream", without the query
-  std::string query;   // "a=1&b=2" (lws URL-decodes each argument), without the '?'
+  std::string method;     // "GET", "POST", ...
+  std::string path;       // "/describeStream", without the query
+  std::string query;      // "a=1&b=2" (lws URL-decodes each argument), without the '?'
   std::string raw_query;  // the query as received, still percent-encoded (SigV4 signs it)
   std::vector<Header> headers;
   std::string body;  // whole body for buffered handlers; empty for streaming ones

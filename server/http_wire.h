@@ -25,8 +25,8 @@ namespace streamarc::server {
 
 struct RequestHead {
   std::string method;
-  std::string path;   // percent-decoded
-  std::string query;  // each name and value percent-decoded ('+' is a space), joined by '&'
+  std::string path;       // percent-decoded
+  std::string query;      // each name and value percent-decoded ('+' is a space), joined by '&'
   std::string raw_query;  // as received, without the '?'
   int minor_version = 1;
   std::vector<Header> headers;  // names lower-cased, values trimmed, in arrival order

@@ -122,9 +122,8 @@ class CollectingHandler final : public StreamingHandler {
     if (request_.body.size() > max_body_) {
       done_ = true;
       HttpResponse r = KvsErrorResponse(
-          {KvsErrorType::kInvalidArgument,
-           InvalidArgument("the request body is larger than " + std::to_string(max_body_) +
-                           " bytes")});
+          {KvsErrorType::kInvalidArgument, InvalidArgument("the request body is larger than " +
+                                                           std::to_string(max_body_) + " bytes")});
       if (chain_) AddHeaders(&r.headers, ChainHeaders(*chain_, request_));
       writer_->Respond(std::move(r));
     }

@@ -72,24 +72,25 @@ class AuthE2eTest : public ::testing::Test {
 TEST_F(AuthE2eTest, TheAwsCliSignsWithAConfiguredKey) {
   As(kAdmin, {"kinesisvideo", "create-stream", "--stream-name", "cam-1"});
   As(kAdmin, {"kinesisvideo", "create-stream", "--stream-name", "door"});
-  EXPECT_EQ(As(kViewer, {"kinesisvideo", "describe-stream", "--stream-name", "door"})["StreamInfo"]
-                ["StreamName"],
+  EXPECT_EQ(As(kViewer, {"kinesisvideo", "describe-stream", "--stream-name",
+                         "door"})["StreamInfo"]["StreamName"],
             "door");
   EXPECT_EQ(As(kViewer, {"kinesisvideo", "list-streams"})["StreamInfoList"].size(), 2u);
   // A key limited to some streams lists those only.
   json cams = As(kCamera, {"kinesisvideo", "list-streams"})["StreamInfoList"];
   ASSERT_EQ(cams.size(), 1u) << cams.dump();
   EXPECT_EQ(cams[0]["StreamName"], "cam-1");
-  EXPECT_EQ(As(kCamera, {"kinesisvideo", "describe-stream", "--stream-name", "cam-1"})["StreamInfo"]
-                ["StreamName"],
+  EXPECT_EQ(As(kCamera, {"kinesisvideo", "describe-stream", "--stream-name",
+                         "cam-1"})["StreamInfo"]["StreamName"],
             "cam-1");
   EXPECT_FALSE(As(kCamera, {"kinesisvideo", "get-data-endpoint", "--stream-name", "cam-1",
                             "--api-name", "PUT_MEDIA"})["DataEndpoint"]
                    .empty());
 
   // A right the key does not hold, or a stream outside its list.
-  ExpectRefused(kViewer, {"kinesisvideo", "delete-stream", "--stream-arn",
-                          "arn:aws:kinesisvideo:us-east-1:000000000000:stream/door/1"},
+  ExpectRefused(kViewer,
+                {"kinesisvideo", "delete-stream", "--stream-arn",
+                 "arn:aws:kinesisvideo:us-east-1:000000000000:stream/door/1"},
                 "AccessDeniedException");
   ExpectRefused(kCamera, {"kinesisvideo", "describe-stream", "--stream-name", "door"},
                 "AccessDeniedException");
@@ -144,9 +145,9 @@ TEST_F(AuthE2eTest, PresignedUrlsFromBotocore) {
         "botocore.auth.SigV4QueryAuth(c, 'kinesisvideo', 'us-east-1', expires=int(sys.argv[4]))"
         ".add_auth(r)\n"
         "print(r.url)\n";
-    auto r = RunCommand({"python3", "-c", script, kCamera.id, kCamera.secret,
-                         server_.url() + "/thumbnail?StreamName=" + stream,
-                         std::to_string(expires)});
+    auto r =
+        RunCommand({"python3", "-c", script, kCamera.id, kCamera.secret,
+                    server_.url() + "/thumbnail?StreamName=" + stream, std::to_string(expires)});
     EXPECT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->out : "");
     return r.ok() ? r->out.substr(0, r->out.find('\n')) : "";
   };
@@ -166,8 +167,9 @@ TEST_F(AuthE2eTest, PresignedUrlsFromBotocore) {
 }
 
 TEST_F(AuthE2eTest, UnsignedRequestsGetKvsShapedRefusals) {
-  const std::string describe = Curl({"-X", "POST", "-H", "content-type: application/json", "-d",
-                                     R"({"StreamName":"cam-1"})", server_.url() + "/describeStream"});
+  const std::string describe =
+      Curl({"-X", "POST", "-H", "content-type: application/json", "-d", R"({"StreamName":"cam-1"})",
+            server_.url() + "/describeStream"});
   EXPECT_NE(describe.find("HTTP/1.1 403"), std::string::npos) << describe;
   EXPECT_NE(describe.find("x-amzn-errortype: MissingAuthenticationTokenException"),
             std::string::npos)
@@ -189,14 +191,12 @@ TEST_F(AuthE2eTest, UnsignedRequestsGetKvsShapedRefusals) {
 TEST(AuthStartTest, AnExposedAddressNeedsKeysOrConsent) {
   TempDir dir;
   // `timeout`: were the refusal missing, the server would run instead of exiting.
-  auto refused = RunCommand({"timeout", "30", StreamarcdPath(), "--host", "0.0.0.0", "--port",
-                             "0", "--public-url", "http://127.0.0.1:9", "--data-dir",
-                             dir.File("data")});
+  auto refused = RunCommand({"timeout", "30", StreamarcdPath(), "--host", "0.0.0.0", "--port", "0",
+                             "--public-url", "http://127.0.0.1:9", "--data-dir", dir.File("data")});
   ASSERT_TRUE(refused.ok());
   EXPECT_NE(refused->exit_code, 0);
   EXPECT_NE(refused->exit_code, 124) << "still running after 30 s: " << refused->out;
-  EXPECT_NE(refused->out.find("no access keys are configured"), std::string::npos)
-      << refused->out;
+  EXPECT_NE(refused->out.find("no access keys are configured"), std::string::npos) << refused->out;
   EXPECT_NE(refused->out.find("access-keys"), std::string::npos) << refused->out;
   EXPECT_NE(refused->out.find("--allow-unauthenticated"), std::string::npos) << refused->out;
 
@@ -218,10 +218,11 @@ TEST(AuthStartTest, AnExposedAddressNeedsKeysOrConsent) {
 
   WriteFileOrDie(dir.File("keys.json"), kKeys);
   ServerProcess keyed;
-  ASSERT_TRUE(keyed.Start(dir.File("data"), {"--host", "0.0.0.0", "--public-url",
-                                             "http://127.0.0.1:9", "--config",
-                                             dir.File("keys.json")})
-                  .ok())
+  ASSERT_TRUE(
+      keyed
+          .Start(dir.File("data"), {"--host", "0.0.0.0", "--public-url", "http://127.0.0.1:9",
+                                    "--config", dir.File("keys.json")})
+          .ok())
       << keyed.log();
   CommandOutput listed = RunAwsAs(kViewer, keyed.url(), {"kinesisvideo", "list-streams"});
   EXPECT_EQ(listed.exit_code, 0) << listed.out;

@@ -129,9 +129,9 @@ TEST(PutCliAuthTest, SignsWithItsKeyAndARefusalIsClear) {
   auto put = [&](const std::string& stream, std::vector<std::string> env_extra) {
     std::vector<std::string> argv = GstEnv();
     argv.insert(argv.end(), env_extra.begin(), env_extra.end());
-    argv.insert(argv.end(), {PutPath(), "--endpoint", server.url(), "--stream", stream,
-                             "--test-pattern", "--duration", "2", "--width", "160", "--height",
-                             "120", "--fps", "15"});
+    argv.insert(argv.end(),
+                {PutPath(), "--endpoint", server.url(), "--stream", stream, "--test-pattern",
+                 "--duration", "2", "--width", "160", "--height", "120", "--fps", "15"});
     auto r = RunCommand(argv);
     EXPECT_TRUE(r.ok());
     return r.ok() ? *r : CommandOutput{};

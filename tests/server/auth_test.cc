@@ -15,8 +15,8 @@ namespace {
 constexpr int64_t kNow = 1'764'000'000'000'000;  // 2025-11-24T16:00:00Z
 constexpr int64_t kMinute = 60'000'000;
 
-AccessKey Key(std::string id, std::string secret, uint8_t rights = kRightRead | kRightWrite |
-                                                                   kRightAdmin,
+AccessKey Key(std::string id, std::string secret,
+              uint8_t rights = kRightRead | kRightWrite | kRightAdmin,
               std::vector<std::string> streams = {}) {
   return AccessKey{std::move(id), std::move(secret), std::move(streams), rights};
 }
@@ -51,8 +51,8 @@ HttpRequest Signed(HttpRequest r, const std::string& id, const std::string& secr
   s.path = r.path;
   s.query = r.raw_query;
   for (const Header& h : r.headers) s.headers.emplace_back(h.name, h.value);
-  s.payload_sha256_hex = r.path == "/putMedia" ? std::string(sigv4::kEmptyPayloadSha256)
-                                               : Sha256Hex(r.body);
+  s.payload_sha256_hex =
+      r.path == "/putMedia" ? std::string(sigv4::kEmptyPayloadSha256) : Sha256Hex(r.body);
   auto add = sigv4::Sign(s, {id, secret, ""}, "us-west-2", service, now);
   EXPECT_TRUE(add.ok());
   for (const auto& [name, value] : *add) r.headers.push_back({Lower(name), value});
@@ -107,8 +107,7 @@ TEST(Auth, ARequestSignedByAKnownKeyPasses) {
 }
 
 TEST(Auth, AnUnsignedRequestIsMissingItsToken) {
-  EXPECT_EQ(Check(Post("/describeStream", kDescribe)),
-            KvsErrorType::kMissingAuthenticationToken);
+  EXPECT_EQ(Check(Post("/describeStream", kDescribe)), KvsErrorType::kMissingAuthenticationToken);
 }
 
 TEST(Auth, AWrongSecretOrAnUnknownKeyIsRefused) {
@@ -208,11 +207,9 @@ TEST(Auth, EachOperationNeedsItsRight) {
             KvsErrorType::kAccessDenied);
   EXPECT_EQ(Check(Signed(Post("/createStream", kDescribe), "AKIDCAM", "secret-cam")),
             KvsErrorType::kAccessDenied);
-  EXPECT_EQ(Check(Signed(Post("/createStream", kDescribe), "AKIDALL", "secret-all")),
-            std::nullopt);
+  EXPECT_EQ(Check(Signed(Post("/createStream", kDescribe), "AKIDALL", "secret-all")), std::nullopt);
   // An unknown operation needs a valid signature only; its handler answers 404.
-  EXPECT_EQ(Check(Signed(Post("/noSuchOperation", "{}"), "AKIDREAD", "secret-read")),
-            std::nullopt);
+  EXPECT_EQ(Check(Signed(Post("/noSuchOperation", "{}"), "AKIDREAD", "secret-read")), std::nullopt);
   EXPECT_EQ(Check(Post("/noSuchOperation", "{}")), KvsErrorType::kMissingAuthenticationToken);
 }
 
@@ -254,7 +251,8 @@ TEST(Auth, PresignedUrlsAreVerifiedUntilTheyExpire) {
   EXPECT_EQ(Check(r), std::nullopt);
   EXPECT_EQ(Check(r, kNow + 299'000'000), std::nullopt);
   EXPECT_EQ(Check(r, kNow + 301'000'000), KvsErrorType::kInvalidSignature);
-  HttpRequest other = Presigned("/thumbnail", "StreamName=door", "AKIDCAM", "secret-cam", kNow, 300);
+  HttpRequest other =
+      Presigned("/thumbnail", "StreamName=door", "AKIDCAM", "secret-cam", kNow, 300);
   EXPECT_EQ(Check(other), KvsErrorType::kAccessDenied);
 
   HttpRequest tampered = r;

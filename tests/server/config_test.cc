@@ -181,8 +181,7 @@ TEST(Config, BadAccessKeysAreRefusedByName) {
   std::string path = dir.File("streamarc.json");
   for (const auto& [json, words] : std::vector<std::pair<std::string, std::string>>{
            {R"({"access-keys": [{"access-key-id": "A"}]})", "secret-access-key"},
-           {R"({"access-keys": [{"access-key-id": "", "secret-access-key": "s"}]})",
-            "non-empty"},
+           {R"({"access-keys": [{"access-key-id": "", "secret-access-key": "s"}]})", "non-empty"},
            {R"({"access-keys": [{"access-key-id": "A/B", "secret-access-key": "s"}]})", "'/'"},
            {R"({"access-keys": [{"access-key-id": "A", "secret-access-key": "s",
                 "actions": ["delete"]}]})",
@@ -205,8 +204,8 @@ TEST(Config, BadAccessKeysAreRefusedByName) {
 }
 
 TEST(Config, AccessKeysAreNotTakenFromTheCommandLine) {
-  auto cl = ParseCommandLine(
-      {"--access-keys", R"({"access-key-id": "A", "secret-access-key": "s"})"});
+  auto cl =
+      ParseCommandLine({"--access-keys", R"({"access-key-id": "A", "secret-access-key": "s"})"});
   ASSERT_FALSE(cl.ok());
   EXPECT_NE(cl.status().message().find("config file"), std::string::npos);
 }

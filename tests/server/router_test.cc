@@ -193,15 +193,16 @@ class RouterWithBodyTest : public ::testing::Test {
       return std::nullopt;
     };
     Router routes(server_.http(), std::move(m));
-    routes.RouteWithBody("POST", "/collected", 64,
-                         [this](const HttpRequest& r, std::shared_ptr<ResponseWriter> w)
-                             -> std::unique_ptr<StreamingHandler> {
-                           ++handled_;
-                           w->Begin(200, "text/plain", {});
-                           w->Write("got " + r.body);
-                           w->End();
-                           return nullptr;
-                         });
+    routes.RouteWithBody(
+        "POST", "/collected", 64,
+        [this](const HttpRequest& r,
+               std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
+          ++handled_;
+          w->Begin(200, "text/plain", {});
+          w->Write("got " + r.body);
+          w->End();
+          return nullptr;
+        });
     ASSERT_TRUE(server_.Start().ok());
   }
   void TearDown() override { server_.Stop(); }
