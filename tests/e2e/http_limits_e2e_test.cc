@@ -104,18 +104,22 @@ TEST_F(HttpLimitsE2eTest, GetMediaReadersThatStopReadingGiveTheirSlotsBack) {
     ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
     stalled.push_back(fd);
   }
-  // Once the send timeout has dropped them, a fourth reader is served (until then it may get
-  // ConnectionLimitExceededException).
+  // A fourth reader is first refused (ConnectionLimitExceededException: the stalled ones hold
+  // the slots), then served once the send timeout has dropped them. A probe served before
+  // any refusal came before the stalled requests were read (a busy machine): it proves
+  // nothing, and leaves its slot when it closes.
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   std::string last;
-  bool served = false;
+  bool refused = false, served = false;
   while (!served && Clock::now() < deadline) {
     RawHttp reader(server_.port());
     reader.Send(GetMediaRequest("NOW"));
     last = reader.ReadUntil("\r\n\r\n");
-    served = last.rfind("HTTP/1.1 200", 0) == 0;
+    refused = refused || last.find("ConnectionLimitExceeded") != std::string::npos;
+    served = refused && last.rfind("HTTP/1.1 200", 0) == 0;
     if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  EXPECT_TRUE(refused) << "the stalled readers never held the slots: " << last.substr(0, 300);
   EXPECT_TRUE(served) << "the stalled readers still hold the slots: " << last.substr(0, 300);
   EXPECT_NE(server_.log().find("send timeout"), std::string::npos) << server_.log();
   for (int fd : stalled) close(fd);

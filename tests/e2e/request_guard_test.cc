@@ -233,6 +233,7 @@ TEST_F(RequestGuardTest, WildcardHostNeedsAPublicUrl) {
   EXPECT_NE(server::UsageText().find("--public-url"), std::string::npos);
 
   config.public_url = "http://192.0.2.10:8080";
+  config.allow_unauthenticated = true;  // no access keys: the guard alone is under test
   auto daemon = server::Daemon::Create(config, clock, log);
   ASSERT_TRUE(daemon.ok()) << daemon.status().ToString();
   std::thread runner([&] { (*daemon)->Run(); });
