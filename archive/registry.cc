@@ -1,6 +1,7 @@
 // The stream registry's archive side: validation, versions and the in-memory cache; the
 // StreamRegistry stores.
 #include "archive/local_archive.h"
+#include "archive/tags.h"
 
 namespace streamarc::archive {
 namespace {
@@ -10,14 +11,6 @@ constexpr size_t kMaxTags = 50;
 Status ValidateRetention(int hours) {
   if (hours != 0 && (hours < kMinRetentionHours || hours > kMaxRetentionHours)) {
     return OutOfRange("retention must be 0 or 1 to 87600 hours, got " + std::to_string(hours));
-  }
-  return Status::Ok();
-}
-
-Status ValidateTags(const std::map<std::string, std::string>& tags) {
-  for (const auto& [k, v] : tags) {
-    if (k.empty() || k.size() > 128) return InvalidArgument("tag key must be 1-128 characters");
-    if (v.size() > 256) return InvalidArgument("tag value must be at most 256 characters");
   }
   return Status::Ok();
 }
@@ -150,6 +143,13 @@ Status LocalArchive::TagStream(const StreamRef& ref,
 Status LocalArchive::UntagStream(const StreamRef& ref, const std::vector<std::string>& keys) {
   MutexLock registry(registry_mu_);
   ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
+  // KVS checks the keys to remove as it checks keys to add, except that a key stored before
+  // these checks existed can still be removed.
+  using Tags = std::map<std::string, std::string>;
+  ASSIGN_OR_RETURN(Tags stored, registry_->Tags(s.id));
+  for (const std::string& key : keys) {
+    if (!stored.count(key)) RETURN_IF_ERROR(ValidateTagKey(key));
+  }
   return registry_->RemoveTags(s.id, keys);
 }
 

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <set>
+#include <string>
 #include <string_view>
 
 #include "playback/get_media_request.h"
@@ -72,6 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       CheckStream(r->stream);
       Check(!r->fragments.empty() && r->fragments.size() <= playback::kMaxFragmentList);
       for (const auto& n : r->fragments) Check(Digits(n));
+      std::set<std::string> distinct(r->fragments.begin(), r->fragments.end());
+      Check(distinct.size() == r->fragments.size());
       break;
     }
   }

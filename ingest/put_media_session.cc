@@ -24,6 +24,14 @@ constexpr char kNoStream[] = "The requested stream is not found or not active.";
 // A timer that fires a little early is re-armed for the rest, never for less than this.
 constexpr int64_t kMinTimerDelayUs = 1'000;
 
+// The ERROR ack for a fragment the archive refused or failed to store. kNotFound is the
+// archive's word for a stream deleted while this session streams (Append refuses it, and
+// fragments still queued fail with it): KVS's 4008, after which a producer stops the stream.
+// Anything else is 5001, which a producer retries.
+AckErrorId ArchiveAckFor(const Status& s) {
+  return s.code() == Code::kNotFound ? AckErrorId::kStreamNotActive : AckErrorId::kArchivalError;
+}
+
 }  // namespace
 
 class PutMediaService::Impl : public std::enable_shared_from_this<Impl> {
@@ -238,7 +246,8 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     if (!number.ok()) {
       svc_.log_.Warn("putmedia", "archive refused a fragment",
                      {{"stream", stream_name_}, {"error", number.status().ToString()}});
-      // Stops the fragmenter; the session ends with 5001 (the producer resends).
+      // Stops the fragmenter; the session ends with an ERROR ack (Fail: 4008 for a deleted
+      // stream, else 5001, which the producer resends).
       return number.status();
     }
     if (for_parts) {
@@ -299,6 +308,10 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     info_ = *info;
     stream_name_ = info_.name;
     if (info_.status != archive::StreamStatus::kActive) return Refuse(NotFound(kNoStream));
+    // Appends name the stream by its ARN, which holds its creation time: should the stream be
+    // deleted and one of the same name created while this session streams, this session's
+    // fragments are refused (4008) rather than stored in the new stream.
+    ref_ = archive::StreamRef::Arn(info_.arn);
     // One producer per stream, with room for a connection rotation.
     auto& list = svc_.by_stream_[stream_name_];
     std::erase_if(list, [](const std::weak_ptr<Session>& w) { return w.expired(); });
@@ -377,7 +390,11 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
 
   void Fail(const Status& s) {
     FragmentError e = fragmenter_->ErrorFor(s);
-    if (e.ack == AckErrorId::kNone) e.ack = AckErrorId::kArchivalError;  // the sink refused
+    // 5001 is the fragmenter's word for "the sink refused"; the sink is this session, which
+    // refuses only what the archive refused, so the archive's status says which ack it is.
+    if (e.ack == AckErrorId::kNone || e.ack == AckErrorId::kArchivalError) {
+      e.ack = ArchiveAckFor(e.status);
+    }
     svc_.log_.Warn("putmedia", "session refused",
                    {{"stream", stream_name_},
                     {"error", e.status.ToString()},
@@ -398,7 +415,7 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
       const Outstanding& o = outstanding_.front();
       if (o.result->ok()) svc_.Count(&Counters::persisted);
       Ack(o.result->ok() ? AckEvent::Persisted(o.tc, o.number)
-                         : AckEvent::Error(o.tc, o.number, AckErrorId::kArchivalError));
+                         : AckEvent::Error(o.tc, o.number, ArchiveAckFor(*o.result)));
       outstanding_.pop_front();
     }
     MaybeEnd();

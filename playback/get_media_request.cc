@@ -1,6 +1,8 @@
 #include "playback/get_media_request.h"
 
 #include <nlohmann/json.hpp>
+#include <string_view>
+#include <unordered_set>
 
 #include "common/kvs_request.h"
 #include "playback/json_fields.h"
@@ -122,14 +124,22 @@ Result<FragmentListRequest> ParseFragmentListRequest(std::string_view body) {
     return InvalidArgument("Fragments must hold 1 to " + std::to_string(kMaxFragmentList) +
                            " fragment numbers");
   }
+  // A number asked for twice is refused: each repeat would send the whole fragment again, so
+  // one small request could ask for a thousand copies of a 50 MB fragment.
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(list->size());
+  r.fragments.reserve(list->size());
   for (const json& n : *list) {
     if (!n.is_string()) return InvalidArgument("Fragments must hold strings");
-    std::string s = n.get<std::string>();
+    const std::string& s = n.get_ref<const std::string&>();
     if (s.empty() || s.size() > 128 || !AllDigits(s)) {
       return InvalidArgument("fragment number \"" + s.substr(0, 140) +
                              "\" must be 1 to 128 digits");
     }
-    r.fragments.push_back(std::move(s));
+    if (!seen.insert(s).second) {
+      return InvalidArgument("Fragments lists fragment number " + s + " more than once");
+    }
+    r.fragments.push_back(s);
   }
   return r;
 }

@@ -35,12 +35,12 @@ struct GetMediaRequest {
 // ListFragments' default page size (KVS: 100) and bounds.
 inline constexpr int kDefaultListMaxResults = 100;
 inline constexpr int kMaxListMaxResults = 1000;
-// GetMediaForFragmentList takes 1 to this many fragment numbers.
+// GetMediaForFragmentList takes 1 to this many fragment numbers, each at most once.
 inline constexpr size_t kMaxFragmentList = 1000;
 
 struct FragmentListRequest {
   archive::StreamRef stream;
-  std::vector<std::string> fragments;  // in the order asked
+  std::vector<std::string> fragments;  // in the order asked, no number twice
 };
 
 Result<GetMediaRequest> ParseGetMediaRequest(std::string_view body);

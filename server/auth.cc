@@ -244,7 +244,7 @@ Requirement RequirementOf(const HttpRequest& req) {
 std::string RequestStream(const HttpRequest& req) {
   if (const std::string* name = req.FindHeader("x-amzn-stream-name")) return *name;
   auto from_arn = [](const std::string& arn) {
-    auto name = StreamNameFromArn(arn);
+    auto name = kvs::StreamNameFromArn(arn);
     return name.ok() ? *name : std::string();
   };
   if (const std::string* arn = req.FindHeader("x-amzn-stream-arn")) return from_arn(*arn);
@@ -283,6 +283,18 @@ std::optional<KvsError> Authenticate(const HttpRequest& req, const AuthOptions& 
     }
   }
   return std::nullopt;
+}
+
+bool StreamVisible(const HttpRequest& req, const AuthOptions& options,
+                   const std::string& stream) {
+  if (options.keys.empty()) return true;
+  const std::string* authorization = req.FindHeader("authorization");
+  auto by = authorization != nullptr ? sigv4::ParseAuthorization(*authorization)
+                                     : sigv4::ParsePresignedQuery(req.raw_query);
+  if (!by.ok()) return false;
+  const auto key = std::find_if(options.keys.begin(), options.keys.end(),
+                                [&](const AccessKey& k) { return k.id == by->access_key; });
+  return key != options.keys.end() && StreamAllowed(*key, stream);
 }
 
 Middleware Authentication(AuthOptions options, const Clock& clock) {

@@ -50,6 +50,11 @@ std::string RequestStream(const HttpRequest& request);
 std::optional<KvsError> Authenticate(const HttpRequest& request, const AuthOptions& options,
                                      int64_t now_us);
 
+// Whether the key that signed `request` (one Authenticate let through) may act on `stream`:
+// how ListStreams leaves out the streams a limited key cannot see. True without keys.
+bool StreamVisible(const HttpRequest& request, const AuthOptions& options,
+                   const std::string& stream);
+
 // Authenticate as a Router middleware; `clock` outlives it.
 Middleware Authentication(AuthOptions options, const Clock& clock);
 

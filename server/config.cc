@@ -102,6 +102,25 @@ Status Apply(Config* c, const std::string& key, const std::string& value) {
   } else if (key == "idle-timeout-seconds") {
     RETURN_IF_ERROR(to_int(1, 3600, &n));
     c->idle_timeout_seconds = static_cast<int>(n);
+  } else if (key == "request-head-timeout-seconds") {
+    RETURN_IF_ERROR(to_int(1, 3600, &n));
+    c->request_head_timeout_seconds = static_cast<int>(n);
+  } else if (key == "min-body-bytes-per-second") {
+    RETURN_IF_ERROR(to_int(1, int64_t{1} << 30, &n));
+    c->min_body_bytes_per_second = n;
+  } else if (key == "send-timeout-seconds") {
+    RETURN_IF_ERROR(to_int(1, 3600, &n));
+    c->send_timeout_seconds = static_cast<int>(n);
+  } else if (key == "max-request-head-bytes") {
+    // SigV4 with an STS session token fits in 16 KiB with room to spare.
+    RETURN_IF_ERROR(to_int(16 << 10, 1 << 20, &n));
+    c->max_request_head_bytes = static_cast<int>(n);
+  } else if (key == "max-connections") {
+    RETURN_IF_ERROR(to_int(1, 1'000'000, &n));
+    c->max_connections = static_cast<int>(n);
+  } else if (key == "max-connections-per-address") {
+    RETURN_IF_ERROR(to_int(1, 1'000'000, &n));
+    c->max_connections_per_address = static_cast<int>(n);
   } else if (key == "max-total-bytes" || key == "min-free-bytes") {
     // Bytes, with an optional K, M, G or T suffix (powers of 1024); the floor takes "auto".
     uint64_t* out = key == "max-total-bytes" ? &c->max_total_bytes : &c->min_free_bytes;
@@ -239,6 +258,23 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
                                video across streams is deleted first, never a stream's
                                newest 10 s; when only that is left, new fragments get an
                                ERROR ack 5001 (the producer resends) until space frees up
+  --request-head-timeout-seconds N
+                               a request head (and the wait for the next one on a kept-
+                               alive connection) must arrive whole within N s (default 30)
+  --min-body-bytes-per-second N
+                               a buffered request body (not PutMedia's) gets 408 once it
+                               is slower than --idle-timeout-seconds plus one second per
+                               N bytes received (default 1024)
+  --send-timeout-seconds N     drop a response whose client reads nothing for N s
+                               (default 60): a stalled GetMedia reader frees its slot
+  --max-request-head-bytes N   request line plus headers, 16384 to 1048576 (default
+                               32768); larger get 431
+  --max-connections N          open connections in all (default 10000, and at most half
+                               the open-file limit); at the cap, the connection idle or
+                               reading a request longest is closed (never PutMedia or a
+                               response); if there is none, the new one gets 503
+  --max-connections-per-address N
+                               the same, per client address (default 1000)
   --help, --version
 
 Access keys (config file only, so that secrets stay out of process listings): with any,

@@ -74,6 +74,13 @@ struct Config {
   // listens on a loopback address only unless allow_unauthenticated.
   std::vector<AccessKey> access_keys;
   bool allow_unauthenticated = false;
+  // The HTTP front's limits (server/http_server.h, HttpServerOptions, says what each does).
+  int request_head_timeout_seconds = 30;
+  int64_t min_body_bytes_per_second = 1024;
+  int send_timeout_seconds = 60;
+  int max_request_head_bytes = 32 << 10;
+  int max_connections = 10'000;
+  int max_connections_per_address = 1'000;
 };
 
 // What the command line asked for.

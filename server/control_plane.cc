@@ -186,7 +186,7 @@ class ControlPlane {
     return JsonOk(json{{"StreamInfo", StreamInfoJson(*info)}}.dump());
   }
 
-  HttpResponse ListStreams(const json& body, const Fields& f) {
+  HttpResponse ListStreams(const HttpRequest& req, const json& body, const Fields& f) {
     int64_t max = 10000;
     std::string token, prefix;
     Status s = f.Int("MaxResults", false, 1, 10000, &max);
@@ -219,7 +219,11 @@ class ControlPlane {
     if (!list.ok()) return Refuse(list.status());
     json out = {{"StreamInfoList", json::array()}};
     size_t n = std::min(list->size(), static_cast<size_t>(max));
-    for (size_t i = 0; i < n; ++i) out["StreamInfoList"].push_back(StreamInfoJson((*list)[i]));
+    for (size_t i = 0; i < n; ++i) {
+      // A page may come out shorter than MaxResults; the token still moves past what it read.
+      if (opt_.visible && !opt_.visible(req, (*list)[i].name)) continue;
+      out["StreamInfoList"].push_back(StreamInfoJson((*list)[i]));
+    }
     if (n > 0 && (list->size() > n || static_cast<int64_t>(n) == ask)) {
       out["NextToken"] = Base64Encode((*list)[n - 1].name);
     }
@@ -383,7 +387,13 @@ void RegisterControlPlane(Router& http, archive::Archive& archive,
   };
   route("/createStream", [cp](const json&, const Fields& f) { return cp->CreateStream(f); });
   route("/describeStream", [cp](const json&, const Fields& f) { return cp->DescribeStream(f); });
-  route("/listStreams", [cp](const json& b, const Fields& f) { return cp->ListStreams(b, f); });
+  http.Route("POST", "/listStreams", [cp](const HttpRequest& req) {
+    json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      return Refuse(InvalidArgument("the request body is not a JSON object"));
+    }
+    return cp->ListStreams(req, body, Fields(body));
+  });
   route("/deleteStream", [cp](const json&, const Fields& f) { return cp->DeleteStream(f); });
   route("/updateStream", [cp](const json&, const Fields& f) { return cp->UpdateStream(f); });
   route("/updateDataRetention",

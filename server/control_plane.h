@@ -4,6 +4,7 @@
 // shapes and errors. Handlers run on the worker pool; they call the archive's registry.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "archive/archive.h"
@@ -14,6 +15,9 @@ namespace streamarc::server {
 
 struct ControlPlaneOptions {
   std::string data_endpoint;  // what GetDataEndpoint returns, e.g. "http://127.0.0.1:8080"
+  // Whether the caller of `request` may see `stream`: ListStreams leaves out the others
+  // (server/auth.h's StreamVisible for an access key limited to some streams). Null: all.
+  std::function<bool(const HttpRequest& request, const std::string& stream)> visible;
 };
 
 // Registers the routes. `archive` and `ids` outlive `http`.

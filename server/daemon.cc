@@ -45,7 +45,7 @@ class DaemonImpl final : public Daemon {
         env_(archive::NewPosixEnv()),
         ids_(clock.NowMicros()),
         pool_(static_cast<size_t>(WorkerThreads(config)), 1024),
-        http_(HttpOptions(config), pool_, log) {}
+        http_(HttpOptions(config, ids_), pool_, log) {}
 
   static PutMediaOptions PutOptions(const Config& c) {
     PutMediaOptions o;
@@ -73,10 +73,10 @@ class DaemonImpl final : public Daemon {
     ASSIGN_OR_RETURN(archive_, archive::OpenLocalArchive(ao, *env_, clock_, log_));
     // Every route is registered through `routes`: the middleware chain runs before each
     // handler, in this order.
-    AuthOptions auth;
-    auth.keys = config_.access_keys;
+    auto auth = std::make_shared<AuthOptions>();
+    auth->keys = config_.access_keys;
     Router routes(http_, {RequestIdMiddleware(ids_), RequestGuard(GuardOptionsFromConfig(config_)),
-                          Authentication(std::move(auth), clock_)});
+                          Authentication(*auth, clock_)});
     routes.Route("GET", "/health", [this](const HttpRequest&) {
       nlohmann::json j = {{"status", "ok"},
                           {"version", kVersion},
@@ -92,6 +92,11 @@ class DaemonImpl final : public Daemon {
     RETURN_IF_ERROR(http_.Start());
     ControlPlaneOptions cp;
     ASSIGN_OR_RETURN(cp.data_endpoint, AdvertisedUrl(config_, http_.port()));
+    if (!config_.access_keys.empty()) {
+      cp.visible = [auth](const HttpRequest& req, const std::string& stream) {
+        return StreamVisible(req, *auth, stream);
+      };
+    }
     RegisterControlPlane(routes, *archive_, cp);
     put_media_ = std::make_unique<PutMediaService>(PutOptions(config_), *archive_, pool_, hub_,
                                                    clock_, log_);
@@ -167,11 +172,19 @@ class DaemonImpl final : public Daemon {
         "requests from anyone (not recommended)");
   }
 
-  static HttpServerOptions HttpOptions(const Config& c) {
+  // `ids` outlives the server.
+  static HttpServerOptions HttpOptions(const Config& c, RequestIds& ids) {
     HttpServerOptions o;
     o.host = c.host;
     o.port = c.port;
     o.body_timeout_seconds = c.idle_timeout_seconds;
+    o.head_timeout_ms = int64_t{c.request_head_timeout_seconds} * 1000;
+    o.min_body_bytes_per_second = static_cast<uint64_t>(c.min_body_bytes_per_second);
+    o.send_timeout_ms = int64_t{c.send_timeout_seconds} * 1000;
+    o.max_head_bytes = static_cast<size_t>(c.max_request_head_bytes);
+    o.max_connections = static_cast<size_t>(c.max_connections);
+    o.max_connections_per_address = static_cast<size_t>(c.max_connections_per_address);
+    o.request_id = [&ids] { return ids.Next(); };
     return o;
   }
 

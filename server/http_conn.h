@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -84,6 +85,8 @@ struct Session {
   bool body_done = false;       // the whole request has arrived
   bool reading_paused = false;  // the streaming handler asked for a pause (back-pressure)
   bool keep_alive = true;       // the client allows another request on this connection
+  int64_t body_since_us = 0;    // a buffered body's rate deadline counts from here
+  uint64_t body_received = 0;   // its bytes so far
   // Response
   std::string interim;  // "100 Continue", written before the response
   bool response_started = false;
@@ -103,11 +106,23 @@ struct Session {
 struct Conn {
   lws* wsi = nullptr;
   std::string peer;
-  std::string in;     // received, not yet framed: the current body's rest, pipelined requests
-  size_t in_off = 0;  // bytes of `in` already consumed
+  std::string in;           // received, not yet framed: the current body's rest, pipelined requests
+  size_t in_off = 0;        // bytes of `in` already consumed
+  size_t head_scanned = 0;  // bytes of `in` (from in_off) known to hold no complete head
   Session* cur = nullptr;
   bool closing = false;  // a refused head: nothing more is read
   bool reading = true;   // rx flow control state last set
+  // Deadlines (steady-clock microseconds; see HttpServerOptions).
+  int64_t head_since_us = 0;     // the wait for the next head began (while cur is null)
+  int64_t send_progress_us = 0;  // the socket last took bytes, or output began to wait
+  int64_t linger_until_us = 0;   // lingering close: input is dropped until then (0: not)
+  int64_t timer_at_us = 0;       // when the connection's timer fires (0: not armed)
+  // Connection caps: counted in the totals; in the lists of connections that may be shed to
+  // make room (tier 0: waiting for a head, or lingering; tier 1: reading a buffered body).
+  bool counted = false;
+  int shed_tier = -1;                       // -1: in no list
+  std::list<Conn*>::iterator shed_it;       // in the server's list of its tier
+  std::list<Conn*>::iterator addr_shed_it;  // in its address's list of its tier
 };
 
 // What a Writer needs from the server, on the service thread.

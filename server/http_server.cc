@@ -18,10 +18,14 @@
 #include "server/http_server.h"
 
 #include <libwebsockets.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <unordered_map>
 
@@ -46,6 +50,32 @@ constexpr size_t kMaxPendingInput = 1 << 20;
 constexpr char kProtocol[] = "streamarc-http";
 // A refused body up to this size is read and dropped to keep the connection; past it, closed.
 constexpr uint64_t kMaxDiscardedBody = 64 << 20;
+// File descriptors are asked for up to this many (RLIMIT_NOFILE's soft limit, raised toward
+// the hard limit, which may be "unlimited").
+constexpr rlim_t kMaxOpenFiles = 1 << 20;
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+// Connections that may be closed to make room: 0, waiting for a head; 1, reading a buffered body.
+constexpr int kShedTiers = 2;
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Raises the soft open-file limit to the hard one (Debian starts services at 1024) and
+// returns it: connections are capped from it.
+rlim_t RaiseOpenFileLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  const rlim_t want = std::min(rl.rlim_max, kMaxOpenFiles);
+  if (rl.rlim_cur < want) {
+    rlimit raised = rl;
+    raised.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  return rl.rlim_cur;
+}
 
 }  // namespace
 
@@ -75,6 +105,19 @@ class HttpServer::Impl final : public SessionHost {
     info.listen_accept_role = "raw-skt";
     info.listen_accept_protocol = kProtocol;
     info.pt_serv_buf_size = kReadChunk;  // lws reads at most this much per pass
+    head_limits_.max_head_bytes = opt_.max_head_bytes;
+    // libwebsockets 4.1.6 meets EMFILE from accept by returning with the listening socket still
+    // readable, so its service loop spins at 100 % (later versions pause accepting). So sockets
+    // never get there: connections are held to half the open-file limit, and the archive's
+    // files and SQLite have the other half. (lws's own fd_limit_per_thread would stop accepts
+    // cleanly too, but below the ulimit it makes every fd lookup a linear search.)
+    const rlim_t files = RaiseOpenFileLimit();
+    max_connections_ = std::max<size_t>(1, std::min<size_t>(opt_.max_connections, files / 2));
+    if (max_connections_ < opt_.max_connections) {
+      log_.Warn("http", "connections capped by the open-file limit",
+                {{"max_connections", std::to_string(max_connections_)},
+                 {"open_file_limit", std::to_string(files)}});
+    }
     if (opt_.host.find(':') == std::string::npos) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     ctx_ = lws_create_context(&info);
     if (!ctx_) {
@@ -124,6 +167,7 @@ class HttpServer::Impl final : public SessionHost {
   void StartResponse(Session& s, int status, const std::string& type,
                      const std::vector<Header>& headers, bool chunked, uint64_t length) override {
     if (s.response_started) return;
+    BeforeOutput(*s.conn);
     s.response_started = true;
     s.phase = Phase::kResponding;
     s.status = status;
@@ -132,6 +176,7 @@ class HttpServer::Impl final : public SessionHost {
     s.chunked = chunked;
     s.content_length = length;
     lws_callback_on_writable(s.wsi);
+    Schedule(*s.conn);
   }
 
   void SetResponse(Session& s, const HttpResponse& r) override {
@@ -146,6 +191,7 @@ class HttpServer::Impl final : public SessionHost {
       if (piece.counted && s.writer) s.writer->Written(piece.counted);
       return;
     }
+    BeforeOutput(*s.conn);
     char head[24];
     int n = std::snprintf(head, sizeof head, "%zx\r\n", piece.view().size());
     if (piece.shared) {
@@ -159,6 +205,7 @@ class HttpServer::Impl final : public SessionHost {
       s.out.push_back(std::move(piece));
     }
     lws_callback_on_writable(s.wsi);
+    Schedule(*s.conn);
   }
 
   void QueueEnd(Session& s) override {
@@ -177,7 +224,7 @@ class HttpServer::Impl final : public SessionHost {
   void SetReading(Session& s, bool enabled) override {
     s.reading_paused = !enabled;
     // A paused body may not time out; a resumed one gets its bytes that arrived meanwhile.
-    if (!s.body_done) {
+    if (!s.body_done && s.writer) {
       lws_set_timeout(s.wsi, enabled ? PENDING_TIMEOUT_USER_OK : NO_PENDING_TIMEOUT,
                       enabled ? opt_.body_timeout_seconds : 0);
     }
@@ -186,6 +233,7 @@ class HttpServer::Impl final : public SessionHost {
 
   // Writes one piece of the current response. Returns -1 to close the connection.
   int OnWritable(Conn& c) {
+    c.send_progress_us = NowMicros();  // the socket has room: the client is reading
     if (!c.cur) return 0;
     Session& s = *c.cur;
     if (!s.interim.empty()) {  // "100 Continue" goes before anything else
@@ -195,7 +243,7 @@ class HttpServer::Impl final : public SessionHost {
       lws_callback_on_writable(c.wsi);
       return 0;
     }
-    if (!s.response_started) return s.close_after ? -1 : 0;
+    if (!s.response_started) return s.close_after ? CloseOrLinger(c) : 0;
     if (!s.headers_sent) {
       // A connection that will not take another request says so.
       const bool close = s.close_after || !s.keep_alive || !s.body_done;
@@ -223,12 +271,12 @@ class HttpServer::Impl final : public SessionHost {
     }
     if (!s.final || s.phase == Phase::kDone) return 0;
     // The response is complete.
-    if (s.close_after || !s.keep_alive) return -1;
+    if (s.close_after || !s.keep_alive) return CloseOrLinger(c);
     s.phase = Phase::kDone;
     if (!s.body_done) {
       // An early answer: the rest of a Content-Length body is read and dropped first; a
       // chunked one cannot be delimited here, so the connection ends.
-      return s.body_chunked ? -1 : 0;
+      return s.body_chunked ? CloseOrLinger(c) : 0;
     }
     FinishRequest(c);
     Pump(c);  // the next request, if it already arrived
@@ -238,7 +286,33 @@ class HttpServer::Impl final : public SessionHost {
   // The current request is answered and read: the connection waits for the next one.
   void FinishRequest(Conn& c) {
     EndSession(c);
-    lws_set_timeout(c.wsi, PENDING_TIMEOUT_USER_OK, opt_.body_timeout_seconds);  // idle
+    lws_set_timeout(c.wsi, NO_PENDING_TIMEOUT, 0);
+    StartWaiting(c);  // for the next head, under the head deadline
+    Schedule(c);
+  }
+
+  // Ends the connection after its last answer. When the client may still be sending (an
+  // error answer, a body not read), what it sends is read and dropped for a while first:
+  // closing with bytes unread makes the kernel send a reset, which can destroy the answer in
+  // the client's buffer before the client has read it (nginx's lingering close).
+  int CloseOrLinger(Conn& c) {
+    if (c.linger_until_us) return 0;
+    const bool unread = !c.in.empty() || c.closing || (c.cur && !c.cur->body_done);
+    if (!unread || opt_.linger_ms <= 0) return -1;
+    EndSession(c);
+    c.closing = true;
+    c.in.clear();
+    c.in_off = 0;
+    if (shutdown(lws_get_socket_fd(c.wsi), SHUT_WR) != 0) return -1;
+    c.linger_until_us = NowMicros() + opt_.linger_ms * 1000;
+    lws_set_timeout(c.wsi, NO_PENDING_TIMEOUT, 0);
+    if (!c.reading) {
+      c.reading = true;
+      lws_rx_flow_control(c.wsi, 1);
+    }
+    MakeSheddable(c, 0);  // among the first to go when connections run short
+    Schedule(c);
+    return 0;
   }
 
   static bool WriteRaw(lws* wsi, std::string_view bytes) {
@@ -253,6 +327,167 @@ class HttpServer::Impl final : public SessionHost {
     return true;
   }
 
+  // ---- Deadlines and connection caps (service thread) ----
+
+  // True while response bytes wait for the socket: what the send timeout watches.
+  static bool OutputWaiting(const Conn& c) {
+    if (lws_partial_buffered(c.wsi)) return true;
+    const Session* s = c.cur;
+    return s &&
+           (!s->interim.empty() || (s->response_started && (!s->headers_sent || !s->out.empty())));
+  }
+
+  // Before output is queued: a wait for the socket that begins now is timed from now.
+  static void BeforeOutput(Conn& c) {
+    if (!OutputWaiting(c)) c.send_progress_us = NowMicros();
+  }
+
+  int64_t BodyDeadline(const Session& s) const {
+    const uint64_t rate = std::max<uint64_t>(opt_.min_body_bytes_per_second, 1);
+    return s.body_since_us + int64_t{opt_.body_timeout_seconds} * 1'000'000 +
+           static_cast<int64_t>(s.body_received * 1'000'000 / rate);
+  }
+
+  // The earliest deadline that applies to the connection now; kNever when none does (a
+  // streaming body, a response being made or waiting for data to send).
+  int64_t NextDeadline(const Conn& c) const {
+    if (c.linger_until_us) return c.linger_until_us;
+    int64_t at = kNever;
+    if (!c.cur) {
+      at = c.head_since_us + opt_.head_timeout_ms * 1000;
+    } else if (!c.cur->body_done && !c.cur->writer && !c.closing) {
+      at = BodyDeadline(*c.cur);
+    }
+    if (OutputWaiting(c)) at = std::min(at, c.send_progress_us + opt_.send_timeout_ms * 1000);
+    return at;
+  }
+
+  // Arms the connection's timer for its next deadline unless it fires earlier anyway. When
+  // it fires, OnTimer looks again: deadlines only move later as bytes flow, so arming once per
+  // state change is enough, not once per read or write.
+  void Schedule(Conn& c) {
+    const int64_t at = NextDeadline(c);
+    if (at == kNever || (c.timer_at_us != 0 && c.timer_at_us <= at)) return;
+    c.timer_at_us = at;
+    lws_set_timer_usecs(c.wsi, std::max<int64_t>(at - NowMicros(), 1));
+  }
+
+  // The connection's timer fired. Returns -1 to close the connection.
+  int OnTimer(Conn& c) {
+    c.timer_at_us = 0;
+    const int64_t now = NowMicros();
+    if (c.linger_until_us) {
+      if (now >= c.linger_until_us) return -1;
+    } else if (OutputWaiting(c) && now >= c.send_progress_us + opt_.send_timeout_ms * 1000) {
+      // The client stopped reading its response: its connection (and whatever the response
+      // holds, such as a GetMedia reader slot) is given back.
+      log_.Info("http", "send timeout: the client stopped reading", {{"peer", c.peer}});
+      return -1;
+    } else if (!c.cur) {
+      if (now >= c.head_since_us + opt_.head_timeout_ms * 1000) {
+        if (c.in.empty()) return -1;  // an idle connection is closed quietly
+        RefuseHead(c, 408,
+                   "The request head did not arrive within " +
+                       std::to_string(opt_.head_timeout_ms) + " ms");
+      }
+    } else if (Session& s = *c.cur;
+               !s.body_done && !s.writer && !c.closing && now >= BodyDeadline(s)) {
+      // A refused body being dropped after its complete answer: the connection just ends.
+      if (s.phase == Phase::kDone) return -1;
+      c.closing = true;  // nothing more is read
+      s.interim.clear();
+      SetResponse(s, LayerError(408, "The request body arrived slower than " +
+                                         std::to_string(opt_.min_body_bytes_per_second) +
+                                         " bytes per second"));
+      CloseAfterWrites(s);  // after the 408, or after the answer already under way
+    }
+    Schedule(c);
+    return 0;
+  }
+
+  size_t OpenFrom(const std::string& peer) const {
+    auto it = addresses_.find(peer);
+    return it == addresses_.end() ? 0 : it->second.open;
+  }
+
+  // The connection to close to make room: the one that has waited longest for a request
+  // head, else the one that has been reading a buffered body longest; never a streaming
+  // request (a producer) or one whose answer is being made or sent. Null: none.
+  static Conn* ToShed(std::list<Conn*> (&tiers)[kShedTiers]) {
+    for (auto& tier : tiers) {
+      if (!tier.empty()) return tier.front();
+    }
+    return nullptr;
+  }
+
+  // Counts a new connection, first closing one (ToShed) when a cap is reached, as nginx
+  // reuses idle keep-alive connections when it runs short: a flood of idle or slow
+  // connections pushes out its own oldest. False: refuse it (every other one is busy).
+  bool Admit(Conn& c) {
+    if (OpenFrom(c.peer) >= opt_.max_connections_per_address) {
+      if (Conn* victim = ToShed(addresses_.find(c.peer)->second.sheddable)) Shed(*victim);
+      if (OpenFrom(c.peer) >= opt_.max_connections_per_address) return false;
+    }
+    if (open_.load() >= max_connections_) {
+      if (Conn* victim = ToShed(sheddable_)) Shed(*victim);
+      if (open_.load() >= max_connections_) return false;
+    }
+    c.counted = true;
+    open_.fetch_add(1);
+    ++addresses_[c.peer].open;
+    return true;
+  }
+
+  void Release(Conn& c) {
+    Unlist(c);
+    if (!c.counted) return;
+    c.counted = false;
+    open_.fetch_sub(1);
+    auto it = addresses_.find(c.peer);
+    if (it != addresses_.end() && --it->second.open == 0) addresses_.erase(it);
+  }
+
+  // The connection waits for a request head, from now, and may be shed to make room.
+  void StartWaiting(Conn& c) {
+    c.head_since_us = NowMicros();
+    MakeSheddable(c, 0);
+  }
+
+  void MakeSheddable(Conn& c, int tier) {
+    Unlist(c);
+    if (!c.counted) return;
+    c.shed_tier = tier;
+    c.shed_it = sheddable_[tier].insert(sheddable_[tier].end(), &c);
+    std::list<Conn*>& mine = addresses_[c.peer].sheddable[tier];
+    c.addr_shed_it = mine.insert(mine.end(), &c);
+  }
+
+  void Unlist(Conn& c) {
+    if (c.shed_tier < 0) return;
+    sheddable_[c.shed_tier].erase(c.shed_it);
+    addresses_[c.peer].sheddable[c.shed_tier].erase(c.addr_shed_it);
+    c.shed_tier = -1;
+  }
+
+  // Closes a connection to make room (ToShed's choice); it no longer counts.
+  void Shed(Conn& c) {
+    Release(c);
+    c.closing = true;
+    lws_set_timeout(c.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+  }
+
+  // A connection over the caps gets 503 and is closed. Its socket's send buffer is empty, so
+  // one non-blocking send takes the answer (and if it cannot, the client learns as much from
+  // the close); it is not read first, so that a flood costs us an accept and a close each.
+  void RefuseConnection(lws* wsi) {
+    const HttpResponse r = LayerError(503, "Too many connections; retry later");
+    const std::string bytes =
+        FormatResponseHead(r.status, r.content_type, r.headers, false, r.body.size(), true) +
+        r.body;
+    (void)!send(lws_get_socket_fd(wsi), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+  }
+
   // ---- Requests (service thread) ----
 
   // Frames what is in the connection's input: the body of the current request, then, once
@@ -261,7 +496,7 @@ class HttpServer::Impl final : public SessionHost {
     while (!c.closing) {
       std::string_view in = std::string_view(c.in).substr(c.in_off);
       if (!c.cur) {
-        if (in.empty()) break;
+        if (in.empty() || !HeadMayBeReady(c, in)) break;
         RequestHead head;
         HeadResult r = ParseRequestHead(in, head_limits_, &head);
         if (r.state == HeadParse::kNeedMore) break;
@@ -275,6 +510,7 @@ class HttpServer::Impl final : public SessionHost {
       }
       Session& s = *c.cur;
       if (s.body_done || s.reading_paused || in.empty()) break;
+      s.body_received += std::min<uint64_t>(in.size(), s.body_remaining);
       // A chunked body is framed by its handler (PutMedia decodes it): all input is body.
       size_t n = s.body_chunked ? in.size() : std::min<uint64_t>(in.size(), s.body_remaining);
       c.in_off += n;
@@ -290,6 +526,20 @@ class HttpServer::Impl final : public SessionHost {
     UpdateReading(c);
   }
 
+  // A head arriving in small pieces is parsed only once it may be complete (its blank line, a
+  // bare LF, or more than the limit has arrived): parsing it whole again for every piece, a
+  // byte at a time, would cost the square of its size.
+  bool HeadMayBeReady(Conn& c, std::string_view in) {
+    if (in.size() > head_limits_.max_head_bytes) return true;
+    const size_t from = c.head_scanned > 3 ? c.head_scanned - 3 : 0;
+    c.head_scanned = in.size();
+    if (in.find("\r\n\r\n", from) != std::string_view::npos) return true;
+    for (size_t i = in.find('\n', from); i != std::string_view::npos; i = in.find('\n', i + 1)) {
+      if (i == 0 || in[i - 1] != '\r') return true;
+    }
+    return false;
+  }
+
   // Reads stop while the handler pauses its body or too much waits behind a response.
   void UpdateReading(Conn& c) {
     bool want = !(c.cur && c.cur->reading_paused) && c.in.size() < kMaxPendingInput;
@@ -302,12 +552,24 @@ class HttpServer::Impl final : public SessionHost {
     Session& s = NewSession(c);
     s.keep_alive = false;
     s.body_done = true;
-    SetResponse(s, {status, "application/json", {}, "{\"Message\":\"" + message + "\"}"});
+    SetResponse(s, LayerError(status, message));
     s.close_after = true;
     c.closing = true;
   }
 
+  // An answer the HTTP layer makes itself: KVS's error shape, with a request id as every
+  // answer through the middleware has.
+  HttpResponse LayerError(int status, std::string message) const {
+    return WithRequestId(HttpLayerErrorResponse(status, std::move(message)));
+  }
+  HttpResponse WithRequestId(HttpResponse r) const {
+    if (opt_.request_id) r.headers.push_back({"x-amzn-requestid", opt_.request_id()});
+    return r;
+  }
+
   Session& NewSession(Conn& c) {
+    Unlist(c);
+    c.head_scanned = 0;
     auto* s = new Session();
     s->id = ++next_id_;
     s->wsi = c.wsi;
@@ -331,25 +593,30 @@ class HttpServer::Impl final : public SessionHost {
     s.body_remaining = head.content_length;
     const bool has_body = head.chunked || head.content_length > 0;
     s.body_done = !has_body;
-    // The head has arrived: a body must keep coming; a response may take as long as it takes.
-    lws_set_timeout(c.wsi, has_body ? PENDING_TIMEOUT_USER_OK : NO_PENDING_TIMEOUT,
-                    has_body ? opt_.body_timeout_seconds : 0);
+    s.body_since_us = NowMicros();
     // libcurl and the KVS producer wait a second for this before sending the body.
-    if (head.expect_continue && has_body) s.interim = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (head.expect_continue && has_body) {
+      BeforeOutput(c);
+      s.interim = "HTTP/1.1 100 Continue\r\n\r\n";
+    }
 
     if (auto it = streaming_.find({r.method, r.path}); it != streaming_.end()) {
+      // A streaming body must keep coming (each read restarts lws's idle time-out); its
+      // response may take as long as it takes.
+      if (has_body) lws_set_timeout(c.wsi, PENDING_TIMEOUT_USER_OK, opt_.body_timeout_seconds);
       s.phase = Phase::kStreaming;
       s.writer = std::make_shared<Writer>(queue_, this, s.id);
       s.streaming = it->second(r, s.writer);
       if (s.streaming && !has_body) s.streaming->OnBodyEnd();
       if (!s.interim.empty()) lws_callback_on_writable(c.wsi);
+      Schedule(c);  // a "100 Continue" the client does not read
       return;
     }
     s.buffered = FindBuffered(r);
     if (s.body_chunked) {
       // Buffered routes take Content-Length bodies (every AWS SDK sends one).
       s.interim.clear();  // the point of Expect: the body is not wanted
-      SetResponse(s, {411, "application/json", {}, "{\"Message\":\"Content-Length required\"}"});
+      SetResponse(s, LayerError(411, "Content-Length required"));
       s.close_after = true;
       return;
     }
@@ -357,12 +624,15 @@ class HttpServer::Impl final : public SessionHost {
       // Answered at once; a body we can afford to read is read and dropped, so the client
       // sees the answer instead of a reset, and the connection stays usable.
       s.interim.clear();
-      SetResponse(s, {413, "application/json", {}, "{\"Message\":\"Request body too large\"}"});
+      SetResponse(s, LayerError(413, "Request body too large"));
       if (head.content_length > kMaxDiscardedBody) s.close_after = true;
+      MakeSheddable(c, 1);
       return;
     }
     s.phase = Phase::kReadingBody;
     if (!s.interim.empty()) lws_callback_on_writable(c.wsi);
+    if (has_body) MakeSheddable(c, 1);
+    Schedule(c);  // the body's rate deadline
     if (!has_body) Dispatch(s);
   }
 
@@ -388,6 +658,7 @@ class HttpServer::Impl final : public SessionHost {
 
   void OnBodyComplete(Session& s) {
     s.body_done = true;
+    Unlist(*s.conn);
     lws_set_timeout(s.wsi, NO_PENDING_TIMEOUT, 0);
     if (s.streaming) {
       s.streaming->OnBodyEnd();
@@ -399,9 +670,10 @@ class HttpServer::Impl final : public SessionHost {
   void Dispatch(Session& s) {
     s.phase = Phase::kHandling;
     if (!s.buffered) {
-      SetResponse(s, KvsErrorResponse({KvsErrorType::kUnknownOperation,
-                                       NotFound("No such operation: " + s.request.method + " " +
-                                                s.request.path)}));
+      SetResponse(
+          s, WithRequestId(KvsErrorResponse(
+                 {KvsErrorType::kUnknownOperation,
+                  NotFound("No such operation: " + s.request.method + " " + s.request.path)})));
       return;
     }
     auto q = queue_;
@@ -412,7 +684,7 @@ class HttpServer::Impl final : public SessionHost {
             if (Session* s = Find(id)) SetResponse(*s, resp);
           });
         });
-    if (!ok) SetResponse(s, opt_.busy_response);
+    if (!ok) SetResponse(s, WithRequestId(opt_.busy_response));
   }
 
   // Ends the connection's current request (its response is complete, or the socket is gone).
@@ -444,15 +716,22 @@ class HttpServer::Impl final : public SessionHost {
           lws_get_peer_simple(wsi, ip, sizeof ip);
           c->peer = ip;
           *slot = c;
-          // The first request must arrive within the time-out, like every later one.
-          lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, self->opt_.body_timeout_seconds);
+          if (!self->Admit(*c)) {
+            c->closing = true;
+            self->RefuseConnection(wsi);
+            return 0;
+          }
+          // The first request must arrive within the head deadline, like every later one.
+          self->StartWaiting(*c);
+          self->Schedule(*c);
           return 0;
         }
         case LWS_CALLBACK_RAW_RX: {
           if (!slot || !*slot) return -1;
           Conn& c = **slot;
+          if (c.linger_until_us) return 0;  // lingering close: input is dropped
           c.in.append(static_cast<const char*>(in), len);
-          if (c.cur && !c.cur->body_done) {  // a body that keeps coming is alive
+          if (c.cur && !c.cur->body_done && c.cur->writer) {  // a body that keeps coming is alive
             lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, self->opt_.body_timeout_seconds);
           }
           self->Pump(c);
@@ -460,8 +739,11 @@ class HttpServer::Impl final : public SessionHost {
         }
         case LWS_CALLBACK_RAW_WRITEABLE:
           return slot && *slot ? self->OnWritable(**slot) : 0;
+        case LWS_CALLBACK_TIMER:
+          return slot && *slot ? self->OnTimer(**slot) : 0;
         case LWS_CALLBACK_RAW_CLOSE:
           if (slot && *slot) {
+            self->Release(**slot);
             self->EndSession(**slot);
             delete *slot;
             *slot = nullptr;
@@ -485,6 +767,16 @@ class HttpServer::Impl final : public SessionHost {
   Logger& log_;
   std::shared_ptr<ServiceQueue> queue_;
   HeadLimits head_limits_;
+  // Connection caps: what is open, in all and per address, and who waits for a head (oldest
+  // first: the first shed when a cap is reached).
+  struct Address {
+    size_t open = 0;
+    std::list<Conn*> sheddable[kShedTiers];
+  };
+  size_t max_connections_ = 0;  // opt_.max_connections within the open-file limit
+  std::atomic<size_t> open_{0};
+  std::unordered_map<std::string, Address> addresses_;
+  std::list<Conn*> sheddable_[kShedTiers];  // oldest first
   lws_protocols protocols_[2];
   lws_context* ctx_ = nullptr;
   int port_ = 0;
@@ -523,5 +815,6 @@ void HttpServer::OnShutdown(std::function<void()> hook, int drain_ms) {
 }
 void HttpServer::Post(std::function<void()> task) { impl_->queue_->Post(std::move(task)); }
 int HttpServer::port() const { return impl_->port_; }
+size_t HttpServer::connections() const { return impl_->open_.load(); }
 
 }  // namespace streamarc::server

@@ -3,6 +3,8 @@
 // service thread and answer through a thread-safe ResponseWriter.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,8 +20,36 @@ struct HttpServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                     // 0: any free port; HttpServer::port() tells which
   size_t max_buffered_body = 1 << 20;  // larger buffered bodies get 413
-  // A request whose body stalls this long is dropped (libwebsockets' timeout_secs).
+  // A streaming request body (PutMedia) that stalls this long is dropped; for a buffered
+  // body, the grace period of its transfer-rate deadline (below).
   int body_timeout_seconds = 30;
+  // The request line and headers together; larger heads get 431 (a target over 16 KiB, 414).
+  // SigV4 with an STS session token needs about 3 KiB.
+  size_t max_head_bytes = 32 << 10;
+  // nginx's client_header_timeout: from accept, or from the end of the previous response on a
+  // kept-alive connection, the whole next head must arrive within this. A partial head gets
+  // 408; an idle connection is closed quietly.
+  int64_t head_timeout_ms = 30'000;
+  // Apache mod_reqtimeout's MinRate for buffered bodies: one that has not arrived within
+  // body_timeout_seconds plus one second per `min_body_bytes_per_second` received gets 408,
+  // however often its bytes trickle in. Streaming bodies (PutMedia) are not held to a rate.
+  uint64_t min_body_bytes_per_second = 1024;
+  // nginx's send_timeout: a response whose client takes no byte for this long is dropped
+  // (a GetMedia reader that stopped reading gives back its slot).
+  int64_t send_timeout_ms = 60'000;
+  // After an error answer that ends the connection, its unread input is read and dropped for
+  // up to this long (nginx's lingering close), so that closing with bytes unread (a reset)
+  // does not destroy the answer before the client has read it.
+  int64_t linger_ms = 2'000;
+  // Open connections in all, and from one address. At a cap, one is closed to make room: the
+  // one that has waited longest for a request head, else the one reading a buffered body the
+  // longest (never a streaming request or a response); when there is none, the new connection
+  // gets 503. The total is further held to half the open-file limit (the archive needs the
+  // rest).
+  size_t max_connections = 10'000;
+  size_t max_connections_per_address = 1'000;
+  // x-amzn-RequestId for the answers the HTTP layer makes itself (unset: none). Thread-safe.
+  std::function<std::string()> request_id;
   // Sent when the worker pool's queue is full.
   // Busy is the same everywhere: KVS's ServiceUnavailable (503), which clients retry.
   HttpResponse busy_response = KvsErrorResponse(KvsErrorFromStatus(Unavailable(kBusyMessage)));
@@ -55,6 +85,8 @@ class HttpServer {
   void OnShutdown(std::function<void()> hook, int drain_ms = 500);
   // The port listened on (valid after Start).
   int port() const;
+  // Open connections, counted against max_connections. Thread-safe: for tests and metrics.
+  size_t connections() const;
 
  private:
   class Impl;

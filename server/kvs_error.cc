@@ -50,6 +50,22 @@ HttpResponse KvsErrorResponse(const KvsError& error) {
                       body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
+HttpResponse HttpLayerErrorResponse(int status, std::string message) {
+  std::string_view type = KvsErrorName(KvsErrorType::kInvalidArgument);
+  if (status == 408) {
+    type = "RequestTimeoutException";
+  } else if (status == 503) {
+    type = KvsErrorName(KvsErrorType::kServiceUnavailable);
+  } else if (status == 500) {
+    type = KvsErrorName(KvsErrorType::kInternalFailure);
+  }
+  nlohmann::json body = {{"Message", std::move(message)}};
+  return HttpResponse{status,
+                      "application/json",
+                      {{"x-amzn-errortype", std::string(type)}},
+                      body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
 HttpResponse JsonOk(std::string body) {
   return HttpResponse{200, "application/json", {}, std::move(body)};
 }

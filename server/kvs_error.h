@@ -17,6 +17,17 @@ namespace streamarc::server {
 // chosen; every route adapter, the middleware and the busy path answer through it.
 HttpResponse KvsErrorResponse(const KvsError& error);
 
+// KVS's error shape for what the HTTP front refuses before any route runs (a malformed or
+// oversized head, a body that stalls, too many connections), keeping the RFC 9110 status that
+// says what went wrong (400, 408, 411, 413, 414, 417, 431, 501, 503, 505). The exception:
+//   - 408: RequestTimeoutException. KVS models no timeout exception, but it is the AWS-wide name
+//     botocore and the AWS SDKs treat as transient and retry, which is right for a slow link.
+//   - 503: ServiceUnavailableException, as the busy path everywhere (retried).
+//   - 500: InternalFailure.
+//   - any other: InvalidArgumentException, KVS's "the request is malformed" exception that every
+//     KVS SDK models: a client fault that the same request would meet again, so not retried.
+HttpResponse HttpLayerErrorResponse(int status, std::string message);
+
 // The HTTP status KVS answers `type` with.
 int KvsHttpStatus(KvsErrorType type);
 

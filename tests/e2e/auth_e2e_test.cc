@@ -76,6 +76,10 @@ TEST_F(AuthE2eTest, TheAwsCliSignsWithAConfiguredKey) {
                 ["StreamName"],
             "door");
   EXPECT_EQ(As(kViewer, {"kinesisvideo", "list-streams"})["StreamInfoList"].size(), 2u);
+  // A key limited to some streams lists those only.
+  json cams = As(kCamera, {"kinesisvideo", "list-streams"})["StreamInfoList"];
+  ASSERT_EQ(cams.size(), 1u) << cams.dump();
+  EXPECT_EQ(cams[0]["StreamName"], "cam-1");
   EXPECT_EQ(As(kCamera, {"kinesisvideo", "describe-stream", "--stream-name", "cam-1"})["StreamInfo"]
                 ["StreamName"],
             "cam-1");
@@ -106,24 +110,26 @@ TEST_F(AuthE2eTest, TheAwsCliSignsWithAConfiguredKey) {
 TEST_F(AuthE2eTest, ArchivedMediaCallsAreSignedOverTheirBody) {
   As(kAdmin, {"kinesisvideo", "create-stream", "--stream-name", "cam-1"});
   json listed = As(kCamera, {"kinesis-video-archived-media", "list-fragments", "--stream-name",
-                             "cam-1"});
+                             "cam-1", "--fragment-selector",
+                             "FragmentSelectorType=SERVER_TIMESTAMP,TimestampRange={StartTimestamp="
+                             "2020-01-01T00:00:00Z,EndTimestamp=2030-01-01T00:00:00Z}"});
   EXPECT_TRUE(listed["Fragments"].empty()) << listed.dump();
   const std::string fragment(47, '9');
   const std::string out = dir_.File("out.mkv");
   // Past the signature check, the handler refuses the unknown fragment.
   CommandOutput r = RunAwsAs(kCamera, server_.url(),
                              {"kinesis-video-archived-media", "get-media-for-fragment-list",
-                              "--stream-name", "cam-1", "--fragments", fragment, out});
+                              "--stream-name", "cam-1", out, "--fragments", fragment});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_EQ(r.out.find("Signature"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Exception"), std::string::npos) << r.out;
   ExpectRefused({kCamera.id, "wrong"},
                 {"kinesis-video-archived-media", "get-media-for-fragment-list", "--stream-name",
-                 "cam-1", "--fragments", fragment, out},
+                 "cam-1", out, "--fragments", fragment},
                 "InvalidSignatureException");
   ExpectRefused(kCamera,
                 {"kinesis-video-archived-media", "get-media-for-fragment-list", "--stream-name",
-                 "door", "--fragments", fragment, out},
+                 "door", out, "--fragments", fragment},
                 "AccessDeniedException");
 }
 

@@ -190,6 +190,75 @@ TEST_F(ControlPlaneTest, ErrorsHaveKvsShapes) {
   EXPECT_NE(bad_token.find("NextToken is not valid"), std::string::npos) << bad_token;
 }
 
+// Tag keys and values as KVS checks them (1-128 and 0-256 characters of Unicode letters,
+// numbers and spaces and _ . : / = + - @; no key starting with aws:), through the CLI and,
+// for what the CLI would not send, raw JSON.
+TEST_F(ControlPlaneTest, TagsAreCheckedAsKvsChecksThem) {
+  ExpectAwsError({"kinesisvideo", "create-stream", "--stream-name", "tagged", "--tags",
+                  R"({"site":"lab","aws:owner":"me"})"},
+                 "InvalidArgumentException");
+  ExpectAwsError({"kinesisvideo", "describe-stream", "--stream-name", "tagged"},
+                 "ResourceNotFoundException");
+  // Accented letters, CJK, spaces and KVS's symbols are all fine.
+  const json good = {{"Caf\xC3\xA9", "\xE6\x9D\xB1\xE4\xBA\xAC"},  // Café: 東京
+                     {"floor 2", "a b"},
+                     {"path", "x:/=+-@_."},
+                     {"empty", ""}};
+  AwsJson({"kinesisvideo", "create-stream", "--stream-name", "tagged", "--tags", good.dump()});
+  EXPECT_EQ(AwsJson({"kinesisvideo", "list-tags-for-stream", "--stream-name", "tagged"})["Tags"],
+            good);
+
+  for (const std::string& tags : {
+           std::string(R"({"<script>":"x"})"),
+           std::string(R"({"AWS:x":"y"})"),
+           std::string(R"({"k":"<b>hi</b>"})"),
+           std::string(R"({"\ud83d\ude00":"emoji"})"),
+           json{{std::string(129, 'k'), "v"}}.dump(),
+           json{{"k", std::string(257, 'v')}}.dump(),
+       }) {
+    ExpectAwsError({"kinesisvideo", "tag-stream", "--stream-name", "tagged", "--tags", tags},
+                   "InvalidArgumentException");
+  }
+  json arn = AwsJson({"kinesisvideo", "describe-stream", "--stream-name", "tagged"});
+  const std::string stream_arn = arn["StreamInfo"]["StreamARN"];
+  ExpectAwsError(
+      {"kinesisvideo", "tag-resource", "--resource-arn", stream_arn, "--tags", "Key=aws:x,Value=y"},
+      "InvalidArgumentException");
+  ExpectAwsError(
+      {"kinesisvideo", "untag-stream", "--stream-name", "tagged", "--tag-key-list", "a<b"},
+      "InvalidArgumentException");
+  ExpectAwsError(
+      {"kinesisvideo", "untag-resource", "--resource-arn", stream_arn, "--tag-key-list", "aws:x"},
+      "InvalidArgumentException");
+  EXPECT_EQ(AwsJson({"kinesisvideo", "list-tags-for-stream", "--stream-name", "tagged"})["Tags"],
+            good)
+      << "nothing refused was stored";
+
+  // Straight over HTTP: NUL and newlines, in the map and the list form.
+  auto post = [&](const std::string& path, const std::string& body) {
+    auto r = RunCommand({"curl", "-sS", "-i", "-X", "POST", "-H", "content-type: application/json",
+                         "--data-binary", body, server_.url() + path});
+    EXPECT_TRUE(r.ok());
+    return r->out;
+  };
+  std::string newline = post("/tagStream", R"({"StreamName":"tagged","Tags":{"a\nb":"v"}})");
+  EXPECT_NE(newline.find("HTTP/1.1 400"), std::string::npos) << newline;
+  EXPECT_NE(newline.find("x-amzn-errortype: InvalidArgumentException"), std::string::npos);
+  EXPECT_NE(newline.find(R"({"Message":"tag key \"a\\x0Ab\" holds U+000A)"), std::string::npos)
+      << newline;
+  const json nul_value = {{"ResourceARN", stream_arn},
+                          {"Tags", {{{"Key", "k"}, {"Value", std::string("a\0", 2)}}}}};
+  std::string nul = post("/TagResource", nul_value.dump());
+  EXPECT_NE(nul.find("x-amzn-errortype: InvalidArgumentException"), std::string::npos) << nul;
+  EXPECT_NE(nul.find(R"(the value of tag key \"k\" holds U+0000)"), std::string::npos) << nul;
+  std::string not_utf8 =
+      post("/tagStream", "{\"StreamName\":\"tagged\",\"Tags\":{\"\xff\":\"v\"}}");
+  EXPECT_NE(not_utf8.find("x-amzn-errortype: InvalidArgumentException"), std::string::npos)
+      << not_utf8;
+  EXPECT_EQ(AwsJson({"kinesisvideo", "list-tags-for-stream", "--stream-name", "tagged"})["Tags"],
+            good);
+}
+
 TEST_F(ControlPlaneTest, StreamsSurviveARestart) {
   AwsJson({"kinesisvideo", "create-stream", "--stream-name", "kept", "--data-retention-in-hours",
            "48"});

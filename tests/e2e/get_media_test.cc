@@ -338,6 +338,21 @@ TEST_F(GetMediaTest, BadInputGetsKvsErrors) {
       Post("/getMediaForFragmentList", {{"StreamName", kStream}, {"Fragments", {"12345"}}});
   EXPECT_EQ(unknown.first, 404) << unknown.second;
   EXPECT_NE(unknown.second.find("12345"), std::string::npos);
+
+  // One number a thousand times would ask for the same fragment a thousand times over:
+  // refused, as is a list past KVS's 1000.
+  json copies = {{"StreamName", kStream}, {"Fragments", json::array()}};
+  json too_many = copies;
+  for (int i = 0; i < 1000; ++i) {
+    copies["Fragments"].push_back("91343852333181432392682062607743920146159169392");
+  }
+  for (int i = 0; i < 1001; ++i) too_many["Fragments"].push_back(std::to_string(i + 1));
+  auto repeated = Post("/getMediaForFragmentList", copies);
+  EXPECT_EQ(repeated.first, 400) << repeated.second;
+  EXPECT_NE(repeated.second.find("more than once"), std::string::npos) << repeated.second;
+  auto over = Post("/getMediaForFragmentList", too_many);
+  EXPECT_EQ(over.first, 400) << over.second;
+  EXPECT_NE(over.second.find("1 to 1000"), std::string::npos) << over.second;
 }
 
 TEST_F(GetMediaTest, ConnectionLimitAndDeletedStreamEndsReaders) {

@@ -339,5 +339,62 @@ TEST_F(PutMediaTest, BlockOfAnUnknownTrackIs4010) {
   EXPECT_EQ(acks.events.back()["ErrorId"], 4010);
 }
 
+// A producer streaming when its stream is deleted: what was persisted before is acknowledged
+// as usual, and the next fragment gets KVS's 4008 STREAM_NOT_ACTIVE (not 5001, which a
+// producer would retry for ever), after which the session ends.
+TEST_F(PutMediaTest, DeletingTheStreamMidSessionIs4008AfterThePersistedFragments) {
+  auto cluster = [](int64_t tc) {
+    mkv::Bytes out;
+    mkv::Writer w(out);
+    const uint8_t frame[100] = {};
+    EXPECT_TRUE(w.BeginCluster(tc).ok());
+    EXPECT_TRUE(w.WriteFrame(1, tc, true, frame).ok());
+    EXPECT_TRUE(w.WriteFrame(1, tc + 500, false, frame).ok());
+    EXPECT_TRUE(w.EndCluster().ok());
+    return std::string(out.begin(), out.end());
+  };
+  mkv::Bytes head;
+  mkv::Writer hw(head);
+  WriteVideoHeader(hw);
+  constexpr int64_t kTc0 = 1'700'000'000'000;
+  RawHttp c(server_.port(), 10000);
+  ASSERT_TRUE(c.connected());
+  c.Send(
+      "POST /putMedia HTTP/1.1\r\nHost: 127.0.0.1\r\nx-amzn-stream-name: cam1\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n");
+  // Fragments 0 and 1 are complete once cluster 2 begins; 2 stays open.
+  c.SendChunk(std::string(head.begin(), head.end()) + cluster(kTc0) + cluster(kTc0 + 1000) +
+              cluster(kTc0 + 2000));
+  for (int i = 0; i < 100 && ParseAcks(c.received()).Count("PERSISTED") < 2; ++i) c.ReadFor(100);
+  ASSERT_EQ(ParseAcks(c.received()).Count("PERSISTED"), 2u) << c.received();
+
+  auto deleted =
+      streamarc::testing::CurlPost(server_.url() + "/deleteStream", R"({"StreamName":"cam1"})");
+  ASSERT_EQ(deleted.status, 200) << deleted.body;
+  c.SendChunk(cluster(kTc0 + 3000));  // completes fragment 2, for a stream that is gone
+  c.ReadToEnd();
+
+  Acks acks = ParseAcks(c.received());
+  ASSERT_EQ(acks.Count("ERROR"), 1u) << c.received();
+  std::vector<int64_t> persisted;
+  for (const json& e : acks.events) {
+    if (e["EventType"] == "PERSISTED") {
+      persisted.push_back(e["FragmentTimecode"]);
+      EXPECT_EQ(e["FragmentNumber"].get<std::string>().size(), 47u);
+    }
+  }
+  EXPECT_EQ(persisted, (std::vector<int64_t>{kTc0, kTc0 + 1000}));
+  const json& error = acks.events.back();
+  EXPECT_EQ(error["EventType"], "ERROR");
+  EXPECT_EQ(error["ErrorId"], 4008);
+  EXPECT_EQ(error["ErrorCode"], "STREAM_NOT_ACTIVE");
+  EXPECT_EQ(error["FragmentTimecode"], kTc0 + 2000);
+  // The server goes on: a stream of the same name takes a new producer.
+  CreateStream("cam1", 24);
+  auto input = MakeMedia(streamarc::testing::kH264AacMkv);
+  ASSERT_TRUE(input.ok());
+  EXPECT_GE(ParseAcks(CurlPush(*input, "cam1", true)).Count("PERSISTED"), 5u);
+}
+
 }  // namespace
 }  // namespace streamarc::e2e

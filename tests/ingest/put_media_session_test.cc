@@ -436,5 +436,106 @@ TEST_F(PutMediaSessionTest, AcksCanBeTurnedOff) {
   EXPECT_EQ(service_->counters().persisted, 1u);
 }
 
+// An Archive whose Appends wait for the test, as if in a long commit queue: each is numbered
+// at once and handed to the real archive only on Release (on the calling thread).
+class QueueingArchive final : public streamarc::testing::ForwardingArchive {
+ public:
+  explicit QueueingArchive(archive::Archive& inner) : ForwardingArchive(inner) {}
+
+  Result<std::string> Append(const archive::StreamRef& ref, archive::FragmentInput fragment,
+                             archive::DurableCallback on_durable) override {
+    queued_.push_back({ref, std::move(fragment), std::move(on_durable)});
+    return "9" + std::to_string(queued_.size());
+  }
+
+  // Appends what was queued; a refusal now is reported through the fragment's callback.
+  size_t Release() {
+    std::vector<Queued> queued;
+    queued.swap(queued_);
+    for (Queued& q : queued) {
+      auto number = inner().Append(q.ref, std::move(q.fragment), q.on_durable);
+      if (!number.ok()) q.on_durable(number.status(), archive::FragmentInfo{});
+    }
+    return queued.size();
+  }
+
+ private:
+  struct Queued {
+    archive::StreamRef ref;
+    archive::FragmentInput fragment;
+    archive::DurableCallback on_durable;
+  };
+  std::vector<Queued> queued_;
+};
+
+// KVS answers a PutMedia whose stream was deleted under it with 4008 STREAM_NOT_ACTIVE (a
+// producer then stops the stream), not 5001 (which it would retry for ever).
+TEST_F(PutMediaSessionTest, StreamDeletedMidSessionIs4008AfterThePersistedFragments) {
+  Opened o = Start(Named("cam"));
+  Feed(*o.session, Cat({Header(), Cluster(0), Cluster(1), Cluster(2)}));
+  Persist(*o.t);  // fragments 0 and 1 (2 is open until the next cluster)
+  ASSERT_EQ(o.t->AckTypes(),
+            (std::vector<std::string>{"BUFFERING", "RECEIVED", "BUFFERING", "RECEIVED", "BUFFERING",
+                                      "PERSISTED", "PERSISTED"}));
+  ASSERT_TRUE(h_.a().DeleteStream(archive::StreamRef::Name("cam"), "").ok());
+  Feed(*o.session, Cluster(3));  // completes fragment 2, which the archive now refuses
+  std::vector<json> acks = Acks(*o.t);
+  ASSERT_EQ(acks.size(), 8u) << o.t->body;
+  const json& error = acks.back();
+  EXPECT_EQ(error["EventType"], "ERROR");
+  EXPECT_EQ(error["ErrorId"], 4008);
+  EXPECT_EQ(error["ErrorCode"], "STREAM_NOT_ACTIVE");
+  EXPECT_EQ(error["FragmentTimecode"], kTc0 + 4000);
+  EXPECT_EQ(o.t->events.back(), "close") << "the rest of the body is not read";
+  EXPECT_TRUE(o.t->ended());
+  auto c = service_->counters();
+  EXPECT_EQ(c.persisted, 2u);
+  EXPECT_EQ(c.errors, 1u);
+  EXPECT_EQ(service_->active_sessions(), 0);
+}
+
+TEST_F(PutMediaSessionTest, FragmentsQueuedWhenTheStreamIsDeletedAre4008WithTheirNumbers) {
+  QueueingArchive queueing(h_.a());
+  PutMediaService service(opt_, queueing, pool_, hub_, h_.clock, h_.logger);
+  auto t = std::make_shared<FakeTransport>(h_.clock);
+  transports_.push_back(t);
+  auto s = service.Open(Named("cam"), t);
+  ASSERT_TRUE(t->WaitAndRunRemote());
+  Feed(*s, Cat({Header(), Cluster(0), Cluster(1)}));
+  s->OnBodyEnd();
+  ASSERT_TRUE(h_.a().DeleteStream(archive::StreamRef::Name("cam"), "").ok());
+  EXPECT_EQ(queueing.Release(), 2u);
+  t->RunLocal();  // the reports, posted from this thread
+  std::vector<json> errors;
+  for (const json& a : Acks(*t)) {
+    if (a["EventType"] == "ERROR") errors.push_back(a);
+  }
+  ASSERT_EQ(errors.size(), 2u) << t->body;
+  for (size_t i = 0; i < errors.size(); ++i) {
+    EXPECT_EQ(errors[i]["ErrorId"], 4008);
+    EXPECT_EQ(errors[i]["FragmentNumber"], "9" + std::to_string(i + 1));
+    EXPECT_EQ(errors[i]["FragmentTimecode"], kTc0 + static_cast<int64_t>(i) * 2000);
+  }
+  EXPECT_EQ(t->events.back(), "end");
+}
+
+TEST_F(PutMediaSessionTest, AStreamRecreatedUnderTheSameNameGetsNoneOfTheOldSessionsFragments) {
+  Opened o = Start(Named("cam"));
+  Feed(*o.session, Cat({Header(), Cluster(0), Cluster(1)}));
+  Persist(*o.t);
+  ASSERT_TRUE(h_.a().DeleteStream(archive::StreamRef::Name("cam"), "").ok());
+  h_.clock.Advance(kSecond);  // a new creation time, so a new ARN
+  h_.Create("cam", 24);
+  Feed(*o.session, Cluster(2));
+  o.session->OnBodyEnd();
+  Persist(*o.t);
+  std::vector<json> acks = Acks(*o.t);
+  ASSERT_FALSE(acks.empty());
+  EXPECT_EQ(acks.back()["ErrorId"], 4008) << o.t->body;
+  auto stored = h_.a().FragmentsAfter(archive::StreamRef::Name("cam"), "", 10);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_TRUE(stored->empty()) << "the new stream holds none of the old producer's fragments";
+}
+
 }  // namespace
 }  // namespace streamarc::ingest

@@ -271,6 +271,16 @@ TEST(FragmentListRequestTest, KeepsOrderAndRefusesBadLists) {
   json big = {{"StreamName", "cam"}, {"Fragments", json::array()}};
   for (int i = 0; i < 1001; ++i) big["Fragments"].push_back(std::to_string(i));
   const std::string too_many = big.dump();
+  big["Fragments"].erase(big["Fragments"].size() - 1);
+  auto at_limit = ParseFragmentListRequest(big.dump());
+  ASSERT_TRUE(at_limit.ok()) << at_limit.status().ToString();
+  EXPECT_EQ(at_limit->fragments.size(), kMaxFragmentList);
+  // The hostile review's request: one number a thousand times (1.2 KB asking for 197 MB).
+  json copies = {{"StreamName", "cam"}, {"Fragments", json::array()}};
+  for (size_t i = 0; i < kMaxFragmentList; ++i) {
+    copies["Fragments"].push_back("91343852333181432392682062607743920146159169392");
+  }
+  const std::string thousand_copies = copies.dump();
   const std::pair<std::string, const char*> cases[] = {
       {R"({"StreamName":"cam"})", "Fragments is required"},
       {R"({"StreamName":"cam","Fragments":"1"})", "must be a list"},
@@ -279,6 +289,9 @@ TEST(FragmentListRequestTest, KeepsOrderAndRefusesBadLists) {
       {R"({"StreamName":"cam","Fragments":[1]})", "must hold strings"},
       {R"({"StreamName":"cam","Fragments":["x"]})", "1 to 128 digits"},
       {R"({"StreamName":"cam","Fragments":[""]})", "1 to 128 digits"},
+      {R"({"StreamName":"cam","Fragments":["1","2","1"]})",
+       "Fragments lists fragment number 1 more than once"},
+      {thousand_copies, "more than once"},
   };
   for (const auto& [body, want] : cases) {
     auto res = ParseFragmentListRequest(body);

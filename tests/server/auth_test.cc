@@ -240,6 +240,15 @@ TEST(Auth, AKeyLimitedToStreamsActsOnThoseOnly) {
   EXPECT_EQ(Check(Signed(put, "AKIDCAM", "secret-cam")), KvsErrorType::kAccessDenied);
 }
 
+TEST(Auth, ALimitedKeySeesItsStreamsOnly) {
+  HttpRequest cam = Signed(Post("/listStreams", "{}"), "AKIDCAM", "secret-cam");
+  EXPECT_TRUE(StreamVisible(cam, Options(), "cam-1"));
+  EXPECT_FALSE(StreamVisible(cam, Options(), "door"));
+  HttpRequest all = Signed(Post("/listStreams", "{}"), "AKIDALL", "secret-all");
+  EXPECT_TRUE(StreamVisible(all, Options(), "door"));
+  EXPECT_TRUE(StreamVisible(Post("/listStreams", "{}"), AuthOptions{}, "door"));
+}
+
 TEST(Auth, PresignedUrlsAreVerifiedUntilTheyExpire) {
   HttpRequest r = Presigned("/thumbnail", "StreamName=cam-1", "AKIDCAM", "secret-cam", kNow, 300);
   EXPECT_EQ(Check(r), std::nullopt);

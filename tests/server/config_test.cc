@@ -229,5 +229,33 @@ TEST(Config, LoopbackAddresses) {
   }
 }
 
+TEST(Config, HttpLimits) {
+  auto defaults = ParseCommandLine({});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->config.request_head_timeout_seconds, 30);
+  EXPECT_EQ(defaults->config.min_body_bytes_per_second, 1024);
+  EXPECT_EQ(defaults->config.send_timeout_seconds, 60);
+  EXPECT_EQ(defaults->config.max_request_head_bytes, 32 << 10);
+  EXPECT_EQ(defaults->config.max_connections, 10'000);
+  EXPECT_EQ(defaults->config.max_connections_per_address, 1'000);
+  auto cl =
+      ParseCommandLine({"--request-head-timeout-seconds", "5", "--min-body-bytes-per-second", "100",
+                        "--send-timeout-seconds=2", "--max-request-head-bytes", "65536",
+                        "--max-connections", "50", "--max-connections-per-address", "7"});
+  ASSERT_TRUE(cl.ok()) << cl.status().ToString();
+  EXPECT_EQ(cl->config.request_head_timeout_seconds, 5);
+  EXPECT_EQ(cl->config.min_body_bytes_per_second, 100);
+  EXPECT_EQ(cl->config.send_timeout_seconds, 2);
+  EXPECT_EQ(cl->config.max_request_head_bytes, 65536);
+  EXPECT_EQ(cl->config.max_connections, 50);
+  EXPECT_EQ(cl->config.max_connections_per_address, 7);
+  // A head cap below 16 KiB would refuse SigV4 requests with a session token.
+  EXPECT_FALSE(ParseCommandLine({"--max-request-head-bytes", "4096"}).ok());
+  EXPECT_FALSE(ParseCommandLine({"--max-connections", "0"}).ok());
+  EXPECT_FALSE(ParseCommandLine({"--send-timeout-seconds", "0"}).ok());
+  EXPECT_NE(UsageText().find("--max-connections-per-address"), std::string::npos);
+  EXPECT_NE(UsageText().find("--send-timeout-seconds"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace streamarc::server

@@ -92,8 +92,8 @@ class HttpServerTest : public ::testing::Test {
   void SetUp() override { StartServer(2, 64); }
   void TearDown() override { StopServer(); }
 
-  void StartServer(size_t threads, size_t queue) {
-    HttpServerOptions opt;
+  // The fixture's buffered-body limit is 64 KiB; `opt` may change the rest.
+  void StartServer(size_t threads, size_t queue, HttpServerOptions opt = {}) {
     opt.max_buffered_body = 1 << 16;
     server_ = std::make_unique<RunningHttpServer>(log_, threads, queue, opt);
     HttpServer& http = server_->http();
@@ -115,12 +115,17 @@ class HttpServerTest : public ::testing::Test {
     http.RouteStreaming("POST", "/stream",
                         [this](const HttpRequest& r, std::shared_ptr<ResponseWriter> w) {
                           size_t total = 0;
-                          if (r.query.rfind("total=", 0) == 0)
+                          if (r.query.rfind("total=", 0) == 0) {
                             total = std::stoul(r.query.substr(6));
+                          }
                           return std::make_unique<CountingHandler>(std::move(w), total, &closed_);
                         });
+    AddRoutes(http);
     ASSERT_TRUE(server_->Start().ok());
   }
+
+  // More routes for a derived fixture, before the server starts.
+  virtual void AddRoutes(HttpServer& /*http*/) {}
 
   void StopServer() { server_.reset(); }
 

@@ -124,5 +124,19 @@ TEST(KvsErrorResponseTest, BusyIs503ServiceUnavailable) {
   EXPECT_EQ(busy.body, "{\"Message\":\"the server is busy; try again\"}");
 }
 
+// What the HTTP layer refuses itself keeps its RFC status and names a KVS-style exception.
+TEST(KvsErrorResponseTest, HttpLayerRefusalsKeepTheirStatus) {
+  for (int status : {400, 411, 413, 414, 417, 431, 501, 505}) {
+    HttpResponse r = HttpLayerErrorResponse(status, "why \"quoted\"");
+    EXPECT_EQ(r.status, status);
+    EXPECT_EQ(r.content_type, "application/json");
+    EXPECT_EQ(ErrorType(r), "InvalidArgumentException") << status;
+    EXPECT_EQ(r.body, "{\"Message\":\"why \\\"quoted\\\"\"}");
+  }
+  EXPECT_EQ(ErrorType(HttpLayerErrorResponse(408, "slow")), "RequestTimeoutException");
+  EXPECT_EQ(ErrorType(HttpLayerErrorResponse(503, "full")), "ServiceUnavailableException");
+  EXPECT_EQ(ErrorType(HttpLayerErrorResponse(500, "bug")), "InternalFailure");
+}
+
 }  // namespace
 }  // namespace streamarc::server

@@ -180,5 +180,65 @@ TEST_F(RouterChainTest, TheFirstAnswerEndsTheChain) {
   EXPECT_EQ(first_checks_.load(), before + 1);
 }
 
+// RouteWithBody: the middleware sees the whole body before the handler exists; the handler
+// gets it in the request. Chunked and oversized bodies are refused in KVS's shape.
+class RouterWithBodyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Middleware m;
+    m.check = [](const HttpRequest& r) -> std::optional<HttpResponse> {
+      if (r.body.find("refuse") != std::string::npos) {
+        return HttpResponse{403, "text/plain", {}, "refused: " + r.body};
+      }
+      return std::nullopt;
+    };
+    Router routes(server_.http(), std::move(m));
+    routes.RouteWithBody("POST", "/collected", 64,
+                         [this](const HttpRequest& r, std::shared_ptr<ResponseWriter> w)
+                             -> std::unique_ptr<StreamingHandler> {
+                           ++handled_;
+                           w->Begin(200, "text/plain", {});
+                           w->Write("got " + r.body);
+                           w->End();
+                           return nullptr;
+                         });
+    ASSERT_TRUE(server_.Start().ok());
+  }
+  void TearDown() override { server_.Stop(); }
+
+  std::string Curl(std::vector<std::string> args) {
+    std::vector<std::string> cmd = {"curl", "-sS", "-i", "-X", "POST"};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    cmd.push_back(server_.Url("/collected"));
+    auto r = RunCommand(cmd);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r->out : "";
+  }
+
+  SystemClock clock_;
+  Logger log_{clock_, LogLevel::kError};
+  RunningHttpServer server_{log_, 2, 16};
+  std::atomic<int> handled_{0};
+};
+
+TEST_F(RouterWithBodyTest, TheMiddlewareSeesTheWholeBodyFirst) {
+  std::string ok = Curl({"--data", "hello"});
+  EXPECT_NE(ok.find("HTTP/1.1 200"), std::string::npos) << ok;
+  EXPECT_NE(ok.find("got hello"), std::string::npos) << ok;
+  std::string refused = Curl({"--data", "please refuse"});
+  EXPECT_NE(refused.find("HTTP/1.1 403"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("refused: please refuse"), std::string::npos) << refused;
+  std::string empty = Curl({"--data", ""});
+  EXPECT_NE(empty.find("got "), std::string::npos) << empty;
+  EXPECT_EQ(handled_.load(), 2);
+
+  std::string large = Curl({"--data", std::string(65, 'x')});
+  EXPECT_NE(large.find("x-amzn-errortype: InvalidArgumentException"), std::string::npos) << large;
+  std::string chunked = Curl({"-H", "transfer-encoding: chunked", "--data", "hello"});
+  EXPECT_NE(chunked.find("x-amzn-errortype: InvalidArgumentException"), std::string::npos)
+      << chunked;
+  EXPECT_EQ(handled_.load(), 2);
+}
+
 }  // namespace
 }  // namespace streamarc::server

@@ -20,11 +20,14 @@ Status ServerProcess::Start(const std::string& data_dir,
   child_ = std::make_unique<ChildProcess>(args);
   if (!child_->started()) return Internal("cannot start " + args[0]);
 
-  // The daemon logs "listening address=127.0.0.1:PORT" once it accepts connections.
-  const std::string marker = "listening address=127.0.0.1:";
+  // The daemon logs "listening address=HOST:PORT" once it accepts connections (HOST is
+  // 0.0.0.0 when a test listens everywhere; it is still reached at 127.0.0.1).
+  const std::string marker = "listening address=";
   if (child_->WaitForOutput(marker, 20'000)) {
     const std::string text = log();
-    port_ = std::atoi(text.c_str() + text.find(marker) + marker.size());
+    const size_t at = text.find(marker) + marker.size();
+    const std::string address = text.substr(at, text.find_first_of(" \n", at) - at);
+    port_ = std::atoi(address.c_str() + address.rfind(':') + 1);
     return Status::Ok();
   }
   if (pid() <= 0) return Internal("streamarcd exited at start: " + log());
