@@ -21,8 +21,32 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kPrefix = "/web/";
-constexpr std::string_view kHlsUrl = "/web/vendor/hls.min.js";
-constexpr std::string_view kHlsFile = "node_modules/hls.js/dist/hls.min.js";
+
+// The files of npm packages the page loads (npm ci --prefix web installs them), each at a
+// fixed URL: a request path is never joined onto node_modules. The hash modules keep their
+// own names in one folder, so their relative imports ("./utils.js") resolve among them.
+struct Vendored {
+  std::string_view url;
+  std::string_view file;     // under the web root
+  std::string_view package;  // for the log, when a file is missing
+  std::string_view missing;  // what then does not work
+};
+constexpr std::string_view kNoHls = "the live view will not play";
+constexpr std::string_view kNoHashes =
+    "the console cannot sign its calls to a server with access keys";
+constexpr std::array<Vendored, 6> kVendored = {{
+    {"/web/vendor/hls.min.js", "node_modules/hls.js/dist/hls.min.js", "hls.js", kNoHls},
+    {"/web/vendor/noble-hashes/sha2.js", "node_modules/@noble/hashes/sha2.js", "@noble/hashes",
+     kNoHashes},
+    {"/web/vendor/noble-hashes/hmac.js", "node_modules/@noble/hashes/hmac.js", "@noble/hashes",
+     kNoHashes},
+    {"/web/vendor/noble-hashes/_md.js", "node_modules/@noble/hashes/_md.js", "@noble/hashes",
+     kNoHashes},
+    {"/web/vendor/noble-hashes/_u64.js", "node_modules/@noble/hashes/_u64.js", "@noble/hashes",
+     kNoHashes},
+    {"/web/vendor/noble-hashes/utils.js", "node_modules/@noble/hashes/utils.js", "@noble/hashes",
+     kNoHashes},
+}};
 // The console is a few small files plus hls.js (about 600 KB); anything much larger in the
 // directory is not ours to serve from memory.
 constexpr uintmax_t kMaxFileBytes = 4u << 20;
@@ -155,11 +179,18 @@ std::shared_ptr<const WebSite> WebSite::Load(const std::string& root_arg, Logger
     log.Warn("web", "cannot read the web root",
              {{"web_root", root.string()}, {"error", ec.message()}});
   }
-  if (std::optional<std::string> hls = ReadSmallFile(root / kHlsFile)) {
-    site->files_.emplace(std::string(kHlsUrl), MakeFile(kTypes[1].content_type, *std::move(hls)));
-  } else {
-    log.Warn("web", "the console's player (hls.js) is missing: the live view will not play",
-             {{"fix", "npm ci --prefix " + root.string() + " (scripts/install-deps.sh runs it)"}});
+  std::string_view warned;  // one warning per missing package, not per file
+  for (const Vendored& v : kVendored) {
+    if (std::optional<std::string> bytes = ReadSmallFile(root / v.file)) {
+      site->files_.emplace(std::string(v.url), MakeFile(kTypes[1].content_type, *std::move(bytes)));
+    } else if (warned != v.package) {
+      warned = v.package;
+      log.Warn(
+          "web",
+          "the console's " + std::string(v.package) + " is missing: " + std::string(v.missing),
+          {{"file", (root / v.file).string()},
+           {"fix", "npm ci --prefix " + root.string() + " (scripts/install-deps.sh runs it)"}});
+    }
   }
   if (auto index = site->files_.find(std::string(kPrefix) + "index.html");
       index != site->files_.end()) {

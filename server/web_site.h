@@ -7,6 +7,9 @@
 //   /web/<path>            <root>/<path>: .html, .js, .css, .svg, .png, .ico files only;
 //                          nothing under node_modules/ or a dot-directory
 //   /web/vendor/hls.min.js <root>/node_modules/hls.js/dist/hls.min.js (npm ci --prefix web)
+//   /web/vendor/noble-hashes/<f>.js
+//                          <root>/node_modules/@noble/hashes/<f>.js for the five modules
+//                          SHA-256 and HMAC need (sha2, hmac, _md, _u64, utils)
 // Anything else under /web/ is a plain 404; a path is looked up in the loaded set and never
 // joined onto the file system, so no request can reach a file outside it.
 #pragma once
@@ -40,7 +43,7 @@ bool IfNoneMatchHit(std::string_view if_none_match, std::string_view etag);
 class WebSite {
  public:
   // Reads `root` (empty: DefaultWebRoot()). Never fails: a missing directory or a missing
-  // hls.js is logged with how to fix it, and the site serves what it has ("/" then says
+  // npm package is logged with how to fix it, and the site serves what it has ("/" then says
   // the console is not installed).
   static std::shared_ptr<const WebSite> Load(const std::string& root, Logger& log);
 

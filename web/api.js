@@ -1,6 +1,25 @@
 // Every call the console makes to streamarcd goes through this module: the KVS API as
-// JSON POSTs to the page's own origin. Authentication is not built yet (issue 14); when it
-// is, requests are signed (or carry a session) here, in `post`, and nowhere else.
+// JSON POSTs to the page's own origin, signed with AWS Signature Version 4 when the person has
+// given an access key (signin.js asks for one when the server wants it), and presigned URLs
+// for GETs the page cannot add headers to.
+import { hmac } from '/web/vendor/noble-hashes/hmac.js';
+import { sha256 } from '/web/vendor/noble-hashes/sha2.js';
+
+import * as signin from './signin.js';
+import { makeSigner } from './sigv4.js';
+
+const kService = 'kinesisvideo';
+const kDefaultRegion = 'us-east-1';
+// Long enough for an <img> to load, short enough that a copied URL is soon useless.
+const kPresignSeconds = 300;
+// The refusals that mean "no key, or not a key of this server": asking for another can help.
+// AccessDeniedException is not one: the key is good, it lacks the right.
+const kSignInErrors = new Set(['MissingAuthenticationTokenException',
+                               'UnrecognizedClientException', 'InvalidSignatureException']);
+
+// @noble/hashes (web/node_modules, pinned by package-lock.json) rather than crypto.subtle,
+// which a page opened over plain http at a LAN address does not have.
+const signer = makeSigner({ sha256, hmac });
 
 // An API refusal, with KVS's error type (x-amzn-ErrorType or the body's __type) and message.
 export class ApiError extends Error {
@@ -25,20 +44,84 @@ async function errorOf(op, response) {
   return new ApiError(op, response.status, type, message);
 }
 
+// /health's "authentication" ("sigv4" when the server has access keys), asked once a page.
+let authentication = null;
+function serverAuthentication() {
+  authentication ??= fetch('/health')
+      .then((r) => r.json())
+      .then((j) => j.authentication || '')
+      .catch(() => '');  // unknown: the first call's answer says whether a key is needed
+  return authentication;
+}
+
+// The key to sign with: the one given, else, when the server wants one, what the sign-in
+// form is given. null: unsigned.
+async function credentials() {
+  const creds = signin.current();
+  if (creds) return creds;
+  return (await serverAuthentication()) === 'sigv4' ? signin.ask(null) : null;
+}
+
+function withRegion(creds) {
+  return { ...creds, region: creds.region || kDefaultRegion };
+}
+
+function sameKey(a, b) {
+  return (!a && !b) || (a && b && a.accessKeyId === b.accessKeyId &&
+                        a.secretAccessKey === b.secretAccessKey && a.region === b.region);
+}
+
 // POST /<op> with a JSON body; resolves with the fetch Response once its status is 2xx.
+// Refused for want of a (good) key, it asks for one and tries again, as often as it takes.
 async function post(op, body, base = '') {
-  let response;
-  try {
-    response = await fetch(`${base}/${op}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-  } catch (e) {
-    throw new ApiError(op, 0, 'NetworkError', `the server did not answer (${e.message})`);
+  const text = JSON.stringify(body);
+  const url = new URL(`${base}/${op}`, location.href);
+  for (;;) {
+    const creds = await credentials();
+    const headers = { 'content-type': 'application/json' };
+    if (creds) {
+      Object.assign(headers, signer.sign({ method: 'POST', url: url.href, body: text },
+                                         withRegion(creds), kService));
+    }
+    let response;
+    try {
+      response = await fetch(url, { method: 'POST', headers, body: text });
+    } catch (e) {
+      throw new ApiError(op, 0, 'NetworkError', `the server did not answer (${e.message})`);
+    }
+    if (response.ok) return response;
+    const error = await errorOf(op, response);
+    if (response.status !== 403 || !kSignInErrors.has(error.type)) throw error;
+    // A key given while this call was under way is tried without asking again.
+    if (sameKey(creds, signin.current())) await signin.ask(refusal(error));
   }
-  if (!response.ok) throw await errorOf(op, response);
-  return response;
+}
+
+// Why the sign-in form is back, in words: the server's own message after its error type.
+function refusal(error) {
+  const why = {
+    MissingAuthenticationTokenException: 'This server accepts signed requests only.',
+    UnrecognizedClientException: 'The server does not know this access key.',
+    InvalidSignatureException: 'The server refused the signature (a wrong secret, or this ' +
+                               "device's clock is more than 5 minutes off).",
+  }[error.type];
+  return `${why}\n${error.message}`;
+}
+
+// `path` on the page's origin with `params`, as a URL an <img src> (or any plain GET) can
+// load: presigned for kPresignSeconds when a key is given, else as is.
+export async function signedGetUrl(path, params = {}) {
+  const url = new URL(path, location.href);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  // SigV4 reads '+' as itself: a space goes as %20.
+  url.search = url.search.replace(/\+/g, '%20');
+  const creds = await credentials();
+  return creds ? signer.presign(url.href, withRegion(creds), kService, kPresignSeconds) : url.href;
+}
+
+// The latest key frame of a live stream as JPEG (GET /thumbnail; needs the frame tap).
+export function thumbnailUrl(name) {
+  return signedGetUrl('/thumbnail', { StreamName: name });
 }
 
 async function postJson(op, body, base) {

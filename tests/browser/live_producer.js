@@ -20,8 +20,10 @@ function barFilters(width) {
 }
 
 // Starts pushing `stream` (which must exist) on `base`. Resolves once ffmpeg runs; `stop()`
-// ends the input, waits for the ACKs and resolves with their text.
-function startLiveProducer(base, stream, { width = 320, height = 240, fps = 25 } = {}) {
+// ends the input, waits for the ACKs and resolves with their text. `headers(url, headers)`
+// returns more headers for the request (a signature), given its URL and its own headers.
+function startLiveProducer(base, stream, { width = 320, height = 240, fps = 25,
+                                          headers = () => ({}) } = {}) {
   const start = Date.now() / 1000;
   const ffmpeg = spawn('ffmpeg', [
     '-v', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}`,
@@ -31,14 +33,15 @@ function startLiveProducer(base, stream, { width = 320, height = 240, fps = 25 }
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   let ffmpegLog = '';
   ffmpeg.stderr.on('data', (c) => { ffmpegLog += c; });
-  const req = http.request(`${base}/putMedia`, {
+  const own = {
+    'x-amzn-stream-name': stream,
+    'x-amzn-fragment-timecode-type': 'RELATIVE',
+    'x-amzn-producer-start-timestamp': start.toFixed(3),
+  };
+  const url = `${base}/putMedia`;
+  const req = http.request(url, {
     method: 'POST',
-    headers: {
-      'x-amzn-stream-name': stream,
-      'x-amzn-fragment-timecode-type': 'RELATIVE',
-      'x-amzn-producer-start-timestamp': start.toFixed(3),
-      'transfer-encoding': 'chunked',
-    },
+    headers: { ...own, ...headers(url, own), 'transfer-encoding': 'chunked' },
   });
   const acks = new Promise((resolve, reject) => {
     req.on('response', (res) => {

@@ -37,21 +37,22 @@ function waitForLine(child, re, ms, what) {
 }
 
 // STREAMARC_URL: a running server. Otherwise STREAMARCD (or argv) names the binary, started
-// here on a free port with a fresh data directory.
-async function startServer() {
+// here with a fresh data directory, listening on `host` (0.0.0.0: every address; `url` is
+// then 127.0.0.1's) at `port` (0: a free one), with more flags in `args`.
+async function startServer({ host = '127.0.0.1', port = 0, args = [] } = {}) {
   if (process.env.STREAMARC_URL) {
     return { url: process.env.STREAMARC_URL.replace(/\/$/, ''), stop: async () => 0, log: () => '' };
   }
   const bin = process.env.STREAMARCD;
   if (!bin) throw new Error('set STREAMARCD (path of streamarcd) or STREAMARC_URL');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streamarc-browser-'));
-  const child = spawn(bin, ['--host', '127.0.0.1', '--port', '0', '--data-dir', dir], {
+  const child = spawn(bin, ['--host', host, '--port', String(port), '--data-dir', dir, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   child.stderr.setEncoding('utf8');
   let log = '';
   child.stderr.on('data', (c) => { log += c; });
-  const m = await waitForLine(child, /listening address=127\.0\.0\.1:(\d+)/, kStartDeadlineMs,
+  const m = await waitForLine(child, /listening address=\S+:(\d+)/, kStartDeadlineMs,
                               'streamarcd');
   const exited = new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode ?? 128);

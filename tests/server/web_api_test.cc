@@ -1,14 +1,17 @@
 // The console's static route over real HTTP: the files of a web root served from memory with
 // their content types and validators, 304 for a matching If-None-Match, a plain 404 for
 // anything else, and no way out of the root (.., encoded .., symlinks, node_modules,
-// package files). A missing root or a missing hls.js still serves, and the log says how to
-// install what is missing.
+// package files). The npm modules the page loads (hls.js, @noble/hashes's hash modules) at
+// their fixed /web/vendor/ URLs only. A missing root or a missing package still serves, and
+// the log says how to install what is missing.
 #include "server/web_api.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <mutex>
+#include <regex>
+#include <set>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -35,13 +38,14 @@ struct Reply {
 class WebApiTest : public ::testing::Test {
  protected:
   // A web root: index.html, a module, a style sheet, an SVG in a subfolder, package files,
-  // hls.js where npm puts it, a dot-file, a symlink to a file outside the root, and that
-  // outside file next to the root.
-  void MakeRoot(bool with_hls = true) {
+  // hls.js and @noble/hashes where npm puts them, a dot-file, a symlink to a file outside the
+  // root, and that outside file next to the root.
+  void MakeRoot(bool with_hls = true, bool with_hashes = true) {
     namespace fs = std::filesystem;
     const std::string root = dir_.File("web");
     fs::create_directories(root + "/img");
     fs::create_directories(root + "/node_modules/hls.js/dist");
+    fs::create_directories(root + "/node_modules/@noble/hashes");
     WriteFileOrDie(root + "/index.html", kIndex);
     WriteFileOrDie(root + "/app.js", "export const x = 1;\n");
     WriteFileOrDie(root + "/style.css", "body{}\n");
@@ -50,6 +54,15 @@ class WebApiTest : public ::testing::Test {
     WriteFileOrDie(root + "/.hidden.js", "hidden");
     WriteFileOrDie(root + "/node_modules/other.js", "not served");
     if (with_hls) WriteFileOrDie(root + "/node_modules/hls.js/dist/hls.min.js", "var Hls;");
+    if (with_hashes) {
+      for (const char* f : {"sha2", "hmac", "_md", "_u64", "utils"}) {
+        WriteFileOrDie(root + "/node_modules/@noble/hashes/" + f + ".js",
+                       std::string("export const ") + f + " = 1;\n");
+      }
+    }
+    // A module of the package the page does not load, and the package's own files.
+    WriteFileOrDie(root + "/node_modules/@noble/hashes/sha3.js", "not served");
+    WriteFileOrDie(root + "/node_modules/@noble/hashes/package.json", "{}");
     WriteFileOrDie(dir_.File("secret.js"), kSecret);
     fs::create_symlink(dir_.File("secret.js"), root + "/link.js");
   }
@@ -117,7 +130,17 @@ TEST_F(WebApiTest, ServesEachFileWithItsContentTypeAndValidators) {
         Case{"/web/app.js", "text/javascript; charset=utf-8", "export const x = 1;\n"},
         Case{"/web/style.css", "text/css; charset=utf-8", "body{}\n"},
         Case{"/web/img/logo.svg", "image/svg+xml", "<svg xmlns='http://www.w3.org/2000/svg'/>"},
-        Case{"/web/vendor/hls.min.js", "text/javascript; charset=utf-8", "var Hls;"}}) {
+        Case{"/web/vendor/hls.min.js", "text/javascript; charset=utf-8", "var Hls;"},
+        Case{"/web/vendor/noble-hashes/sha2.js", "text/javascript; charset=utf-8",
+             "export const sha2 = 1;\n"},
+        Case{"/web/vendor/noble-hashes/hmac.js", "text/javascript; charset=utf-8",
+             "export const hmac = 1;\n"},
+        Case{"/web/vendor/noble-hashes/_md.js", "text/javascript; charset=utf-8",
+             "export const _md = 1;\n"},
+        Case{"/web/vendor/noble-hashes/_u64.js", "text/javascript; charset=utf-8",
+             "export const _u64 = 1;\n"},
+        Case{"/web/vendor/noble-hashes/utils.js", "text/javascript; charset=utf-8",
+             "export const utils = 1;\n"}}) {
     Reply r = Get(c.path);
     EXPECT_EQ(r.status, 200) << c.path << "\n" << r.head;
     EXPECT_EQ(HeaderValue(r, "content-type"), c.type) << c.path;
@@ -153,9 +176,13 @@ TEST_F(WebApiTest, AnswersIfNoneMatchWith304) {
 TEST_F(WebApiTest, AnythingElseIsAPlain404) {
   MakeRoot();
   Start(dir_.File("web"));
-  for (const char* path : {"/web/", "/web/missing.js", "/web/package.json", "/web/.hidden.js",
-                           "/web/node_modules/other.js", "/web/node_modules/hls.js/dist/hls.min.js",
-                           "/web/APP.JS", "/web/app.js/", "/web/img"}) {
+  for (const char* path :
+       {"/web/", "/web/missing.js", "/web/package.json", "/web/.hidden.js",
+        "/web/node_modules/other.js", "/web/node_modules/hls.js/dist/hls.min.js", "/web/APP.JS",
+        "/web/app.js/", "/web/img", "/web/node_modules/@noble/hashes/sha2.js",
+        "/web/vendor/noble-hashes/", "/web/vendor/noble-hashes/sha3.js",
+        "/web/vendor/noble-hashes/package.json", "/web/vendor/sha2.js",
+        "/web/vendor/@noble/hashes/sha2.js"}) {
     Reply r = Get(path);
     EXPECT_EQ(r.status, 404) << path << "\n" << r.head;
     EXPECT_EQ(HeaderValue(r, "content-type"), "text/plain; charset=utf-8") << path;
@@ -166,10 +193,12 @@ TEST_F(WebApiTest, AnythingElseIsAPlain404) {
 TEST_F(WebApiTest, NoPathLeadsOutOfTheRoot) {
   MakeRoot();
   Start(dir_.File("web"));
-  for (const char* path : {"/web/../secret.js", "/web/img/../../secret.js", "/web/%2e%2e/secret.js",
-                           "/web/..%2fsecret.js", "/web/%2e%2e%2fsecret.js", "/web//secret.js",
-                           "/web/link.js", "/web/./../secret.js", "/web/..\\secret.js",
-                           "/web/vendor/../../secret.js", "/web/%00/../secret.js"}) {
+  for (const char* path :
+       {"/web/../secret.js", "/web/img/../../secret.js", "/web/%2e%2e/secret.js",
+        "/web/..%2fsecret.js", "/web/%2e%2e%2fsecret.js", "/web//secret.js", "/web/link.js",
+        "/web/./../secret.js", "/web/..\\secret.js", "/web/vendor/../../secret.js",
+        "/web/%00/../secret.js", "/web/vendor/noble-hashes/../../../secret.js",
+        "/web/vendor/noble-hashes/%2e%2e/%2e%2e/%2e%2e/secret.js"}) {
     Reply r = Get(path);
     EXPECT_NE(r.status, 200) << path << "\n" << r.head;
     EXPECT_EQ(r.body.find(kSecret), std::string::npos) << path;
@@ -198,6 +227,19 @@ TEST_F(WebApiTest, WithoutHlsJsTheRestIsServedAndTheLogSaysHowToInstallIt) {
   EXPECT_NE(Logged().find("npm ci --prefix " + dir_.File("web")), std::string::npos) << Logged();
 }
 
+TEST_F(WebApiTest, WithoutTheHashPackageTheRestIsServedAndTheLogSaysWhatBreaks) {
+  MakeRoot(/*with_hls=*/true, /*with_hashes=*/false);
+  Start(dir_.File("web"));
+  EXPECT_EQ(Get("/web/vendor/hls.min.js").status, 200);
+  EXPECT_EQ(Get("/web/vendor/noble-hashes/sha2.js").status, 404);
+  const std::string logged = Logged();
+  EXPECT_NE(logged.find("@noble/hashes is missing"), std::string::npos) << logged;
+  EXPECT_NE(logged.find("npm ci --prefix " + dir_.File("web")), std::string::npos) << logged;
+  // Once for the package, not once for each of its five files.
+  EXPECT_EQ(logged.find("@noble/hashes is missing"), logged.rfind("@noble/hashes is missing"))
+      << logged;
+}
+
 TEST_F(WebApiTest, WithoutARootSlashSaysTheConsoleIsNotInstalled) {
   Start(dir_.File("nowhere"));
   Reply r = Get("/");
@@ -210,6 +252,40 @@ TEST_F(WebApiTest, WithoutARootSlashSaysTheConsoleIsNotInstalled) {
 TEST(WebSiteTest, TheDefaultRootIsTheSourceTreesWebFolder) {
   EXPECT_TRUE(std::filesystem::exists(DefaultWebRoot() + "/index.html")) << DefaultWebRoot();
   EXPECT_TRUE(std::filesystem::exists(DefaultWebRoot() + "/api.js")) << DefaultWebRoot();
+  EXPECT_TRUE(std::filesystem::exists(DefaultWebRoot() + "/sigv4.js")) << DefaultWebRoot();
+}
+
+// The real console's module graph, followed from its two pages' scripts through every
+// static import (ours and @noble/hashes's own): each module it reaches is served. Catches a
+// package update that splits a module into a file the vendor list does not name.
+TEST(WebSiteTest, EveryModuleTheConsoleImportsIsServed) {
+  if (!std::filesystem::exists(DefaultWebRoot() + "/node_modules/@noble/hashes")) {
+    GTEST_SKIP() << "npm ci --prefix " << DefaultWebRoot() << " has not been run";
+  }
+  SystemClock clock;
+  Logger log{clock, LogLevel::kError, [](std::string_view) {}};
+  std::shared_ptr<const WebSite> site = WebSite::Load("", log);
+  // Statements at the start of a line: the packages' doc comments (" * import ...") name
+  // the package as npm users import it, which is no module of ours to serve.
+  const std::regex import_re(R"re((?:^|\n)(?:import|export)[^;'"]*?from\s*['"]([^'"]+)['"])re");
+  std::vector<std::string> todo = {"/web/streams.js", "/web/stream.js"};
+  std::set<std::string> seen(todo.begin(), todo.end());
+  while (!todo.empty()) {
+    const std::string url = todo.back();
+    todo.pop_back();
+    const WebFile* file = site->Find(url);
+    ASSERT_NE(file, nullptr) << url << " is imported but not served";
+    for (std::sregex_iterator it(file->bytes.begin(), file->bytes.end(), import_re), end; it != end;
+         ++it) {
+      std::string target = (*it)[1].str();
+      if (target.starts_with("./")) {
+        target = url.substr(0, url.rfind('/') + 1) + target.substr(2);
+      }
+      ASSERT_TRUE(target.starts_with("/web/")) << url << " imports " << target;
+      if (seen.insert(target).second) todo.push_back(target);
+    }
+  }
+  EXPECT_TRUE(seen.contains("/web/vendor/noble-hashes/utils.js"));
 }
 
 }  // namespace
