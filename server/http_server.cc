@@ -34,13 +34,6 @@
 
 namespace streamarc::server {
 
-const std::string* HttpRequest::FindHeader(std::string_view name) const {
-  for (const Header& h : headers) {
-    if (h.name == name) return &h.value;
-  }
-  return nullptr;
-}
-
 namespace {
 
 constexpr size_t kWriteChunk = 16 * 1024;   // bytes per lws_write: one per writable callback

@@ -4,6 +4,15 @@
 #include <charconv>
 
 namespace streamarc::server {
+
+// Here, with the other pure pieces of HTTP, so parsers compiled alone (fuzz targets) have it.
+const std::string* HttpRequest::FindHeader(std::string_view name) const {
+  for (const Header& h : headers) {
+    if (h.name == name) return &h.value;
+  }
+  return nullptr;
+}
+
 namespace {
 
 constexpr size_t kMaxTargetBytes = 16 << 10;
