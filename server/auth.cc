@@ -158,8 +158,9 @@ Result<const AccessKey*, KvsError> VerifySignature(const HttpRequest& req,
     amz_date = *d;
   }
   auto signed_at = sigv4::ParseAmzDate(amz_date);
-  if (!signed_at.ok())
+  if (!signed_at.ok()) {
     return Refuse(KvsErrorType::kIncompleteSignature, signed_at.status().message());
+  }
   if (amz_date.substr(0, 8) != by.date) {
     return Refuse(KvsErrorType::kInvalidSignature,
                   "Date in Credential scope does not match YYYYMMDD from X-Amz-Date");
