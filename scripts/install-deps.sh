@@ -15,6 +15,7 @@ PACKAGES=(
   # libraries
   zlib1g-dev
   libsqlite3-dev sqlite3
+  libglib2.0-dev                    # archive/: Unicode classes of tag characters
   libwebsockets-dev nlohmann-json3-dev libssl-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev   # playback remux, frame tap
   libcurl4-openssl-dev                                          # producer SDK upload
