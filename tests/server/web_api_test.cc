@@ -287,11 +287,11 @@ TEST(WebSiteTest, EveryModuleTheConsoleImportsIsServed) {
   SystemClock clock;
   Logger log{clock, LogLevel::kError, [](std::string_view) {}};
   std::shared_ptr<const WebSite> site = WebSite::Load("", log);
-  std::vector<std::string> todo = {"/web/streams.js", "/web/stream.js"};
-  std::set<std::string> seen(todo.begin(), todo.end());
-  while (!todo.empty()) {
-    const std::string url = todo.back();
-    todo.pop_back();
+  std::vector<std::string> pending = {"/web/streams.js", "/web/stream.js"};
+  std::set<std::string> seen(pending.begin(), pending.end());
+  while (!pending.empty()) {
+    const std::string url = pending.back();
+    pending.pop_back();
     const WebFile* file = site->Find(url);
     ASSERT_NE(file, nullptr) << url << " is imported but not served";
     for (std::string target : ImportsOf(file->bytes)) {
@@ -299,7 +299,7 @@ TEST(WebSiteTest, EveryModuleTheConsoleImportsIsServed) {
         target = url.substr(0, url.rfind('/') + 1) + target.substr(2);
       }
       ASSERT_TRUE(target.starts_with("/web/")) << url << " imports " << target;
-      if (seen.insert(target).second) todo.push_back(target);
+      if (seen.insert(target).second) pending.push_back(target);
     }
   }
   EXPECT_TRUE(seen.contains("/web/vendor/noble-hashes/utils.js"));
