@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target built by scripts/build.sh --fuzz.
-#   scripts/fuzz.sh --smoke        each target for FUZZ_SMOKE_SECONDS (default 20) s
+#   scripts/fuzz.sh --smoke        each target for FUZZ_SMOKE_SECONDS (default 20) s, one per
+#                                  core at a time
 #   scripts/fuzz.sh --long [SECS]  each target for SECS (default 3600) s, 2 jobs
 # Corpora grow in build-fuzz/corpus/<target>/ and are kept between runs; crashes are
 # written to build-fuzz/crashes/.
@@ -16,6 +17,13 @@ esac
 
 [ -d build-fuzz/fuzz ] || bash scripts/build.sh --fuzz
 mkdir -p build-fuzz/crashes
+# Scratch files of the targets that need some (the config file, the control plane's archive):
+# in memory when /dev/shm is there, and removed at the end.
+shm=/dev/shm
+[ -d "$shm" ] && [ -w "$shm" ] || shm=$PWD/build-fuzz
+TMPDIR=$(mktemp -d "$shm/streamarc-fuzz.XXXXXX")
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 
 # Seeds made at run time with real tools: small MKV/WebM files, cut short so the fuzzer
 # mutates headers and blocks rather than megabytes of payload. The first byte of each
@@ -41,8 +49,10 @@ seed_mkv() {
   rm -rf "$tmp"
 }
 
-status=0
-for bin in build-fuzz/fuzz/*_fuzzer; do
+# One target: its corpus seeded on first use, then `seconds` of fuzzing. Prints its figures,
+# or its log's tail and a non-zero status when it found a crash.
+run_target() {
+  local bin=$1 name corpus
   name=$(basename "$bin")
   corpus=build-fuzz/corpus/$name
   if [ ! -d "$corpus" ]; then
@@ -50,8 +60,7 @@ for bin in build-fuzz/fuzz/*_fuzzer; do
     if [ -d "fuzz/seeds/$name" ]; then cp "fuzz/seeds/$name"/* "$corpus"/; fi
     case "$name" in mkv_reader_fuzzer|fragmenter_fuzzer|remux_fuzzer) seed_mkv "$corpus" ;; esac
   fi
-  echo "fuzz: $name for ${seconds}s"
-  parallel=()
+  local parallel=()
   [ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
   # Run inside build-fuzz: libFuzzer's parallel jobs write fuzz-N.log to the working dir.
   if ! (cd build-fuzz && "../$bin" "../$corpus" -max_total_time="$seconds" -max_len=16384 \
@@ -59,9 +68,29 @@ for bin in build-fuzz/fuzz/*_fuzzer; do
        -artifact_prefix=crashes/"$name"- > "$name.log" 2>&1); then
     echo "fuzz: $name FAILED, see build-fuzz/$name.log and build-fuzz/crashes/" >&2
     tail -40 "build-fuzz/$name.log" >&2
-    status=1
-  else
-    grep -E 'stat::number_of_executed_units|cov:' "build-fuzz/$name.log" | tail -2 || true
+    return 1
   fi
+  echo "fuzz: $name: $(grep -E 'stat::number_of_executed_units' "build-fuzz/$name.log" | tail -1)," \
+       "$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "build-fuzz/$name.log" | tail -1)"
+}
+
+# The smoke run keeps every core busy with one target each (each is single-threaded); the long
+# run gives each target all the cores in turn.
+at_once=1
+[ "$mode" = --smoke ] && at_once=$(nproc)
+echo "fuzz: every target for ${seconds}s, $at_once at a time"
+status=0
+running=0
+for bin in build-fuzz/fuzz/*_fuzzer; do
+  run_target "$bin" &
+  running=$((running + 1))
+  if [ "$running" -ge "$at_once" ]; then
+    wait -n || status=1
+    running=$((running - 1))
+  fi
+done
+while [ "$running" -gt 0 ]; do
+  wait -n || status=1
+  running=$((running - 1))
 done
 exit $status

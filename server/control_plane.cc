@@ -371,29 +371,30 @@ class ControlPlane {
 
 }  // namespace
 
-void RegisterControlPlane(Router& http, archive::Archive& archive,
-                          const ControlPlaneOptions& options) {
+std::map<std::string, BufferedHandler> ControlPlaneHandlers(archive::Archive& archive,
+                                                            const ControlPlaneOptions& options) {
   auto cp = std::make_shared<ControlPlane>(archive, options);
+  std::map<std::string, BufferedHandler> handlers;
   // Every operation: parse the JSON body, run (the request id comes from the middleware).
   auto route = [&](const char* path,
                    const std::function<HttpResponse(const json&, const Fields&)>& op) {
-    http.Route("POST", path, [cp, op](const HttpRequest& req) {
+    handlers[path] = [cp, op](const HttpRequest& req) {
       json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
       HttpResponse resp = body.is_discarded() || !body.is_object()
                               ? Refuse(InvalidArgument("the request body is not a JSON object"))
                               : op(body, Fields(body));
       return resp;
-    });
+    };
   };
   route("/createStream", [cp](const json&, const Fields& f) { return cp->CreateStream(f); });
   route("/describeStream", [cp](const json&, const Fields& f) { return cp->DescribeStream(f); });
-  http.Route("POST", "/listStreams", [cp](const HttpRequest& req) {
+  handlers["/listStreams"] = [cp](const HttpRequest& req) {
     json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object()) {
       return Refuse(InvalidArgument("the request body is not a JSON object"));
     }
     return cp->ListStreams(req, body, Fields(body));
-  });
+  };
   route("/deleteStream", [cp](const json&, const Fields& f) { return cp->DeleteStream(f); });
   route("/updateStream", [cp](const json&, const Fields& f) { return cp->UpdateStream(f); });
   route("/updateDataRetention",
@@ -419,6 +420,7 @@ void RegisterControlPlane(Router& http, archive::Archive& archive,
     Status s = f.String("ResourceARN", true, 1, 1024, &arn);
     return s.ok() ? cp->ListTags(StreamRef::Arn(arn)) : Refuse(s);
   });
+  return handlers;
 }
 
 }  // namespace streamarc::server

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
+#include <utility>
 
 #include "archive/archive.h"
 #include "server/kvs_error.h"
@@ -20,8 +22,18 @@ struct ControlPlaneOptions {
   std::function<bool(const HttpRequest& request, const std::string& stream)> visible;
 };
 
-// Registers the routes. `archive` and `ids` outlive `http`.
-void RegisterControlPlane(Router& http, archive::Archive& archive,
-                          const ControlPlaneOptions& options);
+// Every operation's handler, keyed by its path ("/createStream", ...), sharing one state:
+// what RegisterControlPlane routes, callable without an HTTP server (the fuzz target calls
+// them). `archive` outlives the handlers.
+std::map<std::string, BufferedHandler> ControlPlaneHandlers(archive::Archive& archive,
+                                                            const ControlPlaneOptions& options);
+
+// Registers the routes (POST to each path). `archive` outlives `http`.
+inline void RegisterControlPlane(Router& http, archive::Archive& archive,
+                                 const ControlPlaneOptions& options) {
+  for (auto& [path, handler] : ControlPlaneHandlers(archive, options)) {
+    http.Route("POST", path, std::move(handler));
+  }
+}
 
 }  // namespace streamarc::server
