@@ -1,4 +1,7 @@
-// Running Debian's AWS CLI (/usr/bin/aws) against a streamarcd under test.
+// Running Debian's AWS CLI (its awscli package, as /usr/bin/aws runs it) against a streamarcd
+// under test. The commands run in long-lived Python processes (support/aws_cli_worker.py),
+// each command with a fresh CLI driver and session: the same code path as `aws`, without
+// paying Python's start and botocore's import on every call.
 #pragma once
 
 #include <string>
