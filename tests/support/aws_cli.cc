@@ -1,6 +1,7 @@
 #include "tests/support/aws_cli.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -10,8 +11,6 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-
-#include <gtest/gtest.h>
 
 extern char** environ;
 
@@ -101,15 +100,14 @@ CommandOutput RunAws(const std::string& url, const std::vector<std::string>& arg
 
 CommandOutput RunAwsAs(const AwsKey& key, const std::string& url,
                        const std::vector<std::string>& args, const std::string& region) {
-  nlohmann::json request = {
-      {"env",
-       {{"AWS_ACCESS_KEY_ID", key.id},
-        {"AWS_SECRET_ACCESS_KEY", key.secret},
-        {"AWS_DEFAULT_REGION", region},
-        {"AWS_PAGER", ""},
-        {"AWS_CONFIG_FILE", "/dev/null"},
-        {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}}},
-      {"argv", {"--endpoint-url", url, "--output", "json"}}};
+  nlohmann::json request = {{"env",
+                             {{"AWS_ACCESS_KEY_ID", key.id},
+                              {"AWS_SECRET_ACCESS_KEY", key.secret},
+                              {"AWS_DEFAULT_REGION", region},
+                              {"AWS_PAGER", ""},
+                              {"AWS_CONFIG_FILE", "/dev/null"},
+                              {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}}},
+                            {"argv", {"--endpoint-url", url, "--output", "json"}}};
   for (const std::string& a : args) request["argv"].push_back(a);
 
   std::unique_ptr<AwsWorker> worker;
