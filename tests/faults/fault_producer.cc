@@ -96,24 +96,25 @@ FaultProducer::~FaultProducer() {
 }
 
 Status FaultProducer::Start(const producer::ClientOptions& client,
-                            producer::StreamOptions options, int64_t base_ms) {
+                            producer::StreamOptions options, int64_t base_ms, int speed) {
   ASSIGN_OR_RETURN(client_, producer::Client::Create(client));
   options.name = name_;
   ASSIGN_OR_RETURN(stream_, client_->OpenStream(options, this));
   if (base_ms == 0) base_ms = SystemClock().NowMicros() / 1000;
-  thread_ = std::thread([this, base_ms] { Run(base_ms); });
+  thread_ = std::thread([this, base_ms, speed] { Run(base_ms, speed); });
   return Status::Ok();
 }
 
-// Real time: frame k goes in k frame-times after the start (a pace, not an ordering: nothing
+// Real time (or `speed` times it): frame k goes in k frame-times after the start (a pace, not an ordering: nothing
 // waits on it). Timestamps are absolute, so the stored timecodes are exactly these.
-void FaultProducer::Run(int64_t base_ms) {
+void FaultProducer::Run(int64_t base_ms, int speed) {
   const auto start = std::chrono::steady_clock::now();
   for (int64_t k = 0; !stop_; ++k) {
     const size_t i = static_cast<size_t>(k) % source_.frames.size();
     const int64_t loop = k / static_cast<int64_t>(source_.frames.size());
     const auto& in = source_.frames[i];
-    std::this_thread::sleep_until(start + std::chrono::milliseconds(k * source_.frame_ms));
+    std::this_thread::sleep_until(start +
+                                  std::chrono::microseconds(k * source_.frame_ms * 1000 / speed));
     producer::Frame f;
     f.pts_us = (base_ms + loop * source_.loop_ms + in.pts_ms) * 1000;
     f.dts_us = f.pts_us;

@@ -49,8 +49,9 @@ class FaultProducer : public producer::StreamCallbacks {
   ~FaultProducer() override;
 
   // Opens the stream (creating it) and starts putting frames. `base_ms` 0: the wall clock now.
+  // `speed` times real time (then start in the past: the timestamps run ahead of the clock).
   Status Start(const producer::ClientOptions& client, producer::StreamOptions options,
-               int64_t base_ms = 0);
+               int64_t base_ms = 0, int speed = 1);
   // Stops putting frames (joins the thread); the stream stays open.
   void StopPutting();
   // StopPutting, then Stream::Stop(timeout_ms): every fragment PERSISTED, or why not.
@@ -82,7 +83,7 @@ class FaultProducer : public producer::StreamCallbacks {
   void OnStreamError(const Status& s) override;
 
  private:
-  void Run(int64_t base_ms);
+  void Run(int64_t base_ms, int speed);
 
   const Source& source_;
   const std::string name_;

@@ -11,6 +11,7 @@
 // long run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -95,6 +96,7 @@ TEST(ServerKillTest, EveryAcknowledgedFragmentSurvivesKill9AndProducersResumeWit
 
   const auto began = std::chrono::steady_clock::now();
   size_t kills_during_recovery = 0;
+  double slowest_start = 0;  // seconds from exec to listening, the longest of the restarts
   for (uint64_t trial = 0; trial < trials; ++trial) {
     SCOPED_TRACE("trial " + std::to_string(trial) + ", seed " + std::to_string(seed));
     // One kill in four lands while the cameras reconnect and resend (no wait for an ack);
@@ -111,7 +113,12 @@ TEST(ServerKillTest, EveryAcknowledgedFragmentSurvivesKill9AndProducersResumeWit
     server.Kill();
     // Down for up to 200 ms: fragments pile up in the SDK's store meanwhile.
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 200));
-    ASSERT_TRUE(server.Start(data.path(), port_arg).ok()) << server.log();
+    const auto restart = std::chrono::steady_clock::now();
+    Status started = server.Start(data.path(), port_arg);
+    ASSERT_TRUE(started.ok()) << started.ToString();
+    slowest_start = std::max(slowest_start, std::chrono::duration<double>(
+                                                std::chrono::steady_clock::now() - restart)
+                                                .count());
   }
   ASSERT_TRUE(all_progressed(counts())) << server.log();
   const double kill_secs =
@@ -150,12 +157,13 @@ TEST(ServerKillTest, EveryAcknowledgedFragmentSurvivesKill9AndProducersResumeWit
       "kill -9: %llu trials (%zu during recovery) in %.1f s, %.1f s with the checks; %zu "
       "fragments acknowledged, %zu lost; %zu stored, %zu frames compared, %zu missing, %zu "
       "duplicated, %zu wrong, %zu index errors; SDK: %llu reconnects, %llu fragments resent, "
-      "%llu confirmed by ListFragments; seed %llu\n",
+      "%llu confirmed by ListFragments; slowest restart %.2f s; seed %llu\n",
       static_cast<unsigned long long>(trials), kills_during_recovery, kill_secs, secs,
       total.acked, total.acked_lost, total.fragments, total.frames_checked, total.frames_missing,
       total.frames_duplicated, total.frames_wrong, total.index_errors,
       static_cast<unsigned long long>(reconnects), static_cast<unsigned long long>(resent),
-      static_cast<unsigned long long>(confirmed), static_cast<unsigned long long>(seed));
+      static_cast<unsigned long long>(confirmed), slowest_start,
+      static_cast<unsigned long long>(seed));
   EXPECT_EQ(total.acked_lost, 0u);
   EXPECT_GT(total.acked, trials);  // the cameras made progress through the kills
 }
