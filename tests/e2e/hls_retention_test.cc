@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "server/daemon.h"
-#include "tests/support/kvs_curl.h"
 #include "tests/support/jumping_clock.h"
+#include "tests/support/kvs_curl.h"
 #include "tests/support/media.h"
 #include "tests/support/subprocess.h"
 

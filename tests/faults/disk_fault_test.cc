@@ -76,10 +76,10 @@ class DiskFaultTest : public ::testing::Test {
 };
 
 // Two cameras at four times real time (2 s fragments: two a second, within KVS's five per
-// second per stream) on a 16 MB disk, until they have sent 2.5 times the disk: the oldest video goes (the eviction policy), no fragment is refused while old video
-// could make room, and what is kept is each camera's newest stretch, whole: every
-// acknowledged fragment newer than the oldest kept one is there byte for byte, and no frame
-// after it is missing.
+// second per stream) on a 16 MB disk, until they have sent 2.5 times the disk: the oldest video
+// goes (the eviction policy), no fragment is refused while old video could make room, and what is
+// kept is each camera's newest stretch, whole: every acknowledged fragment newer than the oldest
+// kept one is there byte for byte, and no frame after it is missing.
 TEST_F(DiskFaultTest, FillingDiskEvictsTheOldestAndKeepsRecording) {
   constexpr uint64_t kDisk = 16 << 20;
   if (!Mount(kDisk)) GTEST_SKIP() << "cannot mount a tmpfs: " << disk_->error();
@@ -185,8 +185,8 @@ TEST_F(DiskFaultTest, FullDiskRefusesWith5001ThenTheCameraCatchesUpWithoutAGap) 
   std::printf(
       "full disk: filler of %.1f MB; %zu ERROR 5001 acks, then %zu fragments acknowledged in "
       "all, %zu frames compared, %zu missing, %zu lost\n",
-      static_cast<double>(filled) / 1e6, cam.errors(), t.acked, t.frames_checked,
-      t.frames_missing, t.acked_lost);
+      static_cast<double>(filled) / 1e6, cam.errors(), t.acked, t.frames_checked, t.frames_missing,
+      t.acked_lost);
 }
 
 // The data directory's file system goes read-only. Linux refuses to remount a file system
@@ -208,8 +208,8 @@ TEST_F(DiskFaultTest, ReadOnlyDataDirIsRefusedClearlyAndRecordingResumesWhenWrit
 
   Status live = disk_->SetReadOnly(true);
   ASSERT_EQ(live.code(), Code::kFailedPrecondition)
-      << "the kernel made the file system read-only under a running server ("
-      << live.ToString() << "): this test expects EBUSY and needs extending";
+      << "the kernel made the file system read-only under a running server (" << live.ToString()
+      << "): this test expects EBUSY and needs extending";
 
   EXPECT_EQ(server_.Stop(), 0);
   ASSERT_TRUE(disk_->SetReadOnly(true).ok());
@@ -220,8 +220,7 @@ TEST_F(DiskFaultTest, ReadOnlyDataDirIsRefusedClearlyAndRecordingResumesWhenWrit
   const size_t acked_before = cam.persisted();
   ASSERT_TRUE(disk_->SetReadOnly(false).ok());
   ASSERT_TRUE(server_.Start(DataDir(), {"--port", std::to_string(port)}).ok()) << server_.log();
-  ASSERT_TRUE(cam.WaitForPersisted(acked_before + 2, std::chrono::seconds(30)))
-      << server_.log();
+  ASSERT_TRUE(cam.WaitForPersisted(acked_before + 2, std::chrono::seconds(30))) << server_.log();
   Status s = cam.Finish(60'000);
   EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_TRUE(cam.stream_errors().empty());

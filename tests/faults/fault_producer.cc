@@ -95,8 +95,8 @@ FaultProducer::~FaultProducer() {
   if (stream_) (void)stream_->Stop(0);
 }
 
-Status FaultProducer::Start(const producer::ClientOptions& client,
-                            producer::StreamOptions options, int64_t base_ms, int speed) {
+Status FaultProducer::Start(const producer::ClientOptions& client, producer::StreamOptions options,
+                            int64_t base_ms, int speed) {
   ASSIGN_OR_RETURN(client_, producer::Client::Create(client));
   options.name = name_;
   ASSIGN_OR_RETURN(stream_, client_->OpenStream(options, this));
@@ -105,8 +105,9 @@ Status FaultProducer::Start(const producer::ClientOptions& client,
   return Status::Ok();
 }
 
-// Real time (or `speed` times it): frame k goes in k frame-times after the start (a pace, not an ordering: nothing
-// waits on it). Timestamps are absolute, so the stored timecodes are exactly these.
+// Real time (or `speed` times it): frame k goes in k frame-times after the start (a pace, not an
+// ordering: nothing waits on it). Timestamps are absolute, so the stored timecodes are exactly
+// these.
 void FaultProducer::Run(int64_t base_ms, int speed) {
   const auto start = std::chrono::steady_clock::now();
   for (int64_t k = 0; !stop_; ++k) {
@@ -207,8 +208,8 @@ std::vector<ReadFragment> ReadStream(const std::string& server_url, const std::s
   const producer::SignContext sign{"us-west-2", {"AKIDEXAMPLE", "x", ""}, "fault-test"};
   for (ReadFragment& r : out) {
     const nlohmann::json req = {{"StreamName", stream}, {"Fragments", {r.number}}};
-    auto resp = producer::PostJson(server_url, "/getMediaForFragmentList", req.dump(), sign,
-                                   5'000, 30'000, SystemClock().NowMicros());
+    auto resp = producer::PostJson(server_url, "/getMediaForFragmentList", req.dump(), sign, 5'000,
+                                   30'000, SystemClock().NowMicros());
     if (!resp.ok()) {
       r.error = resp.status().ToString();
       continue;

@@ -124,15 +124,15 @@ std::vector<ReadFragment> ReadStream(const std::string& server_url, const std::s
 
 // What the check of one producer found.
 struct Tally {
-  size_t acked = 0;            // distinct fragments with a PERSISTED ack
-  size_t acked_lost = 0;       // acked, not readable or not identical (goal 0)
-  size_t evicted = 0;          // acked, gone by the eviction policy (a prefix of the stream)
-  size_t fragments = 0;        // stored
-  size_t frames_checked = 0;   // stored frames compared byte for byte
-  size_t frames_missing = 0;   // put, not stored (after the first stored fragment)
+  size_t acked = 0;           // distinct fragments with a PERSISTED ack
+  size_t acked_lost = 0;      // acked, not readable or not identical (goal 0)
+  size_t evicted = 0;         // acked, gone by the eviction policy (a prefix of the stream)
+  size_t fragments = 0;       // stored
+  size_t frames_checked = 0;  // stored frames compared byte for byte
+  size_t frames_missing = 0;  // put, not stored (after the first stored fragment)
   size_t frames_duplicated = 0;
-  size_t frames_wrong = 0;     // stored bytes that are not what was put at that time
-  size_t index_errors = 0;     // overlapping or repeated producer timestamps, empty fragments
+  size_t frames_wrong = 0;  // stored bytes that are not what was put at that time
+  size_t index_errors = 0;  // overlapping or repeated producer timestamps, empty fragments
 };
 
 // Checks `stored` (ReadStream of the producer's stream, after FaultProducer::Finish) against
