@@ -91,8 +91,8 @@ TEST(ServerKillTest, EveryAcknowledgedFragmentSurvivesKill9AndProducersResumeWit
     return true;
   };
   auto counts = [&] {
-    std::vector<size_t> n;
-    for (const auto& c : cams) n.push_back(c->persisted());
+    std::vector<size_t> n(cams.size());
+    for (size_t i = 0; i < cams.size(); ++i) n[i] = cams[i]->persisted();
     return n;
   };
 
