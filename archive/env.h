@@ -43,6 +43,7 @@ class RandomAccessFile {
 struct DiskSpace {
   uint64_t total_bytes = 0;
   uint64_t free_bytes = 0;  // available to an unprivileged writer
+  bool read_only = false;   // mounted read-only: nothing can be written, even by root
 };
 
 // Thread-safe. Paths are absolute or relative to the process's working directory.

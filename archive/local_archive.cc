@@ -127,6 +127,13 @@ Result<std::unique_ptr<Archive>> OpenLocalArchive(const Options& options, Env& e
                                                   const Clock& clock, Logger& logger) {
   if (options.root.empty()) return InvalidArgument("archive root is empty");
   RETURN_IF_ERROR(env.CreateDirs(options.root + "/segments"));
+  // Said plainly: SQLite would only report that it cannot open the database file.
+  Result<DiskSpace> space = env.GetDiskSpace(options.root);
+  if (space.ok() && space->read_only) {
+    return FailedPrecondition("the archive directory " + options.root +
+                              " is on a read-only file system: the index and the video are "
+                              "written there; remount it read-write");
+  }
   ASSIGN_OR_RETURN(SqliteBackend sqlite,
                    OpenSqliteBackend(options.root + "/index.sqlite", options.sync));
   Backend backend{std::move(sqlite.registry), std::move(sqlite.index),

@@ -182,6 +182,7 @@ class PosixEnv final : public Env {
     DiskSpace d;
     d.total_bytes = static_cast<uint64_t>(st.f_blocks) * st.f_frsize;
     d.free_bytes = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    d.read_only = (st.f_flag & ST_RDONLY) != 0;
     return d;
   }
 };

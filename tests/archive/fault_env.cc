@@ -60,6 +60,11 @@ void FaultEnv::SetPunchHoleSupported(bool supported) {
   punch_supported_ = supported;
 }
 
+void FaultEnv::SetReadOnly(bool read_only) {
+  std::lock_guard<std::mutex> lock(mu_);
+  read_only_ = read_only;
+}
+
 uint64_t FaultEnv::FileState::Used() const {
   uint64_t punched = 0;
   for (const auto& [start, end] : holes) {
@@ -200,6 +205,7 @@ Result<DiskSpace> FaultEnv::GetDiskSpace(const std::string& path) {
     d.total_bytes = space_limit_;
     d.free_bytes = used >= space_limit_ ? 0 : space_limit_ - used;
   }
+  if (read_only_) d.read_only = true;
   return d;
 }
 

@@ -26,6 +26,8 @@ class FaultEnv final : public Env {
   void RefuseOpens(bool refuse);
   // false: PunchHole fails with kFailedPrecondition, as on a file system without it.
   void SetPunchHoleSupported(bool supported);
+  // GetDiskSpace reports the file system as mounted read-only (writes still go through).
+  void SetReadOnly(bool read_only);
   // Simulates power loss: cuts every file written through this env back to its last sync.
   void DropUnsyncedData();
 
@@ -74,6 +76,7 @@ class FaultEnv final : public Env {
   uint64_t space_limit_ = 0;
   bool refuse_opens_ = false;
   bool punch_supported_ = true;
+  bool read_only_ = false;
   int writes_failed_ = 0;
   int syncs_failed_ = 0;
   std::map<std::string, FileState> files_;

@@ -187,5 +187,20 @@ TEST_F(FaultInjectionTest, PermissionDeniedOnANewSegment) {
   EXPECT_TRUE(AppendSync(h_.a(), "d", MakeFragment(kStartUs, 100, 1)).ok());
 }
 
+// Opening on a read-only file system is refused with a message that says so (SQLite alone
+// would say only that it cannot open the database file); writable again, it opens with
+// everything acknowledged intact.
+TEST_F(FaultInjectionTest, ReadOnlyFileSystemIsRefusedPlainlyAtOpen) {
+  Burst(3, 0, 100);
+  h_.Close();
+  env_.SetReadOnly(true);
+  Status s = h_.Open(&env_);
+  EXPECT_EQ(s.code(), Code::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(s.ToString().find("read-only file system"), std::string::npos) << s.ToString();
+  env_.SetReadOnly(false);
+  ASSERT_TRUE(h_.Open(&env_).ok());
+  ExpectAckedIntact();
+}
+
 }  // namespace
 }  // namespace streamarc::archive::testing

@@ -4,11 +4,8 @@
 // disk, and no upload gets an ERROR ack while older data could make room. With a high
 // free-space floor, what cannot fit is refused with 5001 and the acknowledged stays.
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -17,6 +14,7 @@
 #include "tests/support/kvs_curl.h"
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
+#include "tests/support/tmpfs.h"
 
 namespace streamarc::e2e {
 namespace {
@@ -30,33 +28,10 @@ using streamarc::testing::ParseAckEvents;
 using streamarc::testing::RunCommand;
 using streamarc::testing::ServerProcess;
 using streamarc::testing::TempDir;
+using streamarc::testing::Tmpfs;
 
 constexpr uint64_t kDisk = 64 << 20;
 constexpr int64_t kClipMs = 4000;
-
-// A tmpfs of `bytes` mounted over a fresh directory for the object's lifetime.
-class Tmpfs {
- public:
-  explicit Tmpfs(uint64_t bytes) {
-    const std::string opts = "size=" + std::to_string(bytes);
-    if (::mount("tmpfs", dir_.path().c_str(), "tmpfs", 0, opts.c_str()) == 0) {
-      mounted_ = true;
-    } else {
-      error_ = std::strerror(errno);
-    }
-  }
-  ~Tmpfs() {
-    if (mounted_) ::umount2(dir_.path().c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-  std::string path() const { return dir_.path(); }
-
- private:
-  TempDir dir_;
-  bool mounted_ = false;
-  std::string error_;
-};
 
 // A 4 s H.264 clip at 4 Mbit/s (a camera's rate), a key frame every second: four fragments
 // of about 500 KB. Noise keeps x264 from compressing it to nothing. Made once per process.

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "server/daemon.h"
+#include "tests/support/jumping_clock.h"
 #include "tests/support/kvs_curl.h"
 #include "tests/support/media.h"
 #include "tests/support/subprocess.h"
@@ -21,43 +22,11 @@ using streamarc::testing::CountOf;
 using streamarc::testing::Curl;
 using streamarc::testing::CurlPost;
 using streamarc::testing::CurlPutMedia;
+using streamarc::testing::JumpingClock;
 using streamarc::testing::MakeMedia;
 using streamarc::testing::TempDir;
 
 constexpr int64_t kMinute = 60'000'000;
-
-// Real time plus whatever Jump added: rate limits and timeouts behave as in production.
-class JumpingClock {
- public:
-  JumpingClock() : clock_(SystemClock().NowMicros()) {
-    ticker_ = std::thread([this] {
-      auto last = std::chrono::steady_clock::now();
-      while (!stop_) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        auto now = std::chrono::steady_clock::now();
-        if (!frozen_) {
-          clock_.Advance(std::chrono::duration_cast<std::chrono::microseconds>(now - last).count());
-        }
-        last = now;
-      }
-    });
-  }
-  ~JumpingClock() {
-    stop_ = true;
-    ticker_.join();
-  }
-  void Jump(int64_t micros) { clock_.Advance(micros); }
-  // Stops following real time: from here on only Jump moves the clock, so a check of what is
-  // due after a jump does not depend on how fast the machine answers.
-  void Freeze() { frozen_ = true; }
-  const Clock& clock() const { return clock_; }
-
- private:
-  ManualClock clock_;
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> frozen_{false};
-  std::thread ticker_;
-};
 
 class HlsRetentionTest : public ::testing::Test {
  protected:
