@@ -112,6 +112,7 @@ struct Conn {
   Session* cur = nullptr;
   bool closing = false;  // a refused head: nothing more is read
   bool reading = true;   // rx flow control state last set
+  bool first_read = true;  // nothing received yet (on a TLS port: the handshake is under way)
   // Deadlines (steady-clock microseconds; see HttpServerOptions).
   int64_t head_since_us = 0;     // the wait for the next head began (while cur is null)
   int64_t send_progress_us = 0;  // the socket last took bytes, or output began to wait

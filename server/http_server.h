@@ -48,6 +48,10 @@ struct HttpServerOptions {
   // rest).
   size_t max_connections = 10'000;
   size_t max_connections_per_address = 1'000;
+  // TLS (server/tls.h): a PEM certificate chain and its private key, both or neither. With
+  // them the port speaks HTTPS only (HTTP/1.1 by ALPN); plain HTTP gets 400.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // x-amzn-RequestId for the answers the HTTP layer makes itself (unset: none). Thread-safe.
   std::function<std::string()> request_id;
   // Sent when the worker pool's queue is full.
