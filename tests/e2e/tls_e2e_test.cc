@@ -89,18 +89,19 @@ TEST_F(TlsE2eTest, AwsCliStreamarcPutAndFfprobeOverHttps) {
   // And refuses a server it cannot verify (exit 3: the server could not be reached).
   CommandOutput refused = Put("tls-cam-3", {"--connect-timeout", "0"});
   EXPECT_EQ(refused.exit_code, 3) << refused.out;
-
-  json fragments = Aws({"kinesis-video-archived-media", "list-fragments", "--stream-name",
-                        "tls-cam"});
-  ASSERT_GE(fragments["Fragments"].size(), 2u) << fragments.dump();
+  EXPECT_NE(refused.out.find("certificate"), std::string::npos) << refused.out;
 
   const int64_t now = std::time(nullptr);
+  const std::string range = "TimestampRange={StartTimestamp=" + std::to_string(now - 600) +
+                            ",EndTimestamp=" + std::to_string(now + 60) + "}";
+  json fragments =
+      Aws({"kinesis-video-archived-media", "list-fragments", "--stream-name", "tls-cam",
+           "--fragment-selector", "FragmentSelectorType=SERVER_TIMESTAMP," + range});
+  ASSERT_GE(fragments["Fragments"].size(), 2u) << fragments.dump();
+
   json hls = Aws({"kinesis-video-archived-media", "get-hls-streaming-session-url",
                   "--stream-name", "tls-cam", "--playback-mode", "ON_DEMAND",
-                  "--hls-fragment-selector",
-                  "FragmentSelectorType=SERVER_TIMESTAMP,TimestampRange={StartTimestamp=" +
-                      std::to_string(now - 600) + ",EndTimestamp=" + std::to_string(now + 60) +
-                      "}"});
+                  "--hls-fragment-selector", "FragmentSelectorType=SERVER_TIMESTAMP," + range});
   const std::string session = hls.value("HLSStreamingSessionURL", "");
   ASSERT_EQ(session.rfind(url_ + "/", 0), 0u) << hls.dump();
 
