@@ -71,8 +71,8 @@ Result<std::string> ResolveCaCert(const std::string& ca_cert) {
     from = "AWS_CA_BUNDLE";
   }
   if (access(path.c_str(), R_OK) != 0) {
-    return InvalidArgument(std::string(from) + " " + path + ": cannot read it: " +
-                           std::strerror(errno));
+    return InvalidArgument(std::string(from) + " " + path +
+                           ": cannot read it: " + std::strerror(errno));
   }
   return path;
 }

@@ -485,9 +485,9 @@ class HttpServer::Impl final : public SessionHost {
   void RefuseConnection(lws* wsi) {
     if (!tls_) {
       const HttpResponse r = LayerError(503, "Too many connections; retry later");
-    const std::string bytes =
-        FormatResponseHead(r.status, r.content_type, r.headers, false, r.body.size(), true) +
-        r.body;
+      const std::string bytes =
+          FormatResponseHead(r.status, r.content_type, r.headers, false, r.body.size(), true) +
+          r.body;
       (void)!send(lws_get_socket_fd(wsi), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     }
     lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);

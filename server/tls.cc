@@ -40,9 +40,7 @@ Result<std::string> ReadPem(const std::string& what, const std::string& path) {
 }
 
 // Refuses to ask for a passphrase: OpenSSL's default would prompt on the terminal.
-int NoPassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*user*/) noexcept {
-  return 0;
-}
+int NoPassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*user*/) noexcept { return 0; }
 
 std::string Describe(X509* cert) {
   std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
@@ -69,8 +67,8 @@ Result<std::string> CheckTlsFiles(const std::string& cert_file, const std::strin
   if (!ctx) return Internal("SSL_CTX_new: " + OpenSslReason());
   SSL_CTX_set_default_passwd_cb(ctx.get(), NoPassphrase);
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert_file.c_str()) != 1) {
-    return InvalidArgument("TLS certificate file " + cert_file +
-                           ": not a PEM certificate chain (" + OpenSslReason() + ")");
+    return InvalidArgument("TLS certificate file " + cert_file + ": not a PEM certificate chain (" +
+                           OpenSslReason() + ")");
   }
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
     if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
@@ -106,7 +104,8 @@ void ConfigureTls(const std::string& cert_file, const std::string& key_file,
                                             SSL_OP_NO_RENEGOTIATION);
   // lws's own backstop for a handshake that never ends; the server's head deadline (which runs
   // from accept, through the handshake) usually fires first.
-  info->timeout_secs = static_cast<unsigned>(std::max<int64_t>(1, (handshake_timeout_ms + 999) / 1000));
+  info->timeout_secs =
+      static_cast<unsigned>(std::max<int64_t>(1, (handshake_timeout_ms + 999) / 1000));
 }
 
 bool EndHandshake(lws* wsi) {

@@ -240,8 +240,7 @@ PYBIND11_MODULE(streamarc, m) {
         py::arg("gray") = false, py::arg("access_key") = py::none(),
         py::arg("secret_key") = py::none(), py::arg("session_token") = py::none(),
         py::arg("region") = "us-west-2", py::arg("queue") = 8, py::arg("drop") = false,
-        py::arg("stream_arn") = py::none(), py::arg("decode_threads") = 0,
-        py::arg("ca_cert") = "",
+        py::arg("stream_arn") = py::none(), py::arg("decode_threads") = 0, py::arg("ca_cert") = "",
         R"(Yields (image, info) for each frame of `stream` from `start` ("NOW", "EARLIEST",
 epoch seconds of producer time, or a dict naming another GetMedia start selector) until the
 producer time `end` (epoch seconds; None: follow the live stream). `image` is a numpy uint8

@@ -27,8 +27,7 @@ class TlsE2eTest : public ::testing::Test {
     certs_ = MakeTestCerts(dir_.path());
     ASSERT_FALSE(certs_.cert.empty());
     ASSERT_TRUE(
-        server_.Start(dir_.File("data"), {"--tls-cert", certs_.cert, "--tls-key", certs_.key})
-            .ok())
+        server_.Start(dir_.File("data"), {"--tls-cert", certs_.cert, "--tls-key", certs_.key}).ok())
         << server_.log();
     url_ = "https://127.0.0.1:" + std::to_string(server_.port());
   }
@@ -49,8 +48,8 @@ class TlsE2eTest : public ::testing::Test {
     std::vector<std::string> argv = {"env", "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
                                      "AWS_SECRET_ACCESS_KEY=secret", "AWS_CA_BUNDLE="};
     argv.insert(argv.end(), env.begin(), env.end());
-    argv.insert(argv.end(), {STREAMARC_PUT_PATH, "--endpoint", url_, "--stream", stream,
-                             "--quiet", "--connect-timeout", "5"});
+    argv.insert(argv.end(), {STREAMARC_PUT_PATH, "--endpoint", url_, "--stream", stream, "--quiet",
+                             "--connect-timeout", "5"});
     argv.insert(argv.end(), extra.begin(), extra.end());
     argv.insert(argv.end(), {"--test-pattern", "--duration", "3", "--width", "320", "--height",
                              "240", "--fps", "15", "--fragment-ms", "1000"});
@@ -71,8 +70,8 @@ TEST_F(TlsE2eTest, AwsCliStreamarcPutAndFfprobeOverHttps) {
   EXPECT_TRUE(created.contains("StreamARN")) << created.dump();
   json described = Aws({"kinesisvideo", "describe-stream", "--stream-name", "tls-cam"});
   EXPECT_EQ(described["StreamInfo"].value("StreamName", ""), "tls-cam") << described.dump();
-  json endpoint = Aws({"kinesisvideo", "get-data-endpoint", "--stream-name", "tls-cam",
-                       "--api-name", "PUT_MEDIA"});
+  json endpoint = Aws(
+      {"kinesisvideo", "get-data-endpoint", "--stream-name", "tls-cam", "--api-name", "PUT_MEDIA"});
   EXPECT_EQ(endpoint.value("DataEndpoint", ""), url_) << endpoint.dump();
 
   // Without the CA the CLI refuses the server's certificate.
@@ -99,9 +98,9 @@ TEST_F(TlsE2eTest, AwsCliStreamarcPutAndFfprobeOverHttps) {
            "--fragment-selector", "FragmentSelectorType=SERVER_TIMESTAMP," + range});
   ASSERT_GE(fragments["Fragments"].size(), 2u) << fragments.dump();
 
-  json hls = Aws({"kinesis-video-archived-media", "get-hls-streaming-session-url",
-                  "--stream-name", "tls-cam", "--playback-mode", "ON_DEMAND",
-                  "--hls-fragment-selector", "FragmentSelectorType=SERVER_TIMESTAMP," + range});
+  json hls = Aws({"kinesis-video-archived-media", "get-hls-streaming-session-url", "--stream-name",
+                  "tls-cam", "--playback-mode", "ON_DEMAND", "--hls-fragment-selector",
+                  "FragmentSelectorType=SERVER_TIMESTAMP," + range});
   const std::string session = hls.value("HLSStreamingSessionURL", "");
   ASSERT_EQ(session.rfind(url_ + "/", 0), 0u) << hls.dump();
 
@@ -114,15 +113,15 @@ TEST_F(TlsE2eTest, AwsCliStreamarcPutAndFfprobeOverHttps) {
   EXPECT_NE(probe->out.find("h264"), std::string::npos) << probe->out;
   TempDir other;
   const TestCerts stranger = MakeTestCerts(other.path());
-  auto unverified = RunCommand({"ffprobe", "-v", "error", "-tls_verify", "1", "-ca_file",
-                                stranger.ca, "-show_entries", "stream=codec_name", "-of",
-                                "csv=p=0", session});
+  auto unverified =
+      RunCommand({"ffprobe", "-v", "error", "-tls_verify", "1", "-ca_file", stranger.ca,
+                  "-show_entries", "stream=codec_name", "-of", "csv=p=0", session});
   ASSERT_TRUE(unverified.ok());
   EXPECT_NE(unverified->exit_code, 0) << unverified->out;
 
   // Plain HTTP to the same port gets an answer that says what is wrong.
-  const std::string plain = Curl({"http://127.0.0.1:" + std::to_string(server_.port()) +
-                                            "/health"});
+  const std::string plain =
+      Curl({"http://127.0.0.1:" + std::to_string(server_.port()) + "/health"});
   EXPECT_NE(plain.find("Use an https:// URL"), std::string::npos) << plain;
 }
 
@@ -149,8 +148,8 @@ TEST(TlsE2eStartTest, BadTlsSettingsStopTheServerWithAClearMessage) {
   CommandOutput wrong_key = run({"--tls-cert", certs.cert, "--tls-key", dir.File("ca.key")});
   EXPECT_EQ(wrong_key.exit_code, 1) << wrong_key.out;
   EXPECT_NE(wrong_key.out.find("does not belong"), std::string::npos) << wrong_key.out;
-  CommandOutput http_url = run({"--tls-cert", certs.cert, "--tls-key", certs.key, "--public-url",
-                                "http://127.0.0.1:9"});
+  CommandOutput http_url =
+      run({"--tls-cert", certs.cert, "--tls-key", certs.key, "--public-url", "http://127.0.0.1:9"});
   EXPECT_EQ(http_url.exit_code, 1) << http_url.out;
   EXPECT_NE(http_url.out.find("use https://"), std::string::npos) << http_url.out;
 }

@@ -270,8 +270,8 @@ TEST(Config, TlsFilesFromFlagsOrFileBothOrNeither) {
   EXPECT_EQ(cl->config.tls_cert, "/a/cert.pem");
   EXPECT_EQ(cl->config.tls_key, "/b/key.pem");
 
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"--tls-cert", "/a/cert.pem"}, {"--tls-key", "/a/key.pem"}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--tls-cert", "/a/cert.pem"},
+                                                                {"--tls-key", "/a/key.pem"}}) {
     auto one = ParseCommandLine(args);
     ASSERT_FALSE(one.ok()) << args[0];
     EXPECT_NE(one.status().message().find("--tls-cert and --tls-key go together"),

@@ -187,8 +187,9 @@ class TlsTest : public HttpServerTest {
     http.RouteStreaming("GET", "/flood", [this](const HttpRequest&, auto w) {
       return std::make_unique<FloodHandler>(std::move(w), &flood_closed_);
     });
-    http.Route("GET", "/big",
-               [](const HttpRequest&) { return HttpResponse{200, "text/plain", {}, BigBody()}; });
+    http.Route("GET", "/big", [](const HttpRequest&) {
+      return HttpResponse{200, "text/plain", {}, BigBody()};
+    });
   }
 
   std::string HttpsUrl(const std::string& path) {
@@ -223,8 +224,7 @@ TEST_F(TlsTest, KeepAliveAndAlpnOverTls) {
   EXPECT_NE(c.ReadUntil("prefix /hls/a").find("HTTP/1.1 200"), std::string::npos);
   // The same TLS connection takes the next request.
   ASSERT_TRUE(c.Send("GET /hls/b HTTP/1.1\r\nHost: x\r\n\r\n"));
-  EXPECT_NE(c.ReadUntil("prefix /hls/b").find("prefix /hls/b"), std::string::npos)
-      << c.received();
+  EXPECT_NE(c.ReadUntil("prefix /hls/b").find("prefix /hls/b"), std::string::npos) << c.received();
 }
 
 TEST_F(TlsTest, LargeResponseArrivesWholeThroughPartialWrites) {

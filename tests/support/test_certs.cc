@@ -29,15 +29,14 @@ TestCerts MakeTestCerts(const std::string& dir) {
                  "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
                  "subjectKeyIdentifier=hash\n"
                  "authorityKeyIdentifier=keyid\n");
-  const bool ok =
-      Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-               "-keyout", ca_key, "-out", c.ca, "-days", "2", "-subj", "/CN=streamarc test CA",
-               "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-               "keyUsage=critical,keyCertSign,cRLSign"}) &&
-      Openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-               c.key, "-out", csr, "-subj", "/CN=localhost"}) &&
-      Openssl({"x509", "-req", "-in", csr, "-CA", c.ca, "-CAkey", ca_key, "-set_serial", "2",
-               "-days", "2", "-extfile", ext, "-out", c.cert});
+  const bool ok = Openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                           "-nodes", "-keyout", ca_key, "-out", c.ca, "-days", "2", "-subj",
+                           "/CN=streamarc test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+                           "-addext", "keyUsage=critical,keyCertSign,cRLSign"}) &&
+                  Openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                           "-keyout", c.key, "-out", csr, "-subj", "/CN=localhost"}) &&
+                  Openssl({"x509", "-req", "-in", csr, "-CA", c.ca, "-CAkey", ca_key, "-set_serial",
+                           "2", "-days", "2", "-extfile", ext, "-out", c.cert});
   if (!ok) return {};
   return c;
 }
