@@ -13,6 +13,7 @@
 #include "frametap/ledger.h"
 #include "frametap/media_client.h"
 #include "frametap/pipeline.h"
+#include "producer-sdk/http.h"
 
 namespace streamarc::frametap {
 namespace {
@@ -34,6 +35,8 @@ Status Validate(const ConsumerOptions& o) {
   if (o.target.width < 0 || o.target.height < 0) {
     return InvalidArgument("Target width and height must not be negative");
   }
+  // A CA file that cannot be read is refused now, not retried as a network failure.
+  RETURN_IF_ERROR(producer::ResolveCaCert(o.ca_cert).status());
   if (o.max_reconnects < 0 || o.reconnect_backoff_ms < 0) {
     return InvalidArgument("max_reconnects and reconnect_backoff_ms must not be negative");
   }

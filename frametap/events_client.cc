@@ -28,6 +28,7 @@ Result<std::vector<std::string>> PutEvents(const EventsClientOptions& options,
   sign.credentials = {options.access_key.empty() ? "ANONYMOUS" : options.access_key,
                       options.secret_key.empty() ? "anonymous" : options.secret_key, ""};
   sign.user_agent = "streamarc-frametap";
+  ASSIGN_OR_RETURN(sign.ca_cert, producer::ResolveCaCert(options.ca_cert));
   SystemClock clock;
   std::vector<std::string> ids;
   for (size_t at = 0; at < events.size(); at += kEventsPerCall) {

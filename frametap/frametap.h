@@ -78,6 +78,9 @@ struct ConsumerOptions {
   std::string access_key;
   std::string secret_key;
   std::string session_token;
+  // CA certificates (PEM file) to trust for an https endpoint; empty: $AWS_CA_BUNDLE, else
+  // the system's store.
+  std::string ca_cert;
   int decode_threads = 0;  // 0: one per core
   // Reconnects after a network loss or a server restart, resuming after the last fragment
   // handed out; gives up (Run returns the error) after this many failures in a row.
@@ -139,6 +142,7 @@ struct EventsClientOptions {
   std::string region = "us-west-2";
   std::string access_key;
   std::string secret_key;
+  std::string ca_cert;  // as ConsumerOptions::ca_cert
 };
 // Stores `events` with PutEvents (one call per 100, the server's limit per call); returns
 // their ids in order. A failed call ends it: the events of the calls before it are stored.

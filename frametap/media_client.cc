@@ -190,6 +190,8 @@ Status MediaClient::Run(const ConsumerOptions& options, const std::string& body,
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &st);
+  ASSIGN_OR_RETURN(const std::string ca_cert, producer::ResolveCaCert(options.ca_cert));
+  producer::SetCaCert(c, ca_cert);
 
   CURLM* m = impl_->multi.get();
   if (curl_multi_add_handle(m, c) != CURLM_OK) return Internal("curl_multi_add_handle failed");

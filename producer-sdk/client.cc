@@ -128,6 +128,7 @@ Result<std::unique_ptr<Client>> Client::Create(const ClientOptions& options) {
   SignContext sign;
   sign.region = options.region.empty() ? "us-west-2" : options.region;
   sign.user_agent = options.user_agent;
+  ASSIGN_OR_RETURN(sign.ca_cert, ResolveCaCert(options.ca_cert));
   sign.credentials = {options.credentials.access_key, options.credentials.secret_key,
                       options.credentials.session_token};
   if (sign.credentials.access_key.empty()) {

@@ -1,5 +1,8 @@
 #include "producer-sdk/http.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <cstring>
 
 namespace streamarc::producer {
@@ -58,6 +61,26 @@ Result<ParsedUrl> ParseUrl(const std::string& url) {
   return out;
 }
 
+Result<std::string> ResolveCaCert(const std::string& ca_cert) {
+  std::string path = ca_cert;
+  const char* from = "CA certificate file";
+  if (path.empty()) {
+    const char* env = std::getenv("AWS_CA_BUNDLE");
+    if (env == nullptr || *env == '\0') return std::string();
+    path = env;
+    from = "AWS_CA_BUNDLE";
+  }
+  if (access(path.c_str(), R_OK) != 0) {
+    return InvalidArgument(std::string(from) + " " + path +
+                           ": cannot read it: " + std::strerror(errno));
+  }
+  return path;
+}
+
+void SetCaCert(CURL* c, const std::string& ca_cert) {
+  if (!ca_cert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca_cert.c_str());
+}
+
 Result<CurlSlist> SignedHeaderList(const ParsedUrl& url, const std::string& path,
                                    std::vector<std::pair<std::string, std::string>> headers,
                                    const std::string& payload_hash, const SignContext& ctx,
@@ -111,6 +134,7 @@ Result<HttpResponse> PostJson(const std::string& base_url, const std::string& pa
   curl_easy_setopt(c.get(), CURLOPT_WRITEDATA, &resp.body);
   curl_easy_setopt(c.get(), CURLOPT_HEADERFUNCTION, CollectHeader);
   curl_easy_setopt(c.get(), CURLOPT_HEADERDATA, &resp.error_type);
+  SetCaCert(c.get(), ctx.ca_cert);
   CURLcode rc = curl_easy_perform(c.get());
   if (rc != CURLE_OK) {
     return Unavailable("POST " + full + ": " + curl_easy_strerror(rc));

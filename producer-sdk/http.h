@@ -36,7 +36,17 @@ struct SignContext {
   std::string region;
   sigv4::Credentials credentials;
   std::string user_agent;
+  // CA certificates (PEM) trusted for an https endpoint (CURLOPT_CAINFO); empty: the system's.
+  std::string ca_cert;
 };
+
+// The CA file a client trusts: `ca_cert` when given, else $AWS_CA_BUNDLE (as the AWS CLI and
+// SDKs read it), else "" (the system's store). kInvalidArgument naming a file that cannot be
+// read.
+Result<std::string> ResolveCaCert(const std::string& ca_cert);
+
+// Sets a CA file on a handle (nothing for "").
+void SetCaCert(CURL* c, const std::string& ca_cert);
 
 // "host[:port]" and the path prefix of an http(s) URL, parsed by curl's URL API.
 struct ParsedUrl {

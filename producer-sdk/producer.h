@@ -32,6 +32,9 @@ struct ClientOptions {
                             // AWS_SESSION_TOKEN
   std::string user_agent = "streamarc-producer/0.1";
   int64_t connect_timeout_ms = 5'000;
+  // CA certificates (PEM file) to trust for an https endpoint, e.g. a private CA's; empty:
+  // $AWS_CA_BUNDLE, else the system's store.
+  std::string ca_cert;
 };
 
 enum class Codec { kH264, kH265, kAac };

@@ -248,6 +248,7 @@ Status StreamImpl::StartTransfer() {
   curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, this);
   curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, &StreamImpl::CloseSocketCb);
   curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, this);
+  SetCaCert(c, upload_.sign.ca_cert);
   http_status_ = 0;
   error_body_.clear();
   error_type_.clear();

@@ -26,6 +26,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   ffmpeg mkvtoolnix curl awscli
+  openssl                           # tests: a CA and server certificates for the TLS tests
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-libav gstreamer1.0-rtsp
   gstreamer1.0-x                    # clockoverlay, in streamarc-put's test pattern (run.sh's camera)

@@ -57,6 +57,9 @@ Status Apply(Config* c, const std::string& key, const std::string& value) {
       return InvalidArgument("--frame-tap: expected a stream name or a pattern such as cam*");
     }
     c->frame_tap.push_back(value);
+  } else if (key == "tls-cert" || key == "tls-key") {
+    if (value.empty()) return InvalidArgument("--" + key + ": expected a PEM file");
+    (key == "tls-cert" ? c->tls_cert : c->tls_key) = value;
   } else if (key == "web-root") {
     c->web_root = value;
   } else if (key == "hls-low-latency") {
@@ -216,7 +219,8 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
                                {"port": 9000, "data-dir": "/var/lib/streamarc"}
   --region NAME                region in ARNs (default us-east-1)
   --account ID                 account id in ARNs (default 000000000000)
-  --public-url URL             URL GetDataEndpoint returns (default http://HOST:PORT);
+  --public-url URL             URL GetDataEndpoint returns (default http://HOST:PORT,
+                               https:// with --tls-cert);
                                required with a wildcard --host (0.0.0.0 or ::), which
                                is no address a client can use: streamarcd refuses to
                                start without it
@@ -240,6 +244,11 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
                                the same playlists as plain HLS. A session opts out with
                                LowLatency=0 on its URL
   --hls-part-target-ms N       LL-HLS part target, 100 to 1000 (default 333)
+  --tls-cert FILE              speak HTTPS (only) with this PEM certificate chain: the
+                               server's certificate first, then any intermediates.
+                               Needs --tls-key; the URLs streamarcd hands out
+                               (GetDataEndpoint, HLS/DASH sessions) become https://
+  --tls-key FILE               the certificate's private key (PEM, no passphrase)
   --allow-unauthenticated      accept unsigned requests from anyone who can reach the
                                server: without access keys streamarcd listens on a
                                loopback address only, and refuses any other --host
@@ -320,17 +329,26 @@ bool IsWildcardAddress(std::string_view host) {
 }
 
 Result<std::string> AdvertisedUrl(const Config& config, int port) {
-  if (!config.public_url.empty()) return config.public_url;
+  const bool tls = !config.tls_cert.empty();
+  if (!config.public_url.empty()) {
+    if (tls && config.public_url.rfind("http://", 0) == 0) {
+      return InvalidArgument("--public-url " + config.public_url +
+                             " is http://, but this server speaks HTTPS (--tls-cert): clients "
+                             "given that URL could not connect; use https://");
+    }
+    return config.public_url;
+  }
   if (IsWildcardAddress(config.host)) {
     return InvalidArgument("--host " + config.host +
                            " listens on every address, so there is no single address to tell "
                            "clients (GetDataEndpoint, HLS URLs): set --public-url to the URL "
-                           "clients reach this server at, e.g. http://192.0.2.10:" +
+                           "clients reach this server at, e.g. " +
+                           (tls ? "https" : "http") + "://192.0.2.10:" +
                            (port > 0 ? std::to_string(port) : std::string("PORT")));
   }
   const bool ipv6 = config.host.find(':') != std::string::npos && config.host.front() != '[';
   const std::string host = ipv6 ? "[" + config.host + "]" : config.host;
-  return "http://" + host + ":" + std::to_string(port);
+  return (tls ? "https://" : "http://") + host + ":" + std::to_string(port);
 }
 
 Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
@@ -373,6 +391,10 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
   }
   for (const auto& [k, v] : flags) {
     if (k != "config") RETURN_IF_ERROR(Apply(&cl.config, k, v));
+  }
+  if (cl.config.tls_cert.empty() != cl.config.tls_key.empty()) {
+    return InvalidArgument(
+        "--tls-cert and --tls-key go together: give the certificate chain and its private key");
   }
   return cl;
 }

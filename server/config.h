@@ -81,6 +81,11 @@ struct Config {
   int max_request_head_bytes = 32 << 10;
   int max_connections = 10'000;
   int max_connections_per_address = 1'000;
+  // TLS: a PEM certificate chain (server certificate first) and its unencrypted private key,
+  // both or neither. With them the port speaks HTTPS only, and the URLs the server hands out
+  // (GetDataEndpoint, HLS/DASH sessions) are https://.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 // What the command line asked for.
@@ -106,8 +111,8 @@ bool IsLoopbackAddress(std::string_view host);
 bool IsWildcardAddress(std::string_view host);
 
 // The base URL clients reach the server at (what GetDataEndpoint returns): public_url, or
-// http://host:port with IPv6 addresses bracketed. kInvalidArgument for a wildcard host
-// without public_url.
+// http://host:port (https:// with TLS) with IPv6 addresses bracketed. kInvalidArgument for a
+// wildcard host without public_url, and for an http:// public_url while TLS is on.
 Result<std::string> AdvertisedUrl(const Config& config, int port);
 
 // worker_threads and sync_threads with 0 resolved from this machine's core count.

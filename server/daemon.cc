@@ -122,6 +122,7 @@ class DaemonImpl final : public Daemon {
         routes, tap_ ? tap_->thumbnails() : std::make_shared<const frametap::ThumbnailSink>());
     log_.Info("streamarcd", "listening",
               {{"address", config_.host + ":" + std::to_string(http_.port())},
+               {"tls", config_.tls_cert.empty() ? "off" : "on"},
                {"data_dir", config_.data_dir},
                {"version", kVersion}});
     return Status::Ok();
@@ -184,6 +185,8 @@ class DaemonImpl final : public Daemon {
     o.max_head_bytes = static_cast<size_t>(c.max_request_head_bytes);
     o.max_connections = static_cast<size_t>(c.max_connections);
     o.max_connections_per_address = static_cast<size_t>(c.max_connections_per_address);
+    o.tls_cert_file = c.tls_cert;
+    o.tls_key_file = c.tls_key;
     o.request_id = [&ids] { return ids.Next(); };
     return o;
   }

@@ -110,8 +110,9 @@ struct Conn {
   size_t in_off = 0;        // bytes of `in` already consumed
   size_t head_scanned = 0;  // bytes of `in` (from in_off) known to hold no complete head
   Session* cur = nullptr;
-  bool closing = false;  // a refused head: nothing more is read
-  bool reading = true;   // rx flow control state last set
+  bool closing = false;    // a refused head: nothing more is read
+  bool reading = true;     // rx flow control state last set
+  bool first_read = true;  // nothing received yet (on a TLS port: the handshake is under way)
   // Deadlines (steady-clock microseconds; see HttpServerOptions).
   int64_t head_since_us = 0;     // the wait for the next head began (while cur is null)
   int64_t send_progress_us = 0;  // the socket last took bytes, or output began to wait

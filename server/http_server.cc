@@ -28,9 +28,11 @@
 #include <limits>
 #include <map>
 #include <unordered_map>
+#include <utility>
 
 #include "server/http_conn.h"
 #include "server/http_wire.h"
+#include "server/tls.h"
 
 namespace streamarc::server {
 
@@ -112,6 +114,12 @@ class HttpServer::Impl final : public SessionHost {
                  {"open_file_limit", std::to_string(files)}});
     }
     if (opt_.host.find(':') == std::string::npos) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (!opt_.tls_cert_file.empty() || !opt_.tls_key_file.empty()) {
+      ASSIGN_OR_RETURN(std::string cert, CheckTlsFiles(opt_.tls_cert_file, opt_.tls_key_file));
+      ConfigureTls(opt_.tls_cert_file, opt_.tls_key_file, opt_.head_timeout_ms, &info);
+      tls_ = true;
+      log_.Info("http", "TLS on", {{"certificate", cert}});
+    }
     ctx_ = lws_create_context(&info);
     if (!ctx_) {
       return Unavailable("cannot listen on " + opt_.host + ":" + std::to_string(opt_.port));
@@ -296,6 +304,7 @@ class HttpServer::Impl final : public SessionHost {
     c.closing = true;
     c.in.clear();
     c.in_off = 0;
+    SendCloseNotify(c.wsi);
     if (shutdown(lws_get_socket_fd(c.wsi), SHUT_WR) != 0) return -1;
     c.linger_until_us = NowMicros() + opt_.linger_ms * 1000;
     lws_set_timeout(c.wsi, NO_PENDING_TIMEOUT, 0);
@@ -471,13 +480,16 @@ class HttpServer::Impl final : public SessionHost {
 
   // A connection over the caps gets 503 and is closed. Its socket's send buffer is empty, so
   // one non-blocking send takes the answer (and if it cannot, the client learns as much from
-  // the close); it is not read first, so that a flood costs us an accept and a close each.
+  // the close); it is not read first, so that a flood costs us an accept and a close each. On
+  // a TLS port it is closed before its handshake, unanswered (a handshake costs more).
   void RefuseConnection(lws* wsi) {
-    const HttpResponse r = LayerError(503, "Too many connections; retry later");
-    const std::string bytes =
-        FormatResponseHead(r.status, r.content_type, r.headers, false, r.body.size(), true) +
-        r.body;
-    (void)!send(lws_get_socket_fd(wsi), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (!tls_) {
+      const HttpResponse r = LayerError(503, "Too many connections; retry later");
+      const std::string bytes =
+          FormatResponseHead(r.status, r.content_type, r.headers, false, r.body.size(), true) +
+          r.body;
+      (void)!send(lws_get_socket_fd(wsi), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
     lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
   }
 
@@ -723,6 +735,10 @@ class HttpServer::Impl final : public SessionHost {
           if (!slot || !*slot) return -1;
           Conn& c = **slot;
           if (c.linger_until_us) return 0;  // lingering close: input is dropped
+          if (std::exchange(c.first_read, false) && self->tls_ && !EndHandshake(wsi)) {
+            self->RefuseHead(c, 400, kPlainHttpOnTlsPort);  // plain HTTP on a TLS port
+            return 0;
+          }
           c.in.append(static_cast<const char*>(in), len);
           if (c.cur && !c.cur->body_done && c.cur->writer) {  // a body that keeps coming is alive
             lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, self->opt_.body_timeout_seconds);
@@ -773,6 +789,7 @@ class HttpServer::Impl final : public SessionHost {
   lws_protocols protocols_[2];
   lws_context* ctx_ = nullptr;
   int port_ = 0;
+  bool tls_ = false;  // the port speaks TLS (set in Start)
   std::atomic<bool> stop_{false};
   std::vector<std::function<void()>> shutdown_hooks_;
   int drain_ms_ = 0;

@@ -44,10 +44,14 @@ struct HttpServerOptions {
   // Open connections in all, and from one address. At a cap, one is closed to make room: the
   // one that has waited longest for a request head, else the one reading a buffered body the
   // longest (never a streaming request or a response); when there is none, the new connection
-  // gets 503. The total is further held to half the open-file limit (the archive needs the
-  // rest).
+  // gets 503 (on a TLS port it is closed before its handshake). The total is further held to
+  // half the open-file limit (the archive needs the rest).
   size_t max_connections = 10'000;
   size_t max_connections_per_address = 1'000;
+  // TLS (server/tls.h): a PEM certificate chain and its private key, both or neither. With
+  // them the port speaks HTTPS only (HTTP/1.1 by ALPN); plain HTTP gets 400.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // x-amzn-RequestId for the answers the HTTP layer makes itself (unset: none). Thread-safe.
   std::function<std::string()> request_id;
   // Sent when the worker pool's queue is full.

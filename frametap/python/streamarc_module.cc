@@ -172,7 +172,8 @@ std::unique_ptr<Frames> OpenFrames(const std::string& endpoint, const std::strin
                                    int width, int height, bool gray, const py::object& access_key,
                                    const py::object& secret_key, const py::object& session_token,
                                    const std::string& region, size_t queue, bool drop,
-                                   const py::object& stream_arn, int decode_threads) {
+                                   const py::object& stream_arn, int decode_threads,
+                                   const std::string& ca_cert) {
   ConsumerOptions o;
   o.endpoint = endpoint;
   o.stream_name = stream;
@@ -192,6 +193,7 @@ std::unique_ptr<Frames> OpenFrames(const std::string& endpoint, const std::strin
   o.queue_frames = queue;
   o.overflow = drop ? Overflow::kDrop : Overflow::kBlock;
   o.decode_threads = decode_threads;
+  o.ca_cert = ca_cert;
   auto c = Consumer::Open(o);
   if (!c.ok()) Raise(c.status());
   return std::make_unique<Frames>(std::move(*c));
@@ -238,12 +240,14 @@ PYBIND11_MODULE(streamarc, m) {
         py::arg("gray") = false, py::arg("access_key") = py::none(),
         py::arg("secret_key") = py::none(), py::arg("session_token") = py::none(),
         py::arg("region") = "us-west-2", py::arg("queue") = 8, py::arg("drop") = false,
-        py::arg("stream_arn") = py::none(), py::arg("decode_threads") = 0,
+        py::arg("stream_arn") = py::none(), py::arg("decode_threads") = 0, py::arg("ca_cert") = "",
         R"(Yields (image, info) for each frame of `stream` from `start` ("NOW", "EARLIEST",
 epoch seconds of producer time, or a dict naming another GetMedia start selector) until the
 producer time `end` (epoch seconds; None: follow the live stream). `image` is a numpy uint8
 array, HxWx3 BGR (HxW with gray=True), `info` a FrameInfo (producer_timestamp,
 server_timestamp in epoch seconds, fragment_number, key_frame). sampling: None (every
 frame), "key" (key frames only, the rest is not decoded), {"every": N} or {"fps": F}.
-checkpoint: a file that keeps the last fragment fully handled; a restart resumes after it.)");
+checkpoint: a file that keeps the last fragment fully handled; a restart resumes after it.
+ca_cert: a PEM file of CA certificates to trust for an https endpoint (default $AWS_CA_BUNDLE,
+else the system's).)");
 }

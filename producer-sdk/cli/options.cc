@@ -12,6 +12,7 @@ enum OptId : int {
   kEndpoint = 1000,
   kStream,
   kRegion,
+  kCaCert,
   kDuration,
   kRetention,
   kBitrate,
@@ -75,6 +76,8 @@ Options:
   --endpoint URL       control-plane URL (default http://127.0.0.1:8080)
   --stream NAME        stream name (created if missing)
   --region REGION      signing region (default $AWS_DEFAULT_REGION or us-west-2)
+  --ca-cert PATH       trust the CA certificates in this PEM file for an https
+                       endpoint (default $AWS_CA_BUNDLE, else the system's)
   --duration SECONDS   stop after this much media time (default: until Ctrl-C or the
                        source ends)
   --retention HOURS    retention of a stream this creates (default 2)
@@ -111,6 +114,7 @@ Result<PutOptions> ParseOptions(int argc, char** argv) {
   static const option kLong[] = {{"endpoint", required_argument, nullptr, kEndpoint},
                                  {"stream", required_argument, nullptr, kStream},
                                  {"region", required_argument, nullptr, kRegion},
+                                 {"ca-cert", required_argument, nullptr, kCaCert},
                                  {"duration", required_argument, nullptr, kDuration},
                                  {"retention", required_argument, nullptr, kRetention},
                                  {"bitrate", required_argument, nullptr, kBitrate},
@@ -153,6 +157,9 @@ Result<PutOptions> ParseOptions(int argc, char** argv) {
         break;
       case kRegion:
         o.region = optarg;
+        break;
+      case kCaCert:
+        o.ca_cert = optarg;
         break;
       case kDuration:
         RETURN_IF_ERROR(ParseNumber("duration", optarg, 0.001, 1e9, &o.duration_s));

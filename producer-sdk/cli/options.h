@@ -14,6 +14,7 @@ struct PutOptions {
   std::string endpoint = "http://127.0.0.1:8080";
   std::string stream;
   std::string region;     // empty: $AWS_DEFAULT_REGION, else us-west-2
+  std::string ca_cert;    // empty: $AWS_CA_BUNDLE, else the system's CAs
   double duration_s = 0;  // 0: until Ctrl-C or the source ends
   int retention_hours = 2;
   int bitrate_kbps = 1000;             // encoder (raw sources only)

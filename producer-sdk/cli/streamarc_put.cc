@@ -183,6 +183,7 @@ class Runner {
       copt.region = r;
     }
     copt.user_agent = "streamarc-put/0.1";
+    copt.ca_cert = o_.ca_cert;
     auto client = producer::Client::Create(copt);
     if (!client.ok()) {
       status_.Message("cannot set up the producer: " + client.status().ToString());

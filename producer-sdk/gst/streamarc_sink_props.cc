@@ -27,6 +27,7 @@ enum PropId : unsigned {
   kUserAgent,
   kUseOriginalPts,
   kTrackName,
+  kCaCert,
   kFirstIgnored,  // kvssink properties accepted for compatibility, without effect
 };
 
@@ -123,6 +124,10 @@ void InstallSinkProperties(GObjectClass* k) {
   boolean(kUseOriginalPts, "use-original-pts",
           "Buffer timestamps are epoch times already (else the first frame is stamped now)", false);
   str(kTrackName, "track-name", "Matroska track name", "kinesis_video");
+  str(kCaCert, "ca-cert",
+      "CA certificates (PEM file) to trust for an https endpoint (empty: $AWS_CA_BUNDLE, else "
+      "the system's)",
+      "");
   unsigned id = kFirstIgnored;
   for (const IgnoredProp& p : kIgnored) {
     const char* blurb = "kvssink compatibility: accepted, no effect";
@@ -196,6 +201,9 @@ bool SetSinkProperty(SinkSettings& s, unsigned id, const GValue* v) {
     case kTrackName:
       SetString(s.track_name, v);
       return true;
+    case kCaCert:
+      SetString(s.ca_cert, v);
+      return true;
     default:
       return id >= kFirstIgnored && id < kFirstIgnored + std::size(kIgnored);
   }
@@ -261,6 +269,9 @@ bool GetSinkProperty(const SinkSettings& s, unsigned id, GValue* v, GParamSpec* 
     case kTrackName:
       g_value_set_string(v, s.track_name.c_str());
       return true;
+    case kCaCert:
+      g_value_set_string(v, s.ca_cert.c_str());
+      return true;
     default:
       if (id >= kFirstIgnored && id < kFirstIgnored + std::size(kIgnored)) {
         g_param_value_set_default(pspec, v);
@@ -279,6 +290,7 @@ ClientOptions ClientOptionsFrom(const SinkSettings& s) {
   o.credentials.session_token = s.session_token;
   o.user_agent = s.user_agent;
   o.connect_timeout_ms = int64_t{s.connection_timeout_s} * 1000;
+  o.ca_cert = s.ca_cert;
   return o;
 }
 

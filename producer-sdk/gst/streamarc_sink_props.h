@@ -33,6 +33,7 @@ struct SinkSettings {
   std::string user_agent = "streamarcsink/0.1";
   bool use_original_pts = false;
   std::string track_name = "kinesis_video";
+  std::string ca_cert;  // empty: $AWS_CA_BUNDLE, else the system's CAs
 };
 
 void InitSinkSettings(SinkSettings& s);

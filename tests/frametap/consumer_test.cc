@@ -8,6 +8,7 @@
 #include "frametap/frametap.h"
 #include "tests/frametap/consumer_fixture.h"
 #include "tests/frametap/cut_proxy.h"
+#include "tests/support/test_certs.h"
 
 namespace streamarc::frametap {
 namespace {
@@ -317,6 +318,44 @@ TEST_F(ConsumerTest, UnknownStreamIsResourceNotFound) {
   EXPECT_EQ(got.status.code(), Code::kNotFound);
   EXPECT_NE(got.status.message().find("ResourceNotFoundException"), std::string::npos)
       << got.status.ToString();
+}
+
+// The consumer reads GetMedia from a streamarcd that speaks HTTPS, trusting the CA in
+// ca_cert; without it, the server's certificate is refused.
+class TlsConsumerTest : public ConsumerTest {
+ protected:
+  void SetUp() override {
+    certs_ = streamarc::testing::MakeTestCerts(dir_.path());
+    ASSERT_FALSE(certs_.cert.empty());
+    ASSERT_TRUE(
+        server_.Start(dir_.File("data"), {"--tls-cert", certs_.cert, "--tls-key", certs_.key}).ok())
+        << server_.log();
+    url_ = "https://127.0.0.1:" + std::to_string(server_.port());
+    streamarc::testing::CurlCreateStream(url_, kStream, 24, {"--cacert", certs_.ca});
+  }
+  streamarc::testing::TestCerts certs_;
+  std::string url_;
+};
+
+TEST_F(TlsConsumerTest, ReadsOverHttpsTrustingItsCaCert) {
+  const std::string file = Media(streamarc::testing::kH264AacMkv);
+  const std::string acks = streamarc::testing::CurlPutMedia(
+      url_, {kStream, file, kStart, true, {"--cacert", certs_.ca}});
+  ASSERT_GT(CountOf(acks, "\"PERSISTED\""), 0u) << acks.substr(0, 500);
+  Probe probe = ProbeVideo(file, kStartUs);
+  ConsumerOptions o = Options();
+  o.endpoint = url_;
+  o.ca_cert = certs_.ca;
+  o.end_producer_us = probe.keys.back();
+  Got got = Collect(o);
+  ASSERT_TRUE(got.status.ok()) << got.status.ToString();
+  EXPECT_EQ(got.Times(), probe.Before(probe.keys.back()));
+
+  o.ca_cert.clear();
+  o.max_reconnects = 0;
+  Got refused = Collect(o);
+  EXPECT_FALSE(refused.status.ok());
+  EXPECT_TRUE(refused.frames.empty());
 }
 
 TEST(ConsumerErrors, UnreachableEndpointIsUnavailableAfterTheReconnectBudget) {

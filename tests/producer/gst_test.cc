@@ -9,6 +9,7 @@
 #include "tests/producer/gst_test_util.h"
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
+#include "tests/support/test_certs.h"
 
 namespace streamarc::gsttest {
 namespace {
@@ -43,10 +44,10 @@ TEST_F(SinkTest, ElementIsFoundAndHasKvssinkProperties) {
   auto r = RunCommand(argv);
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->exit_code, 0) << r->out;
-  for (const char* p :
-       {"stream-name", "endpoint", "access-key", "secret-key", "session-token", "aws-region",
-        "storage-size", "retention-period", "fragment-duration", "streaming-type", "max-latency",
-        "connection-staleness", "content-type", "allow-create-stream", "stop-stream-timeout"}) {
+  for (const char* p : {"stream-name", "endpoint", "access-key", "secret-key", "session-token",
+                        "aws-region", "storage-size", "retention-period", "fragment-duration",
+                        "streaming-type", "max-latency", "connection-staleness", "content-type",
+                        "allow-create-stream", "stop-stream-timeout", "ca-cert"}) {
     EXPECT_NE(r->out.find("\n  " + std::string(p)), std::string::npos) << p;
   }
 }
@@ -148,6 +149,36 @@ TEST_F(SinkTest, RawVideoIsRefusedAtNegotiation) {
   auto r = Launch({"videotestsrc", "num-buffers=5", "!", "streamarcsink", "stream-name=raw",
                    "endpoint=" + server_.url()});
   EXPECT_NE(r.exit_code, 0) << r.out;
+}
+
+// Over https the sink trusts the CA its ca-cert property names; without it, the server's
+// certificate is refused and the pipeline fails with an element error.
+TEST(SinkTlsTest, CaCertPropertyTrustsAPrivateCa) {
+  TempDir dir;
+  const testing::TestCerts certs = testing::MakeTestCerts(dir.path());
+  ASSERT_FALSE(certs.cert.empty());
+  ServerProcess server;
+  ASSERT_TRUE(
+      server.Start(dir.File("data"), {"--tls-cert", certs.cert, "--tls-key", certs.key}).ok())
+      << server.log();
+  const std::string url = "https://127.0.0.1:" + std::to_string(server.port());
+  auto launch = [](const std::vector<std::string>& sink) {
+    std::vector<std::string> argv = GstEnv();
+    argv.insert(argv.end(), {"AWS_CA_BUNDLE=", "gst-launch-1.0", "-e", "videotestsrc",
+                             "num-buffers=50", "!", "video/x-raw,width=320,height=240", "!",
+                             "x264enc", "speed-preset=ultrafast", "key-int-max=25", "!",
+                             "h264parse", "!", "streamarcsink", "fragment-duration=1000"});
+    argv.insert(argv.end(), sink.begin(), sink.end());
+    auto r = RunCommand(argv);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : testing::CommandOutput{};
+  };
+  auto ok = launch({"stream-name=tls-sink", "endpoint=" + url, "ca-cert=" + certs.ca});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  auto refused = launch({"stream-name=tls-sink-2", "endpoint=" + url, "connection-timeout=1"});
+  EXPECT_NE(refused.exit_code, 0) << refused.out;
+  ASSERT_EQ(server.Stop(), 0);
+  EXPECT_EQ(ReadArchiveFrames(dir.File("data"), "tls-sink").frames.size(), 50u);
 }
 
 }  // namespace

@@ -45,6 +45,15 @@ TEST(PutOptionsTest, ParsesTheIssueCommandLine) {
   EXPECT_EQ(o->source, put::SourceKind::kTestPattern);
 }
 
+TEST(PutOptionsTest, CaCert) {
+  auto o = Parse({"--endpoint", "https://cams.lan:8443", "--stream", "cam", "--ca-cert",
+                  "/etc/arc/ca.pem", "--test-pattern"});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->ca_cert, "/etc/arc/ca.pem");
+  EXPECT_FALSE(Parse({"--stream", "c", "--test-pattern", "--ca-cert"}).ok());  // no value
+  EXPECT_NE(put::HelpText().find("--ca-cert PATH"), std::string::npos);
+}
+
 TEST(PutOptionsTest, RefusesBadCommandLines) {
   EXPECT_FALSE(Parse({"--stream", "cam"}).ok());                                 // no source
   EXPECT_FALSE(Parse({"--test-pattern"}).ok());                                  // no stream

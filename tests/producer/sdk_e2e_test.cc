@@ -170,6 +170,28 @@ TEST(ProducerClientTest, NoCredentialsIsPermissionDenied) {
   EXPECT_EQ(Client::Create(o).status().code(), Code::kInvalidArgument);
 }
 
+// A CA file that cannot be read is refused up front, named, whether it comes from
+// ClientOptions::ca_cert or from AWS_CA_BUNDLE; an empty AWS_CA_BUNDLE means the system's CAs.
+TEST(ProducerClientTest, UnreadableCaCertIsRefusedByName) {
+  ClientOptions o;
+  o.endpoint = "https://127.0.0.1:1";
+  o.credentials = {"a", "b", ""};
+  o.ca_cert = "/nonexistent/ca.pem";
+  auto c = Client::Create(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("/nonexistent/ca.pem"), std::string::npos);
+  o.ca_cert.clear();
+  setenv("AWS_CA_BUNDLE", "/nonexistent/bundle.pem", 1);
+  c = Client::Create(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("AWS_CA_BUNDLE /nonexistent/bundle.pem"), std::string::npos)
+      << c.status().ToString();
+  setenv("AWS_CA_BUNDLE", "", 1);
+  EXPECT_TRUE(Client::Create(o).ok());
+  unsetenv("AWS_CA_BUNDLE");
+}
+
 // A second producer on a busy stream is refused with ConnectionLimitExceeded (400): that is
 // a wait-and-retry, not a failure; it gets through once the first producer stops.
 TEST_F(ProducerSdkTest, SecondProducerWaitsForTheFirst) {

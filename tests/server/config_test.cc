@@ -256,5 +256,54 @@ TEST(Config, HttpLimits) {
   EXPECT_NE(UsageText().find("--send-timeout-seconds"), std::string::npos);
 }
 
+TEST(Config, TlsFilesFromFlagsOrFileBothOrNeither) {
+  auto cl = ParseCommandLine({"--tls-cert", "/etc/arc/cert.pem", "--tls-key=/etc/arc/key.pem"});
+  ASSERT_TRUE(cl.ok()) << cl.status().ToString();
+  EXPECT_EQ(cl->config.tls_cert, "/etc/arc/cert.pem");
+  EXPECT_EQ(cl->config.tls_key, "/etc/arc/key.pem");
+
+  TempDir dir;
+  const std::string path = dir.File("streamarc.json");
+  WriteFileOrDie(path, R"({"tls-cert": "/a/cert.pem", "tls-key": "/a/key.pem"})");
+  cl = ParseCommandLine({"--config", path, "--tls-key", "/b/key.pem"});  // the flag wins
+  ASSERT_TRUE(cl.ok()) << cl.status().ToString();
+  EXPECT_EQ(cl->config.tls_cert, "/a/cert.pem");
+  EXPECT_EQ(cl->config.tls_key, "/b/key.pem");
+
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--tls-cert", "/a/cert.pem"},
+                                                                {"--tls-key", "/a/key.pem"}}) {
+    auto one = ParseCommandLine(args);
+    ASSERT_FALSE(one.ok()) << args[0];
+    EXPECT_NE(one.status().message().find("--tls-cert and --tls-key go together"),
+              std::string::npos)
+        << one.status().ToString();
+  }
+  WriteFileOrDie(path, R"({"tls-cert": "/a/cert.pem"})");
+  EXPECT_FALSE(ParseCommandLine({"--config", path}).ok());
+  EXPECT_FALSE(ParseCommandLine({"--tls-cert", "", "--tls-key", "/a/key.pem"}).ok());
+  EXPECT_NE(UsageText().find("--tls-cert FILE"), std::string::npos);
+  EXPECT_NE(UsageText().find("--tls-key FILE"), std::string::npos);
+}
+
+TEST(Config, UrlsAreHttpsWithTls) {
+  Config c;
+  c.tls_cert = "/a/cert.pem";
+  c.tls_key = "/a/key.pem";
+  EXPECT_EQ(*AdvertisedUrl(c, 8443), "https://127.0.0.1:8443");
+  c.host = "::1";
+  EXPECT_EQ(*AdvertisedUrl(c, 8443), "https://[::1]:8443");
+  c.host = "0.0.0.0";
+  auto wildcard = AdvertisedUrl(c, 8443);
+  ASSERT_FALSE(wildcard.ok());
+  EXPECT_NE(wildcard.status().message().find("https://192.0.2.10:8443"), std::string::npos);
+  c.public_url = "https://cams.example:8443";
+  EXPECT_EQ(*AdvertisedUrl(c, 8443), "https://cams.example:8443");
+  // An http:// public URL would send every client to a port that does not speak it.
+  c.public_url = "http://cams.example:8443";
+  auto plain = AdvertisedUrl(c, 8443);
+  ASSERT_FALSE(plain.ok());
+  EXPECT_NE(plain.status().message().find("use https://"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace streamarc::server
