@@ -237,9 +237,59 @@ std::string SigningKey(std::string_view secret_key, std::string_view date, std::
 std::string Signature(const Request& request, std::string_view secret_key,
                       std::string_view amz_date, std::string_view region,
                       std::string_view service) {
+  return SignatureWithKey(request, SigningKey(secret_key, amz_date.substr(0, 8), region, service),
+                          amz_date, region, service);
+}
+
+std::string SignatureWithKey(const Request& request, std::string_view signing_key,
+                             std::string_view amz_date, std::string_view region,
+                             std::string_view service) {
   std::string_view date = amz_date.substr(0, 8);
   std::string sts = StringToSign(amz_date, Scope(date, region, service), CanonicalRequest(request));
-  return Hex(HmacSha256(SigningKey(secret_key, date, region, service), sts));
+  return Hex(HmacSha256(signing_key, sts));
+}
+
+namespace {
+// Each part length-prefixed, so no two tuples share a name whatever bytes they hold.
+std::string CacheName(std::initializer_list<std::string_view> parts) {
+  std::string name;
+  for (std::string_view p : parts) {
+    name += std::to_string(p.size());
+    name += ':';
+    name += p;
+  }
+  return name;
+}
+}  // namespace
+
+std::optional<std::string> SigningKeyCache::Find(std::string_view access_key,
+                                                 std::string_view secret_key,
+                                                 std::string_view date, std::string_view region,
+                                                 std::string_view service) const {
+  const std::string name = CacheName({access_key, secret_key, date, region, service});
+  MutexLock lock(mu_);
+  auto it = keys_.find(name);
+  if (it == keys_.end()) return std::nullopt;
+  return it->second;
+}
+
+void SigningKeyCache::Insert(std::string_view access_key, std::string_view secret_key,
+                             std::string_view date, std::string_view region,
+                             std::string_view service, std::string signing_key) {
+  std::string name = CacheName({access_key, secret_key, date, region, service});
+  MutexLock lock(mu_);
+  if (keys_.size() >= max_entries_) keys_.clear();
+  keys_.insert_or_assign(std::move(name), std::move(signing_key));
+}
+
+void SigningKeyCache::Clear() {
+  MutexLock lock(mu_);
+  keys_.clear();
+}
+
+size_t SigningKeyCache::size() const {
+  MutexLock lock(mu_);
+  return keys_.size();
 }
 
 std::string AmzDate(int64_t micros_since_epoch) {

@@ -5,13 +5,18 @@
 // signatures with the same code that made them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "common/digest.h"
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace streamarc::sigv4 {
@@ -63,6 +68,35 @@ std::string SigningKey(std::string_view secret_key, std::string_view date, std::
 // host). `amz_date` is "YYYYMMDDTHHMMSSZ".
 std::string Signature(const Request& request, std::string_view secret_key,
                       std::string_view amz_date, std::string_view region, std::string_view service);
+
+// As Signature, with the signing key already derived (SigningKey(secret, the date of
+// `amz_date`, region, service)).
+std::string SignatureWithKey(const Request& request, std::string_view signing_key,
+                             std::string_view amz_date, std::string_view region,
+                             std::string_view service);
+
+// Derived signing keys by (access key id, secret, date, region, service), so a verifier
+// derives a key's once per day and region instead of on every request (four HMACs). Bounded:
+// once full it starts over (a day's change makes every entry stale anyway). The verifier
+// inserts only keys whose signature verified, so unsigned traffic cannot fill it.
+// Thread-safe.
+class SigningKeyCache {
+ public:
+  explicit SigningKeyCache(size_t max_entries = 1024) : max_entries_(max_entries) {}
+  std::optional<std::string> Find(std::string_view access_key, std::string_view secret_key,
+                                  std::string_view date, std::string_view region,
+                                  std::string_view service) const;
+  void Insert(std::string_view access_key, std::string_view secret_key, std::string_view date,
+              std::string_view region, std::string_view service, std::string signing_key);
+  // Forgets every key (after a reload: removed secrets leave memory).
+  void Clear();
+  size_t size() const;
+
+ private:
+  const size_t max_entries_;
+  mutable Mutex mu_;
+  std::map<std::string, std::string, std::less<>> keys_ GUARDED_BY(mu_);
+};
 
 // "YYYYMMDDTHHMMSSZ" for a time in microseconds since the epoch (UTC).
 std::string AmzDate(int64_t micros_since_epoch);

@@ -15,7 +15,10 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kTokenVersion = 1;
+// Version 2 added the access key (field 16); version 1 tokens still decode, without one.
+constexpr int kTokenVersion = 2;
+constexpr size_t kV1Fields = 16;
+constexpr size_t kV2Fields = 17;
 constexpr size_t kMaxTokenBytes = 4096;
 constexpr char kExpiredMessage[] = "Streaming session token is expired";
 constexpr char kInvalidMessage[] = "The streaming session token is not valid";
@@ -155,20 +158,43 @@ std::string Payload(const SessionParams& p) {
   add(p.max_results);
   add(p.created_us);
   add(p.expires_at_us);
+  // Hex: a key id may hold any character, the separator too.
+  add(Hex(p.access_key_id));
   return s;
+}
+
+// Lowercase hex (Hex's output) back to bytes; false for anything else.
+bool FromHex(std::string_view hex, std::string* out) {
+  if (hex.size() % 2 != 0) return false;
+  auto digit = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  out->clear();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = digit(hex[i]);
+    const int lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return true;
 }
 
 Result<SessionParams> ParsePayload(std::string_view payload) {
   const Status bad(Code::kPermissionDenied, kInvalidMessage);
   std::vector<std::string_view> f = Split(payload, '|');
-  if (f.size() != 16) return bad;
-  int64_t n[16] = {};
-  for (size_t i = 0; i < f.size(); ++i) {
+  if (f.size() != kV1Fields && f.size() != kV2Fields) return bad;
+  int64_t n[kV1Fields] = {};
+  for (size_t i = 0; i < kV1Fields; ++i) {
     if (i == 2) continue;
     if (!ToInt(f[i], &n[i])) return bad;
   }
+  const int64_t version = f.size() == kV1Fields ? 1 : kTokenVersion;
+  std::string key_id;
+  if (f.size() == kV2Fields && !FromHex(f[16], &key_id)) return bad;
   auto in = [](int64_t v, int64_t lo, int64_t hi) { return v >= lo && v <= hi; };
-  if (n[0] != kTokenVersion || !in(n[1], 0, 1) || !kvs::ValidateStreamName(f[2]).ok() ||
+  if (n[0] != version || !in(n[1], 0, 1) || !kvs::ValidateStreamName(f[2]).ok() ||
       !in(n[3], 0, 2) || !in(n[4], 0, 1) || !in(n[5], 0, 1) || !in(n[7], 0, 1) || !in(n[9], 0, 1) ||
       !in(n[10], 0, 2) || !in(n[11], 0, 1) || !in(n[12], 0, 1) ||
       !in(n[13], 1, kMaxPlaylistFragments)) {
@@ -190,6 +216,7 @@ Result<SessionParams> ParsePayload(std::string_view payload) {
   p.max_results = static_cast<int>(n[13]);
   p.created_us = n[14];
   p.expires_at_us = n[15];
+  p.access_key_id = std::move(key_id);
   return p;
 }
 
@@ -205,6 +232,12 @@ std::string_view PlaybackModeName(PlaybackMode mode) {
       return "ON_DEMAND";
   }
   return "?";
+}
+
+bool InSessionRange(const SessionParams& p, int64_t fragment_us) {
+  if (p.mode == PlaybackMode::kLive) return true;
+  if (p.has_start && fragment_us < p.start_us) return false;
+  return !p.has_end || fragment_us <= p.end_us;
 }
 
 Result<SessionRequest> ParseSessionRequest(SessionKind kind, std::string_view body,

@@ -31,7 +31,10 @@ inline constexpr int kDefaultOnDemandFragments = 1000;
 // End must be within 24 hours of Start.
 inline constexpr int64_t kMaxRangeMicros = 24LL * 3600 * 1'000'000;
 
-// Everything a session needs after GetHLS/DASHStreamingSessionURL, carried in its token.
+// Everything a session needs after GetHLS/DASHStreamingSessionURL, carried in its token. The
+// token binds the session to its stream and, for ON_DEMAND and LIVE_REPLAY, to its timestamp
+// range (InSessionRange), and names the access key that made it so the server can refuse the
+// token once that key is gone.
 struct SessionParams {
   SessionKind kind = SessionKind::kHls;
   std::string stream_name;  // resolved from StreamARN by the caller when needed
@@ -48,6 +51,9 @@ struct SessionParams {
   int max_results = kDefaultLiveFragments;
   int64_t created_us = 0;     // when the session was made (LIVE_REPLAY's clock starts here)
   int64_t expires_at_us = 0;  // the token is refused from this time on
+  // The access key whose signed request made the session; empty when the server checked no
+  // signature (no keys configured). Any bytes: the token encodes it.
+  std::string access_key_id;
 
   bool operator==(const SessionParams&) const = default;
 };
@@ -67,13 +73,20 @@ struct SessionRequest {
 Result<SessionRequest> ParseSessionRequest(SessionKind kind, std::string_view json_body,
                                            int64_t now_us);
 
+// Whether a fragment whose selector time (server or producer timestamp, as the session
+// selects) is `fragment_us` lies in the session's range: for ON_DEMAND and LIVE_REPLAY, from
+// Start (inclusive) to End (inclusive, when there is one), compared with the fragment's start
+// as KVS does; a LIVE session has no range (any fragment of its stream).
+bool InSessionRange(const SessionParams& params, int64_t fragment_us);
+
 // The session token: "<base64url(payload)>.<base64url(HMAC-SHA256(secret, payload))>~".
 // URL-safe as it is (no escaping needed in a query string).
 std::string EncodeSessionToken(const SessionParams& params, std::string_view secret);
 
 // Checks a token and returns its session. kPermissionDenied for a token that is malformed,
 // forged or tampered with (message "...not valid...") and for an expired one (message
-// "...expired..."); the two messages differ so callers can tell.
+// "...expired..."); the two messages differ so callers can tell. Tokens of the previous
+// format (version 1, before tokens named their access key) decode with no access key.
 Result<SessionParams> DecodeSessionToken(std::string_view token, std::string_view secret,
                                          int64_t now_us);
 // True when `status` (from DecodeSessionToken) is the expiry rather than a bad token.

@@ -67,11 +67,12 @@ class HlsServiceImpl final : public HlsService,
     }
   }
 
-  Result<std::string, KvsError> CreateSession(SessionKind kind,
-                                              std::string_view json_body) override {
+  Result<std::string, KvsError> CreateSession(SessionKind kind, std::string_view json_body,
+                                              std::string_view access_key_id) override {
     auto parsed = ParseSessionRequest(kind, json_body, clock_.NowMicros());
     if (!parsed.ok()) return KvsError{KvsErrorType::kInvalidArgument, parsed.status()};
     SessionRequest& r = *parsed;
+    r.params.access_key_id = std::string(access_key_id);
     StreamRef ref =
         r.stream_name.empty() ? StreamRef::Arn(r.stream_arn) : StreamRef::Name(r.stream_name);
     auto info = archive_.DescribeStream(ref);
@@ -154,7 +155,7 @@ class HlsServiceImpl final : public HlsService,
     if (q.init_id.empty()) return Error(KvsErrorType::kMissingParameter, "InitId is required");
     const uint64_t track = q.track ? q.track : 1;
     auto header = FindHeader(o->session, q.token, q.init_id);
-    if (!header.ok()) return KvsErrorFromStatus(header.status());
+    if (!header.ok()) return SegmentError(header.status());
     auto bytes = cache_.GetOrMake("init|" + q.init_id + "|" + std::to_string(track), [&] {
       return Fmp4InitSegment(*header, TrackSelection{{track}});
     });
@@ -169,7 +170,7 @@ class HlsServiceImpl final : public HlsService,
     const SessionParams& s = o->session;
     const SegmentQuery& q = o->query;
     auto placed = FindFragment(s, q);
-    if (!placed.ok()) return KvsErrorFromStatus(placed.status());
+    if (!placed.ok()) return SegmentError(placed.status());
     const FragmentInfo* info = &placed->info;
     const uint64_t track = format == ContainerFormat::kMpegTs ? 0 : (q.track ? q.track : 1);
     // Where the session's playlist placed it: the media's times must agree with the timeline.
@@ -418,7 +419,25 @@ class HlsServiceImpl final : public HlsService,
       return Error(KvsErrorType::kInvalidArgument,
                    "The session token belongs to another kind of session");
     }
+    // The key that made the session must still be there, and still may read the stream.
+    if (options_.check_key) {
+      Status allowed = options_.check_key(session->access_key_id, session->stream_name);
+      if (!allowed.ok()) return KvsError{KvsErrorType::kNotAuthorized, std::move(allowed)};
+    }
     return Opened{std::move(session).value(), std::move(q).value()};
+  }
+
+  // A segment or init request's refusal: a fragment outside the session (kPermissionDenied)
+  // is refused as a bad token is; the rest as KVS maps them.
+  static KvsError SegmentError(const Status& status) {
+    if (status.code() == Code::kPermissionDenied) return {KvsErrorType::kNotAuthorized, status};
+    return KvsErrorFromStatus(status);
+  }
+
+  static Status OutsideSession(const SessionParams& s) {
+    return PermissionDenied("The fragment is outside the time range of this streaming session (" +
+                            std::string(PlaybackModeName(s.mode)) + " of stream " +
+                            s.stream_name + ")");
   }
 
   // A fragment the session can play, for its codecs: the newest for LIVE, else the first in
@@ -477,7 +496,7 @@ class HlsServiceImpl final : public HlsService,
       MutexLock lock(headers_mu_);
       for (const FragmentInfo& f : w.fragments) {
         if (headers_.size() > kMaxRememberedHeaders) headers_.clear();
-        headers_.emplace(HeaderId(f.track_info), f.track_info);
+        headers_.emplace(s.stream_name + "|" + HeaderId(f.track_info), f.track_info);
       }
     }
     timeline_.Recall(token, list, prev ? &*prev : nullptr);
@@ -517,8 +536,11 @@ class HlsServiceImpl final : public HlsService,
   Result<std::string> FindHeader(const SessionParams& s, const std::string& token,
                                  const std::string& id) {
     {
+      // Keyed by stream: a session's token names only its own stream's headers.
       MutexLock lock(headers_mu_);
-      if (auto it = headers_.find(id); it != headers_.end()) return it->second;
+      if (auto it = headers_.find(s.stream_name + "|" + id); it != headers_.end()) {
+        return it->second;
+      }
     }
     // Not seen since the server started: search what the session shows now.
     ASSIGN_OR_RETURN(Window w, windows_.Select(s, token));
@@ -535,9 +557,16 @@ class HlsServiceImpl final : public HlsService,
       auto stored = archive_.GetFragment(ref, q.fragment_number);
       if (!stored.ok() && stored.status().code() == Code::kNotFound && LowLatency(s, "")) {
         // Listed by a LL playlist before it was persisted: serve it from the live edge.
-        if (auto pending = FromEdge(s, q.token, q.fragment_number)) return *pending;
+        if (auto pending = FromEdge(s, q.token, q.fragment_number)) {
+          if (!InSessionRange(s, SelectorTime(pending->info, s.selector))) {
+            return OutsideSession(s);
+          }
+          return *pending;
+        }
       }
       ASSIGN_OR_RETURN(FragmentInfo f, std::move(stored));
+      // The token grants its range of its stream (GetFragment looked in that stream only).
+      if (!InSessionRange(s, SelectorTime(f, s.selector))) return OutsideSession(s);
       ASSIGN_OR_RETURN(std::optional<int64_t> start, FindPlaced(s, q.token, [&] {
                          return timeline_.StartOf(q.token, f.number);
                        }));
@@ -551,6 +580,7 @@ class HlsServiceImpl final : public HlsService,
                      FindPlaced(s, q.token, [&] { return timeline_.At(q.token, q.time_ms); }));
     if (placed) {
       ASSIGN_OR_RETURN(FragmentInfo f, archive_.GetFragment(ref, placed->number));
+      if (!InSessionRange(s, SelectorTime(f, s.selector))) return OutsideSession(s);
       return PlacedFragment{std::move(f), placed->start_us};
     }
     // Outside the session's window: the fragment starting in that millisecond of its own time.
@@ -562,6 +592,7 @@ class HlsServiceImpl final : public HlsService,
     if (SelectorTime(f, s.selector) / 1000 != q.time_ms) {
       return NotFound("No fragment starts at Time=" + std::to_string(q.time_ms));
     }
+    if (!InSessionRange(s, SelectorTime(f, s.selector))) return OutsideSession(s);
     const int64_t at = SelectorTime(f, s.selector);
     return PlacedFragment{std::move(f), at};
   }
@@ -580,7 +611,7 @@ class HlsServiceImpl final : public HlsService,
   SessionTimeline timeline_;
   Mutex headers_mu_;
   std::map<std::string, std::string> headers_
-      GUARDED_BY(headers_mu_);  // HeaderId → header, bounded
+      GUARDED_BY(headers_mu_);  // "stream|HeaderId" → header, bounded
 };
 
 }  // namespace

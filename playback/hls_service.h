@@ -35,6 +35,11 @@ struct HlsServiceOptions {
   // NewHlsService; a session opts out with LowLatency=0 on its URL (README, HLS).
   bool low_latency = true;
   int64_t part_target_us = 333'000;  // parts are cut at frames, at most this long
+  // Whether the access key that made a session (SessionParams::access_key_id, "" without
+  // authentication) may still read `stream`: called on every request with a session token, so
+  // a token dies with its key. kPermissionDenied (answered as NotAuthorizedException) when
+  // not. Thread-safe; unset: every key is. The server checks its current access keys.
+  std::function<Status(const std::string& access_key_id, const std::string& stream)> check_key;
   // Where the continuation of a parked request runs (the worker pool); false: busy. Unset:
   // runs on the thread that published the awaited part (tests).
   std::function<bool(std::function<void()>)> submit;
@@ -73,16 +78,19 @@ class HlsService {
   virtual ~HlsService() = default;
 
   // GetHLSStreamingSessionURL (kHls) / GetDASHStreamingSessionURL (kDash): `json_body` checked
-  // as KVS does, the stream and a playable fragment looked up; returns the session URL.
+  // as KVS does, the stream and a playable fragment looked up; returns the session URL. Its
+  // token records `access_key_id`, the key that signed the request ("" when none was checked).
   // Errors: kInvalidArgument, kResourceNotFound (stream, or no fragment in range),
   // kNoDataRetention, kUnsupportedStreamMediaType, kMissingCodecPrivateData.
-  virtual Result<std::string, KvsError> CreateSession(SessionKind kind,
-                                                      std::string_view json_body) = 0;
+  virtual Result<std::string, KvsError> CreateSession(SessionKind kind, std::string_view json_body,
+                                                      std::string_view access_key_id) = 0;
 
   // The GETs under /hls/v1/ and /dash/v1/, given their query string (already URL-decoded).
   // Each checks SessionToken first: kMissingParameter without one, kNotAuthorized when forged
-  // or expired, kInvalidArgument for another kind's token. A fragment gone from the archive
-  // (retention) is kResourceNotFound.
+  // or expired or when its access key is gone (check_key), kInvalidArgument for another kind's
+  // token. A segment is served only for a fragment of the session's stream within its range
+  // (ON_DEMAND, LIVE_REPLAY), an init segment only for a header of its stream: otherwise
+  // kNotAuthorized. A fragment gone from the archive (retention) is kResourceNotFound.
   virtual Result<Content, KvsError> GetMasterPlaylist(std::string_view query) = 0;  // HLS
   virtual Result<Content, KvsError> GetMediaPlaylist(std::string_view query) = 0;   // HLS
   virtual Result<Content, KvsError> GetDashManifest(std::string_view query) = 0;    // DASH

@@ -208,10 +208,23 @@ Result<const AccessKey*, KvsError> VerifySignature(const HttpRequest& req,
     // Some presigners sign no payload (S3's rule, which JavaScript's signer also applies).
     if (presigned) payload_hashes.emplace_back("UNSIGNED-PAYLOAD");
   }
+  // The signing key, derived once per key, day and region when a cache is given; one derived
+  // here is remembered only once a signature made with it verified.
+  std::optional<std::string> cached;
+  if (options.signing_keys) {
+    cached = options.signing_keys->Find(key->id, key->secret, by.date, by.region, kService);
+  }
+  const std::string signing_key =
+      cached ? *cached : sigv4::SigningKey(key->secret, by.date, by.region, kService);
   for (const std::string& hash : payload_hashes) {
     canonical.payload_sha256_hex = hash;
-    if (SameSignature(sigv4::Signature(canonical, key->secret, amz_date, by.region, kService),
-                      by.signature)) {
+    if (SameSignature(
+            sigv4::SignatureWithKey(canonical, signing_key, amz_date, by.region, kService),
+            by.signature)) {
+      if (options.signing_keys && !cached) {
+        options.signing_keys->Insert(key->id, key->secret, by.date, by.region, kService,
+                                     signing_key);
+      }
       return &*key;
     }
   }
@@ -299,10 +312,57 @@ bool StreamVisible(const HttpRequest& req, const AuthOptions& options, const std
   return key != options.keys.end() && StreamAllowed(*key, stream);
 }
 
-Middleware Authentication(AuthOptions options, const Clock& clock) {
-  auto shared = std::make_shared<const AuthOptions>(std::move(options));
-  return Middleware{[shared, &clock](const HttpRequest& req) -> std::optional<HttpResponse> {
-                      auto refusal = Authenticate(req, *shared, clock.NowMicros());
+std::string SignerOf(const HttpRequest& req, const AuthOptions& options) {
+  if (options.keys.empty()) return "";
+  const std::string* authorization = req.FindHeader("authorization");
+  auto by = authorization != nullptr ? sigv4::ParseAuthorization(*authorization)
+                                     : sigv4::ParsePresignedQuery(req.raw_query);
+  return by.ok() ? by->access_key : "";
+}
+
+Status CheckSessionKey(const AuthOptions& options, const std::string& access_key_id,
+                       const std::string& stream) {
+  if (access_key_id.empty()) {
+    if (options.keys.empty()) return Status::Ok();
+    return PermissionDenied(
+        "The streaming session was made without an access key, and this server now requires "
+        "one: ask for a new session URL with a signed request");
+  }
+  const auto key = std::find_if(options.keys.begin(), options.keys.end(),
+                                [&](const AccessKey& k) { return k.id == access_key_id; });
+  if (key == options.keys.end()) {
+    return PermissionDenied("The streaming session was made with access key " + access_key_id +
+                            ", which this server no longer has");
+  }
+  if ((key->rights & kRightRead) == 0 || !StreamAllowed(*key, stream)) {
+    return PermissionDenied("Access key " + access_key_id +
+                            ", which made the streaming session, may no longer read stream \"" +
+                            stream + "\"");
+  }
+  return Status::Ok();
+}
+
+AuthState::AuthState(AuthOptions options)
+    : current_(std::make_shared<const AuthOptions>(std::move(options))) {}
+
+std::shared_ptr<const AuthOptions> AuthState::Current() const {
+  MutexLock lock(mu_);
+  return current_;
+}
+
+void AuthState::ReplaceKeys(std::vector<AccessKey> keys) {
+  MutexLock lock(mu_);
+  auto next = std::make_shared<AuthOptions>(*current_);
+  next->keys = std::move(keys);
+  // A fresh cache: requests still checking against the old snapshot fill only the old one,
+  // which goes with them.
+  if (next->signing_keys) next->signing_keys = std::make_shared<sigv4::SigningKeyCache>();
+  current_ = std::move(next);
+}
+
+Middleware Authentication(std::shared_ptr<const AuthState> state, const Clock& clock) {
+  return Middleware{[state, &clock](const HttpRequest& req) -> std::optional<HttpResponse> {
+                      auto refusal = Authenticate(req, *state->Current(), clock.NowMicros());
                       if (!refusal) return std::nullopt;
                       return KvsErrorResponse(*refusal);
                     },

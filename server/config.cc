@@ -317,6 +317,12 @@ Status LoadConfigFile(const std::string& path, Config* config) {
   return Status::Ok();
 }
 
+Result<std::vector<AccessKey>> ReadAccessKeys(const std::vector<std::string>& files) {
+  Config c;
+  for (const std::string& f : files) RETURN_IF_ERROR(LoadConfigFile(f, &c));
+  return std::move(c.access_keys);
+}
+
 bool IsLoopbackAddress(std::string_view host) {
   if (host == "localhost" || host == "::1" || host == "[::1]") return true;
   in_addr v4{};
@@ -380,7 +386,9 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
     flags.emplace_back(key, value);
   }
   for (const auto& [k, v] : flags) {
-    if (k == "config") RETURN_IF_ERROR(LoadConfigFile(v, &cl.config));
+    if (k != "config") continue;
+    RETURN_IF_ERROR(LoadConfigFile(v, &cl.config));
+    cl.config.config_files.push_back(v);
   }
   for (const auto& [k, v] : flags) {
     if (k == "access-keys") {

@@ -74,6 +74,8 @@ struct Config {
   // listens on a loopback address only unless allow_unauthenticated.
   std::vector<AccessKey> access_keys;
   bool allow_unauthenticated = false;
+  // The --config files, in the order read: a reload (SIGHUP) reads their access keys again.
+  std::vector<std::string> config_files;
   // The HTTP front's limits (server/http_server.h, HttpServerOptions, says what each does).
   int request_head_timeout_seconds = 30;
   int64_t min_body_bytes_per_second = 1024;
@@ -101,6 +103,10 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args);
 
 // Applies a JSON config file's keys (the long flag names, e.g. "data-dir") onto `config`.
 Status LoadConfigFile(const std::string& path, Config* config);
+
+// The access keys `files` list now, read and checked whole as at start: what a reload puts
+// in force. Any error (a file gone, malformed, a bad key) comes back instead, naming it.
+Result<std::vector<AccessKey>> ReadAccessKeys(const std::vector<std::string>& files);
 
 std::string UsageText();
 

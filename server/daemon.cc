@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "archive/archive.h"
+#include "common/mutex.h"
+#include "common/sigv4.h"
 #include "playback/live_hub.h"
 #include "playback/remux.h"
 #include "server/api_context.h"
@@ -73,16 +75,18 @@ class DaemonImpl final : public Daemon {
     ASSIGN_OR_RETURN(archive_, archive::OpenLocalArchive(ao, *env_, clock_, log_));
     // Every route is registered through `routes`: the middleware chain runs before each
     // handler, in this order.
-    auto auth = std::make_shared<AuthOptions>();
-    auth->keys = config_.access_keys;
+    AuthOptions auth;
+    auth.keys = config_.access_keys;
+    auth.signing_keys = std::make_shared<sigv4::SigningKeyCache>();
+    auth_ = std::make_shared<AuthState>(std::move(auth));
     Router routes(http_, {RequestIdMiddleware(ids_), RequestGuard(GuardOptionsFromConfig(config_)),
-                          Authentication(*auth, clock_)});
+                          Authentication(auth_, clock_)});
     routes.Route("GET", "/health", [this](const HttpRequest&) {
       nlohmann::json j = {{"status", "ok"},
                           {"version", kVersion},
                           {"time", FormatIso8601(clock_.NowMicros())},
                           {"authentication", AuthenticationMode()}};
-      if (!config_.access_keys.empty() || IsLoopbackAddress(config_.host)) {
+      if (!auth_->Current()->keys.empty() || IsLoopbackAddress(config_.host)) {
         j["warnings"] = nlohmann::json::array();
       } else {
         j["warnings"] = {kUnauthenticatedWarning};
@@ -92,18 +96,17 @@ class DaemonImpl final : public Daemon {
     RETURN_IF_ERROR(http_.Start());
     ControlPlaneOptions cp;
     ASSIGN_OR_RETURN(cp.data_endpoint, AdvertisedUrl(config_, http_.port()));
-    if (!config_.access_keys.empty()) {
-      cp.visible = [auth](const HttpRequest& req, const std::string& stream) {
-        return StreamVisible(req, *auth, stream);
-      };
-    }
+    // Keys may come or go with a reload: always asked, true while there are none.
+    cp.visible = [auth = auth_](const HttpRequest& req, const std::string& stream) {
+      return StreamVisible(req, *auth->Current(), stream);
+    };
     RegisterControlPlane(routes, *archive_, cp);
     put_media_ = std::make_unique<PutMediaService>(PutOptions(config_), *archive_, pool_, hub_,
                                                    clock_, log_);
     RegisterPutMedia(routes, *put_media_);
     ASSIGN_OR_RETURN(std::string secret, LoadTokenSecret());
     api_ = std::make_unique<ApiContext>(
-        ApiContext{*archive_, hub_, pool_, clock_, log_, ids_, cp.data_endpoint, secret});
+        ApiContext{*archive_, hub_, pool_, clock_, log_, ids_, cp.data_endpoint, secret, auth_});
     RegisterMediaApi(routes, *api_);
     RegisterHlsApi(routes, *api_, {config_.hls_low_latency, config_.hls_part_target_ms * 1000});
     RegisterClipApi(routes, *api_);
@@ -144,13 +147,62 @@ class DaemonImpl final : public Daemon {
   }
   int port() const override { return http_.port(); }
 
+  Status ReloadAccessKeys() override {
+    Status s = SwapAccessKeys();
+    if (!s.ok()) {
+      log_.Error("streamarcd", "reload refused: the access keys in force stay",
+                 {{"error", s.ToString()}});
+    }
+    return s;
+  }
+
  private:
   static constexpr const char* kUnauthenticatedWarning =
       "--allow-unauthenticated: no access keys, so anyone who can reach this server can watch, "
       "write and delete every stream";
 
+  // Serialised: two reloads at once would each log the other's change.
+  Status SwapAccessKeys() EXCLUDES(reload_mu_) {
+    MutexLock lock(reload_mu_);
+    if (config_.config_files.empty()) {
+      return FailedPrecondition("streamarcd was started without --config: no file to reload");
+    }
+    ASSIGN_OR_RETURN(std::vector<AccessKey> keys, ReadAccessKeys(config_.config_files));
+    // The rule at start (CheckExposure): no keys only where no other machine reaches us.
+    if (keys.empty() && !IsLoopbackAddress(config_.host) && !config_.allow_unauthenticated) {
+      return FailedPrecondition("the config lists no access keys, and --host " + config_.host +
+                                " is reachable from other machines");
+    }
+    // Ids only: secrets stay out of the log.
+    std::string added, removed, changed;
+    const std::vector<AccessKey>& old = auth_->Current()->keys;
+    auto find = [](const std::vector<AccessKey>& list, const std::string& id) {
+      return std::find_if(list.begin(), list.end(), [&](const AccessKey& k) { return k.id == id; });
+    };
+    auto append = [](std::string& to, const std::string& id) { to += (to.empty() ? "" : ",") + id; };
+    for (const AccessKey& k : keys) {
+      auto o = find(old, k.id);
+      if (o == old.end()) {
+        append(added, k.id);
+      } else if (o->secret != k.secret || o->streams != k.streams || o->rights != k.rights) {
+        append(changed, k.id);
+      }
+    }
+    for (const AccessKey& k : old) {
+      if (find(keys, k.id) == keys.end()) append(removed, k.id);
+    }
+    const size_t count = keys.size();
+    auth_->ReplaceKeys(std::move(keys));
+    log_.Info("streamarcd", "access keys reloaded",
+              {{"keys", std::to_string(count)},
+               {"added", added},
+               {"changed", changed},
+               {"removed", removed}});
+    return Status::Ok();
+  }
+
   std::string AuthenticationMode() const {
-    if (!config_.access_keys.empty()) return "sigv4";
+    if (!auth_->Current()->keys.empty()) return "sigv4";
     return IsLoopbackAddress(config_.host) ? "none (loopback only)" : "none";
   }
 
@@ -214,6 +266,8 @@ class DaemonImpl final : public Daemon {
   const Config config_;
   const Clock& clock_;
   Logger& log_;
+  Mutex reload_mu_;
+  std::shared_ptr<AuthState> auth_;  // the access keys in force (set in Init)
   // Destroyed bottom-up, so each goes while what it uses still exists: the HTTP server (its
   // routes hold the services), then the worker pool, whose destructor runs the jobs still
   // queued (they use the services, the hub and the archive), then the services, the hub,

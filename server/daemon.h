@@ -23,6 +23,10 @@ class Daemon {
   virtual void Run() = 0;
   // Thread-safe.
   virtual void Stop() = 0;
+  // Reads the config files' access keys again and puts them in force (SIGHUP), logged.
+  // Thread-safe. On any error (a file gone or malformed, or no keys left on an address other
+  // machines reach) the keys in force stay, and the error says why.
+  virtual Status ReloadAccessKeys() = 0;
   virtual int port() const = 0;
 };
 

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "playback/hls_service.h"
+#include "server/auth.h"
 #include "server/http_range.h"
 #include "server/kvs_error.h"
 
@@ -69,8 +70,11 @@ StreamingFactory Parkable(WorkerPool& pool, Call call) {
   };
 }
 
-HttpResponse CreateSession(HlsService& svc, SessionKind kind, const HttpRequest& req) {
-  Result<std::string, KvsError> url = svc.CreateSession(kind, req.body);
+// The token records the key that signed the request (the middleware checked the signature).
+HttpResponse CreateSession(HlsService& svc, SessionKind kind, const HttpRequest& req,
+                           const AuthState* auth) {
+  const std::string signer = auth ? SignerOf(req, *auth->Current()) : std::string();
+  Result<std::string, KvsError> url = svc.CreateSession(kind, req.body, signer);
   if (!url.ok()) return KvsErrorResponse(url.error());
   nlohmann::json j;
   j[kind == SessionKind::kHls ? "HLSStreamingSessionURL" : "DASHStreamingSessionURL"] = *url;
@@ -89,13 +93,20 @@ void RegisterHlsApi(Router& http, const ApiContext& ctx, const HlsApiOptions& op
   so.low_latency = options.low_latency;
   so.part_target_us = options.part_target_us;
   so.submit = [&pool = ctx.pool](std::function<void()> job) { return pool.Submit(std::move(job)); };
+  if (ctx.auth) {
+    so.check_key = [auth = ctx.auth](const std::string& key, const std::string& stream) {
+      return CheckSessionKey(*auth->Current(), key, stream);
+    };
+  }
   std::shared_ptr<HlsService> svc =
       playback::NewHlsService(std::move(so), ctx.archive, ctx.clock, ctx.log, &ctx.hub.parts());
   http.OnShutdown([svc] { svc->Shutdown(); });
-  http.Route("POST", "/getHLSStreamingSessionURL",
-             [svc](const HttpRequest& r) { return CreateSession(*svc, SessionKind::kHls, r); });
-  http.Route("POST", "/getDASHStreamingSessionURL",
-             [svc](const HttpRequest& r) { return CreateSession(*svc, SessionKind::kDash, r); });
+  http.Route("POST", "/getHLSStreamingSessionURL", [svc, auth = ctx.auth](const HttpRequest& r) {
+    return CreateSession(*svc, SessionKind::kHls, r, auth.get());
+  });
+  http.Route("POST", "/getDASHStreamingSessionURL", [svc, auth = ctx.auth](const HttpRequest& r) {
+    return CreateSession(*svc, SessionKind::kDash, r, auth.get());
+  });
   auto get = [&http](const std::string& path, BufferedHandler h) {
     http.Route("GET", path, std::move(h));
   };

@@ -1,4 +1,5 @@
-// streamarcd: parses the command line, builds the daemon, and runs it until SIGTERM/SIGINT.
+// streamarcd: parses the command line, builds the daemon, and runs it until SIGTERM/SIGINT;
+// SIGHUP reloads the config file's access keys.
 #include <signal.h>
 
 #include <cstdio>
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -44,7 +46,11 @@ int main(int argc, char** argv) {
   }
   std::thread signals([&] {
     int sig = 0;
-    sigwait(&set, &sig);
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+      log.Info("streamarcd", "reloading access keys", {{"signal", "SIGHUP"}});
+      // Logged either way by the daemon; a refused reload keeps the keys in force.
+      (void)(*daemon)->ReloadAccessKeys();
+    }
     log.Info("streamarcd", "shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     (*daemon)->Stop();
   });

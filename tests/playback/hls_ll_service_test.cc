@@ -121,7 +121,7 @@ class LowLatencyServiceTest : public ::testing::Test {
     End(1);
     auto url = svc_->CreateSession(
         SessionKind::kHls,
-        R"({"StreamName":"cam","PlaybackMode":"LIVE","DisplayFragmentTimestamp":"ALWAYS"})");
+        R"({"StreamName":"cam","PlaybackMode":"LIVE","DisplayFragmentTimestamp":"ALWAYS"})", "");
     ASSERT_TRUE(url.ok());
     token_ = url->substr(url->find("SessionToken=") + 13);
   }

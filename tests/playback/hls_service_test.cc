@@ -56,7 +56,7 @@ class HlsServiceTest : public ::testing::Test {
   }
 
   std::string Session(const std::string& json, SessionKind kind = SessionKind::kHls) {
-    Result<std::string, KvsError> url = svc_->CreateSession(kind, json);
+    Result<std::string, KvsError> url = svc_->CreateSession(kind, json, "");
     EXPECT_TRUE(url.ok()) << (url.ok() ? "" : url.error().status.ToString());
     return url.ok() ? TokenOf(*url) : std::string();
   }
@@ -233,6 +233,99 @@ TEST_F(HlsServiceTest, RefusesForgedExpiredAndMisdirectedTokens) {
   EXPECT_TRUE(IsExpiredTokenError(expired.error().status)) << expired.error().status.ToString();
 }
 
+// A token grants its own range of its own stream: a segment URL edited to name a fragment
+// before Start or after End, by number or by DASH time, is refused as a bad token is (403
+// NotAuthorized); another stream's fragment is not found in the session's stream.
+TEST_F(HlsServiceTest, SegmentsOutsideTheSessionRangeAreRefused) {
+  const auto n = AppendEvery2s(10, base_);  // stamped base, base + 2 s, ..., base + 18 s
+  a_.CreateStream("door");
+  const std::string door = a_.Append("door", base_ + 8 * kSec, 2 * kSec);
+  const std::string token = Session(OnDemand(base_ + 4 * kSec, base_ + 12 * kSec));
+  ASSERT_EQ(Playlist(token), Slice(n, 2, 7));
+  auto segment = [&](const std::string& number, ContainerFormat format) {
+    return svc_->GetMediaSegment(SessionKind::kHls, format,
+                                 "FragmentNumber=" + number + "&SessionToken=" + token);
+  };
+  for (ContainerFormat format : {ContainerFormat::kFragmentedMp4, ContainerFormat::kMpegTs}) {
+    for (size_t i : {size_t{2}, size_t{6}}) {  // the range's ends are in it
+      Result<Content, KvsError> in = segment(n[i], format);
+      EXPECT_TRUE(in.ok()) << i << ": " << in.error().status.ToString();
+    }
+    for (size_t i : {size_t{0}, size_t{1}, size_t{7}, size_t{9}}) {
+      Result<Content, KvsError> out = segment(n[i], format);
+      ASSERT_FALSE(out.ok()) << i;
+      EXPECT_EQ(out.error().type, KvsErrorType::kNotAuthorized) << out.error().status.ToString();
+      EXPECT_NE(out.error().status.message().find("outside the time range"), std::string::npos);
+    }
+    Result<Content, KvsError> other = segment(door, format);
+    ASSERT_FALSE(other.ok());
+    EXPECT_EQ(other.error().type, KvsErrorType::kResourceNotFound);
+  }
+
+  // DASH addresses segments by time too: inside the range, and a fragment's own start outside.
+  const std::string dash = Session(
+      R"({"StreamName":"cam","PlaybackMode":"ON_DEMAND","DASHFragmentSelector":)"
+      R"({"FragmentSelectorType":"SERVER_TIMESTAMP","TimestampRange":{"StartTimestamp":)" +
+          Seconds(base_ + 4 * kSec) + R"(,"EndTimestamp":)" + Seconds(base_ + 12 * kSec) + "}}}",
+      SessionKind::kDash);
+  auto at = [&](int64_t us) {
+    return svc_->GetMediaSegment(
+        SessionKind::kDash, ContainerFormat::kFragmentedMp4,
+        "Time=" + std::to_string(us / 1000) + "&TrackNumber=1&SessionToken=" + dash);
+  };
+  EXPECT_TRUE(at(base_ + 4 * kSec).ok());
+  for (int64_t s : {0, 2, 14, 18}) {
+    Result<Content, KvsError> out = at(base_ + s * kSec);
+    ASSERT_FALSE(out.ok()) << s;
+    EXPECT_EQ(out.error().type, KvsErrorType::kNotAuthorized) << out.error().status.ToString();
+  }
+
+  // LIVE has no range: any fragment of its stream.
+  const std::string live = Session(R"({"StreamName":"cam","PlaybackMode":"LIVE"})");
+  EXPECT_TRUE(svc_->GetMediaSegment(SessionKind::kHls, ContainerFormat::kFragmentedMp4,
+                                    "FragmentNumber=" + n[0] + "&SessionToken=" + live)
+                  .ok());
+}
+
+// Every request with a token asks check_key about the key that made the session; a refusal
+// there ends the session on every URL, as a bad token would.
+TEST_F(HlsServiceTest, ATokenIsRefusedOnceItsKeyIsRefused) {
+  const auto n = AppendEvery2s(3, base_);
+  std::vector<std::pair<std::string, std::string>> asked;
+  bool allowed = true;
+  HlsServiceOptions o{"http://test", kSecret};
+  o.check_key = [&](const std::string& key, const std::string& stream) {
+    asked.emplace_back(key, stream);
+    return allowed ? Status::Ok() : PermissionDenied("key " + key + " is gone");
+  };
+  svc_ = NewHlsService(o, a_.archive(), a_.clock(), a_.log());
+  Result<std::string, KvsError> url =
+      svc_->CreateSession(SessionKind::kHls, OnDemand(base_, base_ + 10 * kSec), "AKIDVIEWER");
+  ASSERT_TRUE(url.ok());
+  const std::string token = TokenOf(*url);
+  std::string text;
+  ASSERT_EQ(Playlist(token, nullptr, &text), n);
+  ASSERT_FALSE(asked.empty());
+  EXPECT_EQ(asked.back(), (std::pair<std::string, std::string>{"AKIDVIEWER", "cam"}));
+  const std::string init = "InitId=" + Values(text, "InitId").at(0) + "&SessionToken=" + token;
+  const std::string seg = "FragmentNumber=" + n[0] + "&SessionToken=" + token;
+  ASSERT_TRUE(svc_->GetInitSegment(SessionKind::kHls, init).ok());
+  ASSERT_TRUE(
+      svc_->GetMediaSegment(SessionKind::kHls, ContainerFormat::kFragmentedMp4, seg).ok());
+
+  allowed = false;
+  const std::vector<Result<Content, KvsError>> refused = {
+      svc_->GetMasterPlaylist("SessionToken=" + token),
+      svc_->GetMediaPlaylist("SessionToken=" + token),
+      svc_->GetInitSegment(SessionKind::kHls, init),
+      svc_->GetMediaSegment(SessionKind::kHls, ContainerFormat::kFragmentedMp4, seg)};
+  for (const auto& r : refused) {
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().type, KvsErrorType::kNotAuthorized);
+    EXPECT_EQ(r.error().status.message(), "key AKIDVIEWER is gone");
+  }
+}
+
 // A player holding a playlist asks for a fragment retention has removed since: a clean
 // ResourceNotFound, whether or not the segment was remuxed (and cached) before.
 TEST_F(HlsServiceTest, AFragmentExpiredByRetentionIsNotFound) {
@@ -279,7 +372,7 @@ TEST_F(HlsServiceTest, SessionCreationRefusals) {
   a_.CreateStream("noretention", /*retention_hours=*/0);
   AppendEvery2s(2, base_);
   auto type_of = [&](const std::string& json) {
-    Result<std::string, KvsError> url = svc_->CreateSession(SessionKind::kHls, json);
+    Result<std::string, KvsError> url = svc_->CreateSession(SessionKind::kHls, json, "");
     return url.ok() ? -1 : static_cast<int>(url.error().type);
   };
   EXPECT_EQ(type_of(R"({"StreamName":"nosuch","PlaybackMode":"LIVE"})"),
@@ -291,7 +384,7 @@ TEST_F(HlsServiceTest, SessionCreationRefusals) {
   EXPECT_EQ(type_of(R"({"StreamName":"cam","PlaybackMode":"SOMETIMES"})"),
             static_cast<int>(KvsErrorType::kInvalidArgument));
   Result<std::string, KvsError> url =
-      svc_->CreateSession(SessionKind::kDash, R"({"StreamName":"cam"})");
+      svc_->CreateSession(SessionKind::kDash, R"({"StreamName":"cam"})", "");
   ASSERT_TRUE(url.ok());
   EXPECT_EQ(url->rfind("http://test/dash/v1/getDASHManifest.mpd?SessionToken=", 0), 0u) << *url;
 }
@@ -307,7 +400,7 @@ TEST_F(HlsServiceTest, AQueuedJobKeepsTheServiceAlive) {
     auto options = std::make_unique<HlsServiceOptions>(HlsServiceOptions{"http://gone", kSecret});
     std::shared_ptr<HlsService> svc = NewHlsService(*options, a_.archive(), a_.clock(), a_.log());
     Result<std::string, KvsError> url =
-        svc->CreateSession(SessionKind::kHls, R"({"StreamName":"cam","PlaybackMode":"LIVE"})");
+        svc->CreateSession(SessionKind::kHls, R"({"StreamName":"cam","PlaybackMode":"LIVE"})", "");
     ASSERT_TRUE(url.ok());
     const std::string token = TokenOf(*url);
     job = [svc, token, &result] { result = svc->GetMediaPlaylist("SessionToken=" + token); };

@@ -5,7 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
+#include "common/base64.h"
 #include "common/clock.h"
+#include "common/digest.h"
 
 namespace streamarc::playback {
 namespace {
@@ -215,6 +220,68 @@ TEST(SessionToken, ExpiresWithTheClock) {
   EXPECT_EQ(r.status().code(), Code::kPermissionDenied);
   EXPECT_TRUE(IsExpiredTokenError(r.status())) << r.status().ToString();
   EXPECT_NE(r.status().message().find("expired"), std::string::npos);
+}
+
+TEST(SessionToken, CarriesTheAccessKeyWhateverItHolds) {
+  SessionParams p = Sample();
+  const std::vector<std::string> ids = {"AKIDCAMERAS", "odd|id~with.bytes",
+                                        std::string("\0x", 2), ""};
+  for (const std::string& id : ids) {
+    p.access_key_id = id;
+    auto back = DecodeSessionToken(EncodeSessionToken(p, kSecret), kSecret, kNow);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->access_key_id, id);
+    EXPECT_EQ(*back, p);
+  }
+}
+
+// A token of the format before tokens named their key (version 1, 16 fields) still decodes,
+// with no key: the server then refuses it once it has access keys (server/auth.h).
+TEST(SessionToken, AVersionOneTokenHasNoAccessKey) {
+  const std::string payload =
+      "1|0|cam1|2|1|1|1700000000500000|1|1700000100000000|0|2|0|0|1000|" +
+      std::to_string(kNow) + "|" + std::to_string(kNow + 600'000'000);
+  const std::string token =
+      Base64UrlEncode(payload) + "." + Base64UrlEncode(HmacSha256(kSecret, payload)) + "~";
+  auto p = DecodeSessionToken(token, kSecret, kNow);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->stream_name, "cam1");
+  EXPECT_EQ(p->mode, PlaybackMode::kOnDemand);
+  EXPECT_EQ(p->end_us, 1700000100000000);
+  EXPECT_EQ(p->access_key_id, "");
+  // Version 1 with a key field, and version 2 without one, are neither format.
+  for (const std::string& bad : {payload + "|414b4944", "2" + payload.substr(1)}) {
+    const std::string t =
+        Base64UrlEncode(bad) + "." + Base64UrlEncode(HmacSha256(kSecret, bad)) + "~";
+    EXPECT_FALSE(DecodeSessionToken(t, kSecret, kNow).ok()) << bad;
+  }
+  // A key field that is not lowercase hex.
+  const std::string odd = "2" + payload.substr(1) + "|XYZ";
+  EXPECT_FALSE(DecodeSessionToken(
+                   Base64UrlEncode(odd) + "." + Base64UrlEncode(HmacSha256(kSecret, odd)) + "~",
+                   kSecret, kNow)
+                   .ok());
+}
+
+// KVS's range rule: a fragment counts when it starts at or after Start and at or before End.
+TEST(SessionRange, StartAndEndAreInclusiveAndLiveHasNone) {
+  SessionParams p;
+  p.mode = PlaybackMode::kOnDemand;
+  p.has_start = p.has_end = true;
+  p.start_us = 1000;
+  p.end_us = 2000;
+  EXPECT_FALSE(InSessionRange(p, 999));
+  EXPECT_TRUE(InSessionRange(p, 1000));
+  EXPECT_TRUE(InSessionRange(p, 2000));
+  EXPECT_FALSE(InSessionRange(p, 2001));
+  p.mode = PlaybackMode::kLiveReplay;  // without an End: open-ended
+  p.has_end = false;
+  EXPECT_FALSE(InSessionRange(p, 999));
+  EXPECT_TRUE(InSessionRange(p, int64_t{1} << 60));
+  p.mode = PlaybackMode::kLive;
+  p.has_start = false;
+  EXPECT_TRUE(InSessionRange(p, 0));
+  EXPECT_TRUE(InSessionRange(p, -5));
 }
 
 TEST(Query, ParsesSegmentParameters) {

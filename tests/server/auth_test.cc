@@ -246,6 +246,94 @@ TEST(Auth, ALimitedKeySeesItsStreamsOnly) {
   EXPECT_TRUE(StreamVisible(Post("/listStreams", "{}"), AuthOptions{}, "door"));
 }
 
+TEST(Auth, TheSignerIsTheKeyThatSigned) {
+  EXPECT_EQ(SignerOf(Signed(Post("/getHLSStreamingSessionURL", kDescribe), "AKIDCAM", "secret-cam"),
+                     Options()),
+            "AKIDCAM");
+  EXPECT_EQ(SignerOf(Presigned("/thumbnail", "StreamName=cam-1", "AKIDREAD", "secret-read", kNow,
+                               300),
+                     Options()),
+            "AKIDREAD");
+  // Without keys nothing was checked, so a claimed key means nothing.
+  EXPECT_EQ(SignerOf(Signed(Post("/getHLSStreamingSessionURL", kDescribe), "AKIDCAM", "x"),
+                     AuthOptions{}),
+            "");
+  EXPECT_EQ(SignerOf(Post("/getHLSStreamingSessionURL", kDescribe), Options()), "");
+}
+
+// A session token is good while the key that made it is configured and may read its stream.
+TEST(Auth, SessionTokensLiveAsLongAsTheirKey) {
+  const AuthOptions o = Options();
+  EXPECT_TRUE(CheckSessionKey(o, "AKIDALL", "door").ok());
+  EXPECT_TRUE(CheckSessionKey(o, "AKIDREAD", "door").ok());
+  EXPECT_TRUE(CheckSessionKey(o, "AKIDCAM", "cam-1").ok());
+  EXPECT_TRUE(CheckSessionKey(AuthOptions{}, "", "door").ok());  // no keys then, none now
+  auto code = [](const Status& s) { return s.code(); };
+  EXPECT_EQ(code(CheckSessionKey(o, "AKIDCAM", "door")), Code::kPermissionDenied);  // not its
+  EXPECT_EQ(code(CheckSessionKey(o, "AKIDGONE", "door")), Code::kPermissionDenied);
+  EXPECT_EQ(code(CheckSessionKey(o, "", "door")), Code::kPermissionDenied);  // keys came since
+  EXPECT_EQ(code(CheckSessionKey(AuthOptions{}, "AKIDALL", "door")), Code::kPermissionDenied);
+  AuthOptions write_only;
+  write_only.keys = {Key("AKIDALL", "secret-all", kRightWrite)};
+  const Status lost = CheckSessionKey(write_only, "AKIDALL", "door");
+  EXPECT_EQ(lost.code(), Code::kPermissionDenied);
+  EXPECT_NE(lost.message().find("may no longer read"), std::string::npos) << lost.ToString();
+  EXPECT_NE(CheckSessionKey(o, "AKIDGONE", "door").message().find("no longer has"),
+            std::string::npos);
+}
+
+// A reload swaps the keys for the requests that come after; a snapshot taken before keeps
+// the keys it had.
+TEST(Auth, ReplacedKeysTakeEffectForLaterRequests) {
+  AuthOptions first = Options();
+  first.signing_keys = std::make_shared<sigv4::SigningKeyCache>();
+  AuthState state(std::move(first));
+  const HttpRequest cam = Signed(Post("/describeStream", kDescribe), "AKIDCAM", "secret-cam");
+  std::shared_ptr<const AuthOptions> before = state.Current();
+  EXPECT_FALSE(Authenticate(cam, *before, kNow));
+  EXPECT_EQ(before->signing_keys->size(), 1u);
+
+  state.ReplaceKeys({Key("AKIDALL", "secret-all")});
+  auto refusal = Authenticate(cam, *state.Current(), kNow);
+  ASSERT_TRUE(refusal);
+  EXPECT_EQ(refusal->type, KvsErrorType::kUnrecognizedClient);
+  EXPECT_FALSE(Authenticate(cam, *before, kNow));  // the old snapshot is intact
+  EXPECT_EQ(state.Current()->signing_keys->size(), 0u);  // a fresh cache
+  EXPECT_EQ(state.Current()->max_skew_us, before->max_skew_us);
+  EXPECT_FALSE(
+      Authenticate(Signed(Post("/deleteStream", kDescribe), "AKIDALL", "secret-all"),
+                   *state.Current(), kNow));
+}
+
+// The cache changes how fast, never what: the same verdicts with and without it, and only
+// keys whose signature verified are kept.
+TEST(Auth, TheSigningKeyCacheKeepsVerifiedKeysOnly) {
+  AuthOptions cached = Options();
+  cached.signing_keys = std::make_shared<sigv4::SigningKeyCache>(2);
+  const HttpRequest good = Signed(Post("/describeStream", kDescribe), "AKIDALL", "secret-all");
+  const HttpRequest bad = Signed(Post("/describeStream", kDescribe), "AKIDALL", "wrong");
+  const HttpRequest yesterday =
+      Signed(Post("/describeStream", kDescribe), "AKIDALL", "secret-all", kNow - 24 * 60 * kMinute);
+  EXPECT_EQ(Authenticate(bad, cached, kNow)->type, KvsErrorType::kInvalidSignature);
+  EXPECT_EQ(cached.signing_keys->size(), 0u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(Authenticate(good, cached, kNow)) << i;
+    EXPECT_EQ(cached.signing_keys->size(), 1u);
+  }
+  // The wrong secret is still wrong once the right one's key is cached.
+  EXPECT_EQ(Authenticate(bad, cached, kNow)->type, KvsErrorType::kInvalidSignature);
+  EXPECT_EQ(Authenticate(yesterday, cached, kNow)->type, KvsErrorType::kInvalidSignature);
+  // A key whose secret changed (same id) gets its own entry; the bound starts the cache over.
+  cached.keys[0].secret = "rotated";
+  EXPECT_EQ(Authenticate(good, cached, kNow)->type, KvsErrorType::kInvalidSignature);
+  EXPECT_FALSE(Authenticate(Signed(Post("/describeStream", kDescribe), "AKIDALL", "rotated"),
+                            cached, kNow));
+  EXPECT_EQ(cached.signing_keys->size(), 2u);
+  EXPECT_FALSE(Authenticate(Signed(Post("/describeStream", kDescribe), "AKIDREAD", "secret-read"),
+                            cached, kNow));
+  EXPECT_EQ(cached.signing_keys->size(), 1u);
+}
+
 TEST(Auth, PresignedUrlsAreVerifiedUntilTheyExpire) {
   HttpRequest r = Presigned("/thumbnail", "StreamName=cam-1", "AKIDCAM", "secret-cam", kNow, 300);
   EXPECT_EQ(Check(r), std::nullopt);

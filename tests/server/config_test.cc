@@ -176,6 +176,39 @@ TEST(Config, AccessKeysComeFromTheConfigFile) {
   EXPECT_EQ(cl->config.access_keys[1].rights, kRightRead | kRightWrite);
 }
 
+// What SIGHUP reads: the same files again, checked whole; an error names the file.
+TEST(Config, AccessKeysAreReadAgainFromTheSameFiles) {
+  TempDir dir;
+  std::string path = dir.File("streamarc.json");
+  WriteFileOrDie(path, R"({"port": 9000, "access-keys": [
+      {"access-key-id": "AKIDA", "secret-access-key": "sa"},
+      {"access-key-id": "AKIDB", "secret-access-key": "sb"}]})");
+  auto cl = ParseCommandLine({"--config", path, "--port", "9001"});
+  ASSERT_TRUE(cl.ok()) << cl.status().ToString();
+  EXPECT_EQ(cl->config.config_files, std::vector<std::string>{path});
+  EXPECT_TRUE(ParseCommandLine({})->config.config_files.empty());
+
+  WriteFileOrDie(path, R"({"port": 9000, "access-keys": [
+      {"access-key-id": "AKIDB", "secret-access-key": "sb", "actions": ["read"]}]})");
+  auto keys = ReadAccessKeys(cl->config.config_files);
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  ASSERT_EQ(keys->size(), 1u);
+  EXPECT_EQ((*keys)[0].id, "AKIDB");
+  EXPECT_EQ((*keys)[0].rights, kRightRead);
+
+  WriteFileOrDie(path, R"({"access-keys": [{"access-key-id": "AKIDB"}]})");
+  auto bad = ReadAccessKeys(cl->config.config_files);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(path), std::string::npos) << bad.status().ToString();
+  WriteFileOrDie(path, R"({"access-keys": [)");
+  EXPECT_FALSE(ReadAccessKeys(cl->config.config_files).ok());
+  EXPECT_FALSE(ReadAccessKeys({dir.File("gone.json")}).ok());
+  WriteFileOrDie(path, R"({"port": 9000})");
+  auto none = ReadAccessKeys(cl->config.config_files);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 TEST(Config, BadAccessKeysAreRefusedByName) {
   TempDir dir;
   std::string path = dir.File("streamarc.json");

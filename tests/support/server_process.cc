@@ -49,4 +49,8 @@ void ServerProcess::Kill() {
 
 std::string ServerProcess::log() const { return child_ ? child_->Output() : ""; }
 
+bool ServerProcess::WaitForLog(const std::string& text, int timeout_ms) {
+  return child_ && child_->WaitForOutput(text, timeout_ms);
+}
+
 }  // namespace streamarc::testing

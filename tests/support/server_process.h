@@ -36,6 +36,8 @@ class ServerProcess {
   pid_t pid() const { return child_ ? child_->pid() : -1; }
   // Everything the server wrote to stderr (and stdout) so far.
   std::string log() const;
+  // Waits until `text` appears in the log; false on timeout or if the server exited.
+  bool WaitForLog(const std::string& text, int timeout_ms);
 
  private:
   std::unique_ptr<ChildProcess> child_;
