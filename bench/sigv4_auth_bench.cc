@@ -147,12 +147,11 @@ int main(int argc, char** argv) {
   double describe = 0, getmedia = 0, put = 0;
   for (int cached = 0; cached < 2; ++cached) {
     if (cached) options.signing_keys = std::make_shared<sigv4::SigningKeyCache>();
-    describe = InProcessMicros(
-        SignedRequest("/describeStream", R"({"StreamName":"cam-1"})", now), options, now);
+    describe = InProcessMicros(SignedRequest("/describeStream", R"({"StreamName":"cam-1"})", now),
+                               options, now);
     getmedia = InProcessMicros(
         SignedRequest("/getMedia",
-                      R"({"StreamName":"cam-1","StartSelector":{"StartSelectorType":"NOW"}})",
-                      now),
+                      R"({"StreamName":"cam-1","StartSelector":{"StartSelectorType":"NOW"}})", now),
         options, now);
     put = InProcessMicros(SignedRequest("/putMedia", "", now), options, now);
     std::printf(

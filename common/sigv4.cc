@@ -263,8 +263,8 @@ std::string CacheName(std::initializer_list<std::string_view> parts) {
 }  // namespace
 
 std::optional<std::string> SigningKeyCache::Find(std::string_view access_key,
-                                                 std::string_view secret_key,
-                                                 std::string_view date, std::string_view region,
+                                                 std::string_view secret_key, std::string_view date,
+                                                 std::string_view region,
                                                  std::string_view service) const {
   const std::string name = CacheName({access_key, secret_key, date, region, service});
   MutexLock lock(mu_);

@@ -436,8 +436,8 @@ class HlsServiceImpl final : public HlsService,
 
   static Status OutsideSession(const SessionParams& s) {
     return PermissionDenied("The fragment is outside the time range of this streaming session (" +
-                            std::string(PlaybackModeName(s.mode)) + " of stream " +
-                            s.stream_name + ")");
+                            std::string(PlaybackModeName(s.mode)) + " of stream " + s.stream_name +
+                            ")");
   }
 
   // A fragment the session can play, for its codecs: the newest for LIVE, else the first in

@@ -179,7 +179,9 @@ class DaemonImpl final : public Daemon {
     auto find = [](const std::vector<AccessKey>& list, const std::string& id) {
       return std::find_if(list.begin(), list.end(), [&](const AccessKey& k) { return k.id == id; });
     };
-    auto append = [](std::string& to, const std::string& id) { to += (to.empty() ? "" : ",") + id; };
+    auto append = [](std::string& to, const std::string& id) {
+      to += (to.empty() ? "" : ",") + id;
+    };
     for (const AccessKey& k : keys) {
       auto o = find(old, k.id);
       if (o == old.end()) {

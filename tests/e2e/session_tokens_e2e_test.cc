@@ -3,8 +3,8 @@
 // session); after key A is removed from the config file and streamarcd gets SIGHUP, the same
 // URL is refused while key B's session still plays; a segment URL edited to name a fragment
 // outside its session's range is refused. A malformed config file on SIGHUP changes nothing.
-#include <signal.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -115,12 +115,12 @@ class SessionTokensE2eTest : public ::testing::Test {
   // An ON_DEMAND session over producer time [start_s, end_s], made by the AWS CLI as `key`.
   Session OnDemand(const AwsKey& key, const std::string& start_s, const std::string& end_s) {
     Session s;
-    json j = As(key, {"kinesis-video-archived-media", "get-hls-streaming-session-url",
-                      "--stream-name", "cam-1", "--playback-mode", "ON_DEMAND",
-                      "--hls-fragment-selector",
-                      "FragmentSelectorType=PRODUCER_TIMESTAMP,TimestampRange={StartTimestamp=" +
-                          start_s + ",EndTimestamp=" + end_s + "}",
-                      "--expires", "3600"});
+    json j = As(
+        key, {"kinesis-video-archived-media", "get-hls-streaming-session-url", "--stream-name",
+              "cam-1", "--playback-mode", "ON_DEMAND", "--hls-fragment-selector",
+              "FragmentSelectorType=PRODUCER_TIMESTAMP,TimestampRange={StartTimestamp=" + start_s +
+                  ",EndTimestamp=" + end_s + "}",
+              "--expires", "3600"});
     s.master = j.value("HLSStreamingSessionURL", "");
     EXPECT_FALSE(s.master.empty()) << j.dump();
     const Reply master = Fetch(s.master);

@@ -310,8 +310,7 @@ TEST_F(HlsServiceTest, ATokenIsRefusedOnceItsKeyIsRefused) {
   const std::string init = "InitId=" + Values(text, "InitId").at(0) + "&SessionToken=" + token;
   const std::string seg = "FragmentNumber=" + n[0] + "&SessionToken=" + token;
   ASSERT_TRUE(svc_->GetInitSegment(SessionKind::kHls, init).ok());
-  ASSERT_TRUE(
-      svc_->GetMediaSegment(SessionKind::kHls, ContainerFormat::kFragmentedMp4, seg).ok());
+  ASSERT_TRUE(svc_->GetMediaSegment(SessionKind::kHls, ContainerFormat::kFragmentedMp4, seg).ok());
 
   allowed = false;
   const std::vector<Result<Content, KvsError>> refused = {

@@ -224,8 +224,8 @@ TEST(SessionToken, ExpiresWithTheClock) {
 
 TEST(SessionToken, CarriesTheAccessKeyWhateverItHolds) {
   SessionParams p = Sample();
-  const std::vector<std::string> ids = {"AKIDCAMERAS", "odd|id~with.bytes",
-                                        std::string("\0x", 2), ""};
+  const std::vector<std::string> ids = {"AKIDCAMERAS", "odd|id~with.bytes", std::string("\0x", 2),
+                                        ""};
   for (const std::string& id : ids) {
     p.access_key_id = id;
     auto back = DecodeSessionToken(EncodeSessionToken(p, kSecret), kSecret, kNow);
@@ -238,9 +238,8 @@ TEST(SessionToken, CarriesTheAccessKeyWhateverItHolds) {
 // A token of the format before tokens named their key (version 1, 16 fields) still decodes,
 // with no key: the server then refuses it once it has access keys (server/auth.h).
 TEST(SessionToken, AVersionOneTokenHasNoAccessKey) {
-  const std::string payload =
-      "1|0|cam1|2|1|1|1700000000500000|1|1700000100000000|0|2|0|0|1000|" +
-      std::to_string(kNow) + "|" + std::to_string(kNow + 600'000'000);
+  const std::string payload = "1|0|cam1|2|1|1|1700000000500000|1|1700000100000000|0|2|0|0|1000|" +
+                              std::to_string(kNow) + "|" + std::to_string(kNow + 600'000'000);
   const std::string token =
       Base64UrlEncode(payload) + "." + Base64UrlEncode(HmacSha256(kSecret, payload)) + "~";
   auto p = DecodeSessionToken(token, kSecret, kNow);

@@ -250,10 +250,10 @@ TEST(Auth, TheSignerIsTheKeyThatSigned) {
   EXPECT_EQ(SignerOf(Signed(Post("/getHLSStreamingSessionURL", kDescribe), "AKIDCAM", "secret-cam"),
                      Options()),
             "AKIDCAM");
-  EXPECT_EQ(SignerOf(Presigned("/thumbnail", "StreamName=cam-1", "AKIDREAD", "secret-read", kNow,
-                               300),
-                     Options()),
-            "AKIDREAD");
+  EXPECT_EQ(
+      SignerOf(Presigned("/thumbnail", "StreamName=cam-1", "AKIDREAD", "secret-read", kNow, 300),
+               Options()),
+      "AKIDREAD");
   // Without keys nothing was checked, so a claimed key means nothing.
   EXPECT_EQ(SignerOf(Signed(Post("/getHLSStreamingSessionURL", kDescribe), "AKIDCAM", "x"),
                      AuthOptions{}),
@@ -297,12 +297,11 @@ TEST(Auth, ReplacedKeysTakeEffectForLaterRequests) {
   auto refusal = Authenticate(cam, *state.Current(), kNow);
   ASSERT_TRUE(refusal);
   EXPECT_EQ(refusal->type, KvsErrorType::kUnrecognizedClient);
-  EXPECT_FALSE(Authenticate(cam, *before, kNow));  // the old snapshot is intact
+  EXPECT_FALSE(Authenticate(cam, *before, kNow));        // the old snapshot is intact
   EXPECT_EQ(state.Current()->signing_keys->size(), 0u);  // a fresh cache
   EXPECT_EQ(state.Current()->max_skew_us, before->max_skew_us);
-  EXPECT_FALSE(
-      Authenticate(Signed(Post("/deleteStream", kDescribe), "AKIDALL", "secret-all"),
-                   *state.Current(), kNow));
+  EXPECT_FALSE(Authenticate(Signed(Post("/deleteStream", kDescribe), "AKIDALL", "secret-all"),
+                            *state.Current(), kNow));
 }
 
 // The cache changes how fast, never what: the same verdicts with and without it, and only
@@ -326,8 +325,8 @@ TEST(Auth, TheSigningKeyCacheKeepsVerifiedKeysOnly) {
   // A key whose secret changed (same id) gets its own entry; the bound starts the cache over.
   cached.keys[0].secret = "rotated";
   EXPECT_EQ(Authenticate(good, cached, kNow)->type, KvsErrorType::kInvalidSignature);
-  EXPECT_FALSE(Authenticate(Signed(Post("/describeStream", kDescribe), "AKIDALL", "rotated"),
-                            cached, kNow));
+  EXPECT_FALSE(
+      Authenticate(Signed(Post("/describeStream", kDescribe), "AKIDALL", "rotated"), cached, kNow));
   EXPECT_EQ(cached.signing_keys->size(), 2u);
   EXPECT_FALSE(Authenticate(Signed(Post("/describeStream", kDescribe), "AKIDREAD", "secret-read"),
                             cached, kNow));
