@@ -232,7 +232,7 @@ struct Server {
     http = std::make_unique<server::HttpServer>(ho, pool, log);
     if (!http->Start().ok()) return false;
     ctx = std::make_unique<server::ApiContext>(
-        server::ApiContext{*archive, hub, pool, clock, log, ids, "", "secret", nullptr});
+        server::ApiContext{*archive, hub, pool, clock, log, ids, "", "secret"});
     server::MediaApiOptions mo;
     mo.max_get_media_per_stream = 1000;
     server::RegisterMediaApi(*http, *ctx, mo);

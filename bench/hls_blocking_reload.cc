@@ -210,7 +210,7 @@ struct Server {
     if (!http->Start().ok()) return false;
     ctx = std::make_unique<server::ApiContext>(server::ApiContext{
         *archive, hub, pool, clock, log, ids, "http://127.0.0.1:" + std::to_string(http->port()),
-        "secret-secret-secret-secret-secr", nullptr});
+        "secret-secret-secret-secret-secr"});
     server::Router routes(*http);
     server::RegisterHlsApi(routes, *ctx);
     thread = std::thread([this] { http->Run(); });

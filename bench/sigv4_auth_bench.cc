@@ -131,6 +131,8 @@ std::string Wire(const server::HttpRequest& r) {
 
 }  // namespace
 
+// Only an allocation failure can throw here: ending the process is right.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   const std::string bin = argc > 1 ? argv[1] : STREAMARCD_PATH;
   const int n = argc > 2 ? std::atoi(argv[2]) : 5000;

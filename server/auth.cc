@@ -360,7 +360,7 @@ void AuthState::ReplaceKeys(std::vector<AccessKey> keys) {
   current_ = std::move(next);
 }
 
-Middleware Authentication(std::shared_ptr<const AuthState> state, const Clock& clock) {
+Middleware Authentication(const std::shared_ptr<const AuthState>& state, const Clock& clock) {
   return Middleware{[state, &clock](const HttpRequest& req) -> std::optional<HttpResponse> {
                       auto refusal = Authenticate(req, *state->Current(), clock.NowMicros());
                       if (!refusal) return std::nullopt;

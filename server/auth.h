@@ -95,6 +95,6 @@ Status CheckSessionKey(const AuthOptions& options, const std::string& access_key
 
 // Authenticate as a Router middleware, against the keys `state` holds when each request
 // arrives; `clock` outlives it.
-Middleware Authentication(std::shared_ptr<const AuthState> state, const Clock& clock);
+Middleware Authentication(const std::shared_ptr<const AuthState>& state, const Clock& clock);
 
 }  // namespace streamarc::server

@@ -175,7 +175,8 @@ class DaemonImpl final : public Daemon {
     }
     // Ids only: secrets stay out of the log.
     std::string added, removed, changed;
-    const std::vector<AccessKey>& old = auth_->Current()->keys;
+    const std::shared_ptr<const AuthOptions> before = auth_->Current();
+    const std::vector<AccessKey>& old = before->keys;
     auto find = [](const std::vector<AccessKey>& list, const std::string& id) {
       return std::find_if(list.begin(), list.end(), [&](const AccessKey& k) { return k.id == id; });
     };

@@ -169,11 +169,11 @@ TEST_F(SessionTokensE2eTest, ASessionEndsWithItsKeyAndKeepsToItsRange) {
 
   // A session of the first fragment only (fragments start at 1000 s and are about a second or
   // more apart): its segment URL edited to name a later fragment is refused.
-  json fragments =
-      As(kViewerA, {"kinesis-video-archived-media", "list-fragments", "--stream-name", "cam-1",
-                    "--fragment-selector",
-                    "FragmentSelectorType=PRODUCER_TIMESTAMP,TimestampRange={StartTimestamp=900,"
-                    "EndTimestamp=1100}"})["Fragments"];
+  const std::string selector =
+      "FragmentSelectorType=PRODUCER_TIMESTAMP,TimestampRange={StartTimestamp=900,"
+      "EndTimestamp=1100}";
+  json fragments = As(kViewerA, {"kinesis-video-archived-media", "list-fragments", "--stream-name",
+                                 "cam-1", "--fragment-selector", selector})["Fragments"];
   std::vector<double> starts;
   // The CLI prints times as ISO 8601; these are all on 1970-01-01 (producer time ~1000 s).
   for (const json& f : fragments) {
