@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "playback/live_hub.h"
 #include "server/kvs_error.h"
+#include "server/metrics_api.h"
 #include "server/worker_pool.h"
 
 namespace streamarc::server {
@@ -22,6 +23,7 @@ struct ApiContext {
   RequestIds& ids;
   std::string data_endpoint;  // base URL clients reach us at, e.g. "http://127.0.0.1:8080"
   std::string token_secret;   // HMAC key for HLS/DASH session tokens (random per data dir)
+  ServerMetrics* metrics = nullptr;  // bytes and fragments served; null: not counted
 };
 
 }  // namespace streamarc::server

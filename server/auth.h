@@ -30,10 +30,16 @@ namespace streamarc::server {
 struct AuthOptions {
   std::vector<AccessKey> keys;  // empty: every request is let through
   int64_t max_skew_us = 5 * 60 * int64_t{1'000'000};
+  // GET /metrics without a signature even when keys are configured (for a Prometheus that
+  // cannot sign SigV4; the operator keeps the port from strangers). false: it needs a key
+  // with the admin right.
+  bool metrics_open = false;
 };
 
 // What a request needs, from its method and path: nothing (open), any valid signature (an
-// unknown path, which then gets its 404), or a right.
+// unknown path, which then gets its 404), or a right. Open: /health, /ready, the console's
+// files, HLS/DASH session URLs. GET /metrics needs admin (AuthOptions::metrics_open aside):
+// its labels name every stream.
 struct Requirement {
   bool open = false;
   uint8_t right = 0;  // 0 with !open: any valid signature

@@ -74,6 +74,8 @@ struct Config {
   // listens on a loopback address only unless allow_unauthenticated.
   std::vector<AccessKey> access_keys;
   bool allow_unauthenticated = false;
+  // GET /metrics without a signature even with access keys (AuthOptions::metrics_open).
+  bool metrics_open = false;
   // The HTTP front's limits (server/http_server.h, HttpServerOptions, says what each does).
   int request_head_timeout_seconds = 30;
   int64_t min_body_bytes_per_second = 1024;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "archive/archive.h"
+#include "metrics/metrics.h"
 #include "playback/live_hub.h"
 #include "playback/remux.h"
 #include "server/api_context.h"
@@ -24,6 +25,7 @@
 #include "server/images_api.h"
 #include "server/kvs_error.h"
 #include "server/media_api.h"
+#include "server/metrics_api.h"
 #include "server/put_media.h"
 #include "server/request_guard.h"
 #include "server/router.h"
@@ -44,8 +46,10 @@ class DaemonImpl final : public Daemon {
         log_(log),
         env_(archive::NewPosixEnv()),
         ids_(clock.NowMicros()),
+        start_time_us_(clock.NowMicros()),
+        server_metrics_(registry_),
         pool_(static_cast<size_t>(WorkerThreads(config)), 1024),
-        http_(HttpOptions(config, ids_), pool_, log) {}
+        http_(HttpOptions(config, ids_, server_metrics_), pool_, log) {}
 
   static PutMediaOptions PutOptions(const Config& c) {
     PutMediaOptions o;
@@ -53,6 +57,18 @@ class DaemonImpl final : public Daemon {
     o.limits.max_duration_us = c.max_fragment_duration_ms * 1000;
     o.idle_timeout_us = int64_t{c.idle_timeout_seconds} * 1'000'000;
     return o;
+  }
+
+  // Scrape-time readings, /metrics and /ready; a deleted stream's series go with it.
+  void RegisterMetrics(Router& routes) {
+    MetricsSources sources{*archive_, *env_, config_.data_dir, http_, nullptr,
+                           kVersion,  kCommit, start_time_us_};
+    if (tap_) sources.tap = [tap = tap_.get()] { return tap->stats(); };
+    RegisterServerCollectors(registry_, std::move(sources));
+    archive_->AddStreamDeletedListener(
+        [m = &server_metrics_](const std::string& name) { m->ForgetStream(name); });
+    RegisterMetricsApi(routes, registry_);
+    RegisterReadyApi(routes, *archive_);
   }
 
   Status Init() {
@@ -75,6 +91,7 @@ class DaemonImpl final : public Daemon {
     // handler, in this order.
     auto auth = std::make_shared<AuthOptions>();
     auth->keys = config_.access_keys;
+    auth->metrics_open = config_.metrics_open;
     Router routes(http_, {RequestIdMiddleware(ids_), RequestGuard(GuardOptionsFromConfig(config_)),
                           Authentication(*auth, clock_)});
     routes.Route("GET", "/health", [this](const HttpRequest&) {
@@ -98,12 +115,14 @@ class DaemonImpl final : public Daemon {
       };
     }
     RegisterControlPlane(routes, *archive_, cp);
-    put_media_ = std::make_unique<PutMediaService>(PutOptions(config_), *archive_, pool_, hub_,
-                                                   clock_, log_);
+    PutMediaOptions put_options = PutOptions(config_);
+    put_options.metrics = &registry_;
+    put_media_ = std::make_unique<PutMediaService>(put_options, *archive_, pool_, hub_, clock_,
+                                                   log_);
     RegisterPutMedia(routes, *put_media_);
     ASSIGN_OR_RETURN(std::string secret, LoadTokenSecret());
-    api_ = std::make_unique<ApiContext>(
-        ApiContext{*archive_, hub_, pool_, clock_, log_, ids_, cp.data_endpoint, secret});
+    api_ = std::make_unique<ApiContext>(ApiContext{*archive_, hub_, pool_, clock_, log_, ids_,
+                                                   cp.data_endpoint, secret, &server_metrics_});
     RegisterMediaApi(routes, *api_);
     RegisterHlsApi(routes, *api_, {config_.hls_low_latency, config_.hls_part_target_ms * 1000});
     RegisterClipApi(routes, *api_);
@@ -117,6 +136,7 @@ class DaemonImpl final : public Daemon {
     if (!config_.frame_tap.empty()) {
       tap_ = std::make_unique<ServerTap>(config_.frame_tap, hub_, log_);
     }
+    RegisterMetrics(routes);
     RegisterWebApi(routes, WebSite::Load(config_.web_root, log_));
     RegisterThumbnailApi(
         routes, tap_ ? tap_->thumbnails() : std::make_shared<const frametap::ThumbnailSink>());
@@ -172,8 +192,8 @@ class DaemonImpl final : public Daemon {
         "requests from anyone (not recommended)");
   }
 
-  // `ids` outlives the server.
-  static HttpServerOptions HttpOptions(const Config& c, RequestIds& ids) {
+  // `ids` and `metrics` outlive the server.
+  static HttpServerOptions HttpOptions(const Config& c, RequestIds& ids, ServerMetrics& metrics) {
     HttpServerOptions o;
     o.host = c.host;
     o.port = c.port;
@@ -185,6 +205,7 @@ class DaemonImpl final : public Daemon {
     o.max_connections = static_cast<size_t>(c.max_connections);
     o.max_connections_per_address = static_cast<size_t>(c.max_connections_per_address);
     o.request_id = [&ids] { return ids.Next(); };
+    o.on_error = [&metrics](std::string_view type) { metrics.CountError(type); };
     return o;
   }
 
@@ -211,6 +232,8 @@ class DaemonImpl final : public Daemon {
   const Config config_;
   const Clock& clock_;
   Logger& log_;
+  // First made, last gone: everything below may hold series of it.
+  metrics::Registry registry_;
   // Destroyed bottom-up, so each goes while what it uses still exists: the HTTP server (its
   // routes hold the services), then the worker pool, whose destructor runs the jobs still
   // queued (they use the services, the hub and the archive), then the services, the hub,
@@ -218,6 +241,8 @@ class DaemonImpl final : public Daemon {
   std::unique_ptr<archive::Env> env_;
   std::unique_ptr<archive::Archive> archive_;
   RequestIds ids_;
+  const int64_t start_time_us_;
+  ServerMetrics server_metrics_;
   playback::LiveHub hub_;
   std::unique_ptr<ServerTap> tap_;  // unsubscribes from the hub before the hub goes
   std::unique_ptr<ApiContext> api_;

@@ -266,7 +266,8 @@ TEST(Auth, PresignedUrlsAreVerifiedUntilTheyExpire) {
 }
 
 TEST(Auth, TheConsoleHealthAndSessionUrlsAreOpen) {
-  for (const char* path : {"/", "/health", "/web/app.js", "/hls/v1/getHLSMediaPlaylist.m3u8",
+  for (const char* path : {"/", "/health", "/ready", "/web/app.js",
+                           "/hls/v1/getHLSMediaPlaylist.m3u8",
                            "/dash/v1/getDASHManifest.mpd"}) {
     HttpRequest r;
     r.method = "GET";
@@ -278,6 +279,30 @@ TEST(Auth, TheConsoleHealthAndSessionUrlsAreOpen) {
   thumbnail.path = "/thumbnail";
   thumbnail.query = "StreamName=cam-1";
   EXPECT_EQ(Check(thumbnail), KvsErrorType::kMissingAuthenticationToken);
+}
+
+HttpRequest Get(std::string path) {
+  HttpRequest r;
+  r.method = "GET";
+  r.path = std::move(path);
+  r.headers = {{"host", "127.0.0.1:8080"}};
+  return r;
+}
+
+// Its labels name every stream: with keys, admin only, unless the operator opened it.
+TEST(Auth, MetricsNeedTheAdminRightUnlessOpened) {
+  EXPECT_EQ(Check(Get("/metrics")), KvsErrorType::kMissingAuthenticationToken);
+  EXPECT_EQ(Check(Signed(Get("/metrics"), "AKIDREAD", "secret-read")),
+            KvsErrorType::kAccessDenied);
+  EXPECT_EQ(Check(Signed(Get("/metrics"), "AKIDALL", "secret-all")), std::nullopt);
+  AuthOptions open = Options();
+  open.metrics_open = true;
+  EXPECT_FALSE(Authenticate(Get("/metrics"), open, kNow));
+  // Only /metrics: everything else still needs its signature.
+  EXPECT_EQ(Authenticate(Post("/describeStream", kDescribe), open, kNow)->type,
+            KvsErrorType::kMissingAuthenticationToken);
+  // Without keys it is open, like every route on loopback.
+  EXPECT_FALSE(Authenticate(Get("/metrics"), AuthOptions{}, kNow));
 }
 
 TEST(Auth, SigV4HeaderParsing) {
