@@ -31,7 +31,8 @@ Status Probe(Env& env, const std::string& dir) {
 Status LocalArchive::CheckWritable() {
   {
     MutexLock lock(stats_mu_);
-    if (!write_failure_.ok() && clock_.MonotonicMicros() - write_failure_us_ < kWriteFailureWindowUs) {
+    if (!write_failure_.ok() &&
+        clock_.MonotonicMicros() - write_failure_us_ < kWriteFailureWindowUs) {
       return Status(write_failure_.code(),
                     "the last fragments could not be stored: " + write_failure_.message());
     }

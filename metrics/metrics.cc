@@ -1,8 +1,8 @@
 #include "metrics/metrics.h"
 
 #include <algorithm>
-#include <cmath>
 #include <charconv>
+#include <cmath>
 #include <utility>
 #include <variant>
 
@@ -138,8 +138,7 @@ Family<Gauge>& Registry::AddGaugeFamily(std::string name, std::string help,
   return *e.gauges;
 }
 
-Histogram& Registry::AddHistogram(std::string name, std::string help,
-                                  std::vector<double> bounds) {
+Histogram& Registry::AddHistogram(std::string name, std::string help, std::vector<double> bounds) {
   Entry& e = Add(std::move(name), std::move(help), Type::kHistogram, {});
   e.histogram = std::make_unique<Histogram>(std::move(bounds));
   return *e.histogram;

@@ -21,8 +21,8 @@ struct ApiContext {
   const Clock& clock;
   Logger& log;
   RequestIds& ids;
-  std::string data_endpoint;  // base URL clients reach us at, e.g. "http://127.0.0.1:8080"
-  std::string token_secret;   // HMAC key for HLS/DASH session tokens (random per data dir)
+  std::string data_endpoint;         // base URL clients reach us at, e.g. "http://127.0.0.1:8080"
+  std::string token_secret;          // HMAC key for HLS/DASH session tokens (random per data dir)
   ServerMetrics* metrics = nullptr;  // bytes and fragments served; null: not counted
 };
 

@@ -226,8 +226,7 @@ Requirement RequirementOf(const HttpRequest& req) {
   Requirement r;
   const std::string& p = req.path;
   if (req.method == "OPTIONS" || p == "/" || p == "/health" || p == "/ready" ||
-      StartsWith(p, "/web/") ||
-      StartsWith(p, "/hls/v1/") || StartsWith(p, "/dash/v1/")) {
+      StartsWith(p, "/web/") || StartsWith(p, "/hls/v1/") || StartsWith(p, "/dash/v1/")) {
     r.open = true;
     return r;
   }

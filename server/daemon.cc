@@ -61,8 +61,8 @@ class DaemonImpl final : public Daemon {
 
   // Scrape-time readings, /metrics and /ready; a deleted stream's series go with it.
   void RegisterMetrics(Router& routes) {
-    MetricsSources sources{*archive_, *env_, config_.data_dir, http_, nullptr,
-                           kVersion,  kCommit, start_time_us_};
+    MetricsSources sources{*archive_, *env_,    config_.data_dir, http_,
+                           nullptr,   kVersion, kCommit,          start_time_us_};
     if (tap_) sources.tap = [tap = tap_.get()] { return tap->stats(); };
     RegisterServerCollectors(registry_, std::move(sources));
     archive_->AddStreamDeletedListener(
@@ -117,8 +117,8 @@ class DaemonImpl final : public Daemon {
     RegisterControlPlane(routes, *archive_, cp);
     PutMediaOptions put_options = PutOptions(config_);
     put_options.metrics = &registry_;
-    put_media_ = std::make_unique<PutMediaService>(put_options, *archive_, pool_, hub_, clock_,
-                                                   log_);
+    put_media_ =
+        std::make_unique<PutMediaService>(put_options, *archive_, pool_, hub_, clock_, log_);
     RegisterPutMedia(routes, *put_media_);
     ASSIGN_OR_RETURN(std::string secret, LoadTokenSecret());
     api_ = std::make_unique<ApiContext>(ApiContext{*archive_, hub_, pool_, clock_, log_, ids_,

@@ -67,12 +67,12 @@ std::string StreamLabel(const archive::StreamRef& ref) {
 void RegisterServerCollectors(metrics::Registry& r, MetricsSources src) {
   auto s = std::make_shared<MetricsSources>(std::move(src));
   r.AddCollector("streamarc_build_info", "The running streamarcd's version and source commit",
-                 Type::kGauge, {"version", "commit"},
-                 [s](Emitter& e) { e.Value({s->version, s->commit}, 1); });
-  r.AddCollector("streamarc_start_time_seconds", "When streamarcd started, in Unix seconds",
-                 Type::kGauge, {}, [s](Emitter& e) {
-                   e.Value({}, static_cast<double>(s->start_time_us) / 1e6);
+                 Type::kGauge, {"version", "commit"}, [s](Emitter& e) {
+                   e.Value({s->version, s->commit}, 1);
                  });
+  r.AddCollector("streamarc_start_time_seconds", "When streamarcd started, in Unix seconds",
+                 Type::kGauge, {},
+                 [s](Emitter& e) { e.Value({}, static_cast<double>(s->start_time_us) / 1e6); });
   r.AddCollector(
       "streamarc_open_connections",
       "Open HTTP connections by what they do: idle (waiting for a request, or closing), request "
@@ -84,21 +84,21 @@ void RegisterServerCollectors(metrics::Registry& r, MetricsSources src) {
                                                {"putmedia", 0},
                                                {"getmedia", 0},
                                                {"other_streaming", 0}};
-        for (const auto& [path, n] : c.streaming) kinds[KindOfRoute(path)] += static_cast<double>(n);
+        for (const auto& [path, n] : c.streaming)
+          kinds[KindOfRoute(path)] += static_cast<double>(n);
         for (const auto& [kind, n] : kinds) e.Value({kind}, n);
       });
-  r.AddCollector("streamarc_segment_bytes", "Bytes of segment files the archive holds",
-                 Type::kGauge, {},
-                 [s](Emitter& e) { e.Value({}, static_cast<double>(s->archive.Stats().total_bytes)); });
   r.AddCollector(
-      "streamarc_data_dir_free_bytes",
-      "Free bytes (for an unprivileged writer) on the data directory's file system", Type::kGauge,
-      {}, [s](Emitter& e) {
-        auto space = s->env.GetDiskSpace(s->data_dir);
-        if (space.ok()) e.Value({}, static_cast<double>(space->free_bytes));
-      });
-  r.AddCollector("streamarc_data_dir_size_bytes",
-                 "Size of the data directory's file system", Type::kGauge, {}, [s](Emitter& e) {
+      "streamarc_segment_bytes", "Bytes of segment files the archive holds", Type::kGauge, {},
+      [s](Emitter& e) { e.Value({}, static_cast<double>(s->archive.Stats().total_bytes)); });
+  r.AddCollector("streamarc_data_dir_free_bytes",
+                 "Free bytes (for an unprivileged writer) on the data directory's file system",
+                 Type::kGauge, {}, [s](Emitter& e) {
+                   auto space = s->env.GetDiskSpace(s->data_dir);
+                   if (space.ok()) e.Value({}, static_cast<double>(space->free_bytes));
+                 });
+  r.AddCollector("streamarc_data_dir_size_bytes", "Size of the data directory's file system",
+                 Type::kGauge, {}, [s](Emitter& e) {
                    auto space = s->env.GetDiskSpace(s->data_dir);
                    if (space.ok()) e.Value({}, static_cast<double>(space->total_bytes));
                  });
@@ -112,16 +112,14 @@ void RegisterServerCollectors(metrics::Registry& r, MetricsSources src) {
         e.Value({"eviction"}, static_cast<double>(st.fragments_evicted));
         e.Value({"stream_deleted"}, static_cast<double>(st.fragments_deleted_with_stream));
       });
-  r.AddCollector("streamarc_deleted_bytes_total",
-                 "Segment bytes freed by retention, eviction and stream deletion", Type::kCounter,
-                 {}, [s](Emitter& e) {
-                   e.Value({}, static_cast<double>(s->archive.Stats().bytes_deleted));
-                 });
-  r.AddCollector("streamarc_archive_failed_fragments_total",
-                 "Fragments the archive could not store (reported with an error)", Type::kCounter,
-                 {}, [s](Emitter& e) {
-                   e.Value({}, static_cast<double>(s->archive.Stats().fragments_failed));
-                 });
+  r.AddCollector(
+      "streamarc_deleted_bytes_total",
+      "Segment bytes freed by retention, eviction and stream deletion", Type::kCounter, {},
+      [s](Emitter& e) { e.Value({}, static_cast<double>(s->archive.Stats().bytes_deleted)); });
+  r.AddCollector(
+      "streamarc_archive_failed_fragments_total",
+      "Fragments the archive could not store (reported with an error)", Type::kCounter, {},
+      [s](Emitter& e) { e.Value({}, static_cast<double>(s->archive.Stats().fragments_failed)); });
   if (s->tap) {
     r.AddCollector("streamarc_frametap_dropped_total",
                    "Frame tap (--frame-tap) drops: fragments its decoder could not keep up "
@@ -136,8 +134,8 @@ void RegisterServerCollectors(metrics::Registry& r, MetricsSources src) {
 
 void RegisterMetricsApi(Router& http, const metrics::Registry& registry) {
   http.Route("GET", "/metrics", [&registry](const HttpRequest&) {
-    return HttpResponse{200, metrics::kContentType, {{"cache-control", "no-cache"}},
-                        registry.Render()};
+    return HttpResponse{
+        200, metrics::kContentType, {{"cache-control", "no-cache"}}, registry.Render()};
   });
 }
 

@@ -267,8 +267,7 @@ TEST(Auth, PresignedUrlsAreVerifiedUntilTheyExpire) {
 
 TEST(Auth, TheConsoleHealthAndSessionUrlsAreOpen) {
   for (const char* path : {"/", "/health", "/ready", "/web/app.js",
-                           "/hls/v1/getHLSMediaPlaylist.m3u8",
-                           "/dash/v1/getDASHManifest.mpd"}) {
+                           "/hls/v1/getHLSMediaPlaylist.m3u8", "/dash/v1/getDASHManifest.mpd"}) {
     HttpRequest r;
     r.method = "GET";
     r.path = path;
@@ -292,8 +291,7 @@ HttpRequest Get(std::string path) {
 // Its labels name every stream: with keys, admin only, unless the operator opened it.
 TEST(Auth, MetricsNeedTheAdminRightUnlessOpened) {
   EXPECT_EQ(Check(Get("/metrics")), KvsErrorType::kMissingAuthenticationToken);
-  EXPECT_EQ(Check(Signed(Get("/metrics"), "AKIDREAD", "secret-read")),
-            KvsErrorType::kAccessDenied);
+  EXPECT_EQ(Check(Signed(Get("/metrics"), "AKIDREAD", "secret-read")), KvsErrorType::kAccessDenied);
   EXPECT_EQ(Check(Signed(Get("/metrics"), "AKIDALL", "secret-all")), std::nullopt);
   AuthOptions open = Options();
   open.metrics_open = true;

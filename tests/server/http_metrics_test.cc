@@ -54,8 +54,9 @@ TEST_F(HttpMetricsTest, ErrorAnswersOfEveryLayerAreReportedByType) {
 TEST_F(HttpMetricsTest, ConnectionsAreCountedByWhatTheyDo) {
   RawHttp stream(server_->port());
   ASSERT_TRUE(stream.connected());
-  ASSERT_TRUE(stream.Send("POST /stream?total=10 HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"
-                          "12345"));
+  ASSERT_TRUE(
+      stream.Send("POST /stream?total=10 HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"
+                  "12345"));
   // Its handler answered, so the server has classed the connection by then.
   ASSERT_NE(stream.ReadUntil("got 5").find("got 5"), std::string::npos);
   HttpServer::ConnectionCounts c = counts();
