@@ -201,7 +201,8 @@ class HlsServiceImpl final : public HlsService,
     if (!bytes.ok()) return PackagingError(bytes.status());
     return Segment(std::move(bytes).value(),
                    format == ContainerFormat::kMpegTs ? "video/MP2T" : "video/mp4", s.stream_name,
-                   1);
+                   // fMP4 serves a fragment once per track: count it with its first track.
+                   track <= 1 ? 1 : 0);
   }
 
   void GetMediaPlaylist(std::string_view query, std::shared_ptr<Responder> out) override {

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -82,6 +83,24 @@ TEST(MetricsE2eTest, ScrapeCountsWhatWasDoneAndPromtoolAcceptsIt) {
                         json{{"StreamName", "cam1"}, {"Fragments", numbers}}.dump());
   ASSERT_EQ(media.status, 200);
 
+  // And through HLS (fMP4, a segment per track), read whole by ffmpeg.
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  auto session = CurlPost(
+      url + "/getHLSStreamingSessionURL",
+      json{{"StreamName", "cam1"},
+           {"PlaybackMode", "ON_DEMAND"},
+           {"HLSFragmentSelector",
+            {{"FragmentSelectorType", "SERVER_TIMESTAMP"},
+             {"TimestampRange", {{"StartTimestamp", now - 3600}, {"EndTimestamp", now + 60}}}}}}
+          .dump());
+  ASSERT_EQ(session.status, 200) << session.body;
+  TempDir out;
+  auto ffmpeg = RunCommand({"ffmpeg", "-nostdin", "-loglevel", "error", "-i",
+                            json::parse(session.body)["HLSStreamingSessionURL"], "-c", "copy", "-y",
+                            out.File("hls.mp4")});
+  ASSERT_TRUE(ffmpeg.ok());
+  ASSERT_EQ(ffmpeg->exit_code, 0) << ffmpeg->out;
+
   // Errors: two answers KVS names ResourceNotFoundException.
   for (int i = 0; i < 2; ++i) {
     EXPECT_EQ(CurlPost(url + "/describeStream", R"({"StreamName":"missing"})").status, 404);
@@ -99,6 +118,10 @@ TEST(MetricsE2eTest, ScrapeCountsWhatWasDoneAndPromtoolAcceptsIt) {
             persisted);
   EXPECT_EQ(Value(m, R"(streamarc_egress_bytes_total{stream="cam1",api="getmedia"})"),
             static_cast<double>(media.body.size()));
+  // Each fragment once (its audio track's segments carry no count), and every segment's bytes.
+  EXPECT_EQ(Value(m, R"(streamarc_egress_fragments_total{stream="cam1",api="hls"})"), persisted);
+  EXPECT_GT(Value(m, R"(streamarc_egress_bytes_total{stream="cam1",api="hls"})"),
+            static_cast<double>(std::filesystem::file_size(*clip)) / 2);
   EXPECT_EQ(Value(m, R"(streamarc_errors_total{code="ResourceNotFoundException"})"), 2);
   // The scrape itself is a buffered request on its connection.
   EXPECT_GE(Value(m, R"(streamarc_open_connections{kind="request"})"), 1);
