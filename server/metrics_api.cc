@@ -84,8 +84,9 @@ void RegisterServerCollectors(metrics::Registry& r, MetricsSources src) {
                                                {"putmedia", 0},
                                                {"getmedia", 0},
                                                {"other_streaming", 0}};
-        for (const auto& [path, n] : c.streaming)
+        for (const auto& [path, n] : c.streaming) {
           kinds[KindOfRoute(path)] += static_cast<double>(n);
+        }
         for (const auto& [kind, n] : kinds) e.Value({kind}, n);
       });
   r.AddCollector(

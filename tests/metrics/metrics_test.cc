@@ -128,6 +128,7 @@ TEST(MetricsTest, ConcurrentUpdatesAreAllCounted) {
   auto& f = r.AddCounterFamily("app_n_total", "N.", {"stream"});
   Histogram& h = r.AddHistogram("app_h_seconds", "H.", {0.5});
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&f, &h] {
       auto c = f.Get({"s"});
