@@ -1,10 +1,10 @@
 #include "server/media_api.h"
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
 
+#include "common/mutex.h"
 #include "playback/get_media_request.h"
 #include "server/kvs_error.h"
 
@@ -25,7 +25,9 @@ class HttpMediaTransport final : public playback::MediaTransport {
   void SetStream(std::string stream) { stream_ = std::move(stream); }
   void Begin() override {
     if (metrics_ && !stream_.empty()) {
-      out_ = std::make_shared<ServerMetrics::Out>(metrics_->OutFor("getmedia", stream_));
+      ServerMetrics::Out out = metrics_->OutFor("getmedia", stream_);
+      MutexLock lock(mu_);
+      out_ = std::move(out);
     }
     w_->Begin(200, kMediaType, {});
   }
@@ -48,17 +50,18 @@ class HttpMediaTransport final : public playback::MediaTransport {
 
  private:
   void Count(size_t bytes) {
-    std::shared_ptr<ServerMetrics::Out> out = std::atomic_load(&out_);
-    if (!out) return;
-    out->bytes->Add(bytes);
-    out->fragments->Add();
+    MutexLock lock(mu_);  // this response's own: uncontended
+    if (!out_.bytes) return;
+    out_.bytes->Add(bytes);
+    out_.fragments->Add();
   }
 
   std::shared_ptr<ResponseWriter> w_;
   ServerMetrics* const metrics_;
   std::string stream_;
-  // Set by Begin; Write may come from another thread (a reader's job), hence atomic access.
-  std::shared_ptr<ServerMetrics::Out> out_;
+  // Set by Begin; Write may come from another thread (a reader's job).
+  Mutex mu_;
+  ServerMetrics::Out out_ GUARDED_BY(mu_);
 };
 
 // Stops the request when the connection closes (its body came with the request).
