@@ -222,5 +222,33 @@ TEST(MetricsE2eTest, ReadyTurns503WhenTheDataDirIsReadOnly) {
   EXPECT_EQ(StatusOf(CurlGet(server.url() + "/ready", {"-i"})), 200);
 }
 
+// A full file system: the data dir on a small tmpfs (root only), filled up by another file.
+TEST(MetricsE2eTest, ReadyTurns503WhenTheDiskIsFull) {
+  TempDir data;
+  if (::mount("tmpfs", data.path().c_str(), "tmpfs", 0, "size=16m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(errno)
+                 << "): it needs root with CAP_SYS_ADMIN";
+  }
+  {
+    ServerProcess server;
+    ASSERT_TRUE(server.Start(data.path()).ok()) << server.log();
+    ASSERT_EQ(StatusOf(CurlGet(server.url() + "/ready", {"-i"})), 200);
+    // dd stops at ENOSPC (and says so): the file system is then full.
+    const std::string ballast = data.File("ballast");
+    auto dd = RunCommand({"dd", "if=/dev/zero", "of=" + ballast, "bs=1M", "count=64"});
+    ASSERT_TRUE(dd.ok());
+    ASSERT_NE(dd->out.find("No space left"), std::string::npos) << dd->out;
+    const std::string refused = CurlGet(server.url() + "/ready", {"-i"});
+    EXPECT_EQ(StatusOf(refused), 503) << refused;
+    EXPECT_NE(refused.find("cannot write in"), std::string::npos) << refused;
+    const auto m = Samples(CurlGet(server.url() + "/metrics"));
+    EXPECT_LT(Value(m, "streamarc_data_dir_free_bytes"), 1 << 20);
+    EXPECT_EQ(Value(m, "streamarc_data_dir_size_bytes"), 16 << 20);
+    std::filesystem::remove(ballast);
+    EXPECT_EQ(StatusOf(CurlGet(server.url() + "/ready", {"-i"})), 200);
+  }
+  ::umount2(data.path().c_str(), MNT_DETACH);
+}
+
 }  // namespace
 }  // namespace streamarc::e2e
