@@ -45,7 +45,7 @@ std::string Lower(std::string s) {
 // Signs `r` as a KVS client does: over every header it has, and its body (PutMedia: the
 // empty body).
 HttpRequest Signed(HttpRequest r, const std::string& id, const std::string& secret,
-                   int64_t now = kNow, std::string service = "kinesisvideo") {
+                   int64_t now = kNow, const std::string& service = "kinesisvideo") {
   sigv4::Request s;
   s.method = r.method;
   s.path = r.path;
@@ -60,7 +60,7 @@ HttpRequest Signed(HttpRequest r, const std::string& id, const std::string& secr
 }
 
 // A presigned GET: the X-Amz-* parameters in the query, the signature over the rest.
-HttpRequest Presigned(std::string path, std::string query, const std::string& id,
+HttpRequest Presigned(std::string path, const std::string& query, const std::string& id,
                       const std::string& secret, int64_t signed_at, int expires_s) {
   const std::string date = sigv4::AmzDate(signed_at);
   const std::string scope = sigv4::Scope(date.substr(0, 8), "us-east-1", "kinesisvideo");
