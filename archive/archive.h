@@ -357,7 +357,19 @@ class Archive {
   virtual Status Verify() = 0;
   virtual ArchiveStats Stats() const = 0;
   virtual RecoveryReport Recovery() const = 0;
+  // Readiness: OK when a fragment could be stored now, else why not. Not OK while a group
+  // commit failed for a reason other than the stream (out of space with nothing left to
+  // evict, a write, sync or index error) within the last kWriteFailureWindowUs, and when a
+  // small probe file cannot be created, written, synced and removed where segments and the
+  // index live (a read-only or full file system, lost permissions). Blocks on disk I/O:
+  // call it on a worker. The default (a backend with nothing to probe) is always OK.
+  virtual Status CheckWritable() { return Status::Ok(); }
 };
+
+// How long a failed group commit keeps CheckWritable false when no later commit succeeds:
+// long enough for a monitor to see it, short enough that a server taken out of rotation (so
+// that nothing is written to it) does not stay unready for ever; the probe covers the rest.
+inline constexpr int64_t kWriteFailureWindowUs = 30'000'000;
 
 struct Options {
   std::string root;  // directory holding index.sqlite and segments/

@@ -261,6 +261,7 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
   }
 
   uint64_t ok_count = 0, ok_bytes = 0, failed = 0, full = 0;
+  Status storage_failure;  // a failure of the storage, not of one stream (deleted meanwhile)
   for (Written& w : ws) {
     if (w.status.ok()) {
       ++ok_count;
@@ -268,10 +269,17 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
     } else {
       ++failed;
       full += w.status.code() == Code::kResourceExhausted;
+      if (w.status.code() != Code::kNotFound && storage_failure.ok()) storage_failure = w.status;
     }
   }
   {
     MutexLock lock(stats_mu_);
+    if (!storage_failure.ok()) {
+      write_failure_ = storage_failure;
+      write_failure_us_ = clock_.MonotonicMicros();
+    } else if (ok_count > 0) {
+      write_failure_ = Status::Ok();
+    }
     stats_.fragments_appended += ok_count;
     stats_.bytes_appended += ok_bytes;
     stats_.fragments_failed += failed;

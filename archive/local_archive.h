@@ -89,6 +89,7 @@ class LocalArchive final : public Archive {
   Status Verify() override;
   ArchiveStats Stats() const override;
   RecoveryReport Recovery() const override { return recovery_; }
+  Status CheckWritable() override EXCLUDES(stats_mu_, probe_mu_);
 
  private:
   // What the archive keeps in memory per stream (the registry row minus tags).
@@ -224,6 +225,11 @@ class LocalArchive final : public Archive {
 
   mutable Mutex stats_mu_;
   ArchiveStats stats_ GUARDED_BY(stats_mu_);
+  // The last group commit that failed for a reason other than the stream (CheckWritable),
+  // cleared by the next that stores a fragment; when (monotonic).
+  Status write_failure_ GUARDED_BY(stats_mu_);
+  int64_t write_failure_us_ GUARDED_BY(stats_mu_) = 0;
+  Mutex probe_mu_;  // one readiness probe at a time (they share the file names)
 
   // Commit-thread state (and Open's, before the thread starts): confined, not locked.
   std::unordered_map<int64_t, OpenSegment> open_;  // by stream id

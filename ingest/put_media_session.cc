@@ -12,6 +12,7 @@
 #include "common/mutex.h"
 #include "ingest/chunked.h"
 #include "ingest/ingest.h"
+#include "metrics/metrics.h"
 
 namespace streamarc::ingest {
 namespace {
@@ -32,6 +33,28 @@ AckErrorId ArchiveAckFor(const Status& s) {
   return s.code() == Code::kNotFound ? AckErrorId::kStreamNotActive : AckErrorId::kArchivalError;
 }
 
+// The service's metrics (PutMediaOptions::metrics). Each session holds its stream's series.
+struct IngestMetrics {
+  explicit IngestMetrics(metrics::Registry& r)
+      : bytes(r.AddCounterFamily("streamarc_ingest_bytes_total",
+                                 "PutMedia body bytes received (chunk framing included), by stream",
+                                 {"stream"})),
+        fragments(r.AddCounterFamily("streamarc_ingest_fragments_total",
+                                     "Fragments received through PutMedia, by stream", {"stream"})),
+        ack_latency(r.AddHistogram(
+            "streamarc_persisted_ack_latency_seconds",
+            "From the arrival of a fragment's last frame to its PERSISTED ack being sent",
+            metrics::ExponentialBuckets(0.001, 2, 14))),
+        error_acks(r.AddCounterFamily("streamarc_putmedia_error_acks_total",
+                                      "PutMedia ERROR acks sent, by KVS ack error id",
+                                      {"error_id", "error_code"})) {}
+
+  metrics::Family<metrics::Counter>& bytes;
+  metrics::Family<metrics::Counter>& fragments;
+  metrics::Histogram& ack_latency;
+  metrics::Family<metrics::Counter>& error_acks;
+};
+
 }  // namespace
 
 class PutMediaService::Impl : public std::enable_shared_from_this<Impl> {
@@ -40,7 +63,9 @@ class PutMediaService::Impl : public std::enable_shared_from_this<Impl> {
 
   Impl(const PutMediaOptions& o, archive::Archive& a, WorkerPool& p, playback::LiveHub& h,
        const Clock& c, Logger& l)
-      : opt_(o), archive_(a), pool_(p), hub_(h), clock_(c), log_(l) {}
+      : opt_(o), archive_(a), pool_(p), hub_(h), clock_(c), log_(l) {
+    if (o.metrics) metrics_ = std::make_unique<IngestMetrics>(*o.metrics);
+  }
 
   std::shared_ptr<PutMediaSession> Open(const PutMediaRequest& request,
                                         std::shared_ptr<Transport> transport);
@@ -57,6 +82,7 @@ class PutMediaService::Impl : public std::enable_shared_from_this<Impl> {
   playback::LiveHub& hub_;
   const Clock& clock_;
   Logger& log_;
+  std::unique_ptr<IngestMetrics> metrics_;  // null: not counted
 
   // Service thread: the sessions writing to each stream now (the rotation rule).
   std::map<std::string, std::vector<std::weak_ptr<Session>>> by_stream_;
@@ -191,6 +217,7 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
   }
 
   void OnFrameWritten(const fragmenter::FragmentHead&, const fragmenter::WrittenFrame& f) override {
+    last_frame_us_ = last_byte_us_;  // the bytes that carried this frame arrived then
     if (!parts_on_) return;
     playback::PartEvent e;
     e.type = playback::PartEvent::Type::kFrame;
@@ -205,6 +232,7 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
 
   Status OnFragment(std::shared_ptr<const fragmenter::Fragment> f) override {
     svc_.Count(&Counters::fragments);
+    if (fragments_in_) fragments_in_->Add();
     if (info_.retention_hours == 0) {
       // A stream without retention keeps nothing: KVS acknowledges receipt only.
       Ack(AckEvent::Received(f->fragment_timecode, ""));
@@ -264,7 +292,7 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
       e.cluster = for_parts;
       svc_.hub_.parts().Publish(e);
     }
-    outstanding_.push_back({next_seq_++, tc, *number, std::nullopt});
+    outstanding_.push_back({next_seq_++, tc, *number, last_frame_us_, std::nullopt});
     Ack(AckEvent::Received(tc, *number));
     return Status::Ok();
   }
@@ -295,6 +323,16 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
   // ACKs in it resets the connection, and the kernel drops the body's last bytes.
   void Ack(const AckEvent& e) {
     if (acks_) t_->Write(FormatAckLine(e));
+  }
+
+  void AckError(const AckEvent& e) {
+    Ack(e);
+    if (svc_.metrics_) {
+      svc_.metrics_->error_acks
+          .Get({std::to_string(static_cast<int>(e.error_id)),
+                std::string(kvs::AckErrorCodeName(e.error_id))})
+          ->Add();
+    }
   }
 
   // Runs even when the client has already gone: a producer that sent its whole body and
@@ -331,6 +369,10 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     reader_ = std::make_unique<mkv::Reader>(*fragmenter_);
     if (chunked_) decoder_ = std::make_unique<ChunkedDecoder>(*this);
     svc_.Count(&Counters::sessions);
+    if (svc_.metrics_) {
+      bytes_in_ = svc_.metrics_->bytes.Get({stream_name_});
+      fragments_in_ = svc_.metrics_->fragments.Get({stream_name_});
+    }
     svc_.log_.Info("putmedia", "session started", {{"stream", stream_name_}});
     state_ = State::kStreaming;
     t_->Begin();
@@ -375,6 +417,7 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
   }
 
   void Consume(std::span<const uint8_t> raw) {
+    if (bytes_in_) bytes_in_->Add(raw.size());
     Status s = chunked_ ? decoder_->Feed(raw) : reader_->Feed(raw);
     if (!s.ok()) return Fail(s);
     if (chunked_ && decoder_->done()) FinishStream();
@@ -400,7 +443,7 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
                     {"error", e.status.ToString()},
                     {"ack", static_cast<int>(e.ack)}});
     svc_.Count(&Counters::errors);
-    Ack(AckEvent::Error(e.fragment_timecode, "", e.ack));
+    AckError(AckEvent::Error(e.fragment_timecode, "", e.ack));
     state_ = State::kDraining;
     MaybeEnd();
   }
@@ -413,9 +456,16 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     }
     while (!outstanding_.empty() && outstanding_.front().result) {
       const Outstanding& o = outstanding_.front();
-      if (o.result->ok()) svc_.Count(&Counters::persisted);
-      Ack(o.result->ok() ? AckEvent::Persisted(o.tc, o.number)
-                         : AckEvent::Error(o.tc, o.number, ArchiveAckFor(*o.result)));
+      if (o.result->ok()) {
+        svc_.Count(&Counters::persisted);
+        Ack(AckEvent::Persisted(o.tc, o.number));
+        if (svc_.metrics_) {
+          const int64_t waited = svc_.clock_.MonotonicMicros() - o.last_byte_us;
+          svc_.metrics_->ack_latency.Observe(static_cast<double>(waited) / 1e6);
+        }
+      } else {
+        AckError(AckEvent::Error(o.tc, o.number, ArchiveAckFor(*o.result)));
+      }
       outstanding_.pop_front();
     }
     MaybeEnd();
@@ -482,12 +532,17 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     uint64_t seq;
     int64_t tc;
     std::string number;
+    int64_t last_byte_us;          // its last frame arrived (monotonic): the ack latency's start
     std::optional<Status> result;  // the durable callback's, once it came
   };
   std::deque<Outstanding> outstanding_;
   uint64_t next_seq_ = 0;
   int64_t last_byte_us_ = 0;
+  int64_t last_frame_us_ = 0;  // last_byte_us_ when the newest frame was written
   int64_t last_idle_ack_us_ = 0;
+  // This stream's series (null without metrics), looked up once: Add is a relaxed atomic.
+  std::shared_ptr<metrics::Counter> bytes_in_;
+  std::shared_ptr<metrics::Counter> fragments_in_;
 };
 
 std::shared_ptr<PutMediaSession> PutMediaService::Impl::Open(const PutMediaRequest& request,

@@ -26,6 +26,10 @@
 #include "fragmenter/fragmenter.h"
 #include "playback/live_hub.h"
 
+namespace streamarc::metrics {
+class Registry;
+}  // namespace streamarc::metrics
+
 namespace streamarc::ingest {
 
 // One PutMedia response, as the session drives it. Implemented by the HTTP front over its
@@ -79,6 +83,9 @@ struct PutMediaOptions {
   int64_t rotation_quiet_us = 1'000'000;
   // Body bytes held while the stream is being looked up; past this, reading pauses.
   size_t max_pending_bytes = 4 << 20;
+  // Where the service registers its metrics (streamarc_ingest_*, the PERSISTED ack latency,
+  // error acks); null: none. Outlives the service.
+  metrics::Registry* metrics = nullptr;
 };
 
 // One PutMedia request. Service thread only. The HTTP front holds it for the request's

@@ -20,11 +20,13 @@ KvsError Error(KvsErrorType type, std::string message) {
 }
 
 Content Text(std::string body, std::string type) {
-  return Content{std::make_shared<const std::string>(std::move(body)), std::move(type), 0};
+  return Content{std::make_shared<const std::string>(std::move(body)), std::move(type), 0, {}, 0};
 }
 
-Content Segment(std::shared_ptr<const std::string> bytes, std::string type) {
-  return Content{std::move(bytes), std::move(type), kSegmentMaxAgeSeconds};
+Content Segment(std::shared_ptr<const std::string> bytes, std::string type, std::string stream_name,
+                int fragments) {
+  return Content{std::move(bytes), std::move(type), kSegmentMaxAgeSeconds, std::move(stream_name),
+                 fragments};
 }
 
 // The tracks of `header` the packagers can carry (the rest are left out).

@@ -27,7 +27,8 @@ std::string HeaderId(std::string_view header);
 KvsError Error(KvsErrorType type, std::string message);
 // A playlist or manifest (no-cache), a segment (cacheable).
 Content Text(std::string body, std::string type);
-Content Segment(std::shared_ptr<const std::string> bytes, std::string type);
+Content Segment(std::shared_ptr<const std::string> bytes, std::string type, std::string stream_name,
+                int fragments);
 // The tracks of `header` the packagers can carry (the rest are left out).
 Result<TrackSelection> Packageable(std::string_view header);
 // The session's rules for its codecs (KVS: track 1 H.264/H.265 or AAC, with CodecPrivate).

@@ -160,7 +160,7 @@ class HlsServiceImpl final : public HlsService,
       return Fmp4InitSegment(*header, TrackSelection{{track}});
     });
     if (!bytes.ok()) return PackagingError(bytes.status());
-    return Segment(std::move(bytes).value(), "video/mp4");
+    return Segment(std::move(bytes).value(), "video/mp4", o->session.stream_name, 0);
   }
 
   Result<Content, KvsError> GetMediaSegment(SessionKind kind, ContainerFormat format,
@@ -201,7 +201,9 @@ class HlsServiceImpl final : public HlsService,
     // A fragment retention removed since the lookup reads as kNotFound: ResourceNotFound.
     if (!bytes.ok()) return PackagingError(bytes.status());
     return Segment(std::move(bytes).value(),
-                   format == ContainerFormat::kMpegTs ? "video/MP2T" : "video/mp4");
+                   format == ContainerFormat::kMpegTs ? "video/MP2T" : "video/mp4", s.stream_name,
+                   // fMP4 serves a fragment once per track: count it with its first track.
+                   track <= 1 ? 1 : 0);
   }
 
   void GetMediaPlaylist(std::string_view query, std::shared_ptr<Responder> out) override {
@@ -333,7 +335,7 @@ class HlsServiceImpl final : public HlsService,
                               static_cast<uint32_t>(start / 1000));
     });
     if (!bytes.ok()) return PackagingError(bytes.status());
-    return Segment(std::move(bytes).value(), "video/mp4");
+    return Segment(std::move(bytes).value(), "video/mp4", s.stream_name, 0);
   }
 
   // A fragment a LL playlist listed before the archive persisted it.

@@ -52,6 +52,12 @@ struct Content {
   // 0: "no-cache" (playlists, manifests). Otherwise segments, cacheable for this long; the
   // front door serves byte ranges of them.
   int max_age_seconds = 0;
+  // A media segment or part: its stream, and the fragments it carries (1 for a whole
+  // fragment's segment, of its first track when fMP4 serves each track apart; 0 for an init
+  // segment, a part, or another track's segment), for the front's egress counts.
+  // Playlists and manifests leave the name empty.
+  std::string stream_name;
+  int fragments = 0;
 };
 
 // Answers a request that may have to wait for the live edge (a blocking playlist reload, a

@@ -32,6 +32,7 @@ PACKAGES=(
   gstreamer1.0-x                    # clockoverlay, in streamarc-put's test pattern (run.sh's camera)
   python3 python3-botocore          # tests: ACK JSON check; SigV4 compared with botocore's signer
   wrk
+  prometheus                        # promtool, which checks /metrics' text format (the e2e test)
   chromium nodejs                   # browser tests: dash.js, hls.js in headless Chromium
                                     # (nodejs's npm also installs the console's hls.js)
 )

@@ -11,6 +11,7 @@
 #include "playback/live_hub.h"
 #include "server/auth.h"
 #include "server/kvs_error.h"
+#include "server/metrics_api.h"
 #include "server/worker_pool.h"
 
 namespace streamarc::server {
@@ -27,6 +28,7 @@ struct ApiContext {
   // The access keys in force: a session token names the key that made it, and is refused once
   // that key is gone. Null: no authentication (benchmarks of one API).
   std::shared_ptr<const AuthState> auth;
+  ServerMetrics* metrics = nullptr;  // bytes and fragments served; null: not counted
 };
 
 }  // namespace streamarc::server

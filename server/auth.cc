@@ -238,9 +238,13 @@ Result<const AccessKey*, KvsError> VerifySignature(const HttpRequest& req,
 Requirement RequirementOf(const HttpRequest& req) {
   Requirement r;
   const std::string& p = req.path;
-  if (req.method == "OPTIONS" || p == "/" || p == "/health" || StartsWith(p, "/web/") ||
-      StartsWith(p, "/hls/v1/") || StartsWith(p, "/dash/v1/")) {
+  if (req.method == "OPTIONS" || p == "/" || p == "/health" || p == "/ready" ||
+      StartsWith(p, "/web/") || StartsWith(p, "/hls/v1/") || StartsWith(p, "/dash/v1/")) {
     r.open = true;
+    return r;
+  }
+  if (req.method == "GET" && p == "/metrics") {
+    r.right = kRightAdmin;
     return r;
   }
   if (req.method == "GET" && p == "/thumbnail") {
@@ -283,6 +287,7 @@ std::optional<KvsError> Authenticate(const HttpRequest& req, const AuthOptions& 
   if (options.keys.empty()) return std::nullopt;
   const Requirement need = RequirementOf(req);
   if (need.open) return std::nullopt;
+  if (options.metrics_open && req.method == "GET" && req.path == "/metrics") return std::nullopt;
   auto key = VerifySignature(req, options, now_us);
   if (!key.ok()) return key.error();
   if (need.right != 0 && ((*key)->rights & need.right) == 0) {

@@ -41,6 +41,10 @@ struct AuthOptions {
   // Signing keys derived for verified requests, shared by every request; null: each request
   // derives its own.
   std::shared_ptr<sigv4::SigningKeyCache> signing_keys;
+  // GET /metrics without a signature even when keys are configured (for a Prometheus that
+  // cannot sign SigV4; the operator keeps the port from strangers). false: it needs a key
+  // with the admin right.
+  bool metrics_open = false;
 };
 
 // The authentication settings in force. Thread-safe: Current is a snapshot that stays valid
@@ -59,7 +63,9 @@ class AuthState {
 };
 
 // What a request needs, from its method and path: nothing (open), any valid signature (an
-// unknown path, which then gets its 404), or a right.
+// unknown path, which then gets its 404), or a right. Open: /health, /ready, the console's
+// files, HLS/DASH session URLs. GET /metrics needs admin (AuthOptions::metrics_open aside):
+// its labels name every stream.
 struct Requirement {
   bool open = false;
   uint8_t right = 0;  // 0 with !open: any valid signature

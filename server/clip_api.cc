@@ -43,6 +43,7 @@ struct ClipService {
   archive::Archive& archive;
   Logger& log;
   ClipLimits limits;
+  ServerMetrics* metrics;  // null: not counted
 };
 
 HttpResponse GetClip(ClipService& svc, const HttpRequest& http) {
@@ -50,7 +51,11 @@ HttpResponse GetClip(ClipService& svc, const HttpRequest& http) {
   if (!req.ok()) return KvsErrorResponse(KvsErrorFromStatus(req.status()));
   Result<std::string, KvsError> clip = playback::MakeClip(svc.archive, *req, svc.limits, svc.log);
   if (!clip.ok()) return KvsErrorResponse(clip.error());
-  return ServeBody(http, std::move(clip).value(), "video/mp4");
+  HttpResponse r = ServeBody(http, std::move(clip).value(), "video/mp4");
+  if (svc.metrics && r.status / 100 == 2) {
+    svc.metrics->CountOut("clip", StreamLabel(req->stream), r.body.size(), 0);
+  }
+  return r;
 }
 
 }  // namespace
@@ -91,7 +96,7 @@ Result<ClipRequest> ParseClipRequest(std::string_view body, const ClipLimits& li
 }
 
 void RegisterClipApi(Router& http, const ApiContext& ctx, const ClipLimits& limits) {
-  auto svc = std::make_shared<ClipService>(ClipService{ctx.archive, ctx.log, limits});
+  auto svc = std::make_shared<ClipService>(ClipService{ctx.archive, ctx.log, limits, ctx.metrics});
   http.Route("POST", "/getClip", [svc](const HttpRequest& req) { return GetClip(*svc, req); });
 }
 

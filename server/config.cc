@@ -86,6 +86,11 @@ Status Apply(Config* c, const std::string& key, const std::string& value) {
       return InvalidArgument("allow-unauthenticated: expected true or false");
     }
     c->allow_unauthenticated = value == "true";
+  } else if (key == "metrics-open") {
+    if (value != "true" && value != "false") {
+      return InvalidArgument("metrics-open: expected true or false");
+    }
+    c->metrics_open = value == "true";
   } else if (key == "log-level") {
     if (!ParseLogLevel(value, &c->log_level)) {
       return InvalidArgument("--log-level: expected debug, info, warn or error");
@@ -253,6 +258,10 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
                                server: without access keys streamarcd listens on a
                                loopback address only, and refuses any other --host
                                unless this is given (it then warns, and so does /health)
+  --metrics-open               serve GET /metrics (Prometheus text) without a signature
+                               even when access keys are configured (by default it then
+                               needs a key with the admin action; without keys it is
+                               open, like /health and /ready)
   --log-level LEVEL            debug, info, warn or error (default info)
   --worker-threads N           disk/SQLite/remux worker threads (default: one per core, >= 2)
   --sync-threads N             threads syncing a group commit's files (default: 4 per core,
@@ -372,6 +381,10 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
     }
     if (a == "--allow-unauthenticated") {  // a switch: takes no value
       flags.emplace_back("allow-unauthenticated", "true");
+      continue;
+    }
+    if (a == "--metrics-open") {  // a switch too
+      flags.emplace_back("metrics-open", "true");
       continue;
     }
     if (a.rfind("--", 0) != 0) return InvalidArgument("unexpected argument \"" + a + "\"");

@@ -76,6 +76,8 @@ struct Config {
   bool allow_unauthenticated = false;
   // The --config files, in the order read: a reload (SIGHUP) reads their access keys again.
   std::vector<std::string> config_files;
+  // GET /metrics without a signature even with access keys (AuthOptions::metrics_open).
+  bool metrics_open = false;
   // The HTTP front's limits (server/http_server.h, HttpServerOptions, says what each does).
   int request_head_timeout_seconds = 30;
   int64_t min_body_bytes_per_second = 1024;

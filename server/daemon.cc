@@ -13,6 +13,7 @@
 #include "archive/archive.h"
 #include "common/mutex.h"
 #include "common/sigv4.h"
+#include "metrics/metrics.h"
 #include "playback/live_hub.h"
 #include "playback/remux.h"
 #include "server/api_context.h"
@@ -26,6 +27,7 @@
 #include "server/images_api.h"
 #include "server/kvs_error.h"
 #include "server/media_api.h"
+#include "server/metrics_api.h"
 #include "server/put_media.h"
 #include "server/request_guard.h"
 #include "server/router.h"
@@ -46,8 +48,10 @@ class DaemonImpl final : public Daemon {
         log_(log),
         env_(archive::NewPosixEnv()),
         ids_(clock.NowMicros()),
+        start_time_us_(clock.NowMicros()),
+        server_metrics_(registry_),
         pool_(static_cast<size_t>(WorkerThreads(config)), 1024),
-        http_(HttpOptions(config, ids_), pool_, log) {}
+        http_(HttpOptions(config, ids_, server_metrics_), pool_, log) {}
 
   static PutMediaOptions PutOptions(const Config& c) {
     PutMediaOptions o;
@@ -55,6 +59,18 @@ class DaemonImpl final : public Daemon {
     o.limits.max_duration_us = c.max_fragment_duration_ms * 1000;
     o.idle_timeout_us = int64_t{c.idle_timeout_seconds} * 1'000'000;
     return o;
+  }
+
+  // Scrape-time readings, /metrics and /ready; a deleted stream's series go with it.
+  void RegisterMetrics(Router& routes) {
+    MetricsSources sources{*archive_, *env_,    config_.data_dir, http_,
+                           nullptr,   kVersion, kCommit,          start_time_us_};
+    if (tap_) sources.tap = [tap = tap_.get()] { return tap->stats(); };
+    RegisterServerCollectors(registry_, std::move(sources));
+    archive_->AddStreamDeletedListener(
+        [m = &server_metrics_](const std::string& name) { m->ForgetStream(name); });
+    RegisterMetricsApi(routes, registry_);
+    RegisterReadyApi(routes, *archive_);
   }
 
   Status Init() {
@@ -78,6 +94,7 @@ class DaemonImpl final : public Daemon {
     AuthOptions auth;
     auth.keys = config_.access_keys;
     auth.signing_keys = std::make_shared<sigv4::SigningKeyCache>();
+    auth.metrics_open = config_.metrics_open;
     auth_ = std::make_shared<AuthState>(std::move(auth));
     Router routes(http_, {RequestIdMiddleware(ids_), RequestGuard(GuardOptionsFromConfig(config_)),
                           Authentication(auth_, clock_)});
@@ -101,12 +118,15 @@ class DaemonImpl final : public Daemon {
       return StreamVisible(req, *auth->Current(), stream);
     };
     RegisterControlPlane(routes, *archive_, cp);
-    put_media_ = std::make_unique<PutMediaService>(PutOptions(config_), *archive_, pool_, hub_,
-                                                   clock_, log_);
+    PutMediaOptions put_options = PutOptions(config_);
+    put_options.metrics = &registry_;
+    put_media_ =
+        std::make_unique<PutMediaService>(put_options, *archive_, pool_, hub_, clock_, log_);
     RegisterPutMedia(routes, *put_media_);
     ASSIGN_OR_RETURN(std::string secret, LoadTokenSecret());
-    api_ = std::make_unique<ApiContext>(
-        ApiContext{*archive_, hub_, pool_, clock_, log_, ids_, cp.data_endpoint, secret, auth_});
+    api_ = std::make_unique<ApiContext>(ApiContext{*archive_, hub_, pool_, clock_, log_, ids_,
+                                                   cp.data_endpoint, secret, auth_,
+                                                   &server_metrics_});
     RegisterMediaApi(routes, *api_);
     RegisterHlsApi(routes, *api_, {config_.hls_low_latency, config_.hls_part_target_ms * 1000});
     RegisterClipApi(routes, *api_);
@@ -120,6 +140,7 @@ class DaemonImpl final : public Daemon {
     if (!config_.frame_tap.empty()) {
       tap_ = std::make_unique<ServerTap>(config_.frame_tap, hub_, log_);
     }
+    RegisterMetrics(routes);
     RegisterWebApi(routes, WebSite::Load(config_.web_root, log_));
     RegisterThumbnailApi(
         routes, tap_ ? tap_->thumbnails() : std::make_shared<const frametap::ThumbnailSink>());
@@ -228,8 +249,8 @@ class DaemonImpl final : public Daemon {
         "requests from anyone (not recommended)");
   }
 
-  // `ids` outlives the server.
-  static HttpServerOptions HttpOptions(const Config& c, RequestIds& ids) {
+  // `ids` and `metrics` outlive the server.
+  static HttpServerOptions HttpOptions(const Config& c, RequestIds& ids, ServerMetrics& metrics) {
     HttpServerOptions o;
     o.host = c.host;
     o.port = c.port;
@@ -243,6 +264,7 @@ class DaemonImpl final : public Daemon {
     o.tls_cert_file = c.tls_cert;
     o.tls_key_file = c.tls_key;
     o.request_id = [&ids] { return ids.Next(); };
+    o.on_error = [&metrics](std::string_view type) { metrics.CountError(type); };
     return o;
   }
 
@@ -269,6 +291,8 @@ class DaemonImpl final : public Daemon {
   const Config config_;
   const Clock& clock_;
   Logger& log_;
+  // First made, last gone: everything below may hold series of it.
+  metrics::Registry registry_;
   Mutex reload_mu_;
   std::shared_ptr<AuthState> auth_;  // the access keys in force (set in Init)
   // Destroyed bottom-up, so each goes while what it uses still exists: the HTTP server (its
@@ -278,6 +302,8 @@ class DaemonImpl final : public Daemon {
   std::unique_ptr<archive::Env> env_;
   std::unique_ptr<archive::Archive> archive_;
   RequestIds ids_;
+  const int64_t start_time_us_;
+  ServerMetrics server_metrics_;
   playback::LiveHub hub_;
   std::unique_ptr<ServerTap> tap_;  // unsubscribes from the hub before the hub goes
   std::unique_ptr<ApiContext> api_;

@@ -12,6 +12,8 @@
 namespace streamarc::server {
 
 inline constexpr const char* kVersion = "0.1.0";
+// The source commit streamarcd was built from (git, when CMake configured the build), or "".
+extern const char* const kCommit;
 
 class Daemon {
  public:

@@ -22,24 +22,33 @@ using playback::SessionKind;
 
 // A playlist as it is; a segment with its cache lifetime and Range honoured. CORS (any
 // origin: these URLs carry their own session token) comes from the request guard.
-HttpResponse Reply(const HttpRequest& req, Result<Content, KvsError> content) {
+// Segments are counted in `metrics` (null: not) under the session's stream.
+HttpResponse Reply(const HttpRequest& req, Result<Content, KvsError> content,
+                   ServerMetrics* metrics) {
   if (!content.ok()) return KvsErrorResponse(content.error());
   Content& c = *content;
   if (c.max_age_seconds == 0) {
     return HttpResponse{200, std::move(c.content_type), {{"cache-control", "no-cache"}}, *c.bytes};
   }
-  return ServeBody(req, *c.bytes, std::move(c.content_type),
-                   {{"cache-control", "max-age=" + std::to_string(c.max_age_seconds)}});
+  HttpResponse r = ServeBody(req, *c.bytes, std::move(c.content_type),
+                             {{"cache-control", "max-age=" + std::to_string(c.max_age_seconds)}});
+  if (metrics && r.status / 100 == 2 && !c.stream_name.empty()) {
+    const bool dash = req.path.rfind("/dash/", 0) == 0;
+    metrics->CountOut(dash ? "dash" : "hls", c.stream_name, r.body.size(),
+                      static_cast<uint64_t>(c.fragments));
+  }
+  return r;
 }
 
 // A request that may wait for the live edge (LL-HLS), answered through its writer from
 // whichever thread has the answer. GETs carry no body.
 class WriterResponder final : public playback::Responder {
  public:
-  WriterResponder(const HttpRequest& head, std::shared_ptr<ResponseWriter> w)
-      : head_(head), w_(std::move(w)) {}
+  WriterResponder(const HttpRequest& head, std::shared_ptr<ResponseWriter> w,
+                  ServerMetrics* metrics)
+      : head_(head), w_(std::move(w)), metrics_(metrics) {}
   void Send(Result<Content, KvsError> content) override {
-    w_->Respond(Reply(head_, std::move(content)));
+    w_->Respond(Reply(head_, std::move(content), metrics_));
   }
   void PostAfter(int64_t delay_us, std::function<void()> task) override {
     w_->PostAfter(delay_us, std::move(task));
@@ -48,6 +57,7 @@ class WriterResponder final : public playback::Responder {
  private:
   const HttpRequest head_;  // for Range
   std::shared_ptr<ResponseWriter> w_;
+  ServerMetrics* const metrics_;
 };
 
 class NoBody final : public StreamingHandler {
@@ -59,10 +69,11 @@ class NoBody final : public StreamingHandler {
 
 // A GET whose answer may be parked: the service thread hands it to a worker at once.
 template <typename Call>
-StreamingFactory Parkable(WorkerPool& pool, Call call) {
-  return [&pool, call](const HttpRequest& head,
-                       std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
-    auto out = std::make_shared<WriterResponder>(head, std::move(w));
+StreamingFactory Parkable(WorkerPool& pool, ServerMetrics* metrics, Call call) {
+  return [&pool, metrics, call](
+             const HttpRequest& head,
+             std::shared_ptr<ResponseWriter> w) -> std::unique_ptr<StreamingHandler> {
+    auto out = std::make_shared<WriterResponder>(head, std::move(w), metrics);
     if (!pool.Submit([call, out, query = head.query] { call(query, out); })) {
       out->Send(KvsError{KvsErrorType::kServiceUnavailable, Unavailable(kBusyMessage)});
     }
@@ -110,32 +121,34 @@ void RegisterHlsApi(Router& http, const ApiContext& ctx, const HlsApiOptions& op
   auto get = [&http](const std::string& path, BufferedHandler h) {
     http.Route("GET", path, std::move(h));
   };
+  ServerMetrics* const m = ctx.metrics;
   get("/hls/v1/getHLSMasterPlaylist.m3u8",
-      [svc](const HttpRequest& r) { return Reply(r, svc->GetMasterPlaylist(r.query)); });
+      [svc](const HttpRequest& r) { return Reply(r, svc->GetMasterPlaylist(r.query), nullptr); });
   // Blocking playlist reloads and preload-hinted parts (LL-HLS) wait for the live edge.
   http.RouteStreaming("GET", "/hls/v1/getHLSMediaPlaylist.m3u8",
-                      Parkable(ctx.pool, [svc](const std::string& q, auto out) {
+                      Parkable(ctx.pool, ctx.metrics, [svc](const std::string& q, auto out) {
                         svc->GetMediaPlaylist(q, std::move(out));
                       }));
   http.RouteStreaming("GET", "/hls/v1/getMP4PartFragment.mp4",
-                      Parkable(ctx.pool, [svc](const std::string& q, auto out) {
+                      Parkable(ctx.pool, ctx.metrics, [svc](const std::string& q, auto out) {
                         svc->GetPartSegment(q, std::move(out));
                       }));
   get("/dash/v1/getDASHManifest.mpd",
-      [svc](const HttpRequest& r) { return Reply(r, svc->GetDashManifest(r.query)); });
+      [svc](const HttpRequest& r) { return Reply(r, svc->GetDashManifest(r.query), nullptr); });
   // A named copy of the kind: clang 14 cannot capture a structured binding.
   for (const auto& entry :
        {std::pair{"/hls/v1/", SessionKind::kHls}, std::pair{"/dash/v1/", SessionKind::kDash}}) {
     const std::string prefix = entry.first;
     const SessionKind kind = entry.second;
-    get(prefix + "getMP4InitFragment.mp4",
-        [svc, kind](const HttpRequest& r) { return Reply(r, svc->GetInitSegment(kind, r.query)); });
-    get(prefix + "getMP4MediaFragment.mp4", [svc, kind](const HttpRequest& r) {
-      return Reply(r, svc->GetMediaSegment(kind, ContainerFormat::kFragmentedMp4, r.query));
+    get(prefix + "getMP4InitFragment.mp4", [svc, kind, m](const HttpRequest& r) {
+      return Reply(r, svc->GetInitSegment(kind, r.query), m);
+    });
+    get(prefix + "getMP4MediaFragment.mp4", [svc, kind, m](const HttpRequest& r) {
+      return Reply(r, svc->GetMediaSegment(kind, ContainerFormat::kFragmentedMp4, r.query), m);
     });
   }
-  get("/hls/v1/getTSFragment.ts", [svc](const HttpRequest& r) {
-    return Reply(r, svc->GetMediaSegment(SessionKind::kHls, ContainerFormat::kMpegTs, r.query));
+  get("/hls/v1/getTSFragment.ts", [svc, m](const HttpRequest& r) {
+    return Reply(r, svc->GetMediaSegment(SessionKind::kHls, ContainerFormat::kMpegTs, r.query), m);
   });
 }
 

@@ -121,6 +121,9 @@ struct Conn {
   // Connection caps: counted in the totals; in the lists of connections that may be shed to
   // make room (tier 0: waiting for a head, or lingering; tier 1: reading a buffered body).
   bool counted = false;
+  // The open-connection gauge of what it is doing now (idle, a request, a streaming route);
+  // null before admission and after close. See HttpServer::Connections.
+  std::atomic<int64_t>* kind = nullptr;
   int shed_tier = -1;                       // -1: in no list
   std::list<Conn*>::iterator shed_it;       // in the server's list of its tier
   std::list<Conn*>::iterator addr_shed_it;  // in its address's list of its tier

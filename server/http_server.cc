@@ -168,6 +168,7 @@ class HttpServer::Impl final : public SessionHost {
   void StartResponse(Session& s, int status, const std::string& type,
                      const std::vector<Header>& headers, bool chunked, uint64_t length) override {
     if (s.response_started) return;
+    CountError(headers);
     BeforeOutput(*s.conn);
     s.response_started = true;
     s.phase = Phase::kResponding;
@@ -178,6 +179,21 @@ class HttpServer::Impl final : public SessionHost {
     s.content_length = length;
     lws_callback_on_writable(s.wsi);
     Schedule(*s.conn);
+  }
+
+  void CountError(const std::vector<Header>& headers) const {
+    if (!opt_.on_error) return;
+    for (const Header& h : headers) {
+      if (h.name == "x-amzn-errortype") return opt_.on_error(h.value);
+    }
+  }
+
+  // Moves the connection to another gauge of HttpServer::ConnectionCounts (null: none).
+  static void SetKind(Conn& c, std::atomic<int64_t>* kind) {
+    if (c.kind == kind) return;
+    if (c.kind) c.kind->fetch_sub(1, std::memory_order_relaxed);
+    c.kind = kind;
+    if (kind) kind->fetch_add(1, std::memory_order_relaxed);
   }
 
   void SetResponse(Session& s, const HttpResponse& r) override {
@@ -485,6 +501,7 @@ class HttpServer::Impl final : public SessionHost {
   void RefuseConnection(lws* wsi) {
     if (!tls_) {
       const HttpResponse r = LayerError(503, "Too many connections; retry later");
+      CountError(r.headers);
       const std::string bytes =
           FormatResponseHead(r.status, r.content_type, r.headers, false, r.body.size(), true) +
           r.body;
@@ -581,6 +598,7 @@ class HttpServer::Impl final : public SessionHost {
     s->conn = &c;
     c.cur = s;
     sessions_[s->id] = s;
+    SetKind(c, &requests_);
     return *s;
   }
 
@@ -610,6 +628,7 @@ class HttpServer::Impl final : public SessionHost {
       // response may take as long as it takes.
       if (has_body) lws_set_timeout(c.wsi, PENDING_TIMEOUT_USER_OK, opt_.body_timeout_seconds);
       s.phase = Phase::kStreaming;
+      SetKind(c, streaming_open_.at(r.path).get());
       s.writer = std::make_shared<Writer>(queue_, this, s.id);
       s.streaming = it->second(r, s.writer);
       if (s.streaming && !has_body) s.streaming->OnBodyEnd();
@@ -697,6 +716,7 @@ class HttpServer::Impl final : public SessionHost {
     Session* s = c.cur;
     if (!s) return;
     c.cur = nullptr;
+    SetKind(c, &idle_);
     sessions_.erase(s->id);
     if (s->writer) s->writer->Closed();
     if (s->streaming) s->streaming->OnClose();
@@ -726,6 +746,7 @@ class HttpServer::Impl final : public SessionHost {
             self->RefuseConnection(wsi);
             return 0;
           }
+          self->SetKind(*c, &self->idle_);
           // The first request must arrive within the head deadline, like every later one.
           self->StartWaiting(*c);
           self->Schedule(*c);
@@ -754,6 +775,7 @@ class HttpServer::Impl final : public SessionHost {
           if (slot && *slot) {
             self->Release(**slot);
             self->EndSession(**slot);
+            self->SetKind(**slot, nullptr);
             delete *slot;
             *slot = nullptr;
           }
@@ -784,6 +806,11 @@ class HttpServer::Impl final : public SessionHost {
   };
   size_t max_connections_ = 0;  // opt_.max_connections within the open-file limit
   std::atomic<size_t> open_{0};
+  // Open connections by kind (HttpServer::ConnectionCounts); a streaming route's gauge is
+  // made when it is registered, before Run, and never removed.
+  std::atomic<int64_t> idle_{0};
+  std::atomic<int64_t> requests_{0};
+  std::map<std::string, std::unique_ptr<std::atomic<int64_t>>> streaming_open_;
   std::unordered_map<std::string, Address> addresses_;
   std::list<Conn*> sheddable_[kShedTiers];  // oldest first
   lws_protocols protocols_[2];
@@ -809,6 +836,8 @@ void HttpServer::Route(std::string method, std::string path, BufferedHandler han
   impl_->buffered_[{std::move(method), std::move(path)}] = std::move(handler);
 }
 void HttpServer::RouteStreaming(std::string method, std::string path, StreamingFactory f) {
+  auto& open = impl_->streaming_open_[path];
+  if (!open) open = std::make_unique<std::atomic<int64_t>>(0);
   impl_->streaming_[{std::move(method), std::move(path)}] = std::move(f);
 }
 void HttpServer::RoutePrefix(std::string method, std::string prefix, BufferedHandler handler) {
@@ -826,5 +855,14 @@ void HttpServer::OnShutdown(std::function<void()> hook, int drain_ms) {
 void HttpServer::Post(std::function<void()> task) { impl_->queue_->Post(std::move(task)); }
 int HttpServer::port() const { return impl_->port_; }
 size_t HttpServer::connections() const { return impl_->open_.load(); }
+HttpServer::ConnectionCounts HttpServer::connections_by_kind() const {
+  ConnectionCounts c;
+  c.idle = impl_->idle_.load(std::memory_order_relaxed);
+  c.request = impl_->requests_.load(std::memory_order_relaxed);
+  for (const auto& [path, open] : impl_->streaming_open_) {
+    c.streaming[path] = open->load(std::memory_order_relaxed);
+  }
+  return c;
+}
 
 }  // namespace streamarc::server

@@ -5,8 +5,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/log.h"
 #include "common/status.h"
@@ -54,6 +56,10 @@ struct HttpServerOptions {
   std::string tls_key_file;
   // x-amzn-RequestId for the answers the HTTP layer makes itself (unset: none). Thread-safe.
   std::function<std::string()> request_id;
+  // Called with the x-amzn-ErrorType of every error answer as it starts (whoever made it:
+  // a handler, the middleware, this layer), on the service thread; it must not block.
+  // Unset: none.
+  std::function<void(std::string_view error_type)> on_error;
   // Sent when the worker pool's queue is full.
   // Busy is the same everywhere: KVS's ServiceUnavailable (503), which clients retry.
   HttpResponse busy_response = KvsErrorResponse(KvsErrorFromStatus(Unavailable(kBusyMessage)));
@@ -91,6 +97,16 @@ class HttpServer {
   int port() const;
   // Open connections, counted against max_connections. Thread-safe: for tests and metrics.
   size_t connections() const;
+
+  // Open connections by what they are doing: waiting for a request (or lingering after the
+  // last answer), serving a buffered request, or serving a streaming route (by its path).
+  struct ConnectionCounts {
+    int64_t idle = 0;
+    int64_t request = 0;
+    std::map<std::string, int64_t> streaming;  // by route path, e.g. "/putMedia"
+  };
+  // Thread-safe (atomics, no lock): for metrics.
+  ConnectionCounts connections_by_kind() const;
 
  private:
   class Impl;

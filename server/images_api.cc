@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "playback/hls.h"
+#include "server/auth.h"
 #include "server/kvs_error.h"
 
 namespace streamarc::server {
@@ -50,9 +51,11 @@ void RegisterImagesApi(Router& http, const ApiContext& ctx,
   // Held by the handler: a job still queued at shutdown keeps it alive; it refers only to
   // the archive and logger, which the daemon destroys after the pool has drained.
   auto svc = std::make_shared<playback::ImagesService>(ctx.archive, ctx.log, options);
-  http.Route("POST", "/getImages", [svc](const HttpRequest& req) {
+  http.Route("POST", "/getImages", [svc, m = ctx.metrics](const HttpRequest& req) {
     Result<std::string, KvsError> answer = svc->GetImages(req.body);
     if (!answer.ok()) return KvsErrorResponse(answer.error());
+    // Answered, so the body named a stream that exists.
+    if (m) m->CountOut("images", RequestStream(req), answer->size(), 0);
     return JsonOk(std::move(answer).value());
   });
 }

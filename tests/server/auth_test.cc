@@ -45,7 +45,7 @@ std::string Lower(std::string s) {
 // Signs `r` as a KVS client does: over every header it has, and its body (PutMedia: the
 // empty body).
 HttpRequest Signed(HttpRequest r, const std::string& id, const std::string& secret,
-                   int64_t now = kNow, std::string service = "kinesisvideo") {
+                   int64_t now = kNow, const std::string& service = "kinesisvideo") {
   sigv4::Request s;
   s.method = r.method;
   s.path = r.path;
@@ -60,7 +60,7 @@ HttpRequest Signed(HttpRequest r, const std::string& id, const std::string& secr
 }
 
 // A presigned GET: the X-Amz-* parameters in the query, the signature over the rest.
-HttpRequest Presigned(std::string path, std::string query, const std::string& id,
+HttpRequest Presigned(std::string path, const std::string& query, const std::string& id,
                       const std::string& secret, int64_t signed_at, int expires_s) {
   const std::string date = sigv4::AmzDate(signed_at);
   const std::string scope = sigv4::Scope(date.substr(0, 8), "us-east-1", "kinesisvideo");
@@ -353,8 +353,8 @@ TEST(Auth, PresignedUrlsAreVerifiedUntilTheyExpire) {
 }
 
 TEST(Auth, TheConsoleHealthAndSessionUrlsAreOpen) {
-  for (const char* path : {"/", "/health", "/web/app.js", "/hls/v1/getHLSMediaPlaylist.m3u8",
-                           "/dash/v1/getDASHManifest.mpd"}) {
+  for (const char* path : {"/", "/health", "/ready", "/web/app.js",
+                           "/hls/v1/getHLSMediaPlaylist.m3u8", "/dash/v1/getDASHManifest.mpd"}) {
     HttpRequest r;
     r.method = "GET";
     r.path = path;
@@ -365,6 +365,29 @@ TEST(Auth, TheConsoleHealthAndSessionUrlsAreOpen) {
   thumbnail.path = "/thumbnail";
   thumbnail.query = "StreamName=cam-1";
   EXPECT_EQ(Check(thumbnail), KvsErrorType::kMissingAuthenticationToken);
+}
+
+HttpRequest Get(std::string path) {
+  HttpRequest r;
+  r.method = "GET";
+  r.path = std::move(path);
+  r.headers = {{"host", "127.0.0.1:8080"}};
+  return r;
+}
+
+// Its labels name every stream: with keys, admin only, unless the operator opened it.
+TEST(Auth, MetricsNeedTheAdminRightUnlessOpened) {
+  EXPECT_EQ(Check(Get("/metrics")), KvsErrorType::kMissingAuthenticationToken);
+  EXPECT_EQ(Check(Signed(Get("/metrics"), "AKIDREAD", "secret-read")), KvsErrorType::kAccessDenied);
+  EXPECT_EQ(Check(Signed(Get("/metrics"), "AKIDALL", "secret-all")), std::nullopt);
+  AuthOptions open = Options();
+  open.metrics_open = true;
+  EXPECT_FALSE(Authenticate(Get("/metrics"), open, kNow));
+  // Only /metrics: everything else still needs its signature.
+  EXPECT_EQ(Authenticate(Post("/describeStream", kDescribe), open, kNow)->type,
+            KvsErrorType::kMissingAuthenticationToken);
+  // Without keys it is open, like every route on loopback.
+  EXPECT_FALSE(Authenticate(Get("/metrics"), AuthOptions{}, kNow));
 }
 
 TEST(Auth, SigV4HeaderParsing) {

@@ -251,6 +251,22 @@ TEST(Config, AllowUnauthenticatedIsASwitch) {
   EXPECT_FALSE(ParseCommandLine({})->config.allow_unauthenticated);
 }
 
+TEST(Config, MetricsOpenIsASwitchAndAConfigKey) {
+  EXPECT_FALSE(ParseCommandLine({})->config.metrics_open);
+  auto cl = ParseCommandLine({"--metrics-open", "--port", "9000"});
+  ASSERT_TRUE(cl.ok()) << cl.status().ToString();
+  EXPECT_TRUE(cl->config.metrics_open);
+  TempDir dir;
+  const std::string path = dir.File("c.json");
+  WriteFileOrDie(path, R"({"metrics-open": true})");
+  Config c;
+  ASSERT_TRUE(LoadConfigFile(path, &c).ok());
+  EXPECT_TRUE(c.metrics_open);
+  WriteFileOrDie(path, R"({"metrics-open": "yes"})");
+  EXPECT_FALSE(LoadConfigFile(path, &c).ok());
+  EXPECT_NE(UsageText().find("--metrics-open"), std::string::npos);
+}
+
 TEST(Config, LoopbackAddresses) {
   for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"}) {
     EXPECT_TRUE(IsLoopbackAddress(host)) << host;

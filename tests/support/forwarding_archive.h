@@ -99,6 +99,7 @@ class ForwardingArchive : public archive::Archive {
   Status Verify() override { return inner_.Verify(); }
   archive::ArchiveStats Stats() const override { return inner_.Stats(); }
   archive::RecoveryReport Recovery() const override { return inner_.Recovery(); }
+  Status CheckWritable() override { return inner_.CheckWritable(); }
 
  protected:
   archive::Archive& inner() { return inner_; }

@@ -1,0 +1,7 @@
+#include "server/daemon.h"
+
+namespace streamarc::server {
+
+const char* const kCommit = STREAMARC_COMMIT;
+
+}  // namespace streamarc::server
