@@ -124,9 +124,9 @@ class DaemonImpl final : public Daemon {
         std::make_unique<PutMediaService>(put_options, *archive_, pool_, hub_, clock_, log_);
     RegisterPutMedia(routes, *put_media_);
     ASSIGN_OR_RETURN(std::string secret, LoadTokenSecret());
-    api_ = std::make_unique<ApiContext>(ApiContext{*archive_, hub_, pool_, clock_, log_, ids_,
-                                                   cp.data_endpoint, secret, auth_,
-                                                   &server_metrics_});
+    api_ =
+        std::make_unique<ApiContext>(ApiContext{*archive_, hub_, pool_, clock_, log_, ids_,
+                                                cp.data_endpoint, secret, auth_, &server_metrics_});
     RegisterMediaApi(routes, *api_);
     RegisterHlsApi(routes, *api_, {config_.hls_low_latency, config_.hls_part_target_ms * 1000});
     RegisterClipApi(routes, *api_);
