@@ -32,7 +32,6 @@ PACKAGES=(
   gstreamer1.0-x                    # clockoverlay, in streamarc-put's test pattern (run.sh's camera)
   python3 python3-botocore          # tests: ACK JSON check; SigV4 compared with botocore's signer
   wrk
-  prometheus                        # promtool, which checks /metrics' text format (the e2e test)
   chromium nodejs                   # browser tests: dash.js, hls.js in headless Chromium
                                     # (nodejs's npm also installs the console's hls.js)
 )
@@ -65,6 +64,29 @@ browser_modules() {
   npm_modules tests/browser
 }
 
+# promtool (checks /metrics' text format in the e2e test) from Debian's prometheus package,
+# without installing the package: that would also start a Prometheus server (and its node
+# exporter) as a service on the user's machine. promtool needs only libc.
+promtool_from_debian() {
+  command -v promtool >/dev/null && return 0
+  local tmp
+  tmp=$(mktemp -d) || return 1
+  # apt-get download drops root for the _apt user, who must be able to write there.
+  if id _apt >/dev/null 2>&1; then $SUDO chown _apt "$tmp" || return 1; fi
+  echo "install-deps: promtool from Debian's prometheus package"
+  # (with every package already present, the package lists may never have been fetched)
+  (cd "$tmp" && { $SUDO apt-get download -qq prometheus 2>/dev/null ||
+    { $SUDO apt-get update -qq && $SUDO apt-get download -qq prometheus; }; }) || return 1
+  dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb | tar -x -C "$tmp" ./usr/bin/promtool || return 1
+  $SUDO install -m 0755 "$tmp/usr/bin/promtool" /usr/local/bin/promtool || return 1
+  $SUDO rm -rf "$tmp"
+}
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -73,18 +95,18 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
+  promtool_from_debian
   browser_modules "$@"
   exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
+if [ -n "$SUDO" ]; then
   command -v sudo >/dev/null || { echo "install-deps: run as root (missing: ${missing[*]})" >&2; exit 1; }
-  SUDO=sudo
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+promtool_from_debian
 browser_modules "$@"
 echo "install-deps: done"
