@@ -28,23 +28,6 @@ using streamarc::testing::CountOf;
 using streamarc::testing::ServerProcess;
 using streamarc::testing::Tmpfs;
 
-producer::ClientOptions ClientFor(const ServerProcess& server) {
-  producer::ClientOptions o;
-  o.endpoint = server.url();
-  o.credentials = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
-  o.connect_timeout_ms = 1'000;
-  return o;
-}
-
-producer::StreamOptions CameraOptions() {
-  producer::StreamOptions so;
-  so.fragment_duration_ms = 500;
-  so.retry_min_ms = 20;
-  so.retry_max_ms = 200;
-  so.storage_bytes = 64u << 20;
-  return so;
-}
-
 // Writes a file of zeros until the file system has no room left; returns its size.
 uint64_t FillUp(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -92,7 +75,7 @@ TEST_F(DiskFaultTest, FillingDiskEvictsTheOldestAndKeepsRecording) {
     cams_.push_back(std::make_unique<FaultProducer>(*source, "cam-full-" + std::to_string(i)));
     producer::StreamOptions so = CameraOptions();
     so.fragment_duration_ms = 2'000;
-    Status s = cams_.back()->Start(ClientFor(server_), so, base_ms, 4);
+    Status s = cams_.back()->Start(ClientFor(server_.url()), so, base_ms, 4);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
   // Polled (the SDK counts bytes, it does not signal them), with a deadline.
@@ -147,7 +130,7 @@ TEST_F(DiskFaultTest, FullDiskRefusesWith5001ThenTheCameraCatchesUpWithoutAGap) 
   ASSERT_TRUE(server_.Start(DataDir()).ok()) << server_.log();
   cams_.push_back(std::make_unique<FaultProducer>(*source, "cam-refused"));
   FaultProducer& cam = *cams_.back();
-  ASSERT_TRUE(cam.Start(ClientFor(server_), CameraOptions()).ok());
+  ASSERT_TRUE(cam.Start(ClientFor(server_.url()), CameraOptions()).ok());
   ASSERT_TRUE(cam.WaitForPersisted(2, std::chrono::seconds(30)));
 
   const std::string filler = disk_->path() + "/filler";
@@ -203,7 +186,7 @@ TEST_F(DiskFaultTest, ReadOnlyDataDirIsRefusedClearlyAndRecordingResumesWhenWrit
   const int port = server_.port();
   cams_.push_back(std::make_unique<FaultProducer>(*source, "cam-ro"));
   FaultProducer& cam = *cams_.back();
-  ASSERT_TRUE(cam.Start(ClientFor(server_), CameraOptions()).ok());
+  ASSERT_TRUE(cam.Start(ClientFor(server_.url()), CameraOptions()).ok());
   ASSERT_TRUE(cam.WaitForPersisted(2, std::chrono::seconds(30)));
 
   Status live = disk_->SetReadOnly(true);

@@ -12,6 +12,23 @@
 
 namespace streamarc::faults {
 
+producer::ClientOptions ClientFor(const std::string& url) {
+  producer::ClientOptions o;
+  o.endpoint = url;
+  o.credentials = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
+  o.connect_timeout_ms = 1'000;
+  return o;
+}
+
+producer::StreamOptions CameraOptions() {
+  producer::StreamOptions so;
+  so.fragment_duration_ms = 500;
+  so.retry_min_ms = 20;
+  so.retry_max_ms = 200;
+  so.storage_bytes = 64u << 20;
+  return so;
+}
+
 using producer::AckType;
 
 namespace {

@@ -21,6 +21,14 @@
 
 namespace streamarc::faults {
 
+// The SDK client every fault-suite camera uses: the server at `url`, dummy credentials (a
+// loopback streamarcd without keys accepts any), a 1 s connect timeout.
+producer::ClientOptions ClientFor(const std::string& url);
+
+// 0.5 s fragments, quick reconnects (20 ms backing off to 200 ms), a content store large
+// enough that no outage here drops anything.
+producer::StreamOptions CameraOptions();
+
 // The camera's picture: one pass of real H.264, looped by the producers. `stored[i]` is frame
 // i as Matroska stores it (every NAL unit with a 4-byte length instead of its start code),
 // worked out here from the Annex-B bytes without the SDK's code.

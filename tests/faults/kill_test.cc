@@ -37,25 +37,6 @@ uint64_t EnvOr(const char* name, uint64_t fallback) {
   return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
-producer::ClientOptions ClientFor(int port) {
-  producer::ClientOptions o;
-  o.endpoint = "http://127.0.0.1:" + std::to_string(port);
-  o.credentials = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
-  o.connect_timeout_ms = 1'000;
-  return o;
-}
-
-// 0.5 s fragments, quick reconnects (20 ms backing off to 200 ms), a content store large
-// enough that no outage here drops anything.
-producer::StreamOptions CameraOptions() {
-  producer::StreamOptions so;
-  so.fragment_duration_ms = 500;
-  so.retry_min_ms = 20;
-  so.retry_max_ms = 200;
-  so.storage_bytes = 64u << 20;
-  return so;
-}
-
 TEST(ServerKillTest, EveryAcknowledgedFragmentSurvivesKill9AndProducersResumeWithoutGaps) {
   const uint64_t trials = EnvOr("STREAMARC_KILL_TRIALS", 50);
   ASSERT_GT(trials, 0u) << "STREAMARC_KILL_TRIALS must be a positive number";
@@ -80,7 +61,8 @@ TEST(ServerKillTest, EveryAcknowledgedFragmentSurvivesKill9AndProducersResumeWit
   std::vector<std::unique_ptr<FaultProducer>> cams;
   for (int i = 0; i < 3; ++i) {
     cams.push_back(std::make_unique<FaultProducer>(*source, "cam-kill-" + std::to_string(i)));
-    Status s = cams.back()->Start(ClientFor(port), CameraOptions());
+    Status s =
+        cams.back()->Start(ClientFor("http://127.0.0.1:" + std::to_string(port)), CameraOptions());
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
   // Every camera acknowledged once more than `before`: the server is up and all resumed.
