@@ -233,6 +233,8 @@ TEST_F(ProducerSdkTest, SecondProducerWaitsForTheFirst) {
 
 // A non-retriable ERROR ack (4002: the server takes fragments of at most 1.5 s, ours last
 // 3 s) drops that fragment, reports it, and the stream goes on: no endless resend, no hang.
+// Key frames come every 3 s: the ack may come while its fragment is still open (the producer
+// then drops frames up to the next key frame), and the counts must not depend on that race.
 TEST_F(ProducerSdkTest, NonRetriableErrorAckDropsTheFragment) {
   const int port = server_.port();
   server_.Stop();
@@ -240,7 +242,9 @@ TEST_F(ProducerSdkTest, NonRetriableErrorAckDropsTheFragment) {
                   .Start(data_.path(),
                          {"--port", std::to_string(port), "--max-fragment-duration-ms", "1500"})
                   .ok());
-  auto frames = MakeAnnexBFrames(work_.path(), {});
+  MediaSpec spec;
+  spec.gop = 90;
+  auto frames = MakeAnnexBFrames(work_.path(), spec);
   ASSERT_TRUE(frames.ok()) << frames.status().ToString();
   auto client = Client::Create(Options(server_));
   ASSERT_TRUE(client.ok());
