@@ -1,10 +1,12 @@
 // PutMedia load: one process, N connections, each pushing a real 1080p30 4 Mbit/s H.264
 // stream in real time into a real streamarcd (started here, data on the real disk).
 // Measures server CPU per stream, PERSISTED latency after each fragment's last byte, and
-// whether the server keeps up.
+// whether the server keeps up. With --flood N, N hostile connections (idle, slow heads, slow
+// bodies) are opened half-way and kept up: how many the server holds, and the ack latency
+// and /health before and during.
 //
 // Usage: putmedia_load [--streamarcd PATH] [--streams 10,100,300] [--seconds 20]
-//                      [--data-dir DIR] [--input FILE]
+//                      [--data-dir DIR] [--input FILE] [--flood N]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -12,13 +14,17 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -229,22 +235,193 @@ struct Conn {
   size_t persisted = 0, errors = 0;
 };
 
+// ---- A flood of hostile connections ----
+
+// Idle connections, heads sent one byte per 5 s, and buffered bodies trickled one byte per
+// 5 s (a third each), the slowloris and slow-POST attacks, from 127.0.0.2 and up since the
+// server caps connections per address. A connection the server closes is opened again, as an
+// attacker would.
+class Flood {
+ public:
+  struct Result {
+    size_t opened = 0, closed_by_server = 0, connect_failed = 0;
+    size_t held_max = 0, held_end = 0;  // the server's sockets beyond those before the flood
+    std::vector<double> health_ms;
+    size_t health_failed = 0;
+  };
+
+  Flood(int port, pid_t server, size_t n, size_t per_address)
+      : port_(port), server_(server), n_(n), per_address_(per_address) {}
+
+  // epoll, so that the flood's own cost does not grow with its size and take the machine
+  // from the server.
+  void Run(const std::atomic<bool>& stop) {
+    const size_t base = ServerSockets();
+    const auto t0 = SteadyClock::now();
+    double next_health = 0, next_sample = 0;
+    std::vector<Conn> conns(n_);
+    std::deque<size_t> closed;
+    for (size_t i = 0; i < n_; ++i) closed.push_back(i);
+    std::deque<Due> due;  // FIFO: every connection is due again 5 s after its last byte
+    const int ep = epoll_create1(0);
+    std::vector<epoll_event> events(1024);
+    while (!stop.load()) {
+      double now = Since(t0);
+      for (int k = 0; k < 200 && !closed.empty(); ++k) {  // ~4,000 a second at most
+        size_t i = closed.front();
+        closed.pop_front();
+        if (!Open(i, conns[i], ep)) {
+          closed.push_back(i);
+          break;
+        }
+        if (conns[i].kind != 0) due.push_back({now + 0.2, i, conns[i].gen});
+      }
+      const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 50);
+      for (int k = 0; k < n; ++k) {
+        const size_t i = events[static_cast<size_t>(k)].data.u64;
+        Conn& c = conns[i];
+        char b[512];
+        ssize_t r = read(c.fd, b, sizeof b);
+        if (r == 0 || (r < 0 && errno != EAGAIN)) {
+          ++res_.closed_by_server;
+          close(c.fd);  // also leaves the epoll set
+          c.fd = -1;
+          ++c.gen;
+          closed.push_back(i);
+        }
+      }
+      now = Since(t0);
+      while (!due.empty() && due.front().at <= now) {
+        Due d = due.front();
+        due.pop_front();
+        Conn& c = conns[d.conn];
+        if (c.fd < 0 || c.gen != d.gen) continue;
+        const char one = c.kind == 1 ? kSlowHead[c.sent % kSlowHead.size()] : 'x';
+        if (write(c.fd, &one, 1) == 1) ++c.sent;
+        due.push_back({now + 5, d.conn, c.gen});
+      }
+      if (now >= next_sample) {
+        size_t held = ServerSockets();
+        held = held > base ? held - base : 0;
+        res_.held_max = std::max(res_.held_max, held);
+        res_.held_end = held;
+        next_sample = now + 1;
+      }
+      if (now >= next_health) {
+        Health();
+        next_health = now + 0.5;
+      }
+    }
+    for (Conn& c : conns) {
+      if (c.fd >= 0) close(c.fd);
+    }
+    close(ep);
+  }
+
+  const Result& result() const { return res_; }
+
+ private:
+  struct Conn {
+    int fd = -1;
+    int kind = 0;  // 0 idle, 1 slow head, 2 slow body
+    size_t sent = 0;
+    uint64_t gen = 0;  // which opening of this slot
+  };
+  struct Due {
+    double at;
+    size_t conn;
+    uint64_t gen;
+  };
+  inline static const std::string kSlowHead =
+      "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+  inline static const std::string kSlowBodyHead =
+      "POST /describeStream HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n";
+
+  bool Open(size_t i, Conn& c, int ep) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl(0x7f000002u + static_cast<uint32_t>(i / per_address_));
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(port_));
+    to.sin_addr.s_addr = htonl(0x7f000001u);
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+        (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0 && errno != EINPROGRESS)) {
+      if (fd >= 0) close(fd);
+      ++res_.connect_failed;
+      return false;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = i;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    c.fd = fd;
+    c.kind = static_cast<int>(i % 3);
+    c.sent = 0;
+    ++res_.opened;
+    if (c.kind == 2) {
+      // The head goes at once (it fits the socket buffer); then the body trickles.
+      pollfd p{fd, POLLOUT, 0};
+      if (poll(&p, 1, 200) == 1) (void)!write(fd, kSlowBodyHead.data(), kSlowBodyHead.size());
+    }
+    return true;
+  }
+
+  // /health from 127.0.0.1 (not a flood address), timed; 5 s without an answer fails.
+  void Health() {
+    const auto t = SteadyClock::now();
+    int fd = Connect(port_);
+    if (fd < 0) {
+      ++res_.health_failed;
+      return;
+    }
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const std::string req = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    (void)!write(fd, req.data(), req.size());
+    char b[256];
+    ssize_t r = read(fd, b, sizeof b);
+    close(fd);
+    if (r > 12 && std::string(b, 12) == "HTTP/1.1 200") {
+      res_.health_ms.push_back(Since(t) * 1000);
+    } else {
+      ++res_.health_failed;
+    }
+  }
+
+  size_t ServerSockets() const {
+    size_t n = 0;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(
+             "/proc/" + std::to_string(server_) + "/fd",
+             std::filesystem::directory_options::skip_permission_denied, ec)) {
+      std::error_code ec2;
+      if (std::filesystem::read_symlink(e.path(), ec2).string().rfind("socket:", 0) == 0) ++n;
+    }
+    return n;
+  }
+
+  int port_;
+  pid_t server_;
+  size_t n_, per_address_;
+  Result res_;
+};
+
 struct RunResult {
   int streams = 0;
   double mbps = 0, cpu_core = 0, cpu_per_stream = 0;
   double p50 = 0, p99 = 0, max = 0;
   size_t fragments = 0, persisted = 0, errors = 0;
   double worst_lag_s = 0;  // how late the sender ran behind real time
+  // With a flood: the acks before it began and during it, and what it did.
+  double p99_before = 0, p99_during = 0, p50_before = 0, p50_during = 0;
+  size_t acks_before = 0, acks_during = 0;
+  Flood::Result flood;
 };
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
-
 RunResult RunOnce(const std::string& bin, const std::string& data_root, const Stream& stream, int n,
-                  double seconds) {
+                  double seconds, size_t flood_n) {
   RunResult res;
   res.streams = n;
   std::string data = data_root + "/run-" + std::to_string(n);
@@ -278,8 +455,13 @@ RunResult RunOnce(const std::string& bin, const std::string& data_root, const St
     c.start_s = gop_s * i / n;  // cameras are not in step: spread GOP ends over 2 s
   }
 
-  std::vector<double> latencies;
+  std::vector<double> latencies, before, during;
   const auto t0 = SteadyClock::now();
+  // The flood starts half-way and lasts to the end.
+  const double flood_at = flood_n > 0 ? seconds / 2 : 1e18;
+  std::atomic<bool> flood_stop{false};
+  Flood flood(server.port, server.pid, flood_n, 900);
+  std::thread flood_thread;
   double cpu0 = -1, cpu_t0 = 0;
   const double warmup_s = 3;
   const double end_s = seconds + gop_s;
@@ -287,6 +469,9 @@ RunResult RunOnce(const std::string& bin, const std::string& data_root, const St
   std::vector<pollfd> pfds(conns.size());
   while (true) {
     double now = Since(t0);
+    if (!flood_thread.joinable() && now >= flood_at) {
+      flood_thread = std::thread([&] { flood.Run(flood_stop); });
+    }
     if (cpu0 < 0 && now >= warmup_s) {
       cpu0 = bench::CpuSeconds(server.pid);
       cpu_t0 = now;
@@ -353,7 +538,9 @@ RunResult RunOnce(const std::string& bin, const std::string& data_root, const St
           int64_t tc = std::stoll(line.substr(at + 19));
           auto it = c.last_byte_at.find(tc);
           if (it != c.last_byte_at.end() && Since(t0) >= warmup_s) {
-            latencies.push_back((now - it->second) * 1000);
+            const double ms = (now - it->second) * 1000;
+            latencies.push_back(ms);
+            (it->second >= flood_at ? during : before).push_back(ms);
           }
           ++c.persisted;
         } else if (line.find("\"ERROR\"") != std::string::npos) {
@@ -366,6 +553,11 @@ RunResult RunOnce(const std::string& bin, const std::string& data_root, const St
   }
   double cpu1 = bench::CpuSeconds(server.pid);
   double window = Since(t0) - cpu_t0;
+  if (flood_thread.joinable()) {
+    flood_stop = true;
+    flood_thread.join();
+    res.flood = flood.result();
+  }
   for (Conn& c : conns) {
     res.persisted += c.persisted;
     res.errors += c.errors;
@@ -378,9 +570,15 @@ RunResult RunOnce(const std::string& bin, const std::string& data_root, const St
   res.mbps = bytes_sent * 8 / 1e6 / Since(t0);
   res.cpu_core = (cpu1 - cpu0) / window * 100;
   res.cpu_per_stream = res.cpu_core / n;
-  res.p50 = Percentile(latencies, 0.50);
-  res.p99 = Percentile(latencies, 0.99);
-  res.max = Percentile(latencies, 1.0);
+  res.p50 = bench::Percentile(latencies, 0.50);
+  res.p99 = bench::Percentile(latencies, 0.99);
+  res.max = bench::Percentile(latencies, 1.0);
+  res.p50_before = bench::Percentile(before, 0.50);
+  res.p99_before = bench::Percentile(before, 0.99);
+  res.p50_during = bench::Percentile(during, 0.50);
+  res.p99_during = bench::Percentile(during, 0.99);
+  res.acks_before = before.size();
+  res.acks_during = during.size();
   std::filesystem::remove_all(data);
   return res;
 }
@@ -392,6 +590,7 @@ int main(int argc, char** argv) {
   std::string data = "bench-data/putmedia";
   std::vector<int> counts = {10, 100, 300};
   double seconds = 20;
+  size_t flood = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--streamarcd")
@@ -402,6 +601,8 @@ int main(int argc, char** argv) {
       data = v;
     else if (k == "--seconds")
       seconds = std::stod(v);
+    else if (k == "--flood")
+      flood = std::stoul(v);
     else if (k == "--streams") {
       counts.clear();
       std::stringstream ss(v);
@@ -410,6 +611,12 @@ int main(int argc, char** argv) {
     }
   }
   signal(SIGPIPE, SIG_IGN);
+  // The flood's sockets and the server's (which inherits the limit) need room.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   if (!streamarc::bench::EnsureH264Input(input)) return 1;
   std::filesystem::create_directories(data);
   int64_t base_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -429,12 +636,26 @@ int main(int argc, char** argv) {
               "server CPU%", "CPU%/stream", "vs nginx", "ack p50", "ack p99", "ack max", "errors",
               "late by");
   for (int n : counts) {
-    RunResult r = RunOnce(bin, data, stream, n, seconds);
+    RunResult r = RunOnce(bin, data, stream, n, seconds, flood);
     std::printf(
         "%8d %10.0f %12.1f %14.3f %9.2fx %8.1fms %8.1fms %8.1fms %8zu %8.2fs   "
         "(%zu/%zu fragments persisted)\n",
         r.streams, r.mbps, r.cpu_core, r.cpu_per_stream, r.cpu_per_stream / 0.425, r.p50, r.p99,
         r.max, r.errors, r.worst_lag_s, r.persisted, r.fragments);
+    if (flood > 0) {
+      const Flood::Result& f = r.flood;
+      std::printf(
+          "  flood of %zu: %zu connections opened (%zu closed by the server and reopened, %zu "
+          "connects failed); the server held up to %zu, %zu at the end\n"
+          "  acks before: p50 %.1f ms, p99 %.1f ms (%zu); during: p50 %.1f ms, p99 %.1f ms "
+          "(%zu); ratio during/before at p99 %.2fx\n"
+          "  /health during: p50 %.1f ms, p99 %.1f ms, %zu answered, %zu failed\n",
+          flood, f.opened, f.closed_by_server, f.connect_failed, f.held_max, f.held_end,
+          r.p50_before, r.p99_before, r.acks_before, r.p50_during, r.p99_during, r.acks_during,
+          r.p99_before > 0 ? r.p99_during / r.p99_before : 0.0,
+          bench::Percentile(f.health_ms, 0.5), bench::Percentile(f.health_ms, 0.99),
+          f.health_ms.size(), f.health_failed);
+    }
     std::fflush(stdout);
   }
   return 0;

@@ -2,7 +2,8 @@
 # Runs every libFuzzer target built by scripts/build.sh --fuzz.
 #   scripts/fuzz.sh --smoke        each target for FUZZ_SMOKE_SECONDS (default 20) s, one per
 #                                  core at a time
-#   scripts/fuzz.sh --long [SECS]  each target for SECS (default 3600) s, 2 jobs
+#   scripts/fuzz.sh --long [SECS]  each target for SECS (default 3600) s, one per core at a
+#                                  time
 # Corpora grow in build-fuzz/corpus/<target>/ and are kept between runs; crashes are
 # written to build-fuzz/crashes/.
 set -euo pipefail
@@ -10,8 +11,8 @@ cd "$(dirname "$0")/.."
 
 mode=${1:---smoke}
 case "$mode" in
-  --smoke) seconds=${FUZZ_SMOKE_SECONDS:-20}; jobs=1 ;;
-  --long) seconds=${2:-3600}; jobs=2 ;;
+  --smoke) seconds=${FUZZ_SMOKE_SECONDS:-20} ;;
+  --long) seconds=${2:-3600} ;;
   *) echo "usage: $0 [--smoke|--long [SECONDS]]" >&2; exit 2 ;;
 esac
 
@@ -60,24 +61,24 @@ run_target() {
     if [ -d "fuzz/seeds/$name" ]; then cp "fuzz/seeds/$name"/* "$corpus"/; fi
     case "$name" in mkv_reader_fuzzer|fragmenter_fuzzer|remux_fuzzer) seed_mkv "$corpus" ;; esac
   fi
-  local parallel=()
-  [ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
-  # Run inside build-fuzz: libFuzzer's parallel jobs write fuzz-N.log to the working dir.
+  # Run inside build-fuzz, where crashes/ is.
   if ! (cd build-fuzz && "../$bin" "../$corpus" -max_total_time="$seconds" -max_len=16384 \
-       -rss_limit_mb=1024 -timeout=10 "${parallel[@]}" -print_final_stats=1 \
+       -rss_limit_mb=1024 -timeout=10 -print_final_stats=1 \
        -artifact_prefix=crashes/"$name"- > "$name.log" 2>&1); then
     echo "fuzz: $name FAILED, see build-fuzz/$name.log and build-fuzz/crashes/" >&2
     tail -40 "build-fuzz/$name.log" >&2
     return 1
   fi
+  # Coverage when the corpus was loaded, then at the end: what this run added.
   echo "fuzz: $name: $(grep -E 'stat::number_of_executed_units' "build-fuzz/$name.log" | tail -1)," \
-       "$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "build-fuzz/$name.log" | tail -1)"
+       "inited $(grep -E 'INITED' "build-fuzz/$name.log" | grep -oE 'cov: [0-9]+ ft: [0-9]+' | head -1)," \
+       "end $(grep -oE 'cov: [0-9]+ ft: [0-9]+' "build-fuzz/$name.log" | tail -1)," \
+       "corpus $(find "$corpus" -type f | wc -l) files"
 }
 
-# The smoke run keeps every core busy with one target each (each is single-threaded); the long
-# run gives each target all the cores in turn.
-at_once=1
-[ "$mode" = --smoke ] && at_once=$(nproc)
+# Every core busy with one target each (each is single-threaded). libFuzzer's own -jobs mode
+# would scatter each worker's figures over fuzz-N.log files that the next target overwrites.
+at_once=$(nproc)
 echo "fuzz: every target for ${seconds}s, $at_once at a time"
 status=0
 running=0
