@@ -332,8 +332,7 @@ class Flood {
     size_t conn;
     uint64_t gen;
   };
-  inline static const std::string kSlowHead =
-      "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+  inline static const std::string kSlowHead = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
   inline static const std::string kSlowBodyHead =
       "POST /describeStream HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n";
 
@@ -652,9 +651,8 @@ int main(int argc, char** argv) {
           "  /health during: p50 %.1f ms, p99 %.1f ms, %zu answered, %zu failed\n",
           flood, f.opened, f.closed_by_server, f.connect_failed, f.held_max, f.held_end,
           r.p50_before, r.p99_before, r.acks_before, r.p50_during, r.p99_during, r.acks_during,
-          r.p99_before > 0 ? r.p99_during / r.p99_before : 0.0,
-          bench::Percentile(f.health_ms, 0.5), bench::Percentile(f.health_ms, 0.99),
-          f.health_ms.size(), f.health_failed);
+          r.p99_before > 0 ? r.p99_during / r.p99_before : 0.0, bench::Percentile(f.health_ms, 0.5),
+          bench::Percentile(f.health_ms, 0.99), f.health_ms.size(), f.health_failed);
     }
     std::fflush(stdout);
   }
