@@ -112,6 +112,10 @@ struct StreamStats {
   // Fragments whose PERSISTED was lost with a connection, found in the archive through
   // ListFragments after reconnecting and so not resent (counted in fragments_persisted too).
   uint64_t fragments_confirmed = 0;
+  // Fragments whose PERSISTED was lost with a connection and which were resent without that
+  // check, because ListFragments refused it for good (a key that may write but not read):
+  // each may now be in the archive twice. Counted in fragments_resent too.
+  uint64_t fragments_unverified = 0;
   uint64_t error_acks = 0;
   uint64_t bytes_sent = 0;
   uint64_t reconnects = 0;
@@ -133,6 +137,11 @@ class StreamCallbacks {
   virtual void OnConnectionState(ConnectionState, const Status& /*why*/) {}
   // A non-retriable failure (stream deleted, bad credentials, a non-retriable ERROR ack).
   virtual void OnStreamError(const Status&) {}
+  // The stream could not check which fragments of a lost connection the archive already had
+  // (ListFragments refused for good, `why`: typically a key without the read action), so it
+  // resends them and the archive may hold some twice. Once per stream, at the first refusal;
+  // the stream goes on (StreamStats::fragments_unverified counts those fragments).
+  virtual void OnUnverifiedResend(const Status& /*why*/) {}
 };
 
 // Thread-safe: PutFrame from one producing thread; stats() and Stop() from any.
