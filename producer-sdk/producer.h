@@ -151,9 +151,12 @@ class StreamCallbacks {
 // first fragment not yet PERSISTED, each connection starting with a fresh MKV header. A
 // fragment whose PERSISTED may have been lost with the connection (all its bytes went out)
 // is looked up with ListFragments (by producer timestamp) first and not resent when the
-// archive has it. So the archive gets every fragment the policy did not drop, once; the
-// limit: if ListFragments cannot answer, such a fragment is resent (at least once, counted
-// in StreamStats::fragments_resent). Fragments a non-retriable ERROR ack refuses are
+// archive has it; while ListFragments cannot answer (unreachable, 5xx, throttled) nothing is
+// resent and it is asked again after a back-off. So the archive gets every fragment the
+// policy did not drop, once; the limit: if ListFragments refuses for good (a key without the
+// read action), such fragments are resent (at least once: counted in
+// StreamStats::fragments_unverified, reported once by OnUnverifiedResend), and the archive
+// may hold them twice. Fragments a non-retriable ERROR ack refuses are
 // dropped and reported (OnDroppedFragment, OnStreamError); a deleted stream, refused
 // credentials or a malformed request fail the stream (OnStreamError; PutFrame and Stop
 // return the Status).

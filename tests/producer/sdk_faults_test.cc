@@ -104,12 +104,11 @@ TEST_F(ProducerSdkTest, ServerKilledAndRestartedKeepsEveryFrameOnce) {
 // doubt": the SDK must ask ListFragments before resending them.
 class LostAcksTest : public ProducerSdkTest {
  protected:
-  static constexpr size_t kFirstFrames = 100;  // fragments 0-2 complete, 3 open (1 s GOPs)
+  static constexpr size_t kFirstFrames = 100;   // fragments 0-2 complete, 3 open (1 s GOPs)
   static constexpr size_t kEpisodeFrames = 90;  // three more complete, the next open
 
   // The server behind the proxy, started with `server_args`; the SDK signs with `key`.
-  void SetUpProxy(const std::vector<std::string>& server_args = {},
-                  const Credentials& key = {}) {
+  void SetUpProxy(const std::vector<std::string>& server_args = {}, const Credentials& key = {}) {
     ASSERT_NO_FATAL_FAILURE(RestartBehindProxy(proxy_, options_, server_args));
     if (!key.access_key.empty()) options_.credentials = key;
   }
@@ -128,10 +127,11 @@ class LostAcksTest : public ProducerSdkTest {
     return j.is_object() && j["Fragments"].is_array() ? j["Fragments"].size() : 0;
   }
 
-  // Streams `frames` as `name` with `episodes` lost-ACK episodes; `before_cut` runs in each,
+  // Streams frames_ as `name` with `episodes` lost-ACK episodes; `before_cut` runs in each,
   // just before the cut. Returns Stop's status; the stats are then in `stream_`.
-  Status Run(const std::string& name, const std::vector<InputFrame>& frames, int episodes,
-             const std::function<void()>& before_cut = [] {}) {
+  Status Run(
+      const std::string& name, int episodes, const std::function<void()>& before_cut = [] {}) {
+    const std::vector<InputFrame>& frames = frames_;
     auto client = Client::Create(options_);
     EXPECT_TRUE(client.ok()) << client.status().ToString();
     if (!client.ok()) return client.status();
@@ -145,7 +145,7 @@ class LostAcksTest : public ProducerSdkTest {
     EXPECT_EQ(WaitPersisted(*stream_, 3), 3u);
     size_t sent = kFirstFrames;
     for (int e = 0; e < episodes; ++e) {
-      const size_t acked = 3 * (e + 1);  // acknowledged (or found) before the episode
+      const size_t acked = 3 * (e + 1);          // acknowledged (or found) before the episode
       const size_t stored = Archived(name) + 3;  // (resent fragments count twice)
       proxy_->set_drop_replies(true);
       EXPECT_TRUE(PutFrames(*stream_, frames, sent, sent + kEpisodeFrames));
@@ -170,42 +170,51 @@ class LostAcksTest : public ProducerSdkTest {
     return stream_->Stop(30'000);
   }
 
-  // A stream made with the admin key (a key that may only write cannot create one).
-  void CreateStream(const std::string& name) {
+  // The input (`seconds` of 30 fps, 1 s GOPs) in frames_, and the stream `name`, made with
+  // sign_'s key (a key that may only write cannot create one). After SetUpProxy.
+  void Prepare(const std::string& name, int seconds) {
+    MediaSpec spec;
+    spec.seconds = seconds;
+    auto frames = MakeAnnexBFrames(work_.path(), spec);
+    ASSERT_TRUE(frames.ok()) << frames.status().ToString();
+    frames_ = std::move(*frames);
     auto r = PostJson(server_.url(), "/createStream",
-                      R"({"StreamName":")" + name + R"(","DataRetentionInHours":2})", sign_,
-                      1'000, 10'000, streamarc::SystemClock().NowMicros());
+                      R"({"StreamName":")" + name + R"(","DataRetentionInHours":2})", sign_, 1'000,
+                      10'000, streamarc::SystemClock().NowMicros());
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_EQ(r->status, 200) << r->body;
+  }
+
+  // After the run: 8 fragments found or acknowledged, none resent unverified; the server
+  // stopped, its archive holds every frame of `name` once, in 8 fragments.
+  void ExpectEveryFrameOnce(const std::string& name) {
+    StreamStats st = stream_->stats();
+    EXPECT_EQ(st.fragments_confirmed, 3u);
+    EXPECT_EQ(st.fragments_unverified, 0u);
+    EXPECT_EQ(st.fragments_persisted, 8u);
+    server_.Stop();
+    StoredArchive got = ReadArchiveFrames(data_.path(), name);
+    EXPECT_EQ(got.fragments.size(), 8u);
+    ExpectSameVideo(frames_, got);
+    EXPECT_EQ(ExpectNoDuplicates(frames_, got), 0u);
   }
 
   std::unique_ptr<TcpProxy> proxy_;
   ClientOptions options_;
   SignContext sign_{"us-west-2", {"AKIDEXAMPLE", "x", ""}, "test"};
   Recorder rec_;
+  std::vector<InputFrame> frames_;
   std::unique_ptr<Stream> stream_;
 };
 
 // The SDK does not resend what the archive already has: it asks ListFragments, skips those
 // fragments, and the archive holds every frame once.
 TEST_F(LostAcksTest, LostAcksAreCheckedNotResent) {
-  MediaSpec spec;
-  spec.seconds = 8;
-  auto frames = MakeAnnexBFrames(work_.path(), spec);
-  ASSERT_TRUE(frames.ok()) << frames.status().ToString();
   ASSERT_NO_FATAL_FAILURE(SetUpProxy());
-  ASSERT_NO_FATAL_FAILURE(CreateStream("cam-lost-acks"));
-  Status stop = Run("cam-lost-acks", *frames, 1);
+  ASSERT_NO_FATAL_FAILURE(Prepare("cam-lost-acks", 8));
+  Status stop = Run("cam-lost-acks", 1);
   EXPECT_TRUE(stop.ok()) << stop.ToString();
-  StreamStats st = stream_->stats();
-  EXPECT_EQ(st.fragments_confirmed, 3u);
-  EXPECT_EQ(st.fragments_unverified, 0u);
-  EXPECT_EQ(st.fragments_persisted, 8u);
-  server_.Stop();
-  StoredArchive got = ReadArchiveFrames(data_.path(), "cam-lost-acks");
-  EXPECT_EQ(got.fragments.size(), 8u);
-  ExpectSameVideo(*frames, got);
-  EXPECT_EQ(ExpectNoDuplicates(*frames, got), 0u);
+  ExpectEveryFrameOnce("cam-lost-acks");
 }
 
 // ListFragments answers that say "not now" (a busy server, a failing or throttling front):
@@ -219,31 +228,19 @@ class ListFragmentsNotNowTest : public LostAcksTest,
                                 public ::testing::WithParamInterface<NotNow> {};
 
 TEST_P(ListFragmentsNotNowTest, IsAskedAgainAndNothingIsDoubled) {
-  MediaSpec spec;
-  spec.seconds = 8;
-  auto frames = MakeAnnexBFrames(work_.path(), spec);
-  ASSERT_TRUE(frames.ok()) << frames.status().ToString();
   ASSERT_NO_FATAL_FAILURE(SetUpProxy());
-  ASSERT_NO_FATAL_FAILURE(CreateStream("cam-not-now"));
-  Status stop = Run("cam-not-now", *frames, 1, [&] {
+  ASSERT_NO_FATAL_FAILURE(Prepare("cam-not-now", 8));
+  Status stop = Run("cam-not-now", 1, [&] {
     proxy_->AnswerListFragments(GetParam().status, GetParam().error_type, 3);
   });
   EXPECT_TRUE(stop.ok()) << stop.ToString();
   EXPECT_EQ(proxy_->list_fragments_answered(), 3);
-  StreamStats st = stream_->stats();
-  EXPECT_EQ(st.fragments_confirmed, 3u);
-  EXPECT_EQ(st.fragments_unverified, 0u);
-  EXPECT_EQ(st.fragments_persisted, 8u);
   {
     std::lock_guard<std::mutex> l(rec_.mu);
     EXPECT_TRUE(rec_.unverified.empty());
     EXPECT_TRUE(rec_.errors.empty());
   }
-  server_.Stop();
-  StoredArchive got = ReadArchiveFrames(data_.path(), "cam-not-now");
-  EXPECT_EQ(got.fragments.size(), 8u);
-  ExpectSameVideo(*frames, got);
-  EXPECT_EQ(ExpectNoDuplicates(*frames, got), 0u);
+  ExpectEveryFrameOnce("cam-not-now");
 }
 
 INSTANTIATE_TEST_SUITE_P(Answers, ListFragmentsNotNowTest,
@@ -268,15 +265,11 @@ TEST_F(LostAcksTest, WriteOnlyKeyResendsAndSaysSoOnce) {
       streamarc::testing::AccessKeysConfig(
           {{{"AKIDADMIN", "admin-secret-0123456789"}, {}, {}},
            {{"AKIDCAMERA", "camera-secret-0123456789"}, {"cam-*"}, {"write"}}}));
-  MediaSpec spec;
-  spec.seconds = 11;
-  auto frames = MakeAnnexBFrames(work_.path(), spec);
-  ASSERT_TRUE(frames.ok()) << frames.status().ToString();
   ASSERT_NO_FATAL_FAILURE(SetUpProxy({"--config", config.File("keys.json")},
                                      {"AKIDCAMERA", "camera-secret-0123456789", ""}));
   sign_.credentials = {"AKIDADMIN", "admin-secret-0123456789", ""};
-  ASSERT_NO_FATAL_FAILURE(CreateStream("cam-write-only"));
-  Status stop = Run("cam-write-only", *frames, 2);
+  ASSERT_NO_FATAL_FAILURE(Prepare("cam-write-only", 11));
+  Status stop = Run("cam-write-only", 2);
   EXPECT_TRUE(stop.ok()) << stop.ToString();
   StreamStats st = stream_->stats();
   EXPECT_EQ(st.fragments_confirmed, 0u);
@@ -289,6 +282,14 @@ TEST_F(LostAcksTest, WriteOnlyKeyResendsAndSaysSoOnce) {
         << rec_.unverified[0].ToString();
     EXPECT_TRUE(rec_.errors.empty());
   }
+  // Asked once: the second loss resent without asking (curl signs the GET as the admin).
+  auto metrics =
+      RunCommand({"curl", "-sS", "--aws-sigv4", "aws:amz:us-west-2:kinesisvideo", "--user",
+                  "AKIDADMIN:admin-secret-0123456789", server_.url() + "/metrics"});
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->out.find("streamarc_errors_total{code=\"AccessDeniedException\"} 1\n"),
+            std::string::npos)
+      << metrics->out;
   server_.Stop();
   StoredArchive got = ReadArchiveFrames(data_.path(), "cam-write-only");
   // 11 fragments of input, and the six in doubt once more.
@@ -297,7 +298,7 @@ TEST_F(LostAcksTest, WriteOnlyKeyResendsAndSaysSoOnce) {
   for (const auto& f : got.frames) {
     if (f.track == 1) ++copies[f.timecode];
   }
-  EXPECT_EQ(copies.size(), frames->size());  // every frame is there
+  EXPECT_EQ(copies.size(), frames_.size());  // every frame is there
   size_t doubled = 0;
   for (const auto& [tc, n] : copies) {
     EXPECT_LE(n, 2) << "frame at " << tc;

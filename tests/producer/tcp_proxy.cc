@@ -64,8 +64,7 @@ size_t ContentLength(const std::string& head) {
   for (char& c : lower) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
   constexpr std::string_view kField = "\r\ncontent-length:";
   const size_t at = lower.find(kField);
-  return at == std::string::npos ? 0
-                                 : std::strtoul(head.c_str() + at + kField.size(), nullptr, 10);
+  return at == std::string::npos ? 0 : std::strtoul(head.c_str() + at + kField.size(), nullptr, 10);
 }
 
 void WriteAll(int fd, std::string_view bytes) {
@@ -121,15 +120,14 @@ bool TcpProxy::MaybeAnswer(int client, std::string& head) {
   const size_t want = end + 4 + ContentLength(head);
   while (head.size() < want && ReadMore(client, head)) {
   }
-  const std::string body =
-      error_type.empty() ? "<html><body><h1>" + ReasonPhrase(status) + "</h1></body></html>"
-                         : R"({"message":"answered by the test proxy"})";
+  const std::string body = error_type.empty()
+                               ? "<html><body><h1>" + ReasonPhrase(status) + "</h1></body></html>"
+                               : R"({"message":"answered by the test proxy"})";
   std::string reply = "HTTP/1.1 " + std::to_string(status) + " " + ReasonPhrase(status) + "\r\n";
   if (!error_type.empty()) reply += "x-amzn-ErrorType: " + error_type + "\r\n";
-  reply += std::string("Content-Type: ") +
-           (error_type.empty() ? "text/html" : "application/json") +
-           "\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\nConnection: close\r\n\r\n" + body;
+  reply += std::string("Content-Type: ") + (error_type.empty() ? "text/html" : "application/json") +
+           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+           body;
   WriteAll(client, reply);
   ++answered_;
   return true;
