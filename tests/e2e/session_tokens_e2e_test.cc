@@ -93,6 +93,7 @@ class SessionTokensE2eTest : public ::testing::Test {
   // The config file with `keys`, each allowed to read only.
   void WriteConfig(const std::vector<AwsKey>& keys) {
     std::vector<AccessKeyGrant> grants;
+    grants.reserve(keys.size());
     for (const AwsKey& k : keys) grants.push_back({k, {}, {"read"}});
     WriteFileOrDie(config_, AccessKeysConfig(grants));
   }
