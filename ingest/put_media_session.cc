@@ -12,6 +12,7 @@
 #include "common/mutex.h"
 #include "ingest/chunked.h"
 #include "ingest/ingest.h"
+#include "ingest/part_feed.h"
 #include "metrics/metrics.h"
 
 namespace streamarc::ingest {
@@ -111,6 +112,7 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
       : keep_(std::move(svc)),
         svc_(*keep_),
         t_(std::move(transport)),
+        parts_(svc_.hub_.parts()),
         last_byte_us_(svc_.clock_.MonotonicMicros()) {
     svc_.active_.fetch_add(1);
   }
@@ -201,33 +203,13 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
   // ---- FragmentSink ----
   Status OnFragmentStart(const fragmenter::FragmentHead& head) override {
     Ack(AckEvent::Buffering(head.fragment_timecode, ""));
-    // The live edge (LL-HLS) sees the fragment as it arrives, only while someone follows it.
-    parts_on_ = info_.retention_hours > 0 && svc_.hub_.parts().HasListeners(stream_name_);
-    if (parts_on_) {
-      playback::PartEvent e;
-      e.type = playback::PartEvent::Type::kFragmentStart;
-      e.stream_name = stream_name_;
-      e.header = PartHeader(head.section);
-      e.producer_timestamp_us = head.producer_timestamp_ms * 1000;
-      e.server_timestamp_us = head.server_timestamp_us;
-      e.timecode_scale_ns = static_cast<int64_t>(head.section->info.timecode_scale_ns);
-      svc_.hub_.parts().Publish(e);
-    }
+    parts_.FragmentStart(stream_name_, head, info_.retention_hours > 0);
     return Status::Ok();
   }
 
   void OnFrameWritten(const fragmenter::FragmentHead&, const fragmenter::WrittenFrame& f) override {
     last_frame_us_ = last_byte_us_;  // the bytes that carried this frame arrived then
-    if (!parts_on_) return;
-    playback::PartEvent e;
-    e.type = playback::PartEvent::Type::kFrame;
-    e.stream_name = stream_name_;
-    e.track = f.track;
-    e.timecode = f.timecode;
-    e.key = f.key;
-    e.cut_track = f.cut_track;
-    e.data = f.data;
-    svc_.hub_.parts().Publish(e);
+    parts_.Frame(stream_name_, f);
   }
 
   Status OnFragment(std::shared_ptr<const fragmenter::Fragment> f) override {
@@ -249,8 +231,7 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     const int64_t tc = f->fragment_timecode;
     // Live readers share one copy of the bytes; without readers the hub gets none (a reader
     // that subscribes meanwhile reads the fragment from the archive).
-    // The live edge also hears of a fragment whose start came before its first listener.
-    const bool parts_listen = parts_on_ || svc_.hub_.parts().HasListeners(stream_name_);
+    const bool parts_listen = parts_.WantsFragment(stream_name_);
     std::shared_ptr<const std::string> shared;
     if (parts_listen || svc_.hub_.HasListeners(stream_name_)) {
       shared = std::make_shared<const std::string>(in.bytes);
@@ -278,34 +259,11 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
       // stream, else 5001, which the producer resends).
       return number.status();
     }
-    if (for_parts) {
-      // Complete and numbered: the live edge lists it as a segment before it is persisted.
-      playback::PartEvent e;
-      e.type = playback::PartEvent::Type::kFragmentEnd;
-      e.stream_name = stream_name_;
-      e.header = PartHeader(f->section);
-      e.producer_timestamp_us = f->producer_timestamp_ms * 1000;
-      e.server_timestamp_us = f->server_timestamp_us;
-      e.timecode_scale_ns = static_cast<int64_t>(f->section->info.timecode_scale_ns);
-      e.fragment_number = *number;
-      e.duration_us = f->duration_ms * 1000;
-      e.cluster = for_parts;
-      svc_.hub_.parts().Publish(e);
-    }
+    // Complete and numbered: the live edge lists it as a segment before it is persisted.
+    if (for_parts) parts_.FragmentEnd(stream_name_, *f, *number, for_parts);
     outstanding_.push_back({next_seq_++, tc, *number, last_frame_us_, std::nullopt});
     Ack(AckEvent::Received(tc, *number));
     return Status::Ok();
-  }
-
-  // The section's Matroska header for the part hub, made once per section and shared.
-  std::shared_ptr<const std::string> PartHeader(
-      const std::shared_ptr<const fragmenter::TrackSection>& section) {
-    if (part_section_ != section) {
-      part_section_ = section;
-      part_header_ =
-          std::make_shared<const std::string>(section->header.begin(), section->header.end());
-    }
-    return part_header_;
   }
 
   // ---- ChunkedHandler ----
@@ -518,10 +476,7 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
   bool acks_ = true;
   bool body_done_ = false;
   bool closed_ = false;
-  // The open fragment goes to the live edge (playback::PartHub), frame by frame.
-  bool parts_on_ = false;
-  std::shared_ptr<const fragmenter::TrackSection> part_section_;
-  std::shared_ptr<const std::string> part_header_;  // part_section_'s header, shared
+  PartFeed parts_;  // the live edge (LL-HLS)
   bool finished_ = false;
   mkv::Bytes pending_;
   std::unique_ptr<fragmenter::Fragmenter> fragmenter_;

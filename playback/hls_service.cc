@@ -1,7 +1,6 @@
 #include "playback/hls_service.h"
 
 #include <algorithm>
-#include <limits>
 #include <map>
 #include <optional>
 #include <utility>
@@ -13,6 +12,7 @@
 #include "playback/hls_cache.h"
 #include "playback/hls_content.h"
 #include "playback/hls_low_latency.h"
+#include "playback/hls_placement.h"
 #include "playback/hls_playlist.h"
 #include "playback/hls_window.h"
 #include "playback/live_edge.h"
@@ -29,8 +29,7 @@ using archive::StreamRef;
 // fragment onto that period keeps the clock from overflowing the field the way a broadcast
 // encoder's does; players know that wrap.
 constexpr int64_t kTsWrapMicros = (int64_t{1} << 33) * 1'000'000 / 90'000;
-constexpr int64_t kLiveSequenceStepMicros = 10'000;  // see LiveSequencer's floor
-constexpr size_t kMaxRememberedHeaders = 256;
+constexpr size_t kMaxLiveWindows = 256;
 // How long a LL session reuses its stream's LIVE window (the live edge covers what is newer;
 // it keeps about 8 s).
 constexpr int64_t kLiveWindowReuseMicros = 500'000;
@@ -41,31 +40,18 @@ struct Opened {
   SegmentQuery query;
 };
 
-// A fragment as a segment request finds it, and where on the session's timeline it plays.
-struct PlacedFragment {
-  FragmentInfo info;
-  int64_t start_us = 0;
-  // Set for a fragment the live edge has but the archive has not persisted yet.
-  std::shared_ptr<const std::string> cluster;
-};
-
 class HlsServiceImpl final : public HlsService,
                              public std::enable_shared_from_this<HlsServiceImpl> {
  public:
   HlsServiceImpl(HlsServiceOptions options, archive::Archive& archive, const Clock& clock,
                  Logger& log, PartHub* parts)
       : options_(std::move(options)),
+        edge_(MakeEdge(options_, clock, parts)),
         archive_(archive),
         clock_(clock),
         log_(log),
         cache_(options_.cache_entries, options_.cache_bytes),
-        windows_(archive, clock) {
-    if (parts && options_.low_latency) {
-      LiveEdgeOptions eo;
-      eo.part_target_us = options_.part_target_us;
-      edge_ = std::make_shared<LiveEdge>(*parts, clock, eo, options_.submit);
-    }
-  }
+        placer_(archive, clock, edge_.get()) {}
 
   Result<std::string, KvsError> CreateSession(SessionKind kind, std::string_view json_body,
                                               std::string_view access_key_id) override {
@@ -114,13 +100,13 @@ class HlsServiceImpl final : public HlsService,
       LiveEnd end;
       return LowLatencyPlaylist(s, q, &end);
     }
-    auto window = windows_.Select(s, q.token);
+    auto window = placer_.Select(s, q.token);
     if (!window.ok()) return KvsErrorFromStatus(window.status());
-    std::vector<PlaylistEntry> entries = Entries(s, q.token, *window);
+    std::vector<PlaylistEntry> entries = placer_.Entries(s, q.token, *window);
     MediaPlaylistOptions mo;
     mo.track = s.container == ContainerFormat::kMpegTs ? 0 : (q.track ? q.track : 1);
     mo.ended = window->ended;
-    Number(s, q.token, entries, &mo.media_sequence, &mo.discontinuity_sequence);
+    placer_.Number(s, q.token, entries, &mo.media_sequence, &mo.discontinuity_sequence);
     return Text(MediaPlaylist(s, q.token, mo, entries), "application/vnd.apple.mpegurl");
   }
 
@@ -131,9 +117,9 @@ class HlsServiceImpl final : public HlsService,
     const SegmentQuery& q = o->query;
     auto shape = Shape(s);
     if (!shape.ok()) return KvsErrorFromStatus(shape.status());
-    auto window = windows_.Select(s, q.token);
+    auto window = placer_.Select(s, q.token);
     if (!window.ok()) return KvsErrorFromStatus(window.status());
-    std::vector<PlaylistEntry> entries = Entries(s, q.token, *window);
+    std::vector<PlaylistEntry> entries = placer_.Entries(s, q.token, *window);
     ManifestOptions mo;
     mo.dynamic = s.mode != PlaybackMode::kOnDemand;
     mo.now_us = clock_.NowMicros();
@@ -154,7 +140,7 @@ class HlsServiceImpl final : public HlsService,
     const SegmentQuery& q = o->query;
     if (q.init_id.empty()) return Error(KvsErrorType::kMissingParameter, "InitId is required");
     const uint64_t track = q.track ? q.track : 1;
-    auto header = FindHeader(o->session, q.token, q.init_id);
+    auto header = placer_.FindHeader(o->session, q.token, q.init_id);
     if (!header.ok()) return SegmentError(header.status());
     auto bytes = cache_.GetOrMake("init|" + q.init_id + "|" + std::to_string(track), [&] {
       return Fmp4InitSegment(*header, TrackSelection{{track}});
@@ -169,7 +155,7 @@ class HlsServiceImpl final : public HlsService,
     if (!o.ok()) return o.error();
     const SessionParams& s = o->session;
     const SegmentQuery& q = o->query;
-    auto placed = FindFragment(s, q);
+    auto placed = placer_.FindFragment(s, q, LowLatency(s, ""));
     if (!placed.ok()) return SegmentError(placed.status());
     const FragmentInfo* info = &placed->info;
     const uint64_t track = format == ContainerFormat::kMpegTs ? 0 : (q.track ? q.track : 1);
@@ -219,6 +205,14 @@ class HlsServiceImpl final : public HlsService,
   }
 
  private:
+  static std::shared_ptr<LiveEdge> MakeEdge(const HlsServiceOptions& options, const Clock& clock,
+                                            PartHub* parts) {
+    if (!parts || !options.low_latency) return nullptr;
+    LiveEdgeOptions eo;
+    eo.part_target_us = options.part_target_us;
+    return std::make_shared<LiveEdge>(*parts, clock, eo, options.submit);
+  }
+
   // LL-HLS: LIVE fMP4 HLS sessions, unless the server or the session (LowLatency=0) said no.
   bool LowLatency(const SessionParams& s, std::string_view query) const {
     return edge_ && s.kind == SessionKind::kHls && s.mode == PlaybackMode::kLive &&
@@ -324,8 +318,8 @@ class HlsServiceImpl final : public HlsService,
                                       const EdgeFragment& f, const CutPart& part) {
     const uint64_t track = q.track ? q.track : 1;
     const std::string name = f.complete ? f.number : "~" + std::to_string(f.id);
-    std::optional<int64_t> placed = timeline_.StartOf(q.token, name);
-    if (!placed && f.complete) placed = timeline_.StartOf(q.token, "~" + std::to_string(f.id));
+    std::optional<int64_t> placed = placer_.StartOf(q.token, name);
+    if (!placed && f.complete) placed = placer_.StartOf(q.token, "~" + std::to_string(f.id));
     const int64_t start = placed.value_or(EdgeTime(f, s.selector)) + part.offset_us;
     const std::string key = "part|" + s.stream_name + "|" + std::to_string(f.id) + "|" +
                             std::to_string(part.index) + "|" + std::to_string(track) + "|" +
@@ -338,28 +332,6 @@ class HlsServiceImpl final : public HlsService,
     return Segment(std::move(bytes).value(), "video/mp4", s.stream_name, 0);
   }
 
-  // A fragment a LL playlist listed before the archive persisted it.
-  std::optional<PlacedFragment> FromEdge(const SessionParams& s, const std::string& token,
-                                         const std::string& number) {
-    const EdgeView view = edge_->Follow(s.stream_name);
-    for (const EdgeFragmentPtr& f : view.fragments) {
-      if (!f->complete || f->number != number) continue;
-      PlacedFragment p;
-      p.info.number = f->number;
-      p.info.stream_name = s.stream_name;
-      p.info.producer_timestamp_us = f->producer_timestamp_us;
-      p.info.server_timestamp_us = f->server_timestamp_us;
-      p.info.duration_us = f->duration_us;
-      p.info.track_info = *f->header;
-      std::optional<int64_t> placed = timeline_.StartOf(token, number);
-      if (!placed) placed = timeline_.StartOf(token, "~" + std::to_string(f->id));
-      p.start_us = placed.value_or(EdgeTime(*f, s.selector));
-      p.cluster = f->cluster;
-      return p;
-    }
-    return std::nullopt;
-  }
-
   // The LL media playlist: the archive's window extended with the live edge, the newest
   // segments' parts, and the preload hint. *end: where it ends (for blocking reloads);
   // *target_us: its target duration.
@@ -370,10 +342,10 @@ class HlsServiceImpl final : public HlsService,
     const EdgeView view = edge_->Follow(s.stream_name);
     LiveWindow lw =
         MergeEdge(std::move(window).value(), view, s.selector, static_cast<size_t>(s.max_results));
-    std::vector<PlaylistEntry> entries = Entries(s, q.token, lw.window);
+    std::vector<PlaylistEntry> entries = placer_.Entries(s, q.token, lw.window);
     MediaPlaylistOptions mo;
     mo.track = q.track ? q.track : 1;
-    Number(s, q.token, entries, &mo.media_sequence, &mo.discontinuity_sequence);
+    placer_.Number(s, q.token, entries, &mo.media_sequence, &mo.discontinuity_sequence);
     int64_t longest_us = 1'000'000;
     for (const PlaylistEntry& e : entries) longest_us = std::max(longest_us, e.duration_us);
     const int64_t target = (longest_us + 999'999) / 1'000'000 * 1'000'000;
@@ -400,9 +372,9 @@ class HlsServiceImpl final : public HlsService,
         return it->second.second;
       }
     }
-    ASSIGN_OR_RETURN(Window w, windows_.Select(s, token));
+    ASSIGN_OR_RETURN(Window w, placer_.Select(s, token));
     MutexLock lock(live_mu_);
-    if (live_windows_.size() > kMaxRememberedHeaders) live_windows_.clear();
+    if (live_windows_.size() > kMaxLiveWindows) live_windows_.clear();
     live_windows_[key] = {now, w};
     return w;
   }
@@ -434,12 +406,6 @@ class HlsServiceImpl final : public HlsService,
   static KvsError SegmentError(const Status& status) {
     if (status.code() == Code::kPermissionDenied) return {KvsErrorType::kNotAuthorized, status};
     return KvsErrorFromStatus(status);
-  }
-
-  static Status OutsideSession(const SessionParams& s) {
-    return PermissionDenied("The fragment is outside the time range of this streaming session (" +
-                            std::string(PlaybackModeName(s.mode)) + " of stream " + s.stream_name +
-                            ")");
   }
 
   // A fragment the session can play, for its codecs: the newest for LIVE, else the first in
@@ -475,130 +441,6 @@ class HlsServiceImpl final : public HlsService,
     return shape;
   }
 
-  // The window's playlist entries, placed on the session's timeline where earlier playlists
-  // of the session put them (and remembered, for the segment requests that follow).
-  std::vector<PlaylistEntry> Entries(const SessionParams& s, const std::string& token,
-                                     const Window& w) {
-    auto to_playlist = [&](const FragmentInfo& f) {
-      PlaylistFragment p;
-      p.number = f.number;
-      p.start_us = SelectorTime(f, s.selector);
-      p.duration_us = f.duration_us;
-      p.header = f.track_info;
-      p.header_id = HeaderId(f.track_info);
-      return p;
-    };
-    std::vector<PlaylistFragment> list;
-    list.reserve(w.fragments.size());
-    for (const FragmentInfo& f : w.fragments) list.push_back(to_playlist(f));
-    std::optional<PlaylistFragment> prev;
-    if (w.previous) prev = to_playlist(*w.previous);
-    {
-      // Remember the headers just named, so their init segments are found without a search.
-      MutexLock lock(headers_mu_);
-      for (const FragmentInfo& f : w.fragments) {
-        if (headers_.size() > kMaxRememberedHeaders) headers_.clear();
-        headers_.emplace(s.stream_name + "|" + HeaderId(f.track_info), f.track_info);
-      }
-    }
-    timeline_.Recall(token, list, prev ? &*prev : nullptr);
-    std::vector<PlaylistEntry> entries =
-        BuildEntries(list, prev ? &*prev : nullptr, s.discontinuity);
-    timeline_.Remember(token, entries);
-    return entries;
-  }
-
-  // `find` in what the session placed; if it is not there (the server restarted, or forgot
-  // the session), after placing the session's current window again.
-  template <typename Find>
-  auto FindPlaced(const SessionParams& s, const std::string& token, Find find)
-      -> Result<decltype(find())> {
-    if (auto found = find()) return found;
-    ASSIGN_OR_RETURN(Window w, windows_.Select(s, token));
-    Entries(s, token, w);
-    return find();
-  }
-
-  void Number(const SessionParams& s, const std::string& token,
-              const std::vector<PlaylistEntry>& entries, uint64_t* seq, uint64_t* disc) {
-    *seq = 0;
-    *disc = 0;
-    if (s.mode == PlaybackMode::kOnDemand) return;
-    // A floor that grows with time, so a restart (which forgets the numbering) never makes
-    // the sequence go backwards for a player that keeps refreshing.
-    const int64_t base = s.has_start ? s.start_us : s.created_us - kMaxRangeMicros;
-    const int64_t first = entries.empty() ? base : entries.front().start_us;
-    const uint64_t floor =
-        static_cast<uint64_t>(std::max<int64_t>(0, (first - base) / kLiveSequenceStepMicros));
-    auto n = sequencer_.Assign(token, entries, floor);
-    *seq = n.media_sequence;
-    *disc = n.discontinuity_sequence;
-  }
-
-  Result<std::string> FindHeader(const SessionParams& s, const std::string& token,
-                                 const std::string& id) {
-    {
-      // Keyed by stream: a session's token names only its own stream's headers.
-      MutexLock lock(headers_mu_);
-      if (auto it = headers_.find(s.stream_name + "|" + id); it != headers_.end()) {
-        return it->second;
-      }
-    }
-    // Not seen since the server started: search what the session shows now.
-    ASSIGN_OR_RETURN(Window w, windows_.Select(s, token));
-    if (w.previous) w.fragments.push_back(*w.previous);
-    for (const FragmentInfo& f : w.fragments) {
-      if (HeaderId(f.track_info) == id) return f.track_info;
-    }
-    return NotFound("No such initialization segment in this session");
-  }
-
-  Result<PlacedFragment> FindFragment(const SessionParams& s, const SegmentQuery& q) {
-    const StreamRef ref = StreamRef::Name(s.stream_name);
-    if (!q.fragment_number.empty()) {
-      auto stored = archive_.GetFragment(ref, q.fragment_number);
-      if (!stored.ok() && stored.status().code() == Code::kNotFound && LowLatency(s, "")) {
-        // Listed by a LL playlist before it was persisted: serve it from the live edge.
-        if (auto pending = FromEdge(s, q.token, q.fragment_number)) {
-          if (!InSessionRange(s, SelectorTime(pending->info, s.selector))) {
-            return OutsideSession(s);
-          }
-          return *pending;
-        }
-      }
-      ASSIGN_OR_RETURN(FragmentInfo f, std::move(stored));
-      // The token grants its range of its stream (GetFragment looked in that stream only).
-      if (!InSessionRange(s, SelectorTime(f, s.selector))) return OutsideSession(s);
-      ASSIGN_OR_RETURN(std::optional<int64_t> start, FindPlaced(s, q.token, [&] {
-                         return timeline_.StartOf(q.token, f.number);
-                       }));
-      // Not in the session's window (any more): served at its own time.
-      const int64_t at = start.value_or(SelectorTime(f, s.selector));
-      return PlacedFragment{std::move(f), at};
-    }
-    if (!q.has_time) return InvalidArgument("FragmentNumber is required");
-    // DASH $Time$: the fragment the manifest placed in that millisecond.
-    ASSIGN_OR_RETURN(std::optional<SessionTimeline::Placement> placed,
-                     FindPlaced(s, q.token, [&] { return timeline_.At(q.token, q.time_ms); }));
-    if (placed) {
-      ASSIGN_OR_RETURN(FragmentInfo f, archive_.GetFragment(ref, placed->number));
-      if (!InSessionRange(s, SelectorTime(f, s.selector))) return OutsideSession(s);
-      return PlacedFragment{std::move(f), placed->start_us};
-    }
-    // Outside the session's window: the fragment starting in that millisecond of its own time.
-    if (q.time_ms > std::numeric_limits<int64_t>::max() / 1000) {
-      return NotFound("No fragment starts at Time=" + std::to_string(q.time_ms));
-    }
-    ASSIGN_OR_RETURN(FragmentInfo f,
-                     archive_.FirstAtOrAfter(ref, ArchiveType(s.selector), q.time_ms * 1000));
-    if (SelectorTime(f, s.selector) / 1000 != q.time_ms) {
-      return NotFound("No fragment starts at Time=" + std::to_string(q.time_ms));
-    }
-    if (!InSessionRange(s, SelectorTime(f, s.selector))) return OutsideSession(s);
-    const int64_t at = SelectorTime(f, s.selector);
-    return PlacedFragment{std::move(f), at};
-  }
-
   const HlsServiceOptions options_;
   std::shared_ptr<LiveEdge> edge_;  // null: no LL-HLS
   Mutex live_mu_;
@@ -608,12 +450,7 @@ class HlsServiceImpl final : public HlsService,
   const Clock& clock_;
   Logger& log_;
   SegmentCache cache_;
-  WindowSelector windows_;
-  LiveSequencer sequencer_;
-  SessionTimeline timeline_;
-  Mutex headers_mu_;
-  std::map<std::string, std::string> headers_
-      GUARDED_BY(headers_mu_);  // "stream|HeaderId" → header, bounded
+  SessionPlacer placer_;
 };
 
 }  // namespace

@@ -112,6 +112,10 @@ struct StreamStats {
   // Fragments whose PERSISTED was lost with a connection, found in the archive through
   // ListFragments after reconnecting and so not resent (counted in fragments_persisted too).
   uint64_t fragments_confirmed = 0;
+  // Fragments whose PERSISTED was lost with a connection and which were resent without that
+  // check, because ListFragments refused it for good (a key that may write but not read):
+  // each may now be in the archive twice. Counted in fragments_resent too.
+  uint64_t fragments_unverified = 0;
   uint64_t error_acks = 0;
   uint64_t bytes_sent = 0;
   uint64_t reconnects = 0;
@@ -133,6 +137,11 @@ class StreamCallbacks {
   virtual void OnConnectionState(ConnectionState, const Status& /*why*/) {}
   // A non-retriable failure (stream deleted, bad credentials, a non-retriable ERROR ack).
   virtual void OnStreamError(const Status&) {}
+  // The stream could not check which fragments of a lost connection the archive already had
+  // (ListFragments refused for good, `why`: typically a key without the read action), so it
+  // resends them and the archive may hold some twice. Once per stream, at the first refusal;
+  // the stream goes on (StreamStats::fragments_unverified counts those fragments).
+  virtual void OnUnverifiedResend(const Status& /*why*/) {}
 };
 
 // Thread-safe: PutFrame from one producing thread; stats() and Stop() from any.
@@ -142,9 +151,12 @@ class StreamCallbacks {
 // first fragment not yet PERSISTED, each connection starting with a fresh MKV header. A
 // fragment whose PERSISTED may have been lost with the connection (all its bytes went out)
 // is looked up with ListFragments (by producer timestamp) first and not resent when the
-// archive has it. So the archive gets every fragment the policy did not drop, once; the
-// limit: if ListFragments cannot answer, such a fragment is resent (at least once, counted
-// in StreamStats::fragments_resent). Fragments a non-retriable ERROR ack refuses are
+// archive has it; while ListFragments cannot answer (unreachable, 5xx, throttled) nothing is
+// resent and it is asked again after a back-off. So the archive gets every fragment the
+// policy did not drop, once; the limit: if ListFragments refuses for good (a key without the
+// read action), such fragments are resent (at least once: counted in
+// StreamStats::fragments_unverified, reported once by OnUnverifiedResend), and the archive
+// may hold them twice. Fragments a non-retriable ERROR ack refuses are
 // dropped and reported (OnDroppedFragment, OnStreamError); a deleted stream, refused
 // credentials or a malformed request fail the stream (OnStreamError; PutFrame and Stop
 // return the Status).

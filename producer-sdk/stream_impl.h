@@ -13,10 +13,21 @@
 // acks tell the truth. After a lost connection (server killed, network cut), a fragment
 // whose bytes all went out may have been committed without its PERSISTED reaching us; for
 // those ("in doubt") the SDK asks the server's ListFragments for the producer timestamps
-// before resending and skips the ones it finds. Limits: when ListFragments is not available
-// (the call fails), in-doubt fragments are resent (at least once) and counted in
-// StreamStats::fragments_resent; a commit still in flight on a server that is alive while we
-// query (a network cut, not a crash) can also slip past the check.
+// before resending and skips the ones it finds. What ListFragments answers decides:
+// - 200: the fragments it lists are forgotten (fragments_confirmed), the rest resent; 404
+//   (no such stream): all resent, and PutMedia then fails the stream with the reason.
+// - no answer (unreachable, timed out), or "not now" (5xx from the server or a proxy in
+//   front of it, 429, ClientLimitExceeded/Throttling, or a 200 without a Fragments list):
+//   no connection is made; the question is asked again after the usual back-off (reported
+//   as kDisconnected with the reason). Resending then could double what the server has.
+// - a refusal for good (401/403: a key that may write but not read; another 4xx): asking
+//   again would never help and retrying forever would stall the stream, so the in-doubt
+//   fragments are resent (at least once: a camera's footage matters more than a duplicate,
+//   which readers can tell by its repeated producer timestamps), counted in
+//   fragments_unverified, and OnUnverifiedResend says so once. Later losses on this stream
+//   resend at once without asking again.
+// Limit: a commit still in flight on a server that is alive while we query (a network cut,
+// not a crash) can also slip past the check.
 //
 // Threads: PutFrame on the producer's thread, Stop/stats from any, everything else on the
 // upload thread. One mutex guards the store and the counters; callbacks run on the upload
@@ -110,7 +121,13 @@ class StreamImpl final : public Stream {
   void UploadLoop();
   Status StartTransfer();
   void FinishTransfer(CURLcode rc);
-  bool CheckDoubt();
+  // answered false: ask again after a back-off; `why` says what came back.
+  struct DoubtCheck {
+    bool answered = true;
+    Status why;
+  };
+  DoubtCheck CheckDoubt() EXCLUDES(mu_);
+  DoubtCheck ResendUnverified(const Status& why) EXCLUDES(mu_);
   void OnAcks(std::vector<FragmentAck>& acks);
   void DeliverEvents();
   void CheckPressure();
@@ -169,10 +186,12 @@ class StreamImpl final : public Stream {
   std::string error_body_;
   std::string error_type_;  // x-amzn-ErrorType of a refused PutMedia
   long http_status_ = 0;
-  bool in_doubt_ = false;    // a connection was lost with fragments maybe committed
-  int attempts_ = 0;         // failed connections since the last PERSISTED
-  int64_t retry_at_us_ = 0;  // monotonic: no new connection before this
-  int64_t last_ack_us_ = 0;  // monotonic: staleness
+  bool in_doubt_ = false;             // a connection was lost with fragments maybe committed
+  Status doubt_refusal_;              // ListFragments refused for good: not asked again
+  bool unverified_reported_ = false;  // OnUnverifiedResend was queued
+  int attempts_ = 0;                  // failed connections since the last PERSISTED
+  int64_t retry_at_us_ = 0;           // monotonic: no new connection before this
+  int64_t last_ack_us_ = 0;           // monotonic: staleness
   bool stale_ = false;
   std::atomic<curl_socket_t> socket_{CURL_SOCKET_BAD};  // the PutMedia connection's
   std::mt19937_64 rng_;

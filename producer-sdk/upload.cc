@@ -300,9 +300,25 @@ void StreamImpl::FinishTransfer(CURLcode rc) {
   Queue([why](StreamCallbacks& cb) { cb.OnConnectionState(ConnectionState::kDisconnected, why); });
 }
 
+namespace {
+
+// A refused ListFragments that a later call may get past: a busy, failing or restarting
+// server or a proxy in front of it (5xx), throttling (429, KVS's ClientLimitExceeded).
+bool RetriableRefusal(const HttpResponse& r) {
+  return r.status >= 500 || r.status == 429 || r.error_type == "ClientLimitExceededException" ||
+         r.error_type == "ThrottlingException";
+}
+
+std::string Describe(const HttpResponse& r) {
+  return "ListFragments: HTTP " + std::to_string(r.status) + " " + r.error_type + " " +
+         r.body.substr(0, 200);
+}
+
+}  // namespace
+
 // After a lost connection: asks ListFragments which in-doubt fragments the archive has, and
-// forgets those instead of resending them. Returns false when the server did not answer.
-bool StreamImpl::CheckDoubt() {
+// forgets those instead of resending them (see stream_impl.h for what each answer does).
+StreamImpl::DoubtCheck StreamImpl::CheckDoubt() {
   std::vector<int64_t> doubt;
   {
     MutexLock lock(mu_);
@@ -310,29 +326,46 @@ bool StreamImpl::CheckDoubt() {
       if (f.sent_whole && !f.persisted) doubt.push_back(f.timecode_ms);
     }
   }
-  if (doubt.empty()) return true;
+  if (doubt.empty()) return {};
+  if (!doubt_refusal_.ok()) return ResendUnverified(doubt_refusal_);
   auto [lo, hi] = std::minmax_element(doubt.begin(), doubt.end());
   nlohmann::json req = {{"StreamName", opt_.name},
+                        {"MaxResults", 1000},
                         {"FragmentSelector",
                          {{"FragmentSelectorType", "PRODUCER_TIMESTAMP"},
                           {"TimestampRange",
                            {{"StartTimestamp", static_cast<double>(*lo) / 1000.0},
                             {"EndTimestamp", static_cast<double>(*hi) / 1000.0 + 0.001}}}}}};
-  auto resp = PostJson(upload_.data_endpoint, "/listFragments", req.dump(), upload_.sign,
-                       upload_.connect_timeout_ms, 10'000, clock_.NowMicros());
-  if (!resp.ok()) return false;  // unreachable: try again before connecting
   std::vector<int64_t> found;
-  if (resp->status == 200) {
+  // Every page: with more in doubt than a page holds, a fragment on a later page would be
+  // resent. Bounded (a server that hands out tokens forever gets no more than this).
+  for (int page = 0; page < 100; ++page) {
+    auto resp = PostJson(upload_.data_endpoint, "/listFragments", req.dump(), upload_.sign,
+                         upload_.connect_timeout_ms, 10'000, clock_.NowMicros());
+    if (!resp.ok()) return {false, resp.status()};  // unreachable: ask again, after a back-off
+    if (resp->status == 404) break;  // no such stream: none of them is there (PutMedia says why)
+    if (resp->status != 200) {
+      Status why = Unavailable(Describe(*resp));
+      if (RetriableRefusal(*resp)) return {false, why};
+      // A refusal for good: asking again at every loss would only delay each resend.
+      doubt_refusal_ = resp->status == 401 || resp->status == 403
+                           ? PermissionDenied(Describe(*resp))
+                           : InvalidArgument(Describe(*resp));
+      return ResendUnverified(doubt_refusal_);
+    }
     auto j = nlohmann::json::parse(resp->body, nullptr, false);
-    if (!j.is_discarded() && j.is_object() && j.contains("Fragments") &&
-        j["Fragments"].is_array()) {
-      for (const auto& f : j["Fragments"]) {
-        if (f.is_object() && f.contains("ProducerTimestamp") &&
-            f["ProducerTimestamp"].is_number()) {
-          found.push_back(std::llround(f["ProducerTimestamp"].get<double>() * 1000.0));
-        }
+    if (j.is_discarded() || !j.is_object() || !j.contains("Fragments") ||
+        !j["Fragments"].is_array()) {
+      // Not an answer to rely on (a proxy's page?): as a server error, ask again later.
+      return {false, Unavailable("ListFragments: an answer without Fragments")};
+    }
+    for (const auto& f : j["Fragments"]) {
+      if (f.is_object() && f.contains("ProducerTimestamp") && f["ProducerTimestamp"].is_number()) {
+        found.push_back(std::llround(f["ProducerTimestamp"].get<double>() * 1000.0));
       }
     }
+    if (!j.contains("NextToken") || !j["NextToken"].is_string()) break;
+    req = {{"StreamName", opt_.name}, {"MaxResults", 1000}, {"NextToken", j["NextToken"]}};
   }
   MutexLock lock(mu_);
   for (int64_t tc : found) {
@@ -343,9 +376,23 @@ bool StreamImpl::CheckDoubt() {
       EraseFragment(IterOf(*f));
     }
   }
-  // Without an answer to rely on (no ListFragments), the rest is resent: at least once.
+  // The rest is not in the archive: resent from the start.
   for (StoredFragment& f : store_) f.sent_whole = false;
-  return true;
+  return {};
+}
+
+// In-doubt fragments resent without the check (at least once): counted, and said once.
+StreamImpl::DoubtCheck StreamImpl::ResendUnverified(const Status& why) {
+  MutexLock lock(mu_);
+  for (StoredFragment& f : store_) {
+    if (f.sent_whole && !f.persisted) ++stats_.fragments_unverified;
+    f.sent_whole = false;
+  }
+  if (!unverified_reported_) {
+    unverified_reported_ = true;
+    Queue([why](StreamCallbacks& cb) { cb.OnUnverifiedResend(why); });
+  }
+  return {};
 }
 
 void StreamImpl::CheckPressure() {
@@ -398,20 +445,19 @@ void StreamImpl::UploadLoop() {
           !easy_ && failure_.ok() && packager_.ready() && !store_.empty() && now >= retry_at_us_;
     }
     if (connect) {
-      bool answered = !in_doubt_ || CheckDoubt();
-      if (answered) in_doubt_ = false;
+      const DoubtCheck check = in_doubt_ ? CheckDoubt() : DoubtCheck{};
+      if (check.answered) in_doubt_ = false;
       bool empty;
       {
         MutexLock lock(mu_);
         empty = store_.empty();
       }
-      if (!answered) {
+      if (!check.answered) {
         MutexLock lock(mu_);
         ++attempts_;
         retry_at_us_ = now + BackoffMs() * 1000;
-        Queue([](StreamCallbacks& cb) {
-          cb.OnConnectionState(ConnectionState::kDisconnected,
-                               Unavailable("the server is unreachable"));
+        Queue([why = check.why](StreamCallbacks& cb) {
+          cb.OnConnectionState(ConnectionState::kDisconnected, why);
         });
       } else if (!empty) {
         Status s = StartTransfer();

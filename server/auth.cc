@@ -18,14 +18,16 @@ namespace {
 
 constexpr std::string_view kService = "kinesisvideo";
 
-// The right each operation needs (kvs-api.md §1-3 and our own APIs). An operation not
-// listed needs a valid signature from any key.
+// The rights each operation needs, any one of them (kvs-api.md §1-3 and our own APIs). An
+// operation not listed needs a valid signature from any key.
 const std::map<std::string, uint8_t, std::less<>>& PostRights() {
   static const auto* rights = new std::map<std::string, uint8_t, std::less<>>{
+      // What a producer must do before PutMedia (its stream's state, where to send it), so
+      // a write-only camera key can stream; AWS's producer policies grant the same.
+      {"/describeStream", kRightRead | kRightWrite},
+      {"/getDataEndpoint", kRightRead | kRightWrite},
       // Reading.
-      {"/describeStream", kRightRead},
       {"/listStreams", kRightRead},
-      {"/getDataEndpoint", kRightRead},
       {"/listTagsForStream", kRightRead},
       {"/ListTagsForResource", kRightRead},
       {"/describeImageGenerationConfiguration", kRightRead},
@@ -69,6 +71,8 @@ std::string_view RightName(uint8_t right) {
       return "write";
     case kRightAdmin:
       return "admin";
+    case kRightRead | kRightWrite:
+      return "read or write";
     default:
       return "any";
   }

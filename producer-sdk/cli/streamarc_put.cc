@@ -61,6 +61,13 @@ class PutCallbacks final : public producer::StreamCallbacks {
     MutexLock lock(mu_);
     if (fatal_.ok()) fatal_ = status;
   }
+  void OnUnverifiedResend(const Status& why) override {
+    MutexLock lock(mu_);
+    messages_.push_back(
+        "resending fragments the server may already have; some may be stored "
+        "twice (give the key the read action to avoid it): " +
+        why.ToString());
+  }
   void OnFragmentAck(const producer::FragmentAck& ack) override {
     if (ack.type != producer::AckType::kError) return;
     MutexLock lock(mu_);

@@ -56,6 +56,12 @@ class SinkCallbacks final : public StreamCallbacks {
     GST_INFO_OBJECT(element_, "connection state %d: %s", static_cast<int>(state),
                     why.ToString().c_str());
   }
+  void OnUnverifiedResend(const Status& why) override {
+    GST_WARNING_OBJECT(element_,
+                       "resending fragments the server may already have (some may be stored "
+                       "twice): %s",
+                       why.ToString().c_str());
+  }
   void OnStreamError(const Status& status) override {
     MutexLock lock(mu_);
     if (error_.ok()) error_ = status;

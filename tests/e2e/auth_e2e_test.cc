@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/access_keys.h"
 #include "tests/support/aws_cli.h"
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
@@ -13,6 +14,8 @@ namespace streamarc::e2e {
 namespace {
 
 using nlohmann::json;
+using streamarc::testing::AccessKeyGrant;
+using streamarc::testing::AccessKeysConfig;
 using streamarc::testing::AwsKey;
 using streamarc::testing::CommandOutput;
 using streamarc::testing::RunAws;
@@ -27,17 +30,13 @@ const AwsKey kAdmin{"AKIDADMIN", "admin-secret-0123456789"};
 const AwsKey kViewer{"AKIDVIEWER", "viewer-secret-0123456789"};
 const AwsKey kCamera{"AKIDCAMERA", "camera-secret-0123456789"};
 
-constexpr char kKeys[] = R"({"access-keys": [
-  {"access-key-id": "AKIDADMIN", "secret-access-key": "admin-secret-0123456789"},
-  {"access-key-id": "AKIDVIEWER", "secret-access-key": "viewer-secret-0123456789",
-   "actions": ["read"]},
-  {"access-key-id": "AKIDCAMERA", "secret-access-key": "camera-secret-0123456789",
-   "streams": ["cam-*"], "actions": ["read", "write"]}]})";
+const std::vector<AccessKeyGrant> kKeys = {
+    {kAdmin, {}, {}}, {kViewer, {}, {"read"}}, {kCamera, {"cam-*"}, {"read", "write"}}};
 
 class AuthE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    WriteFileOrDie(dir_.File("streamarc.json"), kKeys);
+    WriteFileOrDie(dir_.File("streamarc.json"), AccessKeysConfig(kKeys));
     ASSERT_TRUE(server_.Start(dir_.File("data"), {"--config", dir_.File("streamarc.json")}).ok())
         << server_.log();
   }
@@ -216,7 +215,7 @@ TEST(AuthStartTest, AnExposedAddressNeedsKeysOrConsent) {
   EXPECT_NE(h["warnings"][0].get<std::string>().find("anyone"), std::string::npos);
   EXPECT_EQ(open.Stop(), 0);
 
-  WriteFileOrDie(dir.File("keys.json"), kKeys);
+  WriteFileOrDie(dir.File("keys.json"), AccessKeysConfig(kKeys));
   ServerProcess keyed;
   ASSERT_TRUE(
       keyed

@@ -6,10 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
-#include <thread>
 
-#include "server/daemon.h"
-#include "tests/support/jumping_clock.h"
+#include "tests/support/jumping_daemon.h"
 #include "tests/support/kvs_curl.h"
 #include "tests/support/media.h"
 #include "tests/support/subprocess.h"
@@ -23,6 +21,7 @@ using streamarc::testing::Curl;
 using streamarc::testing::CurlPost;
 using streamarc::testing::CurlPutMedia;
 using streamarc::testing::JumpingClock;
+using streamarc::testing::JumpingDaemon;
 using streamarc::testing::MakeMedia;
 using streamarc::testing::TempDir;
 
@@ -31,23 +30,14 @@ constexpr int64_t kMinute = 60'000'000;
 class HlsRetentionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server::Config config;
-    config.port = 0;
-    config.data_dir = dir_.File("data");
-    log_ = std::make_unique<Logger>(clock_.clock(), LogLevel::kWarn, [](std::string_view) {});
-    auto d = server::Daemon::Create(config, clock_.clock(), *log_);
-    ASSERT_TRUE(d.ok()) << d.status().ToString();
-    daemon_ = std::move(*d);
-    runner_ = std::thread([this] { daemon_->Run(); });
-    url_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
+    Status s = server_.Start(dir_.File("data"));
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    url_ = server_.url();
     auto input = MakeMedia(streamarc::testing::kH264AacMkv);
     ASSERT_TRUE(input.ok());
     input_ = *input;
   }
-  void TearDown() override {
-    if (daemon_) daemon_->Stop();
-    if (runner_.joinable()) runner_.join();
-  }
+  void TearDown() override { server_.Stop(); }
 
   std::string Post(const std::string& op, const json& body) {
     return CurlPost(url_ + "/" + op, body.dump()).body;
@@ -69,10 +59,8 @@ class HlsRetentionTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  JumpingClock clock_;
-  std::unique_ptr<Logger> log_;
-  std::unique_ptr<server::Daemon> daemon_;
-  std::thread runner_;
+  JumpingDaemon server_;
+  JumpingClock& clock_ = server_.clock();
   std::string url_;
   std::string input_;
 };

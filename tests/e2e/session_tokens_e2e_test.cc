@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/access_keys.h"
 #include "tests/support/aws_cli.h"
 #include "tests/support/kvs_curl.h"
 #include "tests/support/media.h"
@@ -22,6 +23,8 @@ namespace streamarc::e2e {
 namespace {
 
 using nlohmann::json;
+using streamarc::testing::AccessKeyGrant;
+using streamarc::testing::AccessKeysConfig;
 using streamarc::testing::AwsKey;
 using streamarc::testing::CommandOutput;
 using streamarc::testing::CountOf;
@@ -37,11 +40,6 @@ using streamarc::testing::WriteFileOrDie;
 
 const AwsKey kViewerA{"AKIDVIEWERA", "viewer-a-secret-0123456789"};
 const AwsKey kViewerB{"AKIDVIEWERB", "viewer-b-secret-0123456789"};
-
-std::string KeyJson(const AwsKey& k) {
-  return R"({"access-key-id": ")" + k.id + R"(", "secret-access-key": ")" + k.secret +
-         R"(", "actions": ["read"]})";
-}
 
 // The status line's code and the x-amzn-ErrorType of a GET (curl -i).
 struct Reply {
@@ -92,10 +90,12 @@ class SessionTokensE2eTest : public ::testing::Test {
     }
   }
 
+  // The config file with `keys`, each allowed to read only.
   void WriteConfig(const std::vector<AwsKey>& keys) {
-    std::string list;
-    for (const AwsKey& k : keys) list += (list.empty() ? "" : ", ") + KeyJson(k);
-    WriteFileOrDie(config_, R"({"access-keys": [)" + list + "]}");
+    std::vector<AccessKeyGrant> grants;
+    grants.reserve(keys.size());
+    for (const AwsKey& k : keys) grants.push_back({k, {}, {"read"}});
+    WriteFileOrDie(config_, AccessKeysConfig(grants));
   }
 
   // SIGHUP, then the daemon's log line saying how the reload went.

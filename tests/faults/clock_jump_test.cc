@@ -11,18 +11,16 @@
 #include <map>
 #include <memory>
 #include <set>
-#include <thread>
 
-#include "common/log.h"
-#include "server/daemon.h"
 #include "tests/faults/fault_producer.h"
-#include "tests/support/jumping_clock.h"
+#include "tests/support/jumping_daemon.h"
 #include "tests/support/subprocess.h"
 
 namespace streamarc::faults {
 namespace {
 
 using streamarc::testing::JumpingClock;
+using streamarc::testing::JumpingDaemon;
 using streamarc::testing::TempDir;
 
 constexpr int64_t kMinuteUs = 60'000'000;
@@ -30,20 +28,13 @@ constexpr int64_t kMinuteUs = 60'000'000;
 class ClockJumpTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server::Config config;
-    config.port = 0;
-    config.data_dir = dir_.File("data");
-    log_ = std::make_unique<Logger>(clock_.clock(), LogLevel::kWarn, [](std::string_view) {});
-    auto d = server::Daemon::Create(config, clock_.clock(), *log_);
-    ASSERT_TRUE(d.ok()) << d.status().ToString();
-    daemon_ = std::move(*d);
-    runner_ = std::thread([this] { daemon_->Run(); });
-    url_ = "http://127.0.0.1:" + std::to_string(daemon_->port());
+    Status s = server_.Start(dir_.File("data"));
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    url_ = server_.url();
   }
   void TearDown() override {
     cams_.clear();  // before the daemon: their streams stop first
-    if (daemon_) daemon_->Stop();
-    if (runner_.joinable()) runner_.join();
+    server_.Stop();
   }
 
   // Every camera acknowledged at least `n` more fragments.
@@ -75,10 +66,8 @@ class ClockJumpTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  JumpingClock clock_;
-  std::unique_ptr<Logger> log_;
-  std::unique_ptr<server::Daemon> daemon_;
-  std::thread runner_;
+  JumpingDaemon server_;
+  JumpingClock& clock_ = server_.clock();
   std::string url_;
   std::vector<std::unique_ptr<FaultProducer>> cams_;
 };

@@ -7,6 +7,7 @@
 #include "producer-sdk/cli/options.h"
 #include "producer-sdk/cli/status_line.h"
 #include "tests/producer/gst_test_util.h"
+#include "tests/support/access_keys.h"
 #include "tests/support/aws_cli.h"
 #include "tests/support/media.h"
 #include "tests/support/server_process.h"
@@ -129,9 +130,9 @@ TEST_F(PutCliTest, TestPatternForFourSeconds) {
 // AWS_* variables), and a key the server refuses is a clear, final error.
 TEST(PutCliAuthTest, SignsWithItsKeyAndARefusalIsClear) {
   TempDir dir;
-  streamarc::testing::WriteFileOrDie(dir.File("keys.json"), R"({"access-keys": [
-      {"access-key-id": "AKIDGSTTEST", "secret-access-key": "gst-test-secret",
-       "streams": ["cam-*"]}]})");
+  streamarc::testing::WriteFileOrDie(
+      dir.File("keys.json"),
+      streamarc::testing::AccessKeysConfig({{{"AKIDGSTTEST", "gst-test-secret"}, {"cam-*"}, {}}}));
   ServerProcess server;
   ASSERT_TRUE(server.Start(dir.File("data"), {"--config", dir.File("keys.json")}).ok())
       << server.log();

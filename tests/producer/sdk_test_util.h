@@ -49,6 +49,10 @@ class Recorder : public StreamCallbacks {
     std::lock_guard<std::mutex> l(mu);
     errors.push_back(s);
   }
+  void OnUnverifiedResend(const Status& s) override {
+    std::lock_guard<std::mutex> l(mu);
+    unverified.push_back(s);
+  }
   int Acks(AckType t) {
     std::lock_guard<std::mutex> l(mu);
     return acks[t];
@@ -74,6 +78,7 @@ class Recorder : public StreamCallbacks {
   std::map<ConnectionState, int> states;
   std::vector<int> error_ids;
   std::vector<Status> errors;
+  std::vector<Status> unverified;  // OnUnverifiedResend's
   std::atomic<int> dropped_frames{0}, dropped_fragments{0}, overflow_pressure{0},
       latency_pressure{0};
 };
@@ -150,16 +155,18 @@ class ProducerSdkTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(server_.Start(data_.path()).ok()); }
 
-  // Restarts the server on its port behind a new TcpProxy (which it names as its public URL)
-  // and sets `options` to reach it through the proxy. Use with ASSERT_NO_FATAL_FAILURE.
-  void RestartBehindProxy(std::unique_ptr<TcpProxy>& proxy, ClientOptions& options) {
+  // Restarts the server on its port (with `extra_args`) behind a new TcpProxy (which it names
+  // as its public URL) and sets `options` to reach it through the proxy. Use with
+  // ASSERT_NO_FATAL_FAILURE.
+  void RestartBehindProxy(std::unique_ptr<TcpProxy>& proxy, ClientOptions& options,
+                          const std::vector<std::string>& extra_args = {}) {
     const int port = server_.port();
     server_.Stop();
     proxy = std::make_unique<TcpProxy>(port);
     const std::string proxy_url = "http://127.0.0.1:" + std::to_string(proxy->port());
-    ASSERT_TRUE(
-        server_.Start(data_.path(), {"--port", std::to_string(port), "--public-url", proxy_url})
-            .ok());
+    std::vector<std::string> args = {"--port", std::to_string(port), "--public-url", proxy_url};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    ASSERT_TRUE(server_.Start(data_.path(), args).ok()) << server_.log();
     options = Options(server_);
     options.endpoint = proxy_url;
   }

@@ -6,6 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstdlib>
+#include <string_view>
+
 #include "tests/support/raw_http.h"
 
 namespace streamarc::producer_test {
@@ -34,6 +38,101 @@ TcpProxy::~TcpProxy() {
 
 void TcpProxy::CutAll() { ++generation_; }
 
+void TcpProxy::AnswerListFragments(int status, const std::string& error_type, int count) {
+  std::lock_guard<std::mutex> l(mu_);
+  answer_status_ = status;
+  answer_error_type_ = error_type;
+  answer_count_ = count;
+}
+
+namespace {
+
+// Appends what `fd` has to `into`; false when the peer closed, failed or was quiet for 2 s.
+bool ReadMore(int fd, std::string& into) {
+  pollfd p{fd, POLLIN, 0};
+  if (poll(&p, 1, 2'000) <= 0) return false;
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof buf);
+  if (n <= 0) return false;
+  into.append(buf, static_cast<size_t>(n));
+  return true;
+}
+
+// The Content-Length of a request head (any case), 0 without one.
+size_t ContentLength(const std::string& head) {
+  std::string lower(head);
+  for (char& c : lower) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  constexpr std::string_view kField = "\r\ncontent-length:";
+  const size_t at = lower.find(kField);
+  return at == std::string::npos ? 0 : std::strtoul(head.c_str() + at + kField.size(), nullptr, 10);
+}
+
+void WriteAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t w = write(fd, bytes.data(), bytes.size());
+    if (w <= 0) return;
+    bytes.remove_prefix(static_cast<size_t>(w));
+  }
+}
+
+std::string ReasonPhrase(int status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
+  }
+}
+
+}  // namespace
+
+bool TcpProxy::MaybeAnswer(int client, std::string& head) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (answer_count_ == 0) return false;
+  }
+  size_t end;
+  while ((end = head.find("\r\n\r\n")) == std::string::npos && head.size() < (64u << 10)) {
+    if (!ReadMore(client, head)) return false;
+  }
+  if (end == std::string::npos || head.rfind("POST /listFragments ", 0) != 0) return false;
+  int status;
+  std::string error_type;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (answer_count_ == 0) return false;
+    --answer_count_;
+    status = answer_status_;
+    error_type = answer_error_type_;
+  }
+  // The body is read whole first: closing with unread bytes would reset the connection, and
+  // the client would see a lost connection instead of the answer.
+  const size_t want = end + 4 + ContentLength(head);
+  while (head.size() < want && ReadMore(client, head)) {
+  }
+  const std::string body = error_type.empty()
+                               ? "<html><body><h1>" + ReasonPhrase(status) + "</h1></body></html>"
+                               : R"({"message":"answered by the test proxy"})";
+  std::string reply = "HTTP/1.1 " + std::to_string(status) + " " + ReasonPhrase(status) + "\r\n";
+  if (!error_type.empty()) reply += "x-amzn-ErrorType: " + error_type + "\r\n";
+  reply += std::string("Content-Type: ") + (error_type.empty() ? "text/html" : "application/json") +
+           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+           body;
+  WriteAll(client, reply);
+  ++answered_;
+  return true;
+}
+
 void TcpProxy::AcceptLoop() {
   while (!stop_) {
     pollfd p{listen_fd_, POLLIN, 0};
@@ -52,6 +151,15 @@ void TcpProxy::AcceptLoop() {
 
 void TcpProxy::Pump(int client, int server) {
   const int gen = generation_;
+  std::string head;
+  if (MaybeAnswer(client, head)) {
+    shutdown(client, SHUT_WR);
+    close(client);
+    close(server);
+    return;
+  }
+  // What MaybeAnswer read of another request goes on to the target.
+  WriteAll(server, head);
   char buf[65536];
   while (!stop_ && generation_ == gen) {
     pollfd p[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};

@@ -207,6 +207,21 @@ TEST(Auth, EachOperationNeedsItsRight) {
             KvsErrorType::kAccessDenied);
   EXPECT_EQ(Check(Signed(Post("/createStream", kDescribe), "AKIDCAM", "secret-cam")),
             KvsErrorType::kAccessDenied);
+  // A write-only camera key learns what a producer needs before PutMedia, and reads nothing.
+  AuthOptions cams;
+  cams.keys = {Key("AKIDWO", "secret-wo", kRightWrite, {"cam-*"})};
+  auto as_write_only = [&cams](const std::string& path, const std::string& body) {
+    return Authenticate(Signed(Post(path, body), "AKIDWO", "secret-wo"), cams, kNow);
+  };
+  EXPECT_EQ(as_write_only("/describeStream", kDescribe), std::nullopt);
+  EXPECT_EQ(as_write_only("/getDataEndpoint", R"({"StreamName":"cam-1","APIName":"PUT_MEDIA"})"),
+            std::nullopt);
+  for (const char* read : {"/listFragments", "/getMedia", "/getHLSStreamingSessionURL"}) {
+    const auto refused = as_write_only(read, kDescribe);
+    ASSERT_TRUE(refused.has_value()) << read;
+    EXPECT_EQ(refused->type, KvsErrorType::kAccessDenied) << read;
+  }
+  EXPECT_EQ(as_write_only("/listStreams", "{}")->type, KvsErrorType::kAccessDenied);
   EXPECT_EQ(Check(Signed(Post("/createStream", kDescribe), "AKIDALL", "secret-all")), std::nullopt);
   // An unknown operation needs a valid signature only; its handler answers 404.
   EXPECT_EQ(Check(Signed(Post("/noSuchOperation", "{}"), "AKIDREAD", "secret-read")), std::nullopt);

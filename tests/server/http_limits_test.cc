@@ -23,62 +23,12 @@ using streamarc::testing::ConnectLoopback;
 using streamarc::testing::RawHttp;
 using Clock = std::chrono::steady_clock;
 
-constexpr auto kGenerous = std::chrono::seconds(20);
-
-// Polls `done` until it holds or `kGenerous` passes; false then.
-bool WaitFor(const std::function<bool()>& done) {
-  const auto deadline = Clock::now() + kGenerous;
-  while (!done()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
-
-// True once the peer has closed `fd` (a read returns 0); false if it stays open until the
-// deadline. Bytes that arrive meanwhile are appended to `got`.
-bool WaitForClose(int fd, std::string* got = nullptr) {
-  timeval tv{0, 100'000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  const auto deadline = Clock::now() + kGenerous;
-  char buf[4096];
-  while (Clock::now() < deadline) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n == 0) return true;
-    if (n > 0 && got) got->append(buf, static_cast<size_t>(n));
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return true;
-  }
-  return false;
-}
-
 // Still open: nothing to read and no end of stream.
 bool IsOpen(int fd) {
   char c;
   ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
-
-// A streaming response that never ends: 64 KiB more each time the last has reached the socket.
-class FloodHandler : public StreamingHandler {
- public:
-  FloodHandler(std::shared_ptr<ResponseWriter> w, std::atomic<int>* closed)
-      : w_(std::move(w)), closed_(closed) {
-    w_->Begin(200, "application/octet-stream", {});
-    More();
-  }
-  void OnBody(std::span<const uint8_t>) override {}
-  void OnBodyEnd() override {}
-  void OnClose() override { closed_->fetch_add(1); }
-
- private:
-  // The drain task is dropped before OnClose, so `this` outlives it.
-  void More() {
-    w_->Write(std::string(64 << 10, 'x'));
-    w_->NotifyWhenDrained(0, [this] { More(); });
-  }
-  std::shared_ptr<ResponseWriter> w_;
-  std::atomic<int>* closed_;
-};
 
 // What an error answer looks like, parsed.
 struct Answer {

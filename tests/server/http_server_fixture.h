@@ -1,7 +1,8 @@
 // In-process HTTP tests: RunningHttpServer, an HttpServer on a free loopback port served on
 // a thread of its own (as streamarcd's service thread), and the HttpServerTest fixture with
 // buffered routes (/echo, /slow, the /hls/ prefix) and a streaming route (/stream) that
-// counts its body.
+// counts its body; a response that never ends (FloodHandler) and the waits of the limit tests
+// (WaitFor, WaitForClose).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,7 +10,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -86,6 +89,59 @@ class CountingHandler : public StreamingHandler {
   bool ended_ = false;
   std::atomic<int>* closed_;
 };
+
+// A streaming response that never ends: 64 KiB more each time the last has reached the
+// socket (a reader that stops reading fills every buffer on the way).
+class FloodHandler : public StreamingHandler {
+ public:
+  FloodHandler(std::shared_ptr<ResponseWriter> w, std::atomic<int>* closed)
+      : w_(std::move(w)), closed_(closed) {
+    w_->Begin(200, "application/octet-stream", {});
+    More();
+  }
+  void OnBody(std::span<const uint8_t>) override {}
+  void OnBodyEnd() override {}
+  void OnClose() override { closed_->fetch_add(1); }
+
+ private:
+  // The drain task is dropped before OnClose, so `this` outlives it.
+  void More() {
+    w_->Write(std::string(64 << 10, 'x'));
+    w_->NotifyWhenDrained(0, [this] { More(); });
+  }
+  std::shared_ptr<ResponseWriter> w_;
+  std::atomic<int>* closed_;
+};
+
+// How long a test waits for what the server does on its own timers (set small in the tests):
+// generous, so a slow or sanitized build passes; a pass never waits that long.
+inline constexpr auto kGenerous = std::chrono::seconds(20);
+
+// Polls `done` every 10 ms until it holds (true) or kGenerous passes (false).
+inline bool WaitFor(const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + kGenerous;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+// True once the peer has closed `fd` (a read returns 0, or fails for good); false if it stays
+// open for kGenerous. Bytes that arrive meanwhile are appended to `got`.
+inline bool WaitForClose(int fd, std::string* got = nullptr) {
+  timeval tv{0, 100'000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const auto deadline = std::chrono::steady_clock::now() + kGenerous;
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n == 0) return true;
+    if (n > 0 && got) got->append(buf, static_cast<size_t>(n));
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return true;
+  }
+  return false;
+}
 
 class HttpServerTest : public ::testing::Test {
  protected:

@@ -32,17 +32,6 @@ using streamarc::testing::TempDir;
 using streamarc::testing::TestCerts;
 using Clock = std::chrono::steady_clock;
 
-constexpr auto kGenerous = std::chrono::seconds(20);
-
-bool WaitFor(const std::function<bool()>& done) {
-  const auto deadline = Clock::now() + kGenerous;
-  while (!done()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
-
 struct SslCtxFree {
   void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
 };
@@ -123,41 +112,6 @@ class TlsClient {
   bool handshake_ok_ = false;
   bool ended_ = false;
   std::string in_;
-};
-
-// True once the peer has closed `fd`; false if it stays open for kGenerous.
-bool WaitForClose(int fd) {
-  timeval tv{0, 100'000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  const auto deadline = Clock::now() + kGenerous;
-  char buf[4096];
-  while (Clock::now() < deadline) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n == 0) return true;
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return true;
-  }
-  return false;
-}
-
-// A streaming response that never ends: 64 KiB more each time the last has reached the socket.
-class FloodHandler : public StreamingHandler {
- public:
-  FloodHandler(std::shared_ptr<ResponseWriter> w, std::atomic<int>* closed)
-      : w_(std::move(w)), closed_(closed) {
-    w_->Begin(200, "application/octet-stream", {});
-    More();
-  }
-  void OnBody(std::span<const uint8_t>) override {}
-  void OnBodyEnd() override {}
-  void OnClose() override { closed_->fetch_add(1); }
-
- private:
-  void More() {
-    w_->Write(std::string(64 << 10, 'x'));
-    w_->NotifyWhenDrained(0, [this] { More(); });
-  }
-  std::shared_ptr<ResponseWriter> w_;
-  std::atomic<int>* closed_;
 };
 
 // 4 MiB whose bytes say where they are, so a lost or repeated piece shows.
