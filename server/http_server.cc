@@ -17,6 +17,7 @@
 // is pending is simply not read until it is done.
 #include "server/http_server.h"
 
+#include <dlfcn.h>
 #include <libwebsockets.h>
 #include <sys/resource.h>
 #include <uv.h>
@@ -52,6 +53,7 @@ constexpr rlim_t kMaxOpenFiles = 1 << 20;
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 // Connections that may be closed to make room: 0, waiting for a head; 1, reading a buffered body.
 constexpr int kShedTiers = 2;
+constexpr char kUvPlugin[] = "libwebsockets-evlib_uv.so";
 // Deadlines handled per timer pass, and the pause for socket events before the next pass.
 constexpr int kDeadlinesPerPass = 64;
 constexpr int64_t kDeadlinesPause = 1000;  // µs
@@ -135,6 +137,13 @@ class HttpServer::Impl final : public SessionHost {
     // The service loop is libuv's (epoll), which lws joins as a foreign loop. lws's own loop
     // polls every socket on each pass: with 10,000 connections that alone took most of the
     // service thread (poll over all of them for every event on any).
+    // lws 4.1.6 loads its libuv support as a plugin: said plainly when it is not installed.
+    if (void* plugin = dlopen(kUvPlugin, RTLD_LAZY)) {
+      dlclose(plugin);
+    } else {
+      return FailedPrecondition(std::string("libwebsockets' libuv plugin is missing (Debian: ") +
+                                "apt-get install libwebsockets-evlib-uv): " + dlerror());
+    }
     loop_ = std::make_unique<uv_loop_t>();
     if (uv_loop_init(loop_.get()) != 0) {
       loop_.reset();
@@ -145,12 +154,31 @@ class HttpServer::Impl final : public SessionHost {
     info.foreign_loops = foreign_loops;
     ctx_ = lws_create_context(&info);
     if (!ctx_) {
+      AbandonLoop(std::move(loop_));
       return Unavailable("cannot listen on " + opt_.host + ":" + std::to_string(opt_.port));
     }
+    // On a foreign loop lws makes the context even when its listening vhost failed.
     lws_vhost* vh = lws_get_vhost_by_name(ctx_, "default");
-    port_ = vh ? lws_get_vhost_listen_port(vh) : opt_.port;
+    if (!vh) {
+      lws_context_destroy(ctx_);
+      ctx_ = nullptr;
+      AbandonLoop(std::move(loop_));
+      return Unavailable("cannot listen on " + opt_.host + ":" + std::to_string(opt_.port));
+    }
+    port_ = lws_get_vhost_listen_port(vh);
     queue_->Open(ctx_);
     return Status::Ok();
+  }
+
+  // A context lws 4.1.6 failed to start, destroyed on a foreign loop, frees itself but leaves
+  // its handles' close callbacks on the loop, pointing at what it freed: that loop must never
+  // run again. It is kept (reachable, so not a leak) rather than closed; this happens at most
+  // once per server, at start.
+  static void AbandonLoop(std::unique_ptr<uv_loop_t> loop) {
+    static Mutex mu;
+    static auto* abandoned = new std::vector<std::unique_ptr<uv_loop_t>>();
+    MutexLock lock(mu);
+    abandoned->push_back(std::move(loop));
   }
 
   void Run() {
