@@ -20,8 +20,8 @@
 #include <dlfcn.h>
 #include <libwebsockets.h>
 #include <sys/resource.h>
-#include <uv.h>
 #include <sys/socket.h>
+#include <uv.h>
 
 #include <algorithm>
 #include <atomic>
