@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -87,6 +88,7 @@ struct Session {
   bool keep_alive = true;       // the client allows another request on this connection
   int64_t body_since_us = 0;    // a buffered body's rate deadline counts from here
   uint64_t body_received = 0;   // its bytes so far
+  int64_t body_rx_us = 0;       // a streaming body's bytes last arrived (its idle deadline)
   // Response
   std::string interim;  // "100 Continue", written before the response
   bool response_started = false;
@@ -118,6 +120,7 @@ struct Conn {
   int64_t send_progress_us = 0;  // the socket last took bytes, or output began to wait
   int64_t linger_until_us = 0;   // lingering close: input is dropped until then (0: not)
   int64_t timer_at_us = 0;       // when the connection's timer fires (0: not armed)
+  std::multimap<int64_t, Conn*>::iterator timer_it;  // in the server's deadlines, when armed
   // Connection caps: counted in the totals; in the lists of connections that may be shed to
   // make room (tier 0: waiting for a head, or lingering; tier 1: reading a buffered body).
   bool counted = false;

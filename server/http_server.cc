@@ -17,9 +17,11 @@
 // is pending is simply not read until it is done.
 #include "server/http_server.h"
 
+#include <dlfcn.h>
 #include <libwebsockets.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <uv.h>
 
 #include <algorithm>
 #include <atomic>
@@ -51,6 +53,10 @@ constexpr rlim_t kMaxOpenFiles = 1 << 20;
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 // Connections that may be closed to make room: 0, waiting for a head; 1, reading a buffered body.
 constexpr int kShedTiers = 2;
+constexpr char kUvPlugin[] = "libwebsockets-evlib_uv.so";
+// Deadlines handled per timer pass, and the pause for socket events before the next pass.
+constexpr int kDeadlinesPerPass = 64;
+constexpr int64_t kDeadlinesPause = 1000;  // µs
 
 int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -81,7 +87,15 @@ class HttpServer::Impl final : public SessionHost {
 
   ~Impl() override {
     queue_->Close();
-    if (ctx_) lws_context_destroy(ctx_);
+    if (ctx_) {
+      lws_sul_cancel(&deadline_timer_.sul);
+      lws_context_destroy(ctx_);
+    }
+    if (loop_) {
+      // lws closes its handles on the loop as it runs: run it until none is left.
+      uv_run(loop_.get(), UV_RUN_DEFAULT);
+      uv_loop_close(loop_.get());
+    }
   }
 
   Status Start() {
@@ -120,20 +134,56 @@ class HttpServer::Impl final : public SessionHost {
       tls_ = true;
       log_.Info("http", "TLS on", {{"certificate", cert}});
     }
+    // The service loop is libuv's (epoll), which lws joins as a foreign loop. lws's own loop
+    // polls every socket on each pass: with 10,000 connections that alone took most of the
+    // service thread (poll over all of them for every event on any).
+    // lws 4.1.6 loads its libuv support as a plugin: said plainly when it is not installed.
+    if (void* plugin = dlopen(kUvPlugin, RTLD_LAZY)) {
+      dlclose(plugin);
+    } else {
+      return FailedPrecondition(std::string("libwebsockets' libuv plugin is missing (Debian: ") +
+                                "apt-get install libwebsockets-evlib-uv): " + dlerror());
+    }
+    loop_ = std::make_unique<uv_loop_t>();
+    if (uv_loop_init(loop_.get()) != 0) {
+      loop_.reset();
+      return Internal("cannot start the libuv event loop");
+    }
+    void* foreign_loops[1] = {loop_.get()};
+    info.options |= LWS_SERVER_OPTION_LIBUV;
+    info.foreign_loops = foreign_loops;
     ctx_ = lws_create_context(&info);
     if (!ctx_) {
+      AbandonLoop(std::move(loop_));
       return Unavailable("cannot listen on " + opt_.host + ":" + std::to_string(opt_.port));
     }
+    // On a foreign loop lws makes the context even when its listening vhost failed.
     lws_vhost* vh = lws_get_vhost_by_name(ctx_, "default");
-    port_ = vh ? lws_get_vhost_listen_port(vh) : opt_.port;
+    if (!vh) {
+      lws_context_destroy(ctx_);
+      ctx_ = nullptr;
+      AbandonLoop(std::move(loop_));
+      return Unavailable("cannot listen on " + opt_.host + ":" + std::to_string(opt_.port));
+    }
+    port_ = lws_get_vhost_listen_port(vh);
     queue_->Open(ctx_);
     return Status::Ok();
   }
 
+  // A context lws 4.1.6 failed to start, destroyed on a foreign loop, frees itself but leaves
+  // its handles' close callbacks on the loop, pointing at what it freed: that loop must never
+  // run again. It is kept (reachable, so not a leak) rather than closed; this happens at most
+  // once per server, at start.
+  static void AbandonLoop(std::unique_ptr<uv_loop_t> loop) {
+    static Mutex mu;
+    static auto* abandoned = new std::vector<std::unique_ptr<uv_loop_t>>();
+    MutexLock lock(mu);
+    abandoned->push_back(std::move(loop));
+  }
+
   void Run() {
-    while (!stop_.load()) {
-      if (lws_service(ctx_, 0) < 0) return;
-    }
+    // One pass handles what is ready, waiting for it if nothing is (Stop wakes it).
+    while (!stop_.load()) uv_run(loop_.get(), UV_RUN_ONCE);
     if (shutdown_hooks_.empty()) return;
     queue_->Drain();  // what was posted before the hooks run (their writes follow them)
     for (auto& hook : shutdown_hooks_) hook();
@@ -145,7 +195,7 @@ class HttpServer::Impl final : public SessionHost {
                          [](const auto& s) { return !s.second->out.empty(); });
     };
     while (!*deadline_passed) {
-      if (lws_service(ctx_, 0) < 0) break;
+      uv_run(loop_.get(), UV_RUN_ONCE);
       if (!pending()) {
         queue_->Drain();  // writes posted meanwhile
         if (!pending()) break;
@@ -240,10 +290,11 @@ class HttpServer::Impl final : public SessionHost {
 
   void SetReading(Session& s, bool enabled) override {
     s.reading_paused = !enabled;
-    // A paused body may not time out; a resumed one gets its bytes that arrived meanwhile.
-    if (!s.body_done && s.writer) {
-      lws_set_timeout(s.wsi, enabled ? PENDING_TIMEOUT_USER_OK : NO_PENDING_TIMEOUT,
-                      enabled ? opt_.body_timeout_seconds : 0);
+    // A paused body may not time out; a resumed one gets its bytes that arrived meanwhile,
+    // and its idle time counts from now.
+    if (!s.body_done && s.writer && enabled) {
+      s.body_rx_us = NowMicros();
+      Schedule(*s.conn);
     }
     Pump(*s.conn);
   }
@@ -303,7 +354,6 @@ class HttpServer::Impl final : public SessionHost {
   // The current request is answered and read: the connection waits for the next one.
   void FinishRequest(Conn& c) {
     EndSession(c);
-    lws_set_timeout(c.wsi, NO_PENDING_TIMEOUT, 0);
     StartWaiting(c);  // for the next head, under the head deadline
     Schedule(c);
   }
@@ -323,7 +373,6 @@ class HttpServer::Impl final : public SessionHost {
     SendCloseNotify(c.wsi);
     if (shutdown(lws_get_socket_fd(c.wsi), SHUT_WR) != 0) return -1;
     c.linger_until_us = NowMicros() + opt_.linger_ms * 1000;
-    lws_set_timeout(c.wsi, NO_PENDING_TIMEOUT, 0);
     if (!c.reading) {
       c.reading = true;
       lws_rx_flow_control(c.wsi, 1);
@@ -373,8 +422,12 @@ class HttpServer::Impl final : public SessionHost {
     int64_t at = kNever;
     if (!c.cur) {
       at = c.head_since_us + opt_.head_timeout_ms * 1000;
-    } else if (!c.cur->body_done && !c.cur->writer && !c.closing) {
-      at = BodyDeadline(*c.cur);
+    } else if (!c.cur->body_done && !c.closing) {
+      if (!c.cur->writer) {
+        at = BodyDeadline(*c.cur);
+      } else if (!c.cur->reading_paused) {
+        at = c.cur->body_rx_us + int64_t{opt_.body_timeout_seconds} * 1'000'000;
+      }
     }
     if (OutputWaiting(c)) at = std::min(at, c.send_progress_us + opt_.send_timeout_ms * 1000);
     return at;
@@ -383,16 +436,63 @@ class HttpServer::Impl final : public SessionHost {
   // Arms the connection's timer for its next deadline unless it fires earlier anyway. When
   // it fires, OnTimer looks again: deadlines only move later as bytes flow, so arming once per
   // state change is enough, not once per read or write.
+  //
+  // The timers of all connections are one ordered map behind one lws timer: lws keeps its
+  // timers in a sorted list, so a timer per connection (or lws_set_timeout per read, as this
+  // did for streaming bodies) made every arming walk all the others' timers, O(connections).
   void Schedule(Conn& c) {
     const int64_t at = NextDeadline(c);
     if (at == kNever || (c.timer_at_us != 0 && c.timer_at_us <= at)) return;
+    Disarm(c);
     c.timer_at_us = at;
-    lws_set_timer_usecs(c.wsi, std::max<int64_t>(at - NowMicros(), 1));
+    c.timer_it = deadlines_.emplace(at, &c);
+    ArmDeadlines();
+  }
+
+  void Disarm(Conn& c) {
+    if (c.timer_at_us == 0) return;
+    deadlines_.erase(c.timer_it);
+    c.timer_at_us = 0;
+  }
+
+  // Keeps the lws timer at the earliest deadline, or `min_delay_us` from now if that is later.
+  void ArmDeadlines(int64_t min_delay_us = 1) {
+    if (deadlines_.empty()) return;
+    const int64_t first = deadlines_.begin()->first;
+    if (deadline_sul_at_ != 0 && deadline_sul_at_ <= first) return;
+    deadline_sul_at_ = first;
+    lws_sul_cancel(&deadline_timer_.sul);  // moved earlier: unlisted first (no-op if unlisted)
+    lws_sul_schedule(ctx_, 0, &deadline_timer_.sul, &Impl::OnDeadlines,
+                     std::max<int64_t>(first - NowMicros(), min_delay_us));
+  }
+
+  static void OnDeadlines(lws_sorted_usec_list_t* sul) noexcept {
+    Impl* self = lws_container_of(sul, DeadlineTimer, sul)->self;
+    self->deadline_sul_at_ = 0;
+    const int64_t now = NowMicros();
+    // Connections opened together expire together (a flood's 10,000 idle ones): a few at a
+    // time, with the sockets served in between, so that producers' acks do not wait for all.
+    int budget = kDeadlinesPerPass;
+    while (!self->deadlines_.empty() && self->deadlines_.begin()->first <= now) {
+      if (budget-- == 0) return self->ArmDeadlines(kDeadlinesPause);
+      Conn& c = *self->deadlines_.begin()->second;
+      self->Disarm(c);
+      try {
+        if (self->OnTimer(c) < 0) {
+          c.closing = true;
+          lws_set_timeout(c.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        }
+      } catch (...) {
+        // Nothing may cross the C callback: this connection goes, the others are served.
+        self->log_.Error("http", "timer threw");
+        lws_set_timeout(c.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+      }
+    }
+    self->ArmDeadlines();
   }
 
   // The connection's timer fired. Returns -1 to close the connection.
   int OnTimer(Conn& c) {
-    c.timer_at_us = 0;
     const int64_t now = NowMicros();
     if (c.linger_until_us) {
       if (now >= c.linger_until_us) return -1;
@@ -400,6 +500,13 @@ class HttpServer::Impl final : public SessionHost {
       // The client stopped reading its response: its connection (and whatever the response
       // holds, such as a GetMedia reader slot) is given back.
       log_.Info("http", "send timeout: the client stopped reading", {{"peer", c.peer}});
+      return -1;
+    } else if (c.cur && c.cur->writer && !c.cur->body_done && !c.cur->reading_paused &&
+               !c.closing &&
+               now >= c.cur->body_rx_us + int64_t{opt_.body_timeout_seconds} * 1'000'000) {
+      // A streaming body (PutMedia) that stopped: the connection is dropped, its session
+      // ends as when the producer disconnects.
+      log_.Info("http", "body timeout: the streaming request body stopped", {{"peer", c.peer}});
       return -1;
     } else if (!c.cur) {
       if (now >= c.head_since_us + opt_.head_timeout_ms * 1000) {
@@ -624,9 +731,9 @@ class HttpServer::Impl final : public SessionHost {
     }
 
     if (auto it = streaming_.find({r.method, r.path}); it != streaming_.end()) {
-      // A streaming body must keep coming (each read restarts lws's idle time-out); its
+      // A streaming body must keep coming (its idle deadline runs from its last bytes); its
       // response may take as long as it takes.
-      if (has_body) lws_set_timeout(c.wsi, PENDING_TIMEOUT_USER_OK, opt_.body_timeout_seconds);
+      s.body_rx_us = NowMicros();
       s.phase = Phase::kStreaming;
       SetKind(c, streaming_open_.at(r.path).get());
       s.writer = std::make_shared<Writer>(queue_, this, s.id);
@@ -683,7 +790,6 @@ class HttpServer::Impl final : public SessionHost {
   void OnBodyComplete(Session& s) {
     s.body_done = true;
     Unlist(*s.conn);
-    lws_set_timeout(s.wsi, NO_PENDING_TIMEOUT, 0);
     if (s.streaming) {
       s.streaming->OnBodyEnd();
     } else if (s.phase == Phase::kReadingBody) {
@@ -761,18 +867,17 @@ class HttpServer::Impl final : public SessionHost {
             return 0;
           }
           c.in.append(static_cast<const char*>(in), len);
-          if (c.cur && !c.cur->body_done && c.cur->writer) {  // a body that keeps coming is alive
-            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, self->opt_.body_timeout_seconds);
-          }
+          // A streaming body that keeps coming is alive. Its deadline is looked at when its
+          // timer fires, not moved on every read.
+          if (c.cur && !c.cur->body_done && c.cur->writer) c.cur->body_rx_us = NowMicros();
           self->Pump(c);
           return 0;
         }
         case LWS_CALLBACK_RAW_WRITEABLE:
           return slot && *slot ? self->OnWritable(**slot) : 0;
-        case LWS_CALLBACK_TIMER:
-          return slot && *slot ? self->OnTimer(**slot) : 0;
         case LWS_CALLBACK_RAW_CLOSE:
           if (slot && *slot) {
+            self->Disarm(**slot);
             self->Release(**slot);
             self->EndSession(**slot);
             self->SetKind(**slot, nullptr);
@@ -814,7 +919,15 @@ class HttpServer::Impl final : public SessionHost {
   std::unordered_map<std::string, Address> addresses_;
   std::list<Conn*> sheddable_[kShedTiers];  // oldest first
   lws_protocols protocols_[2];
+  std::unique_ptr<uv_loop_t> loop_;  // before ctx_: it outlives the context
   lws_context* ctx_ = nullptr;
+  // Every connection's next deadline, behind one lws timer (see Schedule).
+  std::multimap<int64_t, Conn*> deadlines_;
+  struct DeadlineTimer {  // standard layout, for lws_container_of
+    lws_sorted_usec_list_t sul;
+    Impl* self;
+  } deadline_timer_{{}, this};
+  int64_t deadline_sul_at_ = 0;  // when deadline_timer_ fires (0: not armed)
   int port_ = 0;
   bool tls_ = false;  // the port speaks TLS (set in Start)
   std::atomic<bool> stop_{false};
