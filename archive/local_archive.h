@@ -127,6 +127,9 @@ class LocalArchive final : public Archive {
   };
   enum class DeleteReason { kRetention, kBudget, kStream };
 
+  // What every write answers in read-only mode (Options::read_only).
+  Status ReadOnlyRefusal() const;
+
   // recovery.cc
   Status Recover() REQUIRES(registry_mu_);
   Status LoadStreams() REQUIRES(registry_mu_);
