@@ -67,6 +67,7 @@ class DaemonImpl final : public Daemon {
     MetricsSources sources{*archive_, *env_,    config_.data_dir, http_,
                            nullptr,   kVersion, kCommit,          start_time_us_};
     if (tap_) sources.tap = [tap = tap_.get()] { return tap->stats(); };
+    sources.read_only = !read_only_reason_.empty();
     RegisterServerCollectors(registry_, std::move(sources));
     archive_->AddStreamDeletedListener(
         [m = &server_metrics_](const std::string& name) { m->ForgetStream(name); });

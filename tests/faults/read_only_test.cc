@@ -94,6 +94,7 @@ void ExpectReadOnlyProbes(const std::string& url, const std::string& reason) {
   EXPECT_NE(ready.find("HTTP/1.1 503"), std::string::npos) << ready;
   EXPECT_NE(ready.find(R"("ready":false)"), std::string::npos) << ready;
   EXPECT_NE(ready.find("the archive is read-only (" + reason + ")"), std::string::npos) << ready;
+  EXPECT_NE(CurlGet(url + "/metrics").find("\nstreamarc_read_only 1\n"), std::string::npos);
 }
 
 // Every write API on `stream` is refused, saying read-only and `reason`: changes to streams
@@ -168,19 +169,22 @@ void ExpectWritesRefused(const std::string& url, const std::string& stream,
   EXPECT_EQ(Post(url, "describeStream", {{"StreamName", "new-cam"}}).status, 404);
 }
 
-// Video packets ffprobe plays from an ON_DEMAND HLS session over producer time [from_s, to_s].
-size_t HlsVideoPackets(const std::string& url, const std::string& stream, double from_s,
-                       double to_s) {
+// Video packets ffprobe plays from an ON_DEMAND HLS (or, `dash`, DASH) session over producer
+// time [from_s, to_s].
+size_t PlayedVideoPackets(const std::string& url, const std::string& stream, double from_s,
+                          double to_s, bool dash = false) {
+  const std::string kind = dash ? "DASH" : "HLS";
   const json req = {{"StreamName", stream},
                     {"PlaybackMode", "ON_DEMAND"},
-                    {"HLSFragmentSelector",
+                    {kind + "FragmentSelector",
                      {{"FragmentSelectorType", "PRODUCER_TIMESTAMP"},
                       {"TimestampRange", {{"StartTimestamp", from_s}, {"EndTimestamp", to_s}}}}}};
-  const testing::CurlReply r = CurlPost(url + "/getHLSStreamingSessionURL", req.dump());
+  const testing::CurlReply r = CurlPost(url + "/get" + kind + "StreamingSessionURL", req.dump());
   EXPECT_EQ(r.status, 200) << r.body;
   const json j = json::parse(r.body, nullptr, false);
-  if (!j.is_object() || !j.contains("HLSStreamingSessionURL")) return 0;
-  auto probed = testing::ProbeTimes(j["HLSStreamingSessionURL"].get<std::string>());
+  const std::string key = kind + "StreamingSessionURL";
+  if (!j.is_object() || !j.contains(key)) return 0;
+  auto probed = testing::ProbeTimes(j[key].get<std::string>());
   EXPECT_TRUE(probed.ok()) << probed.status().ToString();
   if (!probed.ok()) return 0;
   return static_cast<size_t>(
@@ -244,7 +248,7 @@ TEST(ReadOnlyTest, ReadOnlyDataDirIsServedAndTheCameraCatchesUpWhenWritable) {
   // HLS plays every frame of it.
   const double from_s = static_cast<double>(served.front().producer_ms) / 1000.0;
   const double to_s = static_cast<double>(served.back().producer_ms) / 1000.0 + 1.0;
-  EXPECT_EQ(HlsVideoPackets(server.url(), cam.name(), from_s, to_s), frames_served);
+  EXPECT_EQ(PlayedVideoPackets(server.url(), cam.name(), from_s, to_s), frames_served);
 
   ExpectWritesRefused(server.url(), cam.name(), reason, *media);
   // A new camera, whose stream does not exist yet, is told why at once.
@@ -274,6 +278,9 @@ TEST(ReadOnlyTest, ReadOnlyDataDirIsServedAndTheCameraCatchesUpWhenWritable) {
   ASSERT_TRUE(disk.SetReadOnly(false).ok());
   ASSERT_TRUE(server.Start(data, {"--port", std::to_string(port)}).ok()) << server.log();
   EXPECT_EQ(server.log().find("READ-ONLY MODE"), std::string::npos) << server.log();
+  EXPECT_NE(CurlGet(server.url() + "/metrics").find("\nstreamarc_read_only 0\n"),
+            std::string::npos);
+  EXPECT_NE(CurlGet(server.url() + "/ready").find(R"({"ready":true})"), std::string::npos);
   ASSERT_TRUE(cam.WaitForPersisted(acked.size() + 4, std::chrono::seconds(30))) << server.log();
   Status s = cam.Finish(60'000);
   EXPECT_TRUE(s.ok()) << s.ToString();
@@ -355,7 +362,20 @@ TEST(ReadOnlyTest, ReadOnlyFlagOnAWritableDirServesAndWritesNothing) {
   ASSERT_TRUE(input.ok());
   const size_t input_video = static_cast<size_t>(std::count_if(
       input->begin(), input->end(), [](const testing::ProbeTime& t) { return t.type == "video"; }));
-  EXPECT_EQ(HlsVideoPackets(server.url(), "cam1", 900, 1100), input_video);
+  EXPECT_EQ(PlayedVideoPackets(server.url(), "cam1", 900, 1100), input_video);
+  EXPECT_EQ(PlayedVideoPackets(server.url(), "cam1", 900, 1100, /*dash=*/true), input_video);
+  // Stills.
+  const json images = {{"StreamName", "cam1"},     {"ImageSelectorType", "PRODUCER_TIMESTAMP"},
+                       {"StartTimestamp", 1001},   {"EndTimestamp", 1004},
+                       {"SamplingInterval", 1000}, {"Format", "JPEG"}};
+  const testing::CurlReply stills = CurlPost(server.url() + "/getImages", images.dump());
+  ASSERT_EQ(stills.status, 200) << stills.body;
+  const json got = json::parse(stills.body, nullptr, false);
+  ASSERT_TRUE(got.is_object() && got.contains("Images")) << stills.body;
+  ASSERT_FALSE(got["Images"].empty()) << stills.body;
+  for (const json& image : got["Images"]) {
+    EXPECT_FALSE(image.value("ImageContent", "").empty()) << image.dump().substr(0, 200);
+  }
   // A clip too, read by ffprobe.
   const json clip = {{"StreamName", "cam1"},
                      {"ClipFragmentSelector",
