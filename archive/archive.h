@@ -421,7 +421,8 @@ struct Options {
   // write (streams, tags, retention, Append, PutEvents, Sweep) and CheckWritable answer
   // kUnavailable with a message that says the archive is read-only, why
   // (`read_only_reason`), and that a restart on a writable directory records again.
-  // Fragments past their retention stay stored but are not served.
+  // Retention does not hide anything either: every stored fragment is served, however old
+  // (the archive is frozen as it was; a snapshot of last month shows last month).
   bool read_only = false;
   std::string read_only_reason;  // e.g. "the file system is mounted read-only"
 };

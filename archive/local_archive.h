@@ -187,6 +187,7 @@ class LocalArchive final : public Archive {
 
   // query.cc
   Result<StreamState> Resolve(const StreamRef& ref) const EXCLUDES(mu_);
+  // The oldest server time a query shows: now less the retention (no limit read-only).
   int64_t Cutoff(const StreamState& s) const;
   FragmentInfo ToInfo(IndexedFragment f, const StreamState& s) const;
 

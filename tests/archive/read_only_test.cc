@@ -185,8 +185,10 @@ TEST_F(ReadOnlyArchiveTest, ServesEverythingRefusesEveryWriteAndChangesNothing) 
   ev.label = "car";
   ev.start_us = ev.end_us = kStartUs;
   ExpectReadOnlyRefusal(a.PutEvents(StreamRef::Name("a"), {ev}).status(), "PutEvents");
-  // Retention and eviction would delete; readiness would write its probe.
+  // Two days on, past the streams' 24 h: the frozen archive still shows everything; retention
+  // and eviction would delete, readiness would write its probe.
   h_.clock.Advance(48 * kMicrosPerHour);
+  ExpectServed();
   ExpectReadOnlyRefusal(a.Sweep(), "Sweep");
   ExpectReadOnlyRefusal(a.CheckWritable(), "CheckWritable");
   a.Flush();
