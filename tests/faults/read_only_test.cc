@@ -364,6 +364,15 @@ TEST(ReadOnlyTest, ReadOnlyFlagOnAWritableDirServesAndWritesNothing) {
       input->begin(), input->end(), [](const testing::ProbeTime& t) { return t.type == "video"; }));
   EXPECT_EQ(PlayedVideoPackets(server.url(), "cam1", 900, 1100), input_video);
   EXPECT_EQ(PlayedVideoPackets(server.url(), "cam1", 900, 1100, /*dash=*/true), input_video);
+  // GetMedia from the earliest fragment: every one, then it waits at the live edge (where
+  // curl's time limit ends it).
+  const json get_media = {{"StreamName", "cam1"},
+                          {"StartSelector", {{"StartSelectorType", "EARLIEST"}}}};
+  const std::string chunks = Curl(
+      {"-m", "5", "-X", "POST", "--data-binary", get_media.dump(), server.url() + "/getMedia"});
+  EXPECT_EQ(CountOf(chunks, "AWS_KINESISVIDEO_FRAGMENT_NUMBER"), listed.size());
+  // The console.
+  EXPECT_NE(CurlGet(server.url() + "/", {"-i"}).find("HTTP/1.1 200"), std::string::npos);
   // Stills.
   const json images = {{"StreamName", "cam1"},     {"ImageSelectorType", "PRODUCER_TIMESTAMP"},
                        {"StartTimestamp", 1001},   {"EndTimestamp", 1004},
