@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tests/faults/fault_producer.h"
+#include "tests/support/aws_cli.h"
 #include "tests/support/kvs_curl.h"
 #include "tests/support/media.h"
 #include "tests/support/server_process.h"
@@ -399,6 +400,15 @@ TEST(ReadOnlyTest, ReadOnlyFlagOnAWritableDirServesAndWritesNothing) {
   EXPECT_FALSE(clip_times->empty());
 
   ExpectWritesRefused(server.url(), "cam1", reason, *media);
+  // As the AWS CLI tells it, at once (a 400 is not retried).
+  const auto start = std::chrono::steady_clock::now();
+  const testing::CommandOutput cli =
+      testing::RunAws(server.url(), {"kinesisvideo", "create-stream", "--stream-name", "cam2",
+                                     "--data-retention-in-hours", "24"});
+  EXPECT_NE(cli.exit_code, 0) << cli.out;
+  EXPECT_NE(cli.out.find("(ResourceInUseException)"), std::string::npos) << cli.out;
+  EXPECT_NE(cli.out.find("read-only (" + reason + ")"), std::string::npos) << cli.out;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5)) << "retried";
   EXPECT_EQ(server.Stop(), 0) << server.log();
   EXPECT_EQ(Snapshot(data), before) << "--read-only changed the data directory";
   EXPECT_FALSE(fs::exists(data + "/session-token.key"));
