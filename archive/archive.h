@@ -414,12 +414,25 @@ struct Options {
   // space, re-created by a later sweep. At most 1/64 of the archive's space (at least
   // 256 KiB). 0 disables it.
   uint64_t reserve_bytes = 4u << 20;
+  // Serve what root holds without writing a byte there: for a file system that went
+  // read-only, a mounted snapshot, a forensic copy. The index is opened read-only
+  // (Db::OpenReadOnly: with its write-ahead log when there is one), recovery only looks
+  // (nothing is truncated, removed or sealed), and no commit or sweeper thread runs. Every
+  // write (streams, tags, retention, Append, PutEvents, Sweep) and CheckWritable answer
+  // kUnavailable with a message that says the archive is read-only, why
+  // (`read_only_reason`), and that a restart on a writable directory records again.
+  // Retention does not hide anything either: every stored fragment is served, however old
+  // (the archive is frozen as it was; a snapshot of last month shows last month).
+  bool read_only = false;
+  std::string read_only_reason;  // e.g. "the file system is mounted read-only"
 };
 
 // Opens (creating when missing) the local archive at options.root and recovers it: bytes
 // beyond the last committed fragment are truncated, orphan files removed. `env`, `clock`
 // and `logger` must outlive the archive. Errors: kDataLoss for a corrupt index,
-// kPermissionDenied / kIoError from the file system.
+// kPermissionDenied / kIoError from the file system, kFailedPrecondition for a root on a
+// read-only file system (unless options.read_only). With options.read_only the archive
+// must exist (kNotFound otherwise) and nothing is written.
 Result<std::unique_ptr<Archive>> OpenLocalArchive(const Options& options, Env& env,
                                                   const Clock& clock, Logger& logger);
 

@@ -29,6 +29,7 @@ Result<std::string> LocalArchive::Append(const StreamRef& ref, FragmentInput fra
     ++stats_.appends_rejected;
     return s;
   };
+  if (options_.read_only) return reject(ReadOnlyRefusal());
   if (fragment.bytes.empty()) return reject(InvalidArgument("empty fragment"));
   if (fragment.bytes.size() > kMaxFragmentBytes) {
     return reject(InvalidArgument("fragment over 50 MB"));

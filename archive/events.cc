@@ -32,6 +32,7 @@ Status CheckEvents(const std::vector<EventInput>& events) {
 
 Result<std::vector<std::string>> LocalArchive::PutEvents(const StreamRef& ref,
                                                          const std::vector<EventInput>& events) {
+  if (options_.read_only) return ReadOnlyRefusal();
   RETURN_IF_ERROR(CheckEvents(events));
   // Held while storing, so a DeleteStream either comes first (the stream is not found) or
   // finds these rows and deletes them: no event outlives its stream.

@@ -63,6 +63,8 @@ Status LocalArchive::Open() {
     MutexLock lock(registry_mu_);
     RETURN_IF_ERROR(Recover());
   }
+  // Read-only: no thread that could write is started, and the reserve is not made.
+  if (options_.read_only) return Status::Ok();
   EnsureReserve();
 
   sync_pool_ = std::make_unique<SyncPool>(options_.sync_threads);
@@ -123,19 +125,28 @@ void LocalArchive::RunOnCommitThread(std::function<void()> fn) {
   while (!done) cv.Wait(m);
 }
 
+Status LocalArchive::ReadOnlyRefusal() const {
+  return Unavailable("the archive is read-only (" + options_.read_only_reason +
+                     "): it serves what it holds and stores nothing; restart streamarcd on a "
+                     "writable data directory to record again");
+}
+
 Result<std::unique_ptr<Archive>> OpenLocalArchive(const Options& options, Env& env,
                                                   const Clock& clock, Logger& logger) {
   if (options.root.empty()) return InvalidArgument("archive root is empty");
-  RETURN_IF_ERROR(env.CreateDirs(options.root + "/segments"));
-  // Said plainly: SQLite would only report that it cannot open the database file.
-  Result<DiskSpace> space = env.GetDiskSpace(options.root);
-  if (space.ok() && space->read_only) {
-    return FailedPrecondition("the archive directory " + options.root +
-                              " is on a read-only file system: the index and the video are "
-                              "written there; remount it read-write");
+  // Read-only: nothing created; what is not there is not served.
+  if (!options.read_only) {
+    RETURN_IF_ERROR(env.CreateDirs(options.root + "/segments"));
+    // Said plainly: SQLite would only report that it cannot open the database file.
+    Result<DiskSpace> space = env.GetDiskSpace(options.root);
+    if (space.ok() && space->read_only) {
+      return FailedPrecondition("the archive directory " + options.root +
+                                " is on a read-only file system: the index and the video are "
+                                "written there; remount it read-write");
+    }
   }
-  ASSIGN_OR_RETURN(SqliteBackend sqlite,
-                   OpenSqliteBackend(options.root + "/index.sqlite", options.sync));
+  ASSIGN_OR_RETURN(SqliteBackend sqlite, OpenSqliteBackend(options.root + "/index.sqlite",
+                                                           options.sync, options.read_only));
   Backend backend{std::move(sqlite.registry), std::move(sqlite.index),
                   NewLocalSegmentStore(env, options.root, options.sync, logger)};
   auto archive = std::make_unique<LocalArchive>(options, std::move(backend), env, clock, logger);

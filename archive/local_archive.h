@@ -127,6 +127,9 @@ class LocalArchive final : public Archive {
   };
   enum class DeleteReason { kRetention, kBudget, kStream };
 
+  // What every write answers in read-only mode (Options::read_only).
+  Status ReadOnlyRefusal() const;
+
   // recovery.cc
   Status Recover() REQUIRES(registry_mu_);
   Status LoadStreams() REQUIRES(registry_mu_);
@@ -184,6 +187,7 @@ class LocalArchive final : public Archive {
 
   // query.cc
   Result<StreamState> Resolve(const StreamRef& ref) const EXCLUDES(mu_);
+  // The oldest server time a query shows: now less the retention (no limit read-only).
   int64_t Cutoff(const StreamState& s) const;
   FragmentInfo ToInfo(IndexedFragment f, const StreamState& s) const;
 

@@ -1,7 +1,8 @@
 // Queries. The index answers from committed rows only, without waiting for the commit
 // thread; fragments older than the stream's retention are hidden even before the sweeper
-// deletes them. Bytes come from the segment store.
+// deletes them (read-only, none are: Cutoff). Bytes come from the segment store.
 #include <algorithm>
+#include <limits>
 
 #include "archive/local_archive.h"
 #include "archive/segment.h"
@@ -24,6 +25,9 @@ Result<LocalArchive::StreamState> LocalArchive::Resolve(const StreamRef& ref) co
 }
 
 int64_t LocalArchive::Cutoff(const StreamState& s) const {
+  // Read-only, the archive is frozen as it was: nothing expires from view, so a snapshot of
+  // last month, or a disk that went read-only days ago, still shows what it holds.
+  if (options_.read_only && s.info.retention_hours > 0) return std::numeric_limits<int64_t>::min();
   return clock_.NowMicros() - static_cast<int64_t>(s.info.retention_hours) * kMicrosPerHour;
 }
 

@@ -1,6 +1,8 @@
 // Start-up recovery: the index is the truth. Bytes beyond a segment's committed end are
 // truncated (they were never reported durable), stored segments the index does not know
-// are removed, and every segment is checked against its row.
+// are removed, and every segment is checked against its row. Read-only (Options::read_only),
+// the same checks only look: nothing is truncated, removed, sealed or finished deleting
+// (reads go by the index, so bytes past a committed end are never served anyway).
 #include <algorithm>
 #include <set>
 
@@ -24,11 +26,13 @@ Status LocalArchive::Recover() {
     MutexLock lock(mu_);
     for (const auto& [id, name] : names_by_id_) streams.insert(id);
   }
-  ASSIGN_OR_RETURN(
-      uint64_t removed,
-      segments_->RemoveOrphans([&](int64_t stream_id) { return streams.count(stream_id) > 0; },
-                               [&](const SegmentKey& key) { return known.count(key) > 0; }));
-  recovery_.orphan_files_removed += removed;
+  if (!options_.read_only) {
+    ASSIGN_OR_RETURN(
+        uint64_t removed,
+        segments_->RemoveOrphans([&](int64_t stream_id) { return streams.count(stream_id) > 0; },
+                                 [&](const SegmentKey& key) { return known.count(key) > 0; }));
+    recovery_.orphan_files_removed += removed;
+  }
 
   ASSIGN_OR_RETURN(IndexTotals totals, index_->Totals());
   size_t stream_count;
@@ -51,7 +55,8 @@ Status LocalArchive::Recover() {
                 {"bytes_truncated", recovery_.bytes_truncated},
                 {"orphans_removed", recovery_.orphan_files_removed},
                 {"missing_segments", recovery_.missing_segments},
-                {"short_segments", recovery_.short_segments}});
+                {"short_segments", recovery_.short_segments},
+                {"read_only", options_.read_only ? "yes" : "no"}});
   return Status::Ok();
 }
 
@@ -68,8 +73,15 @@ Status LocalArchive::LoadStreams() {
     const std::string name = r.info.name;
     streams_[name] = StreamState{r.id, std::move(r.info)};
   }
-  // A crash interrupted these deletions: finish them.
-  for (const auto& [id, name] : deleting) RETURN_IF_ERROR(FinishDeletingStream(id, name));
+  // A crash interrupted these deletions: finish them (read-only: they stay hidden).
+  for (const auto& [id, name] : deleting) {
+    if (options_.read_only) {
+      logger_.Warn("archive", "stream was being deleted: not served, left as it is (read-only)",
+                   {{"stream", name}});
+      continue;
+    }
+    RETURN_IF_ERROR(FinishDeletingStream(id, name));
+  }
   return Status::Ok();
 }
 
@@ -91,7 +103,7 @@ Status LocalArchive::CheckSegments() {
                     {{"segment", name}, {"size", *size}, {"committed_end", seg.committed_end}});
       continue;
     }
-    if (*size > seg.committed_end) {
+    if (*size > seg.committed_end && !options_.read_only) {
       // Appended but never committed: no fragment there was reported durable.
       RETURN_IF_ERROR(segments_->Truncate(key, seg.committed_end));
       recovery_.bytes_truncated += *size - seg.committed_end;
@@ -108,7 +120,7 @@ Status LocalArchive::CheckSegments() {
     }
   }
   // Nothing is open after a restart: new fragments go to new segments.
-  return index_->SealAll();
+  return options_.read_only ? Status::Ok() : index_->SealAll();
 }
 
 Status LocalArchive::CheckOpenSegmentTail(const SegmentRow& seg) {

@@ -48,6 +48,7 @@ Status LocalArchive::StoreUpdate(StreamState s) {
 }
 
 Result<StreamInfo> LocalArchive::CreateStream(const CreateStreamRequest& req) {
+  if (options_.read_only) return ReadOnlyRefusal();
   RETURN_IF_ERROR(ValidateStreamName(req.name));
   RETURN_IF_ERROR(ValidateRetention(req.retention_hours));
   RETURN_IF_ERROR(ValidateTags(req.tags));
@@ -106,6 +107,7 @@ Result<std::vector<StreamInfo>> LocalArchive::ListStreams(std::string_view name_
 Status LocalArchive::UpdateStream(const StreamRef& ref, std::string_view current_version,
                                   std::optional<std::string> device_name,
                                   std::optional<std::string> media_type) {
+  if (options_.read_only) return ReadOnlyRefusal();
   if (device_name && !device_name->empty()) RETURN_IF_ERROR(ValidateStreamName(*device_name));
   MutexLock registry(registry_mu_);
   ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
@@ -117,6 +119,7 @@ Status LocalArchive::UpdateStream(const StreamRef& ref, std::string_view current
 
 Status LocalArchive::UpdateRetention(const StreamRef& ref, std::string_view current_version,
                                      int hours) {
+  if (options_.read_only) return ReadOnlyRefusal();
   RETURN_IF_ERROR(ValidateRetention(hours));
   MutexLock registry(registry_mu_);
   ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
@@ -130,6 +133,7 @@ Status LocalArchive::UpdateRetention(const StreamRef& ref, std::string_view curr
 
 Status LocalArchive::TagStream(const StreamRef& ref,
                                const std::map<std::string, std::string>& tags) {
+  if (options_.read_only) return ReadOnlyRefusal();
   RETURN_IF_ERROR(ValidateTags(tags));
   MutexLock registry(registry_mu_);
   ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
@@ -141,6 +145,7 @@ Status LocalArchive::TagStream(const StreamRef& ref,
 }
 
 Status LocalArchive::UntagStream(const StreamRef& ref, const std::vector<std::string>& keys) {
+  if (options_.read_only) return ReadOnlyRefusal();
   MutexLock registry(registry_mu_);
   ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
   // KVS checks the keys to remove as it checks keys to add, except that a key stored before
@@ -154,6 +159,7 @@ Status LocalArchive::UntagStream(const StreamRef& ref, const std::vector<std::st
 }
 
 Status LocalArchive::DeleteStream(const StreamRef& ref, std::string_view current_version) {
+  if (options_.read_only) return ReadOnlyRefusal();
   StreamState s;
   {
     MutexLock registry(registry_mu_);

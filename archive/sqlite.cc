@@ -1,8 +1,34 @@
 #include "archive/sqlite.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace streamarc::archive {
+namespace {
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+// A file: URI for `path`, with the characters URIs give a meaning escaped.
+std::string FileUri(const std::string& path, const std::string& query) {
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      static constexpr char kHex[] = "0123456789abcdef";
+      const auto u = static_cast<unsigned char>(c);
+      uri += '%';
+      uri += kHex[u >> 4];
+      uri += kHex[u & 15];
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?" + query;
+}
+
+}  // namespace
 
 Status SqliteStatus(int rc, sqlite3* db, std::string_view what) {
   std::string msg(what);
@@ -124,6 +150,31 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool create, bool 
   RETURN_IF_ERROR(out->Exec("PRAGMA journal_mode=WAL"));
   RETURN_IF_ERROR(out->Exec(sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
   RETURN_IF_ERROR(out->Exec("PRAGMA foreign_keys=OFF"));
+  return out;
+}
+
+Result<std::unique_ptr<Db>> Db::OpenReadOnly(const std::string& path) {
+  if (!Exists(path)) return NotFound("no index at " + path);
+  const bool wal = Exists(path + "-wal");
+  if (wal && !Exists(path + "-shm")) {
+    return FailedPrecondition(
+        path + "-wal holds index rows not yet copied into " + path + ", and its " + path +
+        "-shm is missing: SQLite cannot read such a log without writing that file. Copy the "
+        "three index files and segments/ to a writable place and serve that copy");
+  }
+  // readonly_shm: a -shm left by a crashed writer is read, never written (SQLite rebuilds
+  // what it needs in private memory), so even a writable data directory stays untouched.
+  const std::string uri = FileUri(path, wal ? "mode=ro&readonly_shm=1" : "immutable=1");
+  sqlite3* raw = nullptr;
+  const int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(uri.c_str(), &raw, flags, nullptr);
+  SqliteDbPtr db(raw);
+  if (rc != SQLITE_OK) return SqliteStatus(rc, raw, "open " + path + " read-only");
+  sqlite3_extended_result_codes(raw, 1);
+  std::unique_ptr<Db> out(new Db(std::move(db)));
+  // The first read of the file: one that is not a database fails here.
+  RETURN_IF_ERROR(out->Exec("SELECT count(*) FROM sqlite_master"));
+  RETURN_IF_ERROR(out->Exec("PRAGMA query_only=1"));
   return out;
 }
 

@@ -64,6 +64,14 @@ class Db {
   // Opens (creating when `create`) the database, in WAL mode with synchronous=FULL (or
   // OFF when `sync` is false) and a busy timeout, so several connections can share it.
   static Result<std::unique_ptr<Db>> Open(const std::string& path, bool create, bool sync);
+  // Opens an existing database for reading only, writing nothing beside it, even where the
+  // file system is writable: with its write-ahead log when one is there (`mode=ro` and a
+  // read-only `-shm`, which SQLite then reads into private memory if it cannot trust it), so
+  // fragments committed but not yet checkpointed are seen; as `immutable=1` when there is
+  // none (a read-only WAL database without a -shm file cannot be opened otherwise).
+  // kFailedPrecondition, saying why, for a -wal with no -shm beside it on a read-only file
+  // system (SQLite cannot read that log there).
+  static Result<std::unique_ptr<Db>> OpenReadOnly(const std::string& path);
   Status Exec(std::string_view sql);
   // A cached statement, reset and with cleared bindings. Valid until the Db is destroyed.
   Result<Stmt*> Prepare(const std::string& sql);

@@ -88,6 +88,11 @@ class SqliteStreamRegistry final : public StreamRegistry {
       ASSIGN_OR_RETURN(bool have_version, get->Step());
       const std::string version = have_version ? get->Text(0) : "";
       get->Reset();
+      if (c_->read_only() && (version == "1" || version == "2")) {
+        return FailedPrecondition("the index has schema version " + version + ", not " +
+                                  std::to_string(kSchemaVersion) +
+                                  ": open it writable once so that it is upgraded");
+      }
       if (version == "1" || version == "2") {
         // The schema (run at open) has created the tables versions 2 and 3 added; the spans
         // are built from the fragments already stored.
@@ -102,6 +107,9 @@ class SqliteStreamRegistry final : public StreamRegistry {
       return id;
     }
     get->Reset();
+    if (c_->read_only()) {
+      return FailedPrecondition("the index holds no archive yet: nothing to serve read-only");
+    }
     ASSIGN_OR_RETURN(Stmt * put, db.Prepare("INSERT INTO meta(key, value) VALUES(?1, ?2)"));
     RETURN_IF_ERROR(put->BindText(1, "archive_id").BindText(2, std::to_string(proposed)).Run());
     put->Reset();
@@ -259,12 +267,17 @@ SqliteConnections::Reader::~Reader() {
   owner_->readers_.push_back(std::move(db_));
 }
 
+Result<std::unique_ptr<Db>> SqliteConnections::Connect(bool create) const {
+  if (read_only_) return Db::OpenReadOnly(path_);
+  return Db::Open(path_, create, sync_);
+}
+
 Result<std::shared_ptr<SqliteConnections>> SqliteConnections::Open(const std::string& path,
-                                                                   bool sync) {
-  std::shared_ptr<SqliteConnections> c(new SqliteConnections(path, sync));
-  ASSIGN_OR_RETURN(std::unique_ptr<Db> writer, Db::Open(path, /*create=*/true, sync));
-  RETURN_IF_ERROR(writer->Exec(kSchema));
-  ASSIGN_OR_RETURN(std::unique_ptr<Db> control, Db::Open(path, /*create=*/false, sync));
+                                                                   bool sync, bool read_only) {
+  std::shared_ptr<SqliteConnections> c(new SqliteConnections(path, sync, read_only));
+  ASSIGN_OR_RETURN(std::unique_ptr<Db> writer, c->Connect(/*create=*/true));
+  if (!read_only) RETURN_IF_ERROR(writer->Exec(kSchema));
+  ASSIGN_OR_RETURN(std::unique_ptr<Db> control, c->Connect(/*create=*/false));
   {
     MutexLock lock(c->writer_mu);
     c->writer_ = std::move(writer);
@@ -283,7 +296,7 @@ Result<SqliteConnections::Reader> SqliteConnections::Borrow() {
       return Reader(this, std::move(db));
     }
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Db::Open(path_, /*create=*/false, sync_));
+  ASSIGN_OR_RETURN(std::unique_ptr<Db> db, Connect(/*create=*/false));
   // Readers map the index instead of copying each page through read(2), and keep more of
   // it cached: a one-hour list touches a few hundred pages.
   RETURN_IF_ERROR(db->Exec("PRAGMA mmap_size=1073741824"));
@@ -291,8 +304,9 @@ Result<SqliteConnections::Reader> SqliteConnections::Borrow() {
   return Reader(this, std::move(db));
 }
 
-Result<SqliteBackend> OpenSqliteBackend(const std::string& path, bool sync) {
-  ASSIGN_OR_RETURN(std::shared_ptr<SqliteConnections> c, SqliteConnections::Open(path, sync));
+Result<SqliteBackend> OpenSqliteBackend(const std::string& path, bool sync, bool read_only) {
+  ASSIGN_OR_RETURN(std::shared_ptr<SqliteConnections> c,
+                   SqliteConnections::Open(path, sync, read_only));
   SqliteBackend b;
   b.registry = NewSqliteStreamRegistry(c);
   b.index = NewSqliteFragmentIndex(c);

@@ -24,12 +24,17 @@ struct SqliteBackend {
 
 // Opens (creating when missing) the database at `path` and its schema. `sync` false turns
 // SQLite's fsyncs off (Options::sync). kDataLoss for a file that is not a database.
-Result<SqliteBackend> OpenSqliteBackend(const std::string& path, bool sync);
+// `read_only`: an existing database only, every connection read-only (Db::OpenReadOnly), the
+// schema neither created nor upgraded (Options::read_only); writes fail.
+Result<SqliteBackend> OpenSqliteBackend(const std::string& path, bool sync, bool read_only = false);
 
 // The connections both halves share. Thread-safe.
 class SqliteConnections {
  public:
-  static Result<std::shared_ptr<SqliteConnections>> Open(const std::string& path, bool sync);
+  static Result<std::shared_ptr<SqliteConnections>> Open(const std::string& path, bool sync,
+                                                         bool read_only = false);
+  // Every connection is read-only (OpenSqliteBackend's `read_only`).
+  bool read_only() const { return read_only_; }
 
   // A reader connection borrowed from the pool, returned to it when destroyed.
   class Reader {
@@ -54,10 +59,13 @@ class SqliteConnections {
   Db& control() REQUIRES(control_mu) { return *control_; }
 
  private:
-  SqliteConnections(std::string path, bool sync) : path_(std::move(path)), sync_(sync) {}
+  SqliteConnections(std::string path, bool sync, bool read_only)
+      : path_(std::move(path)), sync_(sync), read_only_(read_only) {}
+  Result<std::unique_ptr<Db>> Connect(bool create) const;
 
   const std::string path_;
   const bool sync_;
+  const bool read_only_;
   std::unique_ptr<Db> writer_ PT_GUARDED_BY(writer_mu);
   std::unique_ptr<Db> control_ PT_GUARDED_BY(control_mu);
   Mutex readers_mu_;

@@ -108,6 +108,7 @@ void LocalArchive::YieldIndexToCommits() {
 }
 
 Status LocalArchive::Sweep() {
+  if (options_.read_only) return ReadOnlyRefusal();
   MutexLock one_at_a_time(sweep_mu_);
   std::unordered_map<int64_t, int64_t> cutoffs;  // stream id -> oldest server time kept
   {

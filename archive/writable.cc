@@ -29,6 +29,7 @@ Status Probe(Env& env, const std::string& dir) {
 }  // namespace
 
 Status LocalArchive::CheckWritable() {
+  if (options_.read_only) return ReadOnlyRefusal();
   {
     MutexLock lock(stats_mu_);
     if (!write_failure_.ok() &&

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "producer-sdk/producer.h"
@@ -49,6 +50,7 @@ class ClientImpl final : public Client {
 
 Status ClientImpl::EnsureStream(const StreamOptions& s) {
   // DescribeStream until ACTIVE; an exact 404 means missing (the KVS SDK's rule).
+  std::optional<HttpResponse> refused_in_use;
   for (int tries = 0; tries < 50; ++tries) {
     ASSIGN_OR_RETURN(HttpResponse r, Call("describeStream", {{"StreamName", s.name}}));
     if (r.status == 200) {
@@ -68,6 +70,9 @@ Status ClientImpl::EnsureStream(const StreamOptions& s) {
       continue;
     }
     if (r.status != 404) return ErrorOf("DescribeStream", r);
+    // Created meanwhile, said CreateStream, yet still missing: the refusal meant something
+    // else (a read-only streamarcd says ResourceInUse to every change).
+    if (refused_in_use) return ErrorOf("CreateStream", *refused_in_use);
     if (!s.create_if_missing) {
       return NotFound("stream " + s.name + " does not exist and create_if_missing is off");
     }
@@ -79,6 +84,7 @@ Status ClientImpl::EnsureStream(const StreamOptions& s) {
     if (c.status != 200 && c.error_type != "ResourceInUseException") {
       return ErrorOf("CreateStream", c);
     }
+    if (c.status != 200) refused_in_use = std::move(c);
   }
   return Unavailable("stream " + s.name + " did not become ACTIVE");
 }

@@ -86,6 +86,11 @@ Status Apply(Config* c, const std::string& key, const std::string& value) {
       return InvalidArgument("allow-unauthenticated: expected true or false");
     }
     c->allow_unauthenticated = value == "true";
+  } else if (key == "read-only") {
+    if (value != "true" && value != "false") {
+      return InvalidArgument("read-only: expected true or false");
+    }
+    c->read_only = value == "true";
   } else if (key == "metrics-open") {
     if (value != "true" && value != "false") {
       return InvalidArgument("metrics-open: expected true or false");
@@ -220,6 +225,13 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
   --host ADDR                  listen address (default 127.0.0.1)
   --port N                     listen port (default 8080; 0 picks a free one)
   --data-dir DIR               where segment files and the index live (default ./data)
+  --read-only                  serve the data directory without writing a byte to it
+                               (a mounted snapshot, a forensic copy): every read API
+                               works, writes (PutMedia, putEvents, create, delete,
+                               update, tags) are refused, retention sweeps nothing, and
+                               /ready answers 503. streamarcd also starts this way,
+                               saying why, when the data directory's file system is
+                               mounted read-only. Only a restart leaves it
   --config FILE                JSON file whose keys are these flag names, e.g.
                                {"port": 9000, "data-dir": "/var/lib/streamarc"}
   --region NAME                region in ARNs (default us-east-1)
@@ -385,6 +397,10 @@ Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args) {
     }
     if (a == "--metrics-open") {  // a switch too
       flags.emplace_back("metrics-open", "true");
+      continue;
+    }
+    if (a == "--read-only") {  // and this
+      flags.emplace_back("read-only", "true");
       continue;
     }
     if (a.rfind("--", 0) != 0) return InvalidArgument("unexpected argument \"" + a + "\"");

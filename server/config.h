@@ -37,6 +37,11 @@ struct Config {
   std::string host = "127.0.0.1";
   int port = 8080;
   std::string data_dir = "./data";
+  // Serve the data directory without writing to it (a mounted snapshot, a forensic copy):
+  // reads work, writes are refused (server/read_only.h). streamarcd also starts this way,
+  // saying so, when it finds the data directory on a read-only file system. Left only by a
+  // restart without it on a writable directory.
+  bool read_only = false;
   std::string region = "us-east-1";
   std::string account = "000000000000";  // the account id in ARNs
   // The URL GetDataEndpoint returns; empty means http://<host>:<port>. Required when `host`

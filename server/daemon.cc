@@ -29,6 +29,7 @@
 #include "server/media_api.h"
 #include "server/metrics_api.h"
 #include "server/put_media.h"
+#include "server/read_only.h"
 #include "server/request_guard.h"
 #include "server/router.h"
 #include "server/spans_api.h"
@@ -66,6 +67,7 @@ class DaemonImpl final : public Daemon {
     MetricsSources sources{*archive_, *env_,    config_.data_dir, http_,
                            nullptr,   kVersion, kCommit,          start_time_us_};
     if (tap_) sources.tap = [tap = tap_.get()] { return tap->stats(); };
+    sources.read_only = !read_only_reason_.empty();
     RegisterServerCollectors(registry_, std::move(sources));
     archive_->AddStreamDeletedListener(
         [m = &server_metrics_](const std::string& name) { m->ForgetStream(name); });
@@ -78,10 +80,15 @@ class DaemonImpl final : public Daemon {
     // other machines reach without access keys.
     RETURN_IF_ERROR(AdvertisedUrl(config_, config_.port).status());
     RETURN_IF_ERROR(CheckExposure());
-    std::error_code ec;
-    std::filesystem::create_directories(config_.data_dir, ec);
-    if (ec) return IoError("cannot create data dir " + config_.data_dir + ": " + ec.message());
+    read_only_reason_ = ReadOnlyReason();
+    if (read_only_reason_.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(config_.data_dir, ec);
+      if (ec) return IoError("cannot create data dir " + config_.data_dir + ": " + ec.message());
+    }
     archive::Options ao;
+    ao.read_only = !read_only_reason_.empty();
+    ao.read_only_reason = read_only_reason_;
     ao.root = config_.data_dir;
     ao.region = config_.region;
     ao.account = config_.account;
@@ -89,24 +96,35 @@ class DaemonImpl final : public Daemon {
     ao.min_free_bytes = config_.min_free_bytes;
     ao.sync_threads = SyncThreads(config_);
     ASSIGN_OR_RETURN(archive_, archive::OpenLocalArchive(ao, *env_, clock_, log_));
+    if (ao.read_only) LogReadOnlyMode();
     // Every route is registered through `routes`: the middleware chain runs before each
-    // handler, in this order.
+    // handler, in this order (read-only mode adds its refusals last).
     AuthOptions auth;
     auth.keys = config_.access_keys;
     auth.signing_keys = std::make_shared<sigv4::SigningKeyCache>();
     auth.metrics_open = config_.metrics_open;
     auth_ = std::make_shared<AuthState>(std::move(auth));
-    Router routes(http_, {RequestIdMiddleware(ids_), RequestGuard(GuardOptionsFromConfig(config_)),
-                          Authentication(auth_, clock_)});
+    std::vector<Middleware> chain = {RequestIdMiddleware(ids_),
+                                     RequestGuard(GuardOptionsFromConfig(config_)),
+                                     Authentication(auth_, clock_)};
+    if (ao.read_only) chain.push_back(ReadOnlyGuard(read_only_reason_));
+    Router routes(http_, std::move(chain));
     routes.Route("GET", "/health", [this](const HttpRequest&) {
       nlohmann::json j = {{"status", "ok"},
                           {"version", kVersion},
                           {"time", FormatIso8601(clock_.NowMicros())},
                           {"authentication", AuthenticationMode()}};
-      if (!auth_->Current()->keys.empty() || IsLoopbackAddress(config_.host)) {
-        j["warnings"] = nlohmann::json::array();
-      } else {
-        j["warnings"] = {kUnauthenticatedWarning};
+      j["warnings"] = nlohmann::json::array();
+      if (auth_->Current()->keys.empty() && !IsLoopbackAddress(config_.host)) {
+        j["warnings"].push_back(kUnauthenticatedWarning);
+      }
+      // Alive and serving, but not recording: said here, while /ready answers 503.
+      j["mode"] = read_only_reason_.empty() ? "read-write" : "read-only";
+      if (!read_only_reason_.empty()) {
+        j["read_only_reason"] = read_only_reason_;
+        j["warnings"].push_back("read-only (" + read_only_reason_ +
+                                "): video is served, nothing is recorded; restart on a writable "
+                                "data directory to record again");
       }
       return HttpResponse{200, "application/json", {}, j.dump()};
     });
@@ -148,6 +166,7 @@ class DaemonImpl final : public Daemon {
               {{"address", config_.host + ":" + std::to_string(http_.port())},
                {"tls", config_.tls_cert.empty() ? "off" : "on"},
                {"data_dir", config_.data_dir},
+               {"mode", read_only_reason_.empty() ? "read-write" : "read-only"},
                {"version", kVersion}});
     return Status::Ok();
   }
@@ -268,8 +287,38 @@ class DaemonImpl final : public Daemon {
     return o;
   }
 
+  // Why this server is read-only, or "" when it writes: asked for (--read-only), or the data
+  // directory's file system is mounted read-only (ext4's errors=remount-ro, an operator,
+  // fsck), where refusing to start would also stop anyone watching what is recorded.
+  std::string ReadOnlyReason() const {
+    if (config_.read_only) return "--read-only was given";
+    Result<archive::DiskSpace> space = env_->GetDiskSpace(config_.data_dir);
+    if (space.ok() && space->read_only) {
+      return "the file system of " + config_.data_dir + " is mounted read-only";
+    }
+    return "";
+  }
+
+  void LogReadOnlyMode() {
+    log_.Warn("streamarcd",
+              "READ-ONLY MODE: serving the archive without writing to it; restart streamarcd on "
+              "a writable data directory (and without --read-only) to record again",
+              {{"reason", read_only_reason_},
+               {"data_dir", config_.data_dir},
+               {"serves",
+                "describeStream, listStreams, listFragments, getMedia, getMediaForFragmentList, "
+                "HLS, DASH, getClip, getImages, listEvents, listRecordingSpans, the console"},
+               {"refuses",
+                "putMedia and putEvents (503 ServiceUnavailableException: producers keep their "
+                "fragments and resend them), createStream, deleteStream, updateStream, "
+                "updateDataRetention, tags (400 ResourceInUseException)"},
+               {"retention", "no sweep, no eviction: nothing is deleted"},
+               {"ready", "/ready answers 503; /health 200 with mode read-only"}});
+  }
+
   // The HMAC key of HLS/DASH session tokens: random, kept in the data directory so session
-  // URLs survive a restart.
+  // URLs survive a restart. Read-only, a missing key is made in memory only (logged): session
+  // URLs then end with this process.
   Result<std::string> LoadTokenSecret() {
     const std::string path = config_.data_dir + "/session-token.key";
     std::ifstream in(path, std::ios::binary);
@@ -278,6 +327,13 @@ class DaemonImpl final : public Daemon {
     key.assign(32, '\0');
     if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), 32) != 1) {
       return Internal("RAND_bytes failed");
+    }
+    if (!read_only_reason_.empty()) {
+      log_.Warn("streamarcd",
+                "read-only: no session-token key to read, so HLS/DASH session tokens are signed "
+                "with a key kept in memory; their URLs stop working when this process ends",
+                {{"path", path}});
+      return key;
     }
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(key.data(), static_cast<std::streamsize>(key.size()));
@@ -295,6 +351,7 @@ class DaemonImpl final : public Daemon {
   metrics::Registry registry_;
   Mutex reload_mu_;
   std::shared_ptr<AuthState> auth_;  // the access keys in force (set in Init)
+  std::string read_only_reason_;     // "" when writable; set once in Init, read-only after
   // Destroyed bottom-up, so each goes while what it uses still exists: the HTTP server (its
   // routes hold the services), then the worker pool, whose destructor runs the jobs still
   // queued (they use the services, the hub and the archive), then the services, the hub,

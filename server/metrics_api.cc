@@ -73,6 +73,10 @@ void RegisterServerCollectors(metrics::Registry& r, MetricsSources src) {
   r.AddCollector("streamarc_start_time_seconds", "When streamarcd started, in Unix seconds",
                  Type::kGauge, {},
                  [s](Emitter& e) { e.Value({}, static_cast<double>(s->start_time_us) / 1e6); });
+  r.AddCollector("streamarc_read_only",
+                 "1 while streamarcd serves its archive read-only and records nothing (a "
+                 "read-only file system at start, or --read-only); a restart ends it",
+                 Type::kGauge, {}, [s](Emitter& e) { e.Value({}, s->read_only ? 1 : 0); });
   r.AddCollector(
       "streamarc_open_connections",
       "Open HTTP connections by what they do: idle (waiting for a request, or closing), request "

@@ -60,6 +60,7 @@ struct MetricsSources {
   std::string version;
   std::string commit;  // "" when unknown
   int64_t start_time_us = 0;
+  bool read_only = false;  // read-only mode (server/read_only.h)
 };
 // Registers the collectors that read `sources` at scrape time, and build info.
 void RegisterServerCollectors(metrics::Registry& registry, MetricsSources sources);

@@ -1,6 +1,7 @@
-// The data directory's file system filling up, and going read-only, while cameras stream
-// through our producer SDK to the real streamarcd (issue 14). The file system is a small
-// tmpfs the test mounts (root or CAP_SYS_ADMIN; skipped, saying so, without).
+// The data directory's file system filling up while cameras stream through our producer SDK
+// to the real streamarcd (issue 14); read_only_test.cc has it going read-only. The file
+// system is a small tmpfs the test mounts (root or CAP_SYS_ADMIN; skipped, saying so,
+// without).
 // tests/e2e/disk_full_e2e_test.cc covers eviction with curl uploads; these add what a
 // producer sees: its acks, its resends, and its timeline afterwards.
 #include <fcntl.h>
@@ -170,46 +171,6 @@ TEST_F(DiskFaultTest, FullDiskRefusesWith5001ThenTheCameraCatchesUpWithoutAGap) 
       "all, %zu frames compared, %zu missing, %zu lost\n",
       static_cast<double>(filled) / 1e6, cam.errors(), t.acked, t.frames_checked, t.frames_missing,
       t.acked_lost);
-}
-
-// The data directory's file system goes read-only. Linux refuses to remount a file system
-// read-only while a file on it is open for writing (EBUSY), and streamarcd always holds its
-// index open, so a running server never sees this; it happens across a restart (an operator
-// or fsck remounting it). Then streamarcd refuses to start, saying the file system is
-// read-only; the camera waits with its fragments in its store; made writable, the server
-// starts, the camera catches up, and nothing acknowledged is lost, nothing is missing.
-TEST_F(DiskFaultTest, ReadOnlyDataDirIsRefusedClearlyAndRecordingResumesWhenWritable) {
-  if (!Mount(32 << 20)) GTEST_SKIP() << "cannot mount a tmpfs: " << disk_->error();
-  auto source = MakeSource(10, 20, 10, "320x240");
-  ASSERT_TRUE(source.ok()) << source.status().ToString();
-  ASSERT_TRUE(server_.Start(DataDir()).ok()) << server_.log();
-  const int port = server_.port();
-  cams_.push_back(std::make_unique<FaultProducer>(*source, "cam-ro"));
-  FaultProducer& cam = *cams_.back();
-  ASSERT_TRUE(cam.Start(ClientFor(server_.url()), CameraOptions()).ok());
-  ASSERT_TRUE(cam.WaitForPersisted(2, std::chrono::seconds(30)));
-
-  Status live = disk_->SetReadOnly(true);
-  ASSERT_EQ(live.code(), Code::kFailedPrecondition)
-      << "the kernel made the file system read-only under a running server (" << live.ToString()
-      << "): this test expects EBUSY and needs extending";
-
-  EXPECT_EQ(server_.Stop(), 0);
-  ASSERT_TRUE(disk_->SetReadOnly(true).ok());
-  Status refused = server_.Start(DataDir(), {"--port", std::to_string(port)});
-  EXPECT_FALSE(refused.ok()) << "streamarcd started on a read-only data directory";
-  EXPECT_NE(server_.log().find("read-only file system"), std::string::npos) << server_.log();
-
-  const size_t acked_before = cam.persisted();
-  ASSERT_TRUE(disk_->SetReadOnly(false).ok());
-  ASSERT_TRUE(server_.Start(DataDir(), {"--port", std::to_string(port)}).ok()) << server_.log();
-  ASSERT_TRUE(cam.WaitForPersisted(acked_before + 2, std::chrono::seconds(30))) << server_.log();
-  Status s = cam.Finish(60'000);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  EXPECT_TRUE(cam.stream_errors().empty());
-  const Tally t = CheckStream(cam, ReadStream(server_.url(), cam.name()), false);
-  EXPECT_EQ(t.acked_lost, 0u);
-  EXPECT_EQ(server_.Stop(), 0);
 }
 
 }  // namespace

@@ -267,6 +267,34 @@ TEST(Config, MetricsOpenIsASwitchAndAConfigKey) {
   EXPECT_NE(UsageText().find("--metrics-open"), std::string::npos);
 }
 
+TEST(Config, ReadOnlyIsASwitchAndAConfigKey) {
+  EXPECT_FALSE(ParseCommandLine({})->config.read_only);
+  auto cl = ParseCommandLine({"--read-only", "--data-dir", "/mnt/snapshot"});
+  ASSERT_TRUE(cl.ok()) << cl.status().ToString();
+  EXPECT_TRUE(cl->config.read_only);
+  EXPECT_EQ(cl->config.data_dir, "/mnt/snapshot");
+  TempDir dir;
+  const std::string path = dir.File("c.json");
+  WriteFileOrDie(path, R"({"read-only": true, "data-dir": "/mnt/copy"})");
+  Config c;
+  ASSERT_TRUE(LoadConfigFile(path, &c).ok());
+  EXPECT_TRUE(c.read_only);
+  WriteFileOrDie(path, R"({"read-only": false})");
+  ASSERT_TRUE(LoadConfigFile(path, &c).ok());
+  EXPECT_FALSE(c.read_only);
+  WriteFileOrDie(path, R"({"read-only": "yes"})");
+  Status bad = LoadConfigFile(path, &c);
+  EXPECT_EQ(bad.code(), Code::kInvalidArgument);
+  EXPECT_NE(bad.message().find("read-only: expected true or false"), std::string::npos)
+      << bad.ToString();
+  // The flag wins over the file, as every flag does.
+  WriteFileOrDie(path, R"({"read-only": false})");
+  auto both = ParseCommandLine({"--config", path, "--read-only"});
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  EXPECT_TRUE(both->config.read_only);
+  EXPECT_NE(UsageText().find("--read-only"), std::string::npos);
+}
+
 TEST(Config, LoopbackAddresses) {
   for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"}) {
     EXPECT_TRUE(IsLoopbackAddress(host)) << host;
