@@ -1,10 +1,12 @@
-// Private to server/http_server.cc: the state of one connection and of the request it is
-// serving, and the thread-safe ResponseWriter that streaming handlers write through.
+// Private to the HTTP front (server/http_server*.cc, http2_conn.cc): the state of one connection
+// and of the request it is serving, and the thread-safe ResponseWriter that streaming handlers
+// write through.
 #pragma once
 
 #include <libwebsockets.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -18,6 +20,13 @@
 #include "server/http.h"
 
 namespace streamarc::server {
+
+// Steady-clock microseconds: every deadline of the HTTP front.
+inline int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // Tasks posted from other threads to the service thread, and timers armed on it. Shared with
 // every writer, so a writer that outlives the server posts into a closed queue harmlessly.
@@ -68,6 +77,7 @@ struct OutPiece {
 
 class Writer;
 struct Conn;
+class H2Conn;
 
 // One request on a connection, from its head to the last byte of its response. Service thread.
 struct Session {
@@ -100,6 +110,14 @@ struct Session {
   uint64_t content_length = 0;
   std::deque<OutPiece> out;
   size_t out_offset = 0;
+  // HTTP/2 (server/http2_conn.h): the request's stream on conn->h2, 0 on HTTP/1.1.
+  int32_t stream_id = 0;
+  bool ended = false;             // the response is complete (End, or a whole response)
+  bool deferred = false;          // nghttp2 waits for `out` to fill (resume it then)
+  bool body_end_pending = false;  // END_STREAM came while `pending_in` waits
+  std::string pending_in;         // DATA held (unacknowledged) while the handler pauses its body
+  int64_t send_progress_us = 0;   // the stream's output last moved, or began to wait
+  int64_t body_progress_us = 0;   // a streaming body last received bytes
 };
 
 // One TCP connection. Requests on it are served one at a time, in order. Service thread.
@@ -127,6 +145,8 @@ struct Conn {
   int shed_tier = -1;                       // -1: in no list
   std::list<Conn*>::iterator shed_it;       // in the server's list of its tier
   std::list<Conn*>::iterator addr_shed_it;  // in its address's list of its tier
+  // HTTP/2 (ALPN "h2"): the connection's frames go through it; `cur` stays null.
+  std::unique_ptr<H2Conn> h2;
 };
 
 // What a Writer needs from the server, on the service thread.

@@ -75,6 +75,7 @@ void HttpServer::Impl::Schedule(Conn& c) {
 // The connection's timer fired. Returns -1 to close the connection.
 int HttpServer::Impl::OnTimer(Conn& c) {
   c.timer_at_us = 0;
+  if (c.h2) return c.h2->OnTimer() ? 0 : -1;
   const int64_t now = NowMicros();
   if (c.linger_until_us) {
     if (now >= c.linger_until_us) return -1;

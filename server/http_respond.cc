@@ -14,6 +14,7 @@ namespace streamarc::server {
 void HttpServer::Impl::StartResponse(Session& s, int status, const std::string& type,
                                      const std::vector<Header>& headers, bool chunked,
                                      uint64_t length) {
+  if (s.stream_id) return s.conn->h2->StartResponse(s, status, type, headers, chunked, length);
   if (s.response_started) return;
   CountError(headers);
   BeforeOutput(*s.conn);
@@ -36,6 +37,7 @@ void HttpServer::Impl::CountError(const std::vector<Header>& headers) const {
 }
 
 void HttpServer::Impl::SetResponse(Session& s, const HttpResponse& r) {
+  if (s.stream_id) return s.conn->h2->SetResponse(s, r);
   if (s.response_started) return;
   StartResponse(s, r.status, r.content_type, r.headers, false, r.body.size());
   if (!r.body.empty() && s.request.method != "HEAD") s.out.push_back(OutPiece{r.body});
@@ -43,6 +45,7 @@ void HttpServer::Impl::SetResponse(Session& s, const HttpResponse& r) {
 }
 
 void HttpServer::Impl::QueueChunk(Session& s, OutPiece piece) {
+  if (s.stream_id) return s.conn->h2->QueueChunk(s, std::move(piece));
   if (!s.chunked || s.final) {
     if (piece.counted && s.writer) s.writer->Written(piece.counted);
     return;
@@ -65,6 +68,7 @@ void HttpServer::Impl::QueueChunk(Session& s, OutPiece piece) {
 }
 
 void HttpServer::Impl::QueueEnd(Session& s) {
+  if (s.stream_id) return s.conn->h2->QueueEnd(s);
   if (!s.chunked || s.final) return;
   s.out.push_back(OutPiece{"0\r\n\r\n"});
   s.final = true;
@@ -72,12 +76,14 @@ void HttpServer::Impl::QueueEnd(Session& s) {
 }
 
 void HttpServer::Impl::CloseAfterWrites(Session& s) {
+  if (s.stream_id) return s.conn->h2->CloseAfterWrites(s);
   s.close_after = true;
   s.final = true;
   lws_callback_on_writable(s.wsi);
 }
 
 void HttpServer::Impl::SetReading(Session& s, bool enabled) {
+  if (s.stream_id) return s.conn->h2->SetReading(s, enabled);
   s.reading_paused = !enabled;
   // A paused body may not time out; a resumed one gets its bytes that arrived meanwhile.
   if (!s.body_done && s.writer) {
@@ -89,6 +95,7 @@ void HttpServer::Impl::SetReading(Session& s, bool enabled) {
 
 // Writes one piece of the current response. Returns -1 to close the connection.
 int HttpServer::Impl::OnWritable(Conn& c) {
+  if (c.h2) return c.h2->OnWritable() ? 0 : -1;
   c.send_progress_us = NowMicros();  // the socket has room: the client is reading
   if (!c.cur) return 0;
   Session& s = *c.cur;

@@ -61,6 +61,14 @@ Status HttpServer::Impl::Start() {
     ASSIGN_OR_RETURN(std::string cert, CheckTlsFiles(opt_.tls_cert_file, opt_.tls_key_file));
     ConfigureTls(opt_.tls_cert_file, opt_.tls_key_file, opt_.head_timeout_ms, &info);
     tls_ = true;
+    h2_options_.max_concurrent_streams = opt_.h2_max_concurrent_streams;
+    h2_options_.max_head_bytes = opt_.max_head_bytes;
+    h2_options_.max_headers = head_limits_.max_headers;
+    h2_options_.max_buffered_body = opt_.max_buffered_body;
+    h2_options_.idle_timeout_ms = opt_.head_timeout_ms;
+    h2_options_.body_timeout_ms = int64_t{opt_.body_timeout_seconds} * 1000;
+    h2_options_.min_body_bytes_per_second = opt_.min_body_bytes_per_second;
+    h2_options_.send_timeout_ms = opt_.send_timeout_ms;
     log_.Info("http", "TLS on", {{"certificate", cert}});
   }
   ctx_ = lws_create_context(&info);
@@ -80,12 +88,15 @@ void HttpServer::Impl::Run() {
   if (shutdown_hooks_.empty()) return;
   queue_->Drain();  // what was posted before the hooks run (their writes follow them)
   for (auto& hook : shutdown_hooks_) hook();
+  for (Conn* c : h2_conns_) c->h2->Shutdown();  // GOAWAY: no new streams
   // A timer at the deadline wakes lws_service even when no socket has anything more.
   auto deadline_passed = std::make_shared<bool>(false);  // the timer may outlive this frame
   queue_->PostAfter(int64_t{drain_ms_} * 1000, [deadline_passed] { *deadline_passed = true; });
   auto pending = [this] {
     return std::any_of(sessions_.begin(), sessions_.end(),
-                       [](const auto& s) { return !s.second->out.empty(); });
+                       [](const auto& s) { return !s.second->out.empty(); }) ||
+           std::any_of(h2_conns_.begin(), h2_conns_.end(),
+                       [](const Conn* c) { return c->h2->Pending(); });
   };
   while (!*deadline_passed) {
     if (lws_service(ctx_, 0) < 0) break;
@@ -297,6 +308,84 @@ void HttpServer::Impl::EndSession(Conn& c) {
   delete s;
 }
 
+// ---- HTTP/2 (service thread) ----
+
+bool HttpServer::Impl::StartH2(Conn& c) {
+  c.h2 = H2Conn::New(c, *this, h2_options_, log_);
+  if (!c.h2) return false;
+  SetKind(c, &h2_);
+  h2_conns_.insert(&c);
+  return true;
+}
+
+Session& HttpServer::Impl::OpenStream(Conn& c) {
+  Unlist(c);  // a connection with a request under way is not shed to make room
+  auto* s = new Session();
+  s->id = ++next_id_;
+  s->wsi = c.wsi;
+  s->conn = &c;
+  sessions_[s->id] = s;
+  return *s;
+}
+
+// As BeginRequest, for a stream: its body is framed by HTTP/2, so a buffered route reads any
+// body (with or without content-length) up to the cap.
+void HttpServer::Impl::BeginStream(Session& s, uint64_t content_length, int refuse_status,
+                                   const std::string& refuse_message) {
+  HttpRequest& r = s.request;
+  r.peer = s.conn->peer;
+  s.body_since_us = NowMicros();
+  if (refuse_status) {
+    s.phase = Phase::kHandling;
+    SetResponse(s, LayerError(refuse_status, refuse_message));
+    return;
+  }
+  if (auto it = streaming_.find({r.method, r.path}); it != streaming_.end()) {
+    s.phase = Phase::kStreaming;
+    s.writer = std::make_shared<Writer>(queue_, this, s.id);
+    s.streaming = it->second(r, s.writer);
+    if (s.streaming && s.body_done) s.streaming->OnBodyEnd();
+    return;
+  }
+  s.buffered = FindBuffered(r);
+  if (content_length > opt_.max_buffered_body) {
+    s.phase = Phase::kHandling;
+    SetResponse(s, LayerError(413, "Request body too large"));
+    return;
+  }
+  s.phase = Phase::kReadingBody;
+  if (s.body_done) Dispatch(s);
+}
+
+void HttpServer::Impl::StreamBody(Session& s, std::string_view bytes) {
+  s.body_received += bytes.size();
+  if (!s.streaming && s.phase == Phase::kReadingBody &&
+      s.request.body.size() + bytes.size() > opt_.max_buffered_body) {
+    s.phase = Phase::kHandling;
+    SetResponse(s, LayerError(413, "Request body too large"));
+    return;
+  }
+  OnBody(s, bytes);
+}
+
+void HttpServer::Impl::StreamBodyEnd(Session& s) {
+  s.body_done = true;
+  if (s.streaming) {
+    s.streaming->OnBodyEnd();
+  } else if (s.phase == Phase::kReadingBody) {
+    Dispatch(s);
+  }
+}
+
+void HttpServer::Impl::CloseStream(Session& s) {
+  Conn& c = *s.conn;
+  sessions_.erase(s.id);
+  if (s.writer) s.writer->Closed();
+  if (s.streaming) s.streaming->OnClose();
+  delete &s;
+  if (c.h2 && c.h2->streams() == 0) MakeSheddable(c, 0);  // idle again
+}
+
 int HttpServer::Impl::Callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
                                size_t len) noexcept {
   lws_context* ctx = lws_get_context(wsi);
@@ -330,10 +419,14 @@ int HttpServer::Impl::Callback(lws* wsi, lws_callback_reasons reason, void* user
         if (!slot || !*slot) return -1;
         Conn& c = **slot;
         if (c.linger_until_us) return 0;  // lingering close: input is dropped
-        if (std::exchange(c.first_read, false) && self->tls_ && !EndHandshake(wsi)) {
-          self->RefuseHead(c, 400, kPlainHttpOnTlsPort);  // plain HTTP on a TLS port
-          return 0;
+        if (std::exchange(c.first_read, false) && self->tls_) {
+          if (!EndHandshake(wsi)) {
+            self->RefuseHead(c, 400, kPlainHttpOnTlsPort);  // plain HTTP on a TLS port
+            return 0;
+          }
+          if (NegotiatedH2(wsi) && !self->StartH2(c)) return -1;
         }
+        if (c.h2) return c.h2->Receive({static_cast<const char*>(in), len}) ? 0 : -1;
         c.in.append(static_cast<const char*>(in), len);
         if (c.cur && !c.cur->body_done && c.cur->writer) {  // a body that keeps coming is alive
           lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, self->opt_.body_timeout_seconds);
@@ -348,6 +441,10 @@ int HttpServer::Impl::Callback(lws* wsi, lws_callback_reasons reason, void* user
       case LWS_CALLBACK_RAW_CLOSE:
         if (slot && *slot) {
           self->Release(**slot);
+          if ((*slot)->h2) {
+            (*slot)->h2->Closed();
+            self->h2_conns_.erase(*slot);
+          }
           self->EndSession(**slot);
           self->SetKind(**slot, nullptr);
           delete *slot;
@@ -398,6 +495,7 @@ HttpServer::ConnectionCounts HttpServer::connections_by_kind() const {
   ConnectionCounts c;
   c.idle = impl_->idle_.load(std::memory_order_relaxed);
   c.request = impl_->requests_.load(std::memory_order_relaxed);
+  c.h2 = impl_->h2_.load(std::memory_order_relaxed);
   for (const auto& [path, open] : impl_->streaming_open_) {
     c.streaming[path] = open->load(std::memory_order_relaxed);
   }

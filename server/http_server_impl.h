@@ -8,7 +8,6 @@
 #include <sys/resource.h>
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -18,9 +17,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "server/http2_conn.h"
 #include "server/http_conn.h"
 #include "server/http_server.h"
 #include "server/http_wire.h"
@@ -38,17 +39,11 @@ inline constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 // Connections that may be closed to make room: 0, waiting for a head; 1, reading a buffered body.
 inline constexpr int kShedTiers = 2;
 
-inline int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // Raises the soft open-file limit to the hard one (Debian starts services at 1024) and
 // returns it: connections are capped from it.
 rlim_t RaiseOpenFileLimit();
 
-class HttpServer::Impl final : public SessionHost {
+class HttpServer::Impl final : public SessionHost, public H2Host {
  public:
   Impl(const HttpServerOptions& o, WorkerPool& pool, Logger& log)
       : opt_(o), pool_(pool), log_(log), queue_(std::make_shared<ServiceQueue>()) {}
@@ -161,6 +156,21 @@ class HttpServer::Impl final : public SessionHost {
   void Dispatch(Session& s);
   // Ends the connection's current request (its response is complete, or the socket is gone).
   void EndSession(Conn& c);
+
+  // ---- HTTP/2 (http2_conn.h; defined in http_server.cc) ----
+  // The connection's ALPN chose "h2": its bytes go to an nghttp2 session from now on.
+  bool StartH2(Conn& c);
+  Session& OpenStream(Conn& c) override;
+  void BeginStream(Session& s, uint64_t content_length, int refuse_status,
+                   const std::string& refuse_message) override;
+  void StreamBody(Session& s, std::string_view bytes) override;
+  void StreamBodyEnd(Session& s) override;
+  void CloseStream(Session& s) override;
+  void CountErrorAnswer(const std::vector<Header>& headers) override { CountError(headers); }
+  HttpResponse ErrorAnswer(int status, std::string message) override {
+    return LayerError(status, std::move(message));
+  }
+
   static int Callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
                       size_t len) noexcept;
 
@@ -181,6 +191,9 @@ class HttpServer::Impl final : public SessionHost {
   // made when it is registered, before Run, and never removed.
   std::atomic<int64_t> idle_{0};
   std::atomic<int64_t> requests_{0};
+  std::atomic<int64_t> h2_{0};  // HTTP/2 connections, whatever their streams do
+  H2Options h2_options_;        // set in Start
+  std::unordered_set<Conn*> h2_conns_;
   std::map<std::string, std::unique_ptr<std::atomic<int64_t>>> streaming_open_;
   std::unordered_map<std::string, Address> addresses_;
   std::list<Conn*> sheddable_[kShedTiers];  // oldest first
