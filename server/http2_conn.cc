@@ -161,13 +161,15 @@ void H2Conn::Closed() {
 // ---- Deadlines ----
 
 int64_t H2Conn::StreamDeadline(const Session& s) const {
+  // A head still arriving (HEADERS, then CONTINUATIONs) must end within the idle timeout.
+  if (heads_.count(s.stream_id)) return s.body_since_us + opt_.idle_timeout_ms * 1000;
   int64_t at = kNever;
-  if (!s.body_done && s.phase == Phase::kStreaming) {
+  if (!s.body_done && s.writer) {
     // A streaming body must keep coming, unless its handler paused it.
     if (!s.reading_paused && s.pending_in.empty()) {
       at = s.body_progress_us + opt_.body_timeout_ms * 1000;
     }
-  } else if (!s.body_done && s.phase == Phase::kReadingBody) {
+  } else if (!s.body_done && s.phase == Phase::kReadingBody) {  // a buffered body
     const uint64_t rate = std::max<uint64_t>(opt_.min_body_bytes_per_second, 1);
     at = s.body_since_us + opt_.body_timeout_ms * 1000 +
          static_cast<int64_t>(s.body_received * 1'000'000 / rate);
@@ -200,13 +202,16 @@ bool H2Conn::OnTimer() {
     if (now >= StreamDeadline(*s)) expired.push_back(s);
   }
   for (Session* s : expired) {
-    if (!s->out.empty() && now >= s->send_progress_us + opt_.send_timeout_ms * 1000) {
+    if (heads_.count(s->stream_id)) {
+      log_.Info("http2", "a request head did not complete in time", {{"peer", c_.peer}});
+      Reset(*s, NGHTTP2_CANCEL);
+    } else if (!s->out.empty() && now >= s->send_progress_us + opt_.send_timeout_ms * 1000) {
       // The client stopped reading this stream (it gives it no window): its stream, and
       // whatever its response holds (a GetMedia reader slot), is given back.
       log_.Info("http2", "send timeout: the client stopped reading a stream",
                 {{"peer", c_.peer}, {"path", s->request.path}});
       Reset(*s, NGHTTP2_CANCEL);
-    } else if (s->phase == Phase::kReadingBody) {
+    } else if (!s->writer && s->phase == Phase::kReadingBody) {
       SetResponse(*s, host_.ErrorAnswer(408, "The request body arrived slower than " +
                                                  std::to_string(opt_.min_body_bytes_per_second) +
                                                  " bytes per second"));
@@ -215,7 +220,8 @@ bool H2Conn::OnTimer() {
                 {{"peer", c_.peer}, {"path", s->request.path}});
       Reset(*s, NGHTTP2_CANCEL);
     }
-    s->body_progress_us = s->send_progress_us = kNever / 2;  // not again before it closes
+    // Not again before it closes.
+    s->body_since_us = s->body_progress_us = s->send_progress_us = kNever / 2;
   }
   Kick();
   return true;
@@ -238,6 +244,7 @@ int H2Conn::OnBeginHeaders(nghttp2_session* /*session*/, const nghttp2_frame* fr
   try {
     Session& s = self->host_.OpenStream(self->c_);
     s.stream_id = frame->hd.stream_id;
+    s.body_since_us = NowMicros();  // the head's deadline counts from here
     self->streams_[s.stream_id] = &s;
     self->heads_[s.stream_id] = HeadState{};
     return 0;
