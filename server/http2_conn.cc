@@ -21,6 +21,9 @@ constexpr uint32_t kStreamWindow = 1 << 20;
 constexpr int32_t kConnectionWindow = 16 << 20;
 // Bytes taken from nghttp2 per writable callback.
 constexpr size_t kWriteBatch = 64 << 10;
+// The rest of a body whose answer is complete (an early error) is read and dropped up to this
+// much, so that the client sees the answer; past it, the stream is reset (NO_ERROR).
+constexpr uint64_t kMaxDiscardedBody = 64 << 20;
 
 // Headers that HTTP/2 forbids (RFC 9113 8.2.2): HTTP/1.1 framing, never sent on a stream.
 bool ConnectionSpecific(std::string_view name) {
@@ -164,7 +167,9 @@ int64_t H2Conn::StreamDeadline(const Session& s) const {
   // A head still arriving (HEADERS, then CONTINUATIONs) must end within the idle timeout.
   if (heads_.count(s.stream_id)) return s.body_since_us + opt_.idle_timeout_ms * 1000;
   int64_t at = kNever;
-  if (!s.body_done && s.writer) {
+  if (!s.body_done && s.answered) {
+    at = s.body_progress_us + opt_.body_timeout_ms * 1000;  // the rest of an unwanted body
+  } else if (!s.body_done && s.writer) {
     // A streaming body must keep coming, unless its handler paused it.
     if (!s.reading_paused && s.pending_in.empty()) {
       at = s.body_progress_us + opt_.body_timeout_ms * 1000;
@@ -211,6 +216,8 @@ bool H2Conn::OnTimer() {
       log_.Info("http2", "send timeout: the client stopped reading a stream",
                 {{"peer", c_.peer}, {"path", s->request.path}});
       Reset(*s, NGHTTP2_CANCEL);
+    } else if (s->answered) {
+      Reset(*s, NGHTTP2_NO_ERROR);  // its answer is out; the rest of its body stopped coming
     } else if (!s->writer && s->phase == Phase::kReadingBody) {
       SetResponse(*s, host_.ErrorAnswer(408, "The request body arrived slower than " +
                                                  std::to_string(opt_.min_body_bytes_per_second) +
@@ -367,6 +374,16 @@ int H2Conn::OnDataChunk(nghttp2_session* session, uint8_t /*flags*/, int32_t str
     nghttp2_session_consume_connection(session, len);
     return 0;
   }
+  if (s->answered) {
+    // Dropped, but acknowledged: the client finishes sending and reads the answer.
+    s->discarded += len;
+    s->body_progress_us = NowMicros();
+    nghttp2_session_consume(session, stream_id, len);
+    if (s->discarded > kMaxDiscardedBody) {
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_NO_ERROR);
+    }
+    return 0;
+  }
   try {
     const std::string_view bytes(reinterpret_cast<const char*>(data), len);
     if (s->reading_paused || !s->pending_in.empty()) {
@@ -406,11 +423,17 @@ int H2Conn::OnFrameSend(nghttp2_session* session, const nghttp2_frame* frame, vo
       (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)) {
     return 0;
   }
-  // A complete answer to a request whose body is still coming (an error, or a handler that
-  // answered early): the rest is not wanted (RFC 9113 8.1).
+  // The answer is complete. A body still coming (an error answered early) is not wanted: it
+  // is read and dropped (OnDataChunk), as HTTP/1.1 does, since a client reset at once
+  // (RFC 9113 8.1 allows it) may lose the answer (curl 7.88 does).
   Session* s = self->Find(frame->hd.stream_id);
   if (s && !s->body_done) {
-    nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+    s->answered = true;
+    s->body_progress_us = NowMicros();
+    if (!s->pending_in.empty()) {
+      nghttp2_session_consume(session, frame->hd.stream_id, s->pending_in.size());
+      s->pending_in.clear();
+    }
   }
   return 0;
 }

@@ -116,6 +116,8 @@ struct Session {
   bool deferred = false;          // nghttp2 waits for `out` to fill (resume it then)
   bool body_end_pending = false;  // END_STREAM came while `pending_in` waits
   std::string pending_in;         // DATA held (unacknowledged) while the handler pauses its body
+  bool answered = false;          // the response's END_STREAM is sent: more body is dropped
+  uint64_t discarded = 0;         // body bytes dropped since
   int64_t send_progress_us = 0;   // the stream's output last moved, or began to wait
   int64_t body_progress_us = 0;   // a streaming body last received bytes
 };
