@@ -65,8 +65,8 @@ Run Http11(const std::string& url, const std::string& ca, int n, pid_t server) {
     r.connects += connects;
   }
   curl_easy_cleanup(c);
-  r.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                  .count();
+  r.wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   r.server_cpu_ms = (CpuSeconds(server) - cpu0) * 1000;
   return r;
 }
@@ -101,8 +101,8 @@ Run Http2(const std::string& url, const std::string& ca, int n, pid_t server) {
     curl_easy_cleanup(c);
   }
   curl_multi_cleanup(m);
-  r.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                  .count();
+  r.wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   r.server_cpu_ms = (CpuSeconds(server) - cpu0) * 1000;
   return r;
 }
@@ -118,9 +118,10 @@ int Main(int argc, char** argv) {
   char dir_template[] = "/tmp/h2_bench.XXXXXX";
   const std::string dir = mkdtemp(dir_template);
   const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
-  Capture("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
-          "subjectAltName=IP:127.0.0.1 -keyout " +
-          key + " -out " + cert + " 2>/dev/null");
+  Capture(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
+      "subjectAltName=IP:127.0.0.1 -keyout " +
+      key + " -out " + cert + " 2>/dev/null");
   BenchServer server;
   if (!server.Start(STREAMARCD_PATH, dir + "/data", {"--tls-cert", cert, "--tls-key", key})) {
     std::fprintf(stderr, "streamarcd did not start (see %s/data.log)\n", dir.c_str());

@@ -475,8 +475,9 @@ void H2Conn::Submit(Session& s) {
   const bool bodyless = s.status == 204 || s.status == 304 || s.status < 200;
   if (!s.chunked && !bodyless) nva.push_back(Nv("content-length", length));
   for (const Header& h : s.headers) {
-    if (!ConnectionSpecific(h.name) && h.name != "content-length")
+    if (!ConnectionSpecific(h.name) && h.name != "content-length") {
       nva.push_back(Nv(h.name, h.value));
+    }
   }
   nghttp2_data_provider body{};
   body.read_callback = &H2Conn::ReadBody;

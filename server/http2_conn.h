@@ -127,7 +127,6 @@ class H2Conn {
   H2Host& host_;
   const H2Options opt_;
   Logger& log_;
-  std::unique_ptr<nghttp2_session, SessionDel> session_;
   std::map<int32_t, Session*> streams_;
   // Per stream, while its head arrives: the header list's size, :authority, what to refuse.
   struct HeadState {
@@ -144,6 +143,8 @@ class H2Conn {
   bool output_waiting_ = false;  // bytes wait for the socket (the send timeout runs)
   bool going_away_ = false;      // GOAWAY queued: the connection ends once it is sent
   bool closed_ = false;          // the socket is gone: callbacks do nothing
+  // Last: destroyed first, while the state its callbacks could touch still exists.
+  std::unique_ptr<nghttp2_session, SessionDel> session_;
 };
 
 }  // namespace streamarc::server

@@ -70,6 +70,7 @@ class H2Wire {
         {":method", method}, {":scheme", "https"}, {":authority", "127.0.0.1"}, {":path", path}};
     h.insert(h.end(), extra.begin(), extra.end());
     std::vector<nghttp2_nv> nva;
+    nva.reserve(h.size());
     for (auto& [n, v] : h) {
       nva.push_back({reinterpret_cast<uint8_t*>(n.data()), reinterpret_cast<uint8_t*>(v.data()),
                      n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
@@ -292,7 +293,9 @@ TEST_F(Http2Test, StreamsOverTheLimitAreRefusedAndTheOthersGoOn) {
   H2Wire c(server_->port(), certs_.ca);
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE(c.Preface());
-  // Four requests whose bodies have not come hold four streams open; the fifth is refused.
+  // Four requests whose bodies have not come hold four streams open; the fifth is refused
+  // (REFUSED_STREAM while the client has not yet acknowledged the limit, as here; once it has,
+  // nghttp2 treats exceeding it as the client's protocol error and ends the connection).
   for (uint32_t id : {1, 3, 5, 7}) ASSERT_TRUE(c.Request(id, "POST", "/echo", false));
   ASSERT_TRUE(c.Request(9, "POST", "/echo", false));
   auto reset = c.WaitFor(9, kRstStream);

@@ -1,10 +1,10 @@
 // HTTPS on the HTTP front (server/tls.h) over real loopback sockets, with a CA and a server
 // certificate made by the openssl CLI at test time: requests over TLS from curl and from an
 // OpenSSL client, ALPN choosing h2 or http/1.1 as the client offers (HTTP/2 itself is
-// http2_test.cc's), and the server's limits over
-// TLS (a handshake that never ends is timed out like a head, a partial head gets 408, a reader
-// that stops is dropped, a long response outlives libwebsockets' own handshake timers), plain
-// HTTP refused with a readable answer, and bad certificate files refused at start.
+// http2_test.cc's), and the server's limits over TLS (a handshake that never ends is timed out
+// like a head, a partial head gets 408, a reader that stops is dropped, a long response
+// outlives libwebsockets' own handshake timers), plain HTTP refused with a readable answer, and
+// bad certificate files refused at start.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
