@@ -1,9 +1,9 @@
 // HTTP/2 on the TLS port (server/http2_conn.h), over real loopback sockets: curl multiplexing
 // many requests on one connection, streams served concurrently, flow control that holds back
-// a body its handler paused, a stream whose client stops reading reset while the others go
-// on, and hostile input (oversize headers, too many streams, malformed frames, a bad preface)
-// refused cleanly, the server serving on. For what curl cannot do, H2Wire writes frames by
-// hand (RFC 9113 4.1) with nghttp2's HPACK coder for the header blocks.
+// a body its handler paused, long polls waiting together, a stream whose client stops reading reset
+// while the others go on, and hostile input (oversize headers, too many streams, malformed frames,
+// a bad preface) refused cleanly, the server serving on. For what curl cannot do, H2Wire writes
+// frames by hand (RFC 9113 4.1) with nghttp2's HPACK coder for the header blocks.
 #include <gtest/gtest.h>
 #include <nghttp2/nghttp2.h>
 
@@ -211,11 +211,43 @@ class PausingHandler : public StreamingHandler {
   std::shared_ptr<PausingHandler::Seen> seen_;
 };
 
+// Long polls (as an LL-HLS blocking playlist reload): each request waits, its response
+// unsent, until `n` of them are waiting at once; then all are answered. One that waits 10 s
+// gets 504 instead. Service thread only.
+class PollBarrier {
+ public:
+  explicit PollBarrier(size_t n) : n_(n) {}
+  void Join(const std::shared_ptr<ResponseWriter>& w) {
+    waiting_.push_back(w);
+    if (waiting_.size() == n_) {
+      for (auto& each : waiting_) each->Respond(HttpResponse{200, "text/plain", {}, "all here"});
+      waiting_.clear();
+      return;
+    }
+    w->PostAfter(10'000'000, [w] { w->Respond(HttpResponse{504, "text/plain", {}, "alone"}); });
+  }
+
+ private:
+  size_t n_;
+  std::vector<std::shared_ptr<ResponseWriter>> waiting_;
+};
+
+class NoBody : public StreamingHandler {
+ public:
+  void OnBody(std::span<const uint8_t>) override {}
+  void OnBodyEnd() override {}
+  void OnClose() override {}
+};
+
 class Http2Test : public TlsTest {
  protected:
   void AddRoutes(HttpServer& http) override {
     TlsTest::AddRoutes(http);
     http.OnShutdown([] {}, 500);  // as streamarcd: a shutdown that lets answers drain
+    http.RouteStreaming("GET", "/poll", [this](const HttpRequest&, auto w) {
+      poll_.Join(w);
+      return std::make_unique<NoBody>();
+    });
     http.RouteStreaming("POST", "/pause", [this](const HttpRequest& r, auto w) {
       return std::make_unique<PausingHandler>(std::move(w), std::stoul(r.query.substr(6)), seen_);
     });
@@ -223,6 +255,7 @@ class Http2Test : public TlsTest {
   HttpServer::ConnectionCounts Counts() { return server_->http().connections_by_kind(); }
 
   std::shared_ptr<PausingHandler::Seen> seen_ = std::make_shared<PausingHandler::Seen>();
+  PollBarrier poll_{50};
 };
 
 TEST_F(Http2Test, CurlMultiplexesAHundredRequestsOverOneConnection) {
@@ -241,6 +274,18 @@ TEST_F(Http2Test, CurlMultiplexesAHundredRequestsOverOneConnection) {
       << out;
   // One connection for all of them.
   EXPECT_EQ(streamarc::testing::CountOf(out, "2 1 200\n"), 1u) << out;
+}
+
+TEST_F(Http2Test, FiftyLongPollsWaitTogetherOnOneConnection) {
+  Start();
+  // Each is answered only once all 50 are waiting: they must be in flight at once.
+  std::vector<std::string> args = {"--cacert",   certs_.ca,        "--http2",
+                                   "--parallel", "--parallel-max", "50"};
+  args.insert(args.end(), {"-w", "%{http_version} %{num_connects} %{response_code}\n"});
+  for (int i = 0; i < 50; ++i) args.insert(args.end(), {"-o", "/dev/null", HttpsUrl("/poll")});
+  const std::string out = Curl(args);
+  EXPECT_EQ(streamarc::testing::CountOf(out, "2 1 200\n"), 1u) << out;
+  EXPECT_EQ(streamarc::testing::CountOf(out, "2 0 200\n"), 49u) << out;
 }
 
 TEST_F(Http2Test, StreamsAreServedConcurrentlyAndTheConnectionIsCountedAsH2) {
