@@ -243,6 +243,9 @@ Status StreamImpl::StartTransfer() {
   // not trusted with the next.
   curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
   curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+  // HTTP/1.1 even where TLS offers h2, as KVS producers stream: a connection of its own has
+  // nothing to multiplex, and HTTP/2 would frame every byte again and count a second window.
+  curl_easy_setopt(c, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   socket_ = CURL_SOCKET_BAD;
   curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, &StreamImpl::OpenSocketCb);
   curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, this);

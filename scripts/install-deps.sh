@@ -18,6 +18,7 @@ PACKAGES=(
   libglib2.0-dev                    # archive/: Unicode classes of tag characters
   libwebsockets-dev nlohmann-json3-dev libssl-dev
   libuv1-dev libwebsockets-evlib-uv   # the HTTP front's event loop, and lws's plugin for it
+  libnghttp2-dev                    # HTTP/2 on the TLS port (server/http2_conn.h)
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev   # playback remux, frame tap
   libcurl4-openssl-dev                                          # producer SDK upload
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev          # producer capture, sink element

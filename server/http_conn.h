@@ -1,10 +1,12 @@
-// Private to server/http_server.cc: the state of one connection and of the request it is
-// serving, and the thread-safe ResponseWriter that streaming handlers write through.
+// Private to the HTTP front (server/http_server*.cc, http2_conn.cc): the state of one connection
+// and of the request it is serving, and the thread-safe ResponseWriter that streaming handlers
+// write through.
 #pragma once
 
 #include <libwebsockets.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -19,6 +21,13 @@
 #include "server/http.h"
 
 namespace streamarc::server {
+
+// Steady-clock microseconds: every deadline of the HTTP front.
+inline int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // Tasks posted from other threads to the service thread, and timers armed on it. Shared with
 // every writer, so a writer that outlives the server posts into a closed queue harmlessly.
@@ -69,6 +78,7 @@ struct OutPiece {
 
 class Writer;
 struct Conn;
+class H2Conn;
 
 // One request on a connection, from its head to the last byte of its response. Service thread.
 struct Session {
@@ -102,6 +112,16 @@ struct Session {
   uint64_t content_length = 0;
   std::deque<OutPiece> out;
   size_t out_offset = 0;
+  // HTTP/2 (server/http2_conn.h): the request's stream on conn->h2, 0 on HTTP/1.1.
+  int32_t stream_id = 0;
+  bool ended = false;             // the response is complete (End, or a whole response)
+  bool deferred = false;          // nghttp2 waits for `out` to fill (resume it then)
+  bool body_end_pending = false;  // END_STREAM came while `pending_in` waits
+  std::string pending_in;         // DATA held (unacknowledged) while the handler pauses its body
+  bool answered = false;          // the response's END_STREAM is sent: more body is dropped
+  uint64_t discarded = 0;         // body bytes dropped since
+  int64_t send_progress_us = 0;   // the stream's output last moved, or began to wait
+  int64_t body_progress_us = 0;   // a streaming body last received bytes
 };
 
 // One TCP connection. Requests on it are served one at a time, in order. Service thread.
@@ -120,7 +140,10 @@ struct Conn {
   int64_t send_progress_us = 0;  // the socket last took bytes, or output began to wait
   int64_t linger_until_us = 0;   // lingering close: input is dropped until then (0: not)
   int64_t timer_at_us = 0;       // when the connection's timer fires (0: not armed)
-  std::multimap<int64_t, Conn*>::iterator timer_it;  // in the server's deadlines, when armed
+  // HTTP/1.1: the connection's place in the server's deadlines (deadline_at_us 0: none).
+  // HTTP/2 connections arm their own lws timer (timer_at_us) instead.
+  int64_t deadline_at_us = 0;
+  std::multimap<int64_t, Conn*>::iterator deadline_it;
   // Connection caps: counted in the totals; in the lists of connections that may be shed to
   // make room (tier 0: waiting for a head, or lingering; tier 1: reading a buffered body).
   bool counted = false;
@@ -130,6 +153,8 @@ struct Conn {
   int shed_tier = -1;                       // -1: in no list
   std::list<Conn*>::iterator shed_it;       // in the server's list of its tier
   std::list<Conn*>::iterator addr_shed_it;  // in its address's list of its tier
+  // HTTP/2 (ALPN "h2"): the connection's frames go through it; `cur` stays null.
+  std::unique_ptr<H2Conn> h2;
 };
 
 // What a Writer needs from the server, on the service thread.

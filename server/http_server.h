@@ -51,9 +51,11 @@ struct HttpServerOptions {
   size_t max_connections = 10'000;
   size_t max_connections_per_address = 1'000;
   // TLS (server/tls.h): a PEM certificate chain and its private key, both or neither. With
-  // them the port speaks HTTPS only (HTTP/1.1 by ALPN); plain HTTP gets 400.
+  // them the port speaks HTTPS only (HTTP/2 or HTTP/1.1, by ALPN); plain HTTP gets 400.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // HTTP/2 on the TLS port (ALPN "h2"): streams one connection may have open at once.
+  uint32_t h2_max_concurrent_streams = 100;
   // x-amzn-RequestId for the answers the HTTP layer makes itself (unset: none). Thread-safe.
   std::function<std::string()> request_id;
   // Called with the x-amzn-ErrorType of every error answer as it starts (whoever made it:
@@ -99,10 +101,12 @@ class HttpServer {
   size_t connections() const;
 
   // Open connections by what they are doing: waiting for a request (or lingering after the
-  // last answer), serving a buffered request, or serving a streaming route (by its path).
+  // last answer), serving a buffered request, serving a streaming route (by its path), or
+  // speaking HTTP/2.
   struct ConnectionCounts {
     int64_t idle = 0;
     int64_t request = 0;
+    int64_t h2 = 0;                            // HTTP/2 connections (any number of requests each)
     std::map<std::string, int64_t> streaming;  // by route path, e.g. "/putMedia"
   };
   // Thread-safe (atomics, no lock): for metrics.

@@ -70,32 +70,6 @@ HeadResult Fail(int status, std::string message) {
   return r;
 }
 
-// Splits "path?query" and decodes both. Query arguments are decoded one by one, as
-// libwebsockets did before us, so that the handlers see the same strings.
-bool SplitTarget(std::string_view target, RequestHead* head) {
-  size_t q = target.find('?');
-  if (!PercentDecode(target.substr(0, q), false, &head->path)) return false;
-  if (head->path.find('\0') != std::string::npos) return false;
-  head->query.clear();
-  head->raw_query.clear();
-  if (q == std::string_view::npos) return true;
-  std::string_view rest = target.substr(q + 1);
-  head->raw_query = rest;
-  size_t p = 0;
-  while (p <= rest.size()) {
-    size_t amp = rest.find('&', p);
-    if (amp == std::string_view::npos) amp = rest.size();
-    std::string arg;
-    if (!PercentDecode(rest.substr(p, amp - p), true, &arg)) return false;
-    if (!arg.empty()) {
-      if (!head->query.empty()) head->query += '&';
-      head->query += arg;
-    }
-    p = amp + 1;
-  }
-  return true;
-}
-
 std::string_view ReasonPhrase(int status) {
   switch (status) {
     case 100:
@@ -177,6 +151,30 @@ std::string FormatResponseHead(int status, std::string_view content_type,
   if (close) add("connection", "close");
   out += "\r\n";
   return out;
+}
+
+bool SplitTarget(std::string_view target, RequestHead* head) {
+  size_t q = target.find('?');
+  if (!PercentDecode(target.substr(0, q), false, &head->path)) return false;
+  if (head->path.find('\0') != std::string::npos) return false;
+  head->query.clear();
+  head->raw_query.clear();
+  if (q == std::string_view::npos) return true;
+  std::string_view rest = target.substr(q + 1);
+  head->raw_query = rest;
+  size_t p = 0;
+  while (p <= rest.size()) {
+    size_t amp = rest.find('&', p);
+    if (amp == std::string_view::npos) amp = rest.size();
+    std::string arg;
+    if (!PercentDecode(rest.substr(p, amp - p), true, &arg)) return false;
+    if (!arg.empty()) {
+      if (!head->query.empty()) head->query += '&';
+      head->query += arg;
+    }
+    p = amp + 1;
+  }
+  return true;
 }
 
 bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {

@@ -58,6 +58,11 @@ struct HeadResult {
 // (RFC 9112 2.2). Re-parses from the start on every call, so callers keep unconsumed bytes.
 HeadResult ParseRequestHead(std::string_view in, const HeadLimits& limits, RequestHead* head);
 
+// Splits an origin-form target ("path?query") into `head`'s path, query and raw_query, decoded
+// as ParseRequestHead does (query arguments one by one, so handlers see the same strings).
+// False when an escape is malformed or the path holds a NUL. (HTTP/2's :path uses it too.)
+bool SplitTarget(std::string_view target, RequestHead* head);
+
 // Decodes %XX escapes; '+' becomes a space when `plus_is_space`. False on a malformed escape.
 bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out);
 

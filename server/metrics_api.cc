@@ -80,11 +80,13 @@ void RegisterServerCollectors(metrics::Registry& r, MetricsSources src) {
   r.AddCollector(
       "streamarc_open_connections",
       "Open HTTP connections by what they do: idle (waiting for a request, or closing), request "
-      "(a buffered API call), putmedia, getmedia, other_streaming",
+      "(a buffered API call), putmedia, getmedia, other_streaming, h2 (an HTTP/2 connection, "
+      "whatever its streams do)",
       Type::kGauge, {"kind"}, [s](Emitter& e) {
         const HttpServer::ConnectionCounts c = s->http.connections_by_kind();
         std::map<std::string, double> kinds = {{"idle", static_cast<double>(c.idle)},
                                                {"request", static_cast<double>(c.request)},
+                                               {"h2", static_cast<double>(c.h2)},
                                                {"putmedia", 0},
                                                {"getmedia", 0},
                                                {"other_streaming", 0}};

@@ -1,5 +1,6 @@
 #include "server/tls.h"
 
+#include <dlfcn.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -41,6 +42,15 @@ Result<std::string> ReadPem(const std::string& what, const std::string& path) {
 
 // Refuses to ask for a passphrase: OpenSSL's default would prompt on the terminal.
 int NoPassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*user*/) noexcept { return 0; }
+
+using AlpnSelectedFn = void (*)(const SSL*, const unsigned char**, unsigned int*);
+
+// OpenSSL's own SSL_get0_alpn_selected (the one after ours in the lookup order).
+AlpnSelectedFn OpenSslAlpnSelected() {
+  static const auto fn =
+      reinterpret_cast<AlpnSelectedFn>(dlsym(RTLD_NEXT, "SSL_get0_alpn_selected"));
+  return fn;
+}
 
 std::string Describe(X509* cert) {
   std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
@@ -98,14 +108,24 @@ void ConfigureTls(const std::string& cert_file, const std::string& key_file,
                    LWS_SERVER_OPTION_ALLOW_HTTP_ON_HTTPS_LISTENER;
   info->ssl_cert_filepath = cert_file.c_str();
   info->ssl_private_key_filepath = key_file.c_str();
-  // We frame HTTP/1.1 ourselves on raw sockets; "h2" would hand the socket to lws's HTTP/2.
-  info->alpn = "http/1.1";
+  // HTTP/2 first, as servers prefer; lws does not see an "h2" (SSL_get0_alpn_selected below).
+  info->alpn = "h2,http/1.1";
   info->ssl_options_set = static_cast<long>(SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
                                             SSL_OP_NO_RENEGOTIATION);
   // lws's own backstop for a handshake that never ends; the server's head deadline (which runs
   // from accept, through the handshake) usually fires first.
   info->timeout_secs =
       static_cast<unsigned>(std::max<int64_t>(1, (handshake_timeout_ms + 999) / 1000));
+}
+
+bool NegotiatedH2(lws* wsi) {
+  SSL* ssl = lws_get_ssl(wsi);
+  const AlpnSelectedFn real = OpenSslAlpnSelected();
+  if (!ssl || !real) return false;
+  const unsigned char* name = nullptr;
+  unsigned len = 0;
+  real(ssl, &name, &len);
+  return len == 2 && std::memcmp(name, "h2", 2) == 0;
 }
 
 bool EndHandshake(lws* wsi) {
@@ -122,3 +142,20 @@ void SendCloseNotify(lws* wsi) {
 }
 
 }  // namespace streamarc::server
+
+// See tls.h: libwebsockets calls this right after a server handshake and, on "h2", takes the
+// connection into its own HTTP/2 role. Ours hides a server-side "h2" from it (the raw socket
+// stays ours; NegotiatedH2 reads the real choice) and answers every other call as OpenSSL does.
+// NOLINTNEXTLINE(readability-identifier-naming): OpenSSL's name, on purpose
+extern "C" void SSL_get0_alpn_selected(const SSL* ssl, const unsigned char** data,
+                                       unsigned int* len) {
+  *data = nullptr;
+  *len = 0;
+  const streamarc::server::AlpnSelectedFn real = streamarc::server::OpenSslAlpnSelected();
+  if (!real) return;
+  real(ssl, data, len);
+  if (ssl && SSL_is_server(ssl) && *len == 2 && std::memcmp(*data, "h2", 2) == 0) {
+    *data = nullptr;
+    *len = 0;
+  }
+}

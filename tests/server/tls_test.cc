@@ -1,169 +1,33 @@
 // HTTPS on the HTTP front (server/tls.h) over real loopback sockets, with a CA and a server
 // certificate made by the openssl CLI at test time: requests over TLS from curl and from an
-// OpenSSL client, ALPN that never hands the connection to HTTP/2, and the server's limits over
-// TLS (a handshake that never ends is timed out like a head, a partial head gets 408, a reader
-// that stops is dropped, a long response outlives libwebsockets' own handshake timers), plain
-// HTTP refused with a readable answer, and bad certificate files refused at start.
+// OpenSSL client, ALPN choosing h2 or http/1.1 as the client offers (HTTP/2 itself is
+// http2_test.cc's), and the server's limits over TLS (a handshake that never ends is timed out
+// like a head, a partial head gets 408, a reader that stops is dropped, a long response
+// outlives libwebsockets' own handshake timers), plain HTTP refused with a readable answer, and
+// bad certificate files refused at start.
 #include <gtest/gtest.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <functional>
-#include <memory>
 #include <string>
-#include <thread>
 
-#include "tests/server/http_server_fixture.h"
-#include "tests/support/kvs_curl.h"
-#include "tests/support/subprocess.h"
-#include "tests/support/test_certs.h"
+#include "tests/server/tls_fixture.h"
 
 namespace streamarc::server {
 namespace {
 
-using streamarc::testing::ConnectLoopback;
-using streamarc::testing::Curl;
-using streamarc::testing::RawHttp;
-using streamarc::testing::TempDir;
-using streamarc::testing::TestCerts;
-using Clock = std::chrono::steady_clock;
-
-struct SslCtxFree {
-  void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
-};
-struct SslFree {
-  void operator()(SSL* s) const { SSL_free(s); }
-};
-
-// A blocking TLS client that trusts only the test CA and checks the server's address against
-// its certificate: for what curl cannot do (send a head in pieces, stop reading).
-class TlsClient {
- public:
-  TlsClient(int port, const std::string& ca, int rcvbuf_bytes = 0)
-      : ctx_(SSL_CTX_new(TLS_client_method())) {
-    SSL_CTX_load_verify_locations(ctx_.get(), ca.c_str(), nullptr);
-    SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, nullptr);
-    fd_ = ConnectLoopback(port, 5000, rcvbuf_bytes);
-    ssl_.reset(SSL_new(ctx_.get()));
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_.get()), "127.0.0.1");
-    // What curl and browsers offer: HTTP/2 first.
-    static const unsigned char kAlpn[] = "\x02h2\x08http/1.1";
-    SSL_set_alpn_protos(ssl_.get(), kAlpn, sizeof kAlpn - 1);
-    SSL_set_fd(ssl_.get(), fd_);
-    handshake_ok_ = SSL_connect(ssl_.get()) == 1;
-    if (!handshake_ok_) ERR_print_errors_fp(stderr);
-  }
-  ~TlsClient() {
-    ssl_.reset();
-    if (fd_ >= 0) close(fd_);
-  }
-  TlsClient(const TlsClient&) = delete;
-  TlsClient& operator=(const TlsClient&) = delete;
-
-  bool handshake_ok() const { return handshake_ok_; }
-  std::string alpn() const {
-    const unsigned char* p = nullptr;
-    unsigned n = 0;
-    SSL_get0_alpn_selected(ssl_.get(), &p, &n);
-    return std::string(reinterpret_cast<const char*>(p), n);
-  }
-  bool Send(const std::string& bytes) {
-    return SSL_write(ssl_.get(), bytes.data(), static_cast<int>(bytes.size())) ==
-           static_cast<int>(bytes.size());
-  }
-  // Reads until `text` has arrived, the server closes, or a read times out (5 s).
-  const std::string& ReadUntil(const std::string& text) {
-    while (in_.find(text) == std::string::npos && ReadSome()) {
-    }
-    return in_;
-  }
-  // True once the server has ended the connection (a clean close_notify or an end of stream).
-  bool ReadToEnd() {
-    while (ReadSome()) {
-    }
-    return ended_;
-  }
-  // Reads one piece; false at the end of the stream, on an error or on a read timeout.
-  bool ReadSome() {
-    char buf[16384];
-    const int n = SSL_read(ssl_.get(), buf, sizeof buf);
-    if (n > 0) {
-      in_.append(buf, static_cast<size_t>(n));
-      return true;
-    }
-    const int e = SSL_get_error(ssl_.get(), n);
-    // OpenSSL 3 reports an end of stream without close_notify as SSL_ERROR_SSL.
-    ended_ = e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SSL ||
-             (e == SSL_ERROR_SYSCALL && errno != EAGAIN && errno != EWOULDBLOCK);
-    ERR_clear_error();
-    return false;
-  }
-  const std::string& received() const { return in_; }
-  int fd() const { return fd_; }
-
- private:
-  std::unique_ptr<SSL_CTX, SslCtxFree> ctx_;
-  std::unique_ptr<SSL, SslFree> ssl_;
-  int fd_ = -1;
-  bool handshake_ok_ = false;
-  bool ended_ = false;
-  std::string in_;
-};
-
-// 4 MiB whose bytes say where they are, so a lost or repeated piece shows.
-std::string BigBody() {
-  std::string s;
-  s.reserve(4 << 20);
-  for (int i = 0; s.size() < (4u << 20); ++i) s += std::to_string(i) + "\n";
-  s.resize(4 << 20);
-  return s;
-}
-
-class TlsTest : public HttpServerTest {
- protected:
-  void SetUp() override {
-    certs_ = streamarc::testing::MakeTestCerts(dir_.path());
-    ASSERT_FALSE(certs_.cert.empty());
-  }
-
-  void Start(HttpServerOptions opt = {}) {
-    opt.tls_cert_file = certs_.cert;
-    opt.tls_key_file = certs_.key;
-    opt.request_id = [] { return std::string("req-1"); };
-    StartServer(2, 64, std::move(opt));
-  }
-
-  void AddRoutes(HttpServer& http) override {
-    http.RouteStreaming("GET", "/flood", [this](const HttpRequest&, auto w) {
-      return std::make_unique<FloodHandler>(std::move(w), &flood_closed_);
-    });
-    http.Route("GET", "/big", [](const HttpRequest&) {
-      return HttpResponse{200, "text/plain", {}, BigBody()};
-    });
-  }
-
-  std::string HttpsUrl(const std::string& path) {
-    return "https://127.0.0.1:" + std::to_string(server_->port()) + path;
-  }
-  size_t Connections() { return server_->http().connections(); }
-
-  TempDir dir_;
-  TestCerts certs_;
-  std::atomic<int> flood_closed_{0};
-};
-
-TEST_F(TlsTest, CurlPostsOverTlsAndGetsHttp11ThoughItOffersHttp2) {
+TEST_F(TlsTest, CurlPostsOverTlsByHttp2OrHttp11AsItAsks) {
   Start();
-  // curl offers h2 by ALPN; the server must answer http/1.1 (an "h2" would hand the socket to
-  // libwebsockets' HTTP/2, which our raw-socket framing does not speak).
-  const std::string out = Curl({"--cacert", certs_.ca, "--http2", "-d", "hello", "-w",
-                                "\nversion=%{http_version}", HttpsUrl("/echo")});
-  EXPECT_NE(out.find("POST /echo q= name=- body=hello"), std::string::npos) << out;
-  EXPECT_NE(out.find("version=1.1"), std::string::npos) << out;
+  // curl offers h2 first by ALPN and gets it (served by nghttp2, server/http2_conn.h); one that
+  // offers only http/1.1 gets our HTTP/1.1 on the same port.
+  for (const auto& [flag, version] :
+       {std::pair{"--http2", "version=2"}, std::pair{"--http1.1", "version=1.1"}}) {
+    const std::string out = Curl({"--cacert", certs_.ca, flag, "-d", "hello", "-w",
+                                  "\nversion=%{http_version}", HttpsUrl("/echo")});
+    EXPECT_NE(out.find("POST /echo q= name=- body=hello"), std::string::npos) << out;
+    EXPECT_NE(out.find(version), std::string::npos) << out;
+  }
   // Without the CA, curl refuses the certificate: the server is really checked.
   const std::string untrusted = Curl({"-d", "x", HttpsUrl("/echo")});
   EXPECT_NE(untrusted.find("certificate"), std::string::npos) << untrusted;
@@ -174,6 +38,7 @@ TEST_F(TlsTest, KeepAliveAndAlpnOverTls) {
   TlsClient c(server_->port(), certs_.ca);
   ASSERT_TRUE(c.handshake_ok());
   EXPECT_EQ(c.alpn(), "http/1.1");
+  EXPECT_EQ(TlsClient(server_->port(), certs_.ca, 0, kAlpnH2AndHttp11).alpn(), "h2");
   ASSERT_TRUE(c.Send("GET /hls/a HTTP/1.1\r\nHost: x\r\n\r\n"));
   EXPECT_NE(c.ReadUntil("prefix /hls/a").find("HTTP/1.1 200"), std::string::npos);
   // The same TLS connection takes the next request.
