@@ -496,7 +496,9 @@ TEST(SoakTest, ManyStreamsWithRetentionRollingOverStayFlat) {
 
   TempDir dir;
   const std::string data_dir = dir.File("data");
-  ServerProcess server(STREAMARC_SOAK_STREAMARCD_PATH);
+  // STREAMARC_SOAK_SERVER: a wrapper that execs soak_streamarcd under a profiler (README).
+  const char* wrapper = std::getenv("STREAMARC_SOAK_SERVER");
+  ServerProcess server(wrapper != nullptr ? wrapper : STREAMARC_SOAK_STREAMARCD_PATH);
   const std::vector<std::string> tapped = {"soak-000", "soak-001"};
   Status started = server.Start(
       data_dir, {"--time-speed", std::to_string(kSpeed), "--sweep-interval-ms",
