@@ -198,6 +198,7 @@ double Max(const std::vector<Sample>& w, F f) {
 template <typename F>
 double Median(const std::vector<Sample>& w, F f) {
   std::vector<double> v;
+  v.reserve(w.size());
   for (const Sample& s : w) v.push_back(static_cast<double>(f(s)));
   if (v.empty()) return 0;
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
@@ -285,8 +286,9 @@ class Churn {
         ++n.first;
       } else {
         ++n.second;
-        if (failures_.size() < 20)
+        if (failures_.size() < 20) {
           failures_.push_back(std::string(a.name) + " " + stream + ": " + error);
+        }
       }
     }
   }
@@ -385,10 +387,9 @@ class Churn {
         {"StreamName", stream},
         {"ClipFragmentSelector",
          {{"FragmentSelectorType", "PRODUCER_TIMESTAMP"}, {"TimestampRange", ProducerRange()}}}};
-    const std::string got =
-        Curl({"-m", "20", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", "-H",
-              "Content-Type: application/json", "-X", "POST", "--data-binary", req.dump(),
-              url_ + "/getClip"});
+    std::string got = Curl({"-m", "20", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                            "-H", "Content-Type: application/json", "-X", "POST", "--data-binary",
+                            req.dump(), url_ + "/getClip"});
     if (got.rfind("200 ", 0) != 0 || std::atoll(got.c_str() + 4) < 1'000) return got;
     return "";
   }
@@ -415,9 +416,8 @@ class Churn {
   // The frame tap's latest key frame of a tapped stream.
   std::string Thumbnail(const std::string&) {
     const std::string& stream = tapped_[flip_++ % tapped_.size()];
-    const std::string got =
-        Curl({"-m", "20", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
-              url_ + "/thumbnail?StreamName=" + stream});
+    std::string got = Curl({"-m", "20", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                            url_ + "/thumbnail?StreamName=" + stream});
     if (got.rfind("200 ", 0) != 0 || std::atoll(got.c_str() + 4) == 0) return got;
     return "";
   }
@@ -552,6 +552,7 @@ TEST(SoakTest, ManyStreamsWithRetentionRollingOverStayFlat) {
   const int64_t frozen_us = std::atoll(log.c_str() + log.find("soak clock frozen now_us=") + 25);
   {
     std::vector<std::thread> finishing;
+    finishing.reserve(cams.size());
     for (auto& c : cams) {
       finishing.emplace_back([&c] {
         Status s = c->Finish(60'000);
@@ -669,8 +670,9 @@ TEST(SoakTest, ManyStreamsWithRetentionRollingOverStayFlat) {
       break;
     }
   }
-  ASSERT_GE(warm, 0) << "retention never deleted anything";
-  ASSERT_LE(warm, streamed_s / 3) << "retention started too late to compare thirds";
+  // Not fatal: without retention the thirds below show the growth too.
+  EXPECT_GE(warm, 0) << "retention never deleted anything";
+  EXPECT_LE(warm, streamed_s / 3) << "retention started too late to compare thirds";
   const auto middle = Window(samples, streamed_s / 3, 2 * streamed_s / 3);
   const auto last = Window(samples, 2 * streamed_s / 3, streamed_s + 1);
   ASSERT_GE(middle.size(), 3u);
