@@ -24,6 +24,12 @@ Result<SegmentCache::Value> SegmentCache::GetOrMake(const std::string& key, cons
     ++stats_.misses;
   }
   Result<std::string> made = make();
+  // The bound counts size(); a remux reserves its output up front (the fragment's size plus
+  // 64 KiB), and that spare room would stay with the entry: 512 small segments would hold
+  // 32 MiB more than counted (found by tests/soak). Copied to fit outside the lock.
+  if (made.ok() && made->capacity() - made->size() > made->size() / 8 + 4096) {
+    made->shrink_to_fit();
+  }
   MutexLock lock(mu_);
   pending->done = true;
   pending_.erase(key);

@@ -66,6 +66,9 @@ struct Config {
   // space kept on the data dir's file system (kAutoMinFreeBytes: 5% of it, at most 256 MiB).
   uint64_t max_total_bytes = 0;
   uint64_t min_free_bytes = archive::kAutoMinFreeBytes;
+  // How often retention and the byte budget are swept (archive::Options). Not a flag: the
+  // soak test's build shortens it to keep up with its fast clock (tests/soak).
+  int64_t sweep_interval_us = 60'000'000;
   // Streams the in-server frame tap decodes as they are persisted (names or fnmatch(3)
   // patterns such as "cam*"): their latest key frames are served at GET /thumbnail.
   std::vector<std::string> frame_tap;

@@ -95,6 +95,7 @@ class DaemonImpl final : public Daemon {
     ao.max_total_bytes = config_.max_total_bytes;
     ao.min_free_bytes = config_.min_free_bytes;
     ao.sync_threads = SyncThreads(config_);
+    ao.sweep_interval_us = config_.sweep_interval_us;
     ASSIGN_OR_RETURN(archive_, archive::OpenLocalArchive(ao, *env_, clock_, log_));
     if (ao.read_only) LogReadOnlyMode();
     // Every route is registered through `routes`: the middleware chain runs before each

@@ -9,6 +9,7 @@
 #include "common/mkv.h"
 #include "producer-sdk/http.h"
 #include "tests/support/kvs_curl.h"
+#include "tests/support/subprocess.h"
 
 namespace streamarc::faults {
 
@@ -104,8 +105,24 @@ Result<Source> MakeSource(int seconds, int fps, int gop, const std::string& size
   return s;
 }
 
-FaultProducer::FaultProducer(const Source& source, std::string stream_name)
-    : source_(source), name_(std::move(stream_name)) {}
+Status AddAudio(Source* source) {
+  testing::TempDir dir;
+  ASSIGN_OR_RETURN(producer_test::AacInput aac,
+                   producer_test::MakeAacFrames(dir.path(), source->loop_ms / 1000 + 1));
+  if (aac.sample_rate <= 0) return Internal("AAC without a sample rate");
+  // One pass exactly: the units that start within it.
+  const auto starts_at_us = [&](size_t i) {
+    return static_cast<int64_t>(i) * 1024 * 1'000'000 / aac.sample_rate;
+  };
+  size_t n = 0;
+  while (n < aac.frames.size() && starts_at_us(n) < source->loop_ms * 1000) ++n;
+  aac.frames.resize(n);
+  source->audio = std::move(aac);
+  return Status::Ok();
+}
+
+FaultProducer::FaultProducer(const Source& source, std::string stream_name, bool with_audio)
+    : source_(source), name_(std::move(stream_name)), with_audio_(with_audio) {}
 
 FaultProducer::~FaultProducer() {
   StopPutting();
@@ -116,6 +133,19 @@ Status FaultProducer::Start(const producer::ClientOptions& client, producer::Str
                             int64_t base_ms, int speed) {
   ASSIGN_OR_RETURN(client_, producer::Client::Create(client));
   options.name = name_;
+  if (with_audio_) {
+    if (source_.audio.frames.empty()) return FailedPrecondition("the source has no audio");
+    producer::TrackConfig a;
+    a.number = 2;
+    a.codec = producer::Codec::kAac;
+    a.name = "audio";
+    a.codec_private = source_.audio.asc;
+    a.sample_rate = source_.audio.sample_rate;
+    a.channels = source_.audio.channels;
+    options.tracks.resize(1);
+    options.tracks.push_back(a);
+    options.media_type = "video/h264,audio/aac";
+  }
   ASSIGN_OR_RETURN(stream_, client_->OpenStream(options, this));
   if (base_ms == 0) base_ms = SystemClock().NowMicros() / 1000;
   thread_ = std::thread([this, base_ms, speed] { Run(base_ms, speed); });
@@ -127,6 +157,10 @@ Status FaultProducer::Start(const producer::ClientOptions& client, producer::Str
 // these.
 void FaultProducer::Run(int64_t base_ms, int speed) {
   const auto start = std::chrono::steady_clock::now();
+  const auto& aac = source_.audio;
+  const int64_t audio_per_loop = with_audio_ ? static_cast<int64_t>(aac.frames.size()) : 0;
+  int64_t a = 0;            // the next audio unit, counted over all passes
+  int64_t video_until = 0;  // the latest video time put (B-frames come out of order)
   for (int64_t k = 0; !stop_; ++k) {
     const size_t i = static_cast<size_t>(k) % source_.frames.size();
     const int64_t loop = k / static_cast<int64_t>(source_.frames.size());
@@ -146,6 +180,27 @@ void FaultProducer::Run(int64_t base_ms, int speed) {
       return;
     }
     sent_[f.pts_us / 1000] = i;
+    video_until = std::max(video_until, f.pts_us);
+    // Sound up to the latest video time, as a muxer interleaves it.
+    while (audio_per_loop > 0) {
+      const int64_t at_us = (base_ms + a / audio_per_loop * source_.loop_ms) * 1000 +
+                            a % audio_per_loop * 1024 * 1'000'000 / aac.sample_rate;
+      if (at_us > video_until) break;
+      producer::Frame af;
+      af.track = 2;
+      af.pts_us = at_us;
+      af.dts_us = at_us;
+      af.duration_us = int64_t{1024} * 1'000'000 / aac.sample_rate;
+      af.key_frame = true;
+      af.data = aac.frames[static_cast<size_t>(a % audio_per_loop)];
+      Status as = stream_->PutFrame(af);
+      if (!as.ok()) {
+        std::lock_guard<std::mutex> l(mu_);
+        put_status_ = as;
+        return;
+      }
+      ++a;
+    }
   }
 }
 

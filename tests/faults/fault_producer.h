@@ -37,6 +37,8 @@ struct Source {
   std::vector<std::string> stored;
   int64_t frame_ms = 0;  // one frame's time
   int64_t loop_ms = 0;   // one pass
+  // AAC for cameras with sound (AddAudio): access units of 1024 samples covering one pass.
+  producer_test::AacInput audio;
 };
 
 // `seconds` of `size` video at `fps`, a key frame every `gop` frames.
@@ -48,12 +50,17 @@ struct AckRecord {
   int64_t timecode_ms = 0;
 };
 
+// Adds a pass of AAC (ffmpeg, 48 kHz stereo) to `source`, for FaultProducers with sound.
+Status AddAudio(Source* source);
+
 // One camera: an SDK stream fed the source in a loop at the source's frame rate, with
 // absolute wall-clock timestamps from `base_ms` on. Thread-safe: callbacks come from the
 // SDK's thread, the accessors from the test's.
 class FaultProducer : public producer::StreamCallbacks {
  public:
-  FaultProducer(const Source& source, std::string stream_name);
+  // `with_audio`: a second track, the source's AAC (AddAudio), interleaved with the video as
+  // a muxer would.
+  FaultProducer(const Source& source, std::string stream_name, bool with_audio = false);
   ~FaultProducer() override;
 
   // Opens the stream (creating it) and starts putting frames. `base_ms` 0: the wall clock now.
@@ -95,6 +102,7 @@ class FaultProducer : public producer::StreamCallbacks {
 
   const Source& source_;
   const std::string name_;
+  const bool with_audio_;
   std::unique_ptr<producer::Client> client_;
   std::unique_ptr<producer::Stream> stream_;
   std::thread thread_;

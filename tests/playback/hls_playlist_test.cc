@@ -290,6 +290,21 @@ TEST(SegmentCache, ErrorsAreNotCachedAndBytesAreBounded) {
   EXPECT_LE(cache.Stats().bytes, 10u);
 }
 
+// A remux reserves its output up front; what the cache keeps is no larger than what it counts
+// (the soak saw 512 small segments hold 32 MiB of spare room).
+TEST(SegmentCache, KeepsNoSpareRoom) {
+  SegmentCache cache(10, 1 << 20);
+  auto v = cache.GetOrMake("seg", [] {
+    std::string out;
+    out.reserve(1 << 20);
+    out.assign(1000, 'x');
+    return Result<std::string>(std::move(out));
+  });
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ((*v)->size(), 1000u);
+  EXPECT_LT((*v)->capacity(), 8192u);
+}
+
 TEST(SegmentCache, ConcurrentRequestsForOneKeyRemuxOnce) {
   SegmentCache cache(8, 1 << 20);
   std::atomic<int> made{0};

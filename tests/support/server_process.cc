@@ -14,8 +14,8 @@ ServerProcess::~ServerProcess() {
 
 Status ServerProcess::Start(const std::string& data_dir,
                             const std::vector<std::string>& extra_args) {
-  std::vector<std::string> args = {StreamarcdPath(), "--host", "127.0.0.1", "--port", "0",
-                                   "--data-dir",     data_dir};
+  std::vector<std::string> args = {binary_, "--host",     "127.0.0.1", "--port",
+                                   "0",     "--data-dir", data_dir};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   child_ = std::make_unique<ChildProcess>(args);
   if (!child_->started()) return Internal("cannot start " + args[0]);

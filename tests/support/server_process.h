@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -18,12 +19,13 @@ std::string StreamarcdPath();
 
 class ServerProcess {
  public:
-  ServerProcess() = default;
+  // `binary`: the program to run, streamarcd unless a test has a build of its own.
+  explicit ServerProcess(std::string binary = StreamarcdPath()) : binary_(std::move(binary)) {}
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
-  // Starts streamarcd with --host 127.0.0.1 --port 0 --data-dir `data_dir` plus `extra_args`,
+  // Starts the binary with --host 127.0.0.1 --port 0 --data-dir `data_dir` plus `extra_args`,
   // and waits until it logs the port it listens on.
   Status Start(const std::string& data_dir, const std::vector<std::string>& extra_args = {});
   // SIGTERM, then waits; returns the exit code (128+signal when killed).
@@ -40,6 +42,7 @@ class ServerProcess {
   bool WaitForLog(const std::string& text, int timeout_ms);
 
  private:
+  std::string binary_;
   std::unique_ptr<ChildProcess> child_;
   int port_ = 0;
 };

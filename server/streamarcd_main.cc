@@ -1,0 +1,64 @@
+#include "server/streamarcd_main.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "server/daemon.h"
+
+namespace streamarc::server {
+
+int StreamarcdMain(const std::vector<std::string>& args, const Clock& clock,
+                   const std::function<void(Config&)>& adjust) {
+  auto cl = ParseCommandLine(args);
+  if (!cl.ok()) {
+    std::fprintf(stderr, "streamarcd: %s\n\n%s", cl.status().message().c_str(),
+                 UsageText().c_str());
+    return 2;
+  }
+  if (cl->show_help) {
+    std::fputs(UsageText().c_str(), stdout);
+    return 0;
+  }
+  if (cl->show_version) {
+    std::printf("streamarcd %s\n", kVersion);
+    return 0;
+  }
+  if (adjust) adjust(cl->config);
+
+  // Signals go to a thread that waits for them, so no handler runs in signal context.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Logger log(clock, cl->config.log_level);
+  auto daemon = Daemon::Create(cl->config, clock, log);
+  if (!daemon.ok()) {
+    log.Error("streamarcd", "cannot start", {{"error", daemon.status().ToString()}});
+    return 1;
+  }
+  std::thread signals([&] {
+    int sig = 0;
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+      log.Info("streamarcd", "reloading access keys", {{"signal", "SIGHUP"}});
+      // Logged either way by the daemon; a refused reload keeps the keys in force.
+      (void)(*daemon)->ReloadAccessKeys();
+    }
+    log.Info("streamarcd", "shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    (*daemon)->Stop();
+  });
+  (*daemon)->Run();
+  // Run returned (Stop): wake the signal thread if it is still waiting.
+  // It waits in sigwait(), so the signal is consumed there and terminates nothing.
+  pthread_kill(signals.native_handle(), SIGTERM);  // NOLINT(bugprone-bad-signal-to-kill-thread)
+  signals.join();
+  log.Info("streamarcd", "stopped");
+  return 0;
+}
+
+}  // namespace streamarc::server
