@@ -131,8 +131,7 @@ int HttpServer::Impl::OnTimer(Conn& c) {
     // holds, such as a GetMedia reader slot) is given back.
     log_.Info("http", "send timeout: the client stopped reading", {{"peer", c.peer}});
     return -1;
-  } else if (c.cur && c.cur->writer && !c.cur->body_done && !c.cur->reading_paused &&
-             !c.closing &&
+  } else if (c.cur && c.cur->writer && !c.cur->body_done && !c.cur->reading_paused && !c.closing &&
              now >= c.cur->body_rx_us + int64_t{opt_.body_timeout_seconds} * 1'000'000) {
     // A streaming body (PutMedia) that stopped: the connection is dropped, its session ends
     // as when the producer disconnects.
