@@ -2,6 +2,7 @@
 // (flags win over the file).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -78,6 +79,9 @@ struct Config {
   // Low-Latency HLS for LIVE fMP4 sessions, and its part target.
   bool hls_low_latency = true;
   int hls_part_target_ms = 333;
+  // Remuxed HLS/DASH segments kept in memory (playback::HlsServiceOptions). Not a flag: the
+  // soak test's build lowers it so the cache is full early and the rest of its memory shows.
+  size_t hls_cache_entries = 512;
   // SigV4 access keys (server/auth.h). None: requests are not authenticated, and the server
   // listens on a loopback address only unless allow_unauthenticated.
   std::vector<AccessKey> access_keys;

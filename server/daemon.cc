@@ -147,7 +147,9 @@ class DaemonImpl final : public Daemon {
         std::make_unique<ApiContext>(ApiContext{*archive_, hub_, pool_, clock_, log_, ids_,
                                                 cp.data_endpoint, secret, auth_, &server_metrics_});
     RegisterMediaApi(routes, *api_);
-    RegisterHlsApi(routes, *api_, {config_.hls_low_latency, config_.hls_part_target_ms * 1000});
+    RegisterHlsApi(
+        routes, *api_,
+        {config_.hls_low_latency, config_.hls_part_target_ms * 1000, config_.hls_cache_entries});
     RegisterClipApi(routes, *api_);
     RegisterEventsApi(routes, *api_);
     RegisterSpansApi(routes, *api_);

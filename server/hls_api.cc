@@ -103,6 +103,7 @@ void RegisterHlsApi(Router& http, const ApiContext& ctx, const HlsApiOptions& op
   playback::HlsServiceOptions so{ctx.data_endpoint, ctx.token_secret};
   so.low_latency = options.low_latency;
   so.part_target_us = options.part_target_us;
+  so.cache_entries = options.cache_entries;
   so.submit = [&pool = ctx.pool](std::function<void()> job) { return pool.Submit(std::move(job)); };
   if (ctx.auth) {
     so.check_key = [auth = ctx.auth](const std::string& key, const std::string& stream) {

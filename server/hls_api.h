@@ -15,6 +15,7 @@ struct HlsApiOptions {
   // Low-Latency HLS for LIVE fMP4 sessions (--hls-low-latency), parts of about this long.
   bool low_latency = true;
   int64_t part_target_us = 333'000;
+  size_t cache_entries = 512;  // remuxed segments kept in memory
 };
 
 void RegisterHlsApi(Router& http, const ApiContext& ctx, const HlsApiOptions& options);

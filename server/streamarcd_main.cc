@@ -1,8 +1,11 @@
 #include "server/streamarcd_main.h"
 
+#include <malloc.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "server/daemon.h"
@@ -26,6 +29,15 @@ int StreamarcdMain(const std::vector<std::string>& args, const Clock& clock,
     return 0;
   }
   if (adjust) adjust(cl->config);
+
+  // glibc gives each thread that contends for malloc an arena of its own, up to 8 per core.
+  // Buffers made on the service thread and freed on workers (and the reverse) then leave
+  // free space scattered over many arenas that none reuses: in the soak (tests/soak) RSS rose
+  // 62 -> 67 MiB over a minute with the default and 58 -> 59 MiB with one arena per core.
+  // MALLOC_ARENA_MAX in the environment still decides when set.
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
+    mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
+  }
 
   // Signals go to a thread that waits for them, so no handler runs in signal context.
   sigset_t set;

@@ -97,6 +97,10 @@ int main(int argc, char** argv) {
     }
   });
   freezer.detach();  // waits for signals for ever; the process's exit ends it
-  return streamarc::server::StreamarcdMain(
-      args, clock, [&](streamarc::server::Config& c) { c.sweep_interval_us = sweep_ms * 1000; });
+  return streamarc::server::StreamarcdMain(args, clock, [&](streamarc::server::Config& c) {
+    c.sweep_interval_us = sweep_ms * 1000;
+    // The segment cache (512 by default) would take the HLS readers ~7 minutes to fill,
+    // growing all the while; 32 fill in the first seconds.
+    c.hls_cache_entries = 32;
+  });
 }
