@@ -287,9 +287,11 @@ void HttpServer::Impl::BeginRequest(Conn& c, RequestHead head) {
 }
 
 BufferedHandler HttpServer::Impl::FindBuffered(const HttpRequest& r) {
-  if (auto it = buffered_.find({r.method, r.path}); it != buffered_.end()) return it->second;
+  // HEAD is GET without the body (RFC 9110 9.3.2): SetResponse leaves the body out.
+  const std::string method = r.method == "HEAD" ? std::string("GET") : r.method;
+  if (auto it = buffered_.find({method, r.path}); it != buffered_.end()) return it->second;
   for (const auto& [key, handler] : prefixes_) {
-    if (key.first == r.method && r.path.compare(0, key.second.size(), key.second) == 0) {
+    if (key.first == method && r.path.compare(0, key.second.size(), key.second) == 0) {
       return handler;
     }
   }
@@ -326,8 +328,13 @@ void HttpServer::Impl::Dispatch(Session& s) {
     return;
   }
   auto q = queue_;
-  bool ok = pool_.Submit(
-      [q, this, id = s.id, handler = s.buffered, req = std::move(s.request)]() mutable {
+  // The request goes to the worker (its body may be megabytes); the session keeps its method,
+  // which decides whether the answer has a body (HEAD), and its path, for the logs.
+  HttpRequest req = std::move(s.request);
+  s.request.method = req.method;
+  s.request.path = req.path;
+  bool ok =
+      pool_.Submit([q, this, id = s.id, handler = s.buffered, req = std::move(req)]() mutable {
         HttpResponse resp = handler(req);
         q->Post([this, id, resp = std::move(resp)] {
           if (Session* s = Find(id)) SetResponse(*s, resp);

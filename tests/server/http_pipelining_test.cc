@@ -52,6 +52,31 @@ TEST_F(HttpPipeliningTest, GetAndPostInOnePacketAreBothAnswered) {
                         {"prefix /hls/first", "POST /echo q= name=- body={}"});
 }
 
+// HEAD is answered as GET would be, without the body, whether the path is a route or not:
+// a body there would be read as the start of the next answer on the connection.
+TEST_F(HttpPipeliningTest, HeadIsAnsweredWithoutABodyAndTheNextAnswerFollows) {
+  int fd = Connect();
+  Send(fd, "HEAD /hls/h HTTP/1.1\r\nHost: x\r\n\r\nHEAD /nothing HTTP/1.1\r\nHost: x\r\n\r\n" +
+               Get("/hls/after"));
+  std::string got;
+  ReadUntil(fd, "prefix /hls/after", &got);
+  close(fd);
+  const size_t first = got.find("HTTP/1.1 200");
+  const size_t second = got.find("HTTP/1.1 404");
+  const size_t third = got.find("HTTP/1.1 200", first + 1);
+  ASSERT_EQ(first, 0u) << got;
+  ASSERT_NE(second, std::string::npos) << got;
+  ASSERT_NE(third, std::string::npos) << got;
+  EXPECT_LT(second, third);
+  // The GET's length ("prefix /hls/h"), its bytes not sent; each answer starts right after
+  // the blank line ending the previous head.
+  EXPECT_NE(got.substr(0, second).find("content-length: 13\r\n"), std::string::npos) << got;
+  EXPECT_EQ(got.find("prefix /hls/h"), std::string::npos) << got;
+  EXPECT_EQ(got.find("No such operation"), std::string::npos) << got;
+  EXPECT_EQ(got.substr(second - 4, 4), "\r\n\r\n") << got;
+  EXPECT_EQ(got.substr(third - 4, 4), "\r\n\r\n") << got;
+}
+
 TEST_F(HttpPipeliningTest, TwoPostsInOnePacketAreBothAnswered) {
   ExpectAnsweredInOrder(Post("/echo", "one") + Post("/echo", "two"), {"body=one", "body=two"});
 }
