@@ -61,7 +61,13 @@ std::vector<InstantPlan> PlanImages(const std::vector<archive::FragmentInfo>& fr
     if (next > 0) {
       const archive::FragmentInfo& f = fragments[next - 1];
       const int64_t offset = t - StartOf(f, type);
-      if (offset <= f.duration_us) {
+      // A fragment's duration may end at its last frame's start (a KVS producer sends no
+      // frame durations); that frame shows until the next fragment, which the join tolerance
+      // of recorded spans allows for. A longer gap is an outage: no media.
+      const int64_t shown_after = type == archive::TimestampType::kProducer
+                                      ? archive::kSpanJoinProducerUs
+                                      : archive::kSpanJoinServerUs;
+      if (offset <= f.duration_us + shown_after) {
         p.fragment = static_cast<int>(next - 1);
         p.offset_us = offset;
       }

@@ -36,7 +36,8 @@ struct InstantPlan {
 };
 
 // For each instant (ascending), the fragment that holds it: the last one starting at or
-// before it whose span [start, start + duration] contains it. `fragments` ascending by the
+// before it whose span [start, start + duration + the span join tolerance] contains it (its
+// last frame shows until the next fragment). `fragments` ascending by the
 // `type` timestamp. Pure logic (the sampling rule), unit-tested on its own.
 std::vector<InstantPlan> PlanImages(const std::vector<archive::FragmentInfo>& fragments,
                                     archive::TimestampType type,

@@ -268,6 +268,22 @@ TEST(ImagesPlanTest, EachInstantFindsTheFragmentShowingItOrNoMedia) {
   EXPECT_TRUE(PlanImages({}, archive::TimestampType::kProducer, {1, 2})[1].fragment == -1);
 }
 
+TEST(ImagesPlanTest, ALastFrameShowsUntilTheNextFragment) {
+  // 10 fps, 0.5 s fragments whose durations end at their last frame (as a KVS producer's do):
+  // 10.0-10.4 s, then 10.5-10.9 s.
+  std::vector<archive::FragmentInfo> fragments = {Fragment(10, 400), Fragment(10, 400)};
+  fragments[1].producer_timestamp_us += 500'000;
+  fragments[1].server_timestamp_us += 500'000;
+  const std::vector<int64_t> instants = {10'450'000, 10'550'000, 10'950'000, 11'050'000};
+  std::vector<InstantPlan> plan =
+      PlanImages(fragments, archive::TimestampType::kProducer, instants);
+  EXPECT_EQ(plan[0].fragment, 0);  // between the fragments: the first one's last frame
+  EXPECT_EQ(plan[0].offset_us, 450'000);
+  EXPECT_EQ(plan[1].fragment, 1);
+  EXPECT_EQ(plan[2].fragment, 1);   // a frame interval after the last fragment's end
+  EXPECT_EQ(plan[3].fragment, -1);  // past that: nothing more was recorded
+}
+
 TEST(ImagesResponseTest, KvsShape) {
   std::vector<ImageResult> images(2);
   images[0].timestamp_us = 1'700'000'000'500'000;
