@@ -9,9 +9,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +21,7 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -215,6 +218,64 @@ class Flood {
   pid_t server_;
   size_t n_, per_address_;
   Result res_;
+};
+
+// The flood in a child process (putmedia_load --flood-process): its connects, reads and /proc
+// scans then take no time from the senders and ack readers of the process that measures. Fork
+// it while that process has one thread; Stop() ends it and brings back its result.
+class FloodProcess {
+ public:
+  explicit FloodProcess(Flood& flood) {
+    int p[2];
+    if (pipe(p) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(p[0]);
+      std::atomic<bool>& stop = ChildStop();  // made before the handler may use it
+      signal(SIGTERM, [](int) { ChildStop().store(true); });
+      flood.Run(stop);
+      const Flood::Result& r = flood.result();
+      std::string out = std::to_string(r.opened) + " " + std::to_string(r.closed_by_server) + " " +
+                        std::to_string(r.connect_failed) + " " + std::to_string(r.held_max) + " " +
+                        std::to_string(r.held_end) + " " + std::to_string(r.health_failed);
+      for (double ms : r.health_ms) out += " " + std::to_string(ms);
+      for (size_t off = 0; off < out.size();) {
+        const ssize_t w = write(p[1], out.data() + off, out.size() - off);
+        if (w <= 0) break;
+        off += static_cast<size_t>(w);
+      }
+      _exit(0);
+    }
+    close(p[1]);
+    out_ = pid_ > 0 ? p[0] : -1;
+    if (pid_ < 0) close(p[0]);
+  }
+  bool ok() const { return pid_ > 0; }
+
+  Flood::Result Stop() {
+    Flood::Result r;
+    if (pid_ <= 0) return r;
+    kill(pid_, SIGTERM);
+    std::string in;
+    char b[4096];
+    for (ssize_t n; (n = read(out_, b, sizeof b)) > 0;) in.append(b, static_cast<size_t>(n));
+    close(out_);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    std::istringstream is(in);
+    is >> r.opened >> r.closed_by_server >> r.connect_failed >> r.held_max >> r.held_end >>
+        r.health_failed;
+    for (double ms; is >> ms;) r.health_ms.push_back(ms);
+    return r;
+  }
+
+ private:
+  static std::atomic<bool>& ChildStop() {
+    static std::atomic<bool> stop{false};
+    return stop;
+  }
+  pid_t pid_ = -1;
+  int out_ = -1;
 };
 
 }  // namespace streamarc::bench

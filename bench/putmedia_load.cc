@@ -3,10 +3,11 @@
 // Measures server CPU per stream, PERSISTED latency after each fragment's last byte, and
 // whether the server keeps up. With --flood N, N hostile connections (idle, slow heads, slow
 // bodies) are opened half-way and kept up: how many the server holds, and the ack latency
-// and /health before and during.
+// and /health before and during. --flood-process 1 runs the flood in a child process, so that
+// it takes no CPU time from this one's senders and ack readers.
 //
 // Usage: putmedia_load [--streamarcd PATH] [--streams 10,100,300] [--seconds 20]
-//                      [--data-dir DIR] [--input FILE] [--flood N]
+//                      [--data-dir DIR] [--input FILE] [--flood N] [--flood-process 1]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -28,6 +29,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -233,7 +235,7 @@ struct RunResult {
 };
 
 RunResult RunOnce(const std::string& bin, const std::string& data_root, const Stream& stream, int n,
-                  double seconds, size_t flood_n) {
+                  double seconds, size_t flood_n, bool flood_process) {
   RunResult res;
   res.streams = n;
   std::string data = data_root + "/run-" + std::to_string(n);
@@ -274,6 +276,7 @@ RunResult RunOnce(const std::string& bin, const std::string& data_root, const St
   std::atomic<bool> flood_stop{false};
   Flood flood(server.port, server.pid, flood_n, 900);
   std::thread flood_thread;
+  std::optional<bench::FloodProcess> flood_child;
   double cpu0 = -1, cpu_t0 = 0;
   const double warmup_s = 3;
   const double end_s = seconds + gop_s;
@@ -281,8 +284,16 @@ RunResult RunOnce(const std::string& bin, const std::string& data_root, const St
   std::vector<pollfd> pfds(conns.size());
   while (true) {
     double now = Since(t0);
-    if (!flood_thread.joinable() && now >= flood_at) {
-      flood_thread = std::thread([&] { flood.Run(flood_stop); });
+    if (!flood_thread.joinable() && !flood_child && now >= flood_at) {
+      if (flood_process) {
+        flood_child.emplace(flood);  // forked while this process has one thread
+        if (!flood_child->ok()) {
+          std::fprintf(stderr, "cannot fork the flood\n");
+          std::exit(1);
+        }
+      } else {
+        flood_thread = std::thread([&] { flood.Run(flood_stop); });
+      }
     }
     if (cpu0 < 0 && now >= warmup_s) {
       cpu0 = bench::CpuSeconds(server.pid);
@@ -370,6 +381,7 @@ RunResult RunOnce(const std::string& bin, const std::string& data_root, const St
     flood_thread.join();
     res.flood = flood.result();
   }
+  if (flood_child) res.flood = flood_child->Stop();
   for (Conn& c : conns) {
     res.persisted += c.persisted;
     res.errors += c.errors;
@@ -403,6 +415,7 @@ int main(int argc, char** argv) {
   std::vector<int> counts = {10, 100, 300};
   double seconds = 20;
   size_t flood = 0;
+  bool flood_process = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
     if (k == "--streamarcd")
@@ -415,6 +428,8 @@ int main(int argc, char** argv) {
       seconds = std::stod(v);
     else if (k == "--flood")
       flood = std::stoul(v);
+    else if (k == "--flood-process")
+      flood_process = v == "1";
     else if (k == "--streams") {
       counts.clear();
       std::stringstream ss(v);
@@ -448,7 +463,7 @@ int main(int argc, char** argv) {
               "server CPU%", "CPU%/stream", "vs nginx", "ack p50", "ack p99", "ack max", "errors",
               "late by");
   for (int n : counts) {
-    RunResult r = RunOnce(bin, data, stream, n, seconds, flood);
+    RunResult r = RunOnce(bin, data, stream, n, seconds, flood, flood_process);
     std::printf(
         "%8d %10.0f %12.1f %14.3f %9.2fx %8.1fms %8.1fms %8.1fms %8zu %8.2fs   "
         "(%zu/%zu fragments persisted)\n",
