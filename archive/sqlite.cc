@@ -150,6 +150,10 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool create, bool 
   RETURN_IF_ERROR(out->Exec("PRAGMA journal_mode=WAL"));
   RETURN_IF_ERROR(out->Exec(sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
   RETURN_IF_ERROR(out->Exec("PRAGMA foreign_keys=OFF"));
+  // A log that grew while a long read kept checkpoints from reaching its end (a big listing,
+  // a slow client) would otherwise keep its size on disk for good: SQLite reuses it from the
+  // start and only truncates it down to this limit when it does.
+  RETURN_IF_ERROR(out->Exec("PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimit)));
   return out;
 }
 

@@ -58,6 +58,9 @@ class Stmt {
   sqlite3* db_;
 };
 
+// What the write-ahead log is cut back to once a checkpoint has copied all of it.
+inline constexpr int64_t kWalSizeLimit = 16 << 20;
+
 // One SQLite connection with a statement cache. Not thread-safe: one thread at a time.
 class Db {
  public:

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <filesystem>
+
+#include "archive/sqlite.h"
 #include "archive/sqlite_backend.h"
 #include "tests/archive/test_util.h"
 
@@ -291,6 +294,32 @@ TEST_F(SqliteIndexTest, DeletionEventsReachTheListenersStillRegistered) {
   registry().PublishDeleted("door");
   EXPECT_EQ(first, std::vector<std::string>{"cam"});
   EXPECT_EQ(second, (std::vector<std::string>{"cam", "door"}));
+}
+
+// A log grown while a reader held an old snapshot (checkpoints cannot pass it) is cut back to
+// kWalSizeLimit once the reader is gone and a checkpoint has copied it all.
+TEST(SqliteDbTest, AWalGrownPastTheLimitIsCutBackOnceCheckpointed) {
+  streamarc::testing::TempDir dir;
+  const std::string path = dir.path() + "/db.sqlite";
+  auto writer = Db::Open(path, /*create=*/true, /*sync=*/false);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  ASSERT_TRUE((*writer)->Exec("CREATE TABLE t(x BLOB)").ok());
+  auto reader = Db::Open(path, /*create=*/false, /*sync=*/false);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  ASSERT_TRUE((*reader)->Exec("BEGIN").ok());
+  ASSERT_TRUE((*reader)->Exec("SELECT count(*) FROM t").ok());  // holds its snapshot
+  const int64_t rows = kWalSizeLimit / (1 << 20) * 2;
+  for (int64_t i = 0; i < rows; ++i) {
+    ASSERT_TRUE((*writer)->Exec("INSERT INTO t VALUES (zeroblob(1048576))").ok());
+  }
+  const std::string wal = path + "-wal";
+  ASSERT_GT(static_cast<int64_t>(std::filesystem::file_size(wal)), kWalSizeLimit);
+  ASSERT_TRUE((*reader)->Exec("COMMIT").ok());
+  ASSERT_TRUE((*writer)->Checkpoint().ok());
+  // The next write starts the log over; the one after it finds it longer than the limit.
+  ASSERT_TRUE((*writer)->Exec("DELETE FROM t").ok());
+  ASSERT_TRUE((*writer)->Exec("INSERT INTO t VALUES (1)").ok());
+  EXPECT_LE(static_cast<int64_t>(std::filesystem::file_size(wal)), kWalSizeLimit);
 }
 
 }  // namespace
