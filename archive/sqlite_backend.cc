@@ -101,6 +101,11 @@ class SqliteStreamRegistry final : public StreamRegistry {
           return RunStmt(db, "UPDATE meta SET value=?1 WHERE key='schema_version'",
                          [](Stmt& st) { st.BindText(1, std::to_string(kSchemaVersion)); });
         }));
+      } else if (version.empty() && !c_->read_only()) {
+        // Killed between the two rows of its very first start (before the fix that wrote them
+        // together): nothing was stored yet, and the schema run at open is the current one.
+        RETURN_IF_ERROR(RunStmt(db, "INSERT INTO meta(key, value) VALUES('schema_version', ?1)",
+                                [](Stmt& st) { st.BindText(1, std::to_string(kSchemaVersion)); }));
       } else if (version != std::to_string(kSchemaVersion)) {
         return DataLoss("index has an unknown schema version");
       }
@@ -110,13 +115,16 @@ class SqliteStreamRegistry final : public StreamRegistry {
     if (c_->read_only()) {
       return FailedPrecondition("the index holds no archive yet: nothing to serve read-only");
     }
-    ASSIGN_OR_RETURN(Stmt * put, db.Prepare("INSERT INTO meta(key, value) VALUES(?1, ?2)"));
-    RETURN_IF_ERROR(put->BindText(1, "archive_id").BindText(2, std::to_string(proposed)).Run());
-    put->Reset();
-    put->BindText(1, "schema_version").BindText(2, std::to_string(kSchemaVersion));
-    Status s = put->Run();
-    put->Reset();
-    RETURN_IF_ERROR(s);
+    // Both rows or neither: a kill between them left an index no later start would open.
+    RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
+      const std::string sql = "INSERT INTO meta(key, value) VALUES(?1, ?2)";
+      RETURN_IF_ERROR(RunStmt(db, sql, [&](Stmt& st) {
+        st.BindText(1, "archive_id").BindText(2, std::to_string(proposed));
+      }));
+      return RunStmt(db, sql, [](Stmt& st) {
+        st.BindText(1, "schema_version").BindText(2, std::to_string(kSchemaVersion));
+      });
+    }));
     return proposed;
   }
 

@@ -300,6 +300,30 @@ TEST_F(EventsTest, AVersionOneIndexIsUpgradedAtOpen) {
   EXPECT_EQ(h_.Open().code(), Code::kDataLoss);
 }
 
+// A first start killed between the archive id and the schema version (they are now written
+// in one transaction) left an index that no later start opened: it opens, at this version.
+TEST_F(EventsTest, AnIndexKilledBeforeItsSchemaVersionWasWrittenOpens) {
+  h_.Close();
+  const std::string path = h_.options.root + "/index.sqlite";
+  auto version = [&] {
+    auto v = streamarc::testing::RunCommand(
+        {"sqlite3", path, "SELECT value FROM meta WHERE key='schema_version'"});
+    return v.ok() && v->exit_code == 0 ? v->out : "(sqlite3 failed)";
+  };
+  const std::string current = version();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "DELETE FROM meta WHERE key='schema_version'", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  ASSERT_TRUE(h_.Open().ok());
+  EXPECT_EQ(Put({Ev("motion", kStartUs, kStartUs)}).size(), 1u);
+  h_.Close();
+  EXPECT_EQ(version(), current);
+  EXPECT_NE(current.find_first_of("0123456789"), std::string::npos) << current;
+}
+
 // The listing is an index range scan in index order (no scan of the table, no sort), with
 // and without a label: the statements sqlite_events.cc prepares.
 TEST_F(EventsTest, ListingIsAnIndexRangeScan) {
