@@ -1,12 +1,10 @@
 #include "frametap/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
+
+#include "common/files.h"
 
 namespace streamarc::frametap {
 namespace {
@@ -108,28 +106,9 @@ Result<std::optional<Checkpoint>> ReadCheckpoint(const std::string& path) {
 }
 
 Status WriteCheckpoint(const std::string& path, const Checkpoint& checkpoint) {
-  const std::string tmp = path + ".tmp";
-  const std::string text = FormatCheckpoint(checkpoint);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus(errno, "creating " + tmp);
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoStatus(err, "writing " + tmp);
-    }
-    done += static_cast<size_t>(n);
-  }
   // A process crash keeps the page cache; fsync only guards against a machine crash, where
   // an older checkpoint (a few fragments again) is the price, not a wrong one.
-  if (::close(fd) != 0) return ErrnoStatus(errno, "closing " + tmp);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return ErrnoStatus(errno, "renaming " + tmp + " to " + path);
-  }
-  return Status::Ok();
+  return ReplaceFile(path, FormatCheckpoint(checkpoint), 0644, /*sync=*/false);
 }
 
 }  // namespace streamarc::frametap

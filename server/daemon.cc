@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "archive/archive.h"
+#include "common/files.h"
 #include "common/mutex.h"
 #include "common/sigv4.h"
 #include "metrics/metrics.h"
@@ -338,12 +339,8 @@ class DaemonImpl final : public Daemon {
                 {{"path", path}});
       return key;
     }
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(key.data(), static_cast<std::streamsize>(key.size()));
-    out.close();
-    if (!out) return IoError("cannot write " + path);
-    std::filesystem::permissions(
-        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    // Owner-only from its creation, and whole or absent after a crash.
+    RETURN_IF_ERROR(ReplaceFile(path, key, 0600, /*sync=*/true));
     return key;
   }
 

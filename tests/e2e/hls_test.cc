@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -349,9 +350,13 @@ TEST_F(HlsTest, ForgedAndExpiredTokensAreRefused) {
 
   // An expired token signed with the server's own key (read from its data directory):
   // the signature holds, so only the expiry can refuse it.
-  std::ifstream key_file(dir_.File("data") + "/session-token.key", std::ios::binary);
+  const std::string key_path = dir_.File("data") + "/session-token.key";
+  std::ifstream key_file(key_path, std::ios::binary);
   std::string key((std::istreambuf_iterator<char>(key_file)), std::istreambuf_iterator<char>());
   ASSERT_EQ(key.size(), 32u);
+  // The owner's only, from its creation (common/files.h).
+  EXPECT_EQ(std::filesystem::status(key_path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   playback::SessionParams p;
   p.stream_name = "cam1";
   p.mode = playback::PlaybackMode::kOnDemand;
