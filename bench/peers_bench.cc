@@ -410,7 +410,8 @@ PeerResult RunNginx(const Options& o, bench::RtmpPublisher& publisher, int n) {
   return r;
 }
 
-// putmedia_load's own run, its FIGURE lines read back; its human lines are shown indented.
+// putmedia_load's own run, its FIGURE lines read back and passed on (bench/run shows its ack
+// latency from this run); its human lines are shown indented.
 PeerResult RunStreamarc(const Options& o, int n) {
   PeerResult r;
   const std::string cmd = o.putmedia_load + " --streams " + std::to_string(n) + " --seconds " +
@@ -427,6 +428,7 @@ PeerResult RunStreamarc(const Options& o, int n) {
     while (std::getline(ss, field, '\t')) f.push_back(field);
     if (f.size() >= 4 && f[0] == "FIGURE") {
       fig[f[2].substr(f[2].find(": ") + 2)] = std::atof(f[3].c_str());
+      std::fputs(line, stdout);
     } else {
       std::printf("  | %s", line);
     }
