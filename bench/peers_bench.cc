@@ -43,6 +43,7 @@
 #include "bench/camera_stream.h"
 #include "bench/connection_flood.h"
 #include "bench/figures.h"
+#include "bench/mkv_sender.h"
 #include "bench/rtmp_publisher.h"
 
 extern char** environ;
@@ -131,6 +132,14 @@ class Window {
     r->sender_cpu_pct = (bench::CpuSeconds(getpid()) - self0_) / s * 100 / cameras;
     r->processes = pids_.size();
     r->ok = true;
+    // One that exited took its figures along: say so rather than under-count quietly.
+    size_t gone = 0;
+    for (pid_t p : pids_) {
+      const std::string stat = bench::Slurp("/proc/" + std::to_string(p) + "/stat");
+      const size_t paren = stat.rfind(')');
+      if (paren == std::string::npos || stat.compare(paren + 2, 1, "Z") == 0) ++gone;
+    }
+    if (gone > 0) r->note = std::to_string(gone) + " of its processes exited early; ";
   }
 
  private:
@@ -165,109 +174,6 @@ int FreePort() {
   return port;
 }
 
-// ---- Matroska over TCP, for ffmpeg and GStreamer: they connect, this process sends ----
-
-class MkvSender {
- public:
-  explicit MkvSender(const bench::Stream& s) : stream_(s) {}
-  ~MkvSender() {
-    for (Conn& c : conns_) close(c.fd);
-    if (listen_fd_ >= 0) close(listen_fd_);
-  }
-
-  // Listens on 127.0.0.1 and a free port; 0 on failure.
-  int Listen() {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    socklen_t len = sizeof a;
-    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        listen(listen_fd_, 1024) != 0 ||
-        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      return 0;
-    }
-    return ntohs(a.sin_port);
-  }
-
-  // Accepts `n` readers within `timeout_s`; false when fewer came.
-  bool Accept(int n, double timeout_s) {
-    const auto t0 = SteadyClock::now();
-    while (static_cast<int>(conns_.size()) < n && Since(t0) < timeout_s) {
-      pollfd p{listen_fd_, POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      int fd = accept(listen_fd_, nullptr, nullptr);
-      if (fd < 0) continue;
-      fcntl(fd, F_SETFL, O_NONBLOCK);
-      Conn c;
-      c.fd = fd;
-      c.start_s = kGopS * static_cast<double>(conns_.size()) / n;
-      conns_.push_back(c);
-    }
-    return static_cast<int>(conns_.size()) == n;
-  }
-
-  // Sends what is due `now_s` after the start; true while anything is left to send.
-  bool Pump(double now_s) {
-    bool left = false;
-    for (Conn& c : conns_) {
-      if (c.fd < 0) continue;
-      const double t = now_s - c.start_s;
-      if (t < 0) {
-        left = true;
-        continue;
-      }
-      while (c.next_piece < stream_.pieces.size() && stream_.pieces[c.next_piece].due_s <= t) {
-        c.due = stream_.pieces[c.next_piece++].end;
-      }
-      c.due = std::max(c.due, stream_.header_end);
-      if (c.due > c.sent) {
-        ssize_t w = write(c.fd, stream_.bytes.data() + c.sent, c.due - c.sent);
-        if (w > 0) c.sent += static_cast<size_t>(w);
-        if (w < 0 && errno != EAGAIN) {
-          close(c.fd);
-          c.fd = -1;
-          ++failed_;
-          continue;
-        }
-      }
-      // How late the oldest byte not yet taken by the socket is.
-      while (c.first_unsent < stream_.pieces.size() &&
-             stream_.pieces[c.first_unsent].end <= c.sent) {
-        ++c.first_unsent;
-      }
-      if (c.first_unsent < c.next_piece) {
-        worst_lag_s_ = std::max(worst_lag_s_, t - stream_.pieces[c.first_unsent].due_s);
-      }
-      if (c.next_piece < stream_.pieces.size() || c.sent < c.due) left = true;
-    }
-    return left;
-  }
-
-  // Ends every stream: the readers see the end of their input.
-  void Finish() {
-    for (Conn& c : conns_) {
-      if (c.fd >= 0) close(c.fd);
-      c.fd = -1;
-    }
-  }
-
-  double worst_lag_s() const { return worst_lag_s_; }
-  int failed() const { return failed_; }
-
- private:
-  struct Conn {
-    int fd = -1;
-    double start_s = 0;
-    size_t sent = 0, due = 0, next_piece = 0, first_unsent = 0;
-  };
-  const bench::Stream& stream_;
-  int listen_fd_ = -1;
-  std::vector<Conn> conns_;
-  double worst_lag_s_ = 0;
-  int failed_ = 0;
-};
-
 // Paces `pump` (true while anything is left) for the run, measuring `pids()` over the window
 // from kWarmupS to the end of sending.
 template <typename Pump, typename Pids>
@@ -292,7 +198,7 @@ PeerResult RunMkvPeer(const Options& o, const bench::Stream& stream, int n, bool
   const std::string dir = o.data + (gst ? "/gst-splitmux" : "/ffmpeg-hls");
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  MkvSender sender(stream);
+  bench::MkvSender sender(stream, kGopS);
   const int port = sender.Listen();
   const std::string src = "tcp://127.0.0.1:" + std::to_string(port);
   std::vector<pid_t> pids;
@@ -342,7 +248,7 @@ PeerResult RunMkvPeer(const Options& o, const bench::Stream& stream, int n, bool
     PaceAndMeasure(
         n, [&](double now) { return sender.Pump(now); }, [&] { return pids; }, &r);
     r.late_s = sender.worst_lag_s();
-    if (sender.failed() > 0) r.note = std::to_string(sender.failed()) + " connections failed";
+    if (sender.failed() > 0) r.note += std::to_string(sender.failed()) + " connections failed";
   }
   sender.Finish();
   for (pid_t p : pids) {
@@ -400,7 +306,7 @@ PeerResult RunNginx(const Options& o, bench::RtmpPublisher& publisher, int n) {
         },
         [&] { return bench::ProcessTree(master); }, &r);
     r.late_s = publisher.worst_lag_s();
-    if (publisher.failed() > 0) r.note = std::to_string(publisher.failed()) + " publishers failed";
+    if (publisher.failed() > 0) r.note += std::to_string(publisher.failed()) + " publishers failed";
   }
   publisher.Close();
   kill(master, SIGQUIT);  // graceful: the recordings are closed
@@ -540,9 +446,10 @@ int main(int argc, char** argv) {
                 "notes");
     for (const auto& p : o.peers) {
       const PeerResult& r = results[p];
+      const std::string note =
+          (r.ok ? "" : "FAILED: ") + r.note + (r.late_s > 1 ? "fell behind real time" : "");
       std::printf("%-14s %14.3f %14.2f %16.0f %16.3f %8.2fs %6zu  %s\n", PeerName(p), r.cpu_pct,
-                  r.rss_mb, r.written_kBps, r.sender_cpu_pct, r.late_s, r.processes,
-                  r.ok ? r.note.c_str() : ("FAILED: " + r.note).c_str());
+                  r.rss_mb, r.written_kBps, r.sender_cpu_pct, r.late_s, r.processes, note.c_str());
     }
     std::printf(
         "(CPU: the peer's processes only, %% of one core; RSS summed over them; written: their "
