@@ -459,7 +459,12 @@ int main(int argc, char** argv) {
     const std::string at = std::to_string(n) + " cameras: ";
     for (const auto& p : o.peers) {
       const PeerResult& r = results[p];
-      if (p == "streamarc" || !r.ok) continue;
+      if (p == "streamarc") continue;
+      if (!r.ok) {  // a row that says so, rather than a missing one
+        std::printf("FIGURE\tpeers\t%s%s FAILED: %s\t-\t-\t-\t-\n", at.c_str(), PeerName(p),
+                    r.note.c_str());
+        continue;
+      }
       const std::string ref = std::string(PeerName(p)) + ", same run";
       const std::string vs = std::string(" vs ") + PeerName(p);
       bench::PrintFigure("peers", at + "server CPU per camera" + vs, ours->second.cpu_pct,
