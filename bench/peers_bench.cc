@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -406,6 +407,12 @@ int main(int argc, char** argv) {
     }
   }
   signal(SIGPIPE, SIG_IGN);
+  // Hundreds of cameras need more descriptors than 1024, here and in the peers (who inherit).
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   if (!bench::EnsureH264Input(o.input)) return 1;
   std::filesystem::create_directories(o.data);
   const int64_t base_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
