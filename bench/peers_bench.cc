@@ -480,6 +480,9 @@ int main(int argc, char** argv) {
                          ref);
       bench::PrintFigure("peers", at + "bytes written per camera" + vs, ours->second.written_kBps,
                          r.written_kBps, "kB/s", ref);
+      bench::PrintFigure("peers", at + "sender CPU per camera (not the server's)" + vs,
+                         ours->second.sender_cpu_pct, r.sender_cpu_pct, "% of a core",
+                         ref + " (putmedia_load vs this bench's sender)");
     }
   }
   return 0;
