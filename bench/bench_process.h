@@ -13,11 +13,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -54,6 +56,52 @@ inline double CpuSeconds(pid_t pid) {
     if (i == 15) st = std::stol(field);
   }
   return static_cast<double>(ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// A /proc/PID/<file> field such as "VmRSS:" (status) or "wchar:" (io): its first number after
+// the name; 0 when the process or the field is gone.
+inline long long ProcField(pid_t pid, const std::string& file, const std::string& name) {
+  std::istringstream in(Slurp("/proc/" + std::to_string(pid) + "/" + file));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name, 0) == 0) return std::atoll(line.c_str() + name.size());
+  }
+  return 0;
+}
+
+// Resident memory of a process, bytes.
+inline double RssBytes(pid_t pid) {
+  return static_cast<double>(ProcField(pid, "status", "VmRSS:")) * 1024;
+}
+
+// Bytes the process has passed to write-like calls (files and sockets), /proc/PID/io's wchar.
+inline double WrittenBytes(pid_t pid) {
+  return static_cast<double>(ProcField(pid, "io", "wchar:"));
+}
+
+// `pid` and every process below it (nginx's master and its workers).
+inline std::vector<pid_t> ProcessTree(pid_t pid) {
+  std::vector<pid_t> tree = {pid};
+  std::vector<std::pair<pid_t, pid_t>> parent_of;  // (pid, ppid)
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string s = Slurp("/proc/" + name + "/stat");
+    const size_t paren = s.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream f(s.substr(paren + 2));
+    std::string state;
+    pid_t ppid = 0;
+    f >> state >> ppid;
+    parent_of.emplace_back(std::atoi(name.c_str()), ppid);
+  }
+  for (size_t i = 0; i < tree.size(); ++i) {
+    for (const auto& [child, ppid] : parent_of) {
+      if (ppid == tree[i]) tree.push_back(child);
+    }
+  }
+  return tree;
 }
 
 // The nearest-rank percentile (p in 0..1) of `v`; 0 when empty.

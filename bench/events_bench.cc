@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "archive/archive.h"
+#include "bench/figures.h"
 #include "playback/events.h"
 
 using namespace streamarc;
@@ -67,6 +68,8 @@ void Report(const char* what, const std::vector<double>& ms, size_t rows, size_t
   std::printf("%-60s p50 %6.2f ms  p99 %6.2f ms  (%.1f events per hour)\n", what,
               Percentile(ms, 0.5), Percentile(ms, 0.99),
               static_cast<double>(rows) / static_cast<double>(queries));
+  streamarc::bench::PrintFigure("events_bench", std::string(what) + ", p99", Percentile(ms, 0.99),
+                                "ms", "goal: milliseconds");
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bench/bench_media.h"
+#include "bench/figures.h"
 #include "common/mkv.h"
 #include "frametap/decoder.h"
 #include "frametap/frametap.h"
@@ -173,6 +174,11 @@ print(n, n / (time.monotonic() - t0))
   std::printf("  Python streamarc.frames (numpy):       %8.1f frames/s (%ld frames)%s\n", py_fps,
               py_frames, py.ok() && py->exit_code == 0 ? "" : "  [python failed]");
   if (py.ok() && py->exit_code != 0) std::fprintf(stderr, "%s\n", py->out.c_str());
+  const std::string ffmpeg = "ffmpeg -threads 2 -f null, same run (goal >= 0.90x)";
+  PrintFigure("frametap_bench", "file to BGR cv::Mat", file_fps, ffmpeg_fps, "frames/s", ffmpeg);
+  PrintFigure("frametap_bench", "GetMedia to Consumer (BGR)", http_fps, ffmpeg_fps, "frames/s",
+              ffmpeg);
+  PrintFigure("frametap_bench", "Python (numpy)", py_fps, ffmpeg_fps, "frames/s", ffmpeg);
   return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "bench/bench_media.h"
 #include "bench/bench_process.h"
+#include "bench/figures.h"
 
 namespace streamarc::bench {
 namespace {
@@ -72,6 +73,10 @@ int Main(int argc, char** argv) {
     std::printf("  %-12s min %7.1f ms  median %7.1f ms  max %7.1f ms  (answer %zu bytes)\n",
                 size.empty() ? "source size" : "640 wide", ms.front(), ms[ms.size() / 2], ms.back(),
                 bytes);
+    PrintFigure(
+        "get_images_bench",
+        std::string("10 JPEG images, ") + (size.empty() ? "source size" : "640 wide") + ", median",
+        ms[ms.size() / 2], "ms", "");
   }
   server.Stop();
   return 0;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bench/bench_process.h"
+#include "bench/figures.h"
 
 namespace streamarc::bench {
 namespace {
@@ -137,10 +138,22 @@ int Main(int argc, char** argv) {
   }
   const std::string url = base + "/describeStream";
   std::printf("%d DescribeStream calls over TLS to streamarcd, %d rounds\n", n, rounds);
+  Run h1_sum, h2_sum;
   for (int i = 0; i < rounds; ++i) {
-    Print("HTTP/1.1, one kept-alive connection", Http11(url, cert, n, server.pid), n);
-    Print("HTTP/2, one connection, multiplexed", Http2(url, cert, n, server.pid), n);
+    const Run h1 = Http11(url, cert, n, server.pid), h2 = Http2(url, cert, n, server.pid);
+    Print("HTTP/1.1, one kept-alive connection", h1, n);
+    Print("HTTP/2, one connection, multiplexed", h2, n);
+    h1_sum.wall_ms += h1.wall_ms;
+    h1_sum.server_cpu_ms += h1.server_cpu_ms;
+    h2_sum.wall_ms += h2.wall_ms;
+    h2_sum.server_cpu_ms += h2.server_cpu_ms;
   }
+  const std::string at =
+      std::to_string(n) + " DescribeStream over HTTP/2, " + std::to_string(rounds) + " rounds: ";
+  const std::string h1_ref = "HTTP/1.1 on the same port, same run";
+  PrintFigure("h2_bench", at + "wall time", h2_sum.wall_ms, h1_sum.wall_ms, "ms", h1_ref);
+  PrintFigure("h2_bench", at + "server CPU", h2_sum.server_cpu_ms, h1_sum.server_cpu_ms, "ms",
+              h1_ref);
   curl_global_cleanup();
   server.Stop();
   Capture("rm -rf " + dir);

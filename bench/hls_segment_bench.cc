@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "bench/bench_media.h"
+#include "bench/figures.h"
 #include "common/clock.h"
 #include "common/mkv.h"
 #include "fragmenter/fragmenter.h"
@@ -238,6 +239,12 @@ int Main(int argc, char** argv) {
       "reading+demuxing alone: %.2f ms/segment)\n",
       ff_segments, theirs, ff_read * 1e3 / static_cast<double>(ff_segments));
   std::printf("ratio fMP4 CPU per segment, ours / ffmpeg's: %.2f\n", ours / theirs);
+  PrintFigure("hls_segment_bench", "fMP4 CPU per 2 s segment", ours, theirs, "ms",
+              "ffmpeg -c copy -f hls fmp4, same run");
+  PrintFigure("hls_segment_bench", "fMP4 remux p99, cold", Percentile(fmp4.cold_ms, 0.99), "ms",
+              "goal < 5 ms");
+  PrintFigure("hls_segment_bench", "TS CPU per 2 s segment",
+              ts.cpu_s * 1e3 / static_cast<double>(frags.size()), "ms", "");
   std::printf("load average while measuring: %s\n", LoadAverage().c_str());
   std::printf("goal p99 cold < 5 ms: %s (%.2f ms)\n",
               Percentile(fmp4.cold_ms, 0.99) < 5.0 ? "met" : "NOT met",

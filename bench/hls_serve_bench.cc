@@ -35,6 +35,7 @@
 
 #include "bench/bench_media.h"
 #include "bench/bench_process.h"
+#include "bench/figures.h"
 
 namespace streamarc::bench {
 namespace {
@@ -268,6 +269,11 @@ int Main(int argc, char** argv) {
       ffmpeg_segments,
       ffmpeg_segments ? ffmpeg_read_cpu / static_cast<double>(ffmpeg_segments) * 1000 : 0,
       theirs > 0 ? ours / theirs : 0);
+  PrintFigure("hls_serve_bench", "server CPU per segment, cold (HTTP included)", ours * 1000,
+              theirs * 1000, "ms", "ffmpeg -f hls fmp4 per segment, same run");
+  PrintFigure("hls_serve_bench", "segment request p99, cold", Percentile(cold, 0.99), "ms",
+              "goal < 5 ms");
+  PrintFigure("hls_serve_bench", "segment request p99, cached", Percentile(cached, 0.99), "ms", "");
 
   // 200 viewers of one live stream while ffmpeg pushes it in real time.
   Post(server.port, "createStream", R"({"StreamName":"live","DataRetentionInHours":24})");
@@ -334,6 +340,8 @@ int Main(int argc, char** argv) {
       viewers, wrk_seconds, grab("Requests/sec:").c_str(), grab("50%").c_str(), grab("99%").c_str(),
       wrk.find("Non-2xx") == std::string::npos ? " 0" : grab("Non-2xx or 3xx responses:").c_str(),
       live_cpu / wrk_seconds);
+  PrintFigure("hls_serve_bench", std::to_string(viewers) + " live viewers: server CPU",
+              live_cpu / wrk_seconds, "cores", "");
   if (wrk.find("Requests/sec") == std::string::npos) std::printf("%s\n", wrk.c_str());
 
   server.Stop();

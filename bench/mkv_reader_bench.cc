@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/bench_media.h"
+#include "bench/figures.h"
 #include "common/mkv.h"
 
 namespace {
@@ -102,6 +103,8 @@ int main(int argc, char** argv) {
   std::printf("ffprobe -show_packets: %.3f s wall, %.3f s CPU, %.0f MB/s, %ld packets\n",
               probe.wall, probe.cpu, mb / probe.wall, probe.lines);
   std::printf("ratio: ffprobe wall time / reader median time = %.0f\n", probe.wall / median);
+  streamarc::bench::PrintFigure("mkv_reader_bench", "time to read the 200 MB input", median,
+                                probe.wall, "s", "ffprobe -show_packets, same run");
   if (static_cast<long>(last.frames) != probe.lines) {
     std::printf("WARNING: frame counts differ (reader %llu, ffprobe %ld)\n",
                 static_cast<unsigned long long>(last.frames), probe.lines);

@@ -38,7 +38,9 @@
 
 #include "bench/bench_media.h"
 #include "bench/bench_process.h"
+#include "bench/camera_stream.h"
 #include "bench/connection_flood.h"
+#include "bench/figures.h"
 #include "common/mkv.h"
 
 extern char** environ;
@@ -46,100 +48,12 @@ extern char** environ;
 namespace {
 
 using namespace streamarc;
+using bench::BuildStream;
 using bench::Connect;
 using bench::Flood;
 using bench::Since;
 using bench::SteadyClock;
-
-// ---- The stream every connection sends ----
-
-struct Piece {
-  size_t end = 0;    // the stream's bytes up to here are due...
-  double due_s = 0;  // ...this many seconds after the connection starts
-};
-
-struct Cluster {
-  int64_t timecode = 0;
-  size_t end = 0;  // offset just past the cluster
-};
-
-struct Stream {
-  mkv::Bytes bytes;
-  size_t header_end = 0;
-  std::vector<Piece> pieces;
-  std::vector<Cluster> clusters;
-  double duration_s = 0;
-};
-
-class Loader : public mkv::ReaderHandler {
- public:
-  Status OnInfo(const mkv::SegmentInfo& i) override {
-    info = i;
-    return Status::Ok();
-  }
-  Status OnTracks(const std::vector<mkv::TrackInfo>& t) override {
-    tracks = t;
-    return Status::Ok();
-  }
-  Status OnFrame(const mkv::Frame& f) override {
-    if (f.track != tracks[0].number) return Status::Ok();
-    if (first < 0) first = f.timecode;
-    if (f.timecode - first > limit_ms) return Cancelled("enough");
-    frames.push_back({f.timecode - first, f.key, mkv::Bytes(f.data.begin(), f.data.end())});
-    return Status::Ok();
-  }
-  struct F {
-    int64_t t;
-    bool key;
-    mkv::Bytes data;
-  };
-  mkv::SegmentInfo info;
-  std::vector<mkv::TrackInfo> tracks;
-  std::vector<F> frames;
-  int64_t first = -1;
-  int64_t limit_ms = 0;
-};
-
-// Re-writes the input's video as the KVS producer lays it out: one cluster per GOP, block
-// timecodes absolute (ms since the epoch from `base_ms`).
-bool BuildStream(const std::string& input, double seconds, int64_t base_ms, Stream* s) {
-  std::ifstream in(input, std::ios::binary);
-  std::vector<uint8_t> file((std::istreambuf_iterator<char>(in)), {});
-  Loader l;
-  l.limit_ms = static_cast<int64_t>(seconds * 1000) + 3000;
-  mkv::Reader r(l);
-  Status st = r.Feed(file);
-  if (!st.ok() && st.code() != Code::kCancelled) return false;
-  if (l.tracks.empty() || l.frames.empty()) return false;
-
-  mkv::Writer w(s->bytes);
-  w.WriteEbmlHeader();
-  w.BeginSegment();
-  w.WriteInfo({});
-  std::vector<mkv::TrackInfo> video = {l.tracks[0]};
-  w.WriteTracks(video);
-  s->header_end = s->bytes.size();
-  for (const auto& f : l.frames) {
-    int64_t tc = base_ms + f.t;
-    // Whole GOPs only: the body ends at a cluster's end, as a producer's would.
-    if (f.key && f.t > static_cast<int64_t>(seconds * 1000)) break;
-    if (f.key) {
-      if (w.cluster_open()) {
-        (void)w.EndCluster();
-        s->clusters.back().end = s->bytes.size();
-      }
-      (void)w.BeginCluster(tc);
-      s->clusters.push_back({tc, 0});
-    }
-    if (!w.cluster_open()) continue;
-    (void)w.WriteFrame(l.tracks[0].number, tc, f.key, f.data);
-    s->pieces.push_back({s->bytes.size(), f.t / 1000.0});
-  }
-  (void)w.EndCluster();
-  s->clusters.back().end = s->bytes.size();
-  s->duration_s = l.frames.back().t / 1000.0;
-  return true;
-}
+using bench::Stream;
 
 // ---- The server ----
 
@@ -228,6 +142,9 @@ struct RunResult {
   double p50 = 0, p99 = 0, max = 0;
   size_t fragments = 0, persisted = 0, errors = 0;
   double worst_lag_s = 0;  // how late the sender ran behind real time
+  // Per stream over the measured window: the server's resident memory at its end, the bytes it
+  // wrote (files and sockets, /proc wchar), and this process's own CPU (the sender's cost).
+  double rss_mb_per_stream = 0, written_kBps_per_stream = 0, sender_cpu_per_stream = 0;
   // With a flood: the acks before it began and during it, and what it did.
   double p99_before = 0, p99_during = 0, p50_before = 0, p50_during = 0;
   size_t acks_before = 0, acks_during = 0;
@@ -277,7 +194,7 @@ RunResult RunOnce(const std::string& bin, const std::string& data_root, const St
   Flood flood(server.port, server.pid, flood_n, 900);
   std::thread flood_thread;
   std::optional<bench::FloodProcess> flood_child;
-  double cpu0 = -1, cpu_t0 = 0;
+  double cpu0 = -1, cpu_t0 = 0, written0 = 0, sender_cpu0 = 0;
   const double warmup_s = 3;
   const double end_s = seconds + gop_s;
   size_t bytes_sent = 0;
@@ -297,6 +214,8 @@ RunResult RunOnce(const std::string& bin, const std::string& data_root, const St
     }
     if (cpu0 < 0 && now >= warmup_s) {
       cpu0 = bench::CpuSeconds(server.pid);
+      written0 = bench::WrittenBytes(server.pid);
+      sender_cpu0 = bench::CpuSeconds(getpid());
       cpu_t0 = now;
     }
     bool all_done = true;
@@ -376,6 +295,9 @@ RunResult RunOnce(const std::string& bin, const std::string& data_root, const St
   }
   double cpu1 = bench::CpuSeconds(server.pid);
   double window = Since(t0) - cpu_t0;
+  res.rss_mb_per_stream = bench::RssBytes(server.pid) / 1e6 / n;
+  res.written_kBps_per_stream = (bench::WrittenBytes(server.pid) - written0) / 1e3 / window / n;
+  res.sender_cpu_per_stream = (bench::CpuSeconds(getpid()) - sender_cpu0) / window * 100 / n;
   if (flood_thread.joinable()) {
     flood_stop = true;
     flood_thread.join();
@@ -469,6 +391,20 @@ int main(int argc, char** argv) {
         "(%zu/%zu fragments persisted)\n",
         r.streams, r.mbps, r.cpu_core, r.cpu_per_stream, r.cpu_per_stream / 0.425, r.p50, r.p99,
         r.max, r.errors, r.worst_lag_s, r.persisted, r.fragments);
+    std::printf(
+        "%8s server RSS %.2f MB per stream, writes %.0f kB/s per stream; this sender %.3f%% of "
+        "a core per stream\n",
+        "", r.rss_mb_per_stream, r.written_kBps_per_stream, r.sender_cpu_per_stream);
+    const std::string b = "putmedia_load", at = std::to_string(n) + " cameras: ";
+    const std::string design = "nginx-rtmp in DESIGN.md (not this run)";
+    bench::PrintFigure(b, at + "server CPU per camera", r.cpu_per_stream, 0.425, "% of a core",
+                       design);
+    bench::PrintFigure(b, at + "server RSS per camera", r.rss_mb_per_stream, "MB", "");
+    bench::PrintFigure(b, at + "bytes written per camera", r.written_kBps_per_stream, "kB/s", "");
+    bench::PrintFigure(b, at + "sender CPU per camera", r.sender_cpu_per_stream, "% of a core", "");
+    bench::PrintFigure(b, at + "PERSISTED ack p50", r.p50, "ms", "");
+    bench::PrintFigure(b, at + "PERSISTED ack p99", r.p99, "ms", "goal < 50 ms (issue 15)");
+    bench::PrintFigure(b, at + "sender late by", r.worst_lag_s, "s", "");
     if (flood > 0) {
       const Flood::Result& f = r.flood;
       std::printf(

@@ -4,7 +4,8 @@
 # tests use (run.sh passes it); the browser console's player (web/: hls.js, which streamarcd
 # serves) is installed either way. Nothing is fetched from anywhere but Debian's archive, and
 # npm's registry for those players (web/ and tests/browser, each pinned by its
-# package-lock.json).
+# package-lock.json). `--bench` installs only what bench/run needs beyond that list: nginx with
+# Debian's RTMP module, for the peers benchmark (see bench_extras below).
 set -euo pipefail
 
 PACKAGES=(
@@ -87,6 +88,47 @@ promtool_from_debian() {
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
   SUDO=sudo
+fi
+
+# nginx and libnginx-mod-rtmp for bench/peers_bench, unpacked from Debian's packages into
+# $BENCH_NGINX without installing them: installing nginx would start (and enable at boot) a web
+# server on port 80 of the user's machine; the benchmark starts its own on a temporary config
+# and port. Its libraries (libc6 libcrypt1 libpcre2-8-0 libssl3 zlib1g) are installed as usual.
+BENCH_NGINX=/usr/local/lib/streamarc-bench/nginx
+bench_extras() {
+  local libs=(libcrypt1 libpcre2-8-0 libssl3 zlib1g) lib tmp
+  for lib in "${libs[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$lib" 2>/dev/null | grep -q 'install ok installed'; then
+      $SUDO apt-get install -y -qq --no-install-recommends "${libs[@]}" >/dev/null
+      break
+    fi
+  done
+  if [ -x "$BENCH_NGINX/usr/sbin/nginx" ] &&
+    [ -f "$BENCH_NGINX/usr/lib/nginx/modules/ngx_rtmp_module.so" ]; then
+    echo "install-deps: nginx and its RTMP module present in $BENCH_NGINX"
+    return 0
+  fi
+  tmp=$(mktemp -d)
+  if id _apt >/dev/null 2>&1; then $SUDO chown _apt "$tmp"; fi
+  echo "install-deps: nginx and libnginx-mod-rtmp from Debian, unpacked into $BENCH_NGINX"
+  (cd "$tmp" && { $SUDO apt-get download -qq nginx libnginx-mod-rtmp 2>/dev/null ||
+    { $SUDO apt-get update -qq && $SUDO apt-get download -qq nginx libnginx-mod-rtmp; }; })
+  $SUDO mkdir -p "$BENCH_NGINX"
+  local deb
+  for deb in "$tmp"/nginx_*.deb "$tmp"/libnginx-mod-rtmp_*.deb; do
+    $SUDO dpkg-deb -x "$deb" "$BENCH_NGINX"
+  done
+  $SUDO rm -rf "$tmp"
+}
+
+if [ "${1:-}" = "--bench" ]; then
+  if [ -n "$SUDO" ] && ! command -v sudo >/dev/null; then
+    echo "install-deps: run as root: --bench unpacks Debian's nginx and libnginx-mod-rtmp" \
+      "into $BENCH_NGINX" >&2
+    exit 1
+  fi
+  bench_extras
+  exit 0
 fi
 
 missing=()
