@@ -288,11 +288,12 @@ int main(int argc, char** argv) {
 
   // The first playlist names the next fragment's edge id in its hint.
   fd = Connect(server.http->port());
-  auto first = testing::ParseLlPlaylist(Exchange(fd, "GET", playlist, "", &status));
+  const std::string first_text = Exchange(fd, "GET", playlist, "", &status);
+  auto first = testing::ParseLlPlaylist(first_text);
   close(fd);
   const size_t id_at = first.hint_uri.find("LiveFragment=");
   if (id_at == std::string::npos) {
-    std::fprintf(stderr, "no LL playlist:\n%d\n", status);
+    std::fprintf(stderr, "no LL playlist:\n%d\n%s\n", status, first_text.c_str());
     return 1;
   }
   const uint64_t first_id = std::strtoull(first.hint_uri.c_str() + id_at + 13, nullptr, 10);
