@@ -117,9 +117,9 @@ Result<LocalArchive::OpenSegment*> LocalArchive::SegmentFor(const Pending& p) {
     if (seg.broken) return seg.broken_status;
     const bool in_window = p.in.server_timestamp_us < seg.window_start + window;
     const bool fits =
-        seg.file->Size() + record <= segment_limit_ || seg.file->Size() == kSegmentHeaderSize;
+        seg.planned_end + record <= segment_limit_ || seg.planned_end == kSegmentHeaderSize;
     if (in_window && fits) return &seg;
-    if (seg.file->Size() != seg.committed_end) {
+    if (seg.planned_end != seg.committed_end) {
       // Fragments of this batch are in it: keep it (and their pointers) alive until the
       // batch is committed, then close it.
       retiring_.push_back(open_.extract(it));
@@ -132,8 +132,8 @@ Result<LocalArchive::OpenSegment*> LocalArchive::SegmentFor(const Pending& p) {
   seg.stream_id = p.stream_id;
   seg.window_start = FloorTo(p.in.server_timestamp_us, window);
   const SegmentKey key{p.stream_id, seg.id};
-  // Its existence is made durable once per group commit, before the index transaction
-  // (SegmentStore::SyncCreated).
+  // Its existence is made durable in the group commit that first writes to it, before the
+  // index transaction (SegmentStore::SyncCreatedSegment, then SyncCreated).
   ASSIGN_OR_RETURN(seg.file, segments_->Create(key));
   Status s = seg.file->Append(EncodeSegmentHeader(p.stream_id, seg.id));
   if (!s.ok()) {
@@ -142,6 +142,7 @@ Result<LocalArchive::OpenSegment*> LocalArchive::SegmentFor(const Pending& p) {
     return s;
   }
   seg.committed_end = kSegmentHeaderSize;
+  seg.planned_end = kSegmentHeaderSize;
   seg.first_seq = p.seq;
   seg.min_server_us = p.in.server_timestamp_us;
   seg.max_server_us = p.in.server_timestamp_us;
@@ -150,21 +151,50 @@ Result<LocalArchive::OpenSegment*> LocalArchive::SegmentFor(const Pending& p) {
   return &pos->second;
 }
 
-Status LocalArchive::WriteOne(Written& w) {
+Status LocalArchive::PlanOne(Written& w) {
   Pending& p = *w.p;
   {
     MutexLock lock(mu_);
     if (!names_by_id_.count(p.stream_id)) return NotFound("stream deleted: " + p.stream_name);
   }
   ASSIGN_OR_RETURN(w.seg, SegmentFor(p));
-  w.offset = w.seg->file->Size() + kRecordHeaderSize;
-  Status s = w.seg->file->Append(EncodeRecordHeader(p.seq, p.in.bytes));
-  if (s.ok()) s = w.seg->file->Append(p.in.bytes);
-  if (!s.ok()) {
-    w.seg->broken = true;
-    w.seg->broken_status = s;
+  w.offset = w.seg->planned_end + kRecordHeaderSize;
+  w.seg->planned_end = w.offset + p.in.bytes.size();
+  return Status::Ok();
+}
+
+bool LocalArchive::WriteSegment(OpenSegment& seg, const std::vector<Written*>& ws) const {
+  bool written = false;
+  for (Written* w : ws) {
+    if (seg.broken) {
+      w->status = seg.broken_status;
+      continue;
+    }
+    const std::string& bytes = w->p->in.bytes;
+    Status s = seg.file->Append(EncodeRecordHeader(w->p->seq, bytes));
+    if (s.ok()) s = seg.file->Append(bytes);
+    if (!s.ok()) {
+      seg.broken = true;
+      seg.broken_status = s;
+    }
+    written |= s.ok();
+    w->status = std::move(s);
   }
-  return s;
+  // The records written before a failed one are still committed: sync them too.
+  if (!written || !options_.sync) return false;
+  Status s = seg.file->Sync();
+  // A segment new in this batch: its directory entry too, here rather than one directory
+  // after another on the commit thread (500 streams rolling over to a new hour's segments
+  // held every ack for over a second).
+  if (s.ok() && !seg.in_db) s = segments_->SyncCreatedSegment(SegmentKey{seg.stream_id, seg.id});
+  if (!s.ok()) {
+    seg.broken = true;
+    seg.broken_status = s;
+    for (Written* w : ws) {
+      if (w->status.ok()) w->status = s;
+    }
+  }
+  return true;
 }
 
 void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
@@ -176,28 +206,45 @@ void LocalArchive::CommitBatch(std::vector<Pending>& batch) {
   }
   AdmitByFloor(unwritten);
   for (int attempt = 0; attempt < 2 && !unwritten.empty(); ++attempt) {
-    for (Written* w : unwritten) w->status = WriteOne(*w);
-    // One fdatasync per touched file, after all writes: the group-commit barrier.
-    std::set<OpenSegment*> touched;
+    // Each touched segment's records are written and synced by one job, the segments in
+    // parallel: one fdatasync per file after its writes, the group-commit barrier.
+    std::map<OpenSegment*, std::vector<Written*>> by_segment;
+    for (Written* w : unwritten) {
+      w->status = PlanOne(*w);
+      if (w->status.ok()) by_segment[w->seg].push_back(w);
+    }
+    std::vector<std::pair<OpenSegment* const, std::vector<Written*>>*> jobs;
+    jobs.reserve(by_segment.size());
+    for (auto& entry : by_segment) jobs.push_back(&entry);
+    std::vector<char> synced(jobs.size(), 0);
+    sync_pool_->RunAll(jobs.size(), [&](size_t i) {
+      synced[i] = WriteSegment(*jobs[i]->first, jobs[i]->second) ? 1 : 0;
+    });
+    // A stream's fragments are committed in order (its segments hold disjoint, rising
+    // sequence ranges): once one fails, the stream's later ones in this batch fail with it,
+    // though written, as they were before the writes went parallel. A segment holding such
+    // a record is cut back to its committed end and closed with the broken ones below.
+    std::map<int64_t, Status> failed_streams;
+    for (Written* w : unwritten) {
+      auto failed = failed_streams.find(w->p->stream_id);
+      if (failed == failed_streams.end()) {
+        if (!w->status.ok()) failed_streams.emplace(w->p->stream_id, w->status);
+      } else if (w->status.ok()) {
+        w->status = failed->second;
+        w->seg->broken = true;
+        w->seg->broken_status = failed->second;
+      }
+    }
+    std::set<OpenSegment*> touched;  // holding at least one fragment written and synced
     for (Written* w : unwritten) {
       if (w->status.ok()) touched.insert(w->seg);
     }
-    std::map<OpenSegment*, Status> sync_status;
-    if (options_.sync && !touched.empty()) {
-      std::vector<OpenSegment*> segs(touched.begin(), touched.end());
-      std::vector<WritableFile*> files;
-      files.reserve(segs.size());
-      for (OpenSegment* seg : segs) files.push_back(seg->file.get());
-      std::vector<Status> results = sync_pool_->SyncAll(files);
-      for (size_t i = 0; i < segs.size(); ++i) {
-        if (results[i].ok()) continue;
-        segs[i]->broken = true;
-        segs[i]->broken_status = results[i];
-        sync_status[segs[i]] = results[i];
-      }
+    const auto syncs = static_cast<uint64_t>(std::count(synced.begin(), synced.end(), 1));
+    if (syncs > 0) {
       MutexLock lock(stats_mu_);
-      stats_.file_syncs += files.size();
+      stats_.file_syncs += syncs;
     }
+    std::map<OpenSegment*, Status> sync_status;
     {
       Status d = segments_->SyncCreated();
       if (!d.ok()) {

@@ -110,6 +110,7 @@ class LocalArchive final : public Archive {
     int64_t window_start = 0;
     std::unique_ptr<WritableFile> file;
     uint64_t committed_end = 0;  // bytes covered by committed rows (or the header)
+    uint64_t planned_end = 0;    // its size once the batch's records planned into it are written
     bool in_db = false;          // its segments row exists
     bool broken = false;         // a write or sync failed: roll to a new file
     Status broken_status;        // why
@@ -140,7 +141,11 @@ class LocalArchive final : public Archive {
   // commit.cc (commit thread only)
   void CommitLoop() EXCLUDES(mu_);
   void CommitBatch(std::vector<Pending>& batch);
-  Status WriteOne(Written& w) EXCLUDES(mu_);
+  // Picks the fragment's segment and offset; the bytes are written by WriteSegment.
+  Status PlanOne(Written& w) EXCLUDES(mu_);
+  // Writes the records planned into `seg`, in order, then fdatasyncs it (Options::sync);
+  // true when it synced. Runs on a sync pool thread; touches only `seg` and `ws`.
+  bool WriteSegment(OpenSegment& seg, const std::vector<Written*>& ws) const;
   Result<OpenSegment*> SegmentFor(const Pending& p);
   Status CommitIndex(std::vector<Written*>& ok);
   // Closes the stream's open segment: cuts it back to its committed end, then seals its

@@ -51,6 +51,16 @@ class LocalSegmentStore final : public SegmentStore {
     return Status::Ok();
   }
 
+  Status SyncCreatedSegment(const SegmentKey& key) override {
+    if (!sync_) return Status::Ok();
+    const std::string dir = StreamDir(root_, key.stream_id);
+    {
+      MutexLock lock(mu_);
+      dirs_to_sync_.erase(dir);
+    }
+    return env_.SyncDir(dir);
+  }
+
   Status Seal(const SegmentKey& key) override {
     (void)key;  // the file is already where it stays
     return Status::Ok();

@@ -49,6 +49,10 @@ class SegmentStore {
   // fsync of the directories that gained one). Called once per group commit, before an
   // index row may point into a new segment.
   virtual Status SyncCreated() = 0;
+  // The same for one segment only, at once (local files: fsync of its stream's directory,
+  // which the next SyncCreated then leaves out). Thread-safe: group commit syncs the new
+  // segments of many streams in parallel, as the files themselves.
+  virtual Status SyncCreatedSegment(const SegmentKey& key) = 0;
   // The segment will not be appended to again; its writer is closed and its bytes are
   // final (local files: nothing to do; an object store uploads it here).
   virtual Status Seal(const SegmentKey& key) = 0;

@@ -16,43 +16,39 @@ SyncPool::~SyncPool() {
 }
 
 void SyncPool::Drain(std::unique_lock<std::mutex>& lock) {
-  while (files_ && next_ < files_->size()) {
+  while (job_ && next_ < count_) {
     const size_t i = next_++;
-    WritableFile* f = (*files_)[i];
+    const std::function<void(size_t)>& job = *job_;
     lock.unlock();
-    Status s = f->Sync();
+    job(i);
     lock.lock();
-    results_[i] = std::move(s);
-    if (++done_ == files_->size()) done_cv_.notify_all();
+    if (++done_ == count_) done_cv_.notify_all();
   }
 }
 
 void SyncPool::Work() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    work_cv_.wait(lock, [&] { return stop_ || (files_ && next_ < files_->size()); });
+    work_cv_.wait(lock, [&] { return stop_ || (job_ && next_ < count_); });
     if (stop_) return;
     Drain(lock);
   }
 }
 
-std::vector<Status> SyncPool::SyncAll(const std::vector<WritableFile*>& files) {
-  if (files.size() <= 1 || threads_.empty()) {
-    std::vector<Status> out;
-    out.reserve(files.size());
-    for (WritableFile* f : files) out.push_back(f->Sync());
-    return out;
+void SyncPool::RunAll(size_t n, const std::function<void(size_t)>& job) {
+  if (n <= 1 || threads_.empty()) {
+    for (size_t i = 0; i < n; ++i) job(i);
+    return;
   }
   std::unique_lock<std::mutex> lock(mu_);
-  files_ = &files;
-  results_.assign(files.size(), Status::Ok());
+  job_ = &job;
+  count_ = n;
   next_ = 0;
   done_ = 0;
   work_cv_.notify_all();
   Drain(lock);  // the caller works too
-  done_cv_.wait(lock, [&] { return done_ == files.size(); });
-  files_ = nullptr;
-  return std::move(results_);
+  done_cv_.wait(lock, [&] { return done_ == n; });
+  job_ = nullptr;
 }
 
 }  // namespace streamarc::archive

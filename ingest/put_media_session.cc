@@ -221,7 +221,9 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
       return Status::Ok();
     }
     archive::FragmentInput in;
-    in.bytes.assign(f->cluster.begin(), f->cluster.end());
+    // As chars in one block copy: the uint8_t to char iterator form copied byte by byte, a
+    // fifth of the server's CPU at 300 cameras.
+    in.bytes.assign(reinterpret_cast<const char*>(f->cluster.data()), f->cluster.size());
     in.producer_timestamp_us = f->producer_timestamp_ms * 1000;
     in.server_timestamp_us = f->server_timestamp_us;
     in.duration_us = f->duration_ms * 1000;

@@ -168,7 +168,7 @@ TEST_F(FaultInjectionTest, DiskFullEvictsTheOldestAndIngestContinues) {
       EXPECT_EQ(*got, MakeBytes(a.seed, a.size));
       ++readable;
     } else {
-      EXPECT_EQ(got.status().code(), Code::kNotFound);
+      EXPECT_EQ(got.status().code(), Code::kNotFound) << got.status().ToString();
     }
   }
   EXPECT_GT(readable, 9u);

@@ -178,6 +178,25 @@ TEST_F(SegmentStoreTest, SyncCreatedSyncsEachNewDirectoryOnce) {
   EXPECT_EQ(unsynced.syncs, 0);
 }
 
+TEST_F(SegmentStoreTest, SyncCreatedSegmentSyncsItsDirectoryAndTheNextSyncCreatedSkipsIt) {
+  CountingEnv env(*posix_);
+  auto store = Store(env);
+  Put(*store, {1, 1}, "a");
+  Put(*store, {2, 2}, "b");
+  ASSERT_TRUE(store->SyncCreatedSegment({1, 1}).ok());
+  EXPECT_EQ(env.synced, (std::set<std::string>{Root() + "/segments/1"}));
+  ASSERT_TRUE(store->SyncCreated().ok());
+  EXPECT_EQ(env.synced, (std::set<std::string>{Root() + "/segments", Root() + "/segments/1",
+                                               Root() + "/segments/2"}));
+  EXPECT_EQ(env.syncs, 3);  // segments/1 once
+
+  CountingEnv unsynced(*posix_);
+  auto fast = Store(unsynced, /*sync=*/false);
+  Put(*fast, {3, 4}, "d");
+  ASSERT_TRUE(fast->SyncCreatedSegment({3, 4}).ok());
+  EXPECT_EQ(unsynced.syncs, 0);
+}
+
 TEST_F(SegmentStoreTest, RemoveOrphansKeepsOnlyWhatTheIndexKnows) {
   auto store = Store(*posix_);
   Put(*store, {1, 1}, "keep");
