@@ -5,23 +5,23 @@
 //   ffmpeg-hls    ffmpeg -c copy -f hls -hls_segment_type fmp4, one ffmpeg per camera (ffmpeg's
 //                 shape: one input per process), reading Matroska over TCP
 //   gst-splitmux  one gst-launch-1.0 with a branch per camera (a GStreamer application's shape):
-//                 tcpclientsrc ! matroskademux ! h264parse ! splitmuxsink (MP4, 2 s), and
-//                 matroskademux's audio ! aacparse ! the same splitmuxsink
+//                 tcpclientsrc ! matroskademux ! queue ! h264parse ! splitmuxsink (MP4, 2 s),
+//                 and matroskademux's audio ! queue ! aacparse ! the same splitmuxsink
 // The input is putmedia_load's: 1080p30 H.264 at 4 Mbit/s (or 2 with --bitrate 2), 2 s GOPs,
 // and AAC 48 kHz mono at 64 kbit/s (unless --audio 0), paced in real time, camera i starting
 // 2 s * i / N after the first. ffmpeg and GStreamer get putmedia_load's very Matroska bytes;
 // nginx gets the same packets as FLV over RTMP from one in-process publisher
 // (rtmp_publisher.h). Every peer records both tracks: nginx-rtmp's HLS and FLV, ffmpeg's fMP4
-// segments, and splitmuxsink's MP4 files (an aacparse branch into its audio pad). For each peer,
-// over the same window: server CPU per camera
-// (/proc of its processes), resident memory per camera (their RSS summed, at the window's end),
-// bytes written per camera (their /proc wchar: files and sockets), and the sender's own CPU,
-// measured apart so that it is not counted as the peer's.
+// segments, splitmuxsink's MP4 files. For each peer, over the same window: server CPU per
+// camera (/proc of its processes), resident memory per camera (their RSS summed, at the
+// window's end), bytes written per camera (their /proc wchar: files and sockets), and the
+// sender's own CPU, measured apart so that it is not counted as the peer's.
 //
 // Usage: peers_bench [--cameras 10,40] [--seconds 30] [--peers streamarc,nginx,ffmpeg,gst]
-//                    [--audio 1|0] [--bitrate 4|2] [--input FILE] [--data-dir DIR] [--nginx PATH]
-//                    [--rtmp-module PATH]
-//                    [--putmedia-load PATH] [--streamarcd PATH]
+//                    [--audio 1|0] [--bitrate 4|2] [--input FILE] [--data-dir DIR] [--keep 1]
+//                    [--nginx PATH] [--rtmp-module PATH] [--putmedia-load PATH]
+//                    [--streamarcd PATH]
+// --keep 1 leaves the peers' recordings in --data-dir, to look at by hand.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -70,6 +70,7 @@ struct Options {
   std::string input;  // empty: bench_media.h's camera input at `mbit`
   bool audio = true;
   int mbit = 4;
+  bool keep = false;  // leave the peers' recordings in --data-dir (to check them by hand)
   std::string data = "bench-data/peers";
   std::string nginx = "/usr/local/lib/streamarc-bench/nginx/usr/sbin/nginx";
   std::string rtmp_module =
@@ -217,10 +218,13 @@ PeerResult RunMkvPeer(const Options& o, const bench::Stream& stream, int n, bool
       const std::string demux = "d" + std::to_string(i), mux = "m" + std::to_string(i);
       args.insert(args.end(), {"tcpclientsrc", "host=127.0.0.1", "port=" + std::to_string(port),
                                "!", "matroskademux", "name=" + demux, demux + ".video_0", "!",
-                               "h264parse", "!", "splitmuxsink", "name=" + mux,
+                               "queue", "!", "h264parse", "!", "splitmuxsink", "name=" + mux,
                                "location=" + cam + "-%05d.mp4", "max-size-time=2000000000"});
+      // A queue per branch, as after any demuxer: without them splitmuxsink, holding one track
+      // until the other reaches the cut, blocks the demuxer's one thread that feeds both.
       if (stream.audio) {
-        args.insert(args.end(), {demux + ".audio_0", "!", "aacparse", "!", mux + ".audio_%u"});
+        args.insert(args.end(),
+                    {demux + ".audio_0", "!", "queue", "!", "aacparse", "!", mux + ".audio_%u"});
       }
     }
     pids.push_back(Spawn(args, dir + ".log"));
@@ -267,7 +271,7 @@ PeerResult RunMkvPeer(const Options& o, const bench::Stream& stream, int n, bool
   for (pid_t p : pids) {
     if (p > 0) Reap(p, 10, SIGINT);
   }
-  std::filesystem::remove_all(dir);  // 100 cameras for a minute are gigabytes
+  if (!o.keep) std::filesystem::remove_all(dir);  // 100 cameras for a minute are gigabytes
   return r;
 }
 
@@ -324,8 +328,10 @@ PeerResult RunNginx(const Options& o, bench::RtmpPublisher& publisher, int n) {
   publisher.Close();
   kill(master, SIGQUIT);  // graceful: the recordings are closed
   Reap(master, 10, SIGTERM);
-  std::filesystem::remove_all(dir + "/hls");
-  std::filesystem::remove_all(dir + "/rec");
+  if (!o.keep) {
+    std::filesystem::remove_all(dir + "/hls");
+    std::filesystem::remove_all(dir + "/rec");
+  }
   return r;
 }
 
@@ -399,6 +405,8 @@ int main(int argc, char** argv) {
       o.peers = Split(v);
     } else if (k == "--input") {
       o.input = v;
+    } else if (k == "--keep") {
+      o.keep = v != "0";
     } else if (k == "--audio") {
       o.audio = v != "0";
     } else if (k == "--bitrate") {
