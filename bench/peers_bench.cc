@@ -92,6 +92,7 @@ struct PeerResult {
 pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
   std::vector<std::string> a = args;
   std::vector<char*> argv;
+  argv.reserve(a.size() + 1);
   for (auto& s : a) argv.push_back(s.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;

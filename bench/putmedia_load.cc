@@ -73,6 +73,7 @@ bool StartServer(const std::string& bin, const std::string& data, Server* s) {
   std::vector<std::string> args = {
       bin, "--port", "0", "--data-dir", data, "--log-level", "warn", "--worker-threads", "2"};
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
@@ -346,27 +347,30 @@ int main(int argc, char** argv) {
   bool flood_process = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--streamarcd")
+    if (k == "--streamarcd") {
       bin = v;
-    else if (k == "--input")
+    } else if (k == "--input") {
       input = v;
-    else if (k == "--data-dir")
+    } else if (k == "--data-dir") {
       data = v;
-    else if (k == "--seconds")
+    } else if (k == "--seconds") {
       seconds = std::stod(v);
-    else if (k == "--flood")
+    } else if (k == "--flood") {
       flood = std::stoul(v);
-    else if (k == "--flood-process")
+    } else if (k == "--flood-process") {
       flood_process = v == "1";
-    else if (k == "--audio")
+    } else if (k == "--audio") {
       audio = v != "0";
-    else if (k == "--bitrate")
+    } else if (k == "--bitrate") {
       mbit = std::stoi(v);
-    else if (k == "--streams") {
+    } else if (k == "--streams") {
       counts.clear();
       std::stringstream ss(v);
       std::string n;
       while (std::getline(ss, n, ',')) counts.push_back(std::stoi(n));
+    } else {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      return 2;
     }
   }
   signal(SIGPIPE, SIG_IGN);
