@@ -5,18 +5,23 @@
 //   ffmpeg-hls    ffmpeg -c copy -f hls -hls_segment_type fmp4, one ffmpeg per camera (ffmpeg's
 //                 shape: one input per process), reading Matroska over TCP
 //   gst-splitmux  one gst-launch-1.0 with a branch per camera (a GStreamer application's shape):
-//                 tcpclientsrc ! matroskademux ! h264parse ! splitmuxsink (MP4, 2 s)
-// The input is putmedia_load's: 1080p30 H.264 at 4 Mbit/s, 2 s GOPs, video only, paced in real
-// time, camera i starting 2 s * i / N after the first. ffmpeg and GStreamer get putmedia_load's
-// very Matroska bytes; nginx gets the same packets as FLV over RTMP from one in-process
-// publisher (rtmp_publisher.h). For each peer, over the same window: server CPU per camera
-// (/proc of its processes), resident memory per camera (their RSS summed, at the window's end),
-// bytes written per camera (their /proc wchar: files and sockets), and the sender's own CPU,
-// measured apart so that it is not counted as the peer's.
+//                 tcpclientsrc ! matroskademux ! queue ! h264parse ! splitmuxsink (MP4, 2 s),
+//                 and matroskademux's audio ! queue ! aacparse ! the same splitmuxsink
+// The input is putmedia_load's: 1080p30 H.264 at 4 Mbit/s (or 2 with --bitrate 2), 2 s GOPs,
+// and AAC 48 kHz mono at 64 kbit/s (unless --audio 0), paced in real time, camera i starting
+// 2 s * i / N after the first. ffmpeg and GStreamer get putmedia_load's very Matroska bytes;
+// nginx gets the same packets as FLV over RTMP from one in-process publisher
+// (rtmp_publisher.h). Every peer records both tracks: nginx-rtmp's HLS and FLV, ffmpeg's fMP4
+// segments, splitmuxsink's MP4 files. For each peer, over the same window: server CPU per
+// camera (/proc of its processes), resident memory per camera (their RSS summed, at the
+// window's end), bytes written per camera (their /proc wchar: files and sockets), and the
+// sender's own CPU, measured apart so that it is not counted as the peer's.
 //
 // Usage: peers_bench [--cameras 10,40] [--seconds 30] [--peers streamarc,nginx,ffmpeg,gst]
-//                    [--input FILE] [--data-dir DIR] [--nginx PATH] [--rtmp-module PATH]
-//                    [--putmedia-load PATH] [--streamarcd PATH]
+//                    [--audio 1|0] [--bitrate 4|2] [--input FILE] [--data-dir DIR] [--keep 1]
+//                    [--nginx PATH] [--rtmp-module PATH] [--putmedia-load PATH]
+//                    [--streamarcd PATH]
+// --keep 1 leaves the peers' recordings in --data-dir, to look at by hand.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -62,7 +67,10 @@ struct Options {
   std::vector<int> cameras = {10};
   double seconds = 30;
   std::vector<std::string> peers = {"streamarc", "nginx", "ffmpeg", "gst"};
-  std::string input = "bench-data/h264_200mb.mkv";
+  std::string input;  // empty: bench_media.h's camera input at `mbit`
+  bool audio = true;
+  int mbit = 4;
+  bool keep = false;  // leave the peers' recordings in --data-dir (to check them by hand)
   std::string data = "bench-data/peers";
   std::string nginx = "/usr/local/lib/streamarc-bench/nginx/usr/sbin/nginx";
   std::string rtmp_module =
@@ -84,6 +92,7 @@ struct PeerResult {
 pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
   std::vector<std::string> a = args;
   std::vector<char*> argv;
+  argv.reserve(a.size() + 1);
   for (auto& s : a) argv.push_back(s.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
@@ -207,9 +216,17 @@ PeerResult RunMkvPeer(const Options& o, const bench::Stream& stream, int n, bool
     std::vector<std::string> args = {"gst-launch-1.0", "-q", "-e"};
     for (int i = 0; i < n; ++i) {
       const std::string cam = dir + "/cam" + std::to_string(i);
+      const std::string demux = "d" + std::to_string(i), mux = "m" + std::to_string(i);
       args.insert(args.end(), {"tcpclientsrc", "host=127.0.0.1", "port=" + std::to_string(port),
-                               "!", "matroskademux", "!", "h264parse", "!", "splitmuxsink",
+                               "!", "matroskademux", "name=" + demux, demux + ".video_0", "!",
+                               "queue", "!", "h264parse", "!", "splitmuxsink", "name=" + mux,
                                "location=" + cam + "-%05d.mp4", "max-size-time=2000000000"});
+      // A queue per branch, as after any demuxer: without them splitmuxsink, holding one track
+      // until the other reaches the cut, blocks the demuxer's one thread that feeds both.
+      if (stream.audio) {
+        args.insert(args.end(),
+                    {demux + ".audio_0", "!", "queue", "!", "aacparse", "!", mux + ".audio_%u"});
+      }
     }
     pids.push_back(Spawn(args, dir + ".log"));
   } else {
@@ -255,7 +272,7 @@ PeerResult RunMkvPeer(const Options& o, const bench::Stream& stream, int n, bool
   for (pid_t p : pids) {
     if (p > 0) Reap(p, 10, SIGINT);
   }
-  std::filesystem::remove_all(dir);  // 100 cameras for a minute are gigabytes
+  if (!o.keep) std::filesystem::remove_all(dir);  // 100 cameras for a minute are gigabytes
   return r;
 }
 
@@ -312,8 +329,10 @@ PeerResult RunNginx(const Options& o, bench::RtmpPublisher& publisher, int n) {
   publisher.Close();
   kill(master, SIGQUIT);  // graceful: the recordings are closed
   Reap(master, 10, SIGTERM);
-  std::filesystem::remove_all(dir + "/hls");
-  std::filesystem::remove_all(dir + "/rec");
+  if (!o.keep) {
+    std::filesystem::remove_all(dir + "/hls");
+    std::filesystem::remove_all(dir + "/rec");
+  }
   return r;
 }
 
@@ -322,8 +341,10 @@ PeerResult RunNginx(const Options& o, bench::RtmpPublisher& publisher, int n) {
 PeerResult RunStreamarc(const Options& o, int n) {
   PeerResult r;
   const std::string cmd = o.putmedia_load + " --streams " + std::to_string(n) + " --seconds " +
-                          std::to_string(o.seconds) + " --input '" + o.input + "' --data-dir '" +
-                          o.data + "/streamarc' --streamarcd '" + o.streamarcd + "'";
+                          std::to_string(o.seconds) + " --input '" + o.input + "' --audio " +
+                          (o.audio ? "1" : "0") + " --bitrate " + std::to_string(o.mbit) +
+                          " --data-dir '" + o.data + "/streamarc' --streamarcd '" + o.streamarcd +
+                          "'";
   std::map<std::string, double> fig;
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return r;
@@ -385,6 +406,12 @@ int main(int argc, char** argv) {
       o.peers = Split(v);
     } else if (k == "--input") {
       o.input = v;
+    } else if (k == "--keep") {
+      o.keep = v != "0";
+    } else if (k == "--audio") {
+      o.audio = v != "0";
+    } else if (k == "--bitrate") {
+      o.mbit = std::stoi(v);
     } else if (k == "--data-dir") {
       o.data = v;
     } else if (k == "--nginx") {
@@ -413,21 +440,29 @@ int main(int argc, char** argv) {
     files.rlim_cur = files.rlim_max;
     setrlimit(RLIMIT_NOFILE, &files);
   }
-  if (!bench::EnsureH264Input(o.input)) return 1;
+  if (o.mbit != 4 && o.mbit != 2) {
+    std::fprintf(stderr, "--bitrate is 4 or 2 (Mbit/s)\n");
+    return 2;
+  }
+  if (o.input.empty()) {
+    o.input = bench::CameraInputPath(o.mbit);
+    if (!bench::EnsureCameraInput(o.input, o.mbit)) return 1;
+  }
   std::filesystem::create_directories(o.data);
   const int64_t base_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
   bench::Stream stream;
-  if (!bench::BuildStream(o.input, o.seconds, base_ms, &stream)) {
+  if (!bench::BuildStream(o.input, {.seconds = o.seconds, .base_ms = base_ms, .audio = o.audio},
+                          &stream)) {
     std::fprintf(stderr, "cannot read %s\n", o.input.c_str());
     return 1;
   }
   std::printf(
-      "input: %s, video only, %.1f Mbit/s, %.0f s per camera, starts spread over %.0f s; "
+      "input: %s, %s, %.1f Mbit/s in all, %.0f s per camera, starts spread over %.0f s; "
       "window from %.0f s to the end of sending\n",
-      o.input.c_str(), stream.bytes.size() * 8 / 1e6 / stream.duration_s, o.seconds, kGopS,
-      kWarmupS);
+      o.input.c_str(), bench::Describe(stream).c_str(),
+      stream.bytes.size() * 8 / 1e6 / stream.duration_s, o.seconds, kGopS, kWarmupS);
   for (int n : o.cameras) {
     std::map<std::string, PeerResult> results;
     for (const auto& p : o.peers) {
@@ -438,7 +473,7 @@ int main(int argc, char** argv) {
         r = RunStreamarc(o, n);
       } else if (p == "nginx") {
         bench::RtmpPublisher publisher;  // its connections are used once
-        if (publisher.Load(o.input, o.seconds)) {
+        if (publisher.Load(o.input, o.seconds, stream.audio)) {
           r = RunNginx(o, publisher, n);
         } else {
           r.note = "cannot read " + o.input + " with libavformat";
@@ -463,7 +498,8 @@ int main(int argc, char** argv) {
         "write calls, files and sockets; sender: this bench's own CPU, or putmedia_load's)\n\n");
     const auto ours = results.find("streamarc");
     if (ours == results.end() || !ours->second.ok) continue;
-    const std::string at = std::to_string(n) + " cameras: ";
+    const std::string at = std::to_string(n) + " cameras" + (o.mbit != 4 ? " at 2 Mbit/s" : "") +
+                           (stream.audio ? "" : ", video only") + ": ";
     for (const auto& p : o.peers) {
       const PeerResult& r = results[p];
       if (p == "streamarc") continue;

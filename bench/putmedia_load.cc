@@ -1,5 +1,6 @@
-// PutMedia load: one process, N connections, each pushing a real 1080p30 4 Mbit/s H.264
-// stream in real time into a real streamarcd (started here, data on the real disk).
+// PutMedia load: one process, N connections, each pushing a real camera's stream (1080p30 H.264
+// at 4 or 2 Mbit/s with 2 s GOPs, and an AAC track unless --audio 0) in the KVS producer's
+// layout, in real time, into a real streamarcd (started here, data on the real disk).
 // Measures server CPU per stream, PERSISTED latency after each fragment's last byte, and
 // whether the server keeps up. With --flood N, N hostile connections (idle, slow heads, slow
 // bodies) are opened half-way and kept up: how many the server holds, and the ack latency
@@ -7,7 +8,10 @@
 // it takes no CPU time from this one's senders and ack readers.
 //
 // Usage: putmedia_load [--streamarcd PATH] [--streams 10,100,300] [--seconds 20]
-//                      [--data-dir DIR] [--input FILE] [--flood N] [--flood-process 1]
+//                      [--audio 1|0] [--bitrate 4|2] [--data-dir DIR] [--input FILE]
+//                      [--flood N] [--flood-process 1]
+// --bitrate picks the input made in bench-data/ (bench_media.h's EnsureCameraInput); --input
+// names another MKV instead (its AAC track is sent unless --audio 0).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -69,6 +73,7 @@ bool StartServer(const std::string& bin, const std::string& data, Server* s) {
   std::vector<std::string> args = {
       bin, "--port", "0", "--data-dir", data, "--log-level", "warn", "--worker-threads", "2"};
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
@@ -332,31 +337,40 @@ RunResult RunOnce(const std::string& bin, const std::string& data_root, const St
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string bin = "build/server/streamarcd", input = "bench-data/h264_200mb.mkv";
+  std::string bin = "build/server/streamarcd", input;
   std::string data = "bench-data/putmedia";
+  bool audio = true;
+  int mbit = 4;
   std::vector<int> counts = {10, 100, 300};
   double seconds = 20;
   size_t flood = 0;
   bool flood_process = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--streamarcd")
+    if (k == "--streamarcd") {
       bin = v;
-    else if (k == "--input")
+    } else if (k == "--input") {
       input = v;
-    else if (k == "--data-dir")
+    } else if (k == "--data-dir") {
       data = v;
-    else if (k == "--seconds")
+    } else if (k == "--seconds") {
       seconds = std::stod(v);
-    else if (k == "--flood")
+    } else if (k == "--flood") {
       flood = std::stoul(v);
-    else if (k == "--flood-process")
+    } else if (k == "--flood-process") {
       flood_process = v == "1";
-    else if (k == "--streams") {
+    } else if (k == "--audio") {
+      audio = v != "0";
+    } else if (k == "--bitrate") {
+      mbit = std::stoi(v);
+    } else if (k == "--streams") {
       counts.clear();
       std::stringstream ss(v);
       std::string n;
       while (std::getline(ss, n, ',')) counts.push_back(std::stoi(n));
+    } else {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      return 2;
     }
   }
   signal(SIGPIPE, SIG_IGN);
@@ -366,18 +380,28 @@ int main(int argc, char** argv) {
     files.rlim_cur = files.rlim_max;
     setrlimit(RLIMIT_NOFILE, &files);
   }
-  if (!streamarc::bench::EnsureH264Input(input)) return 1;
+  if (mbit != 4 && mbit != 2) {
+    std::fprintf(stderr, "--bitrate is 4 or 2 (Mbit/s)\n");
+    return 2;
+  }
+  if (input.empty()) {
+    input = bench::CameraInputPath(mbit);
+    if (!bench::EnsureCameraInput(input, mbit)) return 1;
+  }
   std::filesystem::create_directories(data);
   int64_t base_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
   Stream stream;
-  if (!BuildStream(input, seconds, base_ms, &stream)) {
+  if (!BuildStream(input, {.seconds = seconds, .base_ms = base_ms, .audio = audio}, &stream)) {
     std::fprintf(stderr, "cannot read %s\n", input.c_str());
     return 1;
   }
-  std::printf("input: %s, video only, one cluster per 2 s GOP, %.1f Mbit/s, %.0f s per stream\n",
-              input.c_str(), stream.bytes.size() * 8 / 1e6 / stream.duration_s, seconds);
+  std::printf(
+      "input: %s, %s, %.1f Mbit/s in all, KVS producer layout (one cluster per 2 s GOP), %.0f s "
+      "per stream\n",
+      input.c_str(), bench::Describe(stream).c_str(),
+      stream.bytes.size() * 8 / 1e6 / stream.duration_s, seconds);
   std::printf(
       "reference: DESIGN.md's bar, nginx-rtmp at 0.39-0.46%% of a core per 4 Mbit/s "
       "camera (measured on this kind of machine, not in this run); goal half of it\n");
@@ -395,7 +419,10 @@ int main(int argc, char** argv) {
         "%8s server RSS %.2f MB per stream, writes %.0f kB/s per stream; this sender %.3f%% of "
         "a core per stream\n",
         "", r.rss_mb_per_stream, r.written_kBps_per_stream, r.sender_cpu_per_stream);
-    const std::string b = "putmedia_load", at = std::to_string(n) + " cameras: ";
+    // The variants are separate rows in bench/run's table.
+    const std::string b = "putmedia_load", at = std::to_string(n) + " cameras" +
+                                                (mbit != 4 ? " at 2 Mbit/s" : "") +
+                                                (stream.audio ? "" : ", video only") + ": ";
     const std::string design = "nginx-rtmp in DESIGN.md (not this run)";
     bench::PrintFigure(b, at + "server CPU per camera", r.cpu_per_stream, 0.425, "% of a core",
                        design);
