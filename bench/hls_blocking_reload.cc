@@ -286,7 +286,26 @@ int main(int argc, char** argv) {
   std::map<std::pair<uint64_t, uint32_t>, int64_t> available;
   std::atomic<bool> done{false};
 
-  // The first playlist names the next fragment's edge id in its hint.
+  // Fragment k's start, as PutMedia announces it when the fragment's first cluster begins.
+  auto fragment_start = [&](int k) {
+    playback::PartEvent start;
+    start.type = playback::PartEvent::Type::kFragmentStart;
+    start.stream_name = "bench";
+    start.header = header;
+    start.producer_timestamp_us =
+        input.fragments[static_cast<size_t>(k)]->producer_timestamp_ms * 1000;
+    start.server_timestamp_us = server.clock.NowMicros();
+    server.hub.parts().Publish(start);
+    return start.server_timestamp_us;
+  };
+  // The first playlist names the next fragment's edge id in its hint. The live edge follows a
+  // stream once it has a viewer, and hints once it has seen a fragment start (before, one may
+  // be under way that it cannot serve): a first request, then fragment 1 starts; its frames
+  // follow once the viewers wait.
+  fd = Connect(server.http->port());
+  (void)Exchange(fd, "GET", playlist, "", &status);
+  close(fd);
+  int64_t start_us = fragment_start(1);
   fd = Connect(server.http->port());
   const std::string first_text = Exchange(fd, "GET", playlist, "", &status);
   auto first = testing::ParseLlPlaylist(first_text);
@@ -346,13 +365,7 @@ int main(int argc, char** argv) {
   for (int k = 1; k <= fragments; ++k) {
     const auto& f = *input.fragments[k];
     const uint64_t id = first_id + static_cast<uint64_t>(k - 1);
-    playback::PartEvent start;
-    start.type = playback::PartEvent::Type::kFragmentStart;
-    start.stream_name = "bench";
-    start.header = header;
-    start.producer_timestamp_us = f.producer_timestamp_ms * 1000;
-    start.server_timestamp_us = server.clock.NowMicros();
-    server.hub.parts().Publish(start);
+    if (k > 1) start_us = fragment_start(k);
     playback::PartCutter mirror(333'000, 1'000'000);
     for (const Frame& fr : input.frames[k]) {
       const int64_t due = t0 + (fr.timecode - base_tc) * 1000;
@@ -374,7 +387,7 @@ int main(int argc, char** argv) {
       server.hub.parts().Publish(e);
     }
     auto last = mirror.Finish(f.duration_ms * 1000);
-    const std::string number = persist(static_cast<size_t>(k), start.server_timestamp_us);
+    const std::string number = persist(static_cast<size_t>(k), start_us);
     playback::PartEvent end;
     end.type = playback::PartEvent::Type::kFragmentEnd;
     end.stream_name = "bench";
