@@ -20,8 +20,10 @@
 // Usage: peers_bench [--cameras 10,40] [--seconds 30] [--peers streamarc,nginx,ffmpeg,gst]
 //                    [--audio 1|0] [--bitrate 4|2] [--input FILE] [--data-dir DIR] [--keep 1]
 //                    [--nginx PATH] [--rtmp-module PATH] [--putmedia-load PATH]
-//                    [--streamarcd PATH]
-// --keep 1 leaves the peers' recordings in --data-dir, to look at by hand.
+//                    [--streamarcd PATH] [--max-cameras FROM]
+// --keep 1 leaves the peers' recordings in --data-dir, to look at by hand. --max-cameras FROM
+// finds instead each peer's most cameras kept in real time (KeptUp), doubling from FROM and
+// then narrowing the gap to a tenth: a run of --seconds per step, so minutes per peer.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -71,6 +73,7 @@ struct Options {
   bool audio = true;
   int mbit = 4;
   bool keep = false;  // leave the peers' recordings in --data-dir (to check them by hand)
+  int max_from = 0;   // > 0: find each peer's most cameras kept in real time, from this many
   std::string data = "bench-data/peers";
   std::string nginx = "/usr/local/lib/streamarc-bench/nginx/usr/sbin/nginx";
   std::string rtmp_module =
@@ -84,6 +87,7 @@ struct PeerResult {
   double cpu_pct = 0, rss_mb = 0, written_kBps = 0;  // per camera
   double sender_cpu_pct = 0;                         // per camera
   double late_s = 0;
+  double ack_p50_ms = 0;  // streamarc only: PERSISTED ack p50
   size_t processes = 0;
   std::string note;
 };
@@ -371,6 +375,7 @@ PeerResult RunStreamarc(const Options& o, int n) {
   r.written_kBps = fig["bytes written per camera"];
   r.sender_cpu_pct = fig["sender CPU per camera"];
   r.late_s = fig["sender late by"];
+  r.ack_p50_ms = fig["PERSISTED ack p50"];
   r.processes = 1;
   return r;
 }
@@ -393,6 +398,56 @@ std::vector<std::string> Split(const std::string& v) {
 
 }  // namespace
 
+PeerResult RunPeer(const Options& o, const bench::Stream& stream, const std::string& p, int n) {
+  if (p == "streamarc") return RunStreamarc(o, n);
+  if (p == "nginx") {
+    bench::RtmpPublisher publisher;  // its connections are used once
+    if (publisher.Load(o.input, o.seconds, stream.audio)) return RunNginx(o, publisher, n);
+    PeerResult r;
+    r.note = "cannot read " + o.input + " with libavformat";
+    return r;
+  }
+  return RunMkvPeer(o, stream, n, p == "gst");
+}
+
+// In real time: every camera connected and sent its whole stream, and the sender never fell
+// more than a second behind (a peer that reads too slowly fills its sockets and holds the
+// sender back); for streamarc also PERSISTED acks that do not pile up (p50 under a second).
+bool KeptUp(const std::string& p, const PeerResult& r) {
+  if (!r.ok || !r.note.empty() || r.late_s > 1) return false;
+  return p != "streamarc" || r.ack_p50_ms < 1000;
+}
+
+// The most cameras `p` keeps in real time: doubling from `from` until one count fails, then
+// halving the gap to within a tenth (at least 10 cameras). A run per step, each o.seconds.
+int MostCameras(const Options& o, const bench::Stream& stream, const std::string& p, int from) {
+  constexpr int kLimit = 4000;  // descriptors and the sender's own CPU end the search there
+  int good = 0, bad = 0;
+  auto trial = [&](int n) {
+    std::printf("%s, %d cameras (most kept in real time: %d so far)...\n", PeerName(p), n, good);
+    std::fflush(stdout);
+    const PeerResult r = RunPeer(o, stream, p, n);
+    const bool up = KeptUp(p, r);
+    std::printf("  %s: %d cameras %s (CPU %.3f %%/camera, late by %.2f s%s%s)\n", PeerName(p), n,
+                up ? "kept up" : "did not keep up", r.cpu_pct, r.late_s, r.note.empty() ? "" : ", ",
+                r.note.c_str());
+    return up;
+  };
+  for (int n = from; n <= kLimit; n *= 2) {
+    if (!trial(n)) {
+      bad = n;
+      break;
+    }
+    good = n;
+  }
+  if (bad == 0) return good;  // kept up to the limit
+  while (bad - good > std::max(10, good / 10)) {
+    const int mid = (good + bad) / 2;
+    (trial(mid) ? good : bad) = mid;
+  }
+  return good;
+}
+
 int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -406,6 +461,8 @@ int main(int argc, char** argv) {
       o.peers = Split(v);
     } else if (k == "--input") {
       o.input = v;
+    } else if (k == "--max-cameras") {
+      o.max_from = std::stoi(v);
     } else if (k == "--keep") {
       o.keep = v != "0";
     } else if (k == "--audio") {
@@ -463,25 +520,28 @@ int main(int argc, char** argv) {
       "window from %.0f s to the end of sending\n",
       o.input.c_str(), bench::Describe(stream).c_str(),
       stream.bytes.size() * 8 / 1e6 / stream.duration_s, o.seconds, kGopS, kWarmupS);
+  if (o.max_from > 0) {
+    std::map<std::string, int> most;
+    for (const auto& p : o.peers) most[p] = MostCameras(o, stream, p, o.max_from);
+    const std::string at = std::string(o.mbit != 4 ? "at 2 Mbit/s" : "at 4 Mbit/s") +
+                           (stream.audio ? "" : ", video only");
+    std::printf("\nmost cameras kept in real time %s, %.0f s runs:\n", at.c_str(), o.seconds);
+    for (const auto& p : o.peers) std::printf("  %-14s %d\n", PeerName(p), most[p]);
+    if (most.count("streamarc") == 0) return 0;
+    for (const auto& p : o.peers) {
+      if (p == "streamarc") continue;
+      bench::PrintFigure("peers", "most cameras kept in real time " + at + " vs " + PeerName(p),
+                         most["streamarc"], most[p], "cameras",
+                         std::string(PeerName(p)) + ", same run (higher is better)");
+    }
+    return 0;
+  }
   for (int n : o.cameras) {
     std::map<std::string, PeerResult> results;
     for (const auto& p : o.peers) {
       std::printf("%s, %d cameras...\n", PeerName(p), n);
       std::fflush(stdout);
-      PeerResult r;
-      if (p == "streamarc") {
-        r = RunStreamarc(o, n);
-      } else if (p == "nginx") {
-        bench::RtmpPublisher publisher;  // its connections are used once
-        if (publisher.Load(o.input, o.seconds, stream.audio)) {
-          r = RunNginx(o, publisher, n);
-        } else {
-          r.note = "cannot read " + o.input + " with libavformat";
-        }
-      } else {
-        r = RunMkvPeer(o, stream, n, p == "gst");
-      }
-      results[p] = r;
+      results[p] = RunPeer(o, stream, p, n);
     }
     std::printf("\n%d cameras\n%-14s %14s %14s %16s %16s %9s %6s  %s\n", n, "peer", "CPU%/camera",
                 "RSS MB/camera", "written kB/s/cam", "sender CPU%/cam", "late by", "procs",
