@@ -360,7 +360,8 @@ PeerResult RunStreamarc(const Options& o, int n) {
     while (std::getline(ss, field, '\t')) f.push_back(field);
     if (f.size() >= 4 && f[0] == "FIGURE") {
       fig[f[2].substr(f[2].find(": ") + 2)] = std::atof(f[3].c_str());
-      std::fputs(line, stdout);
+      // Passed on, except the search's trial runs (their figures would flood bench/run's table).
+      std::printf("%s%s", o.max_from > 0 ? "  | " : "", line);
     } else {
       std::printf("  | %s", line);
     }
