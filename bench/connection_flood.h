@@ -26,28 +26,14 @@
 #include <thread>
 #include <vector>
 
+#include "bench/loopback.h"
+
 namespace streamarc::bench {
 
 using SteadyClock = std::chrono::steady_clock;
 
 inline double Since(SteadyClock::time_point t0) {
   return std::chrono::duration<double>(SteadyClock::now() - t0).count();
-}
-
-// A blocking TCP connection to 127.0.0.1:`port` (-1 on failure), Nagle off.
-inline int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
 }
 
 // Idle connections, heads sent one byte per 5 s, and buffered bodies trickled one byte per

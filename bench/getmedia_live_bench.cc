@@ -32,6 +32,7 @@
 
 #include "archive/archive.h"
 #include "bench/figures.h"
+#include "bench/loopback.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/mkv.h"
@@ -71,20 +72,7 @@ Percentiles Summarize(std::vector<double> ms) {
   return p;
 }
 
-int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
-}
+using bench::Connect;
 
 // A fragment as PutMedia stores it: the header section and one cluster of `kib` KiB
 // (30 frames of incompressible bytes, one second at 30 fps).

@@ -37,6 +37,7 @@
 
 #include "archive/archive.h"
 #include "bench/figures.h"
+#include "bench/loopback.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "fragmenter/fragmenter.h"
@@ -134,20 +135,7 @@ bool MakeInput(const std::string& path, Recorded* out) {
 
 // ---- a minimal HTTP/1.1 client over a kept-alive loopback socket ----
 
-int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
-}
+using bench::Connect;
 
 // Sends a request and reads one response; returns the body ("" on failure), *status.
 std::string Exchange(int fd, const std::string& method, const std::string& target,
