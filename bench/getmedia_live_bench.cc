@@ -299,7 +299,11 @@ std::vector<double> RunReference(int readers, int fragments, size_t kib, int war
   sockaddr_in a{};
   a.sin_family = AF_INET;
   inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  if (bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    std::perror("bind");
+    close(lfd);
+    return {};
+  }
   socklen_t len = sizeof a;
   getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
   listen(lfd, 1024);

@@ -141,9 +141,10 @@ using bench::Connect;
 std::string Exchange(int fd, const std::string& method, const std::string& target,
                      const std::string& body, int* status) {
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-  if (!body.empty())
+  if (!body.empty()) {
     req +=
         "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  }
   req += "\r\n" + body;
   if (send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) return "";
   std::string in;
@@ -307,6 +308,7 @@ int main(int argc, char** argv) {
 
   std::vector<double> blocking_ms;
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(viewers));
   std::atomic<int> ready{0};
   for (int v = 0; v < viewers; ++v) {
     threads.emplace_back([&] {
