@@ -432,6 +432,12 @@ int main(int argc, char** argv) {
     bench::PrintFigure(b, at + "PERSISTED ack p50", r.p50, "ms", "");
     bench::PrintFigure(b, at + "PERSISTED ack p99", r.p99, "ms", "goal < 50 ms (issue 15)");
     bench::PrintFigure(b, at + "sender late by", r.worst_lag_s, "s", "");
+    // Whether the server kept up: every fragment PERSISTED, none refused (a full commit queue
+    // answers ERROR 5001).
+    bench::PrintFigure(b, at + "fragments not persisted",
+                       static_cast<double>(r.fragments - std::min(r.fragments, r.persisted)),
+                       "fragments", "goal 0");
+    bench::PrintFigure(b, at + "ERROR acks", static_cast<double>(r.errors), "acks", "goal 0");
     if (flood > 0) {
       const Flood::Result& f = r.flood;
       std::printf(
