@@ -177,9 +177,11 @@ class FragmentIndex {
   // than that stream's cutoff.
   virtual Result<std::vector<int64_t>> ExpiredSegments(
       const std::unordered_map<int64_t, int64_t>& cutoff_by_stream) = 0;
-  // Deletes a segment's row and its fragments' rows in one transaction; nullopt when the
-  // segment was already gone.
-  virtual Result<std::optional<DeletedSegment>> DeleteSegment(int64_t segment_id) = 0;
+  // Deletes a segment's fragments' rows, oldest first, in short transactions (calling
+  // `between_chunks`, if set, between two of them), then its row; nullopt when the segment was
+  // already gone. Stopped part-way, the segment is left as EvictPrefix leaves it.
+  virtual Result<std::optional<DeletedSegment>> DeleteSegment(
+      int64_t segment_id, const std::function<void()>& between_chunks = {}) = 0;
   // Up to `limit` segments ordered by (min_server_us, id) after (after_us, after_id): the
   // oldest data first.
   virtual Result<std::vector<SegmentRow>> SegmentsByAge(int64_t after_us, int64_t after_id,

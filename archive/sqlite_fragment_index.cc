@@ -12,6 +12,9 @@
 namespace streamarc::archive {
 namespace {
 
+// Rows per transaction when a segment is deleted (see DeleteSegment).
+constexpr int64_t kDeleteChunk = 256;
+
 constexpr const char* kCols =
     "SELECT f.seq, f.producer_us, f.server_us, f.duration_us, f.byte_length, f.key_frames,"
     " t.blob FROM fragments f LEFT JOIN track_infos t ON t.id = f.track_info_id ";
@@ -171,7 +174,8 @@ class SqliteFragmentIndex final : public FragmentIndex {
     return out;
   }
 
-  Result<std::optional<DeletedSegment>> DeleteSegment(int64_t segment_id) override;
+  Result<std::optional<DeletedSegment>> DeleteSegment(
+      int64_t segment_id, const std::function<void()>& between_chunks) override;
   Result<std::vector<SegmentRow>> SegmentsByAge(int64_t after_us, int64_t after_id,
                                                 int limit) override {
     MutexLock lock(c_->control_mu);
@@ -428,12 +432,13 @@ Status SqliteFragmentIndex::InsertRows(Db& db, const std::vector<NewFragmentRow>
   return keep_spans_ ? SqliteSpansAppend(db, rows) : Status::Ok();
 }
 
-Result<std::optional<DeletedSegment>> SqliteFragmentIndex::DeleteSegment(int64_t segment_id) {
-  MutexLock lock(c_->control_mu);
-  Db& db = c_->control();
+Result<std::optional<DeletedSegment>> SqliteFragmentIndex::DeleteSegment(
+    int64_t segment_id, const std::function<void()>& between_chunks) {
   DeletedSegment out;
   int64_t first_seq = 0, last_seq = 0;
   {
+    MutexLock lock(c_->control_mu);
+    Db& db = c_->control();
     ASSIGN_OR_RETURN(
         Stmt * sel,
         db.Prepare("SELECT stream_id, first_seq, last_seq, committed_end, (SELECT byte_offset"
@@ -456,22 +461,60 @@ Result<std::optional<DeletedSegment>> SqliteFragmentIndex::DeleteSegment(int64_t
         static_cast<uint64_t>(sel->Int(3) - std::min(first_offset, sel->Int(3)) + first_record);
     sel->Reset();
   }
-  RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
-    RETURN_IF_ERROR(SqliteSpansForget(db, out.stream_id, first_seq, last_seq));
-    // A stream's segments hold disjoint sequence ranges, so this is an index range scan.
-    ASSIGN_OR_RETURN(Stmt * del,
-                     db.Prepare("DELETE FROM fragments WHERE stream_id=?1 AND seq BETWEEN ?2 AND"
-                                " ?3 AND segment_id=?4"));
-    del->Bind(1, out.stream_id).Bind(2, first_seq).Bind(3, last_seq).Bind(4, segment_id);
-    Status s = del->Run();
-    del->Reset();
-    RETURN_IF_ERROR(s);
-    out.fragments = static_cast<uint64_t>(sqlite3_changes(db.raw()));
-    ASSIGN_OR_RETURN(Stmt * seg, db.Prepare("DELETE FROM segments WHERE id=?1"));
-    s = seg->Bind(1, segment_id).Run();
-    seg->Reset();
-    return s;
-  }));
+  // The rows go in chunks of kDeleteChunk, oldest first, each its own transaction: a group
+  // commit waits for SQLite's one write lock at most one chunk (an hour's segment holds 1,800
+  // rows). A stop between chunks leaves what EvictPrefix leaves: the segment begins later.
+  // (Sequence numbers are sparse: a chunk's end is found by counting rows.)
+  bool gone_meanwhile = false;
+  for (int64_t lo = first_seq, next = first_seq; lo <= last_seq; lo = next) {
+    if (lo != first_seq && between_chunks) between_chunks();
+    MutexLock lock(c_->control_mu);
+    Db& db = c_->control();
+    RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
+      int64_t hi = last_seq, rows = 0;
+      next = last_seq + 1;
+      ASSIGN_OR_RETURN(Stmt * chunk,
+                       db.Prepare("SELECT seq FROM fragments WHERE stream_id=?1 AND seq BETWEEN"
+                                  " ?2 AND ?3 AND segment_id=?4 ORDER BY seq LIMIT ?5"));
+      chunk->Bind(1, out.stream_id).Bind(2, lo).Bind(3, last_seq).Bind(4, segment_id);
+      chunk->Bind(5, kDeleteChunk + 1);
+      RETURN_IF_ERROR(chunk->ForEachRow([&](const Stmt& row) {
+        if (++rows == kDeleteChunk) hi = row.Int(0);
+        if (rows == kDeleteChunk + 1) next = row.Int(0);
+        return Status::Ok();
+      }));
+      if (rows <= kDeleteChunk) hi = last_seq;  // the last chunk
+      RETURN_IF_ERROR(SqliteSpansForget(db, out.stream_id, lo, hi));
+      // A stream's segments hold disjoint sequence ranges, so this is an index range scan.
+      ASSIGN_OR_RETURN(Stmt * del,
+                       db.Prepare("DELETE FROM fragments WHERE stream_id=?1 AND seq BETWEEN ?2"
+                                  " AND ?3 AND segment_id=?4"));
+      del->Bind(1, out.stream_id).Bind(2, lo).Bind(3, hi).Bind(4, segment_id);
+      Status s = del->Run();
+      del->Reset();
+      RETURN_IF_ERROR(s);
+      out.fragments += static_cast<uint64_t>(sqlite3_changes(db.raw()));
+      if (hi == last_seq) {
+        ASSIGN_OR_RETURN(Stmt * seg, db.Prepare("DELETE FROM segments WHERE id=?1"));
+        s = seg->Bind(1, segment_id).Run();
+        seg->Reset();
+        // Eviction (on the commit thread) may have deleted it between two chunks: then that
+        // deletion accounted for its bytes.
+        if (s.ok() && sqlite3_changes(db.raw()) == 0) gone_meanwhile = true;
+        return s;
+      }
+      ASSIGN_OR_RETURN(
+          Stmt * up,
+          db.Prepare("UPDATE segments SET first_seq=?2, min_server_us=IFNULL((SELECT"
+                     " MIN(server_us) FROM fragments WHERE stream_id=?3 AND segment_id=?1 AND"
+                     " seq BETWEEN ?2 AND segments.last_seq), min_server_us) WHERE id=?1"));
+      up->Bind(1, segment_id).Bind(2, next).Bind(3, out.stream_id);
+      s = up->Run();
+      up->Reset();
+      return s;
+    }));
+  }
+  if (gone_meanwhile) return std::optional<DeletedSegment>();
   return std::optional<DeletedSegment>(out);
 }
 

@@ -72,7 +72,10 @@ Status LocalArchive::WithReserve(const std::function<Status()>& op) {
 Status LocalArchive::DeleteSegment(int64_t segment_id, DeleteReason reason, uint64_t* freed) {
   std::optional<DeletedSegment> gone;
   RETURN_IF_ERROR(WithReserve([&]() -> Status {
-    ASSIGN_OR_RETURN(gone, index_->DeleteSegment(segment_id));
+    // Retention runs beside ingest: its chunks let waiting group commits go first.
+    ASSIGN_OR_RETURN(gone, index_->DeleteSegment(segment_id, [this, reason] {
+      if (reason == DeleteReason::kRetention) YieldIndexToCommits();
+    }));
     return Status::Ok();
   }));
   if (!gone) return Status::Ok();  // already gone

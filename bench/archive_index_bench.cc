@@ -5,15 +5,21 @@
 //  - index bytes per fragment (goal < 200),
 //  - time to open the archive (goal < 1 s),
 //  - a ListFragments-style query for one hour at random places, p50/p99 (goal p99 < 2 ms),
-//  - a retention sweep of ~100,000 expired fragments (goal < 1 s) while another stream
-//    ingests with fsync on, and that stream's durable-ack p99 before and during the sweep.
+//  - history queries against the same queries over an index of 1,000 fragments, loaded the
+//    same way in the same run (goal p99 within 2x): ListFragments of 10 minutes, the index
+//    work of an ON_DEMAND HLS playlist of 10 minutes (FirstAtOrAfter, then the fragments in
+//    order) and of a GetClip of one minute (the fragments in order, then each one read),
+//  - a retention sweep of ~100,000 expired fragments (goal < 1 s) while ten other streams
+//    ingest with fsync on, and their durable-ack p99 before and during the sweep.
 //
 // Usage: archive_index_bench [--dir DIR] [--fragments N]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <string>
@@ -40,7 +46,7 @@ double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1,
-                    static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
+                    static_cast<size_t>(std::lround(p * static_cast<double>(v.size() - 1))))];
 }
 
 std::unique_ptr<Archive> Open(const Options& o, Env& env, const streamarc::Clock& clock,
@@ -53,6 +59,92 @@ std::unique_ptr<Archive> Open(const Options& o, Env& env, const streamarc::Clock
     std::exit(1);
   }
   return std::move(*a);
+}
+
+// Loads n 2-second fragments into stream "cam" of a new archive at o.root.
+bool Load(const Options& o, Env& env, const streamarc::Clock& clock, Logger& logger, int64_t n) {
+  std::filesystem::remove_all(o.root);
+  auto a = Open(o, env, clock, logger, nullptr);
+  CreateStreamRequest req;
+  req.name = "cam";
+  req.retention_hours = kMaxRetentionHours;
+  if (!a->CreateStream(req).ok()) return false;
+  const std::string payload(16, 'f');
+  std::atomic<int64_t> failed{0};
+  auto t0 = Steady::now();
+  for (int64_t i = 0; i < n; ++i) {
+    FragmentInput f;
+    f.bytes = payload;
+    f.server_timestamp_us = kStartUs + i * kTwoSeconds;
+    f.producer_timestamp_us = f.server_timestamp_us - 300'000;
+    f.duration_us = kTwoSeconds;
+    f.track_info = "V_MPEG4/ISO/AVC 1920x1080 (codec private)";
+    f.key_frame_offsets = {0};
+    for (;;) {
+      auto r = a->Append(StreamRef::Name("cam"), f, [&](const Status& s, const FragmentInfo&) {
+        if (!s.ok()) ++failed;
+      });
+      if (r.ok()) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    if (i % 1'000'000 == 999'999) {
+      const int64_t loaded = i + 1;
+      std::fprintf(stderr, "  loaded %lld fragments (%.0f/s)\n", static_cast<long long>(loaded),
+                   static_cast<double>(loaded) / (Ms(t0, Steady::now()) / 1e3));
+    }
+  }
+  a->Flush();
+  if (failed) std::fprintf(stderr, "%lld appends failed\n", static_cast<long long>(failed.load()));
+  return failed == 0;
+}
+
+// The history queries at random places of an index of n 2-second fragments, p99 in ms.
+struct HistoryP99 {
+  double list = 0, playlist = 0, clip = 0;
+};
+
+HistoryP99 HistoryQueries(Archive& a, int64_t n, int queries) {
+  constexpr int64_t kTenMinutes = 600'000'000, kMinute = 60'000'000;
+  const StreamRef cam = StreamRef::Name("cam");
+  std::mt19937_64 rng(11);
+  std::vector<double> list, playlist, clip;
+  auto each = [&](int64_t from, int64_t to, const std::function<bool(FragmentInfo&)>& visit) {
+    ListRequest lr;
+    lr.stream = cam;
+    lr.start_us = from;
+    lr.end_us = to - 1;
+    if (!ForEachFragment(a, lr, visit).ok()) std::exit(1);
+  };
+  const auto span = static_cast<uint64_t>(std::max<int64_t>(1, n - kTenMinutes / kTwoSeconds));
+  for (int q = 0; q < queries; ++q) {
+    const int64_t from = kStartUs + static_cast<int64_t>(rng() % span) * kTwoSeconds;
+    // ListFragments: every page of ten minutes (300 rows).
+    auto s0 = Steady::now();
+    size_t rows = 0;
+    each(from, from + kTenMinutes, [&](FragmentInfo&) { return ++rows, true; });
+    list.push_back(Ms(s0, Steady::now()));
+    // An ON_DEMAND playlist: where the session starts, then its fragments in order.
+    s0 = Steady::now();
+    Result<FragmentInfo> first = a.FirstAtOrAfter(cam, TimestampType::kServer, from);
+    if (!first.ok()) std::exit(1);
+    std::vector<FragmentInfo> window;
+    each(first->server_timestamp_us, from + kTenMinutes, [&](FragmentInfo& f) {
+      window.push_back(std::move(f));
+      return window.size() < 1000;
+    });
+    playlist.push_back(Ms(s0, Steady::now()));
+    // GetClip of a minute: its fragments, then each one's bytes.
+    s0 = Steady::now();
+    std::vector<FragmentInfo> picked;
+    each(from, from + kMinute,
+         [&](FragmentInfo& f) { return picked.push_back(std::move(f)), true; });
+    for (const FragmentInfo& f : picked) {
+      if (!a.ReadFragment(cam, f.number).ok()) std::exit(1);
+    }
+    clip.push_back(Ms(s0, Steady::now()));
+    if (rows == 0 || window.empty() || picked.empty()) std::exit(1);
+  }
+  return {Percentile(list, 0.99), Percentile(playlist, 0.99), Percentile(clip, 0.99)};
 }
 
 }  // namespace
@@ -77,38 +169,12 @@ int main(int argc, char** argv) {
   o.max_batch_fragments = 16384;
 
   // --- Load -------------------------------------------------------------------------
-  auto a = Open(o, *env, clock, logger, nullptr);
-  CreateStreamRequest req;
-  req.name = "cam";
-  req.retention_hours = kMaxRetentionHours;
-  if (!a->CreateStream(req).ok()) return 1;
-  const std::string payload(16, 'f');
-  std::atomic<int64_t> failed{0};
   auto t0 = Steady::now();
-  for (int64_t i = 0; i < n; ++i) {
-    FragmentInput f;
-    f.bytes = payload;
-    f.server_timestamp_us = kStartUs + i * kTwoSeconds;
-    f.producer_timestamp_us = f.server_timestamp_us - 300'000;
-    f.duration_us = kTwoSeconds;
-    f.track_info = "V_MPEG4/ISO/AVC 1920x1080 (codec private)";
-    f.key_frame_offsets = {0};
-    for (;;) {
-      auto r = a->Append(StreamRef::Name("cam"), f, [&](const Status& s, const FragmentInfo&) {
-        if (!s.ok()) ++failed;
-      });
-      if (r.ok()) break;
-      std::this_thread::sleep_for(std::chrono::microseconds(100));
-    }
-    if (i % 1'000'000 == 999'999) {
-      std::fprintf(stderr, "  loaded %lld fragments (%.0f/s)\n", static_cast<long long>(i + 1),
-                   static_cast<double>(i + 1) / (Ms(t0, Steady::now()) / 1e3));
-    }
-  }
-  a->Flush();
+  if (!Load(o, *env, clock, logger, n)) return 1;
   const double load_ms = Ms(t0, Steady::now());
-  a.reset();
-  if (failed) std::fprintf(stderr, "%lld appends failed\n", static_cast<long long>(failed.load()));
+  std::unique_ptr<Archive> a;
+  CreateStreamRequest req;
+  req.retention_hours = kMaxRetentionHours;
   uint64_t index_bytes = 0;
   for (const char* f : {"/index.sqlite", "/index.sqlite-wal"}) {
     std::error_code ec;
@@ -183,15 +249,50 @@ int main(int argc, char** argv) {
   streamarc::bench::PrintFigure("archive_index_bench", at + "ListFragments one hour p99",
                                 Percentile(hour, 0.99), "ms", "goal < 2 ms");
 
+  // --- History: the same queries over 10 million and over 1,000 ------------------------
+  {
+    Options small = o;
+    small.root = root + "-1000";
+    small.sync = false;
+    if (!Load(small, *env, clock, logger, 1000)) return 1;
+    std::unique_ptr<Archive> s = Open(small, *env, clock, logger, nullptr);
+    const int queries = 1000;
+    HistoryQueries(*a, n, 50);  // warm both the same way before measuring
+    HistoryQueries(*s, 1000, 50);
+    const HistoryP99 big = HistoryQueries(*a, n, queries);
+    const HistoryP99 few = HistoryQueries(*s, 1000, queries);
+    s.reset();
+    std::filesystem::remove_all(small.root);
+    std::printf(
+        "history, %d queries at random places, p99 over %lld / over 1,000 fragments: "
+        "ListFragments 10 min %.3f / %.3f ms, ON_DEMAND playlist 10 min %.3f / %.3f ms, "
+        "GetClip 1 min (index and reads) %.3f / %.3f ms (goal within 2x)\n",
+        queries, static_cast<long long>(n), big.list, few.list, big.playlist, few.playlist,
+        big.clip, few.clip);
+    const std::string ref = "the same over 1,000 fragments (goal within 2x)";
+    streamarc::bench::PrintFigure("archive_index_bench", at + "ListFragments 10 min p99", big.list,
+                                  few.list, "ms", ref);
+    streamarc::bench::PrintFigure("archive_index_bench",
+                                  at + "ON_DEMAND playlist 10 min, index part p99", big.playlist,
+                                  few.playlist, "ms", ref);
+    streamarc::bench::PrintFigure("archive_index_bench", at + "GetClip 1 min, index and reads p99",
+                                  big.clip, few.clip, "ms", ref);
+  }
+
   // --- Retention sweep under ingest -----------------------------------------------------
-  req.name = "live";  // keeps its data: its fragments are stamped "now"
-  if (!a->CreateStream(req).ok()) return 1;
+  // Ten other streams ingest, 64 KiB every 4 ms in turn (16 MB/s, about 30 cameras), so the
+  // sweep's half second holds enough acks for a p99.
+  constexpr int kLive = 10;
+  for (int i = 0; i < kLive; ++i) {
+    req.name = "live" + std::to_string(i);  // keeps its data: its fragments are stamped "now"
+    if (!a->CreateStream(req).ok()) return 1;
+  }
   std::atomic<bool> stop{false}, sweeping{false};
   std::mutex mu;
   std::vector<double> before, during;
   std::thread ingest([&] {
-    const std::string live(256 << 10, 'l');
-    while (!stop) {
+    const std::string live(64 << 10, 'l');
+    for (int turn = 0; !stop; ++turn) {
       FragmentInput f;
       f.bytes = live;
       f.server_timestamp_us = clock.NowMicros();
@@ -199,13 +300,13 @@ int main(int argc, char** argv) {
       f.duration_us = kTwoSeconds;
       const bool in_sweep = sweeping;
       const auto s0 = Steady::now();
-      auto r = a->Append(StreamRef::Name("live"), std::move(f),
+      auto r = a->Append(StreamRef::Name("live" + std::to_string(turn % kLive)), std::move(f),
                          [&, s0, in_sweep](const Status&, const FragmentInfo&) {
                            std::lock_guard<std::mutex> lock(mu);
                            (in_sweep ? during : before).push_back(Ms(s0, Steady::now()));
                          });
       (void)r;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::this_thread::sleep_for(std::chrono::milliseconds(4));
     }
   });
   std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -230,7 +331,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(st.segments_deleted), sweep_ms, swept.ToString().c_str(),
       Percentile(before, 0.99), Percentile(during, 0.99), before.size(), during.size());
   streamarc::bench::PrintFigure("archive_index_bench",
-                                at + "another stream's durable-ack p99 during the sweep",
+                                at + "other streams' durable-ack p99 during the sweep",
                                 Percentile(during, 0.99), Percentile(before, 0.99), "ms",
                                 "the same before the sweep (goal within 1.5x)");
   a.reset();

@@ -15,6 +15,7 @@ PACKAGES=(
   clang-format clang-tidy           # the style checks of scripts/test.sh
   # libraries
   zlib1g-dev
+  libdeflate-dev                    # archive/: record checksums (a faster CRC-32 than zlib's)
   libsqlite3-dev sqlite3
   libglib2.0-dev                    # archive/: Unicode classes of tag characters
   libwebsockets-dev nlohmann-json3-dev libssl-dev

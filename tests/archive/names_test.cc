@@ -77,5 +77,15 @@ TEST(SegmentFormatTest, HeadersRoundTripAndDetectDamage) {
   EXPECT_EQ(ParseSegmentFileName("17.seg.tmp"), -1);
 }
 
+TEST(NamesTest, Crc32IsTheStandardCrcSoArchivesWrittenBeforeStillVerify) {
+  // CRC-32/ISO-HDLC's check value, as zlib computed it for every archive written before.
+  EXPECT_EQ(Crc32("123456789"), 0xCBF43926u);
+  EXPECT_EQ(Crc32(""), 0u);
+  EXPECT_EQ(Crc32("6789", Crc32("12345")), 0xCBF43926u);  // continued
+  const std::string big(1 << 20, '\x5a');
+  EXPECT_EQ(Crc32(std::string_view(big).substr(1000), Crc32(std::string_view(big).substr(0, 1000))),
+            Crc32(big));
+}
+
 }  // namespace
 }  // namespace streamarc::archive

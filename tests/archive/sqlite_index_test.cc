@@ -193,6 +193,48 @@ TEST_F(SqliteIndexTest, RetentionSelectsSealedSegmentsOlderThanTheirStreamsCutof
   EXPECT_EQ(CountRows("fragments"), 0);
 }
 
+TEST_F(SqliteIndexTest, ALargeSegmentIsDeletedInChunksEachLeavingAConsistentPrefixCut) {
+  // 600 rows: three transactions of at most 256, the segment's row going with the last.
+  std::vector<int64_t> times;
+  for (int64_t i = 1; i <= 600; ++i) times.push_back(100 * i);
+  ASSERT_TRUE(CommitRun(1, 1, times, "", /*sealed=*/true).ok());
+  ASSERT_TRUE(CommitRun(2, 601, {60'100}, "", /*sealed=*/true).ok());
+  std::vector<std::pair<uint64_t, int64_t>> between;  // (first_seq, min_server_us) seen
+  auto gone = index().DeleteSegment(1, [&] {
+    // Between two chunks the index is as after an eviction of the segment's prefix.
+    auto segs = index().SegmentsByAge(INT64_MIN, -1, 10);
+    ASSERT_TRUE(segs.ok());
+    ASSERT_EQ(segs->size(), 2u);
+    between.emplace_back((*segs)[0].first_seq, (*segs)[0].min_server_us);
+    const uint64_t first = (*segs)[0].first_seq;
+    EXPECT_FALSE(index().Get(kStream, first - 1, kNoCutoff)->has_value());
+    EXPECT_TRUE(index().Get(kStream, first, kNoCutoff)->has_value());
+  });
+  ASSERT_TRUE(gone.ok() && gone->has_value()) << gone.status().ToString();
+  EXPECT_EQ((*gone)->fragments, 600u);
+  EXPECT_EQ((*gone)->bytes, 56u + 599 * 124 + 100);
+  EXPECT_EQ(between, (std::vector<std::pair<uint64_t, int64_t>>{{257, 25'700}, {513, 51'300}}));
+  EXPECT_EQ(*index().StreamSegments(kStream), std::vector<int64_t>{2});
+  EXPECT_EQ(CountRows("fragments"), 1);
+  EXPECT_TRUE(index().Get(kStream, 601, kNoCutoff)->has_value());
+}
+
+TEST_F(SqliteIndexTest, ASegmentDeletedByAnotherBetweenTwoChunksIsCountedOnce) {
+  std::vector<int64_t> times;
+  for (int64_t i = 1; i <= 600; ++i) times.push_back(100 * i);
+  ASSERT_TRUE(CommitRun(1, 1, times, "", /*sealed=*/true).ok());
+  Result<std::optional<DeletedSegment>> inner = std::optional<DeletedSegment>();
+  auto outer = index().DeleteSegment(1, [&] {
+    if (!inner->has_value()) inner = index().DeleteSegment(1);  // eviction, meanwhile
+  });
+  ASSERT_TRUE(inner.ok() && inner->has_value()) << inner.status().ToString();
+  EXPECT_EQ((*inner)->fragments, 600u - 256);
+  ASSERT_TRUE(outer.ok()) << outer.status().ToString();
+  EXPECT_FALSE(outer->has_value());  // the other deletion accounted for the segment
+  EXPECT_EQ(CountRows("fragments"), 0);
+  EXPECT_TRUE(index().StreamSegments(kStream)->empty());
+}
+
 TEST_F(SqliteIndexTest, NewestFirstStopsWhenAsked) {
   ASSERT_TRUE(CommitRun(1, 1, {100, 200, 300, 400}).ok());
   std::vector<uint64_t> seen;
