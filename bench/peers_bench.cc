@@ -191,9 +191,13 @@ int FreePort() {
 }
 
 // Paces `pump` (true while anything is left) for the run, measuring `pids()` over the window
-// from kWarmupS to the end of sending.
-template <typename Pump, typename Pids>
-void PaceAndMeasure(int cameras, Pump pump, Pids pids, PeerResult* r) {
+// from kWarmupS to the end of sending. A peer whose reading holds the sender (`lag()`) more
+// than kGiveUpLagS behind has lost: the run stops there instead of waiting for it (one
+// gst-splitmux at 200 cameras held a 30 s run for 24 minutes).
+constexpr double kGiveUpLagS = 20.0;
+
+template <typename Pump, typename Pids, typename Lag>
+void PaceAndMeasure(int cameras, Pump pump, Pids pids, Lag lag, PeerResult* r) {
   const auto t0 = SteadyClock::now();
   Window w;
   bool begun = false;
@@ -204,8 +208,14 @@ void PaceAndMeasure(int cameras, Pump pump, Pids pids, PeerResult* r) {
       begun = true;
     }
     if (!pump(now) && begun) break;
+    if (lag() > kGiveUpLagS) {
+      r->note = "gave up more than " + std::to_string(static_cast<int>(kGiveUpLagS)) +
+                " s behind real time";
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+  if (!begun) w.Begin(pids());
   w.End(cameras, r);
 }
 
@@ -270,7 +280,8 @@ PeerResult RunMkvPeer(const Options& o, const bench::Stream& stream, int n, bool
   if (r.note.empty() && !sender.Accept(n, 30)) r.note = "not every reader connected";
   if (r.note.empty()) {
     PaceAndMeasure(
-        n, [&](double now) { return sender.Pump(now); }, [&] { return pids; }, &r);
+        n, [&](double now) { return sender.Pump(now); }, [&] { return pids; },
+        [&] { return sender.worst_lag_s(); }, &r);
     r.late_s = sender.worst_lag_s();
     if (sender.failed() > 0) r.note += std::to_string(sender.failed()) + " connections failed";
   }
@@ -328,7 +339,7 @@ PeerResult RunNginx(const Options& o, bench::RtmpPublisher& publisher, int n) {
           publisher.Pump(now);
           return !publisher.done();
         },
-        [&] { return bench::ProcessTree(master); }, &r);
+        [&] { return bench::ProcessTree(master); }, [&] { return publisher.worst_lag_s(); }, &r);
     r.late_s = publisher.worst_lag_s();
     if (publisher.failed() > 0) r.note += std::to_string(publisher.failed()) + " publishers failed";
   }
