@@ -373,6 +373,10 @@ inline constexpr int64_t kWriteFailureWindowUs = 30'000'000;
 
 struct Options {
   std::string root;  // directory holding index.sqlite and segments/
+  // Where the registry and the fragment index live: empty for SQLite in root/index.sqlite,
+  // or a PostgreSQL database, "postgresql://USER@HOST:PORT/DB" (libpq's URI form; the
+  // password, if any, in the URI or ~/.pgpass). The segments stay under root either way.
+  std::string index;
   std::string region = "us-west-2";
   std::string account = "000000000000";
   // A stream's open segment file is rolled when a fragment's server timestamp leaves its
@@ -416,7 +420,7 @@ struct Options {
   uint64_t reserve_bytes = 4u << 20;
   // Serve what root holds without writing a byte there: for a file system that went
   // read-only, a mounted snapshot, a forensic copy. The index is opened read-only
-  // (Db::OpenReadOnly: with its write-ahead log when there is one), recovery only looks
+  // (SqliteDb::OpenReadOnly: with its write-ahead log when there is one), recovery only looks
   // (nothing is truncated, removed or sealed), and no commit or sweeper thread runs. Every
   // write (streams, tags, retention, Append, PutEvents, Sweep) and CheckWritable answer
   // kUnavailable with a message that says the archive is read-only, why

@@ -1,6 +1,7 @@
 // LocalArchive: construction, opening, threads, shutdown, stats.
 #include "archive/local_archive.h"
 
+#include "archive/pg.h"
 #include "archive/sqlite_backend.h"
 
 namespace streamarc::archive {
@@ -145,9 +146,17 @@ Result<std::unique_ptr<Archive>> OpenLocalArchive(const Options& options, Env& e
                                 "written there; remount it read-write");
     }
   }
-  ASSIGN_OR_RETURN(SqliteBackend sqlite, OpenSqliteBackend(options.root + "/index.sqlite",
-                                                           options.sync, options.read_only));
-  Backend backend{std::move(sqlite.registry), std::move(sqlite.index),
+  if (!options.index.empty() && !IsPostgresUrl(options.index)) {
+    return InvalidArgument("index \"" + options.index +
+                           "\" is not a postgresql:// URL (leave it out for SQLite in the data"
+                           " directory)");
+  }
+  Result<SqlBackend> sql =
+      IsPostgresUrl(options.index)
+          ? OpenPgBackend(options.index, options.read_only)
+          : OpenSqliteBackend(options.root + "/index.sqlite", options.sync, options.read_only);
+  if (!sql.ok()) return sql.status();
+  Backend backend{std::move(sql->registry), std::move(sql->index),
                   NewLocalSegmentStore(env, options.root, options.sync, logger)};
   auto archive = std::make_unique<LocalArchive>(options, std::move(backend), env, clock, logger);
   RETURN_IF_ERROR(archive->Open());

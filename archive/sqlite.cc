@@ -54,79 +54,56 @@ Status SqliteStatus(int rc, sqlite3* db, std::string_view what) {
   }
 }
 
-Stmt& Stmt::Bind(int idx, int64_t v) {
+SqliteStmt& SqliteStmt::Bind(int idx, int64_t v) {
   sqlite3_bind_int64(st_.get(), idx, v);
   return *this;
 }
 
-Stmt& Stmt::BindDouble(int idx, double v) {
+SqliteStmt& SqliteStmt::BindDouble(int idx, double v) {
   sqlite3_bind_double(st_.get(), idx, v);
   return *this;
 }
 
-Stmt& Stmt::BindText(int idx, std::string_view v) {
+SqliteStmt& SqliteStmt::BindText(int idx, std::string_view v) {
   sqlite3_bind_text(st_.get(), idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
 
-Stmt& Stmt::BindBlob(int idx, std::string_view v) {
+SqliteStmt& SqliteStmt::BindBlob(int idx, std::string_view v) {
   sqlite3_bind_blob(st_.get(), idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
 
-Stmt& Stmt::BindNull(int idx) {
+SqliteStmt& SqliteStmt::BindNull(int idx) {
   sqlite3_bind_null(st_.get(), idx);
   return *this;
 }
 
-Result<bool> Stmt::Step() {
+Result<bool> SqliteStmt::Step() {
   int rc = sqlite3_step(st_.get());
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   return SqliteStatus(rc, db_, sqlite3_sql(st_.get()));
 }
 
-Status Stmt::Run() {
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, Step());
-    if (!row) return Status::Ok();
-  }
-}
-
-Status Stmt::ForEachRow(const std::function<Status(const Stmt&)>& fn) {
-  Status s;
-  for (;;) {
-    Result<bool> row = Step();
-    if (!row.ok()) {
-      s = row.status();
-      break;
-    }
-    if (!*row) break;
-    s = fn(*this);
-    if (!s.ok()) break;
-  }
-  Reset();
-  return s;
-}
-
-std::string Stmt::Text(int col) const {
+std::string SqliteStmt::Text(int col) const {
   const unsigned char* p = sqlite3_column_text(st_.get(), col);
   int n = sqlite3_column_bytes(st_.get(), col);
   return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : "";
 }
 
-std::string Stmt::Blob(int col) const {
+std::string SqliteStmt::Blob(int col) const {
   const void* p = sqlite3_column_blob(st_.get(), col);
   int n = sqlite3_column_bytes(st_.get(), col);
   return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : "";
 }
 
-void Stmt::Reset() {
+void SqliteStmt::Reset() {
   sqlite3_reset(st_.get());
   sqlite3_clear_bindings(st_.get());
 }
 
-Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool create, bool sync) {
+Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, bool create, bool sync) {
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
@@ -144,7 +121,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool create, bool 
         return 1;
       },
       nullptr);
-  std::unique_ptr<Db> out(new Db(std::move(db)));
+  std::unique_ptr<SqliteDb> out(new SqliteDb(std::move(db)));
 
   // journal_mode is the first read of the file: a file that is not a database fails here.
   RETURN_IF_ERROR(out->Exec("PRAGMA journal_mode=WAL"));
@@ -157,7 +134,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool create, bool 
   return out;
 }
 
-Result<std::unique_ptr<Db>> Db::OpenReadOnly(const std::string& path) {
+Result<std::unique_ptr<SqliteDb>> SqliteDb::OpenReadOnly(const std::string& path) {
   if (!Exists(path)) return NotFound("no index at " + path);
   const bool wal = Exists(path + "-wal");
   if (wal && !Exists(path + "-shm")) {
@@ -175,14 +152,14 @@ Result<std::unique_ptr<Db>> Db::OpenReadOnly(const std::string& path) {
   SqliteDbPtr db(raw);
   if (rc != SQLITE_OK) return SqliteStatus(rc, raw, "open " + path + " read-only");
   sqlite3_extended_result_codes(raw, 1);
-  std::unique_ptr<Db> out(new Db(std::move(db)));
+  std::unique_ptr<SqliteDb> out(new SqliteDb(std::move(db)));
   // The first read of the file: one that is not a database fails here.
   RETURN_IF_ERROR(out->Exec("SELECT count(*) FROM sqlite_master"));
   RETURN_IF_ERROR(out->Exec("PRAGMA query_only=1"));
   return out;
 }
 
-Status Db::Exec(std::string_view sql) {
+Status SqliteDb::Exec(std::string_view sql) {
   std::string s(sql);
   char* err = nullptr;
   int rc = sqlite3_exec(db_.get(), s.c_str(), nullptr, nullptr, &err);
@@ -191,7 +168,7 @@ Status Db::Exec(std::string_view sql) {
   return Status::Ok();
 }
 
-Result<Stmt*> Db::Prepare(const std::string& sql) {
+Result<Stmt*> SqliteDb::Prepare(const std::string& sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end()) {
     it->second->Reset();
@@ -204,20 +181,20 @@ Result<Stmt*> Db::Prepare(const std::string& sql) {
     sqlite3_finalize(st);
     return SqliteStatus(rc, db_.get(), "prepare " + sql);
   }
-  auto stmt = std::make_unique<Stmt>(st, db_.get());
-  Stmt* p = stmt.get();
+  auto stmt = std::make_unique<SqliteStmt>(st, db_.get());
+  SqliteStmt* p = stmt.get();
   cache_.emplace(sql, std::move(stmt));
   return p;
 }
 
-Status Db::Checkpoint() {
+Status SqliteDb::Checkpoint() {
   int rc =
       sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   if (rc != SQLITE_OK) return SqliteStatus(rc, db_.get(), "wal checkpoint");
   return Status::Ok();
 }
 
-void Db::Rollback() {
+void SqliteDb::Rollback() {
   if (!sqlite3_get_autocommit(db_.get())) Exec("ROLLBACK").IgnoreError();
 }
 

@@ -1,16 +1,17 @@
-// Thin RAII wrappers over the SQLite C API (private to archive/). SQLite result codes are
-// translated into Status here and nowhere else.
+// The SQLite engine's connections (private to archive/): sql.h's Stmt and Db as thin RAII
+// wrappers over the SQLite C API. SQLite result codes are translated into Status here and
+// nowhere else.
 #pragma once
 
 #include <sqlite3.h>
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
+#include "archive/sql.h"
 #include "common/status.h"
 
 namespace streamarc::archive {
@@ -29,29 +30,22 @@ using SqliteStmtPtr = std::unique_ptr<sqlite3_stmt, SqliteFinalize>;
 // CANTOPEN/IOERR and the rest -> kIoError.
 Status SqliteStatus(int rc, sqlite3* db, std::string_view what);
 
-// A prepared statement. Not thread-safe; owned by one Db.
-class Stmt {
+// A prepared SQLite statement. Not thread-safe; owned by one SqliteDb.
+class SqliteStmt final : public Stmt {
  public:
-  explicit Stmt(sqlite3_stmt* st, sqlite3* db) : st_(st), db_(db) {}
-  Stmt& Bind(int idx, int64_t v);
-  Stmt& BindDouble(int idx, double v);
-  Stmt& BindText(int idx, std::string_view v);
-  Stmt& BindBlob(int idx, std::string_view v);
-  Stmt& BindNull(int idx);
-  // true when a row is ready, false when done.
-  Result<bool> Step();
-  // Steps to completion (for statements that return no rows).
-  Status Run();
-  // Calls `fn` for each row until the rows end or `fn` returns an error, then resets the
-  // statement whatever happened.
-  Status ForEachRow(const std::function<Status(const Stmt&)>& fn);
-  int64_t Int(int col) const { return sqlite3_column_int64(st_.get(), col); }
-  double Double(int col) const { return sqlite3_column_double(st_.get(), col); }
-  bool IsNull(int col) const { return sqlite3_column_type(st_.get(), col) == SQLITE_NULL; }
-  std::string Text(int col) const;
-  std::string Blob(int col) const;
-  // Ready for new bindings.
-  void Reset();
+  explicit SqliteStmt(sqlite3_stmt* st, sqlite3* db) : st_(st), db_(db) {}
+  SqliteStmt& Bind(int idx, int64_t v) override;
+  SqliteStmt& BindDouble(int idx, double v) override;
+  SqliteStmt& BindText(int idx, std::string_view v) override;
+  SqliteStmt& BindBlob(int idx, std::string_view v) override;
+  SqliteStmt& BindNull(int idx) override;
+  Result<bool> Step() override;
+  int64_t Int(int col) const override { return sqlite3_column_int64(st_.get(), col); }
+  double Double(int col) const override { return sqlite3_column_double(st_.get(), col); }
+  bool IsNull(int col) const override { return sqlite3_column_type(st_.get(), col) == SQLITE_NULL; }
+  std::string Text(int col) const override;
+  std::string Blob(int col) const override;
+  void Reset() override;
 
  private:
   SqliteStmtPtr st_;
@@ -62,11 +56,11 @@ class Stmt {
 inline constexpr int64_t kWalSizeLimit = 16 << 20;
 
 // One SQLite connection with a statement cache. Not thread-safe: one thread at a time.
-class Db {
+class SqliteDb final : public Db {
  public:
   // Opens (creating when `create`) the database, in WAL mode with synchronous=FULL (or
   // OFF when `sync` is false) and a busy timeout, so several connections can share it.
-  static Result<std::unique_ptr<Db>> Open(const std::string& path, bool create, bool sync);
+  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, bool create, bool sync);
   // Opens an existing database for reading only, writing nothing beside it, even where the
   // file system is writable: with its write-ahead log when one is there (`mode=ro` and a
   // read-only `-shm`, which SQLite then reads into private memory if it cannot trust it), so
@@ -74,23 +68,23 @@ class Db {
   // none (a read-only WAL database without a -shm file cannot be opened otherwise).
   // kFailedPrecondition, saying why, for a -wal with no -shm beside it on a read-only file
   // system (SQLite cannot read that log there).
-  static Result<std::unique_ptr<Db>> OpenReadOnly(const std::string& path);
-  Status Exec(std::string_view sql);
-  // A cached statement, reset and with cleared bindings. Valid until the Db is destroyed.
-  Result<Stmt*> Prepare(const std::string& sql);
+  static Result<std::unique_ptr<SqliteDb>> OpenReadOnly(const std::string& path);
+  Status Exec(std::string_view sql) override;
+  Result<Stmt*> Prepare(const std::string& sql) override;
   sqlite3* raw() const { return db_.get(); }
-  Status Begin() { return Exec("BEGIN IMMEDIATE"); }
-  Status Commit() { return Exec("COMMIT"); }
-  // Best effort: after a failed statement SQLite may have rolled back already.
-  void Rollback();
+  Status Begin() override { return Exec("BEGIN IMMEDIATE"); }
+  Status BeginRead() override { return Exec("BEGIN"); }
+  Status Commit() override { return Exec("COMMIT"); }
+  void Rollback() override;
   // A PASSIVE checkpoint: copies what it can back into the database without blocking
   // writers or readers.
-  Status Checkpoint();
+  Status Checkpoint() override;
+  int64_t Changes() const override { return sqlite3_changes64(db_.get()); }
 
  private:
-  explicit Db(SqliteDbPtr db) : db_(std::move(db)) {}
+  explicit SqliteDb(SqliteDbPtr db) : db_(std::move(db)) {}
   SqliteDbPtr db_;
-  std::unordered_map<std::string, std::unique_ptr<Stmt>> cache_;
+  std::unordered_map<std::string, std::unique_ptr<SqliteStmt>> cache_;
 };
 
 }  // namespace streamarc::archive

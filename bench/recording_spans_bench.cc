@@ -249,9 +249,9 @@ std::pair<std::vector<double>, std::vector<double>> CommitCost(const std::string
     const std::string d = path + (k == 0 ? "/with" : "/without");
     std::filesystem::remove_all(d);
     std::filesystem::create_directories(d);
-    auto c = SqliteConnections::Open(d + "/index.sqlite", /*sync=*/false);
+    auto c = OpenSqliteConnections(d + "/index.sqlite", /*sync=*/false);
     if (!c.ok()) Die("index", c.status());
-    index[k] = NewSqliteFragmentIndex(*c, /*keep_spans=*/k == 0);
+    index[k] = NewSqlFragmentIndex(*c, /*keep_spans=*/k == 0);
   }
   std::vector<FragmentInput> inputs(static_cast<size_t>(streams));
   std::vector<SegmentRow> segs(static_cast<size_t>(streams));

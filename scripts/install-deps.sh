@@ -17,6 +17,7 @@ PACKAGES=(
   zlib1g-dev
   libdeflate-dev                    # archive/: record checksums (a faster CRC-32 than zlib's)
   libsqlite3-dev sqlite3
+  libpq-dev                         # archive/: the index in PostgreSQL (--index postgresql://...)
   libglib2.0-dev                    # archive/: Unicode classes of tag characters
   libwebsockets-dev nlohmann-json3-dev libssl-dev
   libuv1-dev libwebsockets-evlib-uv   # the HTTP front's event loop, and lws's plugin for it
@@ -36,6 +37,7 @@ PACKAGES=(
   gstreamer1.0-x                    # clockoverlay, in streamarc-put's test pattern (run.sh's camera)
   python3 python3-botocore          # tests: ACK JSON check; SigV4 compared with botocore's signer
   wrk
+  postgresql                        # tests: the index on a real PostgreSQL server they start
   chromium nodejs                   # browser tests: dash.js, hls.js in headless Chromium
                                     # (nodejs's npm also installs the console's hls.js)
 )

@@ -36,6 +36,12 @@ Status Apply(Config* c, const std::string& key, const std::string& value) {
     c->port = static_cast<int>(n);
   } else if (key == "data-dir") {
     c->data_dir = value;
+  } else if (key == "index") {
+    if (value.rfind("postgresql://", 0) != 0 && value.rfind("postgres://", 0) != 0) {
+      return InvalidArgument("--index: expected postgresql://USER@HOST:PORT/DB, got \"" + value +
+                             "\" (leave it out for SQLite in the data directory)");
+    }
+    c->index = value;
   } else if (key == "region") {
     c->region = value;
   } else if (key == "account") {
@@ -217,6 +223,18 @@ Result<AccessKey> ParseAccessKey(std::string_view json) {
   return key;
 }
 
+std::string RedactedUrl(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const size_t start = scheme + 3;
+  const size_t at = url.find('@', start);
+  const size_t end = url.find_first_of("/?#", start);
+  if (at == std::string::npos || (end != std::string::npos && at > end)) return url;
+  const size_t colon = url.find(':', start);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
 std::string UsageText() {
   return R"(usage: streamarcd [options]
 
@@ -232,6 +250,10 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
                                /ready answers 503. streamarcd also starts this way,
                                saying why, when the data directory's file system is
                                mounted read-only. Only a restart leaves it
+  --index URL                  keep the stream registry and the fragment index in
+                               PostgreSQL, postgresql://USER@HOST:PORT/DB (a password
+                               goes in ~/.pgpass or the URL), instead of SQLite in the
+                               data directory; the video stays in the data directory
   --config FILE                JSON file whose keys are these flag names, e.g.
                                {"port": 9000, "data-dir": "/var/lib/streamarc"}
   --region NAME                region in ARNs (default us-east-1)

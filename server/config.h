@@ -43,6 +43,9 @@ struct Config {
   // saying so, when it finds the data directory on a read-only file system. Left only by a
   // restart without it on a writable directory.
   bool read_only = false;
+  // The registry and fragment index: empty for SQLite in data_dir, or a PostgreSQL database,
+  // "postgresql://USER@HOST:PORT/DB" (archive::Options::index).
+  std::string index;
   std::string region = "us-east-1";
   std::string account = "000000000000";  // the account id in ARNs
   // The URL GetDataEndpoint returns; empty means http://<host>:<port>. Required when `host`
@@ -114,6 +117,9 @@ struct CommandLine {
 // Parses `streamarcd [--config FILE] [--host H] [--port P] [--data-dir D] ...`. A --config
 // file is read first, then the other flags override it.
 Result<CommandLine> ParseCommandLine(const std::vector<std::string>& args);
+
+// `url` with the password of its user-info part, if any, replaced by "***": for logs.
+std::string RedactedUrl(const std::string& url);
 
 // Applies a JSON config file's keys (the long flag names, e.g. "data-dir") onto `config`.
 Status LoadConfigFile(const std::string& path, Config* config);

@@ -91,6 +91,7 @@ class DaemonImpl final : public Daemon {
     ao.read_only = !read_only_reason_.empty();
     ao.read_only_reason = read_only_reason_;
     ao.root = config_.data_dir;
+    ao.index = config_.index;
     ao.region = config_.region;
     ao.account = config_.account;
     ao.max_total_bytes = config_.max_total_bytes;
@@ -170,6 +171,7 @@ class DaemonImpl final : public Daemon {
               {{"address", config_.host + ":" + std::to_string(http_.port())},
                {"tls", config_.tls_cert.empty() ? "off" : "on"},
                {"data_dir", config_.data_dir},
+               {"index", config_.index.empty() ? "sqlite" : RedactedUrl(config_.index)},
                {"mode", read_only_reason_.empty() ? "read-write" : "read-only"},
                {"version", kVersion}});
     return Status::Ok();

@@ -165,6 +165,7 @@ TEST_F(QueryTest, RangeQueryUsesTheIndex) {
     return h_.a().ListFragments(req);
   }();
   ASSERT_TRUE(r.ok());
+  if (h_.on_postgres()) GTEST_SKIP() << "SQLite's query plan";
   // The statement ListFragments prepares (query.cc), for both timestamp kinds.
   for (const std::string ts : {"f.producer_us", "f.server_us"}) {
     auto plan = streamarc::testing::RunCommand(

@@ -2,7 +2,6 @@
 #include "archive/tags.h"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <map>
 #include <string>
@@ -167,14 +166,9 @@ TEST(TagRulesTest, AKeyStoredBeforeTheRulesCanStillBeRemoved) {
   h.Create("cam");
   h.Close();
   // What an older server let in, written straight into the index.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((h.options.root + "/index.sqlite").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "INSERT INTO tags(stream_id, key, value) "
-                         "SELECT id, 'aws:<old>', 'v' FROM streams WHERE name = 'cam'",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  ASSERT_TRUE(h.IndexExec("INSERT INTO tags(stream_id, key, value) "
+                          "SELECT id, 'aws:<old>', 'v' FROM streams WHERE name = 'cam'")
+                  .ok());
   ASSERT_TRUE(h.Open().ok());
   ASSERT_EQ(h.a().DescribeStream(StreamRef::Name("cam"))->tags.count("aws:<old>"), 1u);
   EXPECT_TRUE(h.a().UntagStream(StreamRef::Name("cam"), {"aws:<old>"}).ok());

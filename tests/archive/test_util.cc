@@ -1,8 +1,10 @@
 #include "tests/archive/test_util.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <future>
+#include <optional>
 #include <random>
 
 namespace streamarc::archive::testing {
@@ -64,6 +66,35 @@ size_t LogCapture::Count(const std::string& needle) const {
 Harness::Harness() : logger(clock, LogLevel::kDebug, logs.Sink()) {
   options.root = dir.path() + "/archive";
   options.sweep_interval_us = 0;
+  if (pg) options.index = pg->url();
+}
+
+Result<int64_t> Harness::IndexQueryInt(const std::string& sql) const {
+  if (pg) return pg->QueryInt(sql);
+  sqlite3* db = nullptr;
+  const std::string path = options.root + "/index.sqlite";
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+  std::optional<int64_t> out;
+  sqlite3_stmt* st = nullptr;
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
+  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) out = sqlite3_column_int64(st, 0);
+  const std::string error = sqlite3_errmsg(db);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  if (!out) return IoError(sql + ": " + error);
+  return *out;
+}
+
+Status Harness::IndexExec(const std::string& sql) const {
+  if (pg) return pg->Exec(sql);
+  sqlite3* db = nullptr;
+  const std::string path = options.root + "/index.sqlite";
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+  const std::string error = sqlite3_errmsg(db);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) return IoError(sql + ": " + error);
+  return Status::Ok();
 }
 
 Status Harness::Open(Env* env) {

@@ -10,6 +10,7 @@
 #include "archive/archive.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "tests/support/pg_database.h"
 #include "tests/support/subprocess.h"
 
 namespace streamarc::archive::testing {
@@ -36,9 +37,17 @@ class LogCapture {
   std::vector<std::string> lines_;
 };
 
-// An archive in a fresh temp dir. The sweeper thread is off: tests call Sweep().
+// An archive in a fresh temp dir. The sweeper thread is off: tests call Sweep(). Its index
+// is SQLite in the temp dir, or a fresh PostgreSQL database in the "pg." run of these tests
+// (STREAMARC_TEST_PG, tests/support/pg_database.h).
 struct Harness {
   Harness();
+  // Whether the index is in PostgreSQL (this is the "pg." run).
+  bool on_postgres() const { return pg != nullptr; }
+  // SQL run on the index directly, SQLite's or PostgreSQL's (the same statement must work on
+  // both): the first column of the first row as an integer; statements without rows.
+  Result<int64_t> IndexQueryInt(const std::string& sql) const;
+  Status IndexExec(const std::string& sql) const;
   // Opens (or reopens) the archive over `env` (the POSIX env when null).
   Status Open(Env* env = nullptr);
   void Close() { archive.reset(); }
@@ -51,6 +60,9 @@ struct Harness {
   LogCapture logs;
   Logger logger;
   std::unique_ptr<Env> posix = NewPosixEnv();
+  // Before `archive`: the database outlives the archive's connections to it.
+  std::unique_ptr<streamarc::testing::PgTestDatabase> pg =
+      streamarc::testing::PgTestDatabase::FromEnvironment();
   Options options;
   std::unique_ptr<Archive> archive;
 };

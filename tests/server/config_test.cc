@@ -61,6 +61,26 @@ TEST(Config, ClearErrors) {
       std::string::npos);
 }
 
+TEST(Config, IndexIsAPostgresUrlFromTheFileOrAFlag) {
+  TempDir dir;
+  const std::string path = dir.File("streamarc.json");
+  WriteFileOrDie(path, R"({"index": "postgresql://streamarc@db.lan:5432/archive"})");
+  auto cl = ParseCommandLine({"--config", path});
+  ASSERT_TRUE(cl.ok()) << cl.status().ToString();
+  EXPECT_EQ(cl->config.index, "postgresql://streamarc@db.lan:5432/archive");
+  EXPECT_EQ(ParseCommandLine({}).value().config.index, "");  // SQLite in the data dir
+  Result<CommandLine> sqlite_path = ParseCommandLine({"--index", "/srv/index.sqlite"});
+  EXPECT_EQ(sqlite_path.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(sqlite_path.status().message().find("postgresql://"), std::string::npos);
+}
+
+TEST(Config, RedactedUrlHidesOnlyThePassword) {
+  EXPECT_EQ(RedactedUrl("postgresql://u:secret@h:5432/db"), "postgresql://u:***@h:5432/db");
+  EXPECT_EQ(RedactedUrl("postgresql://u@h:5432/db"), "postgresql://u@h:5432/db");
+  EXPECT_EQ(RedactedUrl("postgresql://h:5432/db?user=u"), "postgresql://h:5432/db?user=u");
+  EXPECT_EQ(RedactedUrl("postgresql://h/db?x=a:b@c"), "postgresql://h/db?x=a:b@c");
+}
+
 TEST(Config, AllowedHostsAndCorsOriginsRepeatFromFileAndFlags) {
   TempDir dir;
   std::string path = dir.File("streamarc.json");

@@ -2,7 +2,10 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
+
+#include "tests/support/pg_database.h"
 
 namespace streamarc::testing {
 
@@ -17,6 +20,12 @@ Status ServerProcess::Start(const std::string& data_dir,
   std::vector<std::string> args = {binary_, "--host",     "127.0.0.1", "--port",
                                    "0",     "--data-dir", data_dir};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
+  // The "pg." run of a suite: the index in PostgreSQL, one database per data directory.
+  if (std::find(args.begin(), args.end(), "--index") == args.end()) {
+    if (std::unique_ptr<PgTestDatabase> pg = PgTestDatabase::ForKey(data_dir)) {
+      args.insert(args.end(), {"--index", pg->url()});
+    }
+  }
   child_ = std::make_unique<ChildProcess>(args);
   if (!child_->started()) return Internal("cannot start " + args[0]);
 

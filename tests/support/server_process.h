@@ -26,7 +26,9 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   // Starts the binary with --host 127.0.0.1 --port 0 --data-dir `data_dir` plus `extra_args`,
-  // and waits until it logs the port it listens on.
+  // and waits until it logs the port it listens on. In a suite's "pg." run
+  // (STREAMARC_TEST_PG) without an --index among them, also --index with the PostgreSQL
+  // database of `data_dir` (tests/support/pg_database.h).
   Status Start(const std::string& data_dir, const std::vector<std::string>& extra_args = {});
   // SIGTERM, then waits; returns the exit code (128+signal when killed).
   int Stop();

@@ -1,14 +1,17 @@
-// The SQLite fragment index and stream registry on their own, without the commit pipeline:
-// query boundaries, what retention and eviction select and delete, and the registry's
-// rows and deletion events.
+// The fragment index and stream registry on their own, without the commit pipeline: query
+// boundaries, what retention and eviction select and delete, and the registry's rows and
+// deletion events. On SQLite, and on PostgreSQL in the "pg." run (STREAMARC_TEST_PG).
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <cstdlib>
 #include <filesystem>
 
+#include "archive/pg.h"
 #include "archive/sqlite.h"
 #include "archive/sqlite_backend.h"
 #include "tests/archive/test_util.h"
+#include "tests/support/pg_database.h"
 
 namespace streamarc::archive {
 namespace {
@@ -16,10 +19,11 @@ namespace {
 constexpr int64_t kStream = 1;
 constexpr int64_t kNoCutoff = INT64_MIN;
 
-class SqliteIndexTest : public ::testing::Test {
+class IndexTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Result<SqliteBackend> b = OpenSqliteBackend(Path(), /*sync=*/false);
+    Result<SqlBackend> b = pg_ ? OpenPgBackend(pg_->url(), /*read_only=*/false)
+                               : OpenSqliteBackend(Path(), /*sync=*/false);
     ASSERT_TRUE(b.ok()) << b.status().ToString();
     backend_ = std::move(*b);
   }
@@ -65,6 +69,11 @@ class SqliteIndexTest : public ::testing::Test {
     return out;
   }
   int64_t CountRows(const std::string& table) {
+    if (pg_) {
+      Result<int64_t> n = pg_->QueryInt("SELECT COUNT(*) FROM " + table);
+      EXPECT_TRUE(n.ok()) << n.status().ToString();
+      return n.ok() ? *n : -1;
+    }
     sqlite3* db = nullptr;
     EXPECT_EQ(sqlite3_open(Path().c_str(), &db), SQLITE_OK);
     sqlite3_stmt* st = nullptr;
@@ -78,11 +87,13 @@ class SqliteIndexTest : public ::testing::Test {
   }
 
   streamarc::testing::TempDir dir_;
-  SqliteBackend backend_;
+  std::unique_ptr<streamarc::testing::PgTestDatabase> pg_ =
+      streamarc::testing::PgTestDatabase::FromEnvironment();
+  SqlBackend backend_;
   std::vector<std::unique_ptr<FragmentInput>> inputs_;
 };
 
-TEST_F(SqliteIndexTest, ListIsStrictlyAfterTheCursorAndInclusiveAtTheEnd) {
+TEST_F(IndexTest, ListIsStrictlyAfterTheCursorAndInclusiveAtTheEnd) {
   ASSERT_TRUE(CommitRun(1, 1, {100, 200, 200, 300}).ok());
   // From the start: after (200, -1) takes both fragments at 200.
   auto r = index().List(kStream, IndexTime::kServer, 200, -1, 200, kNoCutoff, 10);
@@ -104,7 +115,7 @@ TEST_F(SqliteIndexTest, ListIsStrictlyAfterTheCursorAndInclusiveAtTheEnd) {
   EXPECT_TRUE(index().List(kStream + 1, IndexTime::kServer, 0, -1, 1000, kNoCutoff, 10)->empty());
 }
 
-TEST_F(SqliteIndexTest, PointQueriesHonourTheCutoff) {
+TEST_F(IndexTest, PointQueriesHonourTheCutoff) {
   ASSERT_TRUE(CommitRun(1, 1, {100, 200, 300}).ok());
   auto got = index().Get(kStream, 2, 200);
   ASSERT_TRUE(got.ok() && got->has_value());
@@ -131,7 +142,7 @@ TEST_F(SqliteIndexTest, PointQueriesHonourTheCutoff) {
   EXPECT_TRUE(index().After(kStream, 3, kNoCutoff, 10)->empty());
 }
 
-TEST_F(SqliteIndexTest, TrackInfosAreSharedAndAFailedCommitForgetsItsOwn) {
+TEST_F(IndexTest, TrackInfosAreSharedAndAFailedCommitForgetsItsOwn) {
   ASSERT_TRUE(CommitRun(1, 1, {100, 200}, "tracks-A").ok());
   ASSERT_TRUE(CommitRun(1, 3, {300}, "tracks-A").ok());
   EXPECT_EQ(CountRows("track_infos"), 1);
@@ -147,7 +158,7 @@ TEST_F(SqliteIndexTest, TrackInfosAreSharedAndAFailedCommitForgetsItsOwn) {
   EXPECT_EQ((*index().Get(kStream, 1, kNoCutoff))->track_info, "tracks-A");
 }
 
-TEST_F(SqliteIndexTest, EvictPrefixMovesTheSegmentForward) {
+TEST_F(IndexTest, EvictPrefixMovesTheSegmentForward) {
   ASSERT_TRUE(CommitRun(1, 1, {100, 200, 300, 400}).ok());
   auto ev = index().EvictPrefix(1, kStream, 3);
   ASSERT_TRUE(ev.ok()) << ev.status().ToString();
@@ -170,7 +181,7 @@ TEST_F(SqliteIndexTest, EvictPrefixMovesTheSegmentForward) {
   EXPECT_EQ(index().Totals()->stored_bytes, committed_end - (56 + 2 * 124) + 56);
 }
 
-TEST_F(SqliteIndexTest, RetentionSelectsSealedSegmentsOlderThanTheirStreamsCutoff) {
+TEST_F(IndexTest, RetentionSelectsSealedSegmentsOlderThanTheirStreamsCutoff) {
   ASSERT_TRUE(CommitRun(1, 1, {100, 200}, "", /*sealed=*/true).ok());
   ASSERT_TRUE(CommitRun(2, 3, {300, 400}, "", /*sealed=*/true).ok());
   ASSERT_TRUE(CommitRun(3, 5, {100}, "", /*sealed=*/false).ok());  // open: never expires
@@ -193,7 +204,7 @@ TEST_F(SqliteIndexTest, RetentionSelectsSealedSegmentsOlderThanTheirStreamsCutof
   EXPECT_EQ(CountRows("fragments"), 0);
 }
 
-TEST_F(SqliteIndexTest, ALargeSegmentIsDeletedInChunksEachLeavingAConsistentPrefixCut) {
+TEST_F(IndexTest, ALargeSegmentIsDeletedInChunksEachLeavingAConsistentPrefixCut) {
   // 600 rows: three transactions of at most 256, the segment's row going with the last.
   std::vector<int64_t> times;
   for (int64_t i = 1; i <= 600; ++i) times.push_back(100 * i);
@@ -219,7 +230,7 @@ TEST_F(SqliteIndexTest, ALargeSegmentIsDeletedInChunksEachLeavingAConsistentPref
   EXPECT_TRUE(index().Get(kStream, 601, kNoCutoff)->has_value());
 }
 
-TEST_F(SqliteIndexTest, ASegmentDeletedByAnotherBetweenTwoChunksIsCountedOnce) {
+TEST_F(IndexTest, ASegmentDeletedByAnotherBetweenTwoChunksIsCountedOnce) {
   std::vector<int64_t> times;
   for (int64_t i = 1; i <= 600; ++i) times.push_back(100 * i);
   ASSERT_TRUE(CommitRun(1, 1, times, "", /*sealed=*/true).ok());
@@ -235,7 +246,7 @@ TEST_F(SqliteIndexTest, ASegmentDeletedByAnotherBetweenTwoChunksIsCountedOnce) {
   EXPECT_TRUE(index().StreamSegments(kStream)->empty());
 }
 
-TEST_F(SqliteIndexTest, NewestFirstStopsWhenAsked) {
+TEST_F(IndexTest, NewestFirstStopsWhenAsked) {
   ASSERT_TRUE(CommitRun(1, 1, {100, 200, 300, 400}).ok());
   std::vector<uint64_t> seen;
   ASSERT_TRUE(index()
@@ -258,7 +269,7 @@ TEST_F(SqliteIndexTest, NewestFirstStopsWhenAsked) {
   EXPECT_EQ(seen, (std::vector<uint64_t>{4, 3, 2}));
 }
 
-TEST_F(SqliteIndexTest, SnapshotListsEachSegmentsFragmentsInOrder) {
+TEST_F(IndexTest, SnapshotListsEachSegmentsFragmentsInOrder) {
   ASSERT_TRUE(CommitRun(1, 1, {100, 200}).ok());
   ASSERT_TRUE(CommitRun(2, 3, {300}).ok());
   std::vector<std::pair<int64_t, std::vector<uint64_t>>> seen;
@@ -284,7 +295,7 @@ StreamInfo Info(const std::string& name) {
   return info;
 }
 
-TEST_F(SqliteIndexTest, RegistryStoresListsAndForgets) {
+TEST_F(IndexTest, RegistryStoresListsAndForgets) {
   EXPECT_EQ(*registry().ArchiveId(42), 42u);
   EXPECT_EQ(*registry().ArchiveId(7), 42u);  // kept from the first time
   auto a = registry().Insert(Info("cam-a"));
@@ -326,7 +337,7 @@ TEST_F(SqliteIndexTest, RegistryStoresListsAndForgets) {
   EXPECT_TRUE(registry().Tags(*c)->empty());
 }
 
-TEST_F(SqliteIndexTest, DeletionEventsReachTheListenersStillRegistered) {
+TEST_F(IndexTest, DeletionEventsReachTheListenersStillRegistered) {
   std::vector<std::string> first, second;
   const uint64_t one =
       registry().AddDeletedListener([&](const std::string& n) { first.push_back(n); });
@@ -341,12 +352,13 @@ TEST_F(SqliteIndexTest, DeletionEventsReachTheListenersStillRegistered) {
 // A log grown while a reader held an old snapshot (checkpoints cannot pass it) is cut back to
 // kWalSizeLimit once the reader is gone and a checkpoint has copied it all.
 TEST(SqliteDbTest, AWalGrownPastTheLimitIsCutBackOnceCheckpointed) {
+  if (std::getenv("STREAMARC_TEST_PG") != nullptr) GTEST_SKIP() << "SQLite's own log";
   streamarc::testing::TempDir dir;
   const std::string path = dir.path() + "/db.sqlite";
-  auto writer = Db::Open(path, /*create=*/true, /*sync=*/false);
+  auto writer = SqliteDb::Open(path, /*create=*/true, /*sync=*/false);
   ASSERT_TRUE(writer.ok()) << writer.status().ToString();
   ASSERT_TRUE((*writer)->Exec("CREATE TABLE t(x BLOB)").ok());
-  auto reader = Db::Open(path, /*create=*/false, /*sync=*/false);
+  auto reader = SqliteDb::Open(path, /*create=*/false, /*sync=*/false);
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   ASSERT_TRUE((*reader)->Exec("BEGIN").ok());
   ASSERT_TRUE((*reader)->Exec("SELECT count(*) FROM t").ok());  // holds its snapshot

@@ -1,13 +1,13 @@
-// The recorded spans of the SQLite index: FORMAT.md's `spans` and `span_overlaps`.
+// The recorded spans of the SQL index: FORMAT.md's `spans` and `span_overlaps`.
 //
 // A month of 2-second fragments is 1.3 M rows but, without loss, one span: the listing reads
 // spans, never fragments (one probe finds the oldest fragment within retention). So the spans
 // are kept as the fragments change, in the same transactions:
 //  - a group commit extends each stream's newest span, or starts a new one at a gap
-//    (SqliteSpansAppend, on the writer connection);
+//    (SqlSpansAppend, on the writer connection);
 //  - retention and eviction delete a stream's oldest fragments, a segment or a segment's
 //    prefix at a time: the spans holding them lose a prefix, a suffix or a middle, or go
-//    (SqliteSpansForget, before the rows go, on the control connection);
+//    (SqlSpansForget, before the rows go, on the control connection);
 //  - DeleteStreamRows deletes them with the stream's other rows.
 // A stream's spans of one type hold disjoint seq ranges. Unless a timestamp went back (a new
 // span started before the newest one ended: `span_overlaps` has the stream), they are also
@@ -17,7 +17,7 @@
 #include <climits>
 #include <map>
 
-#include "archive/sqlite_backend.h"
+#include "archive/sql.h"
 
 namespace streamarc::archive {
 namespace {
@@ -32,12 +32,6 @@ int64_t JoinUs(IndexTime t) {
 }
 const char* TimeCol(IndexTime t) { return t == IndexTime::kProducer ? "producer_us" : "server_us"; }
 constexpr IndexTime kTypes[] = {IndexTime::kProducer, IndexTime::kServer};
-
-Status RunOnce(Stmt* st) {
-  Status s = st->Run();
-  st->Reset();
-  return s;
-}
 
 // One fragment as a span sees it, in one timestamp type.
 struct SpanFragment {
@@ -100,13 +94,12 @@ class SpanAppender {
       ASSIGN_OR_RETURN(Stmt * ins,
                        db_.Prepare("INSERT INTO spans(stream_id, time_type, start_us, end_us,"
                                    " last_start_us, first_seq, last_seq, fragments, bytes)"
-                                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+                                   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id"));
       ins->Bind(1, stream_id_).Bind(2, TypeCode(type_)).Bind(3, o.start_us).Bind(4, o.end_us);
       ins->Bind(5, o.last_start_us).Bind(6, static_cast<int64_t>(o.first_seq));
       ins->Bind(7, static_cast<int64_t>(o.last_seq)).Bind(8, static_cast<int64_t>(o.fragments));
       ins->Bind(9, static_cast<int64_t>(o.bytes));
-      RETURN_IF_ERROR(RunOnce(ins));
-      o.id = sqlite3_last_insert_rowid(db_.raw());
+      ASSIGN_OR_RETURN(o.id, InsertReturningId(ins));
     } else {
       ASSIGN_OR_RETURN(Stmt * up, db_.Prepare("UPDATE spans SET end_us=?2, last_start_us=?3,"
                                               " last_seq=?4, fragments=?5, bytes=?6 WHERE id=?1"));
@@ -133,8 +126,8 @@ class SpanAppender {
   };
 
   Status MarkOverlapping() {
-    ASSIGN_OR_RETURN(Stmt * st, db_.Prepare("INSERT OR IGNORE INTO span_overlaps(stream_id,"
-                                            " time_type) VALUES(?1, ?2)"));
+    ASSIGN_OR_RETURN(Stmt * st, db_.Prepare("INSERT INTO span_overlaps(stream_id, time_type)"
+                                            " VALUES(?1, ?2) ON CONFLICT DO NOTHING"));
     st->Bind(1, stream_id_).Bind(2, TypeCode(type_));
     return RunOnce(st);
   }
@@ -160,10 +153,11 @@ Result<std::optional<Neighbour>> FindNeighbour(Db& db, int64_t stream_id, IndexT
                                                int64_t seq, bool after) {
   const std::string t = TimeCol(type);
   ASSIGN_OR_RETURN(
-      Stmt * st, db.Prepare("SELECT seq, " + t + ", " + t +
-                            " + MAX(duration_us, 0) FROM fragments WHERE"
-                            " stream_id=?1 AND seq " +
-                            (after ? "> ?2 ORDER BY seq" : "< ?2 ORDER BY seq DESC") + " LIMIT 1"));
+      Stmt * st,
+      db.Prepare("SELECT seq, " + t + ", " + t +
+                 " + CASE WHEN duration_us > 0 THEN duration_us ELSE 0 END FROM fragments WHERE"
+                 " stream_id=?1 AND seq " +
+                 (after ? "> ?2 ORDER BY seq" : "< ?2 ORDER BY seq DESC") + " LIMIT 1"));
   st->Bind(1, stream_id).Bind(2, seq);
   std::optional<Neighbour> out;
   RETURN_IF_ERROR(st->ForEachRow([&](const Stmt& row) {
@@ -177,7 +171,7 @@ Result<std::optional<Neighbour>> FindNeighbour(Db& db, int64_t stream_id, IndexT
 Result<std::pair<uint64_t, uint64_t>> CountRange(Db& db, int64_t stream_id, int64_t lo,
                                                  int64_t hi) {
   ASSIGN_OR_RETURN(Stmt * st,
-                   db.Prepare("SELECT COUNT(*), IFNULL(SUM(byte_length), 0) FROM fragments"
+                   db.Prepare("SELECT COUNT(*), COALESCE(SUM(byte_length), 0) FROM fragments"
                               " WHERE stream_id=?1 AND seq BETWEEN ?2 AND ?3"));
   st->Bind(1, stream_id).Bind(2, lo).Bind(3, hi);
   std::pair<uint64_t, uint64_t> out{0, 0};
@@ -272,7 +266,7 @@ Status ForgetType(Db& db, int64_t stream_id, IndexTime type, int64_t from, int64
 
 }  // namespace
 
-Status SqliteSpansAppend(Db& db, const std::vector<NewFragmentRow>& rows) {
+Status SqlSpansAppend(Db& db, const std::vector<NewFragmentRow>& rows) {
   // Per stream, in seq order (a batch is in seq order already; the map keeps it so).
   std::map<int64_t, std::vector<const NewFragmentRow*>> by_stream;
   for (const NewFragmentRow& r : rows) by_stream[r.stream_id].push_back(&r);
@@ -292,13 +286,13 @@ Status SqliteSpansAppend(Db& db, const std::vector<NewFragmentRow>& rows) {
   return Status::Ok();
 }
 
-Status SqliteSpansForget(Db& db, int64_t stream_id, int64_t from_seq, int64_t to_seq) {
+Status SqlSpansForget(Db& db, int64_t stream_id, int64_t from_seq, int64_t to_seq) {
   if (to_seq < from_seq) return Status::Ok();
   for (IndexTime type : kTypes) RETURN_IF_ERROR(ForgetType(db, stream_id, type, from_seq, to_seq));
   return Status::Ok();
 }
 
-Status SqliteSpansRebuild(Db& db) {
+Status SqlSpansRebuild(Db& db) {
   RETURN_IF_ERROR(db.Exec("DELETE FROM spans; DELETE FROM span_overlaps;"));
   std::vector<int64_t> streams;
   {
@@ -327,10 +321,10 @@ Status SqliteSpansRebuild(Db& db) {
   return Status::Ok();
 }
 
-Result<SpanPage> SqliteListSpans(Db& db, int64_t stream_id, const SpanQuery& q, int64_t cutoff_us,
-                                 int limit) {
+Result<SpanPage> SqlListSpans(Db& db, int64_t stream_id, const SpanQuery& q, int64_t cutoff_us,
+                              int limit) {
   // One read transaction: the probe and the spans from the same snapshot.
-  RETURN_IF_ERROR(db.Exec("BEGIN"));
+  RETURN_IF_ERROR(db.BeginRead());
   auto body = [&]() -> Result<SpanPage> {
     SpanPage out;
     // The oldest visible fragment: spans wholly before it are hidden, the one holding it
@@ -425,7 +419,7 @@ Result<SpanPage> SqliteListSpans(Db& db, int64_t stream_id, const SpanQuery& q, 
     return out;
   };
   Result<SpanPage> rows = body();
-  db.Exec("COMMIT").IgnoreError();
+  db.Commit().IgnoreError();
   return rows;
 }
 

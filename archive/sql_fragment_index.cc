@@ -1,4 +1,5 @@
-// The SQLite fragment index: FORMAT.md's `fragments`, `segments` and `track_infos`.
+// The SQL fragment index (SQLite or PostgreSQL): FORMAT.md's `fragments`, `segments` and
+// `track_infos`.
 //
 // Queries run on pooled reader connections and see committed rows only; group commits use
 // the writer connection, maintenance (retention, eviction, stream deletion) the control one.
@@ -7,7 +8,7 @@
 
 #include "archive/names.h"
 #include "archive/segment.h"
-#include "archive/sqlite_backend.h"
+#include "archive/sql.h"
 
 namespace streamarc::archive {
 namespace {
@@ -73,9 +74,9 @@ constexpr const char* kSegmentCols =
     "SELECT id, stream_id, window_start_us, first_seq, last_seq, min_server_us, max_server_us,"
     " committed_end, sealed FROM segments ";
 
-class SqliteFragmentIndex final : public FragmentIndex {
+class SqlFragmentIndex final : public FragmentIndex {
  public:
-  SqliteFragmentIndex(std::shared_ptr<SqliteConnections> c, bool keep_spans)
+  SqlFragmentIndex(std::shared_ptr<SqlConnections> c, bool keep_spans)
       : c_(std::move(c)), keep_spans_(keep_spans) {}
 
   Status Commit(const std::vector<NewFragmentRow>& rows,
@@ -90,7 +91,7 @@ class SqliteFragmentIndex final : public FragmentIndex {
 
   Result<std::optional<IndexedFragment>> Get(int64_t stream_id, uint64_t seq,
                                              int64_t cutoff_us) override {
-    ASSIGN_OR_RETURN(SqliteConnections::Reader r, c_->Borrow());
+    ASSIGN_OR_RETURN(SqlConnections::Reader r, c_->Borrow());
     ASSIGN_OR_RETURN(Stmt * st,
                      r.db().Prepare(std::string(kCols) + "WHERE f.seq=?1 AND f.stream_id=?2 AND"
                                                          " f.server_us >= ?3"));
@@ -100,7 +101,7 @@ class SqliteFragmentIndex final : public FragmentIndex {
 
   Result<std::optional<FragmentLocation>> Locate(int64_t stream_id, uint64_t seq,
                                                  int64_t cutoff_us) override {
-    ASSIGN_OR_RETURN(SqliteConnections::Reader r, c_->Borrow());
+    ASSIGN_OR_RETURN(SqlConnections::Reader r, c_->Borrow());
     ASSIGN_OR_RETURN(Stmt * st,
                      r.db().Prepare("SELECT segment_id, byte_offset, byte_length FROM fragments"
                                     " WHERE seq=?1 AND stream_id=?2 AND server_us >= ?3"));
@@ -118,7 +119,7 @@ class SqliteFragmentIndex final : public FragmentIndex {
                                             int64_t after_seq, int64_t end_ts, int64_t cutoff_us,
                                             int limit) override {
     const std::string ts = TimeColumn(type);
-    ASSIGN_OR_RETURN(SqliteConnections::Reader r, c_->Borrow());
+    ASSIGN_OR_RETURN(SqlConnections::Reader r, c_->Borrow());
     ASSIGN_OR_RETURN(Stmt * st, r.db().Prepare(std::string(kCols) + "WHERE f.stream_id=?1 AND (" +
                                                ts + ", f.seq) > (?2, ?3) AND " + ts +
                                                " <= ?4 AND f.server_us >= ?5 ORDER BY " + ts +
@@ -130,7 +131,7 @@ class SqliteFragmentIndex final : public FragmentIndex {
 
   Result<std::vector<IndexedFragment>> After(int64_t stream_id, uint64_t after_seq,
                                              int64_t cutoff_us, int limit) override {
-    ASSIGN_OR_RETURN(SqliteConnections::Reader r, c_->Borrow());
+    ASSIGN_OR_RETURN(SqlConnections::Reader r, c_->Borrow());
     ASSIGN_OR_RETURN(Stmt * st, r.db().Prepare(std::string(kCols) +
                                                "WHERE f.stream_id=?1 AND f.seq > ?2 AND"
                                                " f.server_us >= ?3 ORDER BY f.seq LIMIT ?4"));
@@ -142,7 +143,7 @@ class SqliteFragmentIndex final : public FragmentIndex {
   Result<std::optional<IndexedFragment>> FirstAtOrAfter(int64_t stream_id, IndexTime type,
                                                         int64_t from, int64_t cutoff_us) override {
     const std::string ts = TimeColumn(type);
-    ASSIGN_OR_RETURN(SqliteConnections::Reader r, c_->Borrow());
+    ASSIGN_OR_RETURN(SqlConnections::Reader r, c_->Borrow());
     ASSIGN_OR_RETURN(Stmt * st, r.db().Prepare(std::string(kCols) + "WHERE f.stream_id=?1 AND " +
                                                ts + " >= ?2 AND f.server_us >= ?3 ORDER BY " + ts +
                                                ", f.seq LIMIT 1"));
@@ -151,7 +152,7 @@ class SqliteFragmentIndex final : public FragmentIndex {
   }
 
   Result<std::optional<IndexedFragment>> Latest(int64_t stream_id, int64_t cutoff_us) override {
-    ASSIGN_OR_RETURN(SqliteConnections::Reader r, c_->Borrow());
+    ASSIGN_OR_RETURN(SqlConnections::Reader r, c_->Borrow());
     ASSIGN_OR_RETURN(
         Stmt * st, r.db().Prepare(std::string(kCols) + "WHERE f.stream_id=?1 AND f.server_us >= ?2"
                                                        " ORDER BY f.seq DESC LIMIT 1"));
@@ -240,27 +241,27 @@ class SqliteFragmentIndex final : public FragmentIndex {
     });
   }
 
-  // Events (sqlite_events.cc): writes on the control connection, like the registry's.
+  // Events (sql_events.cc): writes on the control connection, like the registry's.
   Result<std::vector<int64_t>> InsertEvents(int64_t stream_id,
                                             const std::vector<EventInput>& events) override {
     MutexLock lock(c_->control_mu);
-    return SqliteInsertEvents(c_->control(), stream_id, events);
+    return SqlInsertEvents(c_->control(), stream_id, events);
   }
   Result<std::vector<IndexedEvent>> ListEvents(int64_t stream_id, const EventQuery& query,
                                                int limit) override {
-    ASSIGN_OR_RETURN(SqliteConnections::Reader r, c_->Borrow());
-    return SqliteListEvents(r.db(), stream_id, query, limit);
+    ASSIGN_OR_RETURN(SqlConnections::Reader r, c_->Borrow());
+    return SqlListEvents(r.db(), stream_id, query, limit);
   }
   Result<uint64_t> DeleteExpiredEvents(int64_t stream_id, int64_t cutoff_us, int limit) override {
     MutexLock lock(c_->control_mu);
-    return SqliteDeleteExpiredEvents(c_->control(), stream_id, cutoff_us, limit);
+    return SqlDeleteExpiredEvents(c_->control(), stream_id, cutoff_us, limit);
   }
 
-  // Spans (sqlite_spans.cc): kept by Commit and the deletions above, read on a pooled reader.
+  // Spans (sql_spans.cc): kept by Commit and the deletions above, read on a pooled reader.
   Result<SpanPage> ListSpans(int64_t stream_id, const SpanQuery& query, int64_t cutoff_us,
                              int limit) override {
-    ASSIGN_OR_RETURN(SqliteConnections::Reader r, c_->Borrow());
-    return SqliteListSpans(r.db(), stream_id, query, cutoff_us, limit);
+    ASSIGN_OR_RETURN(SqlConnections::Reader r, c_->Borrow());
+    return SqlListSpans(r.db(), stream_id, query, cutoff_us, limit);
   }
 
   Status Checkpoint() override {
@@ -292,15 +293,16 @@ class SqliteFragmentIndex final : public FragmentIndex {
 
   Result<IndexTotals> Totals() override {
     MutexLock lock(c_->control_mu);
-    ASSIGN_OR_RETURN(Stmt * st,
-                     c_->control().Prepare(
-                         "SELECT (SELECT IFNULL(MAX(seq), 0) FROM fragments),"
-                         " (SELECT IFNULL(MAX(id), 0) FROM segments),"
-                         // Stored bytes: a segment's evicted prefix is punched out. 56 = file
-                         // header + the first record's header.
-                         " (SELECT IFNULL(SUM(committed_end + 56 - IFNULL((SELECT byte_offset FROM"
-                         " fragments f WHERE f.seq=s.first_seq), 56)), 0) FROM segments s),"
-                         " (SELECT COUNT(*) FROM segments)"));
+    ASSIGN_OR_RETURN(
+        Stmt * st,
+        c_->control().Prepare(
+            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM fragments),"
+            " (SELECT COALESCE(MAX(id), 0) FROM segments),"
+            // Stored bytes: a segment's evicted prefix is punched out. 56 = file
+            // header + the first record's header.
+            " (SELECT COALESCE(SUM(committed_end + 56 - COALESCE((SELECT byte_offset FROM"
+            " fragments f WHERE f.seq=s.first_seq), 56)), 0) FROM segments s),"
+            " (SELECT COUNT(*) FROM segments)"));
     std::optional<IndexTotals> out;
     RETURN_IF_ERROR(st->ForEachRow([&](const Stmt& row) {
       out = IndexTotals{static_cast<uint64_t>(row.Int(0)), row.Int(1),
@@ -338,26 +340,23 @@ class SqliteFragmentIndex final : public FragmentIndex {
                     const std::vector<SegmentRow>& segments, Tracks& new_tracks)
       REQUIRES(c_->writer_mu);
 
-  std::shared_ptr<SqliteConnections> c_;
+  std::shared_ptr<SqlConnections> c_;
   const bool keep_spans_;
   // The last track info stored per stream: most fragments of a stream repeat it. Advanced
   // only after a commit succeeds.
   Tracks track_cache_ GUARDED_BY(c_->writer_mu);
 };
 
-Result<int64_t> SqliteFragmentIndex::InsertTrackInfo(Db& db, int64_t stream_id,
-                                                     const std::string& blob) {
-  ASSIGN_OR_RETURN(Stmt * st,
-                   db.Prepare("INSERT INTO track_infos(stream_id, blob) VALUES(?1, ?2)"));
+Result<int64_t> SqlFragmentIndex::InsertTrackInfo(Db& db, int64_t stream_id,
+                                                  const std::string& blob) {
+  ASSIGN_OR_RETURN(Stmt * st, db.Prepare("INSERT INTO track_infos(stream_id, blob) VALUES(?1, ?2)"
+                                         " RETURNING id"));
   st->Bind(1, stream_id).BindBlob(2, blob);
-  Status s = st->Run();
-  st->Reset();
-  RETURN_IF_ERROR(s);
-  return sqlite3_last_insert_rowid(db.raw());
+  return InsertReturningId(st);
 }
 
-Status SqliteFragmentIndex::Commit(const std::vector<NewFragmentRow>& rows,
-                                   const std::vector<SegmentRow>& segments) {
+Status SqlFragmentIndex::Commit(const std::vector<NewFragmentRow>& rows,
+                                const std::vector<SegmentRow>& segments) {
   MutexLock lock(c_->writer_mu);
   Db& db = c_->writer();
   Tracks new_tracks;
@@ -373,9 +372,8 @@ Status SqliteFragmentIndex::Commit(const std::vector<NewFragmentRow>& rows,
   return Status::Ok();
 }
 
-Status SqliteFragmentIndex::InsertRows(Db& db, const std::vector<NewFragmentRow>& rows,
-                                       const std::vector<SegmentRow>& segments,
-                                       Tracks& new_tracks) {
+Status SqlFragmentIndex::InsertRows(Db& db, const std::vector<NewFragmentRow>& rows,
+                                    const std::vector<SegmentRow>& segments, Tracks& new_tracks) {
   ASSIGN_OR_RETURN(
       Stmt * ins,
       db.Prepare("INSERT INTO fragments(seq, stream_id, segment_id, byte_offset, byte_length,"
@@ -429,10 +427,10 @@ Status SqliteFragmentIndex::InsertRows(Db& db, const std::vector<NewFragmentRow>
     up->Reset();
     RETURN_IF_ERROR(s);
   }
-  return keep_spans_ ? SqliteSpansAppend(db, rows) : Status::Ok();
+  return keep_spans_ ? SqlSpansAppend(db, rows) : Status::Ok();
 }
 
-Result<std::optional<DeletedSegment>> SqliteFragmentIndex::DeleteSegment(
+Result<std::optional<DeletedSegment>> SqlFragmentIndex::DeleteSegment(
     int64_t segment_id, const std::function<void()>& between_chunks) {
   DeletedSegment out;
   int64_t first_seq = 0, last_seq = 0;
@@ -484,7 +482,7 @@ Result<std::optional<DeletedSegment>> SqliteFragmentIndex::DeleteSegment(
         return Status::Ok();
       }));
       if (rows <= kDeleteChunk) hi = last_seq;  // the last chunk
-      RETURN_IF_ERROR(SqliteSpansForget(db, out.stream_id, lo, hi));
+      RETURN_IF_ERROR(SqlSpansForget(db, out.stream_id, lo, hi));
       // A stream's segments hold disjoint sequence ranges, so this is an index range scan.
       ASSIGN_OR_RETURN(Stmt * del,
                        db.Prepare("DELETE FROM fragments WHERE stream_id=?1 AND seq BETWEEN ?2"
@@ -493,19 +491,19 @@ Result<std::optional<DeletedSegment>> SqliteFragmentIndex::DeleteSegment(
       Status s = del->Run();
       del->Reset();
       RETURN_IF_ERROR(s);
-      out.fragments += static_cast<uint64_t>(sqlite3_changes(db.raw()));
+      out.fragments += static_cast<uint64_t>(db.Changes());
       if (hi == last_seq) {
         ASSIGN_OR_RETURN(Stmt * seg, db.Prepare("DELETE FROM segments WHERE id=?1"));
         s = seg->Bind(1, segment_id).Run();
         seg->Reset();
         // Eviction (on the commit thread) may have deleted it between two chunks: then that
         // deletion accounted for its bytes.
-        if (s.ok() && sqlite3_changes(db.raw()) == 0) gone_meanwhile = true;
+        if (s.ok() && db.Changes() == 0) gone_meanwhile = true;
         return s;
       }
       ASSIGN_OR_RETURN(
           Stmt * up,
-          db.Prepare("UPDATE segments SET first_seq=?2, min_server_us=IFNULL((SELECT"
+          db.Prepare("UPDATE segments SET first_seq=?2, min_server_us=COALESCE((SELECT"
                      " MIN(server_us) FROM fragments WHERE stream_id=?3 AND segment_id=?1 AND"
                      " seq BETWEEN ?2 AND segments.last_seq), min_server_us) WHERE id=?1"));
       up->Bind(1, segment_id).Bind(2, next).Bind(3, out.stream_id);
@@ -518,8 +516,8 @@ Result<std::optional<DeletedSegment>> SqliteFragmentIndex::DeleteSegment(
   return std::optional<DeletedSegment>(out);
 }
 
-Result<EvictedPrefix> SqliteFragmentIndex::EvictPrefix(int64_t segment_id, int64_t stream_id,
-                                                       uint64_t keep_from) {
+Result<EvictedPrefix> SqlFragmentIndex::EvictPrefix(int64_t segment_id, int64_t stream_id,
+                                                    uint64_t keep_from) {
   MutexLock lock(c_->control_mu);
   Db& db = c_->control();
   EvictedPrefix out;
@@ -531,8 +529,8 @@ Result<EvictedPrefix> SqliteFragmentIndex::EvictPrefix(int64_t segment_id, int64
   RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
     out = EvictedPrefix{};
     ASSIGN_OR_RETURN(Stmt * sel, db.Prepare(std::string("SELECT COUNT(*),"
-                                                        " IFNULL(SUM(byte_length), 0),"
-                                                        " IFNULL(MAX(byte_offset + byte_length),"
+                                                        " COALESCE(SUM(byte_length), 0),"
+                                                        " COALESCE(MAX(byte_offset + byte_length),"
                                                         " 0)") +
                                             kRange));
     sel->Bind(1, stream_id).Bind(2, segment_id).Bind(3, keep);
@@ -551,7 +549,7 @@ Result<EvictedPrefix> SqliteFragmentIndex::EvictPrefix(int64_t segment_id, int64
       first_seq = r.Int(0);
       return Status::Ok();
     }));
-    RETURN_IF_ERROR(SqliteSpansForget(db, stream_id, first_seq, keep - 1));
+    RETURN_IF_ERROR(SqlSpansForget(db, stream_id, first_seq, keep - 1));
     ASSIGN_OR_RETURN(Stmt * del, db.Prepare(std::string("DELETE") + kRange));
     Status s = del->Bind(1, stream_id).Bind(2, segment_id).Bind(3, keep).Run();
     del->Reset();
@@ -560,9 +558,9 @@ Result<EvictedPrefix> SqliteFragmentIndex::EvictPrefix(int64_t segment_id, int64
     ASSIGN_OR_RETURN(
         Stmt * up,
         db.Prepare("UPDATE segments SET"
-                   " first_seq=IFNULL((SELECT MIN(seq) FROM fragments WHERE stream_id=?1 AND"
+                   " first_seq=COALESCE((SELECT MIN(seq) FROM fragments WHERE stream_id=?1 AND"
                    " segment_id=?2 AND seq BETWEEN ?3 AND segments.last_seq), first_seq),"
-                   " min_server_us=IFNULL((SELECT MIN(server_us) FROM fragments WHERE"
+                   " min_server_us=COALESCE((SELECT MIN(server_us) FROM fragments WHERE"
                    " stream_id=?1 AND segment_id=?2 AND seq BETWEEN ?3 AND segments.last_seq),"
                    " min_server_us) WHERE id=?2 RETURNING first_seq, min_server_us"));
     up->Bind(1, stream_id).Bind(2, segment_id).Bind(3, keep);
@@ -577,12 +575,12 @@ Result<EvictedPrefix> SqliteFragmentIndex::EvictPrefix(int64_t segment_id, int64
   return out;
 }
 
-Status SqliteFragmentIndex::ForEachSegmentSnapshot(
+Status SqlFragmentIndex::ForEachSegmentSnapshot(
     const std::function<Status(const SegmentRow&, const std::vector<FragmentLocation>&)>& visit) {
-  ASSIGN_OR_RETURN(SqliteConnections::Reader r, c_->Borrow());
+  ASSIGN_OR_RETURN(SqlConnections::Reader r, c_->Borrow());
   Db& db = r.db();
   // One read transaction: a consistent snapshot even while ingest continues.
-  RETURN_IF_ERROR(db.Exec("BEGIN"));
+  RETURN_IF_ERROR(db.BeginRead());
   auto body = [&]() -> Status {
     ASSIGN_OR_RETURN(Stmt * st, db.Prepare(kSegmentCols));
     ASSIGN_OR_RETURN(std::vector<SegmentRow> segs, Segments(st));
@@ -605,15 +603,15 @@ Status SqliteFragmentIndex::ForEachSegmentSnapshot(
     return Status::Ok();
   };
   Status s = body();
-  db.Exec("COMMIT").IgnoreError();
+  db.Commit().IgnoreError();
   return s;
 }
 
 }  // namespace
 
-std::unique_ptr<FragmentIndex> NewSqliteFragmentIndex(std::shared_ptr<SqliteConnections> c,
-                                                      bool keep_spans) {
-  return std::make_unique<SqliteFragmentIndex>(std::move(c), keep_spans);
+std::unique_ptr<FragmentIndex> NewSqlFragmentIndex(std::shared_ptr<SqlConnections> c,
+                                                   bool keep_spans) {
+  return std::make_unique<SqlFragmentIndex>(std::move(c), keep_spans);
 }
 
 }  // namespace streamarc::archive

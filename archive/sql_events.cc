@@ -6,7 +6,7 @@
 // the archive caps at kMaxEventDurationUs). No OFFSET, no scan outside that range.
 #include <algorithm>
 
-#include "archive/sqlite_backend.h"
+#include "archive/sql.h"
 
 namespace streamarc::archive {
 namespace {
@@ -33,23 +33,17 @@ IndexedEvent RowToEvent(const Stmt& row) {
   return e;
 }
 
-Status RunOnce(Stmt* st) {
-  Status s = st->Run();
-  st->Reset();
-  return s;
-}
-
 }  // namespace
 
-Result<std::vector<int64_t>> SqliteInsertEvents(Db& db, int64_t stream_id,
-                                                const std::vector<EventInput>& events) {
+Result<std::vector<int64_t>> SqlInsertEvents(Db& db, int64_t stream_id,
+                                             const std::vector<EventInput>& events) {
   std::vector<int64_t> ids;
   RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
     ids.clear();
     ASSIGN_OR_RETURN(Stmt * ins,
                      db.Prepare("INSERT INTO events(stream_id, start_us, end_us, label, score,"
                                 " box_x, box_y, box_w, box_h, source)"
-                                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+                                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id"));
     int64_t longest = 0;
     for (const EventInput& e : events) {
       ins->Bind(1, stream_id).Bind(2, e.start_us).Bind(3, e.end_us).BindText(4, e.label);
@@ -57,25 +51,28 @@ Result<std::vector<int64_t>> SqliteInsertEvents(Db& db, int64_t stream_id,
       if (e.box) {
         ins->Bind(6, e.box->x).Bind(7, e.box->y).Bind(8, e.box->width).Bind(9, e.box->height);
       }
-      RETURN_IF_ERROR(RunOnce(ins));
-      ids.push_back(sqlite3_last_insert_rowid(db.raw()));
+      ASSIGN_OR_RETURN(int64_t id, InsertReturningId(ins));
+      ids.push_back(id);
       longest = std::max(longest, e.end_us - e.start_us);
     }
     // Only grows: a listing's lower bound stays safe after the longest event is deleted.
-    ASSIGN_OR_RETURN(Stmt * bound,
-                     db.Prepare("INSERT INTO event_bounds(stream_id, max_duration_us)"
-                                " VALUES(?1, ?2) ON CONFLICT(stream_id) DO UPDATE SET"
-                                " max_duration_us=MAX(max_duration_us, excluded.max_duration_us)"));
+    ASSIGN_OR_RETURN(
+        Stmt * bound,
+        db.Prepare(
+            "INSERT INTO event_bounds(stream_id, max_duration_us)"
+            " VALUES(?1, ?2) ON CONFLICT(stream_id) DO UPDATE SET"
+            " max_duration_us=CASE WHEN excluded.max_duration_us > event_bounds.max_duration_us"
+            " THEN excluded.max_duration_us ELSE event_bounds.max_duration_us END"));
     bound->Bind(1, stream_id).Bind(2, longest);
     return RunOnce(bound);
   }));
   return ids;
 }
 
-Result<std::vector<IndexedEvent>> SqliteListEvents(Db& db, int64_t stream_id,
-                                                   const EventQuery& query, int limit) {
+Result<std::vector<IndexedEvent>> SqlListEvents(Db& db, int64_t stream_id, const EventQuery& query,
+                                                int limit) {
   // One read transaction: the bound and the rows from the same snapshot.
-  RETURN_IF_ERROR(db.Exec("BEGIN"));
+  RETURN_IF_ERROR(db.BeginRead());
   auto body = [&]() -> Result<std::vector<IndexedEvent>> {
     ASSIGN_OR_RETURN(Stmt * b,
                      db.Prepare("SELECT max_duration_us FROM event_bounds WHERE stream_id=?1"));
@@ -107,12 +104,11 @@ Result<std::vector<IndexedEvent>> SqliteListEvents(Db& db, int64_t stream_id,
     return out;
   };
   Result<std::vector<IndexedEvent>> rows = body();
-  db.Exec("COMMIT").IgnoreError();
+  db.Commit().IgnoreError();
   return rows;
 }
 
-Result<uint64_t> SqliteDeleteExpiredEvents(Db& db, int64_t stream_id, int64_t cutoff_us,
-                                           int limit) {
+Result<uint64_t> SqlDeleteExpiredEvents(Db& db, int64_t stream_id, int64_t cutoff_us, int limit) {
   // The oldest producer time the stream still stores (fragments_by_producer: one probe).
   // Rows past retention but not yet swept count too: their events go with them.
   ASSIGN_OR_RETURN(Stmt * oldest, db.Prepare("SELECT producer_us FROM fragments WHERE stream_id=?1"
@@ -141,7 +137,7 @@ Result<uint64_t> SqliteDeleteExpiredEvents(Db& db, int64_t stream_id, int64_t cu
                                 " stream_id=?1 AND start_us < ?2 AND end_us < ?2 LIMIT ?3)"));
     del->Bind(1, stream_id).Bind(2, bound).Bind(3, limit);
     RETURN_IF_ERROR(RunOnce(del));
-    deleted = static_cast<uint64_t>(sqlite3_changes(db.raw()));
+    deleted = static_cast<uint64_t>(db.Changes());
     return Status::Ok();
   }));
   return deleted;
