@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target built by scripts/build.sh --fuzz.
-#   scripts/fuzz.sh --smoke        each target for FUZZ_SMOKE_SECONDS (default 10) s, one per
+#   scripts/fuzz.sh --smoke        each target for FUZZ_SMOKE_SECONDS (default 6) s, one per
 #                                  core at a time
 #   scripts/fuzz.sh --long [SECS]  each target for SECS (default 3600) s, one per core at a
 #                                  time
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 mode=${1:---smoke}
 case "$mode" in
-  --smoke) seconds=${FUZZ_SMOKE_SECONDS:-10} ;;
+  --smoke) seconds=${FUZZ_SMOKE_SECONDS:-6} ;;
   --long) seconds=${2:-3600} ;;
   *) echo "usage: $0 [--smoke|--long [SECONDS]]" >&2; exit 2 ;;
 esac
