@@ -1,4 +1,4 @@
-// The analysis events of the SQLite index: FORMAT.md's `events` and `event_bounds`.
+// The analysis events of the SQL index: FORMAT.md's `events` and `event_bounds`.
 //
 // Listing must stay fast over years of history, so it is a keyset walk of the index
 // (stream_id, start_us, id): an event overlapping [S, E] starts at or before E and no earlier
@@ -15,7 +15,7 @@ constexpr const char* kEventCols =
     "SELECT id, start_us, end_us, label, score, box_x, box_y, box_w, box_h, source FROM events ";
 
 // Both orders are the indexes' own ((stream_id, [label,] start_us) then the rowid, id), so
-// SQLite reads the range in order and stops at the limit. `start_us >= ?2` bounds the index
+// the engine reads the range in order and stops at the limit. `start_us >= ?2` bounds the index
 // range; the keyset's tie on start_us is a filter on those few rows.
 constexpr const char* kPage =
     "AND start_us >= ?2 AND (start_us > ?2 OR id > ?3) AND start_us <= ?4 AND end_us >= ?5"

@@ -460,7 +460,7 @@ Result<std::optional<DeletedSegment>> SqlFragmentIndex::DeleteSegment(
     sel->Reset();
   }
   // The rows go in chunks of kDeleteChunk, oldest first, each its own transaction: a group
-  // commit waits for SQLite's one write lock at most one chunk (an hour's segment holds 1,800
+  // commit waits for the one write lock at most one chunk (an hour's segment holds 1,800
   // rows). A stop between chunks leaves what EvictPrefix leaves: the segment begins later.
   // (Sequence numbers are sparse: a chunk's end is found by counting rows.)
   bool gone_meanwhile = false;

@@ -88,6 +88,10 @@ bind() {  # bind SOURCE TARGET-INSIDE-ROOT [mount options...]
 
 # Numeric ids: the root's system users (_apt...) need not have this machine's uids.
 tar -C "$root" --numeric-owner -xf "$tarball"
+# mktemp made the root (and debootstrap's stage, whose mode the tarball keeps) 0700; a Debian
+# machine's / is 0755, and users other than root (the tests' PostgreSQL runs as postgres)
+# must be able to reach their programs.
+chmod 755 "$root"
 # The project sits at the same path as here, so that compile commands (and with them the
 # ccache keys) are the same inside and outside.
 git clone -q "$top" "$root$top"

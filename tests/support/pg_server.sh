@@ -13,12 +13,21 @@ if [ -z "$cmd" ] || [ -z "$state" ]; then
   echo "usage: pg_server.sh start|stop STATE_DIR" >&2
   exit 2
 fi
+state=$(realpath -m "$state")
+# The server's programs run as postgres, which may not be able to enter the caller's
+# directory (a checkout under /root): start them from /.
+cd /
 bin=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
   echo "pg_server: no PostgreSQL server under /usr/lib/postgresql (scripts/install-deps.sh installs it)" >&2
   exit 1
 fi
 as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$bin/initdb"; then
+  echo "pg_server: the postgres user cannot run $bin/initdb: is every directory on the way," \
+    "/ included, readable by all (mode 755)?" >&2
+  exit 1
+fi
 
 stop() {
   [ -f "$state/datadir" ] || return 0
