@@ -25,6 +25,7 @@
 #include "common/kvs_request.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "objectstore/s3.h"
 
 namespace streamarc::archive {
 
@@ -38,6 +39,13 @@ inline constexpr uint64_t kAutoMinFreeBytes = ~uint64_t{0};
 enum class StreamStatus { kCreating, kActive, kUpdating, kDeleting };
 std::string_view StreamStatusName(StreamStatus s);  // "ACTIVE", ...
 
+// KVS's StreamStorageConfiguration.DefaultStorageTier. HOT: the stream's segments stay on
+// local disk. WARM: its sealed segments move to the object store (Options::object_store)
+// once Options::warm_after_us old, and are read from there.
+enum class StorageTier { kHot, kWarm };
+std::string_view StorageTierName(StorageTier t);  // "HOT", "WARM"
+std::optional<StorageTier> ParseStorageTier(std::string_view name);
+
 struct StreamInfo {
   std::string name;
   std::string arn;      // arn:aws:kinesisvideo:<region>:<account>:stream/<name>/<creation-ms>
@@ -48,6 +56,7 @@ struct StreamInfo {
   std::string kms_key_id;   // stored only
   int retention_hours = 0;  // 0: no archive (appends are refused), else 1..87600
   int64_t creation_time_us = 0;
+  StorageTier storage_tier = StorageTier::kHot;
   std::map<std::string, std::string> tags;
 };
 
@@ -57,6 +66,8 @@ struct CreateStreamRequest {
   std::string device_name;
   std::string kms_key_id;
   int retention_hours = 0;
+  // Absent: WARM when the archive has an object store, else HOT.
+  std::optional<StorageTier> storage_tier;
   std::map<std::string, std::string> tags;
 };
 
@@ -254,6 +265,12 @@ struct ArchiveStats {
   uint64_t segments_deleted = 0;
   uint64_t bytes_deleted = 0;
   uint64_t total_bytes = 0;  // segment bytes currently stored
+  // The object store (Options::object_store): segments moved there and their bytes, uploads
+  // that failed and will be tried again, and what of total_bytes is in the bucket.
+  uint64_t segments_uploaded = 0;
+  uint64_t bytes_uploaded = 0;
+  uint64_t upload_failures = 0;
+  uint64_t bucket_bytes = 0;
 };
 
 // What OpenLocalArchive found and repaired.
@@ -286,6 +303,9 @@ class Archive {
   // Sets the retention to `hours` (the control plane turns INCREASE/DECREASE into this).
   virtual Status UpdateRetention(const StreamRef& ref, std::string_view current_version,
                                  int hours) = 0;
+  // Sets the stream's storage tier. kInvalidArgument for WARM without an object store.
+  virtual Status UpdateStorageTier(const StreamRef& ref, std::string_view current_version,
+                                   StorageTier tier) = 0;
   virtual Status TagStream(const StreamRef& ref,
                            const std::map<std::string, std::string>& tags) = 0;
   virtual Status UntagStream(const StreamRef& ref, const std::vector<std::string>& keys) = 0;
@@ -377,6 +397,14 @@ struct Options {
   // or a PostgreSQL database, "postgresql://USER@HOST:PORT/DB" (libpq's URI form; the
   // password, if any, in the URI or ~/.pgpass). The segments stay under root either way.
   std::string index;
+  // An S3-compatible bucket for the segments of WARM streams (StorageTier): a sealed
+  // segment moves there once `warm_after_us` old (0: as soon as it is sealed), is uploaded
+  // again with back-off until the bucket holds it whole (size and MD5 checked), and only
+  // then leaves the local disk. Reads of moved segments are ranged GETs. Segments are
+  // stored as <key_prefix>segments/<stream id>/<segment id>.seg.
+  std::optional<objectstore::S3Config> object_store;
+  int64_t warm_after_us = 0;
+  std::string object_key_prefix;
   std::string region = "us-west-2";
   std::string account = "000000000000";
   // A stream's open segment file is rolled when a fragment's server timestamp leaves its

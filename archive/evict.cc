@@ -65,7 +65,9 @@ void LocalArchive::ResolveSpaceLimits() {
 bool LocalArchive::OverBudget(uint64_t headroom) {
   if (options_.max_total_bytes > 0) {
     MutexLock lock(stats_mu_);
-    if (stats_.total_bytes + headroom > options_.max_total_bytes) return true;
+    // The budget is the local disk's: what moved to the bucket does not count.
+    const uint64_t local = stats_.total_bytes - std::min(stats_.total_bytes, stats_.bucket_bytes);
+    if (local + headroom > options_.max_total_bytes) return true;
   }
   if (min_free_ > 0) {
     Result<DiskSpace> d = env_.GetDiskSpace(options_.root);
@@ -151,6 +153,10 @@ Status LocalArchive::EvictOldest(uint64_t bytes_to_free) {
       after_id = page.back().id;
       for (const SegmentRow& c : page) {
         if (spent.count(c.id)) continue;
+        if (!segments_->IsLocal(SegmentKey{c.stream_id, c.id})) {
+          spent.insert(c.id);  // in the bucket: deleting it frees no local space
+          continue;
+        }
         auto k = keep.find(c.stream_id);
         if (k == keep.end()) {
           ASSIGN_OR_RETURN(uint64_t from, KeepFrom(c.stream_id));

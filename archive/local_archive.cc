@@ -19,6 +19,22 @@ std::string_view StreamStatusName(StreamStatus s) {
   return "ACTIVE";
 }
 
+std::string_view StorageTierName(StorageTier t) { return t == StorageTier::kWarm ? "WARM" : "HOT"; }
+
+std::optional<StorageTier> ParseStorageTier(std::string_view name) {
+  if (name == "HOT") return StorageTier::kHot;
+  if (name == "WARM") return StorageTier::kWarm;
+  return std::nullopt;
+}
+
+bool LocalArchive::IsWarm(int64_t stream_id) const {
+  MutexLock lock(mu_);
+  auto name = names_by_id_.find(stream_id);
+  if (name == names_by_id_.end()) return false;
+  auto s = streams_.find(name->second);
+  return s != streams_.end() && s->second.info.storage_tier == StorageTier::kWarm;
+}
+
 LocalArchive::LocalArchive(const Options& options, Backend backend, Env& env, const Clock& clock,
                            Logger& logger)
     : options_(options),
@@ -67,6 +83,24 @@ Status LocalArchive::Open() {
   // Read-only: no thread that could write is started, and the reserve is not made.
   if (options_.read_only) return Status::Ok();
   EnsureReserve();
+  // After recovery: nothing moves before the local segments have been checked and cut.
+  segments_->SetTierHooks(SegmentStore::TierHooks{
+      .warm = [this](int64_t stream_id) { return IsWarm(stream_id); },
+      .moved =
+          [this](const SegmentKey& key, uint64_t bytes) {
+            (void)key;
+            MutexLock lock(stats_mu_);
+            ++stats_.segments_uploaded;
+            stats_.bytes_uploaded += bytes;
+            stats_.bucket_bytes += bytes;
+          },
+      .upload_failed =
+          [this](const SegmentKey& key, const Status& s) {
+            (void)key, (void)s;
+            MutexLock lock(stats_mu_);
+            ++stats_.upload_failures;
+          },
+  });
 
   sync_pool_ = std::make_unique<SyncPool>(options_.sync_threads);
   {
@@ -156,8 +190,16 @@ Result<std::unique_ptr<Archive>> OpenLocalArchive(const Options& options, Env& e
           ? OpenPgBackend(options.index, options.read_only)
           : OpenSqliteBackend(options.root + "/index.sqlite", options.sync, options.read_only);
   if (!sql.ok()) return sql.status();
-  Backend backend{std::move(sql->registry), std::move(sql->index),
-                  NewLocalSegmentStore(env, options.root, options.sync, logger)};
+  std::unique_ptr<SegmentStore> segments =
+      NewLocalSegmentStore(env, options.root, options.sync, logger);
+  if (options.object_store) {
+    ASSIGN_OR_RETURN(std::unique_ptr<objectstore::S3Client> bucket,
+                     objectstore::S3Client::Create(*options.object_store));
+    segments =
+        NewTieredSegmentStore(std::move(segments), std::move(bucket), options.object_key_prefix,
+                              options.root, options.warm_after_us, clock, logger);
+  }
+  Backend backend{std::move(sql->registry), std::move(sql->index), std::move(segments)};
   auto archive = std::make_unique<LocalArchive>(options, std::move(backend), env, clock, logger);
   RETURN_IF_ERROR(archive->Open());
   return std::unique_ptr<Archive>(std::move(archive));

@@ -60,6 +60,8 @@ class LocalArchive final : public Archive {
                       std::optional<std::string> media_type) override;
   Status UpdateRetention(const StreamRef& ref, std::string_view current_version,
                          int hours) override;
+  Status UpdateStorageTier(const StreamRef& ref, std::string_view current_version,
+                           StorageTier tier) override;
   Status TagStream(const StreamRef& ref, const std::map<std::string, std::string>& tags) override;
   Status UntagStream(const StreamRef& ref, const std::vector<std::string>& keys) override;
   Status DeleteStream(const StreamRef& ref, std::string_view current_version) override;
@@ -199,6 +201,10 @@ class LocalArchive final : public Archive {
   // registry.cc
   Result<StreamInfo> LoadStreamInfo(int64_t id) EXCLUDES(mu_);
   Status CheckVersion(const StreamState& s, std::string_view current_version) const;
+  // kInvalidArgument for WARM without an object store.
+  Status CheckTier(StorageTier tier) const;
+  // For the segment store: whether the stream's sealed segments belong in the bucket.
+  bool IsWarm(int64_t stream_id) const EXCLUDES(mu_);
   // Stores `s` (a cached stream with a changed field) with a new version, then caches it.
   Status StoreUpdate(StreamState s) REQUIRES(registry_mu_) EXCLUDES(mu_);
 

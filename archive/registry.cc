@@ -71,6 +71,9 @@ Result<StreamInfo> LocalArchive::CreateStream(const CreateStreamRequest& req) {
   s.info.device_name = req.device_name;
   s.info.kms_key_id = req.kms_key_id;
   s.info.retention_hours = req.retention_hours;
+  s.info.storage_tier =
+      req.storage_tier.value_or(options_.object_store ? StorageTier::kWarm : StorageTier::kHot);
+  RETURN_IF_ERROR(CheckTier(s.info.storage_tier));
   s.info.tags = req.tags;
   ASSIGN_OR_RETURN(s.id, registry_->Insert(s.info));
   StreamInfo out = s.info;
@@ -128,6 +131,33 @@ Status LocalArchive::UpdateRetention(const StreamRef& ref, std::string_view curr
   const std::string name = s.info.name;
   RETURN_IF_ERROR(StoreUpdate(std::move(s)));
   logger_.Info("archive", "retention changed", {{"stream", name}, {"hours", hours}});
+  return Status::Ok();
+}
+
+Status LocalArchive::CheckTier(StorageTier tier) const {
+  if (tier == StorageTier::kWarm && !options_.object_store) {
+    return InvalidArgument(
+        "the WARM storage tier needs an object store, and this server has none (configure"
+        " \"object-store\")");
+  }
+  return Status::Ok();
+}
+
+Status LocalArchive::UpdateStorageTier(const StreamRef& ref, std::string_view current_version,
+                                       StorageTier tier) {
+  if (options_.read_only) return ReadOnlyRefusal();
+  RETURN_IF_ERROR(CheckTier(tier));
+  {
+    MutexLock registry(registry_mu_);
+    ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
+    RETURN_IF_ERROR(CheckVersion(s, current_version));
+    s.info.storage_tier = tier;
+    const std::string name = s.info.name;
+    RETURN_IF_ERROR(StoreUpdate(std::move(s)));
+    logger_.Info("archive", "storage tier changed",
+                 {{"stream", name}, {"tier", std::string(StorageTierName(tier))}});
+  }
+  segments_->TiersChanged();
   return Status::Ok();
 }
 

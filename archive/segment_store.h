@@ -24,8 +24,10 @@
 
 #include "archive/archive.h"
 #include "archive/env.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "objectstore/s3.h"
 
 namespace streamarc::archive {
 
@@ -76,11 +78,37 @@ class SegmentStore {
   // else that is not a segment (stray files). Returns how many objects it removed.
   virtual Result<uint64_t> RemoveOrphans(const std::function<bool(int64_t stream_id)>& stream_known,
                                          const std::function<bool(const SegmentKey&)>& keep) = 0;
+
+  // --- Tiers (a store with a bucket; local files have one tier and ignore these) ---------
+  // Whether the segment's bytes are on local disk (eviction frees local space only).
+  virtual bool IsLocal(const SegmentKey& key) {
+    (void)key;
+    return true;
+  }
+  // Set once, before RemoveOrphans. The hooks are called on the store's own thread and must
+  // not call the store.
+  struct TierHooks {
+    std::function<bool(int64_t stream_id)> warm;  // its sealed segments belong in the bucket
+    std::function<void(const SegmentKey&, uint64_t bytes)> moved;         // now only in the bucket
+    std::function<void(const SegmentKey&, const Status&)> upload_failed;  // tried again later
+  };
+  virtual void SetTierHooks(TierHooks hooks) { (void)hooks; }
+  // Streams changed tier: look at the local sealed segments again now.
+  virtual void TiersChanged() {}
 };
 
 // Segment files under `root`/segments over `env` (which must outlive the store). `sync`
 // false skips the directory fsyncs (Options::sync). `logger` hears of removed orphans.
 std::unique_ptr<SegmentStore> NewLocalSegmentStore(Env& env, const std::string& root, bool sync,
                                                    Logger& logger);
+
+// `local` (the staging store, local files under `root`) with the sealed segments of WARM
+// streams moved to `bucket` under "<prefix>segments/<stream id>/<segment id>.seg" once
+// `warm_after_us` old, by one uploader thread (archive/tiered_segment_store.cc).
+std::unique_ptr<SegmentStore> NewTieredSegmentStore(std::unique_ptr<SegmentStore> local,
+                                                    std::shared_ptr<objectstore::S3Client> bucket,
+                                                    std::string prefix, std::string root,
+                                                    int64_t warm_after_us, const Clock& clock,
+                                                    Logger& logger);
 
 }  // namespace streamarc::archive

@@ -78,10 +78,17 @@ class SqlStreamRegistry final : public StreamRegistry {
 
   Result<std::vector<StreamRecord>> LoadAll() override {
     MutexLock lock(c_->control_mu);
-    ASSIGN_OR_RETURN(Stmt * st,
-                     c_->control().Prepare("SELECT id, name, arn, version, status, media_type,"
-                                           " device_name, kms_key_id, retention_hours, creation_us"
-                                           " FROM streams"));
+    Result<Stmt*> with_tiers = c_->control().Prepare(
+        "SELECT id, name, arn, version, status, media_type, device_name, kms_key_id,"
+        " retention_hours, creation_us, tier"
+        " FROM streams LEFT JOIN stream_tiers ON stream_tiers.stream_id = id");
+    // Read-only, an index no writable start has upgraded has no tiers table: all HOT.
+    if (!with_tiers.ok() && c_->read_only()) {
+      with_tiers = c_->control().Prepare(
+          "SELECT id, name, arn, version, status, media_type, device_name, kms_key_id,"
+          " retention_hours, creation_us, 'HOT' FROM streams");
+    }
+    ASSIGN_OR_RETURN(Stmt * st, std::move(with_tiers));
     std::vector<StreamRecord> out;
     RETURN_IF_ERROR(st->ForEachRow([&](const Stmt& row) {
       StreamRecord s;
@@ -95,6 +102,8 @@ class SqlStreamRegistry final : public StreamRegistry {
       s.info.kms_key_id = row.Text(7);
       s.info.retention_hours = static_cast<int>(row.Int(8));
       s.info.creation_time_us = row.Int(9);
+      // No row: a stream from before tiers, which stayed on local disk.
+      s.info.storage_tier = ParseStorageTier(row.Text(10)).value_or(StorageTier::kHot);
       out.push_back(std::move(s));
       return Status::Ok();
     }));
@@ -115,6 +124,7 @@ class SqlStreamRegistry final : public StreamRegistry {
       st->BindText(6, info.kms_key_id).Bind(7, info.retention_hours);
       st->Bind(8, info.creation_time_us);
       ASSIGN_OR_RETURN(id, InsertReturningId(st));
+      RETURN_IF_ERROR(StoreTier(db, id, info.storage_tier));
       return InsertTags(db, id, info.tags, /*replace=*/false);
     }));
     return id;
@@ -152,13 +162,18 @@ class SqlStreamRegistry final : public StreamRegistry {
 
   Status Update(int64_t id, const StreamInfo& info) override {
     MutexLock lock(c_->control_mu);
-    return RunStmt(c_->control(),
-                   "UPDATE streams SET device_name=?2, media_type=?3, retention_hours=?4,"
-                   " version=?5 WHERE id=?1",
-                   [&](Stmt& st) {
-                     st.Bind(1, id).BindText(2, info.device_name).BindText(3, info.media_type);
-                     st.Bind(4, info.retention_hours).BindText(5, info.version);
-                   });
+    Db& db = c_->control();
+    return InTransaction(db, [&]() -> Status {
+      RETURN_IF_ERROR(RunStmt(db,
+                              "UPDATE streams SET device_name=?2, media_type=?3,"
+                              " retention_hours=?4, version=?5 WHERE id=?1",
+                              [&](Stmt& st) {
+                                st.Bind(1, id).BindText(2, info.device_name);
+                                st.BindText(3, info.media_type).Bind(4, info.retention_hours);
+                                st.BindText(5, info.version);
+                              }));
+      return StoreTier(db, id, info.storage_tier);
+    });
   }
 
   Status SetTags(int64_t id, const std::map<std::string, std::string>& tags) override {
@@ -190,7 +205,8 @@ class SqlStreamRegistry final : public StreamRegistry {
     Db& db = c_->control();
     return InTransaction(db, [&]() -> Status {
       for (const char* sql :
-           {"DELETE FROM tags WHERE stream_id=?1", "DELETE FROM streams WHERE id=?1"}) {
+           {"DELETE FROM tags WHERE stream_id=?1", "DELETE FROM stream_tiers WHERE stream_id=?1",
+            "DELETE FROM streams WHERE id=?1"}) {
         RETURN_IF_ERROR(RunStmt(db, sql, [&](Stmt& st) { st.Bind(1, id); }));
       }
       return Status::Ok();
@@ -198,6 +214,13 @@ class SqlStreamRegistry final : public StreamRegistry {
   }
 
  private:
+  static Status StoreTier(Db& db, int64_t id, StorageTier tier) {
+    return RunStmt(db,
+                   "INSERT INTO stream_tiers(stream_id, tier) VALUES(?1, ?2)"
+                   " ON CONFLICT(stream_id) DO UPDATE SET tier=excluded.tier",
+                   [&](Stmt& st) { st.Bind(1, id).BindText(2, StorageTierName(tier)); });
+  }
+
   static Status InsertTags(Db& db, int64_t id, const std::map<std::string, std::string>& tags,
                            bool replace) {
     const std::string sql =

@@ -14,6 +14,9 @@ CREATE TABLE IF NOT EXISTS streams(
   version TEXT NOT NULL, status TEXT NOT NULL, media_type TEXT NOT NULL,
   device_name TEXT NOT NULL, kms_key_id TEXT NOT NULL, retention_hours INTEGER NOT NULL,
   creation_us INTEGER NOT NULL);
+-- A stream's StorageTier (HOT, WARM); added after version 3 and read with a LEFT JOIN, so
+-- a stream without a row is HOT.
+CREATE TABLE IF NOT EXISTS stream_tiers(stream_id INTEGER PRIMARY KEY, tier TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tags(
   stream_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
   PRIMARY KEY(stream_id, key)) WITHOUT ROWID;

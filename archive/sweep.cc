@@ -80,6 +80,9 @@ Status LocalArchive::DeleteSegment(int64_t segment_id, DeleteReason reason, uint
   }));
   if (!gone) return Status::Ok();  // already gone
   if (freed) *freed = gone->bytes;
+  // (A move finishing between the two calls leaves bucket_bytes one segment high: a stat.)
+  const bool in_bucket =
+      options_.object_store && !segments_->IsLocal(SegmentKey{gone->stream_id, segment_id});
   Status rm = segments_->Remove(SegmentKey{gone->stream_id, segment_id});
   if (!rm.ok() && rm.code() != Code::kNotFound) {
     // The rows are gone; the segment becomes an orphan that the next open removes.
@@ -91,6 +94,7 @@ Status LocalArchive::DeleteSegment(int64_t segment_id, DeleteReason reason, uint
     ++stats_.segments_deleted;
     stats_.bytes_deleted += gone->bytes;
     stats_.total_bytes -= std::min<uint64_t>(stats_.total_bytes, gone->bytes);
+    if (in_bucket) stats_.bucket_bytes -= std::min<uint64_t>(stats_.bucket_bytes, gone->bytes);
     uint64_t& counter = reason == DeleteReason::kRetention ? stats_.fragments_expired
                         : reason == DeleteReason::kBudget  ? stats_.fragments_evicted
                                                            : stats_.fragments_deleted_with_stream;

@@ -3,9 +3,9 @@
 # root (or with sudo). `--no-browser-tests` leaves out the npm modules that only the browser
 # tests use (run.sh passes it); the browser console's player (web/: hls.js, which streamarcd
 # serves) is installed either way. Nothing is fetched from anywhere but Debian's archive, and
-# npm's registry for those players (web/ and tests/browser, each pinned by its
-# package-lock.json). `--bench` installs only what bench/run needs beyond that list: nginx with
-# Debian's RTMP module, for the peers benchmark (see bench_extras below).
+# npm's registry for those players and the tests' S3 server (web/, tests/browser and tests/s3,
+# each pinned by its package-lock.json). `--bench` installs only what bench/run needs beyond
+# that list: nginx with Debian's RTMP module, for the peers benchmark (see bench_extras below).
 set -euo pipefail
 
 PACKAGES=(
@@ -24,6 +24,7 @@ PACKAGES=(
   libnghttp2-dev                    # HTTP/2 on the TLS port (server/http2_conn.h)
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev   # playback remux, frame tap
   libcurl4-openssl-dev                                          # producer SDK upload
+  libxml2-dev                                                   # objectstore/: S3's XML replies
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev          # producer capture, sink element
   libgstrtspserver-1.0-dev                                      # the RTSP camera in tests
   libopencv-dev                                                 # frame tap (cv::Mat), samples
@@ -56,7 +57,8 @@ npm_modules() {
   fi
 }
 
-# The console's hls.js (web/) always; the browser tests' players unless --no-browser-tests.
+# The console's hls.js (web/) always; the browser tests' players and the objectstore tests'
+# S3 server (s3rver) unless --no-browser-tests.
 # Running the server (run.sh, --no-browser-tests) survives an npm registry it cannot reach
 # (e.g. behind a TLS-inspecting proxy whose CA npm does not know): the server, the demo camera
 # and every API work without hls.js, only the console's video does not; say so and go on.
@@ -68,6 +70,7 @@ browser_modules() {
   fi
   npm_modules web
   npm_modules tests/browser
+  npm_modules tests/s3  # s3rver, the S3 server of the objectstore tests
 }
 
 # promtool (checks /metrics' text format in the e2e test) from Debian's prometheus package,

@@ -42,6 +42,14 @@ Status Apply(Config* c, const std::string& key, const std::string& value) {
                              "\" (leave it out for SQLite in the data directory)");
     }
     c->index = value;
+  } else if (key == "object-store") {
+    ASSIGN_OR_RETURN(c->object_store, ParseObjectStore(value, &c->object_key_prefix));
+  } else if (key == "warm-after-seconds") {
+    RETURN_IF_ERROR(to_int(0, int64_t{10} * 366 * 86400, &n));
+    c->warm_after_seconds = n;
+  } else if (key == "segment-window-seconds") {
+    RETURN_IF_ERROR(to_int(1, 86400, &n));
+    c->segment_window_seconds = n;
   } else if (key == "region") {
     c->region = value;
   } else if (key == "account") {
@@ -223,6 +231,57 @@ Result<AccessKey> ParseAccessKey(std::string_view json) {
   return key;
 }
 
+Result<objectstore::S3Config> ParseObjectStore(std::string_view json, std::string* prefix) {
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return InvalidArgument(
+        "object-store must be an object such as {\"endpoint\": \"http://127.0.0.1:9000\", "
+        "\"bucket\": ...}");
+  }
+  objectstore::S3Config c;
+  prefix->clear();
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& name = it.key();
+    if (name == "path-style") {
+      if (!it->is_boolean())
+        return InvalidArgument("object-store: \"path-style\" is true or false");
+      c.path_style = it->get<bool>();
+      continue;
+    }
+    if (!it->is_string()) return InvalidArgument("object-store: \"" + name + "\" must be a string");
+    const std::string v = it->get<std::string>();
+    if (name == "endpoint") {
+      c.endpoint = v;
+    } else if (name == "bucket") {
+      c.bucket = v;
+    } else if (name == "region") {
+      c.region = v;
+    } else if (name == "access-key-id") {
+      c.access_key_id = v;
+    } else if (name == "secret-access-key") {
+      c.secret_access_key = v;
+    } else if (name == "prefix") {
+      *prefix = v;
+    } else {
+      return InvalidArgument("object-store: unknown field \"" + name +
+                             "\" (endpoint, bucket, region, access-key-id, secret-access-key,"
+                             " path-style, prefix)");
+    }
+  }
+  for (const auto& [field, value] :
+       {std::pair<const char*, const std::string&>{"endpoint", c.endpoint},
+        {"bucket", c.bucket},
+        {"access-key-id", c.access_key_id},
+        {"secret-access-key", c.secret_access_key}}) {
+    if (value.empty()) return InvalidArgument(std::string("object-store: needs \"") + field + "\"");
+  }
+  if (c.endpoint.rfind("http://", 0) != 0 && c.endpoint.rfind("https://", 0) != 0) {
+    return InvalidArgument("object-store: \"endpoint\" is an http:// or https:// URL, not \"" +
+                           c.endpoint + "\"");
+  }
+  return c;
+}
+
 std::string RedactedUrl(const std::string& url) {
   const size_t scheme = url.find("://");
   if (scheme == std::string::npos) return url;
@@ -254,6 +313,17 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
                                PostgreSQL, postgresql://USER@HOST:PORT/DB (a password
                                goes in ~/.pgpass or the URL), instead of SQLite in the
                                data directory; the video stays in the data directory
+  --object-store JSON          an S3-compatible bucket for WARM streams' video:
+                               {"endpoint": "http://minio:9000", "bucket": "video",
+                               "region": "us-east-1", "access-key-id": K,
+                               "secret-access-key": S, "path-style": true, "prefix": ""}.
+                               New streams are then WARM unless created HOT
+                               (StreamStorageConfiguration); their sealed segments move
+                               to the bucket and are read from there
+  --warm-after-seconds N       move a WARM stream's sealed segments once N seconds old
+                               (default 0: as soon as they are sealed)
+  --segment-window-seconds N   seal a stream's segment file after N seconds (default
+                               3600); shorter moves video to the bucket sooner
   --config FILE                JSON file whose keys are these flag names, e.g.
                                {"port": 9000, "data-dir": "/var/lib/streamarc"}
   --region NAME                region in ARNs (default us-east-1)

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "archive/archive.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "objectstore/s3.h"
 
 namespace streamarc::server {
 
@@ -34,6 +36,12 @@ struct AccessKey {
 // naming the problem otherwise.
 Result<AccessKey> ParseAccessKey(std::string_view json);
 
+// The config file's "object-store" object, as JSON text: {"endpoint": URL, "bucket": NAME,
+// "region": R, "access-key-id": K, "secret-access-key": S, "path-style": true, "prefix":
+// "streamarc/"}. endpoint, bucket and the keys are required; region defaults to us-east-1,
+// path-style to true, prefix to "". kInvalidArgument naming the problem otherwise.
+Result<objectstore::S3Config> ParseObjectStore(std::string_view json, std::string* prefix);
+
 struct Config {
   std::string host = "127.0.0.1";
   int port = 8080;
@@ -46,6 +54,14 @@ struct Config {
   // The registry and fragment index: empty for SQLite in data_dir, or a PostgreSQL database,
   // "postgresql://USER@HOST:PORT/DB" (archive::Options::index).
   std::string index;
+  // The bucket WARM streams' sealed segments move to (archive::Options::object_store), and
+  // when: once warm_after_seconds old (0: as soon as they are sealed).
+  std::optional<objectstore::S3Config> object_store;
+  std::string object_key_prefix;
+  int64_t warm_after_seconds = 0;
+  // How long a segment file gathers a stream's fragments before it is sealed (and, WARM,
+  // can move to the bucket).
+  int64_t segment_window_seconds = 3600;
   std::string region = "us-east-1";
   std::string account = "000000000000";  // the account id in ARNs
   // The URL GetDataEndpoint returns; empty means http://<host>:<port>. Required when `host`

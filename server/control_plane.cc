@@ -87,6 +87,21 @@ class Fields {
     return Status::Ok();
   }
 
+  // StreamStorageConfiguration{DefaultStorageTier: HOT|WARM}; absent is fine unless
+  // `required`.
+  Status StorageTier(bool required, std::optional<archive::StorageTier>* out) const {
+    auto it = j_.find("StreamStorageConfiguration");
+    if (it == j_.end() || it->is_null()) {
+      return required ? InvalidArgument("StreamStorageConfiguration is required") : Status::Ok();
+    }
+    if (!it->is_object()) return InvalidArgument("StreamStorageConfiguration must be an object");
+    std::string tier;
+    RETURN_IF_ERROR(Fields(*it).String("DefaultStorageTier", true, 1, 16, &tier));
+    *out = archive::ParseStorageTier(tier);
+    if (!*out) return InvalidArgument("DefaultStorageTier must be HOT or WARM");
+    return Status::Ok();
+  }
+
   Status KeyList(const char* key, std::vector<std::string>* out) const {
     auto it = j_.find(key);
     if (it == j_.end() || !it->is_array() || it->empty() || it->size() > kMaxTagsPerCall) {
@@ -171,6 +186,7 @@ class ControlPlane {
       s = f.Int("DataRetentionInHours", false, 0, archive::kMaxRetentionHours, &retention);
     }
     if (s.ok()) s = f.TagMap("Tags", false, &req.tags);
+    if (s.ok()) s = f.StorageTier(false, &req.storage_tier);
     if (!s.ok()) return Refuse(s);
     req.retention_hours = static_cast<int>(retention);
     auto info = a_.CreateStream(req);
@@ -290,6 +306,32 @@ class ControlPlane {
     return JsonOk("{}");
   }
 
+  HttpResponse DescribeStorage(const Fields& f) {
+    auto ref = f.Stream();
+    if (!ref.ok()) return Refuse(ref.status());
+    auto info = a_.DescribeStream(*ref);
+    if (!info.ok()) return Refuse(info.status());
+    return JsonOk(json{{"StreamName", info->name},
+                       {"StreamARN", info->arn},
+                       {"StreamStorageConfiguration",
+                        {{"DefaultStorageTier", archive::StorageTierName(info->storage_tier)}}}}
+                      .dump());
+  }
+
+  HttpResponse UpdateStorage(const Fields& f) {
+    std::string version;
+    std::optional<archive::StorageTier> tier;
+    auto ref = f.Stream();
+    Status s = ref.status();
+    if (s.ok()) s = f.String("CurrentVersion", true, 1, 64, &version);
+    if (s.ok()) s = CheckVersion(version);
+    if (s.ok()) s = f.StorageTier(true, &tier);
+    if (!s.ok()) return Refuse(s);
+    s = a_.UpdateStorageTier(*ref, version, *tier);
+    if (!s.ok()) return Refuse(s);
+    return JsonOk("{}");
+  }
+
   HttpResponse GetDataEndpoint(const Fields& f) {
     static const char* const kApis[] = {"PUT_MEDIA",
                                         "GET_MEDIA",
@@ -399,6 +441,10 @@ std::map<std::string, BufferedHandler> ControlPlaneHandlers(archive::Archive& ar
   route("/updateStream", [cp](const json&, const Fields& f) { return cp->UpdateStream(f); });
   route("/updateDataRetention",
         [cp](const json&, const Fields& f) { return cp->UpdateDataRetention(f); });
+  route("/describeStreamStorageConfiguration",
+        [cp](const json&, const Fields& f) { return cp->DescribeStorage(f); });
+  route("/updateStreamStorageConfiguration",
+        [cp](const json&, const Fields& f) { return cp->UpdateStorage(f); });
   route("/getDataEndpoint", [cp](const json&, const Fields& f) { return cp->GetDataEndpoint(f); });
   route("/tagStream", [cp](const json&, const Fields& f) { return cp->TagStream(f); });
   route("/untagStream", [cp](const json&, const Fields& f) {

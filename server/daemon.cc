@@ -92,6 +92,10 @@ class DaemonImpl final : public Daemon {
     ao.read_only_reason = read_only_reason_;
     ao.root = config_.data_dir;
     ao.index = config_.index;
+    ao.object_store = config_.object_store;
+    ao.object_key_prefix = config_.object_key_prefix;
+    ao.warm_after_us = config_.warm_after_seconds * 1'000'000;
+    ao.segment_window_us = config_.segment_window_seconds * 1'000'000;
     ao.region = config_.region;
     ao.account = config_.account;
     ao.max_total_bytes = config_.max_total_bytes;
@@ -172,6 +176,9 @@ class DaemonImpl final : public Daemon {
                {"tls", config_.tls_cert.empty() ? "off" : "on"},
                {"data_dir", config_.data_dir},
                {"index", config_.index.empty() ? "sqlite" : RedactedUrl(config_.index)},
+               {"object_store", config_.object_store ? config_.object_store->endpoint + "/" +
+                                                           config_.object_store->bucket
+                                                     : std::string("none")},
                {"mode", read_only_reason_.empty() ? "read-write" : "read-only"},
                {"version", kVersion}});
     return Status::Ok();

@@ -98,6 +98,21 @@ void RegisterServerCollectors(metrics::Registry& r, MetricsSources src) {
   r.AddCollector(
       "streamarc_segment_bytes", "Bytes of segment files the archive holds", Type::kGauge, {},
       [s](Emitter& e) { e.Value({}, static_cast<double>(s->archive.Stats().total_bytes)); });
+  r.AddCollector(
+      "streamarc_bucket_segment_bytes",
+      "Of streamarc_segment_bytes, those moved to the object store (WARM streams)", Type::kGauge,
+      {}, [s](Emitter& e) { e.Value({}, static_cast<double>(s->archive.Stats().bucket_bytes)); });
+  r.AddCollector("streamarc_bucket_uploads_total",
+                 "Segments moved to the object store, and failed attempts (each tried again later)",
+                 Type::kCounter, {"result"}, [s](Emitter& e) {
+                   const archive::ArchiveStats st = s->archive.Stats();
+                   e.Value({"ok"}, static_cast<double>(st.segments_uploaded));
+                   e.Value({"failed"}, static_cast<double>(st.upload_failures));
+                 });
+  r.AddCollector("streamarc_bucket_uploaded_bytes_total", "Segment bytes moved to the object store",
+                 Type::kCounter, {}, [s](Emitter& e) {
+                   e.Value({}, static_cast<double>(s->archive.Stats().bytes_uploaded));
+                 });
   r.AddCollector("streamarc_data_dir_free_bytes",
                  "Free bytes (for an unprivileged writer) on the data directory's file system",
                  Type::kGauge, {}, [s](Emitter& e) {

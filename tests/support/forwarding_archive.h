@@ -37,6 +37,10 @@ class ForwardingArchive : public archive::Archive {
                          int hours) override {
     return inner_.UpdateRetention(ref, version, hours);
   }
+  Status UpdateStorageTier(const archive::StreamRef& ref, std::string_view version,
+                           archive::StorageTier tier) override {
+    return inner_.UpdateStorageTier(ref, version, tier);
+  }
   Status TagStream(const archive::StreamRef& ref,
                    const std::map<std::string, std::string>& tags) override {
     return inner_.TagStream(ref, tags);
