@@ -92,7 +92,7 @@ class SegmentStore {
     std::function<void(const SegmentKey&, uint64_t bytes)> moved;         // now only in the bucket
     std::function<void(const SegmentKey&, const Status&)> upload_failed;  // tried again later
   };
-  virtual void SetTierHooks(TierHooks hooks) { (void)hooks; }
+  virtual void SetTierHooks(const TierHooks& /*hooks*/) {}
   // Streams changed tier: look at the local sealed segments again now.
   virtual void TiersChanged() {}
 };

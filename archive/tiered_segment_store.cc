@@ -178,10 +178,10 @@ class TieredSegmentStore final : public SegmentStore {
     return local_->Size(key).ok();
   }
 
-  void SetTierHooks(TierHooks hooks) override {
+  void SetTierHooks(const TierHooks& hooks) override {
     {
       MutexLock lock(mu_);
-      hooks_ = std::move(hooks);
+      hooks_ = hooks;
     }
     if (!uploader_.joinable()) uploader_ = std::thread([this] { UploadLoop(); });
   }
@@ -309,15 +309,16 @@ class TieredSegmentStore final : public SegmentStore {
       return;
     }
     staged_.erase(it);
-    if (hooks_.moved) hooks_.moved(key, bytes);
     mu_.Unlock();
     // From here on Open falls through to the bucket; readers holding the file keep it.
     Status rm = local_->Remove(key);
-    if (!rm.ok()) {
+    if (!rm.ok() && rm.code() != Code::kNotFound) {  // (NotFound: removed meanwhile)
       logger_.Warn("archive", "moved a segment but could not remove its local copy",
                    {{"object", ObjectKey(key)}, {"error", rm.ToString()}});
     }
     mu_.Lock();
+    // Reported once the local copy is gone, so that "moved" means only in the bucket.
+    if (hooks_.moved) hooks_.moved(key, bytes);
   }
 
   const std::unique_ptr<SegmentStore> local_;

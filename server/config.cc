@@ -243,8 +243,9 @@ Result<objectstore::S3Config> ParseObjectStore(std::string_view json, std::strin
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& name = it.key();
     if (name == "path-style") {
-      if (!it->is_boolean())
+      if (!it->is_boolean()) {
         return InvalidArgument("object-store: \"path-style\" is true or false");
+      }
       c.path_style = it->get<bool>();
       continue;
     }
