@@ -194,6 +194,13 @@ class LocalArchive final : public Archive {
 
   // query.cc
   Result<StreamState> Resolve(const StreamRef& ref) const EXCLUDES(mu_);
+  // A fragment's segment, opened, and where in it the index says the fragment is.
+  struct OpenedRecord {
+    std::shared_ptr<const SegmentReader> reader;
+    FragmentLocation loc;
+    std::string segment;  // "<stream id>/<segment id>", for errors
+  };
+  Result<OpenedRecord> OpenRecord(const StreamRef& ref, std::string_view number);
   // The oldest server time a query shows: now less the retention (no limit read-only).
   int64_t Cutoff(const StreamState& s) const;
   FragmentInfo ToInfo(IndexedFragment f, const StreamState& s) const;

@@ -126,7 +126,8 @@ Result<FragmentInfo> LocalArchive::Latest(const StreamRef& ref) {
   return ToInfo(std::move(*f), s);
 }
 
-Result<FragmentBytes> LocalArchive::OpenFragment(const StreamRef& ref, std::string_view number) {
+Result<LocalArchive::OpenedRecord> LocalArchive::OpenRecord(const StreamRef& ref,
+                                                            std::string_view number) {
   ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
   ASSIGN_OR_RETURN(uint64_t seq, ParseFragmentNumber(number, suffix_));
   ASSIGN_OR_RETURN(std::optional<FragmentLocation> loc, index_->Locate(s.id, seq, Cutoff(s)));
@@ -140,29 +141,51 @@ Result<FragmentBytes> LocalArchive::OpenFragment(const StreamRef& ref, std::stri
     }
     return reader.status();
   }
-  std::string rh(kRecordHeaderSize, '\0');
-  RETURN_IF_ERROR((*reader)->Read(loc->offset - kRecordHeaderSize, rh.size(), rh.data()));
+  return OpenedRecord{std::move(*reader), *loc, segment};
+}
+
+namespace {
+
+// The record header in front of a fragment's bytes must name it, or the index and the
+// segment disagree.
+Result<RecordHeader> CheckRecordHeader(std::string_view rh, const FragmentLocation& loc,
+                                       const std::string& segment, std::string_view number) {
   Result<RecordHeader> h = DecodeRecordHeader(rh);
-  if (!h.ok() || h->seq != seq || h->length != loc->length) {
+  if (!h.ok() || h->seq != loc.seq || h->length != loc.length) {
     return DataLoss("segment " + segment + " does not hold fragment " + std::string(number) +
                     " where the index says");
   }
+  return h;
+}
+
+}  // namespace
+
+Result<FragmentBytes> LocalArchive::OpenFragment(const StreamRef& ref, std::string_view number) {
+  ASSIGN_OR_RETURN(OpenedRecord r, OpenRecord(ref, number));
+  std::string rh(kRecordHeaderSize, '\0');
+  RETURN_IF_ERROR(r.reader->Read(r.loc.offset - kRecordHeaderSize, rh.size(), rh.data()));
+  ASSIGN_OR_RETURN(RecordHeader h, CheckRecordHeader(rh, r.loc, r.segment, number));
   FragmentBytes out;
-  out.reader = std::move(*reader);
-  out.offset = loc->offset;
-  out.length = loc->length;
-  out.crc32 = h->crc32;
+  out.reader = std::move(r.reader);
+  out.offset = r.loc.offset;
+  out.length = r.loc.length;
+  out.crc32 = h.crc32;
   return out;
 }
 
 Result<std::string> LocalArchive::ReadFragment(const StreamRef& ref, std::string_view number) {
-  ASSIGN_OR_RETURN(FragmentBytes b, OpenFragment(ref, number));
-  std::string data(b.length, '\0');
-  RETURN_IF_ERROR(b.reader->Read(b.offset, b.length, data.data()));
-  if (Crc32(data) != b.crc32) {
+  ASSIGN_OR_RETURN(OpenedRecord r, OpenRecord(ref, number));
+  // The record (header and bytes) in one read: from a bucket, one ranged GET instead of two.
+  std::string record(kRecordHeaderSize + r.loc.length, '\0');
+  RETURN_IF_ERROR(r.reader->Read(r.loc.offset - kRecordHeaderSize, record.size(), record.data()));
+  ASSIGN_OR_RETURN(RecordHeader h,
+                   CheckRecordHeader(std::string_view(record).substr(0, kRecordHeaderSize), r.loc,
+                                     r.segment, number));
+  record.erase(0, kRecordHeaderSize);
+  if (Crc32(record) != h.crc32) {
     return DataLoss("fragment " + std::string(number) + " fails its checksum");
   }
-  return data;
+  return record;
 }
 
 }  // namespace streamarc::archive
