@@ -11,6 +11,8 @@
 // What is local is known from the staging store: the files kept at recovery plus those
 // created since, less those moved or removed. Open tries the local file first in any case,
 // so a reader racing with a move falls through to the bucket.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <charconv>
 #include <condition_variable>
@@ -136,14 +138,14 @@ class TieredSegmentStore final : public SegmentStore {
 
   Result<uint64_t> RemoveOrphans(const std::function<bool(int64_t stream_id)>& stream_known,
                                  const std::function<bool(const SegmentKey&)>& keep) override {
-    // The local files the index keeps are staged (sealed: nothing is open after a restart);
-    // their age counts from now, as their seal time is not kept.
+    // The local files the index keeps are staged (sealed: nothing is open after a restart).
     const int64_t now = clock_.NowMicros();
     ASSIGN_OR_RETURN(uint64_t removed,
                      local_->RemoveOrphans(stream_known, [&](const SegmentKey& key) {
                        if (!keep(key)) return false;
+                       const int64_t sealed_us = LastWrite(key, now);
                        MutexLock lock(mu_);
-                       staged_[key] = Staged{.sealed_us = now};
+                       staged_[key] = Staged{.sealed_us = sealed_us};
                        return true;
                      }));
     // The bucket's orphans: objects whose rows went (a crash between the two, a removal that
@@ -196,6 +198,16 @@ class TieredSegmentStore final : public SegmentStore {
     int failures = 0;
     int64_t next_try_us = 0;  // monotonic
   };
+
+  // When a segment found at start was last written: about its seal, which is not kept
+  // (a file changed since, e.g. by eviction, only moves later). Never after `now`.
+  int64_t LastWrite(const SegmentKey& key, int64_t now) const {
+    struct stat st {};
+    if (::stat(SegmentPath(root_, key.stream_id, key.segment_id).c_str(), &st) != 0) return now;
+    const int64_t mtime_us =
+        static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000 + st.st_mtim.tv_nsec / 1000;
+    return std::min(mtime_us, now);
+  }
 
   std::string ObjectKey(const SegmentKey& key) const {
     return prefix_ + "segments/" + std::to_string(key.stream_id) + "/" +

@@ -258,5 +258,32 @@ TEST_F(TieredStoreTest, LocalSegmentsFoundAtRecoveryMoveToo) {
   EXPECT_EQ(got, bytes);
 }
 
+// A segment's age at start counts from its file's last write, not from the restart.
+TEST_F(TieredStoreTest, SegmentsFoundAtRecoveryKeepTheirAge) {
+  const SegmentKey old_key{5, 1}, new_key{5, 2};
+  const std::string bytes = MakeBytes(6, 10'000);
+  {
+    auto local = NewLocalSegmentStore(*env_, Root(), false, logger_);
+    for (const SegmentKey& key : {old_key, new_key}) {
+      auto file = local->Create(key);
+      ASSERT_TRUE(file.ok());
+      ASSERT_TRUE((*file)->Append(bytes).ok());
+    }
+  }
+  // Last written two hours ago; warm after one hour.
+  const auto two_hours_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(2);
+  std::filesystem::last_write_time(SegmentPath(Root(), old_key.stream_id, old_key.segment_id),
+                                   two_hours_ago);
+  auto store = Store(bucket_, 3'600'000'000);
+  ASSERT_TRUE(
+      store->RemoveOrphans([](int64_t) { return true; }, [](const SegmentKey&) { return true; })
+          .ok());
+  Hooks(*store, [](int64_t) { return true; });
+  ASSERT_TRUE(heard_.WaitMoved(old_key));
+  EXPECT_FALSE(LocalFile(old_key));
+  EXPECT_TRUE(LocalFile(new_key));
+  EXPECT_TRUE(store->IsLocal(new_key));
+}
+
 }  // namespace
 }  // namespace streamarc::archive
