@@ -101,6 +101,47 @@ double Load(FragmentIndex& index, int64_t n, const char* engine) {
   return commit_s * 1e6 / static_cast<double>(n);
 }
 
+// Group commits as many cameras make them: each commit holds one fragment of each of
+// `streams` streams (ids from 1001), fragment numbers after `first_seq`; `commits` of them.
+// Microseconds of Commit per fragment: the per-stream work (each stream's spans and segment
+// row) shows here, where Load's one-stream batches hide it.
+double LoadManyStreams(FragmentIndex& index, int streams, int commits, uint64_t first_seq,
+                       const char* engine) {
+  FragmentInput in;
+  in.bytes.assign(16, 'f');
+  in.duration_us = kTwoSeconds;
+  in.track_info = "V_MPEG4/ISO/AVC 1920x1080 (codec private)";
+  in.key_frame_offsets = {0};
+  std::vector<FragmentInput> inputs(static_cast<size_t>(streams), in);
+  std::vector<SegmentRow> segs(static_cast<size_t>(streams));
+  uint64_t seq = first_seq;
+  double commit_s = 0;
+  for (int c = 0; c < commits; ++c) {
+    std::vector<NewFragmentRow> rows;
+    for (int k = 0; k < streams; ++k) {
+      const int64_t stream = 1001 + k;
+      FragmentInput& f = inputs[static_cast<size_t>(k)];
+      f.server_timestamp_us = kStartUs + c * kTwoSeconds + k;
+      f.producer_timestamp_us = f.server_timestamp_us - 300'000;
+      SegmentRow& seg = segs[static_cast<size_t>(k)];
+      const uint64_t offset = 56 + static_cast<uint64_t>(c) * 40;
+      if (c == 0) {
+        seg = SegmentRow{1'000'000 + stream,    stream, kStartUs, seq + 1, 0,
+                         f.server_timestamp_us, 0,      0,        false};
+      }
+      ++seq;
+      rows.push_back(NewFragmentRow{seq, stream, seg.id, offset, &f});
+      seg.last_seq = seq;
+      seg.max_server_us = f.server_timestamp_us;
+      seg.committed_end = offset + f.bytes.size();
+    }
+    const auto t0 = Steady::now();
+    if (Status s = index.Commit(rows, segs); !s.ok()) Die(std::string(engine) + " commit", s);
+    commit_s += std::chrono::duration<double>(Steady::now() - t0).count();
+  }
+  return commit_s * 1e6 / (static_cast<double>(streams) * commits);
+}
+
 struct Latency {
   double p50 = 0, p99 = 0;
 };
@@ -196,6 +237,18 @@ int main(int argc, char** argv) {
     streamarc::bench::PrintFigure(bench, label + ": PostgreSQL ListFragments " + name + " p99",
                                   p.p99, s.p99, "ms", ref);
   }
+  constexpr int kStreams = 300, kCommits = 100;
+  const double sqlite_many =
+      LoadManyStreams(*sqlite->index, kStreams, kCommits, static_cast<uint64_t>(n), "sqlite");
+  const double pg_many =
+      LoadManyStreams(*pg->index, kStreams, kCommits, static_cast<uint64_t>(n), "postgresql");
+  std::printf(
+      "  commit per fragment, %d streams (each commit one fragment of each, %d commits): "
+      "PostgreSQL %.1f us, SQLite %.1f us\n",
+      kStreams, kCommits, pg_many, sqlite_many);
+  streamarc::bench::PrintFigure(
+      bench, std::to_string(kStreams) + " streams: PostgreSQL commit per fragment", pg_many,
+      sqlite_many, "us", "SQLite, same commits, same run");
   sqlite->index.reset();
   pg->index.reset();
   pg->registry.reset();
