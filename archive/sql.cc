@@ -44,6 +44,33 @@ Result<int64_t> InsertReturningId(Stmt* st) {
   return *id;
 }
 
+size_t NextBatchRows(size_t left) {
+  size_t n = kRowsPerStatement;
+  while (n > left) n /= 2;
+  return n;
+}
+
+Status RunRowsBatched(Db& db, std::string_view head, std::string_view tail, int columns,
+                      size_t rows, const std::function<void(Stmt&, size_t row, int base)>& bind) {
+  for (size_t i = 0; i < rows;) {
+    const size_t n = NextBatchRows(rows - i);
+    std::string sql(head);
+    sql += " VALUES";
+    for (size_t r = 0; r < n; ++r) {
+      sql += r ? ",(" : "(";
+      for (int c = 1; c <= columns; ++c) {
+        sql += "?" + std::to_string(static_cast<int>(r) * columns + c) + (c < columns ? "," : ")");
+      }
+    }
+    sql += tail;
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(sql));
+    for (size_t r = 0; r < n; ++r) bind(*st, i + r, static_cast<int>(r) * columns);
+    RETURN_IF_ERROR(RunOnce(st));
+    i += n;
+  }
+  return Status::Ok();
+}
+
 SqlConnections::SqlConnections(std::unique_ptr<Db> writer, std::unique_ptr<Db> control,
                                Connect connect, bool read_only)
     : connect_(std::move(connect)),

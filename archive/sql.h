@@ -44,6 +44,11 @@ class Stmt {
   virtual void Reset() = 0;
 };
 
+// Rows per statement of the batched writes: 64, then the rest in powers of two (at most 7
+// statement shapes per connection), so that a group commit costs PostgreSQL a few round trips
+// rather than one per row. Far below both engines' parameter limits.
+inline constexpr size_t kRowsPerStatement = 64;
+
 // One connection with a statement cache. Not thread-safe: one thread at a time.
 class Db {
  public:
@@ -64,12 +69,24 @@ class Db {
   virtual Status Checkpoint() = 0;
   // Rows changed by the last INSERT, UPDATE or DELETE run on this connection.
   virtual int64_t Changes() const = 0;
+  // Index probes (one row each) worth putting in one statement: on a server every statement
+  // is a round trip, so many (kRowsPerStatement); in process one, as a compound statement
+  // of probes costs SQLite more than the probes apart.
+  virtual size_t ProbesPerStatement() const { return kRowsPerStatement; }
 };
 
 // Runs a statement that returns no rows, then resets it.
 Status RunOnce(Stmt* st);
 // Runs an INSERT ... RETURNING id, then resets it; the new row's id.
 Result<int64_t> InsertReturningId(Stmt* st);
+
+// How many of `left` rows the next batched statement carries.
+size_t NextBatchRows(size_t left);
+
+// Runs `head` VALUES(...),(...) `tail` over `rows` rows of `columns` parameters each, in
+// batches; `bind(st, row, base)` binds row `row` at parameters base+1 .. base+columns.
+Status RunRowsBatched(Db& db, std::string_view head, std::string_view tail, int columns,
+                      size_t rows, const std::function<void(Stmt&, size_t row, int base)>& bind);
 
 // Runs `body` inside a write transaction on `db`, rolling back on any error.
 template <typename F>

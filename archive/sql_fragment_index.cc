@@ -374,29 +374,6 @@ Status SqlFragmentIndex::Commit(const std::vector<NewFragmentRow>& rows,
   return Status::Ok();
 }
 
-namespace {
-
-// Rows per INSERT: one statement carries many rows, so PostgreSQL takes a commit's rows in a
-// few round trips instead of one per row. A batch is cut into 64s, then powers of two: at
-// most 7 statement shapes per connection. 640 parameters, far below both engines' limits.
-constexpr size_t kRowsPerInsert = 64;
-constexpr int kFragmentColumns = 10;
-
-std::string InsertFragmentsSql(size_t n) {
-  std::string sql =
-      "INSERT INTO fragments(seq, stream_id, segment_id, byte_offset, byte_length,"
-      " producer_us, server_us, duration_us, track_info_id, key_frames) VALUES";
-  for (size_t r = 0; r < n; ++r) {
-    sql += r ? ",(" : "(";
-    for (int c = 1; c <= kFragmentColumns; ++c) {
-      sql += "?" + std::to_string(r * kFragmentColumns + c) + (c < kFragmentColumns ? "," : ")");
-    }
-  }
-  return sql;
-}
-
-}  // namespace
-
 Status SqlFragmentIndex::InsertRows(Db& db, const std::vector<NewFragmentRow>& rows,
                                     const std::vector<SegmentRow>& segments, Tracks& new_tracks) {
   // Each row's track info id first: storing a new one is a statement of its own.
@@ -420,46 +397,37 @@ Status SqlFragmentIndex::InsertRows(Db& db, const std::vector<NewFragmentRow>& r
     new_tracks[row.stream_id] = {in.track_info, tid};
     track_ids[i] = tid;
   }
-  for (size_t i = 0; i < rows.size();) {
-    size_t n = kRowsPerInsert;
-    while (n > rows.size() - i) n /= 2;
-    ASSIGN_OR_RETURN(Stmt * ins, db.Prepare(InsertFragmentsSql(n)));
-    for (size_t r = 0; r < n; ++r) {
-      const NewFragmentRow& row = rows[i + r];
-      const FragmentInput& in = *row.in;
-      const int b = static_cast<int>(r) * kFragmentColumns;
-      ins->Bind(b + 1, static_cast<int64_t>(row.seq)).Bind(b + 2, row.stream_id);
-      ins->Bind(b + 3, row.segment_id).Bind(b + 4, static_cast<int64_t>(row.offset));
-      ins->Bind(b + 5, static_cast<int64_t>(in.bytes.size()));
-      ins->Bind(b + 6, in.producer_timestamp_us).Bind(b + 7, in.server_timestamp_us);
-      ins->Bind(b + 8, in.duration_us);
-      if (track_ids[i + r]) ins->Bind(b + 9, *track_ids[i + r]);
-      if (!in.key_frame_offsets.empty()) {
-        ins->BindBlob(b + 10, EncodeOffsets(in.key_frame_offsets));
-      }
-    }
-    Status s = ins->Run();
-    ins->Reset();
-    RETURN_IF_ERROR(s);
-    i += n;
-  }
-  ASSIGN_OR_RETURN(
-      Stmt * up,
-      db.Prepare("INSERT INTO segments(id, stream_id, window_start_us, first_seq, last_seq,"
-                 " min_server_us, max_server_us, committed_end, sealed)"
-                 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0) ON CONFLICT(id) DO UPDATE SET"
-                 " last_seq=excluded.last_seq, min_server_us=excluded.min_server_us,"
-                 " max_server_us=excluded.max_server_us, committed_end=excluded.committed_end"));
-  for (const SegmentRow& seg : segments) {
-    up->Reset();
-    up->Bind(1, seg.id).Bind(2, seg.stream_id).Bind(3, seg.window_start_us);
-    up->Bind(4, static_cast<int64_t>(seg.first_seq)).Bind(5, static_cast<int64_t>(seg.last_seq));
-    up->Bind(6, seg.min_server_us).Bind(7, seg.max_server_us);
-    up->Bind(8, static_cast<int64_t>(seg.committed_end));
-    Status s = up->Run();
-    up->Reset();
-    RETURN_IF_ERROR(s);
-  }
+  RETURN_IF_ERROR(RunRowsBatched(
+      db,
+      "INSERT INTO fragments(seq, stream_id, segment_id, byte_offset, byte_length, producer_us,"
+      " server_us, duration_us, track_info_id, key_frames)",
+      "", 10, rows.size(), [&](Stmt& st, size_t r, int b) {
+        const NewFragmentRow& row = rows[r];
+        const FragmentInput& in = *row.in;
+        st.Bind(b + 1, static_cast<int64_t>(row.seq)).Bind(b + 2, row.stream_id);
+        st.Bind(b + 3, row.segment_id).Bind(b + 4, static_cast<int64_t>(row.offset));
+        st.Bind(b + 5, static_cast<int64_t>(in.bytes.size()));
+        st.Bind(b + 6, in.producer_timestamp_us).Bind(b + 7, in.server_timestamp_us);
+        st.Bind(b + 8, in.duration_us);
+        if (track_ids[r]) st.Bind(b + 9, *track_ids[r]);
+        if (!in.key_frame_offsets.empty()) st.BindBlob(b + 10, EncodeOffsets(in.key_frame_offsets));
+      }));
+  // (A commit's segments are distinct: one statement must not upsert a row twice.)
+  RETURN_IF_ERROR(RunRowsBatched(
+      db,
+      "INSERT INTO segments(id, stream_id, window_start_us, first_seq, last_seq, min_server_us,"
+      " max_server_us, committed_end, sealed)",
+      " ON CONFLICT(id) DO UPDATE SET last_seq=excluded.last_seq,"
+      " min_server_us=excluded.min_server_us, max_server_us=excluded.max_server_us,"
+      " committed_end=excluded.committed_end",
+      9, segments.size(), [&](Stmt& st, size_t r, int b) {
+        const SegmentRow& seg = segments[r];
+        st.Bind(b + 1, seg.id).Bind(b + 2, seg.stream_id).Bind(b + 3, seg.window_start_us);
+        st.Bind(b + 4, static_cast<int64_t>(seg.first_seq));
+        st.Bind(b + 5, static_cast<int64_t>(seg.last_seq));
+        st.Bind(b + 6, seg.min_server_us).Bind(b + 7, seg.max_server_us);
+        st.Bind(b + 8, static_cast<int64_t>(seg.committed_end)).Bind(b + 9, int64_t{0});
+      }));
   return keep_spans_ ? SqlSpansAppend(db, rows) : Status::Ok();
 }
 

@@ -16,6 +16,10 @@
 #include <algorithm>
 #include <climits>
 #include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "archive/sql.h"
 
@@ -48,25 +52,19 @@ class SpanAppender {
   SpanAppender(Db& db, int64_t stream_id, IndexTime type)
       : db_(db), stream_id_(stream_id), type_(type) {}
 
-  Status Load() {
-    ASSIGN_OR_RETURN(Stmt * st,
-                     db_.Prepare("SELECT id, start_us, end_us, last_start_us, fragments, bytes,"
-                                 " first_seq, last_seq FROM spans WHERE stream_id=?1 AND"
-                                 " time_type=?2 ORDER BY last_seq DESC LIMIT 1"));
-    st->Bind(1, stream_id_).Bind(2, TypeCode(type_));
-    return st->ForEachRow([&](const Stmt& row) {
-      open_ = Open{row.Int(0),
-                   row.Int(1),
-                   row.Int(2),
-                   row.Int(3),
-                   static_cast<uint64_t>(row.Int(4)),
-                   static_cast<uint64_t>(row.Int(5)),
-                   static_cast<uint64_t>(row.Int(6)),
-                   static_cast<uint64_t>(row.Int(7)),
-                   false};
-      return Status::Ok();
-    });
-  }
+  // The newest stored span, as LoadNewest read it; none: the stream has no span yet.
+  struct Open {
+    int64_t id = 0;  // 0: not stored yet
+    int64_t start_us = 0;
+    int64_t end_us = 0;
+    int64_t last_start_us = 0;
+    uint64_t fragments = 0;
+    uint64_t bytes = 0;
+    uint64_t first_seq = 0;
+    uint64_t last_seq = 0;
+    bool dirty = false;
+  };
+  void Preload(const Open& o) { open_ = o; }
 
   Status Add(const SpanFragment& f) {
     if (open_ && f.start_us >= open_->last_start_us &&
@@ -112,19 +110,19 @@ class SpanAppender {
     return Status::Ok();
   }
 
- private:
-  struct Open {
-    int64_t id = 0;  // 0: not stored yet
-    int64_t start_us = 0;
-    int64_t end_us = 0;
-    int64_t last_start_us = 0;
-    uint64_t fragments = 0;
-    uint64_t bytes = 0;
-    uint64_t first_seq = 0;
-    uint64_t last_seq = 0;
-    bool dirty = false;
-  };
+  // At the end of a batch: a new span is stored now (its id comes back); a stored one that
+  // changed is returned, for one batched update of every stream's (StoreExtended).
+  Result<std::optional<Open>> FinishBatch() {
+    if (!open_ || !open_->dirty) return std::optional<Open>();
+    if (open_->id == 0) {
+      RETURN_IF_ERROR(Flush());
+      return std::optional<Open>();
+    }
+    open_->dirty = false;
+    return open_;
+  }
 
+ private:
   Status MarkOverlapping() {
     ASSIGN_OR_RETURN(Stmt * st, db_.Prepare("INSERT INTO span_overlaps(stream_id, time_type)"
                                             " VALUES(?1, ?2) ON CONFLICT DO NOTHING"));
@@ -266,24 +264,97 @@ Status ForgetType(Db& db, int64_t stream_id, IndexTime type, int64_t from, int64
 
 }  // namespace
 
+namespace {
+
+using SpanKey = std::pair<int64_t, int>;  // stream id, time type code
+
+// The newest span of each stream and type, for `streams`: one ORDER BY last_seq DESC LIMIT 1
+// probe (an index seek) per pair, as many in one UNION ALL statement as the engine likes.
+Status LoadNewest(Db& db, const std::vector<int64_t>& streams,
+                  std::map<SpanKey, SpanAppender::Open>* out) {
+  for (size_t i = 0; i < streams.size();) {
+    const size_t n = std::min(NextBatchRows(streams.size() - i), db.ProbesPerStatement());
+    std::string sql;
+    for (size_t r = 0; r < n; ++r) {
+      for (IndexTime type : kTypes) {
+        if (!sql.empty()) sql += " UNION ALL ";
+        const std::string code = std::to_string(TypeCode(type));
+        sql +=
+            "SELECT * FROM (SELECT stream_id, time_type, id, start_us, end_us, last_start_us,"
+            " fragments, bytes, first_seq, last_seq FROM spans WHERE stream_id=?" +
+            std::to_string(r + 1) + " AND time_type=" + code +
+            " ORDER BY last_seq DESC LIMIT 1) AS q" + std::to_string(r) + "_" + code;
+      }
+    }
+    ASSIGN_OR_RETURN(Stmt * st, db.Prepare(sql));
+    for (size_t r = 0; r < n; ++r) st->Bind(static_cast<int>(r) + 1, streams[i + r]);
+    RETURN_IF_ERROR(st->ForEachRow([&](const Stmt& row) {
+      (*out)[{row.Int(0), static_cast<int>(row.Int(1))}] =
+          SpanAppender::Open{row.Int(2),
+                             row.Int(3),
+                             row.Int(4),
+                             row.Int(5),
+                             static_cast<uint64_t>(row.Int(6)),
+                             static_cast<uint64_t>(row.Int(7)),
+                             static_cast<uint64_t>(row.Int(8)),
+                             static_cast<uint64_t>(row.Int(9)),
+                             false};
+      return Status::Ok();
+    }));
+    i += n;
+  }
+  return Status::Ok();
+}
+
+// Stored spans a batch extended, in batched upserts on their ids (every id exists: the
+// writer's transaction read them).
+Status StoreExtended(Db& db, const std::vector<std::pair<SpanKey, SpanAppender::Open>>& spans) {
+  return RunRowsBatched(
+      db,
+      "INSERT INTO spans(id, stream_id, time_type, start_us, end_us, last_start_us, first_seq,"
+      " last_seq, fragments, bytes)",
+      " ON CONFLICT(id) DO UPDATE SET end_us=excluded.end_us,"
+      " last_start_us=excluded.last_start_us, last_seq=excluded.last_seq,"
+      " fragments=excluded.fragments, bytes=excluded.bytes",
+      10, spans.size(), [&](Stmt& st, size_t r, int b) {
+        const auto& [key, o] = spans[r];
+        st.Bind(b + 1, o.id).Bind(b + 2, key.first).Bind(b + 3, int64_t{key.second});
+        st.Bind(b + 4, o.start_us).Bind(b + 5, o.end_us).Bind(b + 6, o.last_start_us);
+        st.Bind(b + 7, static_cast<int64_t>(o.first_seq));
+        st.Bind(b + 8, static_cast<int64_t>(o.last_seq));
+        st.Bind(b + 9, static_cast<int64_t>(o.fragments));
+        st.Bind(b + 10, static_cast<int64_t>(o.bytes));
+      });
+}
+
+}  // namespace
+
 Status SqlSpansAppend(Db& db, const std::vector<NewFragmentRow>& rows) {
   // Per stream, in seq order (a batch is in seq order already; the map keeps it so).
   std::map<int64_t, std::vector<const NewFragmentRow*>> by_stream;
   for (const NewFragmentRow& r : rows) by_stream[r.stream_id].push_back(&r);
+  std::vector<int64_t> streams;
+  streams.reserve(by_stream.size());
+  for (const auto& entry : by_stream) streams.push_back(entry.first);
+  std::map<SpanKey, SpanAppender::Open> newest;
+  RETURN_IF_ERROR(LoadNewest(db, streams, &newest));
+  std::vector<std::pair<SpanKey, SpanAppender::Open>> extended;
   for (const auto& entry : by_stream) {
     for (IndexTime type : kTypes) {
+      const SpanKey key{entry.first, TypeCode(type)};
       SpanAppender spans(db, entry.first, type);
-      RETURN_IF_ERROR(spans.Load());
+      if (auto it = newest.find(key); it != newest.end()) spans.Preload(it->second);
       for (const NewFragmentRow* r : entry.second) {
         const FragmentInput& in = *r->in;
         const int64_t t =
             type == IndexTime::kProducer ? in.producer_timestamp_us : in.server_timestamp_us;
         RETURN_IF_ERROR(spans.Add(AsSpanFragment(r->seq, t, in.duration_us, in.bytes.size())));
       }
-      RETURN_IF_ERROR(spans.Flush());
+      ASSIGN_OR_RETURN(std::optional<SpanAppender::Open> changed, spans.FinishBatch());
+      if (changed) extended.emplace_back(key, *changed);
     }
   }
-  return Status::Ok();
+  return StoreExtended(db, extended);
 }
 
 Status SqlSpansForget(Db& db, int64_t stream_id, int64_t from_seq, int64_t to_seq) {

@@ -80,6 +80,7 @@ class SqliteDb final : public Db {
   // writers or readers.
   Status Checkpoint() override;
   int64_t Changes() const override { return sqlite3_changes64(db_.get()); }
+  size_t ProbesPerStatement() const override { return 1; }
 
  private:
   explicit SqliteDb(SqliteDbPtr db) : db_(std::move(db)) {}

@@ -51,7 +51,7 @@ struct ObjectEntry {
   std::string etag;  // without quotes
 };
 
-// Internal to s3.cc.
+// Internal: CurlPool in s3_transport.cc, S3Request and S3Response in s3_transport.h.
 class CurlPool;
 struct S3Request;
 struct S3Response;

@@ -4,6 +4,7 @@
 // in code (SpanMerger) the same way.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <climits>
 
 #include "archive/pg.h"
@@ -400,6 +401,76 @@ TEST(IndexSpansTest, DeletingAMiddleSegmentSplitsTheSpan) {
   EXPECT_EQ(list(), (std::vector<RecordedSpan>{{kSecond, 5 * kSecond, 4, 40}}));
   ASSERT_TRUE(b->index->DeleteSegment(1).ok());
   EXPECT_TRUE(list().empty());
+}
+
+// Group commits of many streams at once, as a busy node makes them: the batched statements
+// (64 rows, then powers of two) put every stream's fragments, segment and spans where one
+// stream's commits would.
+TEST(IndexSpansTest, CommitsOfManyStreamsKeepEachStreamsRowsAndSpans) {
+  streamarc::testing::TempDir dir;
+  auto pg = streamarc::testing::PgTestDatabase::FromEnvironment();
+  Result<SqlBackend> b =
+      pg ? OpenPgBackend(pg->url(), false) : OpenSqliteBackend(dir.path() + "/index.sqlite", false);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_TRUE(b->registry->ArchiveId(7).ok());
+  constexpr int64_t kStreams = 71;  // 64 + 4 + 2 + 1 per statement kind
+  std::vector<std::unique_ptr<FragmentInput>> inputs;
+  uint64_t seq = 0;
+  std::vector<SegmentRow> segs(kStreams);
+  // Commit c holds fragment c of every stream: stream k's fragment c starts at c s (+ k ms),
+  // 1 s long, 10 + k bytes; commit 2 leaves a 10 s gap before it.
+  auto commit = [&](int64_t c) {
+    std::vector<NewFragmentRow> rows;
+    for (int64_t k = 0; k < kStreams; ++k) {
+      inputs.push_back(std::make_unique<FragmentInput>());
+      FragmentInput& in = *inputs.back();
+      in.bytes.assign(static_cast<size_t>(10 + k), 'x');
+      const int64_t start = (c + (c >= 2 ? 10 : 0)) * kSecond + k * 1000;
+      in.producer_timestamp_us = in.server_timestamp_us = start;
+      in.duration_us = kSecond;
+      in.track_info = "track of stream " + std::to_string(k);
+      ++seq;
+      SegmentRow& seg = segs[static_cast<size_t>(k)];
+      if (c == 0) seg = SegmentRow{100 + k, 1000 + k, 0, seq, seq, start, start, 0, false};
+      seg.last_seq = seq;
+      seg.max_server_us = start;
+      seg.committed_end = 56 + 100 * static_cast<uint64_t>(c + 1);
+      rows.push_back(
+          NewFragmentRow{seq, 1000 + k, 100 + k, 56 + 100 * static_cast<uint64_t>(c), &in});
+    }
+    Status st = b->index->Commit(rows, segs);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  };
+  for (int64_t c = 0; c < 3; ++c) commit(c);
+
+  Result<std::vector<SegmentRow>> stored = b->index->Segments();
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->size(), static_cast<size_t>(kStreams));
+  for (int64_t k = 0; k < kStreams; ++k) {
+    SCOPED_TRACE("stream " + std::to_string(1000 + k));
+    auto frags = b->index->After(1000 + k, 0, INT64_MIN, 100);
+    ASSERT_TRUE(frags.ok());
+    ASSERT_EQ(frags->size(), 3u);
+    EXPECT_EQ((*frags)[1].seq, static_cast<uint64_t>(kStreams + k + 1));
+    EXPECT_EQ((*frags)[2].size_bytes, static_cast<uint64_t>(10 + k));
+    EXPECT_EQ((*frags)[2].track_info, "track of stream " + std::to_string(k));
+    Result<SpanPage> p =
+        b->index->ListSpans(1000 + k, SpanQuery{IndexTime::kServer, 0, kForever}, INT64_MIN, 10);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    ASSERT_EQ(p->spans.size(), 2u);
+    const uint64_t bytes = static_cast<uint64_t>(10 + k);
+    EXPECT_EQ(p->spans[0].start_us, k * 1000);
+    EXPECT_EQ(p->spans[0].end_us, 2 * kSecond + k * 1000);
+    EXPECT_EQ(p->spans[0].fragments, 2u);
+    EXPECT_EQ(p->spans[0].size_bytes, 2 * bytes);
+    EXPECT_EQ(p->spans[1].start_us, 12 * kSecond + k * 1000);
+    EXPECT_EQ(p->spans[1].fragments, 1u);
+  }
+  auto seg = std::find_if(stored->begin(), stored->end(),
+                          [](const SegmentRow& r) { return r.id == 100 + kStreams - 1; });
+  ASSERT_NE(seg, stored->end());
+  EXPECT_EQ(seg->last_seq, seq);
+  EXPECT_EQ(seg->committed_end, 356u);
 }
 
 }  // namespace
