@@ -176,6 +176,7 @@ TEST_F(S3SigningTest, AWrongSecretIsRefusedWithTheServersReason) {
   ASSERT_NE(client, nullptr);
   auto etag = client->PutBytes("k", "bytes");
   ASSERT_FALSE(etag.ok());
+  EXPECT_EQ(etag.status().code(), Code::kPermissionDenied);
   EXPECT_NE(etag.status().message().find("SignatureDoesNotMatch"), std::string::npos)
       << etag.status().ToString();
 }
