@@ -14,6 +14,7 @@
 #include "tests/support/aws_cli.h"
 #include "tests/support/kvs_curl.h"
 #include "tests/support/media.h"
+#include "tests/support/s3_server.h"
 #include "tests/support/server_process.h"
 #include "tests/support/subprocess.h"
 
@@ -21,53 +22,15 @@ namespace streamarc::e2e {
 namespace {
 
 using nlohmann::json;
-using streamarc::testing::AwsKey;
 using streamarc::testing::CommandOutput;
 using streamarc::testing::CurlPost;
 using streamarc::testing::CurlPutMedia;
 using streamarc::testing::MakeMedia;
-using streamarc::testing::ReadFileOrDie;
 using streamarc::testing::RunAws;
 using streamarc::testing::RunAwsAs;
-using streamarc::testing::RunCommand;
+using streamarc::testing::S3Server;
 using streamarc::testing::ServerProcess;
 using streamarc::testing::TempDir;
-
-const AwsKey kS3Key{"S3RVER", "S3RVER"};  // s3rver's own credentials
-
-// s3rver, started by the test itself through tests/support/s3_server.sh so that it can be
-// stopped and started again (on the same port) while streamarcd runs.
-class S3Server {
- public:
-  explicit S3Server(std::string state) : state_(std::move(state)) {}
-  ~S3Server() { Stop(); }
-  bool Start(int port = 0) {
-    std::string cmd = "cd / && ";
-    if (port) cmd += "S3_PORT=" + std::to_string(port) + " ";
-    auto r = RunCommand({"/bin/sh", "-c",
-                         cmd + "bash " + std::string(STREAMARC_TESTS_DIR) +
-                             "/support/s3_server.sh start " + state_});
-    if (!r.ok() || r->exit_code != 0) {
-      ADD_FAILURE() << (r.ok() ? r->out : r.status().ToString());
-      return false;
-    }
-    endpoint_ = ReadFileOrDie(state_ + "/endpoint");
-    while (!endpoint_.empty() && (endpoint_.back() == '\n' || endpoint_.back() == ' ')) {
-      endpoint_.pop_back();
-    }
-    return true;
-  }
-  void Stop() {
-    (void)RunCommand(
-        {"bash", std::string(STREAMARC_TESTS_DIR) + "/support/s3_server.sh", "stop", state_});
-  }
-  const std::string& endpoint() const { return endpoint_; }
-  int port() const { return std::stoi(endpoint_.substr(endpoint_.rfind(':') + 1)); }
-
- private:
-  std::string state_;
-  std::string endpoint_;
-};
 
 class TiersTest : public ::testing::Test {
  protected:
@@ -76,18 +39,12 @@ class TiersTest : public ::testing::Test {
     MakeBucket();
   }
 
-  void MakeBucket() {
-    CommandOutput r = RunAwsAs(kS3Key, s3_.endpoint(), {"s3", "mb", "s3://" + bucket_});
-    ASSERT_EQ(r.exit_code, 0) << r.out;
-  }
+  void MakeBucket() { s3_.MakeBucket(bucket_); }
 
   void StartServer(int warm_after_seconds = 0) {
-    const json store = {{"endpoint", s3_.endpoint()},    {"bucket", bucket_},
-                        {"region", "us-east-1"},         {"access-key-id", "S3RVER"},
-                        {"secret-access-key", "S3RVER"}, {"path-style", true}};
     ASSERT_TRUE(server_
                     .Start(dir_.File("data"),
-                           {"--object-store", store.dump(), "--warm-after-seconds",
+                           {"--object-store", s3_.ObjectStoreJson(bucket_), "--warm-after-seconds",
                             std::to_string(warm_after_seconds), "--segment-window-seconds", "1"})
                     .ok())
         << server_.log();
@@ -124,8 +81,8 @@ class TiersTest : public ::testing::Test {
 
   // The bucket's object keys, as the AWS CLI lists them.
   std::set<std::string> Objects() {
-    CommandOutput r =
-        RunAwsAs(kS3Key, s3_.endpoint(), {"s3api", "list-objects-v2", "--bucket", bucket_});
+    CommandOutput r = RunAwsAs(streamarc::testing::kS3rverKey, s3_.endpoint(),
+                               {"s3api", "list-objects-v2", "--bucket", bucket_});
     EXPECT_EQ(r.exit_code, 0) << r.out;
     std::set<std::string> keys;
     json j = json::parse(r.out, nullptr, false);

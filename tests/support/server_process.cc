@@ -30,13 +30,20 @@ Status ServerProcess::Start(const std::string& data_dir,
   if (!child_->started()) return Internal("cannot start " + args[0]);
 
   // The daemon logs "listening address=HOST:PORT" once it accepts connections (HOST is
-  // 0.0.0.0 when a test listens everywhere; it is still reached at 127.0.0.1).
+  // --host: 0.0.0.0 when a test listens everywhere, which is still reached at 127.0.0.1).
   const std::string marker = "listening address=";
   if (child_->WaitForOutput(marker, 20'000)) {
     const std::string text = log();
     const size_t at = text.find(marker) + marker.size();
     const std::string address = text.substr(at, text.find_first_of(" \n", at) - at);
-    port_ = std::atoi(address.c_str() + address.rfind(':') + 1);
+    const size_t colon = address.rfind(':');
+    port_ = std::atoi(address.c_str() + colon + 1);
+    host_ = address.substr(0, colon);
+    if (host_.empty() || host_ == "0.0.0.0" || host_ == "::" || host_ == "[::]") {
+      host_ = "127.0.0.1";
+    } else if (host_.find(':') != std::string::npos && host_.front() != '[') {
+      host_ = "[" + host_ + "]";
+    }
     return Status::Ok();
   }
   if (pid() <= 0) return Internal("streamarcd exited at start: " + log());
