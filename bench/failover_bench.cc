@@ -170,29 +170,45 @@ std::string DataEndpoint(const Node& at, const std::string& stream) {
   return j.is_discarded() ? "" : j.value("DataEndpoint", "");
 }
 
-// The PERSISTED acks' arrival times; thread-safe.
+// PERSISTED acks and new connections, in the order the SDK reported them; thread-safe.
 class Acks : public producer::StreamCallbacks {
  public:
   void OnFragmentAck(const producer::FragmentAck& a) override {
     if (a.type != producer::AckType::kPersisted) return;
     std::lock_guard<std::mutex> l(mu_);
-    times_.push_back(SteadyClock::now());
+    ++persisted_;
+    events_.push_back({true, SteadyClock::now()});
+  }
+  void OnConnectionState(producer::ConnectionState s, const Status&) override {
+    if (s != producer::ConnectionState::kConnected) return;
+    std::lock_guard<std::mutex> l(mu_);
+    events_.push_back({false, SteadyClock::now()});
   }
   size_t count() const {
     std::lock_guard<std::mutex> l(mu_);
-    return times_.size();
+    return persisted_;
   }
+  // The first PERSISTED on a connection made after `t` (after a kill at `t`: from another
+  // node, not an ack the dead one sent just before and the SDK read after).
   std::optional<SteadyClock::time_point> FirstAfter(SteadyClock::time_point t) const {
     std::lock_guard<std::mutex> l(mu_);
-    for (const auto& at : times_) {
-      if (at > t) return at;
+    bool connected = false;
+    for (const Event& e : events_) {
+      if (e.at <= t) continue;
+      if (!e.persisted) connected = true;
+      if (e.persisted && connected) return e.at;
     }
     return std::nullopt;
   }
 
  private:
+  struct Event {
+    bool persisted;  // else a new connection
+    SteadyClock::time_point at;
+  };
   mutable std::mutex mu_;
-  std::vector<SteadyClock::time_point> times_;
+  size_t persisted_ = 0;
+  std::vector<Event> events_;
 };
 
 // Puts the camera's access units, looped, in real time with wall-clock timestamps until

@@ -105,8 +105,8 @@ int VideoPackets(const std::string& path) {
                                         [](const auto& p) { return p.type == "video"; }));
 }
 
-// A producer SDK stream's PERSISTED acks, with when they arrived, and its errors. Thread-safe
-// (the SDK calls from its upload thread).
+// A producer SDK stream's PERSISTED acks and new connections, in the order the SDK reported
+// them and with when, and its errors. Thread-safe (the SDK calls from its upload thread).
 class AckLog : public producer::StreamCallbacks {
  public:
   struct Persisted {
@@ -117,6 +117,12 @@ class AckLog : public producer::StreamCallbacks {
     if (a.type != producer::AckType::kPersisted) return;
     std::lock_guard<std::mutex> l(mu_);
     persisted_.push_back({a.timecode, steady_clock::now()});
+    events_.push_back({true, persisted_.back().at});
+  }
+  void OnConnectionState(producer::ConnectionState s, const Status&) override {
+    if (s != producer::ConnectionState::kConnected) return;
+    std::lock_guard<std::mutex> l(mu_);
+    events_.push_back({false, steady_clock::now()});
   }
   void OnStreamError(const Status& s) override {
     std::lock_guard<std::mutex> l(mu_);
@@ -130,11 +136,15 @@ class AckLog : public producer::StreamCallbacks {
     std::lock_guard<std::mutex> l(mu_);
     return persisted_;
   }
-  // The first PERSISTED that arrived after `t`.
+  // The first PERSISTED on a connection made after `t`: after a kill at `t`, the first from
+  // another node (an ack the dead node sent just before, read after `t`, does not count).
   std::optional<steady_clock::time_point> FirstPersistedAfter(steady_clock::time_point t) const {
     std::lock_guard<std::mutex> l(mu_);
-    for (const Persisted& p : persisted_) {
-      if (p.at > t) return p.at;
+    bool connected = false;
+    for (const Event& e : events_) {
+      if (e.at <= t) continue;
+      if (!e.persisted) connected = true;
+      if (e.persisted && connected) return e.at;
     }
     return std::nullopt;
   }
@@ -149,8 +159,13 @@ class AckLog : public producer::StreamCallbacks {
   }
 
  private:
+  struct Event {
+    bool persisted;  // else a new connection
+    steady_clock::time_point at;
+  };
   mutable std::mutex mu_;
   std::vector<Persisted> persisted_;
+  std::vector<Event> events_;
   std::vector<Status> errors_;
 };
 
