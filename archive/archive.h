@@ -271,6 +271,10 @@ struct ArchiveStats {
   uint64_t bytes_uploaded = 0;
   uint64_t upload_failures = 0;
   uint64_t bucket_bytes = 0;
+  // Several nodes: stream leases this node holds, has taken, and lost to another node.
+  uint64_t leases_held = 0;
+  uint64_t leases_acquired = 0;
+  uint64_t leases_lost = 0;
 };
 
 // What OpenLocalArchive found and repaired.
@@ -335,6 +339,35 @@ class Archive {
                                      DurableCallback on_durable) = 0;
   // Blocks until every fragment queued before the call has been reported.
   virtual void Flush() = 0;
+
+  // --- Several nodes (a PostgreSQL index: Options::node_id) --------------------------
+  // Where a stream's ingest belongs. Each stream is owned by one node at a time through a
+  // lease in the index, renewed every third of Options::lease_us; a node that dies loses its
+  // leases when they run out, and the next PutMedia takes the stream on another node.
+  struct Node {
+    std::string id;
+    std::string url;  // its Options::node_url
+  };
+  // Takes (or keeps) this node's lease on the stream, before a PutMedia session appends:
+  // Append refuses a stream whose lease this node does not hold. kResourceExhausted naming
+  // the owner when another live node holds it. Blocks on the index: call it on a worker. With
+  // one node (SQLite) always OK.
+  virtual Status ClaimStream(const StreamRef& ref) {
+    (void)ref;
+    return Status::Ok();
+  }
+  // The URL this node is reached at (Options::node_url), once its server listens: a port
+  // the system picked is not known when the archive opens. Blocks on the index.
+  virtual Status SetNodeUrl(const std::string& url) {
+    (void)url;
+    return Status::Ok();
+  }
+  // The node a PutMedia for the stream should go to: its live owner, else the live node
+  // chosen for it (the same on every node). nullopt with one node. Blocks on the index.
+  virtual Result<std::optional<Node>> IngestNode(const StreamRef& ref) {
+    (void)ref;
+    return std::optional<Node>();
+  }
 
   // --- Queries (only durable fragments within retention are visible) -----------------
   virtual Result<FragmentInfo> GetFragment(const StreamRef& ref, std::string_view number) = 0;
@@ -457,6 +490,14 @@ struct Options {
   // (the archive is frozen as it was; a snapshot of last month shows last month).
   bool read_only = false;
   std::string read_only_reason;  // e.g. "the file system is mounted read-only"
+  // Several nodes sharing a PostgreSQL `index` (and usually one `object_store`): this node's
+  // name, stable across restarts (empty: the only node on the index), the URL it is reached at
+  // (what GetDataEndpoint answers for the streams it owns), and how long a stream's lease
+  // lasts without renewal: a dead node's streams move after at most this long. See
+  // Archive::ClaimStream.
+  std::string node_id;
+  std::string node_url;
+  int64_t lease_us = 10'000'000;
 };
 
 // Opens (creating when missing) the local archive at options.root and recovers it: bytes

@@ -55,8 +55,24 @@ Result<std::string> LocalArchive::Append(const StreamRef& ref, FragmentInput fra
       ++stats_.appends_rejected;
       return ResourceExhausted("archive commit queue is full");
     }
-    // The clock as a floor keeps numbers from being reused after a crash lost the tail.
-    seq = std::max<uint64_t>(last_seq_ + 1, static_cast<uint64_t>(clock_.NowMicros()));
+    if (coordinator_) {
+      // Several nodes: the stream's lease, and a number from this node's id block.
+      if (!HoldsLeaseLocked(s.id, clock_.MonotonicMicros())) {
+        lock.Unlock();
+        return reject(Unavailable("this node does not hold the ingest lease of stream " +
+                                  s.info.name + " (another node may have it now)"));
+      }
+      leases_[s.id].last_use_us = clock_.MonotonicMicros();
+      Result<uint64_t> id = NextIdLocked();
+      if (!id.ok()) {
+        lock.Unlock();
+        return reject(id.status());
+      }
+      seq = *id;
+    } else {
+      // The clock as a floor keeps numbers from being reused after a crash lost the tail.
+      seq = std::max<uint64_t>(last_seq_ + 1, static_cast<uint64_t>(clock_.NowMicros()));
+    }
     last_seq_ = seq;
     queue_.push_back(Pending{s.id, s.info.name, seq, std::move(fragment), std::move(on_durable)});
     pending_bytes_ += size;
@@ -128,7 +144,13 @@ Result<LocalArchive::OpenSegment*> LocalArchive::SegmentFor(const Pending& p) {
     }
   }
   OpenSegment seg;
-  seg.id = next_segment_id_++;
+  if (coordinator_) {
+    MutexLock lock(mu_);
+    ASSIGN_OR_RETURN(uint64_t id, NextIdLocked());
+    seg.id = static_cast<int64_t>(id);
+  } else {
+    seg.id = next_segment_id_++;
+  }
   seg.stream_id = p.stream_id;
   seg.window_start = FloorTo(p.in.server_timestamp_us, window);
   const SegmentKey key{p.stream_id, seg.id};
@@ -156,6 +178,10 @@ Status LocalArchive::PlanOne(Written& w) {
   {
     MutexLock lock(mu_);
     if (!names_by_id_.count(p.stream_id)) return NotFound("stream deleted: " + p.stream_name);
+    // Fencing: once the lease may have ended another node may write the stream.
+    if (coordinator_ && !HoldsLeaseLocked(p.stream_id, clock_.MonotonicMicros())) {
+      return Unavailable("the ingest lease of stream " + p.stream_name + " ended");
+    }
   }
   ASSIGN_OR_RETURN(w.seg, SegmentFor(p));
   w.offset = w.seg->planned_end + kRecordHeaderSize;

@@ -37,7 +37,7 @@ Result<std::vector<std::string>> LocalArchive::PutEvents(const StreamRef& ref,
   // Held while storing, so a DeleteStream either comes first (the stream is not found) or
   // finds these rows and deletes them: no event outlives its stream.
   MutexLock registry(registry_mu_);
-  ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
+  ASSIGN_OR_RETURN(StreamState s, ResolveFresh(ref));
   if (s.info.retention_hours == 0) {
     return FailedPrecondition("stream " + s.info.name + " keeps no data to annotate");
   }
@@ -56,7 +56,7 @@ Result<ListEventsResult> LocalArchive::ListEvents(const ListEventsRequest& req) 
   if (req.max_results < 1 || req.max_results > kMaxListEventsResults) {
     return InvalidArgument("max_results must be 1-" + std::to_string(kMaxListEventsResults));
   }
-  ASSIGN_OR_RETURN(StreamState s, Resolve(req.stream));
+  ASSIGN_OR_RETURN(StreamState s, ResolveFresh(req.stream));
   EventCursor c;
   if (!req.next_token.empty()) {
     ASSIGN_OR_RETURN(c, DecodeEventCursor(req.next_token));

@@ -41,6 +41,7 @@ LocalArchive::LocalArchive(const Options& options, Backend backend, Env& env, co
       registry_(std::move(backend.registry)),
       index_(std::move(backend.index)),
       segments_(std::move(backend.segments)),
+      coordinator_(std::move(backend.coordinator)),
       env_(env),
       clock_(clock),
       logger_(logger) {}
@@ -59,6 +60,21 @@ LocalArchive::~LocalArchive() {
   }
   work_cv_.NotifyAll();
   if (commit_thread_.joinable()) commit_thread_.join();
+  // The leases last until the queue is committed; then they go at once, so that another
+  // node takes this node's streams without waiting for them to run out.
+  {
+    MutexLock lock(mu_);
+    cluster_stop_ = true;
+  }
+  cluster_cv_.NotifyAll();
+  if (cluster_thread_.joinable()) {
+    cluster_thread_.join();
+    Status left = coordinator_->Leave();
+    if (!left.ok()) {
+      logger_.Warn("archive", "could not give back the stream leases: they run out instead",
+                   {{"error", left.ToString()}});
+    }
+  }
 }
 
 Status LocalArchive::Open() {
@@ -76,8 +92,13 @@ Status LocalArchive::Open() {
   ASSIGN_OR_RETURN(uint64_t archive_id, registry_->ArchiveId(proposed));
   suffix_ = FragmentNumberSuffix(archive_id);
 
+  if (coordinator_ && !options_.read_only) RETURN_IF_ERROR(JoinCluster());
   {
     MutexLock lock(registry_mu_);
+    if (coordinator_) {
+      // Read before the streams are loaded: a change made meanwhile shows at the first check.
+      ASSIGN_OR_RETURN(registry_version_, coordinator_->RegistryVersion());
+    }
     RETURN_IF_ERROR(Recover());
   }
   // Read-only: no thread that could write is started, and the reserve is not made.
@@ -108,6 +129,7 @@ Status LocalArchive::Open() {
     commit_running_ = true;
   }
   commit_thread_ = std::thread([this] { CommitLoop(); });
+  if (coordinator_) cluster_thread_ = std::thread([this] { ClusterLoop(); });
   if (options_.sweep_interval_us > 0) {
     sweep_thread_ = std::thread([this]() EXCLUDES(mu_) {
       MutexLock lock(mu_);
@@ -125,8 +147,15 @@ Status LocalArchive::Open() {
 }
 
 ArchiveStats LocalArchive::Stats() const {
+  uint64_t leases;
+  {
+    MutexLock lock(mu_);
+    leases = leases_.size();
+  }
   MutexLock lock(stats_mu_);
-  return stats_;
+  ArchiveStats out = stats_;
+  out.leases_held = leases;
+  return out;
 }
 
 void LocalArchive::Flush() {
@@ -185,11 +214,18 @@ Result<std::unique_ptr<Archive>> OpenLocalArchive(const Options& options, Env& e
                            "\" is not a postgresql:// URL (leave it out for SQLite in the data"
                            " directory)");
   }
+  if (!options.node_id.empty() && !IsPostgresUrl(options.index)) {
+    return InvalidArgument("node-id \"" + options.node_id +
+                           "\": several nodes share a PostgreSQL index, and this server has "
+                           "none (set \"index\" to a postgresql:// URL, or leave node-id out)");
+  }
+  const PgNodeOptions node{options.node_id, options.node_url, options.lease_us};
   Result<SqlBackend> sql =
       IsPostgresUrl(options.index)
-          ? OpenPgBackend(options.index, options.read_only)
+          ? OpenPgBackend(options.index, options.read_only, node)
           : OpenSqliteBackend(options.root + "/index.sqlite", options.sync, options.read_only);
   if (!sql.ok()) return sql.status();
+  const bool clustered = sql->coordinator != nullptr;
   std::unique_ptr<SegmentStore> segments =
       NewLocalSegmentStore(env, options.root, options.sync, logger);
   if (options.object_store) {
@@ -197,9 +233,10 @@ Result<std::unique_ptr<Archive>> OpenLocalArchive(const Options& options, Env& e
                      objectstore::S3Client::Create(*options.object_store));
     segments =
         NewTieredSegmentStore(std::move(segments), std::move(bucket), options.object_key_prefix,
-                              options.root, options.warm_after_us, clock, logger);
+                              options.root, options.warm_after_us, clock, logger, clustered);
   }
-  Backend backend{std::move(sql->registry), std::move(sql->index), std::move(segments)};
+  Backend backend{std::move(sql->registry), std::move(sql->index), std::move(segments),
+                  std::move(sql->coordinator)};
   auto archive = std::make_unique<LocalArchive>(options, std::move(backend), env, clock, logger);
   RETURN_IF_ERROR(archive->Open());
   return std::unique_ptr<Archive>(std::move(archive));

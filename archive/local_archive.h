@@ -8,7 +8,9 @@
 //  - registry_mu_ serialises registry writes with the in-memory stream cache;
 //  - queries go straight to the index and the segment store (both thread-safe);
 //  - mu_ guards the stream cache, the commit queue and the flush counters;
-//  - the sweeper thread calls Sweep() every sweep_interval_us.
+//  - the sweeper thread calls Sweep() every sweep_interval_us;
+//  - with several nodes, the cluster thread renews leases and reloads the stream cache
+//    every third of the lease (cluster_node.cc).
 // Lock order: registry_mu_ before mu_; nothing is called back with a lock held.
 #pragma once
 
@@ -16,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -23,6 +26,7 @@
 #include <vector>
 
 #include "archive/archive.h"
+#include "archive/cluster.h"
 #include "archive/fragment_index.h"
 #include "archive/names.h"
 #include "archive/segment_store.h"
@@ -37,6 +41,7 @@ struct Backend {
   std::unique_ptr<StreamRegistry> registry;
   std::unique_ptr<FragmentIndex> index;
   std::unique_ptr<SegmentStore> segments;
+  std::shared_ptr<Coordinator> coordinator;  // several nodes (a PostgreSQL index)
 };
 
 class LocalArchive final : public Archive {
@@ -92,6 +97,10 @@ class LocalArchive final : public Archive {
   ArchiveStats Stats() const override;
   RecoveryReport Recovery() const override { return recovery_; }
   Status CheckWritable() override EXCLUDES(stats_mu_, probe_mu_);
+
+  Status ClaimStream(const StreamRef& ref) override EXCLUDES(mu_, registry_mu_);
+  Result<std::optional<Node>> IngestNode(const StreamRef& ref) override EXCLUDES(registry_mu_);
+  Status SetNodeUrl(const std::string& url) override;
 
  private:
   // What the archive keeps in memory per stream (the registry row minus tags).
@@ -193,7 +202,11 @@ class LocalArchive final : public Archive {
   Status WithReserve(const std::function<Status()>& op);
 
   // query.cc
+  // The stream as the cache holds it.
   Result<StreamState> Resolve(const StreamRef& ref) const EXCLUDES(mu_);
+  // Resolve; with several nodes, a stream missing from the cache is looked for again after
+  // reloading the cache if another node changed the registry (blocks on the index).
+  Result<StreamState> ResolveFresh(const StreamRef& ref) EXCLUDES(mu_, registry_mu_);
   // A fragment's segment, opened, and where in it the index says the fragment is.
   struct OpenedRecord {
     std::shared_ptr<const SegmentReader> reader;
@@ -204,6 +217,27 @@ class LocalArchive final : public Archive {
   // The oldest server time a query shows: now less the retention (no limit read-only).
   int64_t Cutoff(const StreamState& s) const;
   FragmentInfo ToInfo(IndexedFragment f, const StreamState& s) const;
+
+  // cluster_node.cc (several nodes: coordinator_ set)
+  struct Lease {
+    int64_t valid_until_us = 0;  // monotonic: Append refuses the stream from here
+    int64_t last_use_us = 0;     // monotonic: the last Append or claim
+  };
+  // Registers the node and takes its first id block (Open, before recovery).
+  Status JoinCluster() EXCLUDES(mu_);
+  // Every third of the lease: heartbeat and renewals, the cache reload, the next id block,
+  // the cleanup of streams other nodes deleted.
+  void ClusterLoop() EXCLUDES(mu_);
+  Status ClusterTick() EXCLUDES(mu_, registry_mu_);
+  // Reloads the stream cache when the registry's version moved since the last load.
+  Status RefreshIfChanged() REQUIRES(registry_mu_) EXCLUDES(mu_);
+  bool HoldsLeaseLocked(int64_t stream_id, int64_t now_us) const REQUIRES(mu_);
+  bool HoldsLease(int64_t stream_id) const EXCLUDES(mu_);
+  // The next id of the current block (fragment seq, segment id); kUnavailable when the
+  // block ran out and no next one has come from the index yet.
+  Result<uint64_t> NextIdLocked() REQUIRES(mu_);
+  // Installs `block` when it is above the current one (ids only ever rise).
+  void InstallIdsLocked(const IdBlock& block) REQUIRES(mu_);
 
   // registry.cc
   Result<StreamInfo> LoadStreamInfo(int64_t id) EXCLUDES(mu_);
@@ -219,6 +253,7 @@ class LocalArchive final : public Archive {
   const std::unique_ptr<StreamRegistry> registry_;
   const std::unique_ptr<FragmentIndex> index_;
   const std::unique_ptr<SegmentStore> segments_;
+  const std::shared_ptr<Coordinator> coordinator_;  // several nodes; nullptr: one
   Env& env_;
   const Clock& clock_;
   Logger& logger_;
@@ -244,6 +279,15 @@ class LocalArchive final : public Archive {
   bool sweep_stop_ GUARDED_BY(mu_) = false;  // the sweeper thread ends
   bool commit_running_ GUARDED_BY(mu_) = false;
   VersionMaker versions_ GUARDED_BY(mu_);
+  // Several nodes: the leases this node holds, its id blocks, the registry version its
+  // cache was loaded at, and streams other nodes deleted whose local traces are to go.
+  std::unordered_map<int64_t, Lease> leases_ GUARDED_BY(mu_);
+  uint64_t ids_next_ GUARDED_BY(mu_) = 0;
+  uint64_t ids_end_ GUARDED_BY(mu_) = 0;
+  std::optional<IdBlock> spare_ids_ GUARDED_BY(mu_);
+  std::vector<std::pair<int64_t, std::string>> deleted_elsewhere_ GUARDED_BY(mu_);
+  bool cluster_stop_ GUARDED_BY(mu_) = false;
+  CondVar cluster_cv_;
 
   mutable Mutex stats_mu_;
   ArchiveStats stats_ GUARDED_BY(stats_mu_);
@@ -258,7 +302,8 @@ class LocalArchive final : public Archive {
   // Rolled during the current batch, closed once the batch is committed.
   std::vector<std::unordered_map<int64_t, OpenSegment>::node_type> retiring_;
   int64_t next_segment_id_ = 1;
-  bool punch_ok_ = true;  // false once the segment store refused to punch a hole
+  uint64_t local_bytes_at_open_ = 0;  // recovery: the local segments' committed bytes
+  bool punch_ok_ = true;              // false once the segment store refused to punch a hole
   std::unique_ptr<SyncPool> sync_pool_;
   // Set once by Open (ResolveSpaceLimits), read-only after.
   uint64_t segment_limit_ = 0;   // max_segment_bytes, capped by the space
@@ -275,6 +320,8 @@ class LocalArchive final : public Archive {
   int commits_in_index_ GUARDED_BY(index_turn_mu_) = 0;
   std::thread commit_thread_;
   std::thread sweep_thread_;
+  std::thread cluster_thread_;
+  int64_t registry_version_ GUARDED_BY(registry_mu_) = -1;
 };
 
 }  // namespace streamarc::archive

@@ -5,6 +5,7 @@
 // are serialised (a transaction-scoped advisory lock, the part SQLite's one write lock plays).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,11 +19,21 @@ namespace streamarc::archive {
 // "postgresql://..." or "postgres://...": the index is a PostgreSQL database.
 bool IsPostgresUrl(std::string_view index);
 
+// This node, for the coordinator of the nodes sharing the database (cluster.h).
+struct PgNodeOptions {
+  std::string node_id;
+  std::string node_url;  // what GetDataEndpoint answers for this node
+  int64_t lease_us = 10'000'000;
+};
+
 // Connects to the database at `url` (libpq's URI form, e.g.
 // postgresql://USER@HOST:PORT/DB), creating the schema when missing. kUnavailable, saying
 // why, when the server cannot be reached; kDataLoss for a database holding an index of an
 // unknown schema version. `read_only`: every connection read-only, the schema left alone.
-Result<SqlBackend> OpenPgBackend(const std::string& url, bool read_only);
+// A coordinator comes with a writable backend and a node id (the index's own tests and
+// benchmarks open it without).
+Result<SqlBackend> OpenPgBackend(const std::string& url, bool read_only,
+                                 const PgNodeOptions& node = {});
 
 // Between pg.cc (the connections) and pg_backend.cc (the schema and the sessions' policy).
 

@@ -1,18 +1,21 @@
 // The index in PostgreSQL: FORMAT.md's schema with PostgreSQL's types, the sessions'
-// settings, one node per database, and the shared registry and index over three kinds of
-// connections (pg.cc).
+// settings, the coordinator of the nodes sharing it (cluster.h), and the shared registry and index
+// over three kinds of connections (pg.cc).
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "archive/cluster.h"
 #include "archive/pg.h"
 
 namespace streamarc::archive {
 namespace {
 
-// The session advisory lock that keeps a second node off the index ("SARCNODE"); the writers'
+// The session advisory lock that keeps nodes that do not share from sharing ("SARCNODE"): a
+// node without a node id (one node per database) takes it exclusively, nodes with one
+// (several share the index through stream leases, cluster.h) take it shared. The writers'
 // transaction lock (pg.cc) has another key.
 constexpr int64_t kNodeLockKey = 0x5341'5243'4E4F'4445;
 // How long a starting node waits for it: a node that has just stopped (a restart) releases
@@ -77,6 +80,24 @@ CREATE INDEX IF NOT EXISTS spans_by_seq ON spans(stream_id, time_type, last_seq,
 CREATE TABLE IF NOT EXISTS span_overlaps(
   stream_id BIGINT NOT NULL, time_type BIGINT NOT NULL,
   PRIMARY KEY(stream_id, time_type));
+-- Several nodes (archive/cluster.h): who is alive, who owns each stream's ingest, the id
+-- blocks that keep fragment numbers and segment ids unique, the registry's change counter.
+CREATE TABLE IF NOT EXISTS nodes(
+  node_id TEXT COLLATE "C" PRIMARY KEY, url TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL);
+CREATE TABLE IF NOT EXISTS stream_leases(
+  stream_id BIGINT PRIMARY KEY, node_id TEXT COLLATE "C" NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL);
+CREATE SEQUENCE IF NOT EXISTS id_blocks;
+CREATE SEQUENCE IF NOT EXISTS registry_changes;
+)sql";
+
+// Id blocks start above every id already stored (an index a single node filled, with
+// clock-based numbers): run at every open, it never moves the sequence back.
+constexpr const char* kRaiseIdBlocks = R"sql(
+SELECT setval('id_blocks', GREATEST(
+  (SELECT last_value FROM id_blocks),
+  ((SELECT COALESCE(max(seq), 0) FROM fragments) >> 20) + 1,
+  ((SELECT COALESCE(max(id), 0) FROM segments) >> 20) + 1))
 )sql";
 
 // Every session: no NOTICEs sent at all; with `read_only`, every transaction read-only.
@@ -86,21 +107,23 @@ Status SessionSettings(Db& db, bool read_only) {
                            : "SET client_min_messages = warning");
 }
 
-// One node per database until stream leases let several share one: the control session
-// holds the node lock for as long as it lives (and takes it again after a reconnect).
-Status LockNode(Db& db, const std::string& server) {
+// The control session holds the node lock for as long as it lives (and takes it again after
+// a reconnect).
+Status LockNode(Db& db, const std::string& server, bool shared) {
   const std::string sql = std::string("BEGIN; SET LOCAL lock_timeout = '") + kNodeLockWait +
-                          "'; SELECT pg_advisory_lock(" + std::to_string(kNodeLockKey) +
-                          "); COMMIT";
+                          "'; SELECT pg_advisory_lock" + (shared ? "_shared(" : "(") +
+                          std::to_string(kNodeLockKey) + "); COMMIT";
   Status s = db.Exec(sql);
   if (s.ok()) return s;
   db.Rollback();  // the session lock, when taken, outlives the transaction
   if (s.code() != Code::kUnavailable || s.message().find("SQLSTATE 55P03") == std::string::npos) {
     return s;
   }
-  return FailedPrecondition("another streamarcd already uses the index at " + server +
-                            "; several nodes sharing one index come with stream leases (not "
-                            "built yet)");
+  return FailedPrecondition(
+      shared ? "a streamarcd without a node-id uses the index at " + server +
+                   ": it must have the index to itself; give every node sharing it a node-id"
+             : "another streamarcd already uses the index at " + server +
+                   "; for several nodes sharing one index, give each a node-id");
 }
 
 // A read-only opener creates nothing: a database without the tables holds no archive.
@@ -120,18 +143,21 @@ bool IsPostgresUrl(std::string_view index) {
   return index.starts_with("postgresql://") || index.starts_with("postgres://");
 }
 
-Result<SqlBackend> OpenPgBackend(const std::string& url, bool read_only) {
+Result<SqlBackend> OpenPgBackend(const std::string& url, bool read_only,
+                                 const PgNodeOptions& node) {
   PgSessionSetup plain = [read_only](Db& db, const std::string&) {
     return SessionSettings(db, read_only);
   };
   PgSessionSetup control_setup = plain;
   if (!read_only) {
-    control_setup = [](Db& db, const std::string& server) -> Status {
+    const bool shared = !node.node_id.empty();
+    control_setup = [shared](Db& db, const std::string& server) -> Status {
       RETURN_IF_ERROR(SessionSettings(db, /*read_only=*/false));
-      return LockNode(db, server);
+      return LockNode(db, server, shared);
     };
   }
-  // The control connection first: a second node stops here, before touching anything.
+  // The control connection first: a node that may not share stops here, before touching
+  // anything.
   ASSIGN_OR_RETURN(std::unique_ptr<Db> control, ConnectPg(url, control_setup));
   ASSIGN_OR_RETURN(std::unique_ptr<Db> writer, ConnectPg(url, plain));
   if (read_only) {
@@ -139,7 +165,10 @@ Result<SqlBackend> OpenPgBackend(const std::string& url, bool read_only) {
   } else {
     // In a write transaction, which holds the writers' lock: nodes starting at once would
     // otherwise race on the catalog ("duplicate key value violates unique constraint").
-    RETURN_IF_ERROR(InTransaction(*writer, [&] { return writer->Exec(kSchema); }));
+    RETURN_IF_ERROR(InTransaction(*writer, [&]() -> Status {
+      RETURN_IF_ERROR(writer->Exec(kSchema));
+      return writer->Exec(kRaiseIdBlocks);
+    }));
   }
   auto connect = [url, plain]() { return ConnectPg(url, plain); };
   auto c = std::make_shared<SqlConnections>(std::move(writer), std::move(control),
@@ -147,6 +176,12 @@ Result<SqlBackend> OpenPgBackend(const std::string& url, bool read_only) {
   SqlBackend backend;
   backend.registry = NewSqlStreamRegistry(c);
   backend.index = NewSqlFragmentIndex(c);
+  if (!read_only && !node.node_id.empty()) {
+    ASSIGN_OR_RETURN(std::unique_ptr<Coordinator> coordinator,
+                     NewPgCoordinator(url, node.node_id, node.node_url, node.lease_us));
+    backend.coordinator = std::move(coordinator);
+    backend.registry = WrapRegistryForCluster(std::move(backend.registry), backend.coordinator);
+  }
   return backend;
 }
 

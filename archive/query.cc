@@ -45,7 +45,7 @@ FragmentInfo LocalArchive::ToInfo(IndexedFragment f, const StreamState& s) const
 }
 
 Result<FragmentInfo> LocalArchive::GetFragment(const StreamRef& ref, std::string_view number) {
-  ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
+  ASSIGN_OR_RETURN(StreamState s, ResolveFresh(ref));
   ASSIGN_OR_RETURN(uint64_t seq, ParseFragmentNumber(number, suffix_));
   ASSIGN_OR_RETURN(std::optional<IndexedFragment> f, index_->Get(s.id, seq, Cutoff(s)));
   if (!f) return NotFound("fragment not found: " + std::string(number));
@@ -56,7 +56,7 @@ Result<ListResult> LocalArchive::ListFragments(const ListRequest& req) {
   if (req.max_results < 1 || req.max_results > 1000) {
     return InvalidArgument("max_results must be 1-1000");
   }
-  ASSIGN_OR_RETURN(StreamState s, Resolve(req.stream));
+  ASSIGN_OR_RETURN(StreamState s, ResolveFresh(req.stream));
   ListCursor c;
   if (!req.next_token.empty()) {
     ASSIGN_OR_RETURN(c, DecodeCursor(req.next_token));
@@ -93,7 +93,7 @@ Result<std::vector<FragmentInfo>> LocalArchive::FragmentsAfter(const StreamRef& 
                                                                std::string_view after_number,
                                                                int max) {
   if (max < 1 || max > 10000) return InvalidArgument("max must be 1-10000");
-  ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
+  ASSIGN_OR_RETURN(StreamState s, ResolveFresh(ref));
   uint64_t after = 0;
   if (!after_number.empty()) {
     ASSIGN_OR_RETURN(after, ParseFragmentNumber(after_number, suffix_));
@@ -107,7 +107,7 @@ Result<std::vector<FragmentInfo>> LocalArchive::FragmentsAfter(const StreamRef& 
 
 Result<FragmentInfo> LocalArchive::FirstAtOrAfter(const StreamRef& ref, TimestampType type,
                                                   int64_t timestamp_us) {
-  ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
+  ASSIGN_OR_RETURN(StreamState s, ResolveFresh(ref));
   int64_t from = timestamp_us;
   if (type == TimestampType::kServer) from = std::max(from, Cutoff(s));
   ASSIGN_OR_RETURN(
@@ -120,7 +120,7 @@ Result<FragmentInfo> LocalArchive::FirstAtOrAfter(const StreamRef& ref, Timestam
 }
 
 Result<FragmentInfo> LocalArchive::Latest(const StreamRef& ref) {
-  ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
+  ASSIGN_OR_RETURN(StreamState s, ResolveFresh(ref));
   ASSIGN_OR_RETURN(std::optional<IndexedFragment> f, index_->Latest(s.id, Cutoff(s)));
   if (!f) return NotFound("stream has no fragments: " + s.info.name);
   return ToInfo(std::move(*f), s);
@@ -128,7 +128,7 @@ Result<FragmentInfo> LocalArchive::Latest(const StreamRef& ref) {
 
 Result<LocalArchive::OpenedRecord> LocalArchive::OpenRecord(const StreamRef& ref,
                                                             std::string_view number) {
-  ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
+  ASSIGN_OR_RETURN(StreamState s, ResolveFresh(ref));
   ASSIGN_OR_RETURN(uint64_t seq, ParseFragmentNumber(number, suffix_));
   ASSIGN_OR_RETURN(std::optional<FragmentLocation> loc, index_->Locate(s.id, seq, Cutoff(s)));
   if (!loc) return NotFound("fragment not found: " + std::string(number));

@@ -45,7 +45,10 @@ Status LocalArchive::Recover() {
   recovery_.segments = totals.segments;
   {
     MutexLock lock(stats_mu_);
-    stats_.total_bytes = totals.stored_bytes;
+    // Several nodes: the index holds every node's bytes; this node counts its own disk's
+    // (CheckSegments) and the bucket's.
+    stats_.total_bytes =
+        coordinator_ ? stats_.bucket_bytes + local_bytes_at_open_ : totals.stored_bytes;
   }
   logger_.Info("archive", "opened",
                {{"root", options_.root},
@@ -88,6 +91,7 @@ Status LocalArchive::LoadStreams() {
 Status LocalArchive::CheckSegments() {
   ASSIGN_OR_RETURN(std::vector<SegmentRow> segs, index_->Segments());
   uint64_t bucket_bytes = 0;
+  std::vector<int64_t> unsealed;  // this node's, several nodes
   for (const SegmentRow& seg : segs) {
     const SegmentKey key{seg.stream_id, seg.id};
     const std::string name = std::to_string(seg.stream_id) + "/" + std::to_string(seg.id);
@@ -97,6 +101,9 @@ Status LocalArchive::CheckSegments() {
       bucket_bytes += seg.committed_end;
       continue;
     }
+    // Several nodes: a segment not on this disk is another node's (open there, or not
+    // moved yet); that node checks it.
+    if (coordinator_ && !segments_->IsLocal(key)) continue;
     Result<uint64_t> size = segments_->Size(key);
     if (!size.ok()) {
       if (size.status().code() != Code::kNotFound) return size.status();
@@ -110,6 +117,8 @@ Status LocalArchive::CheckSegments() {
                     {{"segment", name}, {"size", *size}, {"committed_end", seg.committed_end}});
       continue;
     }
+    local_bytes_at_open_ += seg.committed_end;
+    if (!seg.sealed && coordinator_) unsealed.push_back(seg.id);
     if (*size > seg.committed_end && !options_.read_only) {
       // Appended but never committed: no fragment there was reported durable.
       RETURN_IF_ERROR(segments_->Truncate(key, seg.committed_end));
@@ -130,8 +139,12 @@ Status LocalArchive::CheckSegments() {
     MutexLock lock(stats_mu_);
     stats_.bucket_bytes = bucket_bytes;
   }
-  // Nothing is open after a restart: new fragments go to new segments.
-  return options_.read_only ? Status::Ok() : index_->SealAll();
+  // Nothing is open after a restart: new fragments go to new segments. Several nodes seal
+  // only their own: the others' are open on them.
+  if (options_.read_only) return Status::Ok();
+  if (!coordinator_) return index_->SealAll();
+  for (int64_t id : unsealed) RETURN_IF_ERROR(index_->SealSegment(id));
+  return Status::Ok();
 }
 
 Status LocalArchive::CheckOpenSegmentTail(const SegmentRow& seg) {

@@ -56,6 +56,7 @@ Result<StreamInfo> LocalArchive::CreateStream(const CreateStreamRequest& req) {
   if (!req.device_name.empty()) RETURN_IF_ERROR(ValidateStreamName(req.device_name));
 
   MutexLock registry(registry_mu_);
+  if (coordinator_) RETURN_IF_ERROR(RefreshIfChanged());
   StreamState s;
   {
     MutexLock lock(mu_);
@@ -88,6 +89,11 @@ Result<StreamInfo> LocalArchive::CreateStream(const CreateStreamRequest& req) {
 }
 
 Result<StreamInfo> LocalArchive::DescribeStream(const StreamRef& ref) {
+  if (coordinator_) {
+    // Another node may have changed the stream: one cheap read says whether to reload.
+    MutexLock registry(registry_mu_);
+    RETURN_IF_ERROR(RefreshIfChanged());
+  }
   ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
   return LoadStreamInfo(s.id);
 }
@@ -97,6 +103,10 @@ Result<std::vector<StreamInfo>> LocalArchive::ListStreams(std::string_view name_
                                                           int max_results) {
   if (max_results < 1 || max_results > 10000) {
     return InvalidArgument("max_results must be 1-10000");
+  }
+  if (coordinator_) {
+    MutexLock registry(registry_mu_);
+    RETURN_IF_ERROR(RefreshIfChanged());
   }
   ASSIGN_OR_RETURN(std::vector<int64_t> ids, registry_->List(name_prefix, after_name, max_results));
   std::vector<StreamInfo> out;
@@ -113,6 +123,7 @@ Status LocalArchive::UpdateStream(const StreamRef& ref, std::string_view current
   if (options_.read_only) return ReadOnlyRefusal();
   if (device_name && !device_name->empty()) RETURN_IF_ERROR(ValidateStreamName(*device_name));
   MutexLock registry(registry_mu_);
+  if (coordinator_) RETURN_IF_ERROR(RefreshIfChanged());
   ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
   RETURN_IF_ERROR(CheckVersion(s, current_version));
   if (device_name) s.info.device_name = *device_name;
@@ -125,6 +136,7 @@ Status LocalArchive::UpdateRetention(const StreamRef& ref, std::string_view curr
   if (options_.read_only) return ReadOnlyRefusal();
   RETURN_IF_ERROR(ValidateRetention(hours));
   MutexLock registry(registry_mu_);
+  if (coordinator_) RETURN_IF_ERROR(RefreshIfChanged());
   ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
   RETURN_IF_ERROR(CheckVersion(s, current_version));
   s.info.retention_hours = hours;
@@ -149,6 +161,7 @@ Status LocalArchive::UpdateStorageTier(const StreamRef& ref, std::string_view cu
   RETURN_IF_ERROR(CheckTier(tier));
   {
     MutexLock registry(registry_mu_);
+    if (coordinator_) RETURN_IF_ERROR(RefreshIfChanged());
     ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
     RETURN_IF_ERROR(CheckVersion(s, current_version));
     s.info.storage_tier = tier;
@@ -166,6 +179,7 @@ Status LocalArchive::TagStream(const StreamRef& ref,
   if (options_.read_only) return ReadOnlyRefusal();
   RETURN_IF_ERROR(ValidateTags(tags));
   MutexLock registry(registry_mu_);
+  if (coordinator_) RETURN_IF_ERROR(RefreshIfChanged());
   ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
   using Tags = std::map<std::string, std::string>;
   ASSIGN_OR_RETURN(Tags all, registry_->Tags(s.id));
@@ -177,6 +191,7 @@ Status LocalArchive::TagStream(const StreamRef& ref,
 Status LocalArchive::UntagStream(const StreamRef& ref, const std::vector<std::string>& keys) {
   if (options_.read_only) return ReadOnlyRefusal();
   MutexLock registry(registry_mu_);
+  if (coordinator_) RETURN_IF_ERROR(RefreshIfChanged());
   ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
   // KVS checks the keys to remove as it checks keys to add, except that a key stored before
   // these checks existed can still be removed.
@@ -193,6 +208,7 @@ Status LocalArchive::DeleteStream(const StreamRef& ref, std::string_view current
   StreamState s;
   {
     MutexLock registry(registry_mu_);
+    if (coordinator_) RETURN_IF_ERROR(RefreshIfChanged());
     ASSIGN_OR_RETURN(s, Resolve(ref));
     RETURN_IF_ERROR(CheckVersion(s, current_version));
     // Durable intent first: a crash from here on finishes the deletion at the next open.

@@ -105,10 +105,11 @@ std::unique_ptr<SegmentStore> NewLocalSegmentStore(Env& env, const std::string& 
 // `local` (the staging store, local files under `root`) with the sealed segments of WARM
 // streams moved to `bucket` under "<prefix>segments/<stream id>/<segment id>.seg" once
 // `warm_after_us` old, by one uploader thread (archive/tiered_segment_store.cc).
+// `shared_bucket`: several nodes use the bucket, so RemoveOrphans leaves its objects alone.
 std::unique_ptr<SegmentStore> NewTieredSegmentStore(std::unique_ptr<SegmentStore> local,
                                                     std::shared_ptr<objectstore::S3Client> bucket,
                                                     std::string prefix, std::string root,
                                                     int64_t warm_after_us, const Clock& clock,
-                                                    Logger& logger);
+                                                    Logger& logger, bool shared_bucket = false);
 
 }  // namespace streamarc::archive

@@ -46,7 +46,7 @@ Result<ListSpansResult> LocalArchive::ListRecordingSpans(const ListSpansRequest&
   if (req.max_results < 1 || req.max_results > kMaxListSpansResults) {
     return InvalidArgument("max_results must be 1-" + std::to_string(kMaxListSpansResults));
   }
-  ASSIGN_OR_RETURN(StreamState s, Resolve(req.stream));
+  ASSIGN_OR_RETURN(StreamState s, ResolveFresh(req.stream));
   SpanCursor c;
   if (!req.next_token.empty()) {
     ASSIGN_OR_RETURN(c, DecodeSpanCursor(req.next_token));

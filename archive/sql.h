@@ -138,9 +138,13 @@ class SqlConnections {
   std::vector<std::unique_ptr<Db>> readers_ GUARDED_BY(readers_mu_);
 };
 
+class Coordinator;  // cluster.h
+
 struct SqlBackend {
   std::unique_ptr<StreamRegistry> registry;
   std::unique_ptr<FragmentIndex> index;
+  // Several nodes share the index (PostgreSQL, writable): leases, ids, cache invalidation.
+  std::shared_ptr<Coordinator> coordinator;
 };
 
 // The version of the schema (FORMAT.md) both engines create. 2 added the analysis events

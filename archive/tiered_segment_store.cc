@@ -50,12 +50,14 @@ class TieredSegmentStore final : public SegmentStore {
  public:
   TieredSegmentStore(std::unique_ptr<SegmentStore> local,
                      std::shared_ptr<objectstore::S3Client> bucket, std::string prefix,
-                     std::string root, int64_t warm_after_us, const Clock& clock, Logger& logger)
+                     std::string root, int64_t warm_after_us, const Clock& clock, Logger& logger,
+                     bool shared_bucket)
       : local_(std::move(local)),
         bucket_(std::move(bucket)),
         prefix_(std::move(prefix)),
         root_(std::move(root)),
         warm_after_us_(warm_after_us),
+        shared_bucket_(shared_bucket),
         clock_(clock),
         logger_(logger) {}
 
@@ -149,7 +151,10 @@ class TieredSegmentStore final : public SegmentStore {
                        return true;
                      }));
     // The bucket's orphans: objects whose rows went (a crash between the two, a removal that
-    // failed). A bucket that cannot be listed now only delays this to the next start.
+    // failed). A bucket that cannot be listed now only delays this to the next start. A
+    // bucket shared by several nodes is left alone: an object another node uploads after
+    // this node read the index would look like an orphan.
+    if (shared_bucket_) return removed;
     Result<std::vector<objectstore::ObjectEntry>> objects = bucket_->List(prefix_ + "segments/");
     if (!objects.ok()) {
       logger_.Warn("archive", "could not list the bucket: its orphans stay until the next start",
@@ -338,6 +343,7 @@ class TieredSegmentStore final : public SegmentStore {
   const std::string prefix_;
   const std::string root_;
   const int64_t warm_after_us_;
+  const bool shared_bucket_;
   const Clock& clock_;
   Logger& logger_;
 
@@ -355,10 +361,10 @@ std::unique_ptr<SegmentStore> NewTieredSegmentStore(std::unique_ptr<SegmentStore
                                                     std::shared_ptr<objectstore::S3Client> bucket,
                                                     std::string prefix, std::string root,
                                                     int64_t warm_after_us, const Clock& clock,
-                                                    Logger& logger) {
+                                                    Logger& logger, bool shared_bucket) {
   return std::make_unique<TieredSegmentStore>(std::move(local), std::move(bucket),
                                               std::move(prefix), std::move(root), warm_after_us,
-                                              clock, logger);
+                                              clock, logger, shared_bucket);
 }
 
 }  // namespace streamarc::archive

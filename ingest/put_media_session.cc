@@ -146,7 +146,13 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     auto self = shared_from_this();
     bool queued = svc_.pool_.Submit([self] {
       auto info = self->svc_.archive_.DescribeStream(self->ref_);
-      self->t_->Post([self, info = std::move(info)] { self->OnLookup(info); });
+      // Several nodes: this node takes the stream's ingest lease, or says whose it is.
+      Status claim = info.ok() && info->status == archive::StreamStatus::kActive
+                         ? self->svc_.archive_.ClaimStream(self->ref_)
+                         : Status::Ok();
+      self->t_->Post([self, info = std::move(info), claim = std::move(claim)] {
+        self->OnLookup(info, claim);
+      });
     });
     if (!queued) Refuse(Unavailable(kBusyMessage));  // 503, as everywhere
   }
@@ -297,7 +303,7 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
 
   // Runs even when the client has already gone: a producer that sent its whole body and
   // half-closed (ffmpeg does) still gets its fragments stored.
-  void OnLookup(const Result<archive::StreamInfo>& info) {
+  void OnLookup(const Result<archive::StreamInfo>& info, const Status& claim) {
     if (state_ != State::kLookup) return;
     if (!info.ok()) {
       if (info.status().code() == Code::kNotFound) return Refuse(NotFound(kNoStream));
@@ -306,6 +312,9 @@ class PutMediaService::Impl::Session final : public PutMediaSession,
     info_ = *info;
     stream_name_ = info_.name;
     if (info_.status != archive::StreamStatus::kActive) return Refuse(NotFound(kNoStream));
+    // Another node ingests the stream: KVS's answer for a PutMedia at the wrong endpoint,
+    // after which a producer asks GetDataEndpoint again.
+    if (!claim.ok()) return Refuse(claim, KvsErrorType::kInvalidEndpoint);
     // Appends name the stream by its ARN, which holds its creation time: should the stream be
     // deleted and one of the same name created while this session streams, this session's
     // fragments are refused (4008) rather than stored in the new stream.

@@ -50,6 +50,14 @@ Status Apply(Config* c, const std::string& key, const std::string& value) {
   } else if (key == "segment-window-seconds") {
     RETURN_IF_ERROR(to_int(1, 86400, &n));
     c->segment_window_seconds = n;
+  } else if (key == "node-id") {
+    if (value.empty() || value.size() > 128) {
+      return InvalidArgument("--node-id: expected a name of 1 to 128 characters");
+    }
+    c->node_id = value;
+  } else if (key == "lease-seconds") {
+    RETURN_IF_ERROR(to_int(1, 3600, &n));
+    c->lease_seconds = n;
   } else if (key == "region") {
     c->region = value;
   } else if (key == "account") {
@@ -325,6 +333,11 @@ A self-hosted video ingest and archive server that speaks the Kinesis Video Stre
                                (default 0: as soon as they are sealed)
   --segment-window-seconds N   seal a stream's segment file after N seconds (default
                                3600); shorter moves video to the bucket sooner
+  --node-id NAME               this node's name among several sharing one --index
+                               (stream leases; keep it across restarts). Without it
+                               the node must be the index's only one
+  --lease-seconds N            how long a node owns a stream's ingest without renewing
+                               (default 10): a dead node's streams move after this long
   --config FILE                JSON file whose keys are these flag names, e.g.
                                {"port": 9000, "data-dir": "/var/lib/streamarc"}
   --region NAME                region in ARNs (default us-east-1)

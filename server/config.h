@@ -62,6 +62,10 @@ struct Config {
   // How long a segment file gathers a stream's fragments before it is sealed (and, WARM,
   // can move to the bucket).
   int64_t segment_window_seconds = 3600;
+  // Several nodes sharing a PostgreSQL `index` (archive::Options::node_id, lease_us): this
+  // node's name (empty: the only node on the index) and how long a stream's lease lasts.
+  std::string node_id;
+  int64_t lease_seconds = 10;
   std::string region = "us-east-1";
   std::string account = "000000000000";  // the account id in ARNs
   // The URL GetDataEndpoint returns; empty means http://<host>:<port>. Required when `host`

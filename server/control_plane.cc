@@ -351,6 +351,16 @@ class ControlPlane {
     if (!s.ok()) return Refuse(s);
     auto info = a_.DescribeStream(*ref);
     if (!info.ok()) return Refuse(info.status());
+    // Several nodes: ingest goes to the stream's node, and so do the live readers, whose
+    // newest fragments that node holds before any other (the rest reads anywhere).
+    if (api == "PUT_MEDIA" || api == "GET_MEDIA" || api == "GET_HLS_STREAMING_SESSION_URL" ||
+        api == "GET_DASH_STREAMING_SESSION_URL") {
+      auto node = a_.IngestNode(*ref);
+      if (!node.ok()) return Refuse(node.status());
+      if (*node && !(*node)->url.empty()) {
+        return JsonOk(json{{"DataEndpoint", (*node)->url}}.dump());
+      }
+    }
     return JsonOk(json{{"DataEndpoint", opt_.data_endpoint}}.dump());
   }
 

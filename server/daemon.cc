@@ -98,6 +98,8 @@ class DaemonImpl final : public Daemon {
     ao.segment_window_us = config_.segment_window_seconds * 1'000'000;
     ao.region = config_.region;
     ao.account = config_.account;
+    ao.node_id = config_.node_id;
+    ao.lease_us = config_.lease_seconds * 1'000'000;
     ao.max_total_bytes = config_.max_total_bytes;
     ao.min_free_bytes = config_.min_free_bytes;
     ao.sync_threads = SyncThreads(config_);
@@ -138,6 +140,8 @@ class DaemonImpl final : public Daemon {
     RETURN_IF_ERROR(http_.Start());
     ControlPlaneOptions cp;
     ASSIGN_OR_RETURN(cp.data_endpoint, AdvertisedUrl(config_, http_.port()));
+    // Several nodes: the others send this node's streams' clients here, from now on.
+    RETURN_IF_ERROR(archive_->SetNodeUrl(cp.data_endpoint));
     // Keys may come or go with a reload: always asked, true while there are none.
     cp.visible = [auth = auth_](const HttpRequest& req, const std::string& stream) {
       return StreamVisible(req, *auth->Current(), stream);
@@ -180,6 +184,7 @@ class DaemonImpl final : public Daemon {
                                                            config_.object_store->bucket
                                                      : std::string("none")},
                {"mode", read_only_reason_.empty() ? "read-write" : "read-only"},
+               {"node", config_.node_id.empty() ? std::string("only") : config_.node_id},
                {"version", kVersion}});
     return Status::Ok();
   }

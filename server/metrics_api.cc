@@ -113,6 +113,17 @@ void RegisterServerCollectors(metrics::Registry& r, MetricsSources src) {
                  Type::kCounter, {}, [s](Emitter& e) {
                    e.Value({}, static_cast<double>(s->archive.Stats().bytes_uploaded));
                  });
+  r.AddCollector(
+      "streamarc_leases_held",
+      "Streams whose ingest this node owns (several nodes on one PostgreSQL index)", Type::kGauge,
+      {}, [s](Emitter& e) { e.Value({}, static_cast<double>(s->archive.Stats().leases_held)); });
+  r.AddCollector("streamarc_lease_changes_total",
+                 "Stream leases this node took, and lost to another node after they ran out",
+                 Type::kCounter, {"event"}, [s](Emitter& e) {
+                   const archive::ArchiveStats st = s->archive.Stats();
+                   e.Value({"acquired"}, static_cast<double>(st.leases_acquired));
+                   e.Value({"lost"}, static_cast<double>(st.leases_lost));
+                 });
   r.AddCollector("streamarc_data_dir_free_bytes",
                  "Free bytes (for an unprivileged writer) on the data directory's file system",
                  Type::kGauge, {}, [s](Emitter& e) {

@@ -104,6 +104,11 @@ class ForwardingArchive : public archive::Archive {
   archive::ArchiveStats Stats() const override { return inner_.Stats(); }
   archive::RecoveryReport Recovery() const override { return inner_.Recovery(); }
   Status CheckWritable() override { return inner_.CheckWritable(); }
+  Status ClaimStream(const archive::StreamRef& ref) override { return inner_.ClaimStream(ref); }
+  Status SetNodeUrl(const std::string& url) override { return inner_.SetNodeUrl(url); }
+  Result<std::optional<Node>> IngestNode(const archive::StreamRef& ref) override {
+    return inner_.IngestNode(ref);
+  }
 
  protected:
   archive::Archive& inner() { return inner_; }
