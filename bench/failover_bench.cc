@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -138,13 +139,19 @@ struct Node {
     const int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
+      std::fprintf(stderr, "cannot run %s: %s\n", bin.c_str(), std::strerror(rc));
       pid = -1;
       return false;
     }
     for (int i = 0; i < 400; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (starts() > before) return true;
-      if (waitpid(pid, nullptr, WNOHANG) == pid) break;
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        std::fprintf(stderr, "%s exited at start (status %d)\n", id.c_str(), status);
+        pid = -1;
+        return false;
+      }
     }
     Signal(SIGKILL);
     return false;
