@@ -15,8 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kControlTimeoutMs = 10'000;
-
 class ClientImpl final : public Client {
  public:
   ClientImpl(std::shared_ptr<CurlGlobal> curl, ClientOptions options, SignContext sign)
@@ -101,16 +99,12 @@ Result<std::unique_ptr<Stream>> ClientImpl::OpenStream(const StreamOptions& opti
   }
   ASSIGN_OR_RETURN(Packager packager, Packager::Create(options.tracks));
   RETURN_IF_ERROR(EnsureStream(options));
-  ASSIGN_OR_RETURN(HttpResponse r, Call("getDataEndpoint",
-                                        {{"StreamName", options.name}, {"APIName", "PUT_MEDIA"}}));
+  ASSIGN_OR_RETURN(HttpResponse r,
+                   CallGetDataEndpoint(opt_.endpoint, options.name, sign_, opt_.connect_timeout_ms,
+                                       clock_.NowMicros()));
   if (r.status != 200) return ErrorOf("GetDataEndpoint", r);
-  json j = json::parse(r.body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("DataEndpoint") ||
-      !j["DataEndpoint"].is_string()) {
-    return Unavailable("GetDataEndpoint: no DataEndpoint in " + r.body.substr(0, 200));
-  }
   UploadConfig up;
-  up.data_endpoint = j["DataEndpoint"].get<std::string>();
+  ASSIGN_OR_RETURN(up.data_endpoint, DataEndpointOf(r));
   up.control_endpoint = opt_.endpoint;
   up.sign = sign_;
   up.connect_timeout_ms = opt_.connect_timeout_ms;
@@ -126,6 +120,23 @@ std::string Env(const char* name) {
 }
 
 }  // namespace
+
+Result<HttpResponse> CallGetDataEndpoint(const std::string& control_endpoint,
+                                         const std::string& stream, const SignContext& sign,
+                                         int64_t connect_timeout_ms, int64_t now_micros) {
+  const json body = {{"StreamName", stream}, {"APIName", "PUT_MEDIA"}};
+  return PostJson(control_endpoint, "/getDataEndpoint", body.dump(), sign, connect_timeout_ms,
+                  kControlTimeoutMs, now_micros);
+}
+
+Result<std::string> DataEndpointOf(const HttpResponse& r) {
+  json j = json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("DataEndpoint") ||
+      !j["DataEndpoint"].is_string()) {
+    return Unavailable("GetDataEndpoint: no DataEndpoint in " + r.body.substr(0, 200));
+  }
+  return j["DataEndpoint"].get<std::string>();
+}
 
 Result<std::unique_ptr<Client>> Client::Create(const ClientOptions& options) {
   auto curl = std::make_shared<CurlGlobal>();

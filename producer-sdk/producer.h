@@ -25,8 +25,9 @@ struct Credentials {
 };
 
 struct ClientOptions {
-  std::string endpoint =
-      "http://127.0.0.1:8080";  // control plane; PutMedia goes to GetDataEndpoint's answer
+  // Control plane. PutMedia goes to GetDataEndpoint's answer, asked again here after every
+  // failed connection (see Stream).
+  std::string endpoint = "http://127.0.0.1:8080";
   std::string region = "us-west-2";
   Credentials credentials;  // empty: taken from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
                             // AWS_SESSION_TOKEN
@@ -119,6 +120,9 @@ struct StreamStats {
   uint64_t error_acks = 0;
   uint64_t bytes_sent = 0;
   uint64_t reconnects = 0;
+  // Times GetDataEndpoint, asked again after a failed connection, named a different URL and
+  // the stream moved there (the stream's owner changed).
+  uint64_t endpoint_changes = 0;
   size_t store_bytes = 0;                 // held in the content store now
   size_t store_capacity = 0;              // StreamOptions::storage_bytes
   int64_t last_persisted_latency_us = 0;  // PutFrame of a fragment's first frame to its PERSISTED
@@ -156,10 +160,19 @@ class StreamCallbacks {
 // policy did not drop, once; the limit: if ListFragments refuses for good (a key without the
 // read action), such fragments are resent (at least once: counted in
 // StreamStats::fragments_unverified, reported once by OnUnverifiedResend), and the archive
-// may hold them twice. Fragments a non-retriable ERROR ack refuses are
-// dropped and reported (OnDroppedFragment, OnStreamError); a deleted stream, refused
-// credentials or a malformed request fail the stream (OnStreamError; PutFrame and Stop
-// return the Status).
+// may hold them twice. Fragments a non-retriable ERROR ack refuses are dropped and reported
+// (OnDroppedFragment, OnStreamError); a deleted stream, refused credentials or a malformed
+// request fail the stream (OnStreamError; PutFrame and Stop return the Status).
+//
+// Endpoint. PutMedia (and that ListFragments check) go to the node GetDataEndpoint names,
+// the one serving the stream now. When that node dies another takes the stream over, and a
+// node that no longer serves it refuses PutMedia with InvalidEndpointException (retried, not
+// a failure). So after every failed attempt (a connection refused, reset or stale, a 5xx, a
+// limit, InvalidEndpointException, an unanswered ListFragments) the stream asks
+// GetDataEndpoint on ClientOptions::endpoint again before the next one and goes on at the URL
+// it names (StreamStats::endpoint_changes counts the moves); when that call fails too, the
+// old URL is kept and tried after the usual back-off. A clean end of a connection asks
+// nothing.
 //
 // Timestamps: Frame::pts_us is wall-clock time (microseconds since the epoch, the ABSOLUTE
 // fragment timecodes KVS expects); timestamps before the year 2000 are taken as relative to

@@ -22,6 +22,7 @@ StreamImpl::StreamImpl(std::shared_ptr<CurlGlobal> curl, const StreamOptions& op
       callbacks_(callbacks ? callbacks : &no_callbacks_),
       clock_(clock),
       packager_(std::move(packager)),
+      data_endpoint_(upload_.data_endpoint),
       rng_(std::random_device{}()) {
   stats_.store_capacity = opt_.storage_bytes;
 }

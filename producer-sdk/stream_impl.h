@@ -29,6 +29,13 @@
 // Limit: a commit still in flight on a server that is alive while we query (a network cut,
 // not a crash) can also slip past the check.
 //
+// The data endpoint. PutMedia and ListFragments go to GetDataEndpoint's answer, which names
+// the node that owns the stream now; when that node dies another takes its lease and the
+// answer changes, and a node that is not the owner refuses PutMedia with
+// InvalidEndpointException. So after a failed attempt (a lost or refused connection, a
+// stale one, a 5xx, a limit, InvalidEndpointException, an unanswered ListFragments) the
+// upload thread asks GetDataEndpoint again before the next one; no answer keeps the old URL.
+//
 // Threads: PutFrame on the producer's thread, Stop/stats from any, everything else on the
 // upload thread. One mutex guards the store and the counters; callbacks run on the upload
 // thread without the lock held.
@@ -81,11 +88,22 @@ struct StoredFragment {
 };
 
 struct UploadConfig {
-  std::string data_endpoint;  // PutMedia base URL (GetDataEndpoint's answer)
+  std::string data_endpoint;  // PutMedia base URL: GetDataEndpoint's first answer
   std::string control_endpoint;
   SignContext sign;
   int64_t connect_timeout_ms = 5'000;
 };
+
+// How long a control-plane call (and ListFragments) may take once connected.
+constexpr int64_t kControlTimeoutMs = 10'000;
+
+// GetDataEndpoint (APIName PUT_MEDIA) for `stream` on `control_endpoint`, signed with `sign`:
+// the response whatever its status; kUnavailable when the server cannot be reached (client.cc).
+Result<HttpResponse> CallGetDataEndpoint(const std::string& control_endpoint,
+                                         const std::string& stream, const SignContext& sign,
+                                         int64_t connect_timeout_ms, int64_t now_micros);
+// The DataEndpoint of a 200 GetDataEndpoint response; kUnavailable when it has none.
+Result<std::string> DataEndpointOf(const HttpResponse& r);
 
 class StreamImpl final : public Stream {
  public:
@@ -128,6 +146,7 @@ class StreamImpl final : public Stream {
   };
   DoubtCheck CheckDoubt() EXCLUDES(mu_);
   DoubtCheck ResendUnverified(const Status& why) EXCLUDES(mu_);
+  void ResolveDataEndpoint() EXCLUDES(mu_);
   void OnAcks(std::vector<FragmentAck>& acks);
   void DeliverEvents();
   void CheckPressure();
@@ -178,7 +197,9 @@ class StreamImpl final : public Stream {
   bool transfer_active_ GUARDED_BY(mu_) = false;
   bool reader_paused_ GUARDED_BY(mu_) = false;
 
-  // Upload thread only.
+  // Upload thread only (set before it starts).
+  std::string data_endpoint_;      // PutMedia and ListFragments go here
+  bool resolve_endpoint_ = false;  // the last attempt failed: GetDataEndpoint before the next
   CurlMulti multi_;
   CurlEasy easy_;
   CurlSlist easy_headers_;

@@ -209,7 +209,7 @@ Status StreamImpl::StartTransfer() {
       cb.OnConnectionState(ConnectionState::kConnecting, Status::Ok());
     });
   }
-  ASSIGN_OR_RETURN(ParsedUrl url, ParseUrl(upload_.data_endpoint));
+  ASSIGN_OR_RETURN(ParsedUrl url, ParseUrl(data_endpoint_));
   ASSIGN_OR_RETURN(
       easy_headers_,
       SignedHeaderList(url, "/putMedia",
@@ -286,10 +286,12 @@ void StreamImpl::FinishTransfer(CURLcode rc) {
       return Fail(NotFound(detail + " (the stream does not exist or was deleted)"));
     }
     if (status == 401 || status == 403) return Fail(PermissionDenied(detail));
-    // Limits (another PutMedia still registered, a busy server) pass; the rest of 400 is our
-    // request's fault and would fail the same way again.
+    // Limits (another PutMedia still registered, a busy server) pass, and so does a node that
+    // no longer owns the stream (InvalidEndpoint: GetDataEndpoint names the owner before the
+    // next attempt); the rest of 400 is our request's fault and would fail the same way again.
     if (status == 400 && error_type_ != "ConnectionLimitExceededException" &&
-        error_type_ != "ClientLimitExceededException") {
+        error_type_ != "ClientLimitExceededException" &&
+        error_type_ != "InvalidEndpointException") {
       return Fail(InvalidArgument(detail));
     }
     what = detail;
@@ -299,17 +301,22 @@ void StreamImpl::FinishTransfer(CURLcode rc) {
   ++stats_.reconnects;
   ++attempts_;
   retry_at_us_ = clock_.MonotonicMicros() + BackoffMs() * 1000;
-  Status why = rc == CURLE_OK && status == 200 ? Status::Ok() : Unavailable(what);
+  const bool failed = rc != CURLE_OK || status != 200;  // a stale connection has rc set
+  // The owner may have died or moved: ask again before the next attempt. An orderly end says
+  // nothing about the endpoint and costs no control-plane call.
+  if (failed) resolve_endpoint_ = true;
+  Status why = failed ? Unavailable(what) : Status::Ok();
   Queue([why](StreamCallbacks& cb) { cb.OnConnectionState(ConnectionState::kDisconnected, why); });
 }
 
 namespace {
 
 // A refused ListFragments that a later call may get past: a busy, failing or restarting
-// server or a proxy in front of it (5xx), throttling (429, KVS's ClientLimitExceeded).
+// server or a proxy in front of it (5xx), throttling (429, KVS's ClientLimitExceeded), a node
+// that no longer serves the stream (InvalidEndpoint: the next attempt asks GetDataEndpoint).
 bool RetriableRefusal(const HttpResponse& r) {
   return r.status >= 500 || r.status == 429 || r.error_type == "ClientLimitExceededException" ||
-         r.error_type == "ThrottlingException";
+         r.error_type == "ThrottlingException" || r.error_type == "InvalidEndpointException";
 }
 
 std::string Describe(const HttpResponse& r) {
@@ -343,8 +350,8 @@ StreamImpl::DoubtCheck StreamImpl::CheckDoubt() {
   // Every page: with more in doubt than a page holds, a fragment on a later page would be
   // resent. Bounded (a server that hands out tokens forever gets no more than this).
   for (int page = 0; page < 100; ++page) {
-    auto resp = PostJson(upload_.data_endpoint, "/listFragments", req.dump(), upload_.sign,
-                         upload_.connect_timeout_ms, 10'000, clock_.NowMicros());
+    auto resp = PostJson(data_endpoint_, "/listFragments", req.dump(), upload_.sign,
+                         upload_.connect_timeout_ms, kControlTimeoutMs, clock_.NowMicros());
     if (!resp.ok()) return {false, resp.status()};  // unreachable: ask again, after a back-off
     if (resp->status == 404) break;  // no such stream: none of them is there (PutMedia says why)
     if (resp->status != 200) {
@@ -398,6 +405,22 @@ StreamImpl::DoubtCheck StreamImpl::ResendUnverified(const Status& why) {
   return {};
 }
 
+// After a failed attempt: the stream's owner may have changed (its node died and another took
+// the lease, or the node said InvalidEndpoint), so GetDataEndpoint is asked again. Blocking,
+// on the upload thread, when no connection exists. No answer, a refusal or an unusable URL
+// keep the endpoint as it was: the usual back-off then decides when to try it again (a
+// deleted stream is reported by PutMedia itself).
+void StreamImpl::ResolveDataEndpoint() {
+  auto r = CallGetDataEndpoint(upload_.control_endpoint, opt_.name, upload_.sign,
+                               upload_.connect_timeout_ms, clock_.NowMicros());
+  if (!r.ok() || r->status != 200) return;
+  Result<std::string> url = DataEndpointOf(*r);
+  if (!url.ok() || *url == data_endpoint_ || !ParseUrl(*url).ok()) return;
+  data_endpoint_ = std::move(url).value();
+  MutexLock lock(mu_);
+  ++stats_.endpoint_changes;
+}
+
 void StreamImpl::CheckPressure() {
   MutexLock lock(mu_);
   if (store_.empty()) return;
@@ -448,6 +471,10 @@ void StreamImpl::UploadLoop() {
           !easy_ && failure_.ok() && packager_.ready() && !store_.empty() && now >= retry_at_us_;
     }
     if (connect) {
+      if (resolve_endpoint_) {  // once per attempt, only after a failed one
+        resolve_endpoint_ = false;
+        ResolveDataEndpoint();
+      }
       const DoubtCheck check = in_doubt_ ? CheckDoubt() : DoubtCheck{};
       if (check.answered) in_doubt_ = false;
       bool empty;
@@ -456,6 +483,7 @@ void StreamImpl::UploadLoop() {
         empty = store_.empty();
       }
       if (!check.answered) {
+        resolve_endpoint_ = true;  // ListFragments went to the data endpoint: it may be gone
         MutexLock lock(mu_);
         ++attempts_;
         retry_at_us_ = now + BackoffMs() * 1000;
