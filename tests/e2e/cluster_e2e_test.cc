@@ -2,12 +2,13 @@
 // index (ctest's postgresql fixture) and one bucket (s3rver, started per test), driven the
 // way users drive them: the AWS CLI for the control plane, curl for PutMedia of real media,
 // the producer SDK in process for a camera streaming in real time while its node is
-// SIGKILLed, clips checked by ffprobe.
+// SIGKILLed or stopped, clips checked by ffprobe.
 //
 // Every node is a cluster member: it heartbeats in the index and takes a stream's lease when
 // PutMedia arrives. GetDataEndpoint on any node names the lease holder (or the live node
 // chosen for the stream); PutMedia at another node is refused with InvalidEndpointException;
-// an owner that dies loses its leases after --lease-seconds and the producer moves on.
+// an owner that dies loses its leases after --lease-seconds (one that stops cleanly, at once)
+// and the producer moves on.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -26,6 +27,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "producer-sdk/producer.h"
@@ -358,12 +360,58 @@ class ClusterTest : public ::testing::Test {
     return VideoPackets(out);
   }
 
+  // A producer SDK stream of `stream` whose control endpoint is node `control`, reporting to
+  // `acks` (which must outlive it); back-off 100 ms to 1 s.
+  Result<std::unique_ptr<producer::Stream>> OpenCamera(size_t control, const std::string& stream,
+                                                       AckLog* acks) {
+    producer::ClientOptions co;
+    co.endpoint = nodes_[control].url();
+    co.credentials = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
+    co.connect_timeout_ms = 1'000;
+    ASSIGN_OR_RETURN(client_, producer::Client::Create(co));
+    producer::StreamOptions so;
+    so.name = stream;
+    so.create_if_missing = false;
+    so.fragment_duration_ms = 1'000;
+    so.retry_min_ms = 100;
+    so.retry_max_ms = 1'000;
+    return client_->OpenStream(so, acks);
+  }
+
+  // ListFragments at node `reader` lists every fragment `acks` saw PERSISTED, each once.
+  // Returns the producer-time range covering them, seconds.
+  std::pair<double, double> ExpectEveryPersistedListed(size_t reader, const std::string& stream,
+                                                       const AckLog& acks) const {
+    std::set<int64_t> want;
+    for (const auto& p : acks.persisted()) want.insert(p.timecode_ms);
+    EXPECT_FALSE(want.empty());
+    if (want.empty()) return {0, 0};
+    const double from_s = static_cast<double>(*want.begin()) / 1000 - 1;
+    const double to_s = static_cast<double>(*want.rbegin()) / 1000 + 10;
+    std::multiset<int64_t> listed;
+    EXPECT_TRUE(WaitUntil(
+        [&] {
+          auto f = Fragments(reader, stream, from_s, to_s);
+          if (!f) return false;
+          listed.clear();
+          for (const json& j : *f) {
+            listed.insert(std::llround(j.value("ProducerTimestamp", 0.0) * 1000));
+          }
+          return std::includes(listed.begin(), listed.end(), want.begin(), want.end());
+        },
+        seconds(30)));
+    for (int64_t tc : want) EXPECT_TRUE(listed.count(tc)) << "PERSISTED " << tc << " not listed";
+    for (int64_t tc : listed) EXPECT_EQ(listed.count(tc), 1u) << "fragment at " << tc << " twice";
+    return {from_s, to_s};
+  }
+
   std::unique_ptr<PgTestDatabase> pg_;  // first: dropped after every node has stopped
   TempDir dir_;
   S3Server s3_{dir_.File("s3")};
   std::string bucket_ = "cluster-" + std::to_string(::getpid());
   int lease_seconds_ = 10;
   std::array<Node, kNodes> nodes_;
+  std::unique_ptr<producer::Client> client_;  // OpenCamera's
 };
 
 // Streams created on one node are every node's; GetDataEndpoint names the same node
@@ -488,20 +536,8 @@ TEST_F(ClusterTest, KillOwnerMidStream) {
   const size_t owner = IndexOf(DataEndpoint(control, stream));
   ASSERT_LT(owner, kNodes);
 
-  producer::ClientOptions co;
-  co.endpoint = nodes_[control].url();
-  co.credentials = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
-  co.connect_timeout_ms = 1'000;
-  auto client = producer::Client::Create(co);
-  ASSERT_TRUE(client.ok()) << client.status().ToString();
-  producer::StreamOptions so;
-  so.name = stream;
-  so.create_if_missing = false;
-  so.fragment_duration_ms = 1'000;
-  so.retry_min_ms = 100;
-  so.retry_max_ms = 1'000;
   AckLog acks;
-  auto sdk_stream = (*client)->OpenStream(so, &acks);
+  auto sdk_stream = OpenCamera(control, stream, &acks);
   ASSERT_TRUE(sdk_stream.ok()) << sdk_stream.status().ToString();
   RealTimeCamera camera(**sdk_stream, *frames);
 
@@ -546,26 +582,8 @@ TEST_F(ClusterTest, KillOwnerMidStream) {
   ASSERT_NO_FATAL_FAILURE(StartNode(owner));
   const size_t reader = 3 - owner - new_owner;  // the third of {0, 1, 2}
   ASSERT_LT(reader, kNodes);
-  std::vector<AckLog::Persisted> persisted = acks.persisted();
-  ASSERT_FALSE(persisted.empty());
-  std::set<int64_t> want;
-  for (const auto& p : persisted) want.insert(p.timecode_ms);
-  const double from_s = static_cast<double>(*want.begin()) / 1000 - 1;
-  const double to_s = static_cast<double>(*want.rbegin()) / 1000 + 10;
-  std::multiset<int64_t> listed;
-  EXPECT_TRUE(WaitUntil(
-      [&] {
-        auto f = Fragments(reader, stream, from_s, to_s);
-        if (!f) return false;
-        listed.clear();
-        for (const json& j : *f) {
-          listed.insert(std::llround(j.value("ProducerTimestamp", 0.0) * 1000));
-        }
-        return std::includes(listed.begin(), listed.end(), want.begin(), want.end());
-      },
-      seconds(30)));
-  for (int64_t tc : want) EXPECT_TRUE(listed.count(tc)) << "PERSISTED " << tc << " not listed";
-  for (int64_t tc : listed) EXPECT_EQ(listed.count(tc), 1u) << "fragment at " << tc << " twice";
+  const std::pair<double, double> range = ExpectEveryPersistedListed(reader, stream, acks);
+  const double from_s = range.first, to_s = range.second;
 
   // All of it plays from the reader: the old owner's sealed-at-recovery segment and the new
   // owner's, both from the bucket. Every frame put, once (Stop left none un-PERSISTED).
@@ -578,6 +596,45 @@ TEST_F(ClusterTest, KillOwnerMidStream) {
       },
       seconds(90));
   EXPECT_EQ(got, frames_put) << Logs();
+}
+
+// A node stopped cleanly (SIGTERM) gives its leases up as it leaves: its producer moves to
+// another node at once, without waiting for the lease to run out, and loses nothing.
+TEST_F(ClusterTest, StoppedNodeHandsItsStreamsOverAtOnce) {
+  constexpr int kLease = 30;  // long: a hand-over that waited for it would show
+  auto frames = producer_test::MakeAnnexBFrames(dir_.path(), {"libx264", 10, 30, 30, "320x240"});
+  ASSERT_TRUE(frames.ok()) << frames.status().ToString();
+  ASSERT_NO_FATAL_FAILURE(StartCluster(kLease));
+  const std::string stream = StreamServedElsewhere(0, "handover-");
+  ASSERT_FALSE(stream.empty());
+  const size_t owner = IndexOf(DataEndpoint(0, stream));
+  ASSERT_LT(owner, kNodes);
+  AckLog acks;
+  auto sdk_stream = OpenCamera(0, stream, &acks);
+  ASSERT_TRUE(sdk_stream.ok()) << sdk_stream.status().ToString();
+  RealTimeCamera camera(**sdk_stream, *frames);
+  ASSERT_TRUE(WaitUntil([&] { return acks.persisted_count() >= 3; }, seconds(30))) << Logs();
+
+  const auto stopped_at = steady_clock::now();
+  EXPECT_EQ(nodes_[owner].process.Stop(), 0) << nodes_[owner].process.log();
+  // A functional bound: half the lease, which a hand-over waiting for expiry would exceed.
+  const bool resumed = WaitUntil([&] { return acks.FirstPersistedAfter(stopped_at).has_value(); },
+                                 seconds(kLease / 2));
+  ASSERT_TRUE(resumed) << "no PERSISTED within " << kLease / 2 << " s of the SIGTERM\n" << Logs();
+  std::printf(
+      "SIGTERM -> first PERSISTED on the next node: %.2f s (lease %d s)\n",
+      std::chrono::duration<double>(*acks.FirstPersistedAfter(stopped_at) - stopped_at).count(),
+      kLease);
+  const size_t next = IndexOf(DataEndpoint(0, stream));
+  EXPECT_LT(next, kNodes);
+  EXPECT_NE(next, owner);
+  EXPECT_TRUE(WaitUntil([&] { return acks.PersistedAfter(stopped_at) >= 2; }, seconds(20)));
+  camera.Stop();
+  const Status stopped = (*sdk_stream)->Stop(30'000);
+  EXPECT_TRUE(stopped.ok()) << stopped.ToString();
+  EXPECT_EQ((*sdk_stream)->stats().fragments_dropped, 0u);
+  EXPECT_TRUE(acks.errors().empty()) << acks.errors().front().ToString();
+  ExpectEveryPersistedListed(next < kNodes ? next : 0, stream, acks);
 }
 
 // A node SIGKILLed and started again at once with the same node id holds its leases still:
@@ -641,20 +698,8 @@ TEST_F(ClusterTest, DeleteOnAnotherNodeStopsTheProducer) {
   ASSERT_LT(owner, kNodes);
   const size_t deleter = (owner + 1) % kNodes;
 
-  producer::ClientOptions co;
-  co.endpoint = nodes_[0].url();
-  co.credentials = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
-  co.connect_timeout_ms = 1'000;
-  auto client = producer::Client::Create(co);
-  ASSERT_TRUE(client.ok()) << client.status().ToString();
-  producer::StreamOptions so;
-  so.name = stream;
-  so.create_if_missing = false;
-  so.fragment_duration_ms = 1'000;
-  so.retry_min_ms = 100;
-  so.retry_max_ms = 1'000;
   AckLog acks;
-  auto sdk_stream = (*client)->OpenStream(so, &acks);
+  auto sdk_stream = OpenCamera(0, stream, &acks);
   ASSERT_TRUE(sdk_stream.ok()) << sdk_stream.status().ToString();
   RealTimeCamera camera(**sdk_stream, *frames);
   ASSERT_TRUE(WaitUntil([&] { return acks.persisted_count() >= 2; }, seconds(30))) << Logs();
