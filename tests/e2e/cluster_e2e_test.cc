@@ -716,6 +716,11 @@ TEST_F(ClusterTest, DeleteOnAnotherNodeStopsTheProducer) {
   EXPECT_TRUE(WaitUntil([&] { return !acks.errors().empty(); }, seconds(30)))
       << "the producer was never told\n"
       << Logs();
+  // The owner learns of the delete and ends the session with an ERROR ack (4008, stream not
+  // active), or the next connection's 404 says it: either way the stream is gone.
+  if (!acks.errors().empty()) {
+    EXPECT_EQ(acks.errors().front().code(), Code::kNotFound) << acks.errors().front().ToString();
+  }
   EXPECT_TRUE(WaitUntil([&] { return camera.refused(); }, seconds(10)));
   camera.Stop();
   (void)(*sdk_stream)->Stop(1'000);
