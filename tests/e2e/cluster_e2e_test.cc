@@ -568,6 +568,9 @@ TEST_F(ClusterTest, KillOwnerMidStream) {
 
   // A few more on the new owner, then the producer stops with everything PERSISTED.
   EXPECT_TRUE(WaitUntil([&] { return acks.PersistedAfter(killed_at) >= 3; }, seconds(30)));
+  if (new_owner < kNodes) {
+    EXPECT_GE(Gauge(new_owner, "streamarc_leases_held"), 1);
+  }
   camera.Stop();
   const Status stopped = (*sdk_stream)->Stop(30'000);
   EXPECT_TRUE(stopped.ok()) << stopped.ToString();
