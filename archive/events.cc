@@ -37,7 +37,8 @@ Result<std::vector<std::string>> LocalArchive::PutEvents(const StreamRef& ref,
   // Held while storing, so a DeleteStream either comes first (the stream is not found) or
   // finds these rows and deletes them: no event outlives its stream.
   MutexLock registry(registry_mu_);
-  ASSIGN_OR_RETURN(StreamState s, ResolveFresh(ref));
+  if (coordinator_) RETURN_IF_ERROR(RefreshIfChanged());
+  ASSIGN_OR_RETURN(StreamState s, Resolve(ref));
   if (s.info.retention_hours == 0) {
     return FailedPrecondition("stream " + s.info.name + " keeps no data to annotate");
   }
