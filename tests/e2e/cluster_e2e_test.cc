@@ -230,7 +230,7 @@ class ClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     pg_ = PgTestDatabase::FromEnvironment();
-    if (!pg_) GTEST_SKIP() << "needs STREAMARC_TEST_PG (ctest's postgresql fixture)";
+    ASSERT_NE(pg_, nullptr) << "needs STREAMARC_TEST_PG (ctest's postgresql fixture)";
     ASSERT_TRUE(s3_.Start());
     s3_.MakeBucket(bucket_);
     for (size_t i = 0; i < kNodes; ++i) {
