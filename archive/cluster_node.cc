@@ -195,8 +195,9 @@ Status LocalArchive::ClusterTick() {
     MutexLock registry(registry_mu_);
     refreshed = RefreshIfChanged();
   }
-  // A stream another node deleted: this node's open segment and files of it go, and rows a
-  // commit of this node added after that node's deletion.
+  // A stream another node deleted: this node stops writing it and its sessions end now. Its
+  // files here, and rows a commit of this node added after that node's deletion, go at the
+  // sweeper's next pass: a stream of many segments would hold up the heartbeat past the lease.
   std::vector<std::pair<int64_t, std::string>> deleted;
   {
     MutexLock lock(mu_);
@@ -204,13 +205,12 @@ Status LocalArchive::ClusterTick() {
   }
   for (const auto& [id, name] : deleted) {
     RunOnCommitThread([this, id = id] { CloseSegment(id, /*seal_in_db=*/false); });
-    Result<std::vector<int64_t>> segs = index_->StreamSegments(id);
-    if (segs.ok()) {
-      for (int64_t seg : *segs) DeleteSegment(seg, DeleteReason::kStream).IgnoreError();
-    }
-    index_->DeleteStreamRows(id).IgnoreError();
-    segments_->RemoveStream(id);
     registry_->PublishDeleted(name);
+  }
+  if (!deleted.empty()) {
+    MutexLock lock(mu_);
+    for (const auto& d : deleted) purge_elsewhere_.push_back(d.first);
+    sweep_cv_.NotifyAll();
   }
   bool want_ids;
   {

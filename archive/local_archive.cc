@@ -134,7 +134,10 @@ Status LocalArchive::Open() {
     sweep_thread_ = std::thread([this]() EXCLUDES(mu_) {
       MutexLock lock(mu_);
       while (!sweep_stop_) {
-        sweep_cv_.WaitFor(mu_, std::chrono::microseconds(options_.sweep_interval_us));
+        // A purge asked for while the last pass ran has no wake-up left to wait for.
+        if (purge_elsewhere_.empty()) {
+          sweep_cv_.WaitFor(mu_, std::chrono::microseconds(options_.sweep_interval_us));
+        }
         if (sweep_stop_) break;
         lock.Unlock();
         Status s = Sweep();

@@ -8,7 +8,8 @@
 //  - registry_mu_ serialises registry writes with the in-memory stream cache;
 //  - queries go straight to the index and the segment store (both thread-safe);
 //  - mu_ guards the stream cache, the commit queue and the flush counters;
-//  - the sweeper thread calls Sweep() every sweep_interval_us;
+//  - the sweeper thread calls Sweep() every sweep_interval_us, and at once when a stream
+//    this node wrote was deleted by another node (its data here goes then);
 //  - with several nodes, the cluster thread renews leases and reloads the stream cache
 //    every third of the lease (cluster_node.cc).
 // Lock order: registry_mu_ before mu_; nothing is called back with a lock held.
@@ -266,7 +267,7 @@ class LocalArchive final : public Archive {
   mutable Mutex mu_;
   CondVar work_cv_;   // commit thread: work arrived or stop
   CondVar done_cv_;   // Flush: fragments reported
-  CondVar sweep_cv_;  // the sweeper: its period passed or stop
+  CondVar sweep_cv_;  // the sweeper: its period passed, a stream to purge, or stop
   std::unordered_map<std::string, StreamState> streams_ GUARDED_BY(mu_);  // by name
   std::unordered_map<int64_t, std::string> names_by_id_ GUARDED_BY(mu_);
   std::deque<Pending> queue_ GUARDED_BY(mu_);
@@ -286,6 +287,7 @@ class LocalArchive final : public Archive {
   uint64_t ids_end_ GUARDED_BY(mu_) = 0;
   std::optional<IdBlock> spare_ids_ GUARDED_BY(mu_);
   std::vector<std::pair<int64_t, std::string>> deleted_elsewhere_ GUARDED_BY(mu_);
+  std::vector<int64_t> purge_elsewhere_ GUARDED_BY(mu_);  // their data: the sweeper's work
   bool cluster_stop_ GUARDED_BY(mu_) = false;
   CondVar cluster_cv_;
 

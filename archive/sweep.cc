@@ -118,12 +118,25 @@ Status LocalArchive::Sweep() {
   if (options_.read_only) return ReadOnlyRefusal();
   MutexLock one_at_a_time(sweep_mu_);
   std::unordered_map<int64_t, int64_t> cutoffs;  // stream id -> oldest server time kept
+  std::vector<int64_t> purge;                    // streams another node deleted
   {
     MutexLock lock(mu_);
     if (stop_) return Unavailable("archive is shutting down");
+    purge.swap(purge_elsewhere_);
     for (const auto& [name, s] : streams_) {
       if (s.info.retention_hours > 0) cutoffs[s.id] = Cutoff(s);
     }
+  }
+  for (int64_t id : purge) {
+    Result<std::vector<int64_t>> segs = index_->StreamSegments(id);
+    if (segs.ok()) {
+      for (int64_t seg : *segs) {
+        YieldIndexToCommits();
+        DeleteSegment(seg, DeleteReason::kStream).IgnoreError();
+      }
+    }
+    index_->DeleteStreamRows(id).IgnoreError();
+    segments_->RemoveStream(id);
   }
   // Segments whose window has passed are sealed first, so an idle stream's last segment
   // can expire too.

@@ -3,6 +3,7 @@
 // stop reading give their slots back at the send timeout; a flood of slow connections stops
 // neither a producer that is streaming nor /health.
 #include <gtest/gtest.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -85,7 +86,7 @@ TEST_F(HttpLimitsE2eTest, RefusalsOfTheHttpLayerCarryKvsShapeAndARequestId) {
 }
 
 TEST_F(HttpLimitsE2eTest, GetMediaReadersThatStopReadingGiveTheirSlotsBack) {
-  Start({"--send-timeout-seconds", "1"});
+  Start({"--send-timeout-seconds", "3"});
   auto input = MakeMedia(streamarc::testing::kH264AacMkv);
   ASSERT_TRUE(input.ok());
   // History well past what the sockets buffer (on loopback the server's send buffer starts
@@ -104,10 +105,19 @@ TEST_F(HttpLimitsE2eTest, GetMediaReadersThatStopReadingGiveTheirSlotsBack) {
     ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
     stalled.push_back(fd);
   }
+  // Each holds its slot once response bytes reach it: the server answers only after the
+  // slot is taken. Waiting for that, rather than guessing, keeps a busy machine from sending
+  // the probes before the stalled requests were even read.
+  const auto held_by = Clock::now() + std::chrono::seconds(30);
+  for (int fd : stalled) {
+    int queued = 0;
+    while (ioctl(fd, FIONREAD, &queued) == 0 && queued == 0 && Clock::now() < held_by) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_GT(queued, 0) << "a stalled reader got no answer: " << server_.log();
+  }
   // A fourth reader is first refused (ConnectionLimitExceededException: the stalled ones hold
-  // the slots), then served once the send timeout has dropped them. A probe served before
-  // any refusal came before the stalled requests were read (a busy machine): it proves
-  // nothing, and leaves its slot when it closes.
+  // the slots), then served once the send timeout has dropped them.
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   std::string last;
   bool refused = false, served = false;
