@@ -3,6 +3,7 @@
 #include <atomic>
 #include <filesystem>
 #include <set>
+#include <vector>
 
 #include "tests/archive/test_util.h"
 
@@ -130,11 +131,14 @@ TEST(AppendTest, RejectsBadInputAndAppliesBackPressure) {
   EXPECT_EQ(
       h.a().Append(StreamRef::Name("nope"), MakeFragment(kStartUs, 1, 1), noop).status().code(),
       Code::kNotFound);
-  // Queue more than 1 MB faster than the disk can take it: some appends are refused.
+  // Queue more than 1 MB faster than the disk can take it: some appends are refused. The
+  // fragments are made first, so that nothing but Append runs between two appends (making
+  // 256 KB of bytes each time let a fast disk keep up).
+  std::vector<FragmentInput> burst;
+  for (int i = 0; i < 200; ++i) burst.push_back(MakeFragment(kStartUs, 256 << 10, i));
   int refused = 0;
   for (int i = 0; i < 200 && refused == 0; ++i) {
-    Result<std::string> n =
-        h.a().Append(StreamRef::Name("cam"), MakeFragment(kStartUs, 256 << 10, i), noop);
+    Result<std::string> n = h.a().Append(StreamRef::Name("cam"), std::move(burst[i]), noop);
     if (!n.ok()) {
       EXPECT_EQ(n.status().code(), Code::kResourceExhausted);
       ++refused;
